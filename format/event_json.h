@@ -1,0 +1,43 @@
+// The JSON-lines form of sessions and events: `agenttrace export --format jsonl`, `import`, the
+// ingestion socket and the nesting protocol all speak it. Field names are stable and documented in
+// docs/format.md ("JSON lines").
+//
+// An event is one object. Always present: seq, ts_ns (wall clock), mono_ns, pid, tid, kind. Every other
+// field is present only when it differs from its default, except `result`, which is always present for
+// kinds that come from a syscall. Derived, read-only fields (`error`: the errno name of a negative
+// result) are written for people and ignored when read back. Reading rejects unknown kinds, fields of
+// the wrong type and oversized input; unknown field names are ignored (forward compatibility).
+#ifndef AGENTTRACE_FORMAT_EVENT_JSON_H_
+#define AGENTTRACE_FORMAT_EVENT_JSON_H_
+
+#include <string>
+#include <string_view>
+
+#include "format/event.h"
+#include "format/session.h"
+#include "format/status.h"
+
+namespace agenttrace {
+
+inline constexpr size_t kMaxJsonLineBytes = 16u << 20;
+
+// Appends the event's JSON object (no newline) to *out.
+void AppendEventJson(const Event& event, std::string* out);
+std::string EventToJson(const Event& event);
+// Parses one JSON object. `require_seq`: whether seq/ts fields must be present (import: yes; the
+// ingestion socket: no, the writer assigns them).
+Result<Event> EventFromJson(std::string_view line, bool require_seq = true);
+
+// The header line of an export: {"format":"agenttrace-jsonl","version":1,"session":{...}}.
+// Storage-level facts (chunk count, hashes, byte counts) are not part of it.
+std::string SessionHeaderToJson(const SessionInfo& info);
+Result<SessionInfo> SessionHeaderFromJson(std::string_view line);
+
+// True for kinds produced from a syscall (they always carry `result`).
+bool IsSyscallKind(EventKind kind);
+// "ENOENT" for 2; "" when unknown.
+std::string_view ErrnoName(int err);
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_FORMAT_EVENT_JSON_H_

@@ -1,0 +1,145 @@
+// The trace store: sessions and their hash-chained event chunks in an LMDB environment (a directory).
+//
+// Layout (docs/format.md): database "sessions" maps a 16-byte SessionId to an encoded SessionInfo;
+// database "chunks" maps SessionId || big-endian u32 chunk number to a chunk (header + zstd payload of
+// Cap'n Proto-encoded events). Keys are big-endian so a session's chunks append in key order.
+//
+// Concurrency: any number of processes may open the same store. Each session has exactly one writer
+// (a SessionWriter, used from one thread at a time); writers of different sessions, in one process or
+// several, may append concurrently. Readers see every committed chunk while a writer appends. A Store
+// object is thread-safe; readers and writers created from it are thread-compatible.
+//
+// Durability: a writer commits on every sealed chunk and whenever Flush() is called (AsyncSessionWriter
+// does so at least every 200 ms). A writer killed by SIGKILL loses only what it had not committed; its
+// session then reads back as kIncomplete with every committed event intact (liveness of a writer is a
+// lock held on a per-session lock file).
+#ifndef AGENTTRACE_FORMAT_STORE_H_
+#define AGENTTRACE_FORMAT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/event.h"
+#include "format/event_source.h"
+#include "format/session.h"
+#include "format/status.h"
+
+namespace agenttrace {
+
+// $AGENTTRACE_STORE if set and non-empty, else "./.agenttrace".
+std::string DefaultStoreDir();
+
+struct StoreOptions {
+  bool read_only = false;                        // open an existing store for reading only
+  uint64_t initial_map_bytes = 64ull << 20;      // LMDB map size at creation; grows (doubling) when full
+  uint64_t max_map_bytes = 1ull << 40;           // the map never grows past this: ResourceExhausted
+};
+
+struct WriterOptions {
+  uint32_t chunk_max_raw_bytes = 1u << 20;       // seal a chunk at this many uncompressed bytes ...
+  uint32_t chunk_max_events = 65536;             // ... or this many events, whichever comes first
+  int zstd_level = 3;
+  int64_t commit_interval_ms = 200;              // AsyncSessionWriter: max time an event waits uncommitted
+};
+
+struct ReaderOptions {
+  uint64_t max_chunk_raw_bytes = 64ull << 20;    // refuse chunks that claim to decompress to more
+  uint64_t traversal_limit_words = 64ull << 20;  // Cap'n Proto traversal limit per chunk
+  bool verify_hashes = true;
+};
+
+struct VerifyResult {
+  SessionId id;
+  uint64_t chunks_checked = 0;
+  uint64_t events_checked = 0;
+  bool ok = true;
+  std::optional<uint64_t> first_bad_chunk;  // the first chunk that failed
+  std::string problem;                      // "bad checksum", "broken chain", "head hash mismatch", ...
+};
+
+struct StoreStats {
+  uint64_t sessions = 0;
+  uint64_t events = 0;
+  uint64_t chunks = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t stored_bytes = 0;
+  uint64_t file_bytes = 0;  // size of the LMDB data file
+};
+
+class SessionWriter {
+ public:
+  virtual ~SessionWriter() = default;
+  // Appends a copy of `event`, giving it the next sequence number (returned). Seals and commits the
+  // current chunk when it is full. After a failure the writer is unusable and returns the same error.
+  virtual Result<uint64_t> Append(const Event& event) = 0;
+  // Seals the current partial chunk (if any) and commits it with the session's metadata.
+  virtual Status Flush() = 0;
+  // Flushes, then records end time, exit status and state kComplete. The writer is done afterwards.
+  virtual Status Finish(int32_t exit_code, int32_t exit_signal) = 0;
+  // Changes metadata (label, argv, env names ...); persisted with the next commit. Identity, counts
+  // and hashes are the writer's own and are not changed by `fn`.
+  virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
+  virtual const SessionInfo& info() const = 0;
+};
+
+// Owns a SessionWriter and a thread that encodes, compresses and commits, so that a producer's hot
+// path only copies events into a buffer. Append() is for one producer thread; events are committed at
+// least every options.commit_interval_ms. Append never drops an event: if the writer thread falls far
+// behind, Append waits.
+class AsyncSessionWriter {
+ public:
+  static Result<std::unique_ptr<AsyncSessionWriter>> Start(std::unique_ptr<SessionWriter> writer,
+                                                           const WriterOptions& options = {});
+  virtual ~AsyncSessionWriter() = default;
+  // Queues a copy of `event`. Returns the first error the writer thread met, if any (the event is then
+  // not stored).
+  virtual Status Append(const Event& event) = 0;
+  virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
+  // Drains the queue, finishes the session and joins the thread.
+  virtual Status Finish(int32_t exit_code, int32_t exit_signal) = 0;
+  // The session's id (stable from Start on).
+  virtual SessionId id() const = 0;
+};
+
+// Reads one session's events in order, checking each chunk's hash and the chain. A corrupt chunk
+// yields a Corruption status naming the session and chunk number; every event before it has been
+// returned already.
+class SessionReader : public EventSource {
+ public:
+  virtual const SessionInfo& info() const = 0;
+  // Number of the chunk the last returned event came from.
+  virtual uint64_t current_chunk() const = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating unless read_only) the store in directory `dir`.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options = {});
+  virtual ~Store() = default;
+
+  // Creates a session in state kRecording; assigns info.id if it is all zero. Counts and hashes in
+  // `info` are ignored.
+  virtual Result<std::unique_ptr<SessionWriter>> CreateSession(SessionInfo info,
+                                                               const WriterOptions& options = {}) = 0;
+  // All sessions in id (= start time) order. A kRecording session whose writer is gone is reported as
+  // kIncomplete.
+  virtual Result<std::vector<SessionInfo>> ListSessions() = 0;
+  virtual Result<SessionInfo> GetSession(const SessionId& id) = 0;
+  // Full id or unique prefix of its canonical form. NotFound, or InvalidArgument if ambiguous.
+  virtual Result<SessionId> Resolve(std::string_view id_or_prefix) = 0;
+  virtual Result<std::unique_ptr<SessionReader>> OpenSession(const SessionId& id,
+                                                             const ReaderOptions& options = {}) = 0;
+  // Recomputes the session's hash chain from its stored chunks.
+  virtual Result<VerifyResult> Verify(const SessionId& id) = 0;
+  virtual Result<StoreStats> Stats() = 0;
+  virtual const std::string& dir() const = 0;
+};
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_FORMAT_STORE_H_

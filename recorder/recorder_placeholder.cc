@@ -1,0 +1,1 @@
+// Placeholder until the first recorder module lands; removed with it.

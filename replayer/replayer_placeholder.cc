@@ -1,0 +1,1 @@
+// Placeholder until the first replayer module lands; removed with it.
