@@ -88,9 +88,10 @@ class SessionWriter {
 };
 
 // Owns a SessionWriter and a thread that encodes, compresses and commits, so that a producer's hot
-// path only copies events into a buffer. Append() is for one producer thread; events are committed at
-// least every options.commit_interval_ms. Append never drops an event: if the writer thread falls far
-// behind, Append waits.
+// path only copies events into a buffer. Append() is thread-safe (the tracer and the ingestion socket
+// of one recording feed the same session); events take sequence numbers in the order their Append
+// calls return. Events are committed at least every options.commit_interval_ms. Append never drops an
+// event: if the writer thread falls far behind, Append waits.
 class AsyncSessionWriter {
  public:
   static Result<std::unique_ptr<AsyncSessionWriter>> Start(std::unique_ptr<SessionWriter> writer,
@@ -138,6 +139,10 @@ class Store {
   virtual Result<VerifyResult> Verify(const SessionId& id) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::string& dir() const = 0;
+  // The store's secret key for fingerprinting secret values (created with the store, 0600 file in the
+  // store directory): the same value gets the same fingerprint within one store, and fingerprints do
+  // not reveal the value to anyone without the key.
+  virtual Result<Hash256> FingerprintKey() = 0;
 };
 
 }  // namespace agenttrace

@@ -1,0 +1,54 @@
+// Secret classification and fingerprinting for the recorder and the MCP proxy.
+//
+// Environment variables are classified secret by name (patterns such as *_TOKEN, *_KEY, *SECRET*,
+// *PASSWORD*, AWS_*) or by value (well-known token formats: GitHub, AWS access keys, Slack, OpenAI and
+// Anthropic keys, JWTs, PEM private keys ...). A secret value never reaches the store: where one would
+// appear (argv, tool arguments) it is replaced by a keyed fingerprint "<secret:fp:XXXXXXXXXXXXXXXX>" —
+// BLAKE2b keyed with the store's fingerprint key, so the same value gives the same fingerprint within
+// one store.
+//
+// Thread-safety: a SecretScanner is immutable after construction and may be shared.
+#ifndef AGENTTRACE_RECORDER_SECRETS_H_
+#define AGENTTRACE_RECORDER_SECRETS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/session.h"
+
+namespace agenttrace {
+
+// True when the variable name looks like it holds a secret.
+bool IsSecretEnvName(std::string_view name);
+// True when the value has the shape of a well-known credential format.
+bool LooksLikeSecretValue(std::string_view value);
+
+class SecretScanner {
+ public:
+  // `key`: the store's fingerprint key. `environ`: "NAME=value" entries (e.g. from the recorder's own
+  // environment at start); the values of the secret ones are remembered so that they can be found later.
+  SecretScanner(const Hash256& key, const std::vector<std::string>& environ);
+
+  // The names of all variables in the environment given at construction, and the secret subset.
+  const std::vector<std::string>& env_names() const { return env_names_; }
+  const std::vector<std::string>& secret_env_names() const { return secret_env_names_; }
+
+  // "<secret:fp:XXXXXXXXXXXXXXXX>" for `value`.
+  std::string Fingerprint(std::string_view value) const;
+
+  // Replaces in *s every occurrence of a known secret value, and every token that LooksLikeSecretValue,
+  // by its fingerprint. Returns true if anything was replaced. Values shorter than 6 bytes are never
+  // treated as secrets (too many false matches).
+  bool Redact(std::string* s) const;
+
+ private:
+  Hash256 key_;
+  std::vector<std::string> env_names_;
+  std::vector<std::string> secret_env_names_;
+  std::vector<std::string> secret_values_;  // longest first
+};
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_RECORDER_SECRETS_H_
