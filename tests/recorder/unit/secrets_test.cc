@@ -1,0 +1,187 @@
+#include "recorder/secrets.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace agenttrace {
+namespace {
+
+// Test credentials are assembled from pieces so that no complete token sits in the source (secret
+// scanners of code hosts would flag it); they are random strings in the real formats' shapes.
+const std::string kGithubToken = std::string("ghp_") + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z05";  // 36 after ghp_
+const std::string kAwsKeyId = std::string("AKIA") + "Z7Q4X2M9K3L8P5R1";
+const std::string kJwt = std::string("eyJhbGciOiJIUzI1NiJ9") + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" +
+                         ".dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+Hash256 Key(uint8_t fill) {
+  Hash256 k;
+  k.fill(fill);
+  return k;
+}
+
+TEST(IsSecretEnvNameTest, SecretNames) {
+  for (const char* name : {"GITHUB_TOKEN", "github_token", "GH_TOKEN", "NPM_TOKEN", "SLACKTOKEN", "OPENAI_API_KEY",
+                           "ANTHROPIC_API_KEY", "STRIPE_KEY", "SSH_KEYS", "DB_PASSWORD", "PGPASSWORD",
+                           "MYSQL_ROOT_PASSWD", "GPG_PASSPHRASE", "GOOGLE_APPLICATION_CREDENTIALS",
+                           "JIRA_PAT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                           "CLIENT_SECRET", "MY_SECRET_THING", "MAPSAPIKEY", "SIGNING_PRIVATE_KEY_PEM",
+                           "Aws_Secret_Access_Key", "MYSQL_PWD"}) {
+    EXPECT_TRUE(IsSecretEnvName(name)) << name;
+  }
+}
+
+TEST(IsSecretEnvNameTest, NotSecretNames) {
+  for (const char* name : {"PATH", "HOME", "PWD", "OLDPWD", "USER", "SHELL", "TERM", "LANG", "XKB_KEYBOARD",
+                           "KEYBOARD_LAYOUT", "AWS_REGION", "aws_region", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+                           "TOKENIZERS_PARALLELISM", "DATABASE_URL", "XDG_DATA_PATH", "PATHEXT", "KEY",
+                           "MONKEY", "SSH_AUTH_SOCK", "PATCH_LEVEL", "HISTFILE", ""}) {
+    EXPECT_FALSE(IsSecretEnvName(name)) << name;
+  }
+}
+
+TEST(IsSecretEnvNameTest, OverlongNameIsNotClassified) {
+  EXPECT_FALSE(IsSecretEnvName(std::string(300, 'A') + "_TOKEN"));
+}
+
+TEST(LooksLikeSecretValueTest, KnownFormats) {
+  const std::vector<std::string> secrets = {
+      kGithubToken,
+      std::string("gho_") + "16C7e42F292c6912E7710c838347Ae178B4a",
+      std::string("github_pat_") + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEF",
+      kAwsKeyId,
+      std::string("ASIA") + "ABCDEFGHIJ234567",
+      std::string("xoxb-") + "1234567890-abcdefABCDEF",
+      std::string("sk-") + "abcdefghijKLMNOPQRST0123456789ab",
+      std::string("sk-proj-") + "Abc123_def456-GHI789jklMNO",
+      std::string("sk-ant-") + "api03-Abc123def456ghi789JKL",
+      std::string("AIza") + "SyD-1234567890abcdefghijklmnopqrstu",
+      std::string("sk_live_") + "4eC39HqLyjWDarjtT1zdp7dc",
+      std::string("rk_live_") + "4eC39HqLyjWDarjtT1zdp7dc",
+      kJwt,
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
+      "postgres://app:hunter22@db.internal:5432/prod",
+      "see https://user:pa55word@example.com/x for details",
+      "Authorization: Bearer " + kGithubToken,
+  };
+  for (const auto& s : secrets) EXPECT_TRUE(LooksLikeSecretValue(s)) << s;
+}
+
+TEST(LooksLikeSecretValueTest, FalsePositives) {
+  const std::vector<std::string> plain = {
+      "",
+      "/usr/local/bin:/usr/bin:/bin",
+      "hello world",
+      "ghp_short",
+      "AKIA1234",                                     // too short for an AWS key id
+      "XAKIAZ7Q4X2M9K3L8P5R1",                        // inside a longer word
+      "sk-learn-preprocessing-pipeline-tools",        // kebab-case name, no digits
+      "task-runner-configuration-1234567890",         // "sk-" inside a word
+      "https://example.com/path?q=1",
+      "https://user@example.com/",                    // user without password
+      "git@github.com:org/repo.git",
+      "-----BEGIN PUBLIC KEY-----\nMFkwEwYH",
+      "-----BEGIN CERTIFICATE-----",
+      "eyJhbGciOiJIUzI1NiJ9",                         // one JWT part alone
+      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",             // Stripe test keys are not live credentials
+      "0123456789abcdef0123456789abcdef01234567",     // a git commit id
+  };
+  for (const auto& s : plain) EXPECT_FALSE(LooksLikeSecretValue(s)) << s;
+}
+
+TEST(SecretScannerTest, ClassifiesEnvironment) {
+  SecretScanner scanner(Key(1), {"PATH=/usr/bin:/bin", "GITHUB_TOKEN=" + kGithubToken, "HOME=/root",
+                                 "DATABASE_URL=postgres://app:hunter22@db/prod", "CACHE_URL=redis://cache:6379",
+                                 "AWS_REGION=eu-west-1", "NOTES=contains " + kAwsKeyId, "malformed", "=x"});
+  EXPECT_EQ(scanner.env_names(), (std::vector<std::string>{"PATH", "GITHUB_TOKEN", "HOME", "DATABASE_URL",
+                                                           "CACHE_URL", "AWS_REGION", "NOTES"}));
+  EXPECT_EQ(scanner.secret_env_names(), (std::vector<std::string>{"GITHUB_TOKEN", "DATABASE_URL", "NOTES"}));
+}
+
+TEST(SecretScannerTest, FingerprintFormatAndStability) {
+  SecretScanner a(Key(1), {});
+  SecretScanner a2(Key(1), {"X=y"});
+  SecretScanner b(Key(2), {});
+  const std::string fp = a.Fingerprint("hunter22");
+  EXPECT_TRUE(std::regex_match(fp, std::regex("<secret:fp:[0-9a-f]{16}>"))) << fp;
+  EXPECT_EQ(fp, a.Fingerprint("hunter22"));
+  EXPECT_EQ(fp, a2.Fingerprint("hunter22"));  // same key, another scanner
+  EXPECT_NE(fp, b.Fingerprint("hunter22"));   // another store's key
+  EXPECT_NE(fp, a.Fingerprint("hunter23"));
+}
+
+TEST(SecretScannerTest, RedactsKnownValueInsideLongerArgument) {
+  // A value that has no well-known shape: only the environment tells it is secret.
+  SecretScanner scanner(Key(7), {"DB_PASSWORD=correct-horse-battery", "SHORT_TOKEN=abc12"});
+  std::string arg = "--dsn=host=db password=correct-horse-battery sslmode=require";
+  EXPECT_TRUE(scanner.Redact(&arg));
+  EXPECT_EQ(arg, "--dsn=host=db password=" + scanner.Fingerprint("correct-horse-battery") + " sslmode=require");
+  // Values shorter than 6 bytes are not remembered.
+  std::string short_arg = "x=abc12";
+  EXPECT_FALSE(scanner.Redact(&short_arg));
+  EXPECT_EQ(short_arg, "x=abc12");
+}
+
+TEST(SecretScannerTest, RedactsEveryOccurrenceAndNoValueSurvives) {
+  SecretScanner scanner(Key(3), {"GITHUB_TOKEN=" + kGithubToken});
+  std::string arg = "curl -H 'Authorization: token " + kGithubToken + "' -u x:" + kGithubToken + " " + kAwsKeyId +
+                    " " + kJwt;
+  EXPECT_TRUE(scanner.Redact(&arg));
+  EXPECT_EQ(arg.find(kGithubToken), std::string::npos) << arg;
+  EXPECT_EQ(arg.find(kAwsKeyId), std::string::npos) << arg;
+  EXPECT_EQ(arg.find(kJwt.substr(0, 30)), std::string::npos) << arg;
+  const std::string fp = scanner.Fingerprint(kGithubToken);
+  size_t first = arg.find(fp);
+  ASSERT_NE(first, std::string::npos) << arg;
+  EXPECT_NE(arg.find(fp, first + 1), std::string::npos) << arg;
+  EXPECT_NE(arg.find(scanner.Fingerprint(kAwsKeyId)), std::string::npos) << arg;
+  EXPECT_NE(arg.find(scanner.Fingerprint(kJwt)), std::string::npos) << arg;
+}
+
+TEST(SecretScannerTest, RedactsTokenNotInEnvironment) {
+  SecretScanner scanner(Key(3), {});
+  std::string arg = "echo " + kGithubToken + "!";
+  EXPECT_TRUE(scanner.Redact(&arg));
+  EXPECT_EQ(arg, "echo " + scanner.Fingerprint(kGithubToken) + "!");
+}
+
+TEST(SecretScannerTest, RedactsOnlyCredentialsOfUrl) {
+  SecretScanner scanner(Key(3), {});
+  std::string arg = "git clone https://bot:s3cretpass@git.example.com/org/repo.git";
+  EXPECT_TRUE(scanner.Redact(&arg));
+  EXPECT_EQ(arg, "git clone https://" + scanner.Fingerprint("bot:s3cretpass") + "@git.example.com/org/repo.git");
+}
+
+TEST(SecretScannerTest, RedactsPemBlock) {
+  SecretScanner scanner(Key(3), {});
+  std::string pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk\n-----END EC PRIVATE KEY-----";
+  std::string arg = "key=" + pem + "\ntrailer";
+  EXPECT_TRUE(scanner.Redact(&arg));
+  EXPECT_EQ(arg, "key=" + scanner.Fingerprint(pem) + "\ntrailer");
+}
+
+TEST(SecretScannerTest, LeavesOrdinaryTextAlone) {
+  SecretScanner scanner(Key(3), {"PATH=/usr/bin", "HOME=/root", "AWS_SHARED_CREDENTIALS_FILE=/root/.aws/credentials"});
+  std::string arg = "cat /root/.aws/credentials /usr/bin/env sk-learn-is-a-python-library";
+  const std::string before = arg;
+  EXPECT_FALSE(scanner.Redact(&arg));
+  EXPECT_EQ(arg, before);
+  EXPECT_EQ(scanner.secret_env_names(), std::vector<std::string>{"AWS_SHARED_CREDENTIALS_FILE"});
+}
+
+TEST(SecretScannerTest, BinaryAndHugeInputStayBounded) {
+  SecretScanner scanner(Key(3), {});
+  std::string junk(1 << 20, '\xff');
+  junk += kGithubToken;
+  junk += ' ';
+  junk += std::string(1 << 20, 'a');
+  EXPECT_TRUE(scanner.Redact(&junk));
+  EXPECT_EQ(junk.find(kGithubToken), std::string::npos);
+  EXPECT_EQ(junk.size(), (2u << 20) + 1 + scanner.Fingerprint(kGithubToken).size());
+}
+
+}  // namespace
+}  // namespace agenttrace
