@@ -1,8 +1,991 @@
+// The trace store's commands: ls, show, export, import, verify, stats (docs/cli.md).
+//
+// Read commands open the store read-only and never create it: a missing directory is a usage error.
+// Sessions are named by their full id or a unique prefix of it. Export and import speak the JSON-lines
+// form of format/event_json.h; both stream (one event in memory at a time) with large buffers, so a
+// session of millions of events goes through in bounded memory.
+//
+// Import writes events as it reads them and finishes the session only once every line was read and
+// checked: a bad line (exit 3, "line N: ...") leaves the partial session in the store in state
+// `incomplete`, never `complete` (the store has no delete; the message names the partial session).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/event.h"
+#include "format/event_json.h"
+#include "format/session.h"
+#include "format/status.h"
+#include "format/store.h"
+#include "format/sys.h"
+#include "format/unique_fd.h"
 #include "tools/cli.h"
+#include "tools/exit_codes.h"
 
 namespace agenttrace {
+namespace {
 
-// Not registered yet: lands with its issue.
-void RegisterStoreCommands(Cli& cli) { (void)cli; }
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kOutputFlushBytes = 1u << 20;  // export: write to the fd in 1 MiB pieces
+constexpr size_t kInputReadBytes = 1u << 20;    // import: read(2) size
+constexpr size_t kShowMaxFieldBytes = 200;      // show: longer JSON/text fields are cut
+
+// ---------------------------------------------------------------------------------------------
+// Store access.
+
+bool DirectoryExists(const std::string& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Opens the store for a read command; never creates it.
+Result<std::unique_ptr<Store>> OpenStoreForRead(const Cli& cli) {
+  std::string dir = StoreDir(cli);
+  if (!DirectoryExists(dir)) return Status::NotFound("no trace store at " + dir);
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::Open(dir, options);
+  if (!store.ok()) return store.status().WithContext("store " + dir);
+  return store;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+// Resolves a full id or unique prefix. NotFound and ambiguity come back with messages for people
+// (an ambiguous prefix lists its candidates); both map to exit 2.
+Result<SessionId> ResolveSession(Store& store, std::string_view text) {
+  if (text.empty()) return Status::InvalidArgument("empty session id");
+  auto id = store.Resolve(text);
+  if (id.ok()) return id;
+  if (id.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("no session matches \"" + std::string(text) + "\" in " + store.dir());
+  }
+  if (id.status().code() != StatusCode::kInvalidArgument) return id.status();
+  // Ambiguous (or otherwise rejected): list what the prefix matches, to help the user choose.
+  std::string prefix = ToLower(text);
+  std::string candidates;
+  size_t n = 0;
+  if (auto all = store.ListSessions(); all.ok()) {
+    for (const SessionInfo& s : *all) {
+      std::string sid = s.id.ToString();
+      if (sid.compare(0, prefix.size(), prefix) != 0) continue;
+      if (++n <= 20) candidates += "\n  " + sid + (s.label.empty() ? "" : "  " + s.label);
+    }
+  }
+  if (n < 2) return id.status();
+  if (n > 20) candidates += "\n  ... and " + std::to_string(n - 20) + " more";
+  return Status::InvalidArgument("session prefix \"" + std::string(text) + "\" is ambiguous; it matches " +
+                                 std::to_string(n) + " sessions:" + candidates);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting for people.
+
+// "2026-11-26T20:29:45.123Z"; "-" for 0.
+std::string FormatUtc(int64_t wall_ns) {
+  if (wall_ns == 0) return "-";
+  int64_t secs = wall_ns / 1000000000;
+  int64_t ms = (wall_ns % 1000000000) / 1000000;
+  if (ms < 0) {
+    ms += 1000;
+    --secs;
+  }
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm {};
+  if (gmtime_r(&t, &tm) == nullptr) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+// Appends `s` with control characters escaped (\n, \t, \xHH) so that untrusted recorded strings
+// cannot move the cursor or fake lines of output. Bytes >= 0x80 (UTF-8) pass through.
+void AppendPrintable(std::string_view s, std::string* out) {
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c != 0x7f) {
+      out->push_back(static_cast<char>(c));
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out->append(buf);
+    }
+  }
+}
+
+// Appends at most `max` bytes of `s` (printable), then "..." if cut.
+void AppendCut(std::string_view s, size_t max, std::string* out) {
+  if (s.size() <= max) {
+    AppendPrintable(s, out);
+    return;
+  }
+  AppendPrintable(s.substr(0, max), out);
+  out->append("...");
+}
+
+bool IsShellSafe(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::strchr("@%+=:,./_-", c) != nullptr;
+}
+
+// POSIX shell quoting: safe words as they are, everything else in single quotes.
+void AppendShellQuoted(std::string_view word, std::string* out) {
+  bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return c != '\0' && IsShellSafe(static_cast<unsigned char>(c));
+  });
+  if (safe) {
+    out->append(word);
+    return;
+  }
+  out->push_back('\'');
+  for (char c : word) {
+    if (c == '\'') {
+      out->append("'\\''");
+    } else {
+      // Control characters cannot be typed inside quotes; escape them for display.
+      AppendPrintable(std::string_view(&c, 1), out);
+    }
+  }
+  out->push_back('\'');
+}
+
+std::string ShellJoin(const std::vector<std::string>& argv) {
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (i > 0) out.push_back(' ');
+    AppendShellQuoted(argv[i], &out);
+  }
+  return out;
+}
+
+std::string SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  if (abbrev != nullptr) return std::string("SIG") + abbrev;
+  return "signal " + std::to_string(sig);
+}
+
+// " = ENOENT" for a failed syscall result; nothing otherwise.
+void AppendFailure(const Event& e, std::string* out) {
+  if (!IsSyscallKind(e.kind) || e.result >= 0) return;
+  out->append(" = ");
+  std::string_view name = e.result > -4096 ? ErrnoName(static_cast<int>(-e.result)) : std::string_view();
+  if (!name.empty()) {
+    out->append(name);
+  } else {
+    out->append(std::to_string(e.result));
+  }
+}
+
+void AppendEndpoint(const Event& e, std::string* out) {
+  if (!e.path.empty()) {  // AF_UNIX
+    out->append("unix:");
+    AppendPrintable(e.path, out);
+    return;
+  }
+  bool v6 = e.address.find(':') != std::string::npos;
+  if (v6) out->push_back('[');
+  AppendPrintable(e.address.empty() ? std::string_view("?") : std::string_view(e.address), out);
+  if (v6) out->push_back(']');
+  out->push_back(':');
+  out->append(std::to_string(e.port));
+}
+
+// What an event did, in one line: the last column of `show`.
+void AppendWhat(const Event& e, std::string* out) {
+  switch (e.kind) {
+    case EventKind::kFileRename:
+    case EventKind::kFileLink:
+      AppendPrintable(e.path, out);
+      out->append(" -> ");
+      AppendPrintable(e.path2, out);
+      break;
+    case EventKind::kFileSymlink:  // path = link text, path2 = the link: shown like `ls -l`
+      AppendPrintable(e.path2, out);
+      out->append(" -> ");
+      AppendPrintable(e.path, out);
+      break;
+    case EventKind::kFileOpen:
+      AppendPrintable(e.path, out);
+      if (!e.resolved.empty() && e.resolved != e.path) {
+        out->append(" (");
+        AppendPrintable(e.resolved, out);
+        out->push_back(')');
+      }
+      break;
+    case EventKind::kFileChmod: {
+      AppendPrintable(e.path, out);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " mode %04o", e.mode);
+      out->append(buf);
+      break;
+    }
+    case EventKind::kFileChown:
+      AppendPrintable(e.path, out);
+      out->append(" owner " + std::to_string(e.uid) + ":" + std::to_string(e.gid));
+      break;
+    case EventKind::kFileTruncate:
+      AppendPrintable(e.path, out);
+      out->append(" size " + std::to_string(e.size));
+      break;
+    case EventKind::kFileCreate:
+    case EventKind::kFileDelete:
+    case EventKind::kFileMkdir:
+    case EventKind::kFileRmdir:
+      AppendPrintable(e.path, out);
+      break;
+    case EventKind::kExec:
+      if (!e.argv.empty()) {
+        out->append(ShellJoin(e.argv));
+      } else {
+        AppendPrintable(e.path, out);
+      }
+      if (!e.argv.empty() && !e.path.empty() && e.path != e.argv[0]) {
+        out->append("  (");
+        AppendPrintable(e.path, out);
+        out->push_back(')');
+      }
+      break;
+    case EventKind::kProcSpawn:
+      out->append((e.is_thread ? "thread " : "child ") + std::to_string(e.child_pid));
+      break;
+    case EventKind::kProcExit:
+      if (e.signal != 0) {
+        out->append("killed by " + SignalName(e.signal));
+      } else {
+        out->append("exit " + std::to_string(e.exit_code));
+      }
+      break;
+    case EventKind::kNetConnect:
+    case EventKind::kNetBind:
+    case EventKind::kNetListen:
+      AppendEndpoint(e, out);
+      break;
+    case EventKind::kNetSend:
+      AppendEndpoint(e, out);
+      out->append(" " + std::to_string(e.size) + " bytes");
+      break;
+    case EventKind::kToolCall:
+    case EventKind::kToolDef:
+      if (!e.server.empty()) {
+        AppendPrintable(e.server, out);
+        out->push_back('/');
+      }
+      AppendPrintable(e.tool, out);
+      if (!e.json.empty()) {
+        out->push_back(' ');
+        AppendCut(e.json, kShowMaxFieldBytes, out);
+      }
+      break;
+    case EventKind::kToolResult: {
+      if (!e.server.empty()) {
+        AppendPrintable(e.server, out);
+        out->push_back('/');
+      }
+      AppendPrintable(e.tool, out);
+      out->append(e.is_error ? " error" : " ok");
+      if (e.duration_ns != 0) {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, " in %.3fms", static_cast<double>(e.duration_ns) / 1e6);
+        out->append(buf);
+      }
+      if (!e.json.empty()) {
+        out->push_back(' ');
+        AppendCut(e.json, kShowMaxFieldBytes, out);
+      }
+      break;
+    }
+    case EventKind::kMcpRequest:
+    case EventKind::kMcpNotification:
+      if (!e.server.empty()) {
+        AppendPrintable(e.server, out);
+        out->push_back(' ');
+      }
+      AppendPrintable(e.method, out);
+      if (!e.json.empty()) {
+        out->push_back(' ');
+        AppendCut(e.json, kShowMaxFieldBytes, out);
+      }
+      break;
+    case EventKind::kMcpResponse:
+      out->append("id ");
+      AppendPrintable(e.request_id, out);
+      out->append(e.is_error ? " error " : " ");
+      AppendCut(e.json, kShowMaxFieldBytes, out);
+      break;
+    case EventKind::kAnnotation:
+      AppendCut(e.text, kShowMaxFieldBytes, out);
+      break;
+    case EventKind::kEscape:
+    case EventKind::kRaw:
+      AppendPrintable(e.text, out);
+      out->append(" (syscall " + std::to_string(e.syscall_nr) + ")");
+      break;
+    case EventKind::kProtocolError:
+      if (!e.server.empty()) {
+        AppendPrintable(e.server, out);
+        out->append(": ");
+      }
+      AppendCut(e.text, kShowMaxFieldBytes, out);
+      break;
+    case EventKind::kGap:
+      out->append(std::to_string(e.size) + " events lost");
+      if (!e.text.empty()) {
+        out->append(": ");
+        AppendPrintable(e.text, out);
+      }
+      break;
+  }
+  AppendFailure(e, out);
+}
+
+// "+12.345ms" for a delta of 12345678 ns (negative deltas, from clock steps, keep their sign).
+void FormatRelativeTime(int64_t delta_ns, char* buf, size_t size) {
+  uint64_t abs = delta_ns < 0 ? 0 - static_cast<uint64_t>(delta_ns) : static_cast<uint64_t>(delta_ns);
+  std::snprintf(buf, size, "%c%" PRIu64 ".%03" PRIu64 "ms", delta_ns < 0 ? '-' : '+', abs / 1000000,
+                (abs / 1000) % 1000);
+}
+
+std::string ExitText(const SessionInfo& s) {
+  if (s.exit_signal != 0) return SignalName(s.exit_signal);
+  if (s.exit_code < 0) return "-";
+  return std::to_string(s.exit_code);
+}
+
+std::string AgentText(const SessionInfo& s) {
+  std::string out;
+  AppendPrintable(s.agent_name.empty() ? std::string_view("-") : std::string_view(s.agent_name), &out);
+  if (!s.agent_version.empty()) {
+    out.push_back(' ');
+    AppendPrintable(s.agent_version, &out);
+  }
+  return out;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  AppendPrintable(s, &out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffered I/O.
+
+// Writes to stdout or to a file. A file is written under a temporary name and renamed into place by
+// Commit(), so that a failed export never leaves a truncated file that looks complete.
+class Output {
+ public:
+  static Result<std::unique_ptr<Output>> Open(const std::string& path) {
+    auto out = std::unique_ptr<Output>(new Output());
+    if (path.empty() || path == "-") {
+      out->fd_ = STDOUT_FILENO;
+      out->what_ = "standard output";
+    } else {
+      out->path_ = path;
+      out->tmp_path_ = path + ".tmp-" + std::to_string(::getpid());
+      out->owned_.reset(::open(out->tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (!out->owned_.valid()) return Status::FromErrno("create " + out->tmp_path_, errno);
+      out->fd_ = out->owned_.get();
+      out->what_ = path;
+    }
+    out->buf_.reserve(kOutputFlushBytes + (64u << 10));
+    return out;
+  }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+  ~Output() {
+    if (!tmp_path_.empty() && !committed_) ::unlink(tmp_path_.c_str());
+  }
+
+  // The buffer to append to; call MaybeFlush() after each record.
+  std::string* buffer() { return &buf_; }
+  Status MaybeFlush() { return buf_.size() >= kOutputFlushBytes ? Flush() : Status::Ok(); }
+  Status Flush() {
+    Status s = WriteAll(fd_, buf_, what_);
+    buf_.clear();
+    return s;
+  }
+  // Flushes; for a file, syncs nothing but closes and renames it into place.
+  Status Commit() {
+    AT_RETURN_IF_ERROR(Flush());
+    if (tmp_path_.empty()) return Status::Ok();
+    if (::close(owned_.release()) != 0) return Status::FromErrno("close " + tmp_path_, errno);
+    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) return Status::FromErrno("rename to " + path_, errno);
+    committed_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  Output() = default;
+  int fd_ = -1;
+  UniqueFd owned_;
+  std::string path_, tmp_path_, what_;
+  std::string buf_;
+  bool committed_ = false;
+};
+
+// Splits a byte stream into lines ('\n'; the last line may lack it) of at most `max_line` bytes, with
+// one large read buffer: the returned views stay valid until the next call.
+class LineReader {
+ public:
+  LineReader(int fd, std::string what, size_t max_line) : fd_(fd), what_(std::move(what)), max_line_(max_line) {
+    buf_.resize(std::min(max_line_ + 1, kInputReadBytes * 2));
+  }
+
+  // True and `*line` set when a line was read; false at the end of input.
+  Result<bool> Next(std::string_view* line) {
+    for (;;) {
+      const char* base = buf_.data();
+      if (const void* nl = std::memchr(base + scan_, '\n', end_ - scan_)) {
+        size_t pos = static_cast<const char*>(nl) - base;
+        if (pos - start_ > max_line_) return TooLong();
+        *line = std::string_view(base + start_, pos - start_);
+        start_ = scan_ = pos + 1;
+        return true;
+      }
+      scan_ = end_;
+      if (end_ - start_ > max_line_) return TooLong();
+      if (eof_) {
+        if (start_ == end_) return false;
+        *line = std::string_view(base + start_, end_ - start_);
+        start_ = scan_ = end_;
+        return true;
+      }
+      // Make room: move the partial line to the front, grow if it fills the buffer.
+      if (start_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+        end_ -= start_;
+        scan_ -= start_;
+        start_ = 0;
+      }
+      if (end_ == buf_.size()) buf_.resize(std::min(buf_.size() * 2, max_line_ + 2));
+      size_t want = std::min(kInputReadBytes, buf_.size() - end_);
+      ssize_t n = RetryEintr([&] { return ::read(fd_, buf_.data() + end_, want); });
+      if (n < 0) return Status::FromErrno("read " + what_, errno);
+      if (n == 0) eof_ = true;
+      end_ += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  Status TooLong() const {
+    return Status::Corruption("line longer than the limit of " + std::to_string(max_line_) + " bytes");
+  }
+
+  int fd_;
+  std::string what_;
+  size_t max_line_;
+  std::string buf_;
+  size_t start_ = 0;  // first byte of the current line
+  size_t scan_ = 0;   // bytes before this are known not to be '\n'
+  size_t end_ = 0;    // end of valid data
+  bool eof_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+struct LsOptions {
+  bool json = false;
+  std::string label;
+  bool label_set = false;
+};
+
+Json SessionToJson(const SessionInfo& s) {
+  Json j;
+  j["id"] = s.id.ToString();
+  j["start"] = FormatUtc(s.start_wall_ns);
+  j["start_ns"] = s.start_wall_ns;
+  j["end_ns"] = s.end_wall_ns;
+  j["state"] = SessionStateName(s.state);
+  j["label"] = s.label;
+  j["agent_name"] = s.agent_name;
+  j["agent_version"] = s.agent_version;
+  j["events"] = s.event_count;
+  j["chunks"] = s.chunk_count;
+  j["raw_bytes"] = s.raw_bytes;
+  j["stored_bytes"] = s.stored_bytes;
+  j["exit_code"] = s.exit_code;
+  j["exit_signal"] = s.exit_signal;
+  j["argv"] = s.argv;
+  j["cwd"] = s.cwd;
+  j["host"] = s.host;
+  j["user"] = s.user;
+  j["recorder"] = s.recorder;
+  return j;
+}
+
+int RunLs(const Cli& cli, const LsOptions& opt) {
+  auto store = OpenStoreForRead(cli);
+  if (!store.ok()) return ReportError(store.status(), "ls");
+  auto sessions = (*store)->ListSessions();
+  if (!sessions.ok()) return ReportError(sessions.status(), "ls");
+  std::vector<const SessionInfo*> shown;
+  for (const SessionInfo& s : *sessions) {
+    if (opt.label_set && s.label != opt.label) continue;
+    shown.push_back(&s);
+  }
+  std::sort(shown.begin(), shown.end(), [](const SessionInfo* a, const SessionInfo* b) { return a->id < b->id; });
+  std::string out;
+  if (opt.json) {
+    Json arr = Json::array();
+    for (const SessionInfo* s : shown) arr.push_back(SessionToJson(*s));
+    out = arr.dump(2, ' ', false, Json::error_handler_t::replace);
+    out.push_back('\n');
+  } else {
+    constexpr size_t kCols = 8;
+    std::vector<std::array<std::string, kCols>> rows;
+    rows.push_back({"ID", "START (UTC)", "STATE", "LABEL", "AGENT", "EVENTS", "EXIT", "COMMAND"});
+    for (const SessionInfo* s : shown) {
+      rows.push_back({s->id.ToString(), FormatUtc(s->start_wall_ns), std::string(SessionStateName(s->state)),
+                      s->label.empty() ? "-" : Printable(s->label), AgentText(*s), std::to_string(s->event_count),
+                      ExitText(*s), ShellJoin(s->argv)});
+    }
+    std::array<size_t, kCols> width{};
+    for (const auto& r : rows) {
+      for (size_t c = 0; c < kCols; ++c) width[c] = std::max(width[c], r[c].size());
+    }
+    for (const auto& r : rows) {
+      std::string line;
+      for (size_t c = 0; c < kCols; ++c) {
+        line += r[c];
+        if (c + 1 < kCols) line.append(width[c] - r[c].size() + 2, ' ');
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line;
+      out.push_back('\n');
+    }
+  }
+  Status s = WriteAll(STDOUT_FILENO, out, "standard output");
+  return s.ok() ? kExitOk : ReportError(s, "ls");
+}
+
+struct ShowOptions {
+  std::string session;
+  uint64_t limit = 0;  // 0: all
+};
+
+int RunShow(const Cli& cli, const ShowOptions& opt) {
+  auto store = OpenStoreForRead(cli);
+  if (!store.ok()) return ReportError(store.status(), "show");
+  auto id = ResolveSession(**store, opt.session);
+  if (!id.ok()) return ReportError(id.status(), "show");
+  auto reader = (*store)->OpenSession(*id);
+  if (!reader.ok()) return ReportError(reader.status(), "show " + id->ToString());
+  const SessionInfo& s = (*reader)->info();
+
+  auto out_or = Output::Open("-");
+  if (!out_or.ok()) return ReportError(out_or.status(), "show");
+  Output& output = **out_or;
+  std::string* out = output.buffer();
+  auto field = [&](const char* name, const std::string& value) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%-9s ", name);
+    out->append(buf);
+    out->append(value);
+    out->push_back('\n');
+  };
+  field("session", s.id.ToString());
+  field("label", s.label.empty() ? "-" : Printable(s.label));
+  field("agent", AgentText(s));
+  field("state", std::string(SessionStateName(s.state)));
+  field("command", s.argv.empty() ? "-" : ShellJoin(s.argv));
+  field("cwd", s.cwd.empty() ? "-" : Printable(s.cwd));
+  std::string where = Printable(s.user) + "@" + Printable(s.host);
+  if (!s.kernel.empty() || !s.arch.empty()) where += "  " + Printable(s.kernel) + " " + Printable(s.arch);
+  field("host", where);
+  field("start", FormatUtc(s.start_wall_ns));
+  std::string end = FormatUtc(s.end_wall_ns);
+  if (s.end_wall_ns != 0 && s.start_wall_ns != 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " (%.3fs)", static_cast<double>(s.end_wall_ns - s.start_wall_ns) / 1e9);
+    end += buf;
+  }
+  field("end", end);
+  field("exit", ExitText(s));
+  field("events", std::to_string(s.event_count) + " in " + std::to_string(s.chunk_count) + " chunks, " +
+                      std::to_string(s.stored_bytes) + " bytes stored (" + std::to_string(s.raw_bytes) + " raw)");
+  field("recorder", s.recorder.empty() ? "-" : Printable(s.recorder));
+  std::string env = std::to_string(s.env_names.size()) + " variables";
+  if (!s.secret_env_names.empty()) {
+    env += "; secret: ";
+    for (size_t i = 0; i < s.secret_env_names.size(); ++i) {
+      if (i > 0) env += ", ";
+      env += Printable(s.secret_env_names[i]);
+    }
+  }
+  field("env", env);
+  out->push_back('\n');
+
+  uint64_t shown = 0;
+  bool have_base = false;
+  int64_t base_mono = 0, base_wall = 0;
+  for (;;) {
+    if (opt.limit != 0 && shown == opt.limit) break;
+    auto next = (*reader)->Next();
+    if (!next.ok()) {
+      Status flushed = output.Flush();
+      (void)flushed;  // the read error is the one to report
+      return ReportError(next.status(), "show " + id->ToString());
+    }
+    const Event* e = *next;
+    if (e == nullptr) break;
+    if (!have_base) {
+      base_mono = e->mono_ns;
+      base_wall = e->wall_ns;
+      have_base = true;
+    }
+    // Monotonic time orders events of one host; wall time is the fallback for hand-made input.
+    int64_t delta = (e->mono_ns != 0 && base_mono != 0) ? e->mono_ns - base_mono : e->wall_ns - base_wall;
+    char rel[48];
+    FormatRelativeTime(delta, rel, sizeof rel);
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%-12s %7d  %-16s ", rel, e->pid, EventKindName(e->kind).data());
+    out->append(buf);
+    AppendWhat(*e, out);
+    out->push_back('\n');
+    ++shown;
+    if (Status st = output.MaybeFlush(); !st.ok()) return ReportError(st, "show");
+  }
+  if (opt.limit != 0 && shown == opt.limit && s.event_count > shown) {
+    out->append("... " + std::to_string(s.event_count - shown) + " more events (--limit " +
+                std::to_string(opt.limit) + ")\n");
+  }
+  Status st = output.Commit();
+  return st.ok() ? kExitOk : ReportError(st, "show");
+}
+
+struct ExportOptions {
+  std::string session;
+  std::string format = "jsonl";
+  std::string output;
+};
+
+int RunExport(const Cli& cli, const ExportOptions& opt) {
+  auto store = OpenStoreForRead(cli);
+  if (!store.ok()) return ReportError(store.status(), "export");
+  auto id = ResolveSession(**store, opt.session);
+  if (!id.ok()) return ReportError(id.status(), "export");
+  const std::string context = "export " + id->ToString();
+  auto reader = (*store)->OpenSession(*id);
+  if (!reader.ok()) return ReportError(reader.status(), context);
+  auto output = Output::Open(opt.output);
+  if (!output.ok()) return ReportError(output.status(), context);
+  std::string* out = (*output)->buffer();
+  out->append(SessionHeaderToJson((*reader)->info()));
+  out->push_back('\n');
+  for (;;) {
+    auto next = (*reader)->Next();
+    if (!next.ok()) return ReportError(next.status(), context);  // a file output is removed
+    const Event* e = *next;
+    if (e == nullptr) break;
+    AppendEventJson(*e, out);
+    out->push_back('\n');
+    if (Status s = (*output)->MaybeFlush(); !s.ok()) return ReportError(s, context);
+  }
+  Status s = (*output)->Commit();
+  return s.ok() ? kExitOk : ReportError(s, context);
+}
+
+struct ImportOptions {
+  std::string format = "jsonl";
+  std::string input = "-";
+  bool new_id = false;
+};
+
+Status LineError(uint64_t line_no, const Status& s) {
+  return Status::Corruption("line " + std::to_string(line_no) + ": " + s.message());
+}
+
+int RunImport(const Cli& cli, const ImportOptions& opt) {
+  const bool from_stdin = opt.input.empty() || opt.input == "-";
+  const std::string what = from_stdin ? std::string("standard input") : opt.input;
+  const std::string context = "import " + what;
+  UniqueFd owned;
+  int fd = STDIN_FILENO;
+  if (!from_stdin) {
+    owned.reset(::open(opt.input.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned.valid()) return ReportError(Status::FromErrno("open " + opt.input, errno), "import");
+    fd = owned.get();
+  }
+  LineReader lines(fd, what, kMaxJsonLineBytes);
+
+  // Line 1: the header. Nothing is written to the store before it parsed.
+  std::string_view line;
+  auto got = lines.Next(&line);
+  if (!got.ok()) return ReportError(got.status().code() == StatusCode::kIOError ? got.status()
+                                                                                   : LineError(1, got.status()),
+                                    context);
+  if (!*got) return ReportError(Status::Corruption("empty input: no header line"), context);
+  auto header = SessionHeaderFromJson(line);
+  if (!header.ok()) return ReportError(LineError(1, header.status()), context);
+  SessionInfo info = std::move(header).value();
+  const SessionState final_state = info.state;
+  const uint64_t declared_events = info.event_count;
+
+  std::string dir = StoreDir(cli);
+  auto store = Store::Open(dir);
+  if (!store.ok()) return ReportError(store.status().WithContext("store " + dir), context);
+  if (opt.new_id || info.id == SessionId{}) {
+    info.id = SessionId::NewV7();
+  } else {
+    auto existing = (*store)->GetSession(info.id);
+    if (existing.ok()) {
+      return ReportError(Status::InvalidArgument("session " + info.id.ToString() + " already exists in " + dir +
+                                                 " (use --new-id to import it under a fresh id)"),
+                         context);
+    }
+    if (existing.status().code() != StatusCode::kNotFound) return ReportError(existing.status(), context);
+  }
+  info.state = SessionState::kRecording;
+  const SessionInfo wanted = info;
+  auto writer_or = (*store)->CreateSession(info);
+  if (!writer_or.ok()) return ReportError(writer_or.status(), context);
+  std::unique_ptr<SessionWriter> writer = std::move(writer_or).value();
+  const std::string sid = writer->info().id.ToString();
+
+  // On any failure below the partial session stays `incomplete` (the writer is dropped unfinished).
+  auto fail = [&](const Status& s) {
+    Status flushed = writer->Flush();
+    (void)flushed;  // best effort: keep what was read before the error inspectable
+    writer.reset();
+    std::fprintf(stderr, "agenttrace: import: partial session %s left incomplete\n", sid.c_str());
+    return ReportError(s, context);
+  };
+
+  uint64_t line_no = 1;
+  uint64_t expected_seq = 0;
+  for (;;) {
+    got = lines.Next(&line);
+    ++line_no;
+    if (!got.ok()) {
+      return fail(got.status().code() == StatusCode::kIOError ? got.status() : LineError(line_no, got.status()));
+    }
+    if (!*got) break;
+    if (line.empty()) continue;
+    auto event = EventFromJson(line, /*require_seq=*/true);
+    if (!event.ok()) return fail(LineError(line_no, event.status()));
+    if (event->seq != expected_seq) {
+      return fail(Status::Corruption("line " + std::to_string(line_no) + ": event seq " +
+                                     std::to_string(event->seq) + ", expected " + std::to_string(expected_seq) +
+                                     " (events must be numbered 0, 1, 2, ... in order)"));
+    }
+    auto seq = writer->Append(*event);
+    if (!seq.ok()) return fail(seq.status().WithContext("line " + std::to_string(line_no)));
+    if (*seq != expected_seq) {
+      return fail(Status::Internal("store assigned seq " + std::to_string(*seq) + " to line " +
+                                   std::to_string(line_no) + ", expected " + std::to_string(expected_seq)));
+    }
+    ++expected_seq;
+  }
+  if (declared_events != 0 && declared_events != expected_seq) {
+    return fail(Status::Corruption("header declares " + std::to_string(declared_events) + " events but " +
+                                   std::to_string(expected_seq) + " were read (truncated input?)"));
+  }
+
+  // Restore the recorded facts the writer does not derive itself.
+  writer->UpdateInfo([&](SessionInfo* s) {
+    s->label = wanted.label;
+    s->agent_name = wanted.agent_name;
+    s->agent_version = wanted.agent_version;
+    s->argv = wanted.argv;
+    s->cwd = wanted.cwd;
+    s->home = wanted.home;
+    s->tmp = wanted.tmp;
+    s->host = wanted.host;
+    s->user = wanted.user;
+    s->kernel = wanted.kernel;
+    s->arch = wanted.arch;
+    s->start_wall_ns = wanted.start_wall_ns;
+    s->end_wall_ns = wanted.end_wall_ns;
+    s->exit_code = wanted.exit_code;
+    s->exit_signal = wanted.exit_signal;
+    s->env_names = wanted.env_names;
+    s->secret_env_names = wanted.secret_env_names;
+    s->recorder = wanted.recorder;
+  });
+  Status done = final_state == SessionState::kComplete ? writer->Finish(wanted.exit_code, wanted.exit_signal)
+                                                       : writer->Flush();
+  if (!done.ok()) return fail(done);
+  writer.reset();  // an unfinished writer that is gone: the session reads back as incomplete
+  std::printf("%s\n", sid.c_str());
+  std::fprintf(stderr, "agenttrace: imported %" PRIu64 " events into session %s (%s)\n", expected_seq,
+               sid.c_str(), SessionStateName(final_state == SessionState::kComplete ? SessionState::kComplete
+                                                                                    : SessionState::kIncomplete)
+                                .data());
+  return kExitOk;
+}
+
+struct VerifyOptions {
+  std::vector<std::string> sessions;
+};
+
+int RunVerify(const Cli& cli, const VerifyOptions& opt) {
+  auto store = OpenStoreForRead(cli);
+  if (!store.ok()) return ReportError(store.status(), "verify");
+  std::vector<SessionId> ids;
+  if (opt.sessions.empty()) {
+    auto all = (*store)->ListSessions();
+    if (!all.ok()) return ReportError(all.status(), "verify");
+    for (const SessionInfo& s : *all) ids.push_back(s.id);
+  } else {
+    for (const std::string& text : opt.sessions) {
+      auto id = ResolveSession(**store, text);
+      if (!id.ok()) return ReportError(id.status(), "verify");
+      ids.push_back(*id);
+    }
+  }
+  int rc = kExitOk;
+  std::string out;
+  for (const SessionId& id : ids) {
+    auto r = (*store)->Verify(id);
+    std::string sid = id.ToString();
+    if (!r.ok()) {
+      if (r.status().code() != StatusCode::kCorruption) {
+        (void)WriteAll(STDOUT_FILENO, out, "standard output");
+        return ReportError(r.status(), "verify " + sid);
+      }
+      out += sid + " BROKEN: " + Printable(r.status().message()) + "\n";
+      rc = kExitCorrupt;
+      continue;
+    }
+    if (r->ok) {
+      out += sid + " ok (" + std::to_string(r->chunks_checked) + " chunks, " + std::to_string(r->events_checked) +
+             " events)\n";
+    } else {
+      out += sid + " BROKEN";
+      if (r->first_bad_chunk) out += " at chunk " + std::to_string(*r->first_bad_chunk);
+      out += ": " + (r->problem.empty() ? std::string("verification failed") : Printable(r->problem)) + "\n";
+      rc = kExitCorrupt;
+    }
+  }
+  Status s = WriteAll(STDOUT_FILENO, out, "standard output");
+  if (!s.ok()) return ReportError(s, "verify");
+  return rc;
+}
+
+struct StatsOptions {
+  bool json = false;
+};
+
+int RunStats(const Cli& cli, const StatsOptions& opt) {
+  auto store = OpenStoreForRead(cli);
+  if (!store.ok()) return ReportError(store.status(), "stats");
+  auto st = (*store)->Stats();
+  if (!st.ok()) return ReportError(st.status(), "stats");
+  const StoreStats& s = *st;
+  double per_event = s.events ? static_cast<double>(s.stored_bytes) / static_cast<double>(s.events) : 0.0;
+  double raw_per_event = s.events ? static_cast<double>(s.raw_bytes) / static_cast<double>(s.events) : 0.0;
+  double ratio = s.stored_bytes ? static_cast<double>(s.raw_bytes) / static_cast<double>(s.stored_bytes) : 0.0;
+  std::string out;
+  if (opt.json) {
+    Json j;
+    j["store"] = (*store)->dir();
+    j["sessions"] = s.sessions;
+    j["events"] = s.events;
+    j["chunks"] = s.chunks;
+    j["raw_bytes"] = s.raw_bytes;
+    j["stored_bytes"] = s.stored_bytes;
+    j["file_bytes"] = s.file_bytes;
+    j["bytes_per_event"] = per_event;
+    j["raw_bytes_per_event"] = raw_per_event;
+    j["compression_ratio"] = ratio;
+    out = j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  } else {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "store              %s\n"
+                  "sessions           %" PRIu64 "\n"
+                  "events             %" PRIu64 "\n"
+                  "chunks             %" PRIu64 "\n"
+                  "raw bytes          %" PRIu64 "\n"
+                  "stored bytes       %" PRIu64 "\n"
+                  "file bytes         %" PRIu64 "\n"
+                  "bytes per event    %.1f stored, %.1f raw\n"
+                  "compression ratio  %.2f\n",
+                  Printable((*store)->dir()).c_str(), s.sessions, s.events, s.chunks, s.raw_bytes, s.stored_bytes,
+                  s.file_bytes, per_event, raw_per_event, ratio);
+    out = buf;
+  }
+  Status w = WriteAll(STDOUT_FILENO, out, "standard output");
+  return w.ok() ? kExitOk : ReportError(w, "stats");
+}
+
+}  // namespace
+
+void RegisterStoreCommands(Cli& cli) {
+  {
+    auto opt = std::make_shared<LsOptions>();
+    CLI::App* sub = cli.app.add_subcommand("ls", "list the sessions of the store");
+    AddStoreOption(sub, cli);
+    sub->add_flag("--json", opt->json, "print one JSON array of session objects");
+    CLI::Option* label = sub->add_option("--label", opt->label, "only sessions with this label");
+    sub->callback([&cli, opt, label] {
+      opt->label_set = label->count() > 0;
+      cli.run = [&cli, opt] { return RunLs(cli, *opt); };
+    });
+  }
+  {
+    auto opt = std::make_shared<ShowOptions>();
+    CLI::App* sub = cli.app.add_subcommand("show", "print a session's metadata and timeline");
+    AddStoreOption(sub, cli);
+    sub->add_option("session", opt->session, "session id or unique prefix")->required();
+    sub->add_option("--limit", opt->limit, "print at most N events (0: all)");
+    sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunShow(cli, *opt); }; });
+  }
+  {
+    auto opt = std::make_shared<ExportOptions>();
+    CLI::App* sub = cli.app.add_subcommand("export", "write a session as JSON lines");
+    AddStoreOption(sub, cli);
+    sub->add_option("session", opt->session, "session id or unique prefix")->required();
+    sub->add_option("--format", opt->format, "output format")->check(CLI::IsMember({"jsonl"}));
+    sub->add_option("-o,--output", opt->output, "output file (default: standard output)");
+    sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunExport(cli, *opt); }; });
+  }
+  {
+    auto opt = std::make_shared<ImportOptions>();
+    CLI::App* sub = cli.app.add_subcommand("import", "read a JSON-lines session into the store");
+    AddStoreOption(sub, cli);
+    sub->add_option("--format", opt->format, "input format")->check(CLI::IsMember({"jsonl"}));
+    sub->add_option("file", opt->input, "input file, or - for standard input (default)");
+    sub->add_flag("--new-id", opt->new_id, "give the session a fresh id instead of the header's");
+    sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunImport(cli, *opt); }; });
+  }
+  {
+    auto opt = std::make_shared<VerifyOptions>();
+    CLI::App* sub = cli.app.add_subcommand("verify", "recompute sessions' hash chains (all when none given)");
+    AddStoreOption(sub, cli);
+    sub->add_option("sessions", opt->sessions, "session ids or unique prefixes");
+    sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunVerify(cli, *opt); }; });
+  }
+  {
+    auto opt = std::make_shared<StatsOptions>();
+    CLI::App* sub = cli.app.add_subcommand("stats", "print the store's size and compression figures");
+    AddStoreOption(sub, cli);
+    sub->add_flag("--json", opt->json, "print one JSON object");
+    sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunStats(cli, *opt); }; });
+  }
+}
 
 }  // namespace agenttrace
