@@ -14,9 +14,12 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "format/event.h"
 #include "format/status.h"
 #include "format/store.h"
+#include "format/unique_fd.h"
 
 namespace agenttrace {
 
@@ -36,6 +39,28 @@ class EventSocketServer {
   virtual const std::string& path() const = 0;
   // Stops accepting, drains what was already received, joins the thread.
   virtual void Stop() = 0;
+};
+
+// The client side (`agenttrace emit`, a nested `agenttrace record --mcp`): one connection; each line
+// sent waits for its answer line, so an acknowledged event is in the recording's queue.
+// Thread-compatible (one thread at a time).
+class EventSocketClient {
+ public:
+  // Connects to the socket at `path`. IOError naming the path when nothing listens there.
+  static Result<std::unique_ptr<EventSocketClient>> Connect(const std::string& path);
+
+  // Sends `line` (one JSON object without a newline) and waits up to `timeout_ms` for the answer.
+  // OK on {"ok":true}; InvalidArgument carrying the server's error for {"ok":false,...}; IOError when
+  // the connection fails or no answer comes in time.
+  Status SendLine(std::string_view line, int timeout_ms = 10000);
+  // Sends `event` in the JSON-lines form (its seq and times are restamped by the server).
+  Status SendEvent(const Event& event, int timeout_ms = 10000);
+
+ private:
+  explicit EventSocketClient(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+  std::string out_;  // reused line buffer
+  std::string in_;   // bytes received after the last answer
 };
 
 }  // namespace agenttrace

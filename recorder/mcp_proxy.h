@@ -1,0 +1,67 @@
+// The transparent MCP stdio proxy: spawns the real MCP server and relays newline-delimited JSON-RPC
+// between the agent (our stdin/stdout) and the server, recording tool events on the side.
+//
+// Transparency: every byte read from one side is written to the other unchanged, in order, as soon as
+// it is read (no waiting for a line end, no re-serialisation). The server's stderr is inherited. A copy
+// of what was forwarded goes through a bounded queue to a recorder thread that splits lines, parses
+// them (McpTracker) and hands events to the sink; parsing never delays forwarding, except that a
+// forwarding thread waits when the queue holds kMaxQueuedBytes (the recorder never drops bytes).
+//
+// Lifetime: the agent closing our stdin closes the server's stdin; the server gets 2 s to exit, then
+// SIGTERM, then SIGKILL 5 s after the stdin close. The server exiting (or closing its stdout) closes our
+// stdout. SIGTERM/SIGINT/SIGHUP sent to the proxy are passed on to the server. The result is the
+// server's wait status.
+//
+// Thread-safety: RunMcpProxy is called from one thread; it starts and joins its own threads. It
+// changes the process's SIGPIPE disposition to ignored and blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP while
+// it runs (restored afterwards), so only one proxy may run per process at a time.
+#ifndef AGENTTRACE_RECORDER_MCP_PROXY_H_
+#define AGENTTRACE_RECORDER_MCP_PROXY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "format/event.h"
+#include "format/status.h"
+#include "recorder/jsonrpc_framing.h"
+
+namespace agenttrace {
+
+inline constexpr size_t kMaxQueuedBytes = 64u << 20;
+
+struct McpProxyOptions {
+  std::vector<std::string> command;  // the server's argv; argv[0] is searched in PATH
+  int agent_in_fd = 0;               // what the agent writes (we read)
+  int agent_out_fd = 1;              // what the agent reads (we write); closed when the server is done
+  size_t max_result_bytes = 64u << 10;
+  size_t max_message_bytes = kDefaultMaxMessageBytes;
+  int64_t term_after_ms = 2000;      // after the agent closed stdin: SIGTERM the server ...
+  int64_t kill_after_ms = 5000;      // ... and SIGKILL it
+  std::function<void(std::string*)> redact;  // secret redaction of recorded JSON; may be empty
+};
+
+struct McpProxyResult {
+  int32_t exit_code = 0;    // the server's exit code, when it exited
+  int32_t exit_signal = 0;  // the signal that killed it, else 0
+  std::string server_name;  // from initialize, else the command's basename
+  uint64_t events = 0;
+  uint64_t bytes_to_server = 0;
+  uint64_t bytes_to_agent = 0;
+  Status sink_status;       // the first error the sink returned (recording stopped there), else OK
+  // 128+n for signal n, else the exit code: what the proxy should exit with.
+  int ExitStatus() const { return exit_signal != 0 ? 128 + exit_signal : exit_code; }
+};
+
+// Receives events on the recorder thread. A non-OK return stops recording (forwarding continues).
+using McpEventSink = std::function<Status(const Event&)>;
+
+// Runs the proxy until the server has exited and both directions are done. Errors: NotFound when the
+// command does not exist, PermissionDenied when it cannot be executed, IOError for pipe/fork failures.
+Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEventSink& sink);
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_RECORDER_MCP_PROXY_H_

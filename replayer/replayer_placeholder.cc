@@ -1,1 +1,0 @@
-// Placeholder until the first replayer module lands; removed with it.
