@@ -1,0 +1,538 @@
+// End-to-end tests of the store commands (ls, show, export, import, verify, stats): each test runs the
+// built agenttrace binary in a temporary store and checks its exit code and output. The input sessions
+// are hand-written JSON lines in tests/tools/data/, in the canonical form export writes, so that an
+// import followed by an export must reproduce them byte for byte.
+#include <fcntl.h>
+#include <lmdb.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "format/event.h"
+#include "format/event_json.h"
+#include "format/session.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace agenttrace {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kSessionId[] = "0190b5c4-8e1a-7abc-9def-0123456789ab";
+constexpr char kIncompleteId[] = "0190b5c4-9000-7000-8000-00000000beef";
+
+std::string DataPath(const std::string& name) { return std::string(AGENTTRACE_TEST_DATA) + "/" + name; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/agenttrace-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    store_ = dir_ + "/store";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs agenttrace with `args`, stdin from `stdin_path`; environment without AGENTTRACE_STORE.
+  RunResult Run(const std::vector<std::string>& args, const std::string& stdin_path = "/dev/null") {
+    std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    std::vector<std::string> argv_s = {AGENTTRACE_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "AGENTTRACE_STORE=", 17) != 0) envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    RunResult r;
+    if (rc != 0) {
+      r.err = std::string("posix_spawn failed: ") + std::strerror(rc);
+      return r;
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = ReadFile(out_path);
+    r.err = ReadFile(err_path);
+    return r;
+  }
+
+  // Imports `file` into the test store; returns the new session's id.
+  std::string Import(const std::string& file, bool new_id = false) {
+    std::vector<std::string> args = {"import", "--store", store_, file};
+    if (new_id) args.push_back("--new-id");
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.size(), 37u) << r.out;  // the id and a newline
+    return r.out.empty() ? "" : r.out.substr(0, r.out.size() - 1);
+  }
+
+  nlohmann::json LsJson(const std::string& store) {
+    RunResult r = Run({"ls", "--store", store, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_array()) << r.out;
+    return j;
+  }
+
+  std::string dir_;
+  std::string store_;
+};
+
+std::string Describe(const RunResult& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err; }
+
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(CliStoreTest, ReadCommandsOnAMissingStoreFailWithoutCreatingIt) {
+  std::string missing = dir_ + "/no-such-store";
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"ls"}, {"show", "0190"}, {"export", "0190"}, {"verify"}, {"stats"}}) {
+    args.push_back("--store");
+    args.push_back(missing);
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("no trace store at " + missing)) << args[0];
+    EXPECT_FALSE(fs::exists(missing)) << args[0] << " created the store";
+  }
+}
+
+TEST_F(CliStoreTest, ImportThenLsListsTheSession) {
+  EXPECT_EQ(Import(DataPath("session.jsonl")), kSessionId);
+
+  RunResult ls = Run({"ls", "--store", store_});
+  ASSERT_EQ(ls.exit_code, 0) << Describe(ls);
+  auto lines = SplitLines(ls.out);
+  ASSERT_EQ(lines.size(), 2u) << ls.out;
+  EXPECT_THAT(lines[0], AllOf(HasSubstr("ID"), HasSubstr("START (UTC)"), HasSubstr("STATE"), HasSubstr("LABEL"),
+                              HasSubstr("EVENTS"), HasSubstr("COMMAND")));
+  EXPECT_THAT(lines[1], AllOf(HasSubstr(kSessionId), HasSubstr("2026-01-01T00:00:00.000Z"), HasSubstr("complete"),
+                              HasSubstr("fix-readme"), HasSubstr("demo-agent 1.2.3"), HasSubstr(" 12 "),
+                              HasSubstr("demo-agent --task 'fix the README'")));
+
+  nlohmann::json j = LsJson(store_);
+  ASSERT_EQ(j.size(), 1u);
+  const auto& s = j[0];
+  EXPECT_EQ(s["id"], kSessionId);
+  EXPECT_EQ(s["start"], "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(s["start_ns"], 1767225600000000000LL);
+  EXPECT_EQ(s["end_ns"], 1767225602500000000LL);
+  EXPECT_EQ(s["state"], "complete");
+  EXPECT_EQ(s["label"], "fix-readme");
+  EXPECT_EQ(s["agent_name"], "demo-agent");
+  EXPECT_EQ(s["events"], 12);
+  EXPECT_EQ(s["exit_code"], 0);
+  EXPECT_EQ(s["argv"], (std::vector<std::string>{"demo-agent", "--task", "fix the README"}));
+  EXPECT_GE(s["chunks"].get<int>(), 1);
+
+  // --label filters; sessions of other labels are not shown.
+  RunResult other = Run({"ls", "--store", store_, "--json", "--label", "other"});
+  ASSERT_EQ(other.exit_code, 0) << Describe(other);
+  EXPECT_EQ(nlohmann::json::parse(other.out), nlohmann::json::array());
+  RunResult same = Run({"ls", "--store", store_, "--label", "fix-readme"});
+  EXPECT_THAT(same.out, HasSubstr(kSessionId));
+}
+
+TEST_F(CliStoreTest, ShowPrintsMetadataAndTimeline) {
+  Import(DataPath("session.jsonl"));
+  RunResult r = Run({"show", "--store", store_, kSessionId});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, AllOf(HasSubstr("session   " + std::string(kSessionId)), HasSubstr("fix-readme"),
+                           HasSubstr("complete"), HasSubstr("secret: OPENAI_API_KEY")));
+  auto lines = SplitLines(r.out);
+  std::vector<std::string> timeline;
+  for (const auto& l : lines) {
+    if (!l.empty() && (l[0] == '+' || l[0] == '-')) timeline.push_back(l);
+  }
+  ASSERT_EQ(timeline.size(), 12u) << r.out;
+  // One line per event: relative time, pid, kind, what.
+  EXPECT_THAT(timeline[0], AllOf(HasSubstr("+0.000ms"), HasSubstr("4242"), HasSubstr("exec"),
+                                 HasSubstr("git commit -m 'fix bug'")));
+  EXPECT_THAT(timeline[1], AllOf(HasSubstr("+12.345ms"), HasSubstr("file.open"), HasSubstr("/work/repo/README.md")));
+  EXPECT_THAT(timeline[1], Not(HasSubstr("= ")));
+  EXPECT_THAT(timeline[2], HasSubstr("/work/repo/missing.txt = ENOENT"));
+  EXPECT_THAT(timeline[3], AllOf(HasSubstr("file.rename"), HasSubstr("/work/repo/a.txt -> /work/repo/b.txt")));
+  EXPECT_THAT(timeline[4], AllOf(HasSubstr("proc.spawn"), HasSubstr("child 4250")));
+  EXPECT_THAT(timeline[5], AllOf(HasSubstr("4250"), HasSubstr("net.connect"), HasSubstr("93.184.216.34:443")));
+  EXPECT_THAT(timeline[6], AllOf(HasSubstr("tool.call"), HasSubstr("fs/read_file {\"path\":\"/work/repo/README.md\"}")));
+  EXPECT_THAT(timeline[7], AllOf(HasSubstr("+60.500ms"), HasSubstr("tool.result"), HasSubstr("ok in 1.500ms")));
+  EXPECT_THAT(timeline[8], HasSubstr("checkpoint: tests passed"));
+  EXPECT_THAT(timeline[9], HasSubstr("/work/repo/b.txt = EACCES"));
+  EXPECT_THAT(timeline[10], HasSubstr("exit 1"));
+  EXPECT_THAT(timeline[11], AllOf(HasSubstr("+2399.000ms"), HasSubstr("killed by SIGKILL")));
+
+  RunResult limited = Run({"show", "--store", store_, "--limit", "3", "0190b5c4-8e"});
+  ASSERT_EQ(limited.exit_code, 0) << Describe(limited);
+  size_t n = 0;
+  for (const auto& l : SplitLines(limited.out)) n += (!l.empty() && l[0] == '+');
+  EXPECT_EQ(n, 3u) << limited.out;
+  EXPECT_THAT(limited.out, HasSubstr("... 9 more events"));
+}
+
+TEST_F(CliStoreTest, ExportImportExportIsByteIdentical) {
+  const std::string input = ReadFile(DataPath("session.jsonl"));
+  Import(DataPath("session.jsonl"));
+
+  RunResult e1 = Run({"export", "--store", store_, kSessionId});
+  ASSERT_EQ(e1.exit_code, 0) << Describe(e1);
+  EXPECT_EQ(e1.out, input);
+
+  std::string file = dir_ + "/export.jsonl";
+  RunResult e2 = Run({"export", "--store", store_, "--format", "jsonl", "-o", file, "0190b5c4"});
+  ASSERT_EQ(e2.exit_code, 0) << Describe(e2);
+  EXPECT_EQ(e2.out, "");
+  EXPECT_EQ(ReadFile(file), input);
+
+  // Importing the same id again is refused; --new-id gives a fresh one.
+  RunResult again = Run({"import", "--store", store_, file});
+  EXPECT_EQ(again.exit_code, 2) << Describe(again);
+  EXPECT_THAT(again.err, AllOf(HasSubstr("already exists"), HasSubstr("--new-id")));
+
+  std::string new_id = Import(file, /*new_id=*/true);
+  ASSERT_NE(new_id, kSessionId);
+  ASSERT_TRUE(SessionId::Parse(new_id).ok()) << new_id;
+  RunResult e3 = Run({"export", "--store", store_, new_id});
+  ASSERT_EQ(e3.exit_code, 0) << Describe(e3);
+  std::string renamed = e3.out;
+  size_t at = renamed.find(new_id);
+  ASSERT_NE(at, std::string::npos);
+  renamed.replace(at, new_id.size(), kSessionId);
+  EXPECT_EQ(renamed, input);
+
+  // Standard input works as well.
+  std::string from_stdin_store = dir_ + "/store2";
+  RunResult in = Run({"import", "--store", from_stdin_store, "-"}, DataPath("session.jsonl"));
+  ASSERT_EQ(in.exit_code, 0) << Describe(in);
+  RunResult e4 = Run({"export", "--store", from_stdin_store, kSessionId});
+  EXPECT_EQ(e4.out, input);
+}
+
+TEST_F(CliStoreTest, IncompleteStateSurvivesTheRoundTrip) {
+  const std::string input = ReadFile(DataPath("incomplete.jsonl"));
+  EXPECT_EQ(Import(DataPath("incomplete.jsonl")), kIncompleteId);
+  nlohmann::json j = LsJson(store_);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["state"], "incomplete");
+  EXPECT_EQ(j[0]["events"], 2);
+  RunResult e = Run({"export", "--store", store_, kIncompleteId});
+  ASSERT_EQ(e.exit_code, 0) << Describe(e);
+  EXPECT_EQ(e.out, input);
+}
+
+TEST_F(CliStoreTest, BadInputLinesExitThreeNamingTheLine) {
+  const auto good = SplitLines(ReadFile(DataPath("session.jsonl")));
+  struct Case {
+    std::string name;
+    std::vector<std::string> lines;
+    std::string expect;
+  };
+  std::vector<Case> cases;
+  {
+    auto l = good;
+    l[3] = "{\"seq\":2, not json";
+    cases.push_back({"invalid_json", l, "line 4: not valid JSON"});
+  }
+  {
+    auto l = good;
+    l.erase(l.begin() + 2);  // seq 1 missing: line 3 carries seq 2
+    cases.push_back({"seq_gap", l, "line 3: event seq 2, expected 1"});
+  }
+  {
+    auto l = good;
+    std::swap(l[5], l[6]);
+    cases.push_back({"seq_order", l, "line 6: event seq 5, expected 4"});
+  }
+  {
+    auto l = good;
+    l[5] = R"({"seq":4,"ts_ns":1,"kind":"file.teleport"})";
+    cases.push_back({"unknown_kind", l, "line 6: unknown kind \"file.teleport\""});
+  }
+  {
+    auto l = good;
+    l[2] = R"({"seq":1,"ts_ns":1,"kind":"file.open","pid":"x"})";
+    cases.push_back({"wrong_type", l, "line 3: field \"pid\" must be an integer"});
+  }
+  {
+    auto l = good;
+    l[0] = R"({"format":"something-else"})";
+    cases.push_back({"bad_header", l, "line 1: "});
+  }
+  {
+    auto l = good;
+    l.pop_back();
+    cases.push_back({"truncated", l, "header declares 12 events but 11 were read"});
+  }
+  {
+    auto l = good;
+    l[4] = R"({"seq":3,"ts_ns":1,"kind":"annotation","text":")" + std::string(kMaxJsonLineBytes, 'x') + "\"}";
+    cases.push_back({"line_too_long", l, "line 5: line longer than the limit"});
+  }
+  cases.push_back({"empty", {}, "empty input"});
+
+  for (const Case& c : cases) {
+    std::string file = dir_ + "/" + c.name + ".jsonl";
+    WriteFile(file, JoinLines(c.lines));
+    std::string store = dir_ + "/store-" + c.name;
+    RunResult r = Run({"import", "--store", store, file});
+    EXPECT_EQ(r.exit_code, 3) << c.name << "\n" << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr(c.expect)) << c.name;
+    // Nothing half-imported is left looking complete.
+    if (fs::exists(store)) {
+      for (const auto& s : LsJson(store)) EXPECT_NE(s["state"], "complete") << c.name;
+    }
+  }
+}
+
+TEST_F(CliStoreTest, SessionsAreNamedByUniquePrefix) {
+  Import(DataPath("session.jsonl"));
+  std::string a = Import(DataPath("session.jsonl"), /*new_id=*/true);
+  std::string b = Import(DataPath("session.jsonl"), /*new_id=*/true);
+  ASSERT_NE(a, b);
+
+  RunResult missing = Run({"show", "--store", store_, "ffffffff"});
+  EXPECT_EQ(missing.exit_code, 2) << Describe(missing);
+  EXPECT_THAT(missing.err, HasSubstr("no session matches \"ffffffff\""));
+  RunResult missing_export = Run({"export", "--store", store_, "ffffffff-0000-7000-8000-000000000000"});
+  EXPECT_EQ(missing_export.exit_code, 2) << Describe(missing_export);
+
+  RunResult unique = Run({"export", "--store", store_, "0190B5C4"});  // case-insensitive
+  EXPECT_EQ(unique.exit_code, 0) << Describe(unique);
+  EXPECT_THAT(unique.out, HasSubstr(kSessionId));
+
+  // "0" matches all three.
+  RunResult ambiguous = Run({"show", "--store", store_, "0"});
+  EXPECT_EQ(ambiguous.exit_code, 2) << Describe(ambiguous);
+  EXPECT_THAT(ambiguous.err, AllOf(HasSubstr("ambiguous"), HasSubstr(kSessionId), HasSubstr(a), HasSubstr(b)));
+
+  RunResult by_full_id = Run({"verify", "--store", store_, a});
+  EXPECT_EQ(by_full_id.exit_code, 0) << Describe(by_full_id);
+  EXPECT_EQ(SplitLines(by_full_id.out).size(), 1u);
+}
+
+TEST_F(CliStoreTest, StatsAgreeWithTheImportedEvents) {
+  Import(DataPath("session.jsonl"));
+  Import(DataPath("incomplete.jsonl"));
+  Import(DataPath("session.jsonl"), /*new_id=*/true);
+  RunResult r = Run({"stats", "--store", store_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  auto s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["sessions"], 3);
+  EXPECT_EQ(s["events"], 12 + 2 + 12);
+  uint64_t chunks = 0, raw = 0, stored = 0;
+  for (const auto& x : LsJson(store_)) {
+    chunks += x["chunks"].get<uint64_t>();
+    raw += x["raw_bytes"].get<uint64_t>();
+    stored += x["stored_bytes"].get<uint64_t>();
+  }
+  EXPECT_GE(chunks, 3u);
+  EXPECT_EQ(s["chunks"], chunks);
+  EXPECT_EQ(s["raw_bytes"], raw);
+  EXPECT_EQ(s["stored_bytes"], stored);
+  EXPECT_GT(raw, 0u);
+  EXPECT_GT(stored, 0u);
+  EXPECT_GE(s["file_bytes"].get<uint64_t>(), stored);
+  EXPECT_DOUBLE_EQ(s["bytes_per_event"].get<double>(), static_cast<double>(stored) / 26.0);
+  EXPECT_DOUBLE_EQ(s["compression_ratio"].get<double>(), static_cast<double>(raw) / static_cast<double>(stored));
+
+  RunResult text = Run({"stats", "--store", store_});
+  ASSERT_EQ(text.exit_code, 0) << Describe(text);
+  EXPECT_THAT(text.out, AllOf(HasSubstr("sessions           3\n"), HasSubstr("events             26\n"),
+                              HasSubstr("chunks             " + std::to_string(chunks) + "\n"),
+                              HasSubstr("compression ratio")));
+}
+
+// Flips one byte in the middle of the largest value of the store's chunk table (LMDB sub-database
+// whose name contains "chunk"). Returns a description of what was changed, or an error text.
+std::string CorruptLargestChunk(const std::string& store_dir) {
+  std::string env_dir;
+  for (const auto& entry : fs::recursive_directory_iterator(store_dir)) {
+    if (entry.path().filename() == "data.mdb") env_dir = entry.path().parent_path().string();
+  }
+  if (env_dir.empty()) return "error: no data.mdb under " + store_dir;
+  MDB_env* env = nullptr;
+  if (mdb_env_create(&env) != 0) return "error: mdb_env_create";
+  mdb_env_set_maxdbs(env, 64);
+  std::string result;
+  MDB_txn* txn = nullptr;
+  int rc = mdb_env_open(env, env_dir.c_str(), 0, 0644);
+  if (rc == 0) rc = mdb_txn_begin(env, nullptr, 0, &txn);
+  if (rc != 0) {
+    mdb_env_close(env);
+    return std::string("error: open ") + env_dir + ": " + mdb_strerror(rc);
+  }
+  std::vector<std::string> names;
+  MDB_dbi main_dbi;
+  MDB_cursor* cur = nullptr;
+  if (mdb_dbi_open(txn, nullptr, 0, &main_dbi) == 0 && mdb_cursor_open(txn, main_dbi, &cur) == 0) {
+    MDB_val k, v;
+    for (int op = MDB_FIRST; mdb_cursor_get(cur, &k, &v, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
+      names.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+    }
+    mdb_cursor_close(cur);
+  }
+  std::string all;
+  for (const std::string& name : names) {
+    all += " " + name;
+    if (name.find("chunk") == std::string::npos) continue;
+    MDB_dbi dbi;
+    if (mdb_dbi_open(txn, name.c_str(), 0, &dbi) != 0) continue;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0) continue;
+    MDB_val k, v;
+    std::string best_key, best_value;
+    for (int op = MDB_FIRST; mdb_cursor_get(cur, &k, &v, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
+      if (v.mv_size > best_value.size()) {
+        best_key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+        best_value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
+      }
+    }
+    mdb_cursor_close(cur);
+    if (best_value.empty()) continue;
+    best_value[best_value.size() / 2] ^= 0x5a;
+    MDB_val nk{best_key.size(), best_key.data()}, nv{best_value.size(), best_value.data()};
+    rc = mdb_put(txn, dbi, &nk, &nv, 0);
+    if (rc != 0) {
+      result = std::string("error: mdb_put: ") + mdb_strerror(rc);
+      break;
+    }
+    result = "flipped a byte in a " + std::to_string(best_value.size()) + "-byte value of " + name;
+    break;
+  }
+  if (result.empty()) result = "error: no chunk table among the databases:" + all;
+  if (result.rfind("error", 0) == 0) {
+    mdb_txn_abort(txn);
+  } else if ((rc = mdb_txn_commit(txn)) != 0) {
+    result = std::string("error: commit: ") + mdb_strerror(rc);
+  }
+  mdb_env_close(env);
+  return result;
+}
+
+TEST_F(CliStoreTest, VerifyDetectsACorruptedChunk) {
+  Import(DataPath("session.jsonl"));
+  RunResult ok = Run({"verify", "--store", store_});
+  ASSERT_EQ(ok.exit_code, 0) << Describe(ok);
+  EXPECT_THAT(ok.out, AllOf(HasSubstr(std::string(kSessionId) + " ok"), HasSubstr("12 events")));
+
+  std::string what = CorruptLargestChunk(store_);
+  ASSERT_EQ(what.rfind("error", 0), std::string::npos) << what;
+
+  RunResult broken = Run({"verify", "--store", store_});
+  EXPECT_EQ(broken.exit_code, 3) << Describe(broken) << "\n" << what;
+  EXPECT_THAT(broken.out, AllOf(HasSubstr(kSessionId), HasSubstr("BROKEN at chunk 0"))) << what;
+  RunResult named = Run({"verify", "--store", store_, "0190b5c4"});
+  EXPECT_EQ(named.exit_code, 3) << Describe(named);
+  // Export reads through the same checks: corrupt data is exit 3, and -o leaves no file behind.
+  std::string file = dir_ + "/out.jsonl";
+  RunResult exp = Run({"export", "--store", store_, kSessionId, "-o", file});
+  EXPECT_EQ(exp.exit_code, 3) << Describe(exp);
+  EXPECT_FALSE(fs::exists(file));
+}
+
+// Streams a large session through import and export: bounded memory, byte-identical output.
+TEST_F(CliStoreTest, LargeSessionRoundTrip) {
+  constexpr uint64_t kEvents = 200000;
+  SessionInfo info;
+  info.id = SessionId::NewV7();
+  info.label = "large";
+  info.start_wall_ns = 1767225600000000000;
+  info.end_wall_ns = info.start_wall_ns + 1000000000;
+  info.exit_code = 0;
+  info.state = SessionState::kComplete;
+  info.event_count = kEvents;
+  info.recorder = "synthetic";
+  std::string data = SessionHeaderToJson(info) + "\n";
+  Event e;
+  for (uint64_t i = 0; i < kEvents; ++i) {
+    e.Clear();
+    e.seq = i;
+    e.wall_ns = info.start_wall_ns + static_cast<int64_t>(i) * 1000;
+    e.mono_ns = 1000000 + static_cast<int64_t>(i) * 1000;
+    e.pid = e.tid = 100 + static_cast<int32_t>(i % 7);
+    e.kind = EventKind::kFileOpen;
+    e.path = "/work/repo/src/file" + std::to_string(i % 500) + ".cc";
+    e.flags = 524288;
+    e.result = i % 11 == 0 ? -2 : 3;
+    AppendEventJson(e, &data);
+    data.push_back('\n');
+  }
+  std::string file = dir_ + "/large.jsonl";
+  WriteFile(file, data);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Import(file), info.id.ToString());
+  auto t1 = std::chrono::steady_clock::now();
+  std::string out = dir_ + "/large-out.jsonl";
+  RunResult r = Run({"export", "--store", store_, info.id.ToString(), "-o", out});
+  auto t2 = std::chrono::steady_clock::now();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(ReadFile(out) == data) << "export differs from the imported file";
+  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  std::printf("%llu events: import %lld ms, export %lld ms\n", static_cast<unsigned long long>(kEvents),
+              static_cast<long long>(ms(t1 - t0)), static_cast<long long>(ms(t2 - t1)));
+}
+
+}  // namespace
+}  // namespace agenttrace
