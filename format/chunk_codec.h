@@ -1,0 +1,148 @@
+// Chunk codec: turns a batch of Events into one self-contained, hash-chained chunk and back.
+//
+// A chunk is a fixed 96-byte little-endian header followed by the payload: a zstd frame of the
+// packed Cap'n Proto `Chunk` message (format/schema/agenttrace.capnp; byte layout in docs/format.md).
+// Strings are interned per chunk and integers are delta/zigzag encoded, so that repeated path
+// prefixes and monotone clocks cost almost nothing after compression.
+//
+// Invariants: an encoded chunk's header names its first sequence number, event count, raw and stored
+// sizes, BLAKE2b-256 of the payload and the hash of the previous chunk (zero for chunk 0). The chunk's
+// own hash (ChunkHash: BLAKE2b-256 over header + payload) is what the next chunk's header chains to.
+//
+// Decoding treats its input as untrusted: the header is validated before anything is decompressed,
+// the decompressed size is bounded by ReaderOptions, Cap'n Proto reads are bounded by the traversal
+// and nesting limits, every string reference is range-checked, and any Cap'n Proto exception is turned
+// into Corruption. Nothing a chunk contains can crash the decoder.
+//
+// Thread-safety: ChunkEncoder and ChunkDecoder are thread-compatible (one thread at a time); they keep
+// buffers and zstd contexts across chunks so that steady-state encoding and decoding do not allocate.
+#ifndef AGENTTRACE_FORMAT_CHUNK_CODEC_H_
+#define AGENTTRACE_FORMAT_CHUNK_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/event.h"
+#include "format/session.h"
+#include "format/status.h"
+#include "format/store.h"
+
+namespace agenttrace {
+
+inline constexpr uint32_t kChunkMagic = 0x4B435441;  // bytes "ATCK"
+inline constexpr uint16_t kChunkFormatVersion = 1;   // == schema formatVersion
+inline constexpr uint16_t kCodecCapnpPackedZstd = 1;
+inline constexpr size_t kChunkHeaderSize = 96;
+
+struct ChunkHeader {
+  uint16_t format_version = kChunkFormatVersion;
+  uint16_t codec = kCodecCapnpPackedZstd;
+  uint64_t first_seq = 0;
+  uint32_t event_count = 0;
+  uint32_t raw_size = 0;     // bytes the zstd frame decompresses to
+  uint32_t stored_size = 0;  // payload bytes following the header
+  Hash256 payload_hash{};    // BLAKE2b-256 of the payload
+  Hash256 prev_hash{};       // ChunkHash of the previous chunk; zero for chunk 0
+};
+
+// Writes the header's 96 bytes to `out`.
+void EncodeChunkHeader(const ChunkHeader& header, uint8_t* out);
+// Parses and checks the fixed fields of a header (magic, version, codec, reserved bytes, and that the
+// chunk holds exactly stored_size payload bytes). Does not look at the payload. Errors: Corruption.
+Result<ChunkHeader> ParseChunkHeader(std::string_view chunk);
+// BLAKE2b-256 of `data`.
+Hash256 Blake2b256(std::string_view data);
+// The hash a following chunk chains to: BLAKE2b-256 over the whole chunk (header + payload).
+inline Hash256 ChunkHash(std::string_view chunk) { return Blake2b256(chunk); }
+
+// Accumulates events for one chunk. Add() interns strings and keeps integers only, so an Event may be
+// reused by the caller right after the call.
+class ChunkEncoder {
+ public:
+  explicit ChunkEncoder(const WriterOptions& options);
+  ~ChunkEncoder();
+  ChunkEncoder(const ChunkEncoder&) = delete;
+  ChunkEncoder& operator=(const ChunkEncoder&) = delete;
+
+  // Adds `event` (its seq is ignored: it is implied by the chunk's first sequence number).
+  void Add(const Event& event);
+  // True once the chunk reached WriterOptions' event or raw-byte bound: seal it before adding more.
+  bool full() const;
+  bool empty() const { return events_.empty(); }
+  uint32_t event_count() const { return static_cast<uint32_t>(events_.size()); }
+  // Upper bound of the encoded (unpacked) message size of what was added so far.
+  uint64_t estimated_raw_bytes() const;
+
+  // Encodes the added events into `out` (header + payload, replacing its contents) and starts a new
+  // empty chunk. `header` (optional) receives the header written.
+  Status Seal(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header = nullptr);
+
+ private:
+  struct Pending;  // one event as integers and string references
+  uint32_t Intern(std::string_view s);
+  uint32_t InternList(const std::vector<std::string>& list);
+  void Reset();
+
+  WriterOptions options_;
+  std::vector<Pending> events_;
+  std::vector<uint32_t> list_refs_;  // argv/env lists of all events, referenced by offset
+  std::string string_data_;
+  std::vector<uint32_t> string_ends_;
+  struct StringTable;
+  std::unique_ptr<StringTable> table_;
+  struct Buffers;
+  std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, packed bytes, zstd context
+  uint64_t raw_estimate_ = 0;         // struct and list words of the added events
+  uint64_t last_mono_ = 0, last_skew_ = 0;  // delta bases: previous event's mono_ns, wall_ns - mono_ns
+  uint32_t last_pid_ = 0;
+};
+
+// Where a chunk comes from, for error messages ("session <id>: chunk <n>: <what>").
+struct ChunkContext {
+  std::string session;  // canonical session id (may be empty)
+  uint64_t chunk = 0;
+  std::string Prefix() const;
+};
+
+// Decodes one chunk at a time; events are produced one by one into a caller-owned Event that keeps
+// its string capacity.
+class ChunkDecoder {
+ public:
+  explicit ChunkDecoder(const ReaderOptions& options);
+  ~ChunkDecoder();
+  ChunkDecoder(const ChunkDecoder&) = delete;
+  ChunkDecoder& operator=(const ChunkDecoder&) = delete;
+
+  // Checks the header and (if options.verify_hashes) the payload hash; if `expected_prev` is not null,
+  // checks the header's previous-chunk hash against it; decompresses and opens the message. `chunk`
+  // need only live during the call. Errors: Corruption prefixed with ctx.Prefix().
+  Status Open(std::string_view chunk, const ChunkContext& ctx, const Hash256* expected_prev);
+  const ChunkHeader& header() const { return header_; }
+  // Decodes the next event of the open chunk into `out` (seq included). Returns false after the last.
+  // Errors: Corruption (bad string reference, unknown kind, malformed message).
+  Result<bool> Next(Event* out);
+
+ private:
+  Status Fail(std::string what) const;
+
+  ReaderOptions options_;
+  ChunkContext ctx_;
+  ChunkHeader header_;
+  uint32_t next_ = 0;
+  uint64_t prev_mono_ = 0, prev_skew_ = 0;  // delta bases, as in ChunkEncoder
+  uint32_t prev_pid_ = 0;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Convenience for tests and tools: decodes a whole chunk, appending its events to `out`.
+Status DecodeChunk(std::string_view chunk, const ReaderOptions& options, const Hash256* expected_prev,
+                   std::vector<Event>* out, const ChunkContext& ctx = {});
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_FORMAT_CHUNK_CODEC_H_

@@ -1,0 +1,136 @@
+# agenttrace on-disk schema: the session record and the events inside a chunk.
+#
+# This file is part of the storage contract (docs/format.md, "Storage"). A chunk stored in LMDB is a
+# fixed 96-byte little-endian header followed by a zstd frame; the frame decompresses to a
+# Cap'n Proto message in the *packed* encoding whose root is `Chunk`. Session records are
+# unpacked single-message flat arrays whose root is `Session`.
+#
+# What readers MUST check (an unchecked value is a crash or a lie waiting to happen):
+#   - the chunk header first (magic, formatVersion, codec, sizes, payload hash, previous-chunk hash);
+#     only then decompress, and only if the header's raw size and zstd's frame content size agree and
+#     are below the reader's limit;
+#   - parse with a bounded traversal limit and nesting limit (Cap'n Proto ReaderOptions); Cap'n
+#     Proto throws on malformed pointers, also lazily while a field is read: catch at the codec's edge;
+#   - Chunk.events has exactly the header's event count;
+#   - Chunk.stringEnds is non-decreasing and its last entry is <= size of Chunk.stringData;
+#   - every string reference is 0 (the empty string) or 1..len(stringEnds);
+#   - Event.kind is a known kind (format/event.h); unknown kinds are Corruption for this version.
+#
+# When formatVersion is bumped: any change a reader of the previous version would misread — changing
+# the meaning, encoding (delta base, zigzag) or position of an existing field, changing the header,
+# the codec, or the key layout. Adding a new field at the end of a struct (with a new ordinal) that
+# older readers may safely ignore does NOT bump the version; adding a new event kind does (old readers
+# reject unknown kinds). Never renumber or reuse an ordinal.
+@0xf249e4441fd06323;
+
+$import "/capnp/c++.capnp".namespace("agenttrace::schema");
+
+const formatVersion :UInt16 = 1;
+# Written into every chunk header and into the store's "meta" database.
+
+struct Session {
+  # One per session, key = the 16 id bytes. Rewritten at every commit of the session's writer.
+  id @0 :Data;                 # 16 bytes, UUIDv7
+  label @1 :Text;
+  agentName @2 :Text;
+  agentVersion @3 :Text;
+  argv @4 :List(Text);
+  cwd @5 :Text;
+  home @6 :Text;
+  tmp @7 :Text;
+  host @8 :Text;
+  user @9 :Text;
+  kernel @10 :Text;
+  arch @11 :Text;
+  startWallNs @12 :Int64;
+  endWallNs @13 :Int64;        # 0 while recording
+  exitCode @14 :Int32 = -1;    # -1 unknown
+  exitSignal @15 :Int32;
+  state @16 :UInt8;            # SessionState: 0 recording, 1 complete, 2 incomplete
+  eventCount @17 :UInt64;
+  chunkCount @18 :UInt64;
+  rawBytes @19 :UInt64;        # sum of the chunks' raw (decompressed) sizes
+  storedBytes @20 :UInt64;     # sum of the chunks' stored sizes, headers included
+  headHash @21 :Data;          # 32 bytes: hash of the last chunk, zeros when there is none
+  envNames @22 :List(Text);
+  secretEnvNames @23 :List(Text);
+  recorder @24 :Text;
+}
+
+struct Chunk {
+  # The root of a chunk payload. Strings are interned per chunk: string i (1-based) is
+  # stringData[stringEnds[i-2] .. stringEnds[i-1]) (stringEnds[-1] taken as 0); reference 0 is "".
+  # Chunks decode independently: delta bases restart at zero in every chunk.
+  stringData @0 :Data;
+  stringEnds @1 :List(UInt32);
+  events @2 :List(Event);
+}
+
+struct Event {
+  # One event. seq is not stored: it is the header's first sequence number + the index in the list.
+  # Integers that may be negative or are deltas are zigzag-encoded (0,-1,1,-2 -> 0,1,2,3) so that
+  # small magnitudes keep the high bytes zero (cheap in the packed encoding and for zstd).
+  # "prev" is the previous event in the same chunk, or all zeros for the first event.
+  kind @0 :UInt16;             # EventKind number
+  monoDelta @1 :UInt64;        # zigzag(mono_ns - prev.mono_ns)
+  wallDelta @2 :UInt64;        # zigzag((wall_ns - mono_ns) - (prev.wall_ns - prev.mono_ns))
+  pidDelta @3 :UInt32;         # zigzag(pid - prev.pid)
+  tidDelta @4 :UInt32;         # zigzag(tid - pid)
+  result @5 :UInt64;           # zigzag(result)
+
+  # The fields of the event's kind, by family (format/event.h lists which fields each kind uses).
+  # The writer picks the member from the kind; fields outside the kind's family are not stored.
+  union {
+    file :group {              # file.* (kinds 0-10)
+      path @6 :UInt32;         # string references
+      path2 @7 :UInt32;
+      resolved @8 :UInt32;
+      flags @9 :UInt64;
+      mode @10 :UInt32;
+      uid @11 :UInt32;
+      gid @12 :UInt32;
+      size @13 :UInt64;        # zigzag
+    }
+    exec :group {              # exec (11)
+      path @14 :UInt32;
+      resolved @15 :UInt32;
+      argv @16 :List(UInt32);
+      envNames @17 :List(UInt32);
+      secretEnvNames @18 :List(UInt32);
+      flags @19 :UInt64;
+    }
+    proc :group {              # proc.spawn, proc.exit (12, 13)
+      childPid @20 :UInt32;    # zigzag(child_pid - pid)
+      isThread @21 :Bool;
+      flags @22 :UInt64;
+      exitCode @23 :UInt32;    # zigzag
+      signal @24 :UInt32;      # zigzag
+    }
+    net :group {               # net.* (14-17)
+      family @25 :UInt16;
+      port @26 :UInt16;
+      address @27 :UInt32;
+      path @28 :UInt32;        # AF_UNIX socket path
+      size @29 :UInt64;        # zigzag
+      flags @30 :UInt64;
+    }
+    tool :group {              # tool.*, mcp.*, protocol.error, annotation, gap (18-24, 27, 28)
+      server @31 :UInt32;
+      tool @32 :UInt32;
+      method @33 :UInt32;
+      requestId @34 :UInt32;
+      json @35 :UInt32;
+      text @36 :UInt32;
+      isError @37 :Bool;
+      direction @38 :UInt8;
+      durationNs @39 :UInt64;  # zigzag
+      size @40 :UInt64;        # zigzag
+    }
+    sys :group {               # process.escape, raw (25, 26)
+      text @41 :UInt32;
+      syscallNr @42 :UInt32;
+      arch @43 :UInt32;
+      args @44 :List(UInt64);  # exactly 6 entries, or empty for all zeros
+    }
+  }
+}

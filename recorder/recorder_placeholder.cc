@@ -1,1 +1,0 @@
-// Placeholder until the first recorder module lands; removed with it.
