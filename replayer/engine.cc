@@ -1,0 +1,699 @@
+#include "replayer/engine.h"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <algorithm>
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "format/event_json.h"
+
+namespace agenttrace {
+
+namespace {
+
+using Json = nlohmann::json;
+
+int64_t EventTime(const Event& e) { return e.mono_ns != 0 ? e.mono_ns : e.wall_ns; }
+
+Result<std::string> JoinGlobs(const std::vector<PosString>& globs, const PathVars& vars, GlobFlavor flavor) {
+  std::string re;
+  for (const PosString& g : globs) {
+    auto r = GlobToRegex(g.text, vars, flavor);
+    if (!r.ok()) return r.status().WithContext("line " + g.pos.ToString());
+    if (!re.empty()) re += "|";
+    re += "(?:" + *r + ")";
+  }
+  return re;
+}
+
+Result<std::unique_ptr<RE2>> CompileAnchored(const std::string& re) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_max_mem(64 << 20);
+  auto out = std::make_unique<RE2>("^(?:" + re + ")$", opts);
+  if (!out->ok()) return Status::InvalidArgument("pattern does not compile: " + out->error());
+  return out;
+}
+
+Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, const PathVars& vars, GlobFlavor flavor) {
+  if (globs.empty()) return std::unique_ptr<RE2>();
+  AT_ASSIGN_OR_RETURN(std::string re, JoinGlobs(globs, vars, flavor));
+  return CompileAnchored(re);
+}
+
+}  // namespace
+
+// Per-event lazily computed inputs of matchers.
+struct SessionEvaluator::Scratch {
+  const Event* event = nullptr;
+  bool argv_built = false;
+  std::string argv;
+  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON
+  Json args;
+  std::string value;
+
+  void Reset(const Event* e) {
+    event = e;
+    argv_built = false;
+    args_state = 0;
+  }
+  const std::string& Argv() {
+    if (!argv_built) {
+      argv.clear();
+      for (size_t i = 0; i < event->argv.size(); ++i) {
+        if (i) argv.push_back(' ');
+        argv += event->argv[i];
+      }
+      argv_built = true;
+    }
+    return argv;
+  }
+  const Json* Args() {
+    if (args_state == 0) {
+      args = Json::parse(event->json, nullptr, false);
+      args_state = args.is_discarded() ? 2 : 1;
+    }
+    return args_state == 1 ? &args : nullptr;
+  }
+};
+
+class CompiledMatch {
+ public:
+  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars) {
+    auto m = std::unique_ptr<CompiledMatch>(new CompiledMatch());
+    m->spec_ = &s;
+    m->class_mask_ = s.class_mask;
+    if (!s.paths.empty()) {
+      AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(s.paths, vars, GlobFlavor::kPath));
+      AT_ASSIGN_OR_RETURN(m->paths_, CompileAnchored(m->paths_regex_));
+    }
+    AT_ASSIGN_OR_RETURN(m->not_paths_, CompileGlobs(s.not_paths, vars, GlobFlavor::kPath));
+    AT_ASSIGN_OR_RETURN(m->argv_, CompileGlobs(s.argv, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->tools_, CompileGlobs(s.tools, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->servers_, CompileGlobs(s.servers, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->env_, CompileGlobs(s.env, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->text_, CompileGlobs(s.text, vars, GlobFlavor::kPlain));
+    for (const PosString& h : s.hosts) {
+      AT_ASSIGN_OR_RETURN(HostPattern hp, HostPattern::Parse(h.text));
+      m->hosts_.push_back(std::move(hp));
+    }
+    for (const PosString& h : s.not_hosts) {
+      AT_ASSIGN_OR_RETURN(HostPattern hp, HostPattern::Parse(h.text));
+      m->not_hosts_.push_back(std::move(hp));
+    }
+    for (const PosString& p : s.ports) {
+      AT_ASSIGN_OR_RETURN(PortRange pr, ParsePortRange(p.text));
+      m->ports_.push_back(pr);
+    }
+    for (const ArgMatcher& a : s.args) {
+      Arg arg;
+      try {
+        arg.pointer = Json::json_pointer(a.pointer);
+      } catch (const Json::exception& e) {
+        return Status::InvalidArgument("line " + a.pos.ToString() + ": bad JSON pointer \"" + a.pointer + "\"");
+      }
+      std::string re;
+      if (!a.glob.empty() || a.regex.empty()) {
+        AT_ASSIGN_OR_RETURN(re, GlobToRegex(a.glob, vars, GlobFlavor::kPlain));
+      } else {
+        re = a.regex;
+      }
+      AT_ASSIGN_OR_RETURN(arg.re, CompileAnchored(re));
+      arg.text = a.glob.empty() ? "regex " + a.regex : "glob " + a.glob;
+      arg.pointer_text = a.pointer;
+      m->args_.push_back(std::move(arg));
+    }
+    return m;
+  }
+
+  bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
+  bool has_paths() const { return paths_ != nullptr; }
+  bool has_args() const { return !args_.empty(); }
+  const std::string& paths_regex() const { return paths_regex_; }
+
+  // Whether the action (with `path` standing for its path: the path as written or the resolved one)
+  // meets every condition. `check_paths` false: the caller already knows `paths` matched. `why`, if
+  // given, receives the reason of the first failing condition, or what matched.
+  bool Matches(const Action& a, std::string_view path, SessionEvaluator::Scratch& sc, bool check_paths,
+               std::string* why) const {
+    auto no = [&](std::string reason) {
+      if (why) *why = std::move(reason);
+      return false;
+    };
+    if (!AppliesTo(a.cls)) return no("class " + std::string(ActionClassName(a.cls)) + " not listed");
+    const Event& e = *a.event;
+    if (spec_->failed.has_value()) {
+      bool failed = IsSyscallKind(e.kind) && e.result < 0;
+      if (failed != *spec_->failed) return no(failed ? "failed: the attempt failed" : "failed: the attempt succeeded");
+    }
+    if (check_paths && paths_) {
+      if (path.empty()) return no("paths: the action has no path");
+      if (!RE2::FullMatch(path, *paths_)) return no("paths: no glob matches " + std::string(path));
+    }
+    if (not_paths_ && !path.empty() && RE2::FullMatch(path, *not_paths_)) {
+      return no("not_paths: " + std::string(path) + " is excluded");
+    }
+    if (!hosts_.empty()) {
+      if (a.host.empty()) return no("hosts: the action has no host");
+      bool any = false;
+      for (const HostPattern& h : hosts_) any = any || h.Matches(a.host, a.port);
+      if (!any) return no("hosts: no pattern matches " + std::string(a.host) + ":" + std::to_string(a.port));
+    }
+    if (!not_hosts_.empty()) {
+      if (a.host.empty()) return no("not_hosts: the action has no host");
+      for (const HostPattern& h : not_hosts_) {
+        if (h.Matches(a.host, a.port)) return no("not_hosts: " + std::string(a.host) + " matches " + h.text());
+      }
+    }
+    if (!ports_.empty()) {
+      if (a.host.empty()) return no("ports: the action has no port");
+      bool any = false;
+      for (const PortRange& p : ports_) any = any || p.Contains(a.port);
+      if (!any) return no("ports: " + std::to_string(a.port) + " not listed");
+    }
+    if (argv_) {
+      if (a.cls != ActionClass::kExec) return no("argv: not an exec");
+      if (!RE2::FullMatch(sc.Argv(), *argv_)) return no("argv: no pattern matches the command line");
+    }
+    if (tools_) {
+      if (a.cls != ActionClass::kToolCall) return no("tools: not a tool call");
+      if (!RE2::FullMatch(e.tool, *tools_)) return no("tools: no glob matches tool " + e.tool);
+    }
+    if (servers_) {
+      if (a.cls != ActionClass::kToolCall) return no("servers: not a tool call");
+      if (!RE2::FullMatch(e.server, *servers_)) return no("servers: no glob matches server " + e.server);
+    }
+    if (!args_.empty()) {
+      if (a.cls != ActionClass::kToolCall) return no("args: not a tool call");
+      const Json* j = sc.Args();
+      if (j == nullptr) return no("args: the arguments are not JSON");
+      for (const Arg& arg : args_) {
+        if (!j->contains(arg.pointer)) return no("args: no value at " + arg.pointer_text);
+        const Json& v = j->at(arg.pointer);
+        const std::string* s = nullptr;
+        if (v.is_string()) {
+          s = &v.get_ref<const std::string&>();
+        } else {
+          sc.value = v.dump();
+          s = &sc.value;
+        }
+        if (!RE2::FullMatch(*s, *arg.re)) return no("args: value at " + arg.pointer_text + " does not match " + arg.text);
+      }
+    }
+    if (env_) {
+      if (a.env.empty()) return no("env: not an environment variable");
+      if (!RE2::FullMatch(a.env, *env_)) return no("env: no glob matches " + std::string(a.env));
+    }
+    if (text_) {
+      if (a.cls != ActionClass::kEscape) return no("text: not an escape");
+      if (!RE2::FullMatch(e.text, *text_)) return no("text: no glob matches " + e.text);
+    }
+    if (why) *why = "all conditions hold";
+    return true;
+  }
+
+ private:
+  struct Arg {
+    Json::json_pointer pointer;
+    std::string pointer_text;
+    std::unique_ptr<RE2> re;
+    std::string text;
+  };
+  CompiledMatch() = default;
+  const MatchSpec* spec_ = nullptr;
+  uint32_t class_mask_ = 0;
+  std::string paths_regex_;
+  std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, text_;
+  std::vector<HostPattern> hosts_, not_hosts_;
+  std::vector<PortRange> ports_;
+  std::vector<Arg> args_;
+};
+
+// Plain rules by action class: one RE2::Set over the path globs, plus the rules without paths.
+class RuleIndex {
+ public:
+  struct PerClass {
+    std::unique_ptr<RE2::Set> set;
+    std::vector<int> set_rule;     // set pattern index -> rule index
+    std::vector<int> nopath_rules; // ascending
+  };
+  PerClass cls[kActionClassCount];
+};
+
+CompiledPolicy::~CompiledPolicy() = default;
+
+Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Policy& policy, const PathVars& vars) {
+  auto cp = std::shared_ptr<CompiledPolicy>(new CompiledPolicy());
+  cp->policy_ = &policy;
+  cp->vars_ = vars;
+  cp->index_ = std::make_unique<RuleIndex>();
+  for (int c = 0; c < kActionClassCount; ++c) {
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_max_mem(256 << 20);
+    cp->index_->cls[c].set = std::make_unique<RE2::Set>(opts, RE2::ANCHOR_BOTH);
+  }
+  const auto& rules = policy.rules;
+  cp->rule_match_.resize(rules.size());
+  cp->seq_steps_.resize(rules.size());
+  for (size_t r = 0; r < rules.size(); ++r) {
+    const Rule& rule = rules[r];
+    auto ctx = [&](const Status& s) { return s.WithContext(policy.source + ": rule \"" + rule.id + "\""); };
+    if (rule.sequence) {
+      for (const MatchSpec& step : rule.sequence->steps) {
+        auto m = CompiledMatch::Compile(step, vars);
+        if (!m.ok()) return ctx(m.status());
+        cp->needs_tool_args_ = cp->needs_tool_args_ || (*m)->has_args();
+        cp->seq_steps_[r].push_back(std::move(*m));
+      }
+      cp->stateful_rules_.push_back(static_cast<int>(r));
+      continue;
+    }
+    auto m = CompiledMatch::Compile(rule.match, vars);
+    if (!m.ok()) return ctx(m.status());
+    cp->rule_match_[r] = std::move(*m);
+    if (rule.budget) {
+      cp->stateful_rules_.push_back(static_cast<int>(r));
+      continue;
+    }
+    const CompiledMatch& cm = *cp->rule_match_[r];
+    for (int c = 0; c < kActionClassCount; ++c) {
+      if (!cm.AppliesTo(static_cast<ActionClass>(c))) continue;
+      RuleIndex::PerClass& pc = cp->index_->cls[c];
+      if (cm.has_paths()) {
+        std::string err;
+        int idx = pc.set->Add(cm.paths_regex(), &err);
+        if (idx < 0) return ctx(Status::InvalidArgument("paths do not compile: " + err));
+        pc.set_rule.push_back(static_cast<int>(r));
+      } else {
+        pc.nopath_rules.push_back(static_cast<int>(r));
+      }
+    }
+  }
+  for (int c = 0; c < kActionClassCount; ++c) {
+    RuleIndex::PerClass& pc = cp->index_->cls[c];
+    if (pc.set_rule.empty()) {
+      pc.set.reset();
+    } else if (!pc.set->Compile()) {
+      return Status::ResourceExhausted(policy.source + ": the path globs of class " +
+                                       std::string(ActionClassName(static_cast<ActionClass>(c))) +
+                                       " exceed the matcher's memory budget");
+    }
+  }
+  for (const MatchSpec& irr : policy.irreversible) {
+    auto m = CompiledMatch::Compile(irr, vars);
+    if (!m.ok()) return m.status().WithContext(policy.source + ": irreversible entry at line " + irr.pos.ToString());
+    cp->irreversible_.push_back(std::move(*m));
+  }
+  if (!policy.secrets.empty()) {
+    auto s = CompileGlobs(policy.secrets, vars, GlobFlavor::kPath);
+    if (!s.ok()) return s.status().WithContext(policy.source + ": secrets");
+    cp->secrets_ = std::move(*s);
+  }
+  return std::shared_ptr<const CompiledPolicy>(std::move(cp));
+}
+
+Result<std::shared_ptr<const CompiledPolicy>> PolicyCache::Get(const PathVars& vars) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(vars);
+  if (it != cache_.end()) return it->second;
+  AT_ASSIGN_OR_RETURN(auto cp, CompiledPolicy::Compile(*policy_, vars));
+  cache_.emplace(vars, cp);
+  return cp;
+}
+
+struct SessionEvaluator::SeqState {
+  struct Partial {
+    uint64_t seq = 0;
+    int64_t t = 0;
+  };
+  // Per step except the last: partial matches that completed steps 0..i, keyed by the bound resource
+  // ("" when the sequence does not bind one). Only the latest start per key is kept: it leaves the
+  // most room in the window.
+  std::vector<std::map<std::string, Partial, std::less<>>> partial;
+  std::vector<std::vector<std::string_view>> resources;  // scratch: per step, resources matched
+};
+
+struct SessionEvaluator::BudgetState {
+  uint64_t count = 0;          // per session
+  std::deque<int64_t> window;  // times or seqs of counted events in the sliding window (newest max+1)
+};
+
+SessionEvaluator::SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy)
+    : policy_(std::move(policy)), scratch_(std::make_unique<Scratch>()) {
+  for (int r : policy_->stateful_rules_) {
+    const Rule& rule = policy_->policy().rules[r];
+    auto s = std::make_unique<SeqState>();
+    if (rule.sequence) {
+      s->partial.resize(rule.sequence->steps.size() - 1);
+      s->resources.resize(rule.sequence->steps.size());
+    }
+    seq_.push_back(std::move(s));
+    budget_.push_back(std::make_unique<BudgetState>());
+  }
+}
+
+SessionEvaluator::~SessionEvaluator() = default;
+
+SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::string_view path,
+                                                      std::vector<std::string>* explain) {
+  const auto& rules = policy_->policy().rules;
+  const RuleIndex::PerClass& pc = policy_->index_->cls[static_cast<int>(a.cls)];
+  Outcome out;
+  if (explain) {
+    for (size_t r = 0; r < rules.size(); ++r) {
+      if (rules[r].stateful()) continue;
+      std::string why;
+      bool ok = policy_->rule_match_[r]->Matches(a, path, *scratch_, true, &why);
+      explain->push_back("  [" + std::string(ActionClassName(a.cls)) + " " + std::string(path) + "] rule " +
+                         rules[r].id + " (" + std::string(DecisionName(rules[r].decision)) + ", line " +
+                         rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
+    }
+  }
+  hits_.clear();
+  if (pc.set && !path.empty()) {
+    pc.set->Match(path, &hits_);
+    for (int& h : hits_) h = pc.set_rule[h];
+    std::sort(hits_.begin(), hits_.end());
+  }
+  size_t i = 0, j = 0;
+  const std::vector<int>& np = pc.nopath_rules;
+  while (i < hits_.size() || j < np.size()) {
+    int r;
+    if (j >= np.size() || (i < hits_.size() && hits_[i] < np[j])) {
+      r = hits_[i++];
+    } else {
+      r = np[j++];
+    }
+    if (!policy_->rule_match_[r]->Matches(a, path, *scratch_, false, nullptr)) continue;
+    Decision d = rules[r].decision;
+    if (!out.matched || d > out.decision) {
+      out.matched = true;
+      out.decision = d;
+      out.rule = r;
+      if (d == Decision::kDeny) break;
+    }
+  }
+  return out;
+}
+
+bool SessionEvaluator::StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources) {
+  resources->clear();
+  for (const Action& a : actions_) {
+    if (!m.AppliesTo(a.cls)) continue;
+    if (m.Matches(a, a.path, *scratch_, true, nullptr) ||
+        (!a.resolved.empty() && m.Matches(a, a.resolved, *scratch_, true, nullptr))) {
+      resources->push_back(a.Resource());
+    }
+  }
+  return !resources->empty();
+}
+
+void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* explain) {
+  fired_.clear();
+  const auto& rules = policy_->policy().rules;
+  const int64_t now = EventTime(e);
+  for (size_t k = 0; k < policy_->stateful_rules_.size(); ++k) {
+    int r = policy_->stateful_rules_[k];
+    const Rule& rule = rules[r];
+    if (rule.budget) {
+      const CompiledMatch& m = *policy_->rule_match_[r];
+      const Action* hit = nullptr;
+      for (const Action& a : actions_) {
+        if (m.Matches(a, a.path, *scratch_, true, nullptr) ||
+            (!a.resolved.empty() && m.Matches(a, a.resolved, *scratch_, true, nullptr))) {
+          hit = &a;
+          break;
+        }
+      }
+      BudgetState& b = *budget_[k];
+      uint64_t in_window = 0;
+      if (hit) {
+        const BudgetSpec& spec = *rule.budget;
+        if (spec.per == BudgetSpec::Per::kSession) {
+          in_window = ++b.count;
+        } else {
+          int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(e.seq);
+          int64_t width = spec.per == BudgetSpec::Per::kSeconds ? static_cast<int64_t>(spec.window) * 1000000000
+                                                                 : static_cast<int64_t>(spec.window);
+          while (!b.window.empty() && b.window.front() <= pos - width) b.window.pop_front();
+          b.window.push_back(pos);
+          if (b.window.size() > spec.max + 1) b.window.pop_front();
+          in_window = b.window.size();
+        }
+        if (in_window > spec.max) fired_.emplace_back(r, hit->cls);
+      }
+      if (explain) {
+        explain->push_back("  budget rule " + rule.id + " (" + std::string(DecisionName(rule.decision)) + ", line " +
+                           rule.pos.ToString() + "): " +
+                           (hit ? "counts this event (" + std::to_string(in_window) + " of max " +
+                                      std::to_string(rule.budget->max) + ")" +
+                                      (in_window > rule.budget->max ? ": OVER BUDGET" : ": within budget")
+                                : std::string("does not match this event")));
+      }
+      continue;
+    }
+    // Sequence.
+    const SequenceSpec& spec = *rule.sequence;
+    const auto& steps = policy_->seq_steps_[r];
+    SeqState& s = *seq_[k];
+    size_t n = steps.size();
+    bool any = false;
+    for (size_t i = 0; i < n; ++i) any = StepMatches(*steps[i], &s.resources[i]) || any;
+    bool fired = false;
+    ActionClass fired_cls = ActionClass::kFileRead;
+    auto in_window = [&](const SeqState::Partial& p) {
+      return (spec.within_events == 0 || e.seq - p.seq <= spec.within_events) &&
+             (spec.within_ns == 0 || now - p.t <= spec.within_ns);
+    };
+    if (any) {
+      for (size_t i = n - 1; i >= 1; --i) {
+        for (std::string_view res : s.resources[i]) {
+          std::string_view key = spec.same_resource ? res : std::string_view();
+          auto& prev = s.partial[i - 1];
+          auto it = prev.find(key);
+          if (it == prev.end() || !in_window(it->second)) continue;
+          if (i == n - 1) {
+            if (!fired) {
+              fired = true;
+              for (const Action& a : actions_) {
+                if (steps[i]->AppliesTo(a.cls)) {
+                  fired_cls = a.cls;
+                  break;
+                }
+              }
+            }
+          } else {
+            auto& cur = s.partial[i];
+            auto jt = cur.find(key);
+            if (jt == cur.end()) {
+              cur.emplace(std::string(key), it->second);
+            } else if (it->second.seq > jt->second.seq) {
+              jt->second = it->second;
+            }
+          }
+        }
+      }
+      for (std::string_view res : s.resources[0]) {
+        std::string_view key = spec.same_resource ? res : std::string_view();
+        auto& first = s.partial[0];
+        auto it = first.find(key);
+        if (it == first.end()) {
+          first.emplace(std::string(key), SeqState::Partial{e.seq, now});
+        } else {
+          it->second = {e.seq, now};
+        }
+      }
+      // Bound memory: drop expired partials, then the oldest, beyond 4096 keys per step.
+      for (auto& m : s.partial) {
+        if (m.size() <= 4096) continue;
+        for (auto it = m.begin(); it != m.end();) it = in_window(it->second) ? std::next(it) : m.erase(it);
+        while (m.size() > 4096) {
+          auto oldest = std::min_element(m.begin(), m.end(),
+                                         [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
+          m.erase(oldest);
+        }
+      }
+    }
+    if (fired) fired_.emplace_back(r, fired_cls);
+    if (explain) {
+      std::string steps_hit;
+      for (size_t i = 0; i < n; ++i) {
+        if (!s.resources[i].empty()) steps_hit += (steps_hit.empty() ? "" : ",") + std::to_string(i + 1);
+      }
+      explain->push_back("  sequence rule " + rule.id + " (" + std::string(DecisionName(rule.decision)) + ", line " +
+                         rule.pos.ToString() + "): " + (steps_hit.empty() ? "no step matches this event" : "matches step(s) " + steps_hit) +
+                         (fired ? ": SEQUENCE COMPLETE" : ": not completed here"));
+    }
+  }
+}
+
+const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::string>* explain) {
+  verdict_ = EventVerdict();
+  const CompiledPolicy& cp = *policy_;
+  const Policy& pol = cp.policy();
+  scratch_->Reset(&e);
+  const RE2* secrets = cp.secrets_.get();
+  DeriveActions(
+      e, [secrets](std::string_view p) { return secrets != nullptr && !p.empty() && RE2::FullMatch(p, *secrets); },
+      &actions_);
+  bool failed = IsSyscallKind(e.kind) && e.result < 0;
+  if (explain) {
+    explain->push_back("event " + std::to_string(e.seq) + ": " + DescribeEvent(e));
+    if (actions_.empty()) explain->push_back("  maps to no action class: not evaluated");
+  }
+  if (actions_.empty()) return verdict_;
+  if (failed && !pol.evaluate_failed) {
+    if (explain) explain->push_back("  failed attempt, and the policy has evaluate_failed: false: not evaluated");
+    actions_.clear();
+    return verdict_;
+  }
+  // Defensive normalisation of paths the producer left with "." / ".." / "//".
+  std::string norm_path, norm_resolved;
+  for (Action& a : actions_) {
+    if (!a.path.empty() && NeedsNormalization(a.path)) {
+      norm_path = NormalizePath(a.path);
+      a.path = norm_path;
+    }
+    if (!a.resolved.empty() && NeedsNormalization(a.resolved)) {
+      norm_resolved = NormalizePath(a.resolved);
+      a.resolved = norm_resolved;
+    }
+  }
+  Decision best = pol.default_decision;
+  int best_rule = -1;
+  ActionClass best_cls = actions_[0].cls;
+  bool have = false;
+  auto consider = [&](Decision d, int rule, ActionClass cls) {
+    bool better = !have || d > best || (d == best && rule >= 0 && (best_rule < 0 || rule < best_rule));
+    if (better) {
+      best = d;
+      best_rule = rule;
+      best_cls = cls;
+      have = true;
+    }
+  };
+  for (const Action& a : actions_) {
+    Outcome o;
+    if (!a.resolved.empty()) {
+      Outcome on_resolved = EvalPlain(a, a.resolved, explain);
+      Outcome on_path = EvalPlain(a, a.path, explain);
+      o = on_resolved;
+      if (!o.matched) o = {false, pol.default_decision, -1};
+      if (on_path.matched && on_path.decision > o.decision) o = on_path;
+    } else {
+      o = EvalPlain(a, a.path, explain);
+      if (!o.matched) o = {false, pol.default_decision, -1};
+    }
+    consider(o.decision, o.rule, a.cls);
+  }
+  if (!cp.stateful_rules_.empty()) {
+    EvalStateful(e, explain);
+    for (const auto& [r, cls] : fired_) consider(pol.rules[r].decision, r, cls);
+  }
+  verdict_.evaluated = true;
+  verdict_.decision = best;
+  verdict_.rule = best_rule;
+  verdict_.cls = best_cls;
+  if (!failed) {
+    bool irr = best_rule >= 0 && pol.rules[best_rule].irreversible;
+    for (size_t i = 0; !irr && i < cp.irreversible_.size(); ++i) {
+      for (const Action& a : actions_) {
+        if (cp.irreversible_[i]->Matches(a, a.path, *scratch_, true, nullptr) ||
+            (!a.resolved.empty() && cp.irreversible_[i]->Matches(a, a.resolved, *scratch_, true, nullptr))) {
+          irr = true;
+          break;
+        }
+      }
+    }
+    verdict_.irreversible = irr;
+  }
+  if (explain) {
+    explain->push_back("  decision: " + std::string(DecisionName(best)) + " by " +
+                       (best_rule >= 0 ? "rule " + pol.rules[best_rule].id : std::string("the default")) + " (class " +
+                       std::string(ActionClassName(best_cls)) + ")" + (verdict_.irreversible ? ", irreversible" : ""));
+  }
+  // Views in actions_ may point at the local normalised strings: do not let them outlive this call.
+  if (!norm_path.empty() || !norm_resolved.empty()) {
+    for (Action& a : actions_) {
+      if (a.path.data() == norm_path.data()) a.path = {};
+      if (a.resolved.data() == norm_resolved.data()) a.resolved = {};
+    }
+  }
+  return verdict_;
+}
+
+std::string DescribeEvent(const Event& e, size_t max_len) {
+  std::string s(EventKindName(e.kind));
+  auto add = [&](std::string_view x) {
+    s.push_back(' ');
+    s.append(x);
+  };
+  switch (e.kind) {
+    case EventKind::kExec:
+      add(e.path);
+      if (!e.argv.empty()) {
+        s += " [";
+        for (size_t i = 0; i < e.argv.size(); ++i) {
+          if (i) s.push_back(' ');
+          s += e.argv[i];
+        }
+        s += "]";
+      }
+      if (!e.secret_env_names.empty()) {
+        s += " secret env:";
+        for (const auto& n : e.secret_env_names) add(n);
+      }
+      break;
+    case EventKind::kNetConnect:
+    case EventKind::kNetBind:
+    case EventKind::kNetListen:
+    case EventKind::kNetSend:
+      if (!e.address.empty()) {
+        add(e.address.find(':') != std::string::npos ? "[" + e.address + "]:" + std::to_string(e.port)
+                                                      : e.address + ":" + std::to_string(e.port));
+      } else {
+        add(e.path);
+      }
+      break;
+    case EventKind::kToolCall:
+      add(e.server.empty() ? e.tool : e.server + "/" + e.tool);
+      if (!e.json.empty()) add(e.json);
+      break;
+    case EventKind::kEscape:
+    case EventKind::kAnnotation:
+    case EventKind::kGap:
+    case EventKind::kProtocolError:
+    case EventKind::kRaw:
+      add(e.text);
+      break;
+    case EventKind::kFileOpen: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " flags=0%llo", static_cast<unsigned long long>(e.flags));
+      add(e.path);
+      s += buf;
+      break;
+    }
+    default:
+      add(e.path);
+      if (!e.path2.empty()) add("-> " + e.path2);
+      break;
+  }
+  if (!e.resolved.empty()) s += " (resolved " + e.resolved + ")";
+  if (IsSyscallKind(e.kind) && e.result < 0) {
+    s += " = " + std::to_string(e.result);
+    std::string_view name = ErrnoName(static_cast<int>(-e.result));
+    if (!name.empty()) add(name);
+  }
+  if (s.size() > max_len) {
+    size_t cut = max_len;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
+    s.resize(cut);
+    s += "...";
+  }
+  return s;
+}
+
+}  // namespace agenttrace

@@ -1,0 +1,132 @@
+// The evaluation engine: a Policy compiled for one session environment (${workspace}, ${home},
+// ${tmp}) into efficient matchers, and a per-session evaluator that runs events in recorded order
+// through the plain rules and the stateful ones (sequences, budgets).
+//
+// Plain rules of each action class are compiled into one RE2::Set over their path globs, so an event
+// costs one DFA pass per action (plus checks of the few rules whose globs matched or that have no path
+// condition), independent of the number of path rules.
+//
+// Decision for one action: the strongest decision of the matching rules (deny > ask > allow; among
+// equals the first rule in the file), else the policy's default. File actions with a symlink-resolved
+// target are decided on the resolved path (default if no rule matches it); a deny or ask matching the
+// path as written raises that, so a link inside the workspace pointing at ~/.ssh cannot escape rules,
+// and an allow on the link name alone never allows the target. The event's decision is the strongest
+// over its actions and the stateful rules that fired on it.
+//
+// Thread-safety: a CompiledPolicy is immutable and shared by threads. A SessionEvaluator belongs to
+// one thread (it holds the stateful rules' state and scratch buffers).
+#ifndef AGENTTRACE_REPLAYER_ENGINE_H_
+#define AGENTTRACE_REPLAYER_ENGINE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "format/event.h"
+#include "format/status.h"
+#include "replayer/action.h"
+#include "replayer/matchers.h"
+#include "replayer/policy.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace agenttrace {
+
+class CompiledMatch;
+class RuleIndex;
+
+class CompiledPolicy {
+ public:
+  // Compiles `policy` (which must outlive the result) for sessions with `vars`.
+  static Result<std::shared_ptr<const CompiledPolicy>> Compile(const Policy& policy, const PathVars& vars);
+  ~CompiledPolicy();
+
+  const Policy& policy() const { return *policy_; }
+  const PathVars& vars() const { return vars_; }
+
+ private:
+  friend class SessionEvaluator;
+  CompiledPolicy() = default;
+
+  const Policy* policy_ = nullptr;
+  PathVars vars_;
+  std::vector<std::unique_ptr<CompiledMatch>> rule_match_;  // per rule (plain and budget rules)
+  std::vector<std::vector<std::unique_ptr<CompiledMatch>>> seq_steps_;  // per rule; empty unless sequence
+  std::vector<std::unique_ptr<CompiledMatch>> irreversible_;
+  std::unique_ptr<RuleIndex> index_;
+  std::unique_ptr<re2::RE2> secrets_;
+  std::vector<int> stateful_rules_;
+  bool needs_tool_args_ = false;
+};
+
+// Compiled policies by environment: sessions recorded in the same place share one compilation.
+// Thread-safe.
+class PolicyCache {
+ public:
+  explicit PolicyCache(const Policy* policy) : policy_(policy) {}
+  Result<std::shared_ptr<const CompiledPolicy>> Get(const PathVars& vars);
+
+ private:
+  const Policy* policy_;
+  std::mutex mu_;
+  std::map<PathVars, std::shared_ptr<const CompiledPolicy>> cache_;
+};
+
+// The verdict for one event. `rule` indexes policy().rules, or -1 for the default.
+struct EventVerdict {
+  bool evaluated = false;      // false: the event maps to no action class (or a failed attempt that is
+                               // not evaluated); the other fields are meaningless
+  Decision decision = Decision::kAllow;
+  int rule = -1;
+  ActionClass cls = ActionClass::kFileRead;  // the action class the decision was made on
+  bool irreversible = false;
+};
+
+class SessionEvaluator {
+ public:
+  explicit SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy);
+  ~SessionEvaluator();
+
+  // Evaluates the next event of the session (events must come in recorded order). If `explain` is
+  // non-null, appends one line per rule considered and why it matched or not.
+  const EventVerdict& Evaluate(const Event& event, std::vector<std::string>* explain = nullptr);
+  // The actions of the last evaluated event (valid until the next Evaluate; views into that event).
+  const std::vector<Action>& actions() const { return actions_; }
+  const CompiledPolicy& policy() const { return *policy_; }
+
+  // Per-event inputs of matchers computed on demand (joined argv, parsed tool arguments).
+  struct Scratch;
+
+ private:
+  struct Outcome {
+    bool matched = false;
+    Decision decision = Decision::kAllow;
+    int rule = -1;
+  };
+  Outcome EvalPlain(const Action& a, std::string_view path, std::vector<std::string>* explain);
+  void EvalStateful(const Event& e, std::vector<std::string>* explain);
+  bool StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources);
+  struct SeqState;
+  struct BudgetState;
+
+  std::shared_ptr<const CompiledPolicy> policy_;
+  std::vector<Action> actions_;
+  std::vector<int> hits_;
+  EventVerdict verdict_;
+  std::vector<std::unique_ptr<SeqState>> seq_;      // per stateful rule position
+  std::vector<std::unique_ptr<BudgetState>> budget_;
+  // Stateful rules that fired on the current event: (rule, action class).
+  std::vector<std::pair<int, ActionClass>> fired_;
+  std::unique_ptr<Scratch> scratch_;
+};
+
+// One line describing an event for people: "file.open /a/b (resolved /c) = -13 EACCES".
+std::string DescribeEvent(const Event& e, size_t max_len = 300);
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_REPLAYER_ENGINE_H_

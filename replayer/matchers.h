@@ -1,0 +1,89 @@
+// Low-level matchers of the policy language: path globs (compiled to RE2 syntax), lexical path
+// normalisation, host patterns (exact, glob, CIDR) and port ranges.
+//
+// Globs: `**` matches any characters including '/', and `**/` also matches zero directories; `*` and
+// `?` never cross '/'; `{a,b}` alternates (nestable); `[abc]` / `[!abc]` are character classes; a
+// backslash escapes the next character. `${workspace}`, `${home}` and `${tmp}` expand to the session's
+// directories (inserted literally), and a leading `~/` means `${home}/`. A glob matches a whole
+// string (anchored at both ends).
+//
+// Thread-safety: free functions and immutable values.
+#ifndef AGENTTRACE_REPLAYER_MATCHERS_H_
+#define AGENTTRACE_REPLAYER_MATCHERS_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "format/status.h"
+
+namespace agenttrace {
+
+// The directories that ${...} variables expand to, taken from a session's metadata.
+struct PathVars {
+  std::string workspace;
+  std::string home;
+  std::string tmp;
+  bool operator==(const PathVars&) const = default;
+  auto operator<=>(const PathVars&) const = default;
+};
+
+enum class GlobFlavor {
+  kPath,     // `*` and `?` do not match '/'
+  kPlain,    // `*` and `?` match any character (command lines, tool names, hosts, JSON values)
+};
+
+// Translates a glob into an (unanchored) RE2 pattern. InvalidArgument on unbalanced braces/brackets,
+// a trailing backslash, an unknown ${variable} or nesting deeper than 16 braces.
+Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, GlobFlavor flavor);
+
+// Escapes the glob metacharacters of a literal string so that it matches itself.
+std::string EscapeGlob(std::string_view literal);
+
+// Lexical normalisation of an absolute path: collapses "//", removes ".", resolves ".." (never above
+// "/"), drops a trailing '/'. Relative input is returned with the same treatment (no leading '/').
+std::string NormalizePath(std::string_view path);
+// True when NormalizePath(path) would change it (cheap check used on the hot path).
+bool NeedsNormalization(std::string_view path);
+
+// An IP address (v4 stored as v4-mapped v6) parsed from text.
+struct IpAddress {
+  std::array<uint8_t, 16> bytes{};
+  bool v4 = false;
+};
+bool ParseIp(std::string_view text, IpAddress* out);
+
+struct PortRange {
+  uint16_t lo = 0;
+  uint16_t hi = 65535;
+  bool Contains(uint16_t p) const { return p >= lo && p <= hi; }
+};
+// "443" or "8000-8999". InvalidArgument otherwise.
+Result<PortRange> ParsePortRange(std::string_view text);
+
+// One host pattern: "example.com", "*.example.com", "10.0.0.0/8", "::1/128", "1.2.3.4", each with an
+// optional port or port range: "10.0.0.0/8:443", "[::1]:8000-8999", "*.example.com:443".
+class HostPattern {
+ public:
+  static Result<HostPattern> Parse(std::string_view text);
+  // `host` is an IP address text or a name; `port` 0 means unknown (matches only port-less patterns).
+  bool Matches(std::string_view host, uint16_t port) const;
+  const std::string& text() const { return text_; }
+
+ private:
+  enum class Kind { kExact, kGlob, kCidr } kind_ = Kind::kExact;
+  std::string text_;
+  std::string host_;        // lower-case name or glob; for kExact IPs the canonical text
+  IpAddress net_;
+  int prefix_ = 0;
+  bool has_port_ = false;
+  PortRange ports_;
+};
+
+// Glob matching of plain strings without RE2 (hosts): `*` and `?` match any character.
+bool SimpleGlobMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_REPLAYER_MATCHERS_H_
