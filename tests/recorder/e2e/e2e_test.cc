@@ -1,0 +1,409 @@
+// End-to-end tests of `agenttrace record`: each test program (programs/*.c) performs one family of
+// actions and prints every action it made as an "EV key=value ..." line; the test records the program,
+// exports the session as JSON lines and checks that every printed action was recorded with those
+// field values. Needs ptrace (root or ptrace_scope 0), like the recorder itself.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace agenttrace {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr int kTimeoutSeconds = 60;
+
+struct RunResult {
+  int status = -1;  // exit code, or 128 + signal, or -1 on timeout
+  std::string out;
+  std::string err;
+};
+
+std::string Describe(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+// Runs argv (no shell) with extra environment entries, capturing stdout and stderr until both are
+// closed (so output of daemonised descendants is included), bounded by kTimeoutSeconds.
+RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {}) {
+  RunResult result;
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << strerror(errno);
+    return result;
+  }
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (const auto& e : extra_env) env_strings.push_back(e);
+  std::vector<char*> cenv, cargv;
+  for (auto& e : env_strings) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& a : argv_copy) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << strerror(errno);
+    return result;
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    execve(cargv[0], cargv.data(), cenv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_count = 2;
+  bool timed_out = false;
+  while (open_count > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    int n = poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+  if (timed_out) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (timed_out) {
+    ADD_FAILURE() << "timed out after " << kTimeoutSeconds << " s: " << Describe(argv) << "\nstderr: " << result.err;
+    result.status = -1;
+  } else if (WIFEXITED(status)) {
+    result.status = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.status = 128 + WTERMSIG(status);
+  }
+  return result;
+}
+
+// One printed action: field name -> expected value (as printed).
+using Expectation = std::map<std::string, std::string>;
+
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<Expectation> ParseExpectations(const std::string& out) {
+  std::vector<Expectation> list;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("EV ", 0) != 0) continue;
+    Expectation e;
+    std::istringstream words(line.substr(3));
+    std::string word;
+    while (words >> word) {
+      size_t eq = word.find('=');
+      if (eq == std::string::npos) continue;
+      e[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+    list.push_back(std::move(e));
+  }
+  return list;
+}
+
+// The exported value of `key` as the program prints it; absent fields read as their default.
+std::string FieldText(const Json& event, const std::string& key) {
+  auto it = event.find(key);
+  if (it == event.end()) {
+    static const std::set<std::string> kStrings = {"path", "path2", "resolved", "address", "text", "error", "kind"};
+    if (key == "is_thread") return "false";
+    if (key == "argv") return "";
+    return kStrings.count(key) ? "" : "0";
+  }
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_boolean()) return it->get<bool>() ? "true" : "false";
+  if (it->is_array()) {
+    std::string s;
+    for (const auto& v : *it) {
+      std::string item = v.is_string() ? v.get<std::string>() : v.dump();
+      std::string enc;
+      for (char c : item) enc += (c == ' ') ? std::string("%20") : std::string(1, c);
+      s += (s.empty() ? "" : ",") + enc;
+    }
+    return s;
+  }
+  return it->dump();
+}
+
+bool Matches(const Json& event, const Expectation& want) {
+  for (const auto& [key, value] : want) {
+    if (key == "anypath") {
+      if (FieldText(event, "path") != value && FieldText(event, "resolved") != value) return false;
+    } else if (key == "argv") {
+      if (FieldText(event, key) != value) return false;
+    } else if (FieldText(event, key) != PercentDecode(value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string ToText(const Expectation& e) {
+  std::string s;
+  for (const auto& [k, v] : e) s += k + "=" + v + " ";
+  return s;
+}
+
+// A recorded session, exported.
+struct Session {
+  std::string id;
+  Json header;
+  std::vector<Json> events;
+  std::string export_text;
+
+  std::string EventsOfKind(const std::string& kind) const {
+    std::string s;
+    for (const auto& e : events) {
+      if (e.value("kind", "") == kind) s += e.dump() + "\n";
+    }
+    return s.empty() ? "(none)" : s;
+  }
+};
+
+class RecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/agenttrace-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = fs::canonical(tmpl).string();
+    store_ = root_ + "/store";
+    work_ = root_ + "/work";
+    fs::create_directories(work_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Records `program args...` into a fresh store; returns the run of `agenttrace record`.
+  RunResult Record(const std::vector<std::string>& command, const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv = {AGENTTRACE_BIN, "record", "--store", store_, "--"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    RunResult r = RunCommand(argv, env);
+    last_record_ = r;
+    return r;
+  }
+
+  // Finds the (only) session of the store and exports it.
+  Session Export() {
+    Session s;
+    RunResult ls = RunCommand({AGENTTRACE_BIN, "ls", "--json", "--store", store_});
+    EXPECT_EQ(ls.status, 0) << "agenttrace ls --json failed: " << ls.err;
+    Json sessions = Json::parse(ls.out, nullptr, /*allow_exceptions=*/false);
+    if (sessions.is_array() && !sessions.empty() && sessions.back().contains("id")) {
+      s.id = sessions.back().value("id", "");
+    }
+    if (s.id.empty() || sessions.size() != 1) {
+      ADD_FAILURE() << "expected one session in `agenttrace ls --json`, got: " << ls.out << ls.err
+                    << "\nrecord stderr: " << last_record_.err;
+      if (s.id.empty()) return s;
+    }
+    RunResult ex = RunCommand({AGENTTRACE_BIN, "export", s.id, "--store", store_, "--format", "jsonl"});
+    EXPECT_EQ(ex.status, 0) << "agenttrace export failed: " << ex.err;
+    s.export_text = ex.out;
+    std::istringstream lines(ex.out);
+    std::string line;
+    bool first = true;
+    while (std::getline(lines, line)) {
+      if (line.empty()) continue;
+      Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) {
+        ADD_FAILURE() << "export line is not JSON: " << line;
+        continue;
+      }
+      if (first) {
+        EXPECT_EQ(j.value("format", ""), "agenttrace-jsonl") << line;
+        s.header = j.value("session", Json::object());
+        first = false;
+      } else {
+        s.events.push_back(std::move(j));
+      }
+    }
+    return s;
+  }
+
+  // Checks that every "EV" line the program printed matches a recorded event; returns the number of
+  // expectations (so that callers can assert the program did report its actions).
+  size_t ExpectAllRecorded(const RunResult& run, const Session& s) {
+    auto wants = ParseExpectations(run.out);
+    for (const auto& want : wants) {
+      bool found = false;
+      for (const auto& e : s.events) {
+        if (Matches(e, want)) {
+          found = true;
+          break;
+        }
+      }
+      auto kind = want.count("kind") ? want.at("kind") : "";
+      EXPECT_TRUE(found) << "not recorded: " << ToText(want) << "\nrecorded events of kind " << kind << ":\n"
+                         << s.EventsOfKind(kind);
+    }
+    return wants.size();
+  }
+
+  std::string Program(const char* name) { return std::string(E2E_PROGRAM_DIR) + "/" + name; }
+
+  std::string root_, store_, work_;
+  RunResult last_record_;
+};
+
+TEST_F(RecordTest, FileOperationsWithRelativeDotDotAndSymlinkPaths) {
+  RunResult r = Record({Program("e2e_files"), work_});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 16u) << r.out;
+  EXPECT_EQ(s.header.value("state", ""), "complete");
+}
+
+TEST_F(RecordTest, ThreadOpensAreRecordedWithTheirTid) {
+  RunResult r = Record({Program("e2e_threads"), work_});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 3u) << r.out;
+}
+
+TEST_F(RecordTest, VforkExecRecordsArgv) {
+  RunResult r = Record({Program("e2e_vfork_exec")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 3u) << r.out;
+}
+
+TEST_F(RecordTest, DaemonisedGrandchildWriteIsRecorded) {
+  RunResult r = Record({Program("e2e_daemon"), work_});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The grandchild printed its line (stdout stays open until it exits), so it was not killed early.
+  ASSERT_THAT(r.out, ::testing::HasSubstr("written-by-daemon.txt")) << r.err;
+  EXPECT_TRUE(fs::exists(work_ + "/written-by-daemon.txt"));
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 2u) << r.out;
+}
+
+TEST_F(RecordTest, IoUringSetupIsRecordedAsEscape) {
+  RunResult r = Record({Program("e2e_io_uring")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 1u) << r.out;
+}
+
+TEST_F(RecordTest, LoopbackTcpAndUdp) {
+  RunResult r = Record({Program("e2e_net")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 5u) << r.out;
+}
+
+TEST_F(RecordTest, ExitCodeIsPropagated) {
+  RunResult r = Record({Program("e2e_exit"), "code", "3"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  Session s = Export();
+  EXPECT_EQ(s.header.value("exit_code", -1), 3) << s.header.dump();
+  EXPECT_EQ(s.header.value("exit_signal", -1), 0) << s.header.dump();
+}
+
+TEST_F(RecordTest, DeathBySigtermGives143) {
+  RunResult r = Record({Program("e2e_exit"), "signal", std::to_string(SIGTERM)});
+  EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+  Session s = Export();
+  EXPECT_EQ(s.header.value("exit_signal", 0), SIGTERM) << s.header.dump();
+}
+
+TEST_F(RecordTest, SecretInArgvNeverReachesTheStore) {
+  // A GitHub token shape (ghp_ + 36 alphanumerics), assembled so the source holds no complete token.
+  const std::string token = std::string("ghp_") + "E2eTestToken0123456789abcdefGHIJKLMN";
+  ASSERT_EQ(token.size(), 40u);
+  RunResult r = Record({Program("e2e_secret")}, {"GITHUB_TOKEN=" + token});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_THAT(r.out, ::testing::HasSubstr("token=" + token));  // echo itself saw the real value
+  Session s = Export();
+  ASSERT_FALSE(s.events.empty());
+
+  EXPECT_EQ(s.export_text.find(token), std::string::npos) << "token found in the export";
+  // Also no long fragment of it (e.g. the token minus a prefix).
+  EXPECT_EQ(s.export_text.find(token.substr(4, 20)), std::string::npos);
+  // Nor anywhere in the store's files (data.mdb holds compressed chunks and plain session records).
+  for (const auto& entry : fs::recursive_directory_iterator(store_)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(token), std::string::npos) << "token found in " << entry.path();
+    EXPECT_EQ(bytes.find(token.substr(4, 20)), std::string::npos) << "token fragment found in " << entry.path();
+  }
+
+  auto names = s.header.value("secret_env_names", std::vector<std::string>{});
+  EXPECT_THAT(names, ::testing::Contains("GITHUB_TOKEN")) << s.header.dump();
+
+  bool exec_seen = false;
+  static const std::regex kFingerprint("token=<secret:fp:[0-9a-f]{16}>");
+  for (const auto& e : s.events) {
+    if (e.value("kind", "") != "exec") continue;
+    auto argv = e.value("argv", std::vector<std::string>{});
+    if (argv.size() == 2 && argv[0] == "echo") {
+      exec_seen = true;
+      EXPECT_TRUE(std::regex_match(argv[1], kFingerprint)) << e.dump();
+    }
+  }
+  EXPECT_TRUE(exec_seen) << "no exec of echo recorded:\n" << s.EventsOfKind("exec");
+}
+
+}  // namespace
+}  // namespace agenttrace
