@@ -1,0 +1,198 @@
+// Decoders of the file family: open/creat/mknod, unlink/rmdir, rename, link/symlink, mkdir, chmod,
+// chown, truncate. Paths are made absolute against the caller's cwd or dirfd at the time of the call.
+#include <fcntl.h>
+#include <linux/openat2.h>
+
+#include <cstring>
+
+#include "recorder/decode.h"
+
+namespace agenttrace {
+namespace {
+
+int AsFd(uint64_t arg) { return static_cast<int>(static_cast<int32_t>(arg)); }
+
+// Reads the path at `addr` and resolves it against `dirfd` into *out.
+void PathArg(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t addr, bool empty_means_fd,
+             std::string* out) {
+  if (!env.mem->ReadString(c.tid, addr, kMaxPathBytes, &env.scratch)) {
+    out->clear();  // NULL or unreadable pointer: the kernel will answer EFAULT, recorded as result
+    return;
+  }
+  env.paths->Resolve(c.tid, dirfd, env.scratch, empty_means_fd, out);
+}
+
+void FdArg(const SyscallCall& c, DecodeEnv& env, uint64_t fd_arg, std::string* out) {
+  if (!env.paths->FdPath(c.tid, AsFd(fd_arg), out)) out->clear();
+}
+
+uint32_t CreateMode(uint64_t flags, uint64_t mode) {
+  return (flags & (O_CREAT | __O_TMPFILE)) ? static_cast<uint32_t>(mode & 07777) : 0;
+}
+
+}  // namespace
+
+EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
+  const auto& a = c.args;
+  EntryAction act;
+  switch (c.info->decoder) {
+    case Decoder::kOpen:
+      ev->kind = EventKind::kFileOpen;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->flags = a[1];
+      ev->mode = CreateMode(a[1], a[2]);
+      break;
+    case Decoder::kOpenat:
+      ev->kind = EventKind::kFileOpen;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      ev->flags = a[2];
+      ev->mode = CreateMode(a[2], a[3]);
+      break;
+    case Decoder::kOpenat2: {
+      ev->kind = EventKind::kFileOpen;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      open_how how{};
+      size_t size = a[3] < sizeof(how) ? a[3] : sizeof(how);
+      if (env.mem->Read(c.tid, a[2], &how, size)) {
+        ev->flags = how.flags;
+        ev->mode = CreateMode(how.flags, how.mode);
+      }
+      break;
+    }
+    case Decoder::kCreat:
+      ev->kind = EventKind::kFileCreate;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->flags = O_CREAT | O_WRONLY | O_TRUNC;
+      ev->mode = static_cast<uint32_t>(a[1] & 07777);
+      break;
+    case Decoder::kMknod:
+      ev->kind = EventKind::kFileCreate;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->mode = static_cast<uint32_t>(a[1]);  // file type bits included
+      break;
+    case Decoder::kMknodat:
+      ev->kind = EventKind::kFileCreate;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      ev->mode = static_cast<uint32_t>(a[2]);
+      break;
+    case Decoder::kUnlink:
+      ev->kind = EventKind::kFileDelete;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      break;
+    case Decoder::kUnlinkat:
+      ev->kind = (a[2] & AT_REMOVEDIR) ? EventKind::kFileRmdir : EventKind::kFileDelete;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      ev->flags = a[2];
+      break;
+    case Decoder::kRmdir:
+      ev->kind = EventKind::kFileRmdir;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      break;
+    case Decoder::kRename:
+      ev->kind = EventKind::kFileRename;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
+      break;
+    case Decoder::kRenameat:
+    case Decoder::kRenameat2:
+      ev->kind = EventKind::kFileRename;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
+      if (c.info->decoder == Decoder::kRenameat2) ev->flags = a[4];
+      break;
+    case Decoder::kLink:
+      ev->kind = EventKind::kFileLink;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
+      break;
+    case Decoder::kLinkat:
+      ev->kind = EventKind::kFileLink;
+      PathArg(c, env, AsFd(a[0]), a[1], (a[4] & AT_EMPTY_PATH) != 0, &ev->path);
+      PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
+      ev->flags = a[4];
+      break;
+    case Decoder::kSymlink:
+    case Decoder::kSymlinkat: {
+      ev->kind = EventKind::kFileSymlink;
+      // path = the link text exactly as given (it is resolved only when the link is followed).
+      if (!env.mem->ReadString(c.tid, a[0], kMaxPathBytes, &ev->path)) ev->path.clear();
+      if (c.info->decoder == Decoder::kSymlink) {
+        PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
+      } else {
+        PathArg(c, env, AsFd(a[1]), a[2], false, &ev->path2);
+      }
+      break;
+    }
+    case Decoder::kMkdir:
+      ev->kind = EventKind::kFileMkdir;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->mode = static_cast<uint32_t>(a[1] & 07777);
+      break;
+    case Decoder::kMkdirat:
+      ev->kind = EventKind::kFileMkdir;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      ev->mode = static_cast<uint32_t>(a[2] & 07777);
+      break;
+    case Decoder::kChmod:
+      ev->kind = EventKind::kFileChmod;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->mode = static_cast<uint32_t>(a[1] & 07777);
+      break;
+    case Decoder::kFchmod:
+      ev->kind = EventKind::kFileChmod;
+      FdArg(c, env, a[0], &ev->path);
+      ev->mode = static_cast<uint32_t>(a[1] & 07777);
+      break;
+    case Decoder::kFchmodat:
+      ev->kind = EventKind::kFileChmod;
+      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      ev->mode = static_cast<uint32_t>(a[2] & 07777);
+      break;
+    case Decoder::kChown:  // chown and lchown
+      ev->kind = EventKind::kFileChown;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->uid = static_cast<uint32_t>(a[1]);
+      ev->gid = static_cast<uint32_t>(a[2]);
+      if (c.info->nr == 94) ev->flags = AT_SYMLINK_NOFOLLOW;  // lchown
+      break;
+    case Decoder::kFchown:
+      ev->kind = EventKind::kFileChown;
+      FdArg(c, env, a[0], &ev->path);
+      ev->uid = static_cast<uint32_t>(a[1]);
+      ev->gid = static_cast<uint32_t>(a[2]);
+      break;
+    case Decoder::kFchownat:
+      ev->kind = EventKind::kFileChown;
+      PathArg(c, env, AsFd(a[0]), a[1], (a[4] & AT_EMPTY_PATH) != 0, &ev->path);
+      ev->uid = static_cast<uint32_t>(a[2]);
+      ev->gid = static_cast<uint32_t>(a[3]);
+      ev->flags = a[4];
+      break;
+    case Decoder::kTruncate:
+      ev->kind = EventKind::kFileTruncate;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      ev->size = static_cast<int64_t>(a[1]);
+      break;
+    case Decoder::kFtruncate:
+      ev->kind = EventKind::kFileTruncate;
+      FdArg(c, env, a[0], &ev->path);
+      ev->size = static_cast<int64_t>(a[1]);
+      break;
+    default:
+      ev->kind = EventKind::kRaw;
+      ev->text = c.info->name;
+      break;
+  }
+  return act;
+}
+
+void DecodeFileExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev) {
+  if ((c.info->flags & kFdResult) == 0 || result < 0) return;
+  // The kernel's view of what was opened (symlinks followed): taken after the fact, so it is immune
+  // to the tracee rewriting its path buffer between our read and the kernel's.
+  if (env.paths->FdPath(c.tid, static_cast<int>(result), &env.scratch2) && env.scratch2 != ev->path) {
+    ev->resolved = env.scratch2;
+  }
+}
+
+}  // namespace agenttrace

@@ -1,0 +1,147 @@
+#include "recorder/path_state.h"
+
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace agenttrace {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+// Appends the components of `p` to *out (which is absolute, "/" or "/x/y").
+void AppendComponents(std::string_view p, std::string* out) {
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    std::string_view comp = p.substr(i, j - i);
+    i = j + 1;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      size_t pos = out->rfind('/');
+      out->resize(pos == 0 || pos == std::string::npos ? 1 : pos);
+      continue;
+    }
+    if (out->size() > 1) out->push_back('/');
+    out->append(comp);
+  }
+}
+
+}  // namespace
+
+void NormalizePath(std::string_view base, std::string_view path, std::string* out) {
+  out->assign("/");
+  if (path.empty() || path[0] != '/') AppendComponents(base, out);
+  AppendComponents(path, out);
+}
+
+bool TraceeMemory::Read(pid_t tid, uint64_t addr, void* buf, size_t len) {
+  if (addr == 0) return false;
+  if (len == 0) return true;
+  if (!use_peek_) {
+    iovec local{buf, len};
+    iovec remote{reinterpret_cast<void*>(addr), len};
+    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    if (n == static_cast<ssize_t>(len)) return true;
+    if (n >= 0 || (errno != EPERM && errno != ENOSYS)) return false;
+    use_peek_ = true;  // e.g. a container profile forbids process_vm_readv
+  }
+  return ReadPeek(tid, addr, buf, len);
+}
+
+bool TraceeMemory::ReadPeek(pid_t tid, uint64_t addr, void* buf, size_t len) {
+  char* dst = static_cast<char*>(buf);
+  uint64_t aligned = addr & ~uint64_t{7};
+  size_t skip = addr - aligned;
+  while (len > 0) {
+    errno = 0;
+    long word = ptrace(PTRACE_PEEKDATA, tid, reinterpret_cast<void*>(aligned), nullptr);
+    if (errno != 0) return false;
+    size_t take = sizeof(word) - skip;
+    if (take > len) take = len;
+    std::memcpy(dst, reinterpret_cast<char*>(&word) + skip, take);
+    dst += take;
+    len -= take;
+    aligned += sizeof(word);
+    skip = 0;
+  }
+  return true;
+}
+
+bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out,
+                              bool* truncated) {
+  out->clear();
+  if (truncated) *truncated = false;
+  if (addr == 0) return false;
+  // Read page by page so that a string ending just before an unmapped page is still read whole; the
+  // first read usually covers the whole string.
+  while (true) {
+    size_t want = kPageSize - (addr % kPageSize);
+    size_t room = max - out->size() + 1;  // +1 to see the NUL at the limit
+    if (want > room) want = room;
+    if (!Read(tid, addr, page_, want)) {
+      if (out->empty()) return false;
+      if (truncated) *truncated = true;  // ran into unreadable memory before a NUL
+      return true;
+    }
+    const void* nul = std::memchr(page_, 0, want);
+    if (nul != nullptr) {
+      out->append(page_, static_cast<const char*>(nul) - page_);
+      return true;
+    }
+    out->append(page_, want);
+    if (out->size() > max) {
+      out->resize(max);
+      if (truncated) *truncated = true;
+      return true;
+    }
+    addr += want;
+  }
+}
+
+bool TraceeMemory::Write64(pid_t tid, uint64_t addr, uint64_t value) {
+  return ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(value)) == 0;
+}
+
+bool PathResolver::Cwd(pid_t tid, std::string* out) {
+  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/cwd", tid);
+  ssize_t n = readlink(proc_path_, link_, sizeof(link_));
+  if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
+  out->assign(link_, n);
+  return true;
+}
+
+bool PathResolver::FdPath(pid_t tid, int fd, std::string* out) {
+  if (fd < 0) return false;
+  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/fd/%d", tid, fd);
+  ssize_t n = readlink(proc_path_, link_, sizeof(link_));
+  if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
+  out->assign(link_, n);
+  return true;
+}
+
+void PathResolver::Resolve(pid_t tid, int dirfd, std::string_view path, bool empty_path_means_fd,
+                           std::string* out) {
+  if (!path.empty() && path[0] == '/') {
+    NormalizePath("/", path, out);
+    return;
+  }
+  if (path.empty() && !empty_path_means_fd) {
+    out->clear();
+    return;
+  }
+  bool ok = dirfd == AT_FDCWD ? Cwd(tid, &base_) : FdPath(tid, dirfd, &base_);
+  if (!ok || base_.empty() || base_[0] != '/') {
+    out->assign(path);
+    return;
+  }
+  NormalizePath(base_, path, out);
+}
+
+}  // namespace agenttrace

@@ -1,0 +1,67 @@
+// What the tracer knows about a tracee's address space and file-name context, read lazily at the time
+// of each call: tracee memory (process_vm_readv, PTRACE_PEEKDATA fallback), the cwd (/proc/TID/cwd) and
+// descriptor paths (/proc/TID/fd/N). Reading /proc at the time of the call (the tracee is stopped)
+// resolves per-process cwd (shared under CLONE_FS), fd tables (shared under CLONE_FILES, dup,
+// close_range, O_CLOEXEC at exec) and inherited descriptors without tracing chdir/dup/close at all.
+//
+// TOCTOU: strings read at syscall entry may change before the kernel reads them (another thread of the
+// tracee); facts taken at exit (/proc/TID/fd/<result>) do not have that problem and are preferred
+// where they exist (Event::resolved).
+//
+// Bounds: every read from the tracee is bounded by the caller's limit; nothing here trusts tracee data.
+//
+// Thread-safety: thread-compatible (each object keeps a scratch buffer); the tracer uses one of each.
+#ifndef AGENTTRACE_RECORDER_PATH_STATE_H_
+#define AGENTTRACE_RECORDER_PATH_STATE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace agenttrace {
+
+// Lexically normalises `path` (relative paths are taken relative to the absolute directory `base`)
+// into *out: absolute, no ".", "..", empty components or trailing slash ("/a/./b/../c" -> "/a/c",
+// "/.." -> "/"). Symlinks are not followed. `base` is ignored when `path` is absolute. Reuses *out's
+// capacity.
+void NormalizePath(std::string_view base, std::string_view path, std::string* out);
+
+class TraceeMemory {
+ public:
+  // Copies `len` bytes at `addr` of thread `tid` into `buf`. All or nothing.
+  bool Read(pid_t tid, uint64_t addr, void* buf, size_t len);
+  // Reads the NUL-terminated string at `addr` into *out, at most `max` bytes (without the NUL). Returns
+  // false when addr is NULL or unreadable; *truncated (may be null) says the limit was hit.
+  bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr);
+  // Writes one aligned-or-not 64-bit word (PTRACE_POKEDATA; the tracee must be ptrace-stopped).
+  bool Write64(pid_t tid, uint64_t addr, uint64_t value);
+
+ private:
+  bool ReadPeek(pid_t tid, uint64_t addr, void* buf, size_t len);
+  bool use_peek_ = false;  // process_vm_readv not permitted here: PTRACE_PEEKDATA instead
+  char page_[4096];
+};
+
+class PathResolver {
+ public:
+  // The current directory of `tid` (readlink /proc/TID/cwd). False if unknown (thread gone).
+  bool Cwd(pid_t tid, std::string* out);
+  // What descriptor `fd` of `tid` refers to (readlink /proc/TID/fd/FD): a path, or "socket:[N]",
+  // "pipe:[N]", "anon_inode:[...]". False if fd is not open.
+  bool FdPath(pid_t tid, int fd, std::string* out);
+  // Sets *out to the absolute, normalised path `path` names for `tid` relative to `dirfd` (AT_FDCWD
+  // or a descriptor). An empty path names `dirfd` itself when `empty_path_means_fd` (AT_EMPTY_PATH),
+  // else stays empty. When the base directory cannot be read, *out is `path` unchanged.
+  void Resolve(pid_t tid, int dirfd, std::string_view path, bool empty_path_means_fd, std::string* out);
+
+ private:
+  std::string base_;
+  char link_[4096];
+  char proc_path_[64];
+};
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_RECORDER_PATH_STATE_H_

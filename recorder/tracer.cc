@@ -1,0 +1,507 @@
+#include "recorder/tracer.h"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "format/sys.h"
+
+namespace agenttrace {
+namespace {
+
+constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+                               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
+
+// What the child reports through the error pipe before dying.
+struct ChildFailure {
+  int stage;  // kStageSetup or kStageExec
+  int err;
+};
+constexpr int kStageSetup = 1;
+constexpr int kStageExec = 2;
+
+int64_t Now(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string GetEnv(const std::vector<std::string>& env, std::string_view name) {
+  for (const std::string& e : env) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return e.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+// Finds the program like execvp: a name with '/' is used as is; otherwise the first executable
+// regular file in PATH, else the first existing one (exec then fails with EACCES -> 126).
+Result<std::string> FindProgram(const std::string& name, const std::vector<std::string>& env) {
+  if (name.empty()) return Status::NotFound("empty command");
+  struct stat st;
+  if (name.find('/') != std::string::npos) {
+    if (stat(name.c_str(), &st) != 0) return Status::FromErrno(name, errno);
+    return name;
+  }
+  std::string path = GetEnv(env, "PATH");
+  if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";
+  std::string first_existing;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    i = j + 1;
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+    if (stat(candidate.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (first_existing.empty()) first_existing = candidate;
+  }
+  if (!first_existing.empty()) return first_existing;
+  return Status::NotFound(name + ": command not found in PATH");
+}
+
+std::string PtraceDeniedMessage(int err) {
+  std::string msg = std::string("ptrace is not permitted here (PTRACE_SEIZE: ") + std::strerror(err) + ")";
+  auto scope = ReadFileToString("/proc/sys/kernel/yama/ptrace_scope", 64);
+  if (scope.ok() && !scope->empty() && (*scope)[0] != '0' && (*scope)[0] != '1') {
+    msg += "; Yama ptrace_scope is " + scope->substr(0, 1) +
+           ": run 'sysctl kernel.yama.ptrace_scope=1' (as root) to allow tracing one's own children";
+  } else {
+    msg += "; in a container, allow ptrace (docker: --cap-add SYS_PTRACE, or a seccomp profile that "
+           "permits ptrace such as --security-opt seccomp=unconfined); otherwise check LSM policy "
+           "(SELinux deny_ptrace, AppArmor)";
+  }
+  return msg;
+}
+
+pid_t ReadTgid(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/status", tid);
+  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return tid;
+  char buf[1024];
+  ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return tid;
+  buf[n] = '\0';
+  const char* p = std::strstr(buf, "\nTgid:");
+  if (p == nullptr) return tid;
+  return static_cast<pid_t>(std::strtol(p + 6, nullptr, 10));
+}
+
+}  // namespace
+
+Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(options) {
+  threads_.reserve(4096);
+  env_.mem = &mem_;
+  env_.paths = &paths_;
+  env_.secrets = options_.secrets;
+  env_.allow_io_uring = options_.allow_io_uring;
+}
+
+Tracer::~Tracer() {
+  if (threads_.empty()) return;
+  for (auto& [tid, t] : threads_) kill(tid, SIGKILL);
+  int status;
+  while (waitpid(-1, &status, __WALL) > 0 || errno == EINTR) {
+  }
+}
+
+void Tracer::Forward(int sig) {
+  pid_t pid = main_pid_.load(std::memory_order_relaxed);
+  if (pid > 0) kill(pid, sig);
+}
+
+Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
+  if (spec.argv.empty()) return Status::InvalidArgument("no command to record");
+  AT_ASSIGN_OR_RETURN(std::string program, FindProgram(spec.argv[0], spec.env));
+
+  // Everything the child needs is prepared here: between fork and exec it may not allocate.
+  std::vector<char*> argv;
+  for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  if (options_.cpu_pin) {
+    int cpu = sched_getcpu();
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      (void)sched_setaffinity(0, sizeof(set), &set);  // this thread; the child inherits it
+    }
+  }
+
+  int go[2], err[2];
+  if (pipe2(go, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  UniqueFd go_read(go[0]), go_write(go[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  UniqueFd err_read(err[0]), err_write(err[1]);
+
+  pid_t pid = fork();
+  if (pid < 0) return Status::FromErrno("fork", errno);
+  if (pid == 0) {
+    // Child: async-signal-safe calls only.
+    char b;
+    ssize_t r;
+    do {
+      r = read(go[0], &b, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(125);  // the tracer gave up
+    ChildFailure f{kStageSetup, 0};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+      f.err = errno;
+    } else {
+      f.err = InstallSeccompFilter(filter);
+    }
+    if (f.err == 0) {
+      execve(program.c_str(), argv.data(), envp.data());
+      f = {kStageExec, errno};
+    }
+    (void)!write(err[1], &f, sizeof(f));
+    _exit(f.stage == kStageSetup ? 125 : (f.err == ENOENT || f.err == ENOTDIR) ? 127 : 126);
+  }
+  go_read.reset();
+  err_write.reset();
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
+    int e = errno;
+    kill(pid, SIGKILL);
+    int status;
+    RetryEintr([&] { return waitpid(pid, &status, 0); });
+    if (e == EPERM || e == EACCES) return Status::PermissionDenied(PtraceDeniedMessage(e));
+    return Status::FromErrno("PTRACE_SEIZE", e);
+  }
+  main_pid_.store(pid, std::memory_order_relaxed);
+  ThreadState* t = Add(pid, pid);
+  t->started = true;  // seized while running: there is no initial stop
+  outcome_.processes = 1;
+  if (RetryEintr([&] { return write(go_write.get(), "g", 1); }) != 1) {
+    return Status::FromErrno("releasing the traced child", errno);
+  }
+  go_write.reset();
+  error_pipe_ = std::move(err_read);
+  return Status::Ok();
+}
+
+Tracer::ThreadState* Tracer::Find(pid_t tid) {
+  auto it = threads_.find(tid);
+  return it == threads_.end() ? nullptr : it->second;
+}
+
+Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
+  ThreadState* t;
+  if (!free_states_.empty()) {
+    t = free_states_.back();
+    free_states_.pop_back();
+  } else {
+    all_states_.push_back(std::make_unique<ThreadState>());
+    t = all_states_.back().get();
+  }
+  t->pid = pid;
+  t->started = false;
+  t->in_syscall = false;
+  threads_[tid] = t;
+  return t;
+}
+
+void Tracer::Remove(pid_t tid) {
+  auto it = threads_.find(tid);
+  if (it == threads_.end()) return;
+  free_states_.push_back(it->second);
+  threads_.erase(it);
+}
+
+void Tracer::Resume(pid_t tid, ThreadState* t, int sig) {
+  int req = (t != nullptr && t->in_syscall) ? PTRACE_SYSCALL : PTRACE_CONT;
+  // ESRCH: the thread died meanwhile (SIGKILL, exit_group of a sibling); its death is reported later.
+  (void)ptrace(static_cast<__ptrace_request>(req), tid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
+}
+
+void Tracer::Emit(const Event& ev) {
+  if (sink_failed_) return;
+  Status s = sink_->Append(ev);
+  if (!s.ok()) {
+    sink_failed_ = true;
+    outcome_.sink_status = s;
+    return;
+  }
+  ++outcome_.events;
+}
+
+void Tracer::StartEvent(pid_t tid, ThreadState* t, Event* ev) {
+  ev->Clear();
+  ev->mono_ns = Now(CLOCK_MONOTONIC);
+  ev->wall_ns = Now(CLOCK_REALTIME);
+  ev->pid = t->pid;
+  ev->tid = tid;
+}
+
+void Tracer::FinishPending(ThreadState* t, int64_t result) {
+  t->in_syscall = false;
+  t->ev.result = result;
+  Emit(t->ev);
+}
+
+void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
+  __ptrace_syscall_info info{};
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info);
+  if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+    Resume(tid, t, 0);  // thread vanished, or not a seccomp stop after all
+    return;
+  }
+  SyscallCall& c = t->call;
+  c.tid = tid;
+  c.pid = t->pid;
+  c.nr = static_cast<uint32_t>(info.seccomp.nr);
+  c.arch = info.arch;
+  for (int i = 0; i < 6; ++i) c.args[i] = info.seccomp.args[i];
+  c.info = nullptr;
+
+  Event* ev = &t->ev;
+  StartEvent(tid, t, ev);
+  ev->syscall_nr = c.nr;
+  ev->arch = c.arch;
+  ev->args = c.args;
+  EntryAction act;
+  if (c.arch != AUDIT_ARCH_X86_64 || (c.nr & kX32SyscallBit) != 0) {
+    ev->kind = EventKind::kEscape;
+    ev->text = "foreign-arch";
+  } else if ((c.info = LookupSyscall(c.nr)) == nullptr) {
+    ev->kind = EventKind::kRaw;
+    ev->text = "unknown";
+  } else {
+    switch (c.info->family) {
+      case SyscallFamily::kFile: act = DecodeFileEntry(c, env_, ev); break;
+      case SyscallFamily::kProcess:
+      case SyscallFamily::kEscape: act = DecodeProcessEntry(c, env_, ev); break;
+      case SyscallFamily::kNet: act = DecodeNetEntry(c, env_, ev); break;
+    }
+  }
+  t->action = act;
+
+  if (act.set_arg0 || act.deny_errno != 0) {
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
+      if (act.deny_errno != 0) {
+        regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call ...
+        regs.rax = static_cast<unsigned long long>(-static_cast<long long>(act.deny_errno));  // ... returning this
+      } else {
+        regs.rdi = act.new_arg0;
+      }
+      (void)ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+    }
+  }
+  if (act.poke) (void)mem_.Write64(tid, act.poke_addr, act.poke_value);
+  if (act.untraced_clone) {
+    StartEvent(tid, t, &extra_);
+    extra_.kind = EventKind::kEscape;
+    extra_.text = "clone-untraced";
+    extra_.syscall_nr = c.nr;
+    extra_.arch = c.arch;
+    extra_.args = c.args;
+    extra_.flags = ev->flags;
+    Emit(extra_);
+  }
+  if (act.deny_errno != 0) {
+    ev->result = -act.deny_errno;
+    Emit(*ev);
+    t->in_syscall = false;
+  } else if (act.drop) {
+    t->in_syscall = false;
+  } else if (!act.want_exit) {
+    Emit(*ev);
+    t->in_syscall = false;
+  } else {
+    t->in_syscall = true;
+  }
+  Resume(tid, t, 0);
+}
+
+void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
+  if (!t->in_syscall) {
+    Resume(tid, t, 0);
+    return;
+  }
+  __ptrace_syscall_info info{};
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info);
+  int64_t result = 0;
+  if (n > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT) {
+    result = info.exit.rval;
+  } else {
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) result = static_cast<int64_t>(regs.rax);
+  }
+  const SyscallCall& c = t->call;
+  if (c.info != nullptr) {
+    switch (c.info->family) {
+      case SyscallFamily::kFile: DecodeFileExit(c, result, env_, &t->ev); break;
+      case SyscallFamily::kProcess:
+      case SyscallFamily::kEscape: DecodeProcessExit(c, result, env_, &t->ev); break;
+      case SyscallFamily::kNet: DecodeNetExit(c, result, env_, &t->ev); break;
+    }
+  }
+  FinishPending(t, result);
+  Resume(tid, t, 0);
+}
+
+void Tracer::OnNewTask(pid_t parent_tid, ThreadState* parent) {
+  unsigned long msg = 0;
+  if (ptrace(PTRACE_GETEVENTMSG, parent_tid, nullptr, &msg) == 0 && msg != 0) {
+    pid_t child = static_cast<pid_t>(msg);
+    bool is_thread = parent->in_syscall && parent->ev.kind == EventKind::kProcSpawn && parent->ev.is_thread;
+    pid_t child_pid = is_thread ? parent->pid : child;
+    ThreadState* c = Find(child);
+    if (c == nullptr) {
+      Add(child, child_pid);
+    } else {
+      c->pid = child_pid;  // it reported its first stop before the parent's event
+    }
+    if (!is_thread) ++outcome_.processes;
+  }
+  Resume(parent_tid, parent, 0);
+}
+
+void Tracer::OnExec(pid_t tid, ThreadState** tp) {
+  unsigned long former = 0;
+  if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former) == 0 && static_cast<pid_t>(former) != tid) {
+    // A non-leader thread exec'd: it now has the leader's tid, and the former leader vanished
+    // without a report. Move the exec'ing thread's state (with its pending exec event) into place.
+    ThreadState* moved = Find(static_cast<pid_t>(former));
+    if (moved != nullptr) {
+      threads_.erase(static_cast<pid_t>(former));
+      ThreadState* old_leader = Find(tid);
+      if (old_leader != nullptr) {
+        free_states_.push_back(old_leader);
+        threads_.erase(tid);
+      }
+      threads_[tid] = moved;
+      moved->ev.tid = tid;
+      moved->call.tid = tid;
+      *tp = moved;
+    }
+  }
+  Resume(tid, *tp, 0);
+}
+
+void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {
+  if (t->in_syscall) FinishPending(t, -EINTR);
+  if (tid == t->pid) {
+    StartEvent(tid, t, &extra_);
+    extra_.kind = EventKind::kProcExit;
+    if (WIFEXITED(status)) {
+      extra_.exit_code = WEXITSTATUS(status);
+    } else {
+      extra_.signal = WTERMSIG(status);
+      extra_.exit_code = 128 + WTERMSIG(status);
+    }
+    Emit(extra_);
+  }
+  if (tid == main_pid()) {
+    if (WIFEXITED(status)) {
+      outcome_.exit_code = WEXITSTATUS(status);
+    } else {
+      outcome_.signal = WTERMSIG(status);
+    }
+  }
+  Remove(tid);
+}
+
+Result<TraceOutcome> Tracer::Run() {
+  while (true) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) break;  // every traced process (and any other child) is gone
+      return Status::FromErrno("waitpid", errno);
+    }
+    ThreadState* t = Find(tid);
+    if (t == nullptr) {
+      t = Add(tid, ReadTgid(tid));  // a new task whose parent's event has not been seen yet
+      if (t->pid == tid) ++outcome_.processes;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      OnDeath(tid, t, status);
+      continue;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (!t->started) {
+      t->started = true;
+      if (event == PTRACE_EVENT_STOP) {  // the initial stop of an auto-attached task
+        Resume(tid, t, 0);
+        continue;
+      }
+    }
+    if (sig == (SIGTRAP | 0x80)) {
+      OnSyscallExit(tid, t);
+      continue;
+    }
+    switch (event) {
+      case PTRACE_EVENT_SECCOMP:
+        OnSeccompStop(tid, t);
+        break;
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE:
+        OnNewTask(tid, t);
+        break;
+      case PTRACE_EVENT_EXEC:
+        OnExec(tid, &t);
+        break;
+      case PTRACE_EVENT_EXIT:
+        Resume(tid, t, 0);
+        break;
+      case PTRACE_EVENT_STOP:
+        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+          // Group-stop: keep it stopped without holding it in a ptrace stop.
+          (void)ptrace(PTRACE_LISTEN, tid, nullptr, nullptr);
+        } else {
+          Resume(tid, t, 0);
+        }
+        break;
+      case 0:
+        Resume(tid, t, sig);  // signal-delivery-stop: deliver the real signal
+        break;
+      default:
+        Resume(tid, t, 0);
+        break;
+    }
+  }
+  threads_.clear();
+
+  if (error_pipe_.valid()) {
+    ChildFailure f{};
+    ssize_t n = RetryEintr([&] { return read(error_pipe_.get(), &f, sizeof(f)); });
+    error_pipe_.reset();
+    if (n == static_cast<ssize_t>(sizeof(f))) {
+      if (f.stage == kStageSetup) {
+        return Status::PermissionDenied(std::string("cannot install the seccomp filter in the agent: ") +
+                                        std::strerror(f.err) +
+                                        " (seccomp must be available and not forbidden by a container profile)");
+      }
+      outcome_.exec_errno = f.err;
+    }
+  }
+  return outcome_;
+}
+
+}  // namespace agenttrace
