@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Recording overhead: runs each workload natively, under strace (seccomp-bpf, the same syscall set
+# agenttrace traps) and under `agenttrace record`, in alternation, R times each; prints median wall
+# times, ratios to native and agenttrace/strace, and the size of what each tracer wrote per event.
+#
+# Usage: tests/bench/bench_record.sh [AGENTTRACE_BINARY] [REPETITIONS]
+#   AGENTTRACE_BINARY  default: build/tools/agenttrace under the source tree
+#   REPETITIONS        default: 3 (or $R)
+# Environment: WORKLOADS (subset of "files build git tcp"), RUN_TIMEOUT (seconds per run, default 600).
+# Needs: strace, zstd, cc, git. Builds nothing of agenttrace; compiles its two workload programs
+# (tests/bench/workloads/*.c) into a temporary directory. Uses only loopback networking; every run is
+# bounded by `timeout`; everything is removed at exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+at=${1:-$root/build/tools/agenttrace}
+reps=${2:-${R:-3}}
+run_timeout=${RUN_TIMEOUT:-600}
+
+die() { echo "bench_record: $*" >&2; exit 1; }
+[[ -x "$at" ]] || die "agenttrace binary not found at $at (pass its path as the first argument)"
+[[ "$reps" =~ ^[1-9][0-9]*$ ]] || die "repetitions must be a positive integer, got '$reps'"
+for tool in strace zstd cc git timeout; do
+  command -v "$tool" >/dev/null || die "$tool is required"
+done
+at=$(cd "$(dirname "$at")" && pwd)/$(basename "$at")
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/agenttrace-bench.XXXXXX")
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+
+# --- The traced syscall set: from the recorder if it can list it, else from its table. ---
+syscalls=""
+if list=$("$at" record --list-syscalls 2>/dev/null); then
+  syscalls=$(printf '%s\n' "$list" | tr -s ' ,\t' '\n\n\n' | grep -E '^[a-z0-9_]+$' | paste -sd, -)
+  syscall_source="agenttrace record --list-syscalls"
+fi
+if [[ -z "$syscalls" ]]; then
+  def="$root/recorder/syscall_table.def"
+  [[ -f "$def" ]] || die "cannot get the traced syscall set: no --list-syscalls and no $def"
+  syscalls=$(sed -n 's/^AT_SYSCALL(\([a-z0-9_]*\),.*/\1/p' "$def" | paste -sd, -)
+  syscall_source="recorder/syscall_table.def"
+fi
+[[ -n "$syscalls" ]] || die "empty syscall set"
+
+# --- Workloads. prepare_X makes a fresh working directory (untimed); run_X is what is measured. ---
+mkdir -p "$work/bin" "$work/home"
+cc -O2 -o "$work/bin/filestorm" "$here/workloads/filestorm.c"
+cc -O2 -o "$work/bin/tcpstorm" "$here/workloads/tcpstorm.c"
+
+# git must not read the machine's or the user's configuration.
+export GIT_CONFIG_NOSYSTEM=1 HOME="$work/home"
+printf '[user]\n\tname = bench\n\temail = bench@example.invalid\n[init]\n\tdefaultBranch = main\n' >"$work/home/.gitconfig"
+
+# A source tree of ~500 files for git, and 20 small C files for the compiler.
+mkdir -p "$work/git-template" "$work/c-template"
+for d in $(seq 0 19); do
+  mkdir -p "$work/git-template/dir$d"
+  for f in $(seq 0 24); do
+    printf 'file %d/%d\nline two\nline three %d\n' "$d" "$f" "$((d * f))" >"$work/git-template/dir$d/file$f.txt"
+  done
+done
+for i in $(seq 1 20); do
+  {
+    echo "#include <stdio.h>"
+    echo "#include <string.h>"
+    for j in $(seq 1 10); do
+      echo "int f${i}_$j(const char* s) { int n = (int)strlen(s); for (int k = 0; k < n; ++k) n ^= s[k] * $j; return n; }"
+    done
+    echo "void p$i(void) { printf(\"%d\\n\", f${i}_1(\"x\")); }"
+  } >"$work/c-template/unit$i.c"
+done
+
+prepare() {  # prepare WORKLOAD DIR
+  rm -rf "$2"
+  case "$1" in
+    files) mkdir -p "$2" ;;
+    build) cp -r "$work/c-template" "$2" ;;
+    git) cp -r "$work/git-template" "$2" ;;
+    tcp) mkdir -p "$2" ;;
+  esac
+}
+
+workload_cmd() {  # workload_cmd WORKLOAD DIR -> the argv to measure, NUL-separated
+  case "$1" in
+    files) printf '%s\0' "$work/bin/filestorm" "$2" 2000 ;;
+    build) printf '%s\0' bash -c 'for f in unit*.c; do cc -O1 -c "$f" || exit 1; done' ;;
+    git)
+      printf '%s\0' bash -c '
+        git init -q . && git add -A && git commit -q -m initial && git status --porcelain >/dev/null &&
+        for i in $(seq 0 49); do echo "edit $i" >>"dir$((i % 20))/file$((i % 25)).txt"; done &&
+        git status --porcelain >/dev/null && git diff --stat >/dev/null && git add -A &&
+        git commit -q -m edits && git log --oneline >/dev/null && git diff HEAD~1 --stat >/dev/null' ;;
+    tcp) printf '%s\0' "$work/bin/tcpstorm" 2000 ;;
+  esac
+}
+
+now_ns() { date +%s%N; }
+
+# run_mode MODE WORKLOAD REP -> prints elapsed seconds
+run_mode() {
+  local mode=$1 wl=$2 rep=$3 dir="$work/run-$2" cmd start end
+  prepare "$wl" "$dir"
+  mapfile -d '' -t cmd < <(workload_cmd "$wl" "$dir")
+  start=$(now_ns)
+  case "$mode" in
+    native)
+      (cd "$dir" && timeout "$run_timeout" "${cmd[@]}" >/dev/null) || die "$wl failed natively" ;;
+    strace)
+      (cd "$dir" && timeout "$run_timeout" strace -f --seccomp-bpf -e trace="$syscalls" -ttt \
+        -o "$work/strace-$wl.log" "${cmd[@]}" >/dev/null) || die "$wl failed under strace" ;;
+    agenttrace)
+      rm -rf "$work/store-$wl"
+      (cd "$dir" && timeout "$run_timeout" "$at" record --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) ||
+        die "$wl failed under agenttrace record" ;;
+  esac
+  end=$(now_ns)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+json_field() { sed -n "s/^ *\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -n1; }
+
+workloads=(${WORKLOADS:-files build git tcp})
+declare -A names=([files]="filestorm (2000 files)" [build]="cc -c x20" [git]="git (500 files)" [tcp]="2000 TCP conns")
+
+echo "agenttrace recording benchmark: $reps repetitions, median wall time; $(nproc) CPUs, kernel $(uname -r)"
+echo "traced syscall set ($syscall_source): $(tr ',' '\n' <<<"$syscalls" | wc -l) syscalls"
+echo
+printf '%-24s %9s %9s %7s %9s %7s %8s | %8s %8s %8s | %9s %8s\n' workload native_s strace_s x at_s x at/strace \
+  events B/event raw_B/ev strace_ln zstd_B/ln
+for wl in "${workloads[@]}"; do
+  : >"$work/t-native" ; : >"$work/t-strace" ; : >"$work/t-agenttrace"
+  for rep in $(seq 1 "$reps"); do
+    for mode in native strace agenttrace; do
+      run_mode "$mode" "$wl" "$rep" >>"$work/t-$mode"
+    done
+  done
+  n=$(median <"$work/t-native"); s=$(median <"$work/t-strace"); a=$(median <"$work/t-agenttrace")
+  stats=$("$at" stats --json --store "$work/store-$wl")
+  events=$(json_field events <<<"$stats")
+  per_event=$(json_field bytes_per_event <<<"$stats")
+  raw_per_event=$(json_field raw_bytes_per_event <<<"$stats")
+  lines=$(wc -l <"$work/strace-$wl.log")
+  zbytes=$(zstd -3 -q -c "$work/strace-$wl.log" | wc -c)
+  awk -v name="${names[$wl]}" -v n="$n" -v s="$s" -v a="$a" -v ev="$events" -v pe="$per_event" \
+    -v rpe="$raw_per_event" -v ln="$lines" -v zb="$zbytes" 'BEGIN {
+      printf "%-24s %9.3f %9.3f %6.2fx %9.3f %6.2fx %7.2fx | %8d %8.1f %8.1f | %9d %8.1f\n",
+        name, n, s, s / n, a, a / n, a / s, ev, pe, rpe, ln, (ln ? zb / ln : 0) }'
+done
+echo
+echo "x: ratio to native. B/event: agenttrace store bytes per recorded event (agenttrace stats --json),"
+echo "raw: before compression. strace_ln: lines of strace -f -ttt output; zstd_B/ln: that log compressed"
+echo "whole with zstd -3, bytes per line. Sizes are from the last repetition."
