@@ -310,6 +310,8 @@ uint64_t ChunkEncoder::estimated_raw_bytes() const {
   return 64 + raw_estimate_ + string_data_.size() + 8 + 4ull * string_ends_.size() + 8;
 }
 
+uint32_t ChunkEncoder::event_count() const { return static_cast<uint32_t>(events_.size()); }
+
 bool ChunkEncoder::full() const {
   return events_.size() >= options_.chunk_max_events || estimated_raw_bytes() >= options_.chunk_max_raw_bytes;
 }
@@ -460,6 +462,24 @@ Status ChunkEncoder::Seal(uint64_t first_seq, const Hash256& prev_hash, std::str
   return Status::Ok();
 }
 
+std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
+                       int zstd_level) {
+  std::string out(kChunkHeaderSize + ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(out.data() + kChunkHeaderSize, out.size() - kChunkHeaderSize, raw.data(), raw.size(),
+                           zstd_level);
+  AT_CHECK_MSG(!ZSTD_isError(n), ZSTD_getErrorName(n));
+  out.resize(kChunkHeaderSize + n);
+  ChunkHeader h;
+  h.first_seq = first_seq;
+  h.event_count = event_count;
+  h.raw_size = static_cast<uint32_t>(raw.size());
+  h.stored_size = static_cast<uint32_t>(n);
+  h.payload_hash = Blake2b256(std::string_view(out).substr(kChunkHeaderSize));
+  h.prev_hash = prev_hash;
+  EncodeChunkHeader(h, reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------- decoder
 
 struct ChunkDecoder::State {
@@ -534,7 +554,11 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
                                    std::to_string(h.raw_size));
   try {
     capnp::ReaderOptions ro;
-    ro.traversalLimitInWords = options_.traversal_limit_words;
+    // Unpacking can expand the packed bytes up to ~1000x (a zero run of 256 words costs 2 bytes) and
+    // Cap'n Proto allocates what the segment table declares: bound the message by the bytes we hold
+    // too. 64 unpacked bytes per packed byte is far above what the encoder produces (a chunk of
+    // all-default events expands ~25x).
+    ro.traversalLimitInWords = std::min<uint64_t>(options_.traversal_limit_words, std::max<uint64_t>(1024, 8ull * n));
     ro.nestingLimit = 16;
     s.input.emplace(kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.raw.get()), n));
     s.message.emplace(*s.input, ro);

@@ -72,8 +72,8 @@ class ChunkEncoder {
   void Add(const Event& event);
   // True once the chunk reached WriterOptions' event or raw-byte bound: seal it before adding more.
   bool full() const;
-  bool empty() const { return events_.empty(); }
-  uint32_t event_count() const { return static_cast<uint32_t>(events_.size()); }
+  bool empty() const { return event_count() == 0; }
+  uint32_t event_count() const;
   // Upper bound of the encoded (unpacked) message size of what was added so far.
   uint64_t estimated_raw_bytes() const;
 
@@ -100,6 +100,12 @@ class ChunkEncoder {
   uint64_t last_mono_ = 0, last_skew_ = 0;  // delta bases: previous event's mono_ns, wall_ns - mono_ns
   uint32_t last_pid_ = 0;
 };
+
+// Frames arbitrary `raw` bytes as a chunk: zstd-compresses them and prepends a header whose sizes and
+// payload hash are correct. For tests, fuzz seeds and tools that need chunks with a chosen content; the
+// store's writer uses ChunkEncoder.
+std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
+                       int zstd_level = 3);
 
 // Where a chunk comes from, for error messages ("session <id>: chunk <n>: <what>").
 struct ChunkContext {

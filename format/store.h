@@ -101,6 +101,9 @@ class AsyncSessionWriter {
   // not stored).
   virtual Status Append(const Event& event) = 0;
   virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
+  // Waits until every event appended before the call is committed (a durability point, e.g. before
+  // reporting progress to another process). Returns the first error the writer thread met.
+  virtual Status Flush() { return Status::Unsupported("Flush"); }
   // Drains the queue, finishes the session and joins the thread.
   virtual Status Finish(int32_t exit_code, int32_t exit_signal) = 0;
   // The session's id (stable from Start on).

@@ -1,0 +1,299 @@
+// SessionWriter (synchronous: encode, seal, commit in the caller's thread) and AsyncSessionWriter
+// (a producer-side double buffer drained by one background thread).
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "format/chunk_codec.h"
+#include "format/session_record.h"
+#include "format/store.h"
+#include "format/store_internal.h"
+
+namespace agenttrace {
+namespace {
+
+int64_t NowWallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SessionWriterImpl final : public SessionWriter {
+ public:
+  SessionWriterImpl(std::shared_ptr<StoreCore> core, SessionInfo info, const WriterOptions& options, UniqueFd lock)
+      : core_(std::move(core)), info_(std::move(info)), encoder_(options), lock_(std::move(lock)) {}
+
+  ~SessionWriterImpl() override {
+    // Not finished: keep what was appended (best effort). The session stays kRecording on disk and
+    // reads as kIncomplete once the lock below is released.
+    if (!finished_ && failed_.ok()) (void)Flush();
+  }
+
+  Result<uint64_t> Append(const Event& event) override {
+    if (!failed_.ok()) return failed_;
+    if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is finished");
+    encoder_.Add(event);
+    uint64_t seq = next_seq_++;
+    if (encoder_.full()) AT_RETURN_IF_ERROR(SealAndCommit());
+    return seq;
+  }
+
+  Status Flush() override {
+    if (!failed_.ok()) return failed_;
+    if (finished_) return Status::Ok();
+    if (!encoder_.empty()) return SealAndCommit();
+    if (info_dirty_) return CommitRecord(info_);
+    return Status::Ok();
+  }
+
+  Status Finish(int32_t exit_code, int32_t exit_signal) override {
+    if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is already finished");
+    AT_RETURN_IF_ERROR(Flush());
+    SessionInfo next = info_;
+    next.end_wall_ns = NowWallNs();
+    next.exit_code = exit_code;
+    next.exit_signal = exit_signal;
+    next.state = SessionState::kComplete;
+    AT_RETURN_IF_ERROR(CommitRecord(next));
+    info_ = std::move(next);
+    finished_ = true;
+    // A finished session is worth a full sync (data and meta page): it survives a power loss.
+    Status st = core_->env->Sync();
+    ::unlink(core_->LockPath(info_.id).c_str());
+    lock_.reset();
+    return st;
+  }
+
+  void UpdateInfo(const std::function<void(SessionInfo*)>& fn) override {
+    SessionInfo next = info_;
+    fn(&next);
+    // Identity, counts, hashes and state belong to the writer.
+    next.id = info_.id;
+    next.state = info_.state;
+    next.event_count = info_.event_count;
+    next.chunk_count = info_.chunk_count;
+    next.raw_bytes = info_.raw_bytes;
+    next.stored_bytes = info_.stored_bytes;
+    next.head_hash = info_.head_hash;
+    info_ = std::move(next);
+    info_dirty_ = true;
+  }
+
+  const SessionInfo& info() const override { return info_; }
+
+ private:
+  Status Failed(Status st) {
+    failed_ = st.WithContext("session " + info_.id.ToString());
+    return failed_;
+  }
+
+  Status SealAndCommit() {
+    ChunkHeader h;
+    Status st = encoder_.Seal(chunk_first_seq_, info_.head_hash, &chunk_, &h);
+    if (!st.ok()) return Failed(st);
+    if (info_.chunk_count >= 0xFFFFFFFFull) return Failed(Status::ResourceExhausted("too many chunks"));
+    SessionInfo next = info_;
+    next.event_count += h.event_count;
+    next.chunk_count += 1;
+    next.raw_bytes += h.raw_size;
+    next.stored_bytes += chunk_.size();
+    next.head_hash = ChunkHash(chunk_);
+    std::string key = ChunkKey(info_.id, static_cast<uint32_t>(info_.chunk_count));
+    std::string record = EncodeSessionInfo(next);
+    st = core_->env->Write([&](WriteTxn& txn) -> Status {
+      AT_RETURN_IF_ERROR(txn.Put(core_->env->chunks(), key, chunk_, /*append=*/true));
+      return txn.Put(core_->env->sessions(), SessionKey(info_.id), record);
+    });
+    if (!st.ok()) return Failed(st);
+    info_ = std::move(next);
+    info_dirty_ = false;
+    chunk_first_seq_ += h.event_count;
+    return Status::Ok();
+  }
+
+  Status CommitRecord(const SessionInfo& info) {
+    std::string record = EncodeSessionInfo(info);
+    Status st = core_->env->Write(
+        [&](WriteTxn& txn) { return txn.Put(core_->env->sessions(), SessionKey(info.id), record); });
+    if (!st.ok()) return Failed(st);
+    info_dirty_ = false;
+    return Status::Ok();
+  }
+
+  std::shared_ptr<StoreCore> core_;
+  SessionInfo info_;  // as committed, plus UpdateInfo changes while info_dirty_
+  ChunkEncoder encoder_;
+  UniqueFd lock_;
+  std::string chunk_;  // reused buffer for the sealed chunk
+  uint64_t next_seq_ = 0;
+  uint64_t chunk_first_seq_ = 0;
+  bool info_dirty_ = false;
+  bool finished_ = false;
+  Status failed_;
+};
+
+// ---------------------------------------------------------------------------------------------- async
+
+// Producers copy events into `pending_` (Event objects are reused, so their strings keep capacity);
+// the thread swaps `pending_` with `batch_`, appends the batch to the SessionWriter without holding
+// `mu_`, and flushes when the oldest uncommitted event is commit_interval_ms old or a flush is due.
+class AsyncSessionWriterImpl final : public AsyncSessionWriter {
+ public:
+  static constexpr size_t kBatch = 1024;        // wake the thread when this many events wait
+  static constexpr size_t kMaxPending = 16384;  // producers wait beyond this (never drop)
+
+  AsyncSessionWriterImpl(std::unique_ptr<SessionWriter> writer, const WriterOptions& options)
+      : writer_(std::move(writer)),
+        id_(writer_->info().id),
+        interval_(std::chrono::milliseconds(std::max<int64_t>(1, options.commit_interval_ms))) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~AsyncSessionWriterImpl() override { Stop(); }
+
+  Status Append(const Event& event) override {
+    std::unique_lock lock(mu_);
+    while (pending_n_ >= kMaxPending && error_.ok() && !exited_) space_cv_.wait(lock);
+    if (!error_.ok()) return error_;
+    if (stop_ || exited_) return Status::InvalidArgument("session " + id_.ToString() + " is finished");
+    if (pending_n_ == 0) pending_since_ = Clock::now();
+    if (pending_n_ < pending_.size()) {
+      pending_[pending_n_] = event;  // copy-assignment reuses the strings' capacity
+    } else {
+      pending_.push_back(event);
+    }
+    ++pending_n_;
+    if (thread_waiting_ && (pending_n_ == 1 || pending_n_ == kBatch)) work_cv_.notify_one();
+    return Status::Ok();
+  }
+
+  void UpdateInfo(const std::function<void(SessionInfo*)>& fn) override {
+    std::lock_guard lock(writer_mu_);
+    writer_->UpdateInfo(fn);
+  }
+
+  Status Flush() override {
+    std::unique_lock lock(mu_);
+    uint64_t ticket = ++flush_requested_;
+    work_cv_.notify_one();
+    done_cv_.wait(lock, [&] { return flush_done_ >= ticket || exited_; });
+    return error_;
+  }
+
+  Status Finish(int32_t exit_code, int32_t exit_signal) override {
+    Stop();
+    std::lock_guard lock(writer_mu_);
+    {
+      std::lock_guard l(mu_);
+      if (!error_.ok()) return error_;
+    }
+    return writer_->Finish(exit_code, exit_signal);
+  }
+
+  SessionId id() const override { return id_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+      work_cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      // Sleep until there is a full batch, a flush request, the stop, or the commit deadline.
+      while (!stop_ && flush_requested_ == flush_done_ && pending_n_ < kBatch) {
+        if (pending_n_ == 0 && !dirty_) {
+          thread_waiting_ = true;
+          work_cv_.wait(lock);
+          thread_waiting_ = false;
+          continue;
+        }
+        Clock::time_point deadline = (dirty_ ? dirty_since_ : pending_since_) + interval_;
+        if (Clock::now() >= deadline) break;
+        thread_waiting_ = true;
+        work_cv_.wait_until(lock, deadline);
+        thread_waiting_ = false;
+      }
+      const uint64_t flush_target = flush_requested_;
+      const bool stopping = stop_;
+      size_t n = pending_n_;
+      if (n > 0) {
+        if (!dirty_) dirty_since_ = pending_since_;
+        dirty_ = true;
+      }
+      bool flush = stopping || flush_target != flush_done_ ||
+                   (dirty_ && Clock::now() >= dirty_since_ + interval_);
+      pending_.swap(batch_);
+      pending_n_ = 0;
+      space_cv_.notify_all();
+      lock.unlock();
+
+      Status st;
+      {
+        std::lock_guard wl(writer_mu_);
+        for (size_t i = 0; i < n && st.ok(); ++i) {
+          auto r = writer_->Append(batch_[i]);
+          if (!r.ok()) st = r.status();
+        }
+        if (st.ok() && flush) st = writer_->Flush();
+      }
+
+      lock.lock();
+      if (!st.ok() && error_.ok()) error_ = st;
+      if (flush) {
+        dirty_ = false;
+        flush_done_ = flush_target;
+        done_cv_.notify_all();
+      }
+      if (!error_.ok() || (stopping && pending_n_ == 0)) break;
+    }
+    exited_ = true;
+    flush_done_ = flush_requested_;
+    done_cv_.notify_all();
+    space_cv_.notify_all();
+  }
+
+  std::unique_ptr<SessionWriter> writer_;
+  const SessionId id_;
+  const Clock::duration interval_;
+  std::mutex writer_mu_;  // serialises the thread's use of writer_ with UpdateInfo and Finish
+
+  std::mutex mu_;  // guards everything below
+  std::condition_variable work_cv_, space_cv_, done_cv_;
+  std::vector<Event> pending_, batch_;
+  size_t pending_n_ = 0;
+  Clock::time_point pending_since_{};  // when pending_ last became non-empty
+  Clock::time_point dirty_since_{};    // oldest event appended to writer_ but not committed
+  bool dirty_ = false;
+  bool thread_waiting_ = false;
+  bool stop_ = false;
+  bool exited_ = false;
+  uint64_t flush_requested_ = 0, flush_done_ = 0;
+  Status error_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<SessionWriter> NewSessionWriter(std::shared_ptr<StoreCore> core, SessionInfo info,
+                                                const WriterOptions& options, UniqueFd lock) {
+  return std::make_unique<SessionWriterImpl>(std::move(core), std::move(info), options, std::move(lock));
+}
+
+Result<std::unique_ptr<AsyncSessionWriter>> AsyncSessionWriter::Start(std::unique_ptr<SessionWriter> writer,
+                                                                      const WriterOptions& options) {
+  if (writer == nullptr) return Status::InvalidArgument("AsyncSessionWriter::Start: no writer");
+  return std::unique_ptr<AsyncSessionWriter>(new AsyncSessionWriterImpl(std::move(writer), options));
+}
+
+}  // namespace agenttrace

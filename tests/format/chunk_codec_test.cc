@@ -1,0 +1,339 @@
+// Chunk codec: round trips, and one named test per decoder error path (byte surgery on encoded chunks).
+#include "format/chunk_codec.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <kj/io.h>
+
+#include <climits>
+#include <cstring>
+
+#include "schema/agenttrace.capnp.h"  // test-only: to build messages the encoder would never write
+#include "tests/format/synthetic_events.h"
+
+namespace agenttrace {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FullEvent;
+
+std::string Encode(const std::vector<Event>& events, uint64_t first_seq = 0, const Hash256& prev = {},
+                   const WriterOptions& options = {}) {
+  ChunkEncoder enc(options);
+  for (const auto& e : events) enc.Add(e);
+  std::string out;
+  Status st = enc.Seal(first_seq, prev, &out);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+Status Decode(std::string_view chunk, std::vector<Event>* out, const Hash256* prev = nullptr,
+              const ReaderOptions& options = {}) {
+  return DecodeChunk(chunk, options, prev, out, ChunkContext{"s-1", 7});
+}
+
+std::vector<Event> EveryKind(uint64_t first_seq) {
+  std::vector<Event> events;
+  for (uint16_t k = 0; k < kEventKindCount; ++k) {
+    events.push_back(FullEvent(static_cast<EventKind>(k), first_seq + k));
+  }
+  return events;
+}
+
+// Rewrites header field bytes [off, off+len) of `chunk` with `value` (little-endian).
+void Poke(std::string* chunk, size_t off, uint64_t value, int len) {
+  for (int i = 0; i < len; ++i) (*chunk)[off + i] = static_cast<char>(value >> (8 * i));
+}
+
+TEST(ChunkCodecTest, RoundTripEveryKindWithEveryField) {
+  std::vector<Event> events = EveryKind(100);
+  std::string chunk = Encode(events, 100);
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(back.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(back[i], events[i]) << "kind " << EventKindName(events[i].kind);
+  }
+}
+
+TEST(ChunkCodecTest, RoundTripExtremeValuesAndDefaults) {
+  std::vector<Event> events(4);
+  events[0].kind = EventKind::kFileOpen;
+  events[0].mono_ns = INT64_MIN;
+  events[0].wall_ns = INT64_MAX;
+  events[0].pid = INT32_MIN;
+  events[0].tid = INT32_MAX;
+  events[0].result = INT64_MIN;
+  events[0].size = INT64_MAX;
+  events[0].flags = UINT64_MAX;
+  events[1].kind = EventKind::kProcSpawn;
+  events[1].mono_ns = INT64_MAX;
+  events[1].pid = INT32_MAX;
+  events[1].child_pid = INT32_MIN;
+  events[1].exit_code = INT32_MIN;
+  events[1].signal = INT32_MAX;
+  events[2].kind = EventKind::kAnnotation;  // every field default
+  events[3].kind = EventKind::kExec;
+  events[3].argv = {"", "a", "", std::string(1000, 'x')};
+  for (size_t i = 0; i < events.size(); ++i) events[i].seq = i;
+  std::vector<Event> back;
+  ASSERT_TRUE(Decode(Encode(events), &back).ok());
+  EXPECT_EQ(back, events);
+}
+
+TEST(ChunkCodecTest, RepeatedStringsAreStoredOnce) {
+  std::vector<Event> events;
+  std::string long_path = "/home/agent/" + std::string(4000, 'p');
+  for (int i = 0; i < 100; ++i) {
+    Event e = FullEvent(EventKind::kFileOpen, i);
+    e.path = long_path;
+    e.path2.clear();
+    e.resolved.clear();
+    events.push_back(e);
+  }
+  auto h = ParseChunkHeader(Encode(events));
+  ASSERT_TRUE(h.ok());
+  EXPECT_LT(h->raw_size, 4000u + 100 * 64);  // one copy of the path, not 100
+}
+
+TEST(ChunkCodecTest, HeaderFieldsAndChain) {
+  std::vector<Event> a = EveryKind(0), b = EveryKind(kEventKindCount);
+  std::string c0 = Encode(a, 0);
+  Hash256 h0 = ChunkHash(c0);
+  std::string c1 = Encode(b, kEventKindCount, h0);
+  auto h = ParseChunkHeader(c1);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->first_seq, kEventKindCount);
+  EXPECT_EQ(h->event_count, kEventKindCount);
+  EXPECT_EQ(h->stored_size, c1.size() - kChunkHeaderSize);
+  EXPECT_EQ(h->prev_hash, h0);
+  EXPECT_EQ(h->payload_hash, Blake2b256(std::string_view(c1).substr(kChunkHeaderSize)));
+  EXPECT_EQ(c1.substr(0, 4), "ATCK");
+  std::vector<Event> back;
+  EXPECT_TRUE(Decode(c1, &back, &h0).ok());
+  EXPECT_EQ(back, b);
+}
+
+TEST(ChunkCodecTest, EncoderReportsFullAtEventAndByteBounds) {
+  WriterOptions opt;
+  opt.chunk_max_events = 3;
+  ChunkEncoder enc(opt);
+  enc.Add(FullEvent(EventKind::kFileOpen, 0));
+  enc.Add(FullEvent(EventKind::kFileOpen, 1));
+  EXPECT_FALSE(enc.full());
+  enc.Add(FullEvent(EventKind::kFileOpen, 2));
+  EXPECT_TRUE(enc.full());
+
+  WriterOptions small;
+  small.chunk_max_raw_bytes = 4096;
+  ChunkEncoder enc2(small);
+  int n = 0;
+  while (!enc2.full()) enc2.Add(FullEvent(EventKind::kToolCall, n++));
+  std::string out;
+  ChunkHeader h;
+  ASSERT_TRUE(enc2.Seal(0, {}, &out, &h).ok());
+  EXPECT_LE(h.raw_size, 4096u + 2048);  // the event that crossed the bound is the last one
+  EXPECT_GT(n, 3);
+  EXPECT_TRUE(enc2.empty());
+}
+
+TEST(ChunkCodecTest, TruncatedChunk) {
+  std::string chunk = Encode(EveryKind(0));
+  std::vector<Event> back;
+  Status st = Decode(chunk.substr(0, 50), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("session s-1: chunk 7: truncated chunk"));
+  st = Decode(chunk.substr(0, chunk.size() - 1), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("truncated chunk"));
+  EXPECT_TRUE(back.empty());
+}
+
+TEST(ChunkCodecTest, TrailingBytes) {
+  std::string chunk = Encode(EveryKind(0)) + "x";
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("trailing"));
+}
+
+TEST(ChunkCodecTest, BadMagic) {
+  std::string chunk = Encode(EveryKind(0));
+  chunk[0] = 'X';
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("bad chunk magic"));
+}
+
+TEST(ChunkCodecTest, BadChecksum) {
+  std::string chunk = Encode(EveryKind(0));
+  chunk[kChunkHeaderSize + chunk.size() / 2 % (chunk.size() - kChunkHeaderSize)] ^= 0x10;
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_EQ(st.message(), "session s-1: chunk 7: bad checksum");
+}
+
+TEST(ChunkCodecTest, BadVersion) {
+  std::string chunk = Encode(EveryKind(0));
+  Poke(&chunk, 4, kChunkFormatVersion + 1, 2);
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back);
+  EXPECT_EQ(st.code(), StatusCode::kUnsupported);
+  EXPECT_THAT(st.message(), HasSubstr("chunk format version 2"));
+}
+
+TEST(ChunkCodecTest, UnknownCodec) {
+  std::string chunk = Encode(EveryKind(0));
+  Poke(&chunk, 6, 9, 2);
+  std::vector<Event> back;
+  EXPECT_EQ(Decode(chunk, &back).code(), StatusCode::kUnsupported);
+}
+
+TEST(ChunkCodecTest, ChunkTooLarge) {
+  std::string chunk = Encode(EveryKind(0));
+  ReaderOptions opt;
+  opt.max_chunk_raw_bytes = 1 << 20;
+  Poke(&chunk, 20, (1 << 20) + 1, 4);  // raw size claims more than the reader allows
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back, nullptr, opt);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("chunk too large"));
+}
+
+TEST(ChunkCodecTest, RawSizeDisagreesWithZstdFrame) {
+  std::string chunk = Encode(EveryKind(0));
+  auto h = ParseChunkHeader(chunk);
+  ASSERT_TRUE(h.ok());
+  Poke(&chunk, 20, h->raw_size - 1, 4);
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("content size"));
+}
+
+TEST(ChunkCodecTest, BrokenChain) {
+  std::string chunk = Encode(EveryKind(0), 0, Hash256{});
+  Hash256 other{};
+  other[0] = 1;
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back, &other);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("chunk 7: broken chain"));
+}
+
+TEST(ChunkCodecTest, ZeroEventCount) {
+  std::string chunk = Encode(EveryKind(0));
+  Poke(&chunk, 16, 0, 4);
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("zero events"));
+}
+
+TEST(ChunkCodecTest, EventCountMismatch) {
+  std::string chunk = Encode(EveryKind(0));
+  Poke(&chunk, 16, kEventKindCount + 1, 4);
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("header says"));
+}
+
+TEST(ChunkCodecTest, PayloadNotZstd) {
+  std::string raw(64, 'z');
+  std::string chunk = FrameChunk(raw, 0, 1, {});
+  chunk.replace(kChunkHeaderSize, 4, "nope");  // break the zstd magic; fix the payload hash
+  Hash256 h = Blake2b256(std::string_view(chunk).substr(kChunkHeaderSize));
+  std::memcpy(chunk.data() + 32, h.data(), 32);
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("not a zstd frame"));
+}
+
+TEST(ChunkCodecTest, GarbagePayloadThatZstdAcceptsButCapnpRejects) {
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((i * 131 + 7) & 0xFF));
+  std::vector<Event> back;
+  Status st = Decode(FrameChunk(garbage, 0, 1, {}), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("session s-1: chunk 7: malformed message"));
+  // A message whose segment table claims far more than the data holds.
+  std::string claims_big("\x00\x00\x00\x00\xff\xff\xff\x0f", 8);
+  st = Decode(FrameChunk(claims_big, 0, 1, {}), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_TRUE(back.empty());
+}
+
+// Packs a hand-built Chunk message and frames it.
+std::string FrameMessage(capnp::MallocMessageBuilder& message, uint32_t events) {
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  auto bytes = out.getArray();
+  return FrameChunk(std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()), 0, events, {});
+}
+
+TEST(ChunkCodecTest, StringTableIndexOutOfRange) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::Chunk>();
+  root.setStringData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("abc"), 3));
+  root.initStringEnds(1).set(0, 3);
+  auto events = root.initEvents(2);
+  events[0].setKind(static_cast<uint16_t>(EventKind::kFileOpen));
+  events[0].initFile().setPath(1);  // valid: "abc"
+  events[1].setKind(static_cast<uint16_t>(EventKind::kFileOpen));
+  events[1].initFile().setPath(2);  // the table has one string
+  std::vector<Event> back;
+  Status st = Decode(FrameMessage(message, 2), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("event 1: string reference out of range"));
+  ASSERT_EQ(back.size(), 1u);  // the valid event before it was returned
+  EXPECT_EQ(back[0].path, "abc");
+}
+
+TEST(ChunkCodecTest, StringTableEndsOutOfRange) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::Chunk>();
+  root.setStringData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("abc"), 3));
+  auto ends = root.initStringEnds(2);
+  ends.set(0, 2);
+  ends.set(1, 99);
+  root.initEvents(1)[0].initFile();
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameMessage(message, 1), &back).message(), HasSubstr("string table entry 1"));
+}
+
+TEST(ChunkCodecTest, UnknownKindAndMismatchedGroup) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::Chunk>();
+  auto events = root.initEvents(1);
+  events[0].setKind(kEventKindCount);
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameMessage(message, 1), &back).message(), HasSubstr("unknown kind"));
+
+  capnp::MallocMessageBuilder m2;
+  auto e = m2.initRoot<schema::Chunk>().initEvents(1)[0];
+  e.setKind(static_cast<uint16_t>(EventKind::kExec));
+  e.initTool();
+  EXPECT_THAT(Decode(FrameMessage(m2, 1), &back).message(), HasSubstr("do not match kind exec"));
+}
+
+TEST(ChunkCodecTest, DecoderIsReusableAcrossChunks) {
+  ChunkDecoder dec(ReaderOptions{});
+  Event e;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Event> in = EveryKind(round * 100);
+    std::string chunk = Encode(in, round * 100);
+    ASSERT_TRUE(dec.Open(chunk, {}, nullptr).ok());
+    size_t n = 0;
+    for (;;) {
+      auto r = dec.Next(&e);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      if (!*r) break;
+      EXPECT_EQ(e, in[n]);
+      ++n;
+    }
+    EXPECT_EQ(n, in.size());
+  }
+  // A failed Open leaves the decoder closed, not serving the old chunk.
+  EXPECT_FALSE(dec.Open("short", {}, nullptr).ok());
+  auto r = dec.Next(&e);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+}
+
+}  // namespace
+}  // namespace agenttrace
