@@ -1,0 +1,142 @@
+// `agenttrace record --mcp`: the MCP stdio proxy as a command. Standalone it records into its own
+// session of the store; under `agenttrace record -- AGENT` ($AGENTTRACE_SOCKET set) it sends its
+// events to that recording instead, so one session holds the agent's syscalls and its tool calls.
+//
+// stdout belongs to the MCP protocol: nothing but the server's bytes may ever be written there.
+#include <limits.h>
+#include <pwd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "format/store.h"
+#include "recorder/event_socket.h"
+#include "recorder/mcp_proxy.h"
+#include "recorder/secrets.h"
+#include "tools/cmd_record.h"
+#include "tools/exit_codes.h"
+
+extern char** environ;
+
+namespace agenttrace {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+void FillHostInfo(SessionInfo* info) {
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) != nullptr) info->cwd = buf;
+  info->home = Env("HOME");
+  info->tmp = Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR");
+  if (::gethostname(buf, sizeof buf) == 0) info->host.assign(buf, strnlen(buf, sizeof buf));
+  if (passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) info->user = pw->pw_name;
+  utsname u;
+  if (::uname(&u) == 0) {
+    info->kernel = u.release;
+    info->arch = u.machine;
+  }
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  info->start_wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int ProxyFailed(const Status& st) {
+  std::fprintf(stderr, "agenttrace: record --mcp: %s\n", st.message().c_str());
+  if (st.code() == StatusCode::kNotFound) return kExitNotFound;
+  if (st.code() == StatusCode::kPermissionDenied) return kExitCannotExec;
+  return kExitRecordFailed;
+}
+
+// Nested: events go to the enclosing recording's socket.
+int RunNested(const std::string& socket, McpProxyOptions po) {
+  auto client = EventSocketClient::Connect(socket);
+  if (!client.ok()) {
+    std::fprintf(stderr, "agenttrace: record --mcp: %s=%s: %s\n", kEnvSocket, socket.c_str(),
+                 client.status().message().c_str());
+    return kExitRecordFailed;
+  }
+  EventSocketClient* c = client->get();
+  auto result = RunMcpProxy(po, [c](const Event& e) { return c->SendEvent(e); });
+  if (!result.ok()) return ProxyFailed(result.status());
+  if (!result->sink_status.ok()) {
+    std::fprintf(stderr, "agenttrace: record --mcp: recording stopped early: %s\n",
+                 result->sink_status.message().c_str());
+  }
+  return result->ExitStatus();
+}
+
+}  // namespace
+
+int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
+  if (o.command.empty()) {
+    std::fprintf(stderr, "agenttrace: record --mcp: no server command given (usage: agenttrace record --mcp -- "
+                         "SERVER_CMD ARGS...)\n");
+    return kExitUsage;
+  }
+  if (o.trace_server) {
+    std::fprintf(stderr,
+                 "agenttrace: record --mcp: --trace-server is not supported yet; record the whole agent with "
+                 "`agenttrace record -- AGENT` instead (its MCP servers are traced as its children)\n");
+    return kExitUsage;
+  }
+  McpProxyOptions po;
+  po.command = o.command;
+  po.max_result_bytes = o.max_result_bytes;
+
+  std::string socket = Env(kEnvSocket);
+  if (!socket.empty()) return RunNested(socket, std::move(po));
+
+  std::string dir = StoreDir(cli);
+  auto store = Store::Open(dir);
+  if (!store.ok()) return ProxyFailed(store.status().WithContext("store " + dir));
+  auto key = (*store)->FingerprintKey();
+  if (!key.ok()) return ProxyFailed(key.status().WithContext("store " + dir));
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  SecretScanner scanner(*key, env);
+
+  SessionInfo info;
+  info.label = o.label;
+  info.agent_name = o.agent;
+  info.agent_version = o.agent_version;
+  info.argv = o.command;
+  for (std::string& a : info.argv) scanner.Redact(&a);
+  info.env_names = scanner.env_names();
+  info.secret_env_names = scanner.secret_env_names();
+  info.recorder = "mcp";
+  FillHostInfo(&info);
+  auto writer = (*store)->CreateSession(std::move(info));
+  if (!writer.ok()) return ProxyFailed(writer.status().WithContext("store " + dir));
+  auto async = AsyncSessionWriter::Start(std::move(*writer));
+  if (!async.ok()) return ProxyFailed(async.status().WithContext("store " + dir));
+  AsyncSessionWriter* sink = async->get();
+  po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
+
+  auto result = RunMcpProxy(po, [sink](const Event& e) { return sink->Append(e); });
+  if (!result.ok()) {
+    int rc = ProxyFailed(result.status());
+    (void)sink->Finish(rc, 0);
+    return rc;
+  }
+  Status fin = sink->Finish(result->exit_code, result->exit_signal);
+  if (!result->sink_status.ok()) {
+    std::fprintf(stderr, "agenttrace: record --mcp: recording stopped early: %s\n",
+                 result->sink_status.message().c_str());
+  }
+  if (!fin.ok()) {
+    std::fprintf(stderr, "agenttrace: record --mcp: finishing the session: %s\n", fin.message().c_str());
+  }
+  std::fprintf(stderr, "agenttrace: recorded MCP session %s (%s, %llu events) in %s\n",
+               sink->id().ToString().c_str(), result->server_name.c_str(),
+               static_cast<unsigned long long>(result->events), dir.c_str());
+  return result->ExitStatus();
+}
+
+}  // namespace agenttrace
