@@ -1,8 +1,96 @@
+// `agenttrace record`: runs a command under the syscall recorder (recorder/recorder.h), or with
+// --mcp the MCP stdio proxy (tools/cmd_mcp.cc), and exits with the recorded command's status.
+//
+// Exit status: the agent's own (128+n when killed by signal n); 125 when the recorder itself failed
+// (store, ptrace or seccomp not available), 126 when the command could not be executed, 127 when it
+// was not found (tools/exit_codes.h, docs/cli.md).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "format/store.h"
+#include "recorder/recorder.h"
 #include "tools/cli.h"
+#include "tools/cmd_record.h"
+#include "tools/exit_codes.h"
 
 namespace agenttrace {
+namespace {
 
-// Not registered yet: lands with its issue.
-void RegisterRecordCommands(Cli& cli) { (void)cli; }
+struct RecordFlags {
+  std::string label, agent, agent_version;
+  bool mcp = false;
+  bool trace_server = false;
+  bool allow_io_uring = false;
+  bool cpu_pin = false;
+  bool quiet = false;
+  uint64_t max_result_bytes = 64u << 10;
+  std::vector<std::string> command;
+};
+
+int RunRecordCommand(Cli& cli, const RecordFlags& f) {
+  if (f.command.empty()) {
+    std::fprintf(stderr, "agenttrace: record: no command given (usage: agenttrace record [OPTIONS] -- CMD ARGS...)\n");
+    return kExitUsage;
+  }
+  if (f.mcp) {
+    McpRecordOptions m;
+    m.label = f.label;
+    m.agent = f.agent;
+    m.agent_version = f.agent_version;
+    m.trace_server = f.trace_server;
+    m.command = f.command;
+    m.max_result_bytes = f.max_result_bytes;
+    return RunMcpRecord(cli, m);
+  }
+  RecordOptions o;
+  o.store_dir = StoreDir(cli);
+  o.label = f.label;
+  o.agent_name = f.agent;
+  o.agent_version = f.agent_version;
+  o.command = f.command;
+  o.allow_io_uring = f.allow_io_uring;
+  o.cpu_pin = f.cpu_pin;
+  Result<RecordOutcome> r = RunRecord(o);
+  if (!r.ok()) {
+    std::fprintf(stderr, "agenttrace: record: %s\n", r.status().message().c_str());
+    return kExitRecordFailed;
+  }
+  if (r->not_found || r->cannot_execute) {
+    std::fprintf(stderr, "agenttrace: record: %s (session %s)\n", r->message.c_str(),
+                 r->session.ToString().c_str());
+    return r->not_found ? kExitNotFound : kExitCannotExec;
+  }
+  if (!f.quiet) {
+    std::fprintf(stderr, "agenttrace: recorded session %s: %llu events, %llu processes, exit %d\n",
+                 r->session.ToString().c_str(), static_cast<unsigned long long>(r->events),
+                 static_cast<unsigned long long>(r->processes), r->exit_code);
+  }
+  return r->exit_code;
+}
+
+}  // namespace
+
+void RegisterRecordCommands(Cli& cli) {
+  auto flags = std::make_shared<RecordFlags>();
+  CLI::App* sub = cli.app.add_subcommand(
+      "record", "run a command and record what it and all its descendants do (or, with --mcp, proxy an MCP "
+                "server and record its tool calls)");
+  AddStoreOption(sub, cli);
+  sub->add_option("--label", flags->label, "groups runs of the same task (stability is computed per label)");
+  sub->add_option("--agent", flags->agent, "name of the agent being recorded");
+  sub->add_option("--agent-version", flags->agent_version, "version of the agent being recorded");
+  sub->add_flag("--mcp", flags->mcp, "the command is an MCP stdio server: proxy it and record its tool calls");
+  sub->add_flag("--trace-server", flags->trace_server, "with --mcp: also record the server's syscalls");
+  sub->add_option("--max-result-bytes", flags->max_result_bytes,
+                  "with --mcp: larger tool results are stored as size + hash");
+  sub->add_flag("--allow-io-uring", flags->allow_io_uring,
+                "let io_uring_setup succeed (by default it fails with ENOSYS so that software falls back to "
+                "traceable syscalls; the attempt is always recorded)");
+  sub->add_flag("--cpu-pin", flags->cpu_pin, "run the tracer and the agent on one CPU");
+  sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
+  sub->add_option("command", flags->command, "the command to record, after --")->required();
+  sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });
+}
 
 }  // namespace agenttrace

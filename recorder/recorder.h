@@ -1,0 +1,47 @@
+// The record session driver behind `agenttrace record -- CMD ...`: opens the store, creates a session
+// with the host's metadata, starts the event socket (AGENTTRACE_SOCKET / AGENTTRACE_SESSION exported
+// to the agent), traces the agent and all its descendants into the session, forwards SIGINT, SIGTERM,
+// SIGHUP and SIGQUIT sent to the recorder to the agent, and finishes the session with the agent's exit
+// status once every traced process has exited (a daemonised grandchild keeps the recording open).
+//
+// Thread-safety: RunRecord is not reentrant (it installs process-wide signal handlers while running).
+#ifndef AGENTTRACE_RECORDER_RECORDER_H_
+#define AGENTTRACE_RECORDER_RECORDER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "format/session.h"
+#include "format/status.h"
+
+namespace agenttrace {
+
+struct RecordOptions {
+  std::string store_dir;
+  std::string label;
+  std::string agent_name;
+  std::string agent_version;
+  std::vector<std::string> command;  // argv of the agent; argv[0] is searched in PATH
+  bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
+  bool cpu_pin = false;              // tracer and agent on one CPU
+};
+
+struct RecordOutcome {
+  SessionId session;
+  int exit_code = -1;     // the agent's exit code, or 128+n when killed by signal n
+  int signal = 0;         // killing signal of the agent, 0 if it exited
+  bool not_found = false;       // the command was not found (nothing ran; exit_code 127)
+  bool cannot_execute = false;  // it was found but exec failed (exit_code 126)
+  std::string message;          // what went wrong when not_found or cannot_execute
+  uint64_t events = 0;          // syscall events recorded
+  uint64_t processes = 0;
+};
+
+// Records one run. A non-OK Status is a failure of the recorder itself (store, ptrace not permitted,
+// seccomp unavailable); its message says what to do about it.
+Result<RecordOutcome> RunRecord(const RecordOptions& options);
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_RECORDER_RECORDER_H_
