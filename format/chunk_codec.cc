@@ -66,10 +66,13 @@ struct ZstdDCtxDeleter {
   void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
 };
 
-constexpr uint64_t kEventStructBytes =
-    8ull * (schema::Event::_capnpPrivate::dataWordSize + schema::Event::_capnpPrivate::pointerCount);
-
-uint64_t ListWords(uint64_t n, uint64_t elem_bytes) { return (n * elem_bytes + 7) / 8 + 1; }  // + tag
+// Bytes a non-zero value occupies in the packed encoding (the zero bytes of a word are free).
+uint64_t NzBytes(uint64_t v) { return v == 0 ? 0 : (71 - static_cast<uint64_t>(__builtin_clzll(v))) / 8; }
+// Packed-size estimate of one value: its bytes plus, if non-zero, a word tag and a zero-run marker
+// (an upper bound: fields sharing a word share the tag).
+uint64_t PackedCost(uint64_t v) { return v == 0 ? 0 : NzBytes(v) + 1; }
+// A list of n elements: pointer word, and at worst every word verbatim plus tags.
+uint64_t ListBytes(uint64_t n, uint64_t elem_bytes) { return (n * elem_bytes + 7) / 8 * 10 + 12; }
 
 }  // namespace
 
@@ -164,6 +167,7 @@ struct ChunkEncoder::StringTable {
 struct ChunkEncoder::Buffers {
   std::vector<uint64_t> scratch;  // zeroed first segment for the message builder (re-zeroed by it)
   std::vector<uint8_t> packed;
+  std::vector<uint8_t> varints;  // the mono clock column
   std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter> cctx{ZSTD_createCCtx()};
 };
 
@@ -229,7 +233,7 @@ void ChunkEncoder::Add(const Event& e) {
   last_mono_ = mono;
   last_skew_ = skew;
   last_pid_ = static_cast<uint32_t>(e.pid);
-  uint64_t extra_words = 0;
+  uint64_t extra = 0;
   switch (FamilyOf(e.kind)) {
     case Family::kFile:
       p.s[0] = Intern(e.path);
@@ -254,7 +258,7 @@ void ChunkEncoder::Add(const Event& e) {
       InternList(e.argv);
       InternList(e.env_names);
       InternList(e.secret_env_names);
-      extra_words += ListWords(p.n_argv, 4) + ListWords(p.n_env, 4) + ListWords(p.n_secret, 4);
+      extra += ListBytes(p.n_argv, 4) + ListBytes(p.n_env, 4) + ListBytes(p.n_secret, 4);
       break;
     case Family::kProc:
       p.mode = Zz32(static_cast<uint32_t>(e.child_pid) - static_cast<uint32_t>(e.pid));
@@ -296,18 +300,25 @@ void ChunkEncoder::Add(const Event& e) {
           list_refs_.push_back(static_cast<uint32_t>(a));
           list_refs_.push_back(static_cast<uint32_t>(a >> 32));
         }
-        extra_words += ListWords(6, 8);
+        extra += ListBytes(6, 8);
       }
       break;
     }
   }
   events_.push_back(p);
-  raw_estimate_ += kEventStructBytes + 8 * extra_words;
+  // What this event adds to the packed message (the header's raw size), estimated from above.
+  uint64_t cost = 2 + extra + NzBytes(p.mono_delta) + PackedCost(p.kind) + PackedCost(p.pid_delta) +
+                  PackedCost(p.tid_delta) + PackedCost(p.wall_delta) + PackedCost(p.result) + PackedCost(p.flags) +
+                  PackedCost(p.size) + PackedCost(p.duration) + PackedCost(p.mode) + PackedCost(p.uid) +
+                  PackedCost(p.gid) + PackedCost(p.flags8) + PackedCost(p.direction);
+  for (uint32_t ref : p.s) cost += PackedCost(ref);
+  raw_estimate_ += cost;
 }
 
 uint64_t ChunkEncoder::estimated_raw_bytes() const {
-  // Root struct + its pointers, the string bytes and the string end offsets, rounded up to words.
-  return 64 + raw_estimate_ + string_data_.size() + 8 + 4ull * string_ends_.size() + 8;
+  // Segment table and root, the events, the string bytes (verbatim at worst: +1/8 for tags) and the
+  // string end offsets (4 bytes each, plus tags).
+  return 64 + raw_estimate_ + string_data_.size() * 9 / 8 + 5ull * string_ends_.size();
 }
 
 uint32_t ChunkEncoder::event_count() const { return static_cast<uint32_t>(events_.size()); }
@@ -332,7 +343,9 @@ void ChunkEncoder::Reset() {
 Status ChunkEncoder::Seal(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header_out) {
   AT_CHECK(!events_.empty());
   Buffers& b = *buffers_;
-  uint64_t words = estimated_raw_bytes() / 8 + 64;
+  const uint64_t struct_words =
+      schema::Event::_capnpPrivate::dataWordSize + schema::Event::_capnpPrivate::pointerCount;
+  uint64_t words = events_.size() * struct_words + estimated_raw_bytes() / 8 + 64;
   if (b.scratch.size() < words) b.scratch.assign(words, 0);
   size_t packed_size = 0;
   try {
@@ -344,11 +357,20 @@ Status ChunkEncoder::Seal(uint64_t first_seq, const Hash256& prev_hash, std::str
     auto ends = root.initStringEnds(static_cast<unsigned>(string_ends_.size()));
     for (unsigned i = 0; i < string_ends_.size(); ++i) ends.set(i, string_ends_[i]);
     auto events = root.initEvents(static_cast<unsigned>(events_.size()));
+    b.varints.clear();
+    for (const Pending& p : events_) {
+      uint64_t v = p.mono_delta;
+      while (v >= 0x80) {
+        b.varints.push_back(static_cast<uint8_t>(v | 0x80));
+        v >>= 7;
+      }
+      b.varints.push_back(static_cast<uint8_t>(v));
+    }
+    root.setMonoDeltas(capnp::Data::Reader(b.varints.data(), b.varints.size()));
     for (unsigned i = 0; i < events_.size(); ++i) {
       const Pending& p = events_[i];
       auto e = events[i];
       e.setKind(p.kind);
-      e.setMonoDelta(p.mono_delta);
       e.setWallDelta(p.wall_delta);
       e.setPidDelta(p.pid_delta);
       e.setTidDelta(p.tid_delta);
@@ -489,6 +511,7 @@ struct ChunkDecoder::State {
   std::optional<kj::ArrayInputStream> input;
   std::optional<capnp::PackedMessageReader> message;
   capnp::List<schema::Event>::Reader events;
+  std::vector<uint64_t> mono;  // decoded mono clock column
   const char* string_data = nullptr;
   std::vector<uint32_t> string_ends;
 
@@ -501,6 +524,7 @@ struct ChunkDecoder::State {
     }
     input.reset();
     events = {};
+    mono.clear();
     string_data = nullptr;
     string_ends.clear();
   }
@@ -570,6 +594,28 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
       s.Close();
       return Fail(what);
     }
+    auto mono = root.getMonoDeltas();
+    s.mono.resize(h.event_count);
+    size_t pos = 0;
+    for (uint32_t i = 0; i < h.event_count; ++i) {
+      uint64_t v = 0;
+      int shift = 0;
+      for (;;) {
+        if (pos >= mono.size() || shift > 63) {
+          s.Close();
+          return Fail("mono clock column: bad or missing varint for event " + std::to_string(i));
+        }
+        uint8_t byte = mono[pos++];
+        v |= static_cast<uint64_t>(byte & 0x7F) << shift;
+        shift += 7;
+        if ((byte & 0x80) == 0) break;
+      }
+      s.mono[i] = v;
+    }
+    if (pos != mono.size()) {
+      s.Close();
+      return Fail("mono clock column: " + std::to_string(mono.size() - pos) + " trailing bytes");
+    }
     auto data = root.getStringData();
     auto ends = root.getStringEnds();
     s.string_data = reinterpret_cast<const char*>(data.begin());
@@ -624,7 +670,7 @@ Result<bool> ChunkDecoder::Next(Event* out) {
     out->Clear();
     out->kind = static_cast<EventKind>(kind);
     out->seq = header_.first_seq + index;
-    uint64_t mono = prev_mono_ + UnZz64(e.getMonoDelta());
+    uint64_t mono = prev_mono_ + UnZz64(s.mono[index]);
     uint64_t skew = prev_skew_ + UnZz64(e.getWallDelta());
     uint32_t pid = prev_pid_ + UnZz32(e.getPidDelta());
     out->mono_ns = static_cast<int64_t>(mono);

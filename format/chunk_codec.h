@@ -74,7 +74,8 @@ class ChunkEncoder {
   bool full() const;
   bool empty() const { return event_count() == 0; }
   uint32_t event_count() const;
-  // Upper bound of the encoded (unpacked) message size of what was added so far.
+  // Estimate (from above) of the packed message size of what was added so far: the header's raw size
+  // if sealed now. WriterOptions::chunk_max_raw_bytes bounds this.
   uint64_t estimated_raw_bytes() const;
 
   // Encodes the added events into `out` (header + payload, replacing its contents) and starts a new

@@ -64,6 +64,12 @@ struct Chunk {
   stringData @0 :Data;
   stringEnds @1 :List(UInt32);
   events @2 :List(Event);
+  monoDeltas @3 :Data;
+  # Column of zigzag(mono_ns - prev.mono_ns) for every event, in order, each as an unsigned LEB128
+  # varint (7 bits per byte, low group first, high bit = more follows; at most 10 bytes). Exactly
+  # len(events) varints and no trailing bytes. Kept out of the Event struct because it is the most
+  # random value of an event: as a dense column it compresses to about its entropy instead of
+  # breaking up the otherwise repetitive struct bytes.
 }
 
 struct Event {
@@ -71,66 +77,69 @@ struct Event {
   # Integers that may be negative or are deltas are zigzag-encoded (0,-1,1,-2 -> 0,1,2,3) so that
   # small magnitudes keep the high bytes zero (cheap in the packed encoding and for zstd).
   # "prev" is the previous event in the same chunk, or all zeros for the first event.
+  # Ordinals are chosen for the layout: the values that are usually non-zero (the first string
+  # reference, result, flags) share few adjacent words, and the usually-zero wall delta comes
+  # last, so that the packed encoding sees one short run of non-zero words per event.
+  # mono_ns is not here: see Chunk.monoDeltas.
   kind @0 :UInt16;             # EventKind number
-  monoDelta @1 :UInt64;        # zigzag(mono_ns - prev.mono_ns)
-  wallDelta @2 :UInt64;        # zigzag((wall_ns - mono_ns) - (prev.wall_ns - prev.mono_ns))
-  pidDelta @3 :UInt32;         # zigzag(pid - prev.pid)
-  tidDelta @4 :UInt32;         # zigzag(tid - pid)
-  result @5 :UInt64;           # zigzag(result)
+  pidDelta @1 :UInt32;         # zigzag(pid - prev.pid)
+  tidDelta @2 :UInt32;         # zigzag(tid - pid)
+  result @3 :UInt64;           # zigzag(result)
 
   # The fields of the event's kind, by family (format/event.h lists which fields each kind uses).
   # The writer picks the member from the kind; fields outside the kind's family are not stored.
   union {
     file :group {              # file.* (kinds 0-10)
-      path @6 :UInt32;         # string references
+      path @4 :UInt32;         # string references
+      flags @5 :UInt64;
+      mode @6 :UInt32;
       path2 @7 :UInt32;
       resolved @8 :UInt32;
-      flags @9 :UInt64;
-      mode @10 :UInt32;
-      uid @11 :UInt32;
-      gid @12 :UInt32;
-      size @13 :UInt64;        # zigzag
+      uid @9 :UInt32;
+      gid @10 :UInt32;
+      size @11 :UInt64;        # zigzag
     }
     exec :group {              # exec (11)
-      path @14 :UInt32;
-      resolved @15 :UInt32;
-      argv @16 :List(UInt32);
-      envNames @17 :List(UInt32);
-      secretEnvNames @18 :List(UInt32);
-      flags @19 :UInt64;
+      path @12 :UInt32;
+      flags @13 :UInt64;
+      resolved @14 :UInt32;
+      argv @15 :List(UInt32);
+      envNames @16 :List(UInt32);
+      secretEnvNames @17 :List(UInt32);
     }
     proc :group {              # proc.spawn, proc.exit (12, 13)
-      childPid @20 :UInt32;    # zigzag(child_pid - pid)
-      isThread @21 :Bool;
-      flags @22 :UInt64;
-      exitCode @23 :UInt32;    # zigzag
-      signal @24 :UInt32;      # zigzag
+      childPid @18 :UInt32;    # zigzag(child_pid - pid)
+      flags @19 :UInt64;
+      exitCode @20 :UInt32;    # zigzag
+      signal @21 :UInt32;      # zigzag
+      isThread @22 :Bool;
     }
     net :group {               # net.* (14-17)
+      address @23 :UInt32;
+      port @24 :UInt16;
       family @25 :UInt16;
-      port @26 :UInt16;
-      address @27 :UInt32;
-      path @28 :UInt32;        # AF_UNIX socket path
-      size @29 :UInt64;        # zigzag
-      flags @30 :UInt64;
+      path @26 :UInt32;        # AF_UNIX socket path
+      size @27 :UInt64;        # zigzag
+      flags @28 :UInt64;
     }
     tool :group {              # tool.*, mcp.*, protocol.error, annotation, gap (18-24, 27, 28)
-      server @31 :UInt32;
-      tool @32 :UInt32;
+      server @29 :UInt32;
+      tool @30 :UInt32;
+      requestId @31 :UInt32;
+      json @32 :UInt32;
       method @33 :UInt32;
-      requestId @34 :UInt32;
-      json @35 :UInt32;
-      text @36 :UInt32;
-      isError @37 :Bool;
-      direction @38 :UInt8;
-      durationNs @39 :UInt64;  # zigzag
-      size @40 :UInt64;        # zigzag
+      text @34 :UInt32;
+      isError @35 :Bool;
+      direction @36 :UInt8;
+      durationNs @37 :UInt64;  # zigzag
+      size @38 :UInt64;        # zigzag
     }
     sys :group {               # process.escape, raw (25, 26)
-      text @41 :UInt32;
-      syscallNr @42 :UInt32;
-      arch @43 :UInt32;
-      args @44 :List(UInt64);  # exactly 6 entries, or empty for all zeros
+      text @39 :UInt32;
+      syscallNr @40 :UInt32;
+      arch @41 :UInt32;
+      args @42 :List(UInt64);  # exactly 6 entries, or empty for all zeros
     }
   }
+  wallDelta @43 :UInt64;       # zigzag((wall_ns - mono_ns) - (prev.wall_ns - prev.mono_ns))
 }

@@ -272,6 +272,7 @@ TEST(ChunkCodecTest, StringTableIndexOutOfRange) {
   root.setStringData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("abc"), 3));
   root.initStringEnds(1).set(0, 3);
   auto events = root.initEvents(2);
+  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0\0"), 2));
   events[0].setKind(static_cast<uint16_t>(EventKind::kFileOpen));
   events[0].initFile().setPath(1);  // valid: "abc"
   events[1].setKind(static_cast<uint16_t>(EventKind::kFileOpen));
@@ -292,6 +293,7 @@ TEST(ChunkCodecTest, StringTableEndsOutOfRange) {
   ends.set(0, 2);
   ends.set(1, 99);
   root.initEvents(1)[0].initFile();
+  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
   std::vector<Event> back;
   EXPECT_THAT(Decode(FrameMessage(message, 1), &back).message(), HasSubstr("string table entry 1"));
 }
@@ -300,15 +302,27 @@ TEST(ChunkCodecTest, UnknownKindAndMismatchedGroup) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::Chunk>();
   auto events = root.initEvents(1);
+  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
   events[0].setKind(kEventKindCount);
   std::vector<Event> back;
   EXPECT_THAT(Decode(FrameMessage(message, 1), &back).message(), HasSubstr("unknown kind"));
 
   capnp::MallocMessageBuilder m2;
-  auto e = m2.initRoot<schema::Chunk>().initEvents(1)[0];
+  auto root2 = m2.initRoot<schema::Chunk>();
+  root2.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
+  auto e = root2.initEvents(1)[0];
   e.setKind(static_cast<uint16_t>(EventKind::kExec));
   e.initTool();
   EXPECT_THAT(Decode(FrameMessage(m2, 1), &back).message(), HasSubstr("do not match kind exec"));
+}
+
+TEST(ChunkCodecTest, MonoColumnLengthMismatch) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::Chunk>();
+  root.initEvents(2);
+  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameMessage(message, 2), &back).message(), HasSubstr("mono clock column"));
 }
 
 TEST(ChunkCodecTest, DecoderIsReusableAcrossChunks) {
