@@ -52,7 +52,8 @@ class SessionWriterImpl final : public SessionWriter {
     if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is already finished");
     AT_RETURN_IF_ERROR(Flush());
     SessionInfo next = info_;
-    next.end_wall_ns = NowWallNs();
+    // An end time already set through UpdateInfo (import of a finished session) is kept.
+    if (next.end_wall_ns == 0) next.end_wall_ns = NowWallNs();
     next.exit_code = exit_code;
     next.exit_signal = exit_signal;
     next.state = SessionState::kComplete;

@@ -79,7 +79,8 @@ class SessionWriter {
   virtual Result<uint64_t> Append(const Event& event) = 0;
   // Seals the current partial chunk (if any) and commits it with the session's metadata.
   virtual Status Flush() = 0;
-  // Flushes, then records end time, exit status and state kComplete. The writer is done afterwards.
+  // Flushes, then records end time (now, unless UpdateInfo set one), exit status and state kComplete.
+  // The writer is done afterwards.
   virtual Status Finish(int32_t exit_code, int32_t exit_signal) = 0;
   // Changes metadata (label, argv, env names ...); persisted with the next commit. Identity, counts
   // and hashes are the writer's own and are not changed by `fn`.
