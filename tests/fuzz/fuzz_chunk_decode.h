@@ -1,0 +1,22 @@
+// The chunk-decoding fuzz entry, shared by the libFuzzer target and the corpus replay test.
+#ifndef AGENTTRACE_TESTS_FUZZ_FUZZ_CHUNK_DECODE_H_
+#define AGENTTRACE_TESTS_FUZZ_FUZZ_CHUNK_DECODE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "format/status.h"
+
+namespace agenttrace {
+
+// Decodes `data` as chunk 0 of a session (hash checks off, so that mutations reach zstd and Cap'n
+// Proto), then again with hash and chain checks on. Returns the first non-OK status, or OK if the
+// chunk decoded fully. Never crashes; see CleanStatus for what a failure must look like.
+Status FuzzDecodeChunk(const uint8_t* data, size_t size);
+
+// A decoder failure is "clean" when it is Corruption or Unsupported and names the chunk.
+bool CleanStatus(const Status& st);
+
+}  // namespace agenttrace
+
+#endif  // AGENTTRACE_TESTS_FUZZ_FUZZ_CHUNK_DECODE_H_
