@@ -45,6 +45,9 @@ std::string HookServerName(std::string_view hook_flag) {
 }
 
 Result<Event> EventFromHookPayload(std::string_view line, const HookOptions& options) {
+  if (JsonNestingExceeds(line, kMaxJsonDepth)) {
+    return Status::InvalidArgument("hook payload nests deeper than " + std::to_string(kMaxJsonDepth));
+  }
   Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("hook payload is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("hook payload is not a JSON object");

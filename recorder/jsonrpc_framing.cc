@@ -27,19 +27,15 @@ std::string_view Snippet(std::string_view bytes) {
 
 void LineSplitter::Append(std::string_view part) {
   line_size_ += part.size();
-  if (oversized_) {
-    if (buf_.size() < kProtocolErrorSnippetBytes) {
-      buf_.append(part.substr(0, std::min(part.size(), kProtocolErrorSnippetBytes - buf_.size())));
-    }
-    return;
-  }
-  if (buf_.size() + part.size() > max_) {
+  // The kept head of an oversized line is also bounded by max_, so that buffered() <= max_ always.
+  const size_t snippet = std::min(kProtocolErrorSnippetBytes, max_);
+  if (!oversized_ && buf_.size() + part.size() > max_) {
     oversized_ = true;
-    if (buf_.size() < kProtocolErrorSnippetBytes) {
-      buf_.append(part.substr(0, std::min(part.size(), kProtocolErrorSnippetBytes - buf_.size())));
-    }
-    buf_.resize(std::min(buf_.size(), kProtocolErrorSnippetBytes));
+    buf_.resize(std::min(buf_.size(), snippet));
     buf_.shrink_to_fit();  // do not keep up to max_ bytes of capacity for a line we gave up on
+  }
+  if (oversized_) {
+    if (buf_.size() < snippet) buf_.append(part.substr(0, std::min(part.size(), snippet - buf_.size())));
     return;
   }
   buf_.append(part);
@@ -88,6 +84,28 @@ Direction Opposite(Direction d) {
     case Direction::kNone: break;
   }
   return Direction::kNone;
+}
+
+bool JsonNestingExceeds(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
 }
 
 std::string Blake2bHex(std::string_view bytes) {
@@ -174,6 +192,10 @@ void McpTracker::OnTrailingBytes(Direction dir, std::string_view bytes, int64_t 
 
 void McpTracker::OnLine(Direction dir, std::string_view line, int64_t mono_ns, int64_t wall_ns) {
   if (line.empty()) return;  // blank keep-alive lines carry nothing
+  if (JsonNestingExceeds(line, kMaxJsonDepth)) {
+    ProtocolError(dir, "JSON nested deeper than " + std::to_string(kMaxJsonDepth), line, mono_ns, wall_ns);
+    return;
+  }
   Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     ProtocolError(dir, "invalid JSON", line, mono_ns, wall_ns);

@@ -74,6 +74,12 @@ class LineSplitter {
 // The direction opposite to `d` (kNone stays kNone).
 Direction Opposite(Direction d);
 
+// Deepest nesting of arrays/objects accepted in a message: deeper ones are refused before parsing
+// (serialising them again would recurse that deep).
+inline constexpr int kMaxJsonDepth = 256;
+// True when `text` nests arrays/objects deeper than max_depth (strings are skipped; not a validator).
+bool JsonNestingExceeds(std::string_view text, int max_depth);
+
 // BLAKE2b-256 of `bytes`, lower-case hex (64 characters).
 std::string Blake2bHex(std::string_view bytes);
 

@@ -63,10 +63,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t t = 0;
   for (size_t off = 0, i = 0; off < stream.size(); off += cut, ++i) {
     DirectionalFeeder& f = ((data[0] >> 5) ^ i) & 1 ? down : up;
-    f.Feed(stream.substr(off, cut), ++t, t);
+    ++t;
+    f.Feed(stream.substr(off, cut), t, t);
   }
-  up.Finish(++t, t);
-  down.Finish(++t, t);
+  up.Finish(t + 1, t + 1);
+  down.Finish(t + 2, t + 2);
   tracker.Flush();
   AT_CHECK(tracker.pending_requests() <= kMaxPendingRequests);
   (void)events;

@@ -1,0 +1,293 @@
+// End to end through the agenttrace binary: `record --mcp` with the official SDK client and the
+// filesystem server from npm (transcripts identical with and without the proxy; every tools/call
+// recorded with its result), exit statuses, nesting through the event socket, and `emit`.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "format/store.h"
+#include "recorder/event_socket.h"
+#include "tests/mcp/fake_writer.h"
+
+namespace agenttrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int status = -1;  // exit code, or 128+signal
+  std::string out, err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/at-mcp-XXXXXX";
+    AT_CHECK(mkdtemp(tmpl) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `cmd` with /bin/sh, feeding `input` on stdin.
+RunResult Run(const std::string& cmd, const std::string& input = "") {
+  TempDir io;
+  std::ofstream(io.path() / "in", std::ios::binary) << input;
+  std::string full = "(" + cmd + ") <" + Quote(io.path() / "in") + " >" + Quote(io.path() / "out") + " 2>" +
+                     Quote(io.path() / "err");
+  int st = std::system(full.c_str());
+  RunResult r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = Slurp(io.path() / "out");
+  r.err = Slurp(io.path() / "err");
+  return r;
+}
+
+std::vector<Event> SessionEvents(const std::string& store_dir, SessionInfo* info_out) {
+  auto store = Store::Open(store_dir, StoreOptions{.read_only = true});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!store.ok()) return {};
+  auto sessions = (*store)->ListSessions();
+  EXPECT_TRUE(sessions.ok());
+  EXPECT_EQ(sessions->size(), 1u);
+  if (sessions->size() != 1) return {};
+  if (info_out != nullptr) *info_out = (*sessions)[0];
+  auto reader = (*store)->OpenSession((*sessions)[0].id);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<Event> out;
+  for (;;) {
+    auto e = (*reader)->Next();
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    if (!e.ok() || *e == nullptr) break;
+    out.push_back(**e);
+  }
+  return out;
+}
+
+class McpCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // These tests may themselves run under `agenttrace record`: do not nest into that recording.
+    ::unsetenv(kEnvSocket);
+    ::unsetenv(kEnvSession);
+  }
+};
+
+const std::string kBin = AGENTTRACE_BIN;
+const std::string kFake = FAKE_MCP_SERVER;
+
+TEST_F(McpCliTest, NodeSdkClientAndFilesystemServerSameTranscriptThroughTheProxy) {
+  const fs::path node_dir = MCP_NODE_DIR;
+  const fs::path server = node_dir / "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js";
+  if (!fs::exists(server) || !fs::exists(node_dir / "node_modules/@modelcontextprotocol/sdk")) {
+    GTEST_SKIP() << "SKIPPED: npm packages missing in " << node_dir
+                 << "/node_modules (run `npm ci` there; scripts/test.sh does). The real-MCP-peer test did NOT run.";
+  }
+  if (Run("command -v node").status != 0) GTEST_SKIP() << "SKIPPED: node is not installed; the real-MCP-peer test did NOT run.";
+  TempDir work, store;
+  fs::path dir = work.path() / "ws";
+  fs::create_directories(dir / "sub");
+  auto reset = [&] {
+    fs::remove(dir / "written.txt");
+    std::ofstream(dir / "hello.txt") << "hello\n";
+    std::ofstream(dir / "sub/nested.txt") << "nested\n";
+  };
+  std::string client = "node " + Quote(node_dir / "client.mjs") + " " + Quote(dir) + " -- ";
+  std::string srv = "node " + Quote(server) + " " + Quote(dir);
+
+  reset();
+  RunResult direct = Run(client + srv);
+  ASSERT_EQ(direct.status, 0) << direct.err;
+  reset();
+  RunResult proxied = Run(client + kBin + " record --mcp --store " + Quote(store.path()) +
+                          " --label fs-e2e --agent node-test -- " + srv);
+  ASSERT_EQ(proxied.status, 0) << proxied.err;
+  EXPECT_FALSE(direct.out.empty());
+  EXPECT_EQ(direct.out, proxied.out);  // the client cannot tell the proxy is there
+  EXPECT_NE(proxied.out.find("\"closed\""), std::string::npos);
+
+  SessionInfo info;
+  auto ev = SessionEvents(store.path(), &info);
+  EXPECT_EQ(info.recorder, "mcp");
+  EXPECT_EQ(info.label, "fs-e2e");
+  EXPECT_EQ(info.state, SessionState::kComplete);
+  EXPECT_EQ(info.exit_code, 0);
+  std::map<std::string, Event> calls, results;
+  std::set<std::string> defs;
+  bool saw_initialize = false;
+  for (const Event& e : ev) {
+    if (e.kind == EventKind::kToolCall) calls[e.request_id] = e;
+    if (e.kind == EventKind::kToolResult) results[e.request_id] = e;
+    if (e.kind == EventKind::kToolDef) {
+      defs.insert(e.tool);
+      EXPECT_EQ(e.text.size(), 64u);
+    }
+    if (e.kind == EventKind::kMcpResponse && e.method == "initialize") {
+      saw_initialize = true;
+      EXPECT_NE(e.json.find("secure-filesystem-server"), std::string::npos);
+    }
+    if (e.kind != EventKind::kProtocolError) {
+      EXPECT_EQ(e.server, "secure-filesystem-server") << EventKindName(e.kind);
+    }
+  }
+  EXPECT_TRUE(saw_initialize);
+  EXPECT_EQ(defs.size(), 14u);
+  EXPECT_TRUE(defs.count("read_text_file"));
+  ASSERT_EQ(calls.size(), 9u);  // 8 scripted calls + the unknown tool
+  ASSERT_EQ(results.size(), calls.size());
+  int errors = 0;
+  for (const auto& [id, call] : calls) {
+    ASSERT_TRUE(results.count(id)) << "no result for call " << id << " " << call.tool;
+    EXPECT_EQ(results[id].tool, call.tool);
+    EXPECT_GT(results[id].duration_ns, 0);
+    errors += results[id].is_error;
+  }
+  EXPECT_EQ(errors, 3);  // missing file, outside the allowed directory, unknown tool
+  // The arguments are recorded as the client sent them.
+  bool saw_write = false;
+  for (const auto& [id, call] : calls) {
+    if (call.tool == "write_file") {
+      saw_write = true;
+      EXPECT_NE(call.json.find("written through the proxy"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(saw_write);
+}
+
+TEST_F(McpCliTest, ExitStatusIsTheServers) {
+  TempDir store;
+  std::string rec = kBin + " record --mcp --store " + Quote(store.path()) + " -- ";
+  EXPECT_EQ(Run(rec + kFake + " exit 3").status, 3);
+  EXPECT_EQ(Run(rec + kFake + " mcp").status, 0);
+  RunResult nf = Run(rec + "/nonexistent/server");
+  EXPECT_EQ(nf.status, 127);
+  EXPECT_NE(nf.err.find("/nonexistent/server"), std::string::npos) << nf.err;
+  RunResult none = Run(kBin + " record --mcp --store " + Quote(store.path()));
+  EXPECT_NE(none.status, 0);
+}
+
+TEST_F(McpCliTest, StdoutCarriesOnlyTheServersBytes) {
+  TempDir store;
+  std::string input = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"}\nnot json\n{\"partial";
+  RunResult r = Run(kBin + " record --mcp --store " + Quote(store.path()) + " -- " + kFake + " echo", input);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, input);
+  SessionInfo info;
+  auto ev = SessionEvents(store.path(), &info);
+  int perr = 0;
+  for (const Event& e : ev) perr += e.kind == EventKind::kProtocolError;
+  EXPECT_EQ(perr, 4);  // "not json" and the unterminated tail, each seen in both directions
+}
+
+TEST_F(McpCliTest, NestedRecordSendsEventsThroughTheEnclosingSocket) {
+  TempDir sock_dir, store;
+  FakeAsyncWriter writer;
+  std::string path = (sock_dir.path() / "s").string();
+  auto server = EventSocketServer::Start(path, &writer, nullptr);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::string input =
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n"
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n";
+  RunResult r = Run(std::string(kEnvSocket) + "=" + Quote(path) + " " + kBin + " record --mcp --store " +
+                        Quote(store.path()) + " -- " + kFake + " mcp",
+                    input);
+  ASSERT_EQ(r.status, 0) << r.err;
+  (*server)->Stop();
+  auto ev = writer.Events();
+  std::vector<EventKind> kinds;
+  for (const Event& e : ev) {
+    kinds.push_back(e.kind);
+    EXPECT_EQ(e.server, "fake-mcp");
+    EXPECT_GT(e.pid, 0);
+  }
+  ASSERT_EQ(kinds.size(), 4u);
+  EXPECT_EQ(kinds[0], EventKind::kMcpRequest);
+  EXPECT_EQ(kinds[1], EventKind::kMcpResponse);
+  EXPECT_EQ(kinds[2], EventKind::kToolCall);
+  EXPECT_EQ(kinds[3], EventKind::kToolResult);
+  // No session of its own.
+  EXPECT_TRUE(fs::is_empty(store.path()));
+}
+
+TEST_F(McpCliTest, EmitEventsAndHooks) {
+  TempDir sock_dir;
+  FakeAsyncWriter writer;
+  std::string path = (sock_dir.path() / "s").string();
+  auto server = EventSocketServer::Start(path, &writer, nullptr);
+  ASSERT_TRUE(server.ok());
+  std::string emit = kBin + " emit --socket " + Quote(path);
+
+  RunResult a = Run(emit + " --kind tool.call --tool Bash --server my-agent --json '{\"command\": \"ls\"}'");
+  EXPECT_EQ(a.status, 0) << a.err;
+  RunResult b = Run(emit + " --kind annotation --text 'step 2'");
+  EXPECT_EQ(b.status, 0) << b.err;
+  RunResult c = Run(emit + " --hook claude-code",
+                    R"({"session_id":"s","hook_event_name":"PostToolUse","tool_name":"Read","tool_input":{"file_path":"/a"},"tool_response":{"content":"x"}})");
+  EXPECT_EQ(c.status, 0) << c.err;
+  RunResult bad = Run(emit + " --kind tool.call --tool T --json '{nope'");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--json is not valid JSON"), std::string::npos) << bad.err;
+  RunResult badkind = Run(emit + " --kind file.open --tool T");
+  EXPECT_EQ(badkind.status, 2);
+  RunResult badhook = Run(emit + " --hook gemini", "not json");
+  EXPECT_EQ(badhook.status, 2);
+  (*server)->Stop();
+
+  auto ev = writer.Events();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].kind, EventKind::kToolCall);
+  EXPECT_EQ(ev[0].tool, "Bash");
+  EXPECT_EQ(ev[0].server, "my-agent");
+  EXPECT_EQ(ev[0].json, R"({"command":"ls"})");
+  EXPECT_EQ(ev[1].text, "step 2");
+  EXPECT_EQ(ev[2].kind, EventKind::kToolResult);
+  EXPECT_EQ(ev[2].server, "claude-code");
+  EXPECT_EQ(ev[2].tool, "Read");
+}
+
+TEST_F(McpCliTest, EmitOutsideARecording) {
+  RunResult plain = Run(kBin + " emit --kind annotation --text x");
+  EXPECT_EQ(plain.status, 2);
+  EXPECT_NE(plain.err.find("must run under `agenttrace record`"), std::string::npos) << plain.err;
+  // A hook must never break the agent when nothing records.
+  RunResult hook = Run(kBin + " emit --hook claude-code", R"({"hook_event_name":"PreToolUse","tool_name":"Bash"})");
+  EXPECT_EQ(hook.status, 0);
+  EXPECT_NE(hook.err.find("warning"), std::string::npos);
+  EXPECT_EQ(hook.out, "");
+  // A socket that nobody listens on.
+  RunResult gone = Run(kBin + " emit --socket /nonexistent/sock --kind annotation --text x");
+  EXPECT_EQ(gone.status, 2);
+  EXPECT_NE(gone.err.find("/nonexistent/sock"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agenttrace
