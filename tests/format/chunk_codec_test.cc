@@ -1,16 +1,13 @@
 // Chunk codec: round trips, and one named test per decoder error path (byte surgery on encoded chunks).
 #include "format/chunk_codec.h"
 
-#include <capnp/message.h>
-#include <capnp/serialize-packed.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <kj/io.h>
 
 #include <climits>
 #include <cstring>
 
-#include "schema/agenttrace.capnp.h"  // test-only: to build messages the encoder would never write
+#include "format/chunk_codec_testing.h"
 #include "tests/format/synthetic_events.h"
 
 namespace agenttrace {
@@ -258,27 +255,24 @@ TEST(ChunkCodecTest, GarbagePayloadThatZstdAcceptsButCapnpRejects) {
   EXPECT_TRUE(back.empty());
 }
 
-// Packs a hand-built Chunk message and frames it.
-std::string FrameMessage(capnp::MallocMessageBuilder& message, uint32_t events) {
-  kj::VectorOutputStream out;
-  capnp::writePackedMessage(out, message);
-  auto bytes = out.getArray();
-  return FrameChunk(std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()), 0, events, {});
+using testing::RawChunk;
+
+// Frames a hand-described Chunk message.
+std::string FrameRaw(const RawChunk& raw) {
+  return FrameChunk(testing::EncodeRawChunkMessage(raw), 0, static_cast<uint32_t>(raw.events.size()), {});
 }
 
+constexpr uint16_t kOpen = static_cast<uint16_t>(EventKind::kFileOpen);
+
 TEST(ChunkCodecTest, StringTableIndexOutOfRange) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::Chunk>();
-  root.setStringData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("abc"), 3));
-  root.initStringEnds(1).set(0, 3);
-  auto events = root.initEvents(2);
-  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0\0"), 2));
-  events[0].setKind(static_cast<uint16_t>(EventKind::kFileOpen));
-  events[0].initFile().setPath(1);  // valid: "abc"
-  events[1].setKind(static_cast<uint16_t>(EventKind::kFileOpen));
-  events[1].initFile().setPath(2);  // the table has one string
+  RawChunk raw;
+  raw.string_data = "abc";
+  raw.string_ends = {3};
+  raw.events = {{kOpen, RawChunk::Group::kFile, 1},   // valid: "abc"
+                {kOpen, RawChunk::Group::kFile, 2}};  // the table has one string
+  raw.mono_varints = std::string(2, '\0');
   std::vector<Event> back;
-  Status st = Decode(FrameMessage(message, 2), &back);
+  Status st = Decode(FrameRaw(raw), &back);
   EXPECT_EQ(st.code(), StatusCode::kCorruption);
   EXPECT_THAT(st.message(), HasSubstr("event 1: string reference out of range"));
   ASSERT_EQ(back.size(), 1u);  // the valid event before it was returned
@@ -286,43 +280,35 @@ TEST(ChunkCodecTest, StringTableIndexOutOfRange) {
 }
 
 TEST(ChunkCodecTest, StringTableEndsOutOfRange) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::Chunk>();
-  root.setStringData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("abc"), 3));
-  auto ends = root.initStringEnds(2);
-  ends.set(0, 2);
-  ends.set(1, 99);
-  root.initEvents(1)[0].initFile();
-  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
+  RawChunk raw;
+  raw.string_data = "abc";
+  raw.string_ends = {2, 99};
+  raw.events = {{kOpen, RawChunk::Group::kFile, 0}};
+  raw.mono_varints = std::string(1, '\0');
   std::vector<Event> back;
-  EXPECT_THAT(Decode(FrameMessage(message, 1), &back).message(), HasSubstr("string table entry 1"));
+  EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("string table entry 1"));
 }
 
 TEST(ChunkCodecTest, UnknownKindAndMismatchedGroup) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::Chunk>();
-  auto events = root.initEvents(1);
-  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
-  events[0].setKind(kEventKindCount);
+  RawChunk raw;
+  raw.events = {{kEventKindCount, RawChunk::Group::kFile, 0}};
+  raw.mono_varints = std::string(1, '\0');
   std::vector<Event> back;
-  EXPECT_THAT(Decode(FrameMessage(message, 1), &back).message(), HasSubstr("unknown kind"));
-
-  capnp::MallocMessageBuilder m2;
-  auto root2 = m2.initRoot<schema::Chunk>();
-  root2.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
-  auto e = root2.initEvents(1)[0];
-  e.setKind(static_cast<uint16_t>(EventKind::kExec));
-  e.initTool();
-  EXPECT_THAT(Decode(FrameMessage(m2, 1), &back).message(), HasSubstr("do not match kind exec"));
+  EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("unknown kind"));
+  raw.events = {{static_cast<uint16_t>(EventKind::kExec), RawChunk::Group::kTool, 0}};
+  EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("do not match kind exec"));
 }
 
 TEST(ChunkCodecTest, MonoColumnLengthMismatch) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::Chunk>();
-  root.initEvents(2);
-  root.setMonoDeltas(capnp::Data::Reader(reinterpret_cast<const kj::byte*>("\0"), 1));
+  RawChunk raw;
+  raw.events = {{kOpen, RawChunk::Group::kFile, 0}, {kOpen, RawChunk::Group::kFile, 0}};
+  raw.mono_varints = std::string(1, '\0');
   std::vector<Event> back;
-  EXPECT_THAT(Decode(FrameMessage(message, 2), &back).message(), HasSubstr("mono clock column"));
+  EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("mono clock column"));
+  raw.mono_varints = std::string(3, '\0');
+  EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("trailing"));
+  raw.mono_varints = std::string("\0\x80", 2);  // the second varint never ends
+  EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("bad or missing varint"));
 }
 
 TEST(ChunkCodecTest, DecoderIsReusableAcrossChunks) {

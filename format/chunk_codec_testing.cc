@@ -1,0 +1,40 @@
+#include "format/chunk_codec_testing.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
+#include "schema/agenttrace.capnp.h"
+
+namespace agenttrace::testing {
+
+std::string EncodeRawChunkMessage(const RawChunk& chunk) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::Chunk>();
+  root.setStringData(
+      capnp::Data::Reader(reinterpret_cast<const kj::byte*>(chunk.string_data.data()), chunk.string_data.size()));
+  auto ends = root.initStringEnds(static_cast<unsigned>(chunk.string_ends.size()));
+  for (unsigned i = 0; i < chunk.string_ends.size(); ++i) ends.set(i, chunk.string_ends[i]);
+  root.setMonoDeltas(
+      capnp::Data::Reader(reinterpret_cast<const kj::byte*>(chunk.mono_varints.data()), chunk.mono_varints.size()));
+  auto events = root.initEvents(static_cast<unsigned>(chunk.events.size()));
+  for (unsigned i = 0; i < chunk.events.size(); ++i) {
+    const auto& in = chunk.events[i];
+    auto e = events[i];
+    e.setKind(in.kind);
+    switch (in.group) {
+      case RawChunk::Group::kFile: e.initFile().setPath(in.string_ref); break;
+      case RawChunk::Group::kExec: e.initExec().setPath(in.string_ref); break;
+      case RawChunk::Group::kProc: e.initProc(); break;
+      case RawChunk::Group::kNet: e.initNet().setAddress(in.string_ref); break;
+      case RawChunk::Group::kTool: e.initTool().setServer(in.string_ref); break;
+      case RawChunk::Group::kSys: e.initSys().setText(in.string_ref); break;
+    }
+  }
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+}  // namespace agenttrace::testing

@@ -1,0 +1,35 @@
+// Builds chunk messages that ChunkEncoder would never write, for decoder tests and fuzz seeds, without
+// exposing the generated Cap'n Proto header outside format/.
+//
+// Thread-safety: stateless.
+#ifndef AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_
+#define AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace agenttrace::testing {
+
+// A Chunk message described field by field. Each event sets its kind, one union group and (for the
+// groups that have one) the first string reference: file.path, exec.path, net.address, tool.server,
+// sys.text; proc has none.
+struct RawChunk {
+  enum class Group { kFile, kExec, kProc, kNet, kTool, kSys };
+  struct RawEvent {
+    uint16_t kind = 0;
+    Group group = Group::kFile;
+    uint32_t string_ref = 0;
+  };
+  std::string string_data;
+  std::vector<uint32_t> string_ends;
+  std::vector<RawEvent> events;
+  std::string mono_varints;  // the monoDeltas column as stored; one zero byte per event is valid
+};
+
+// The packed Cap'n Proto bytes of `chunk` (what FrameChunk expects as `raw`).
+std::string EncodeRawChunkMessage(const RawChunk& chunk);
+
+}  // namespace agenttrace::testing
+
+#endif  // AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_
