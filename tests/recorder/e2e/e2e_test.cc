@@ -405,5 +405,17 @@ TEST_F(RecordTest, SecretInArgvNeverReachesTheStore) {
   EXPECT_TRUE(exec_seen) << "no exec of echo recorded:\n" << s.EventsOfKind("exec");
 }
 
+TEST_F(RecordTest, AgentInheritsNoDescriptorOfTheStore) {
+  RunResult r = Record({Program("e2e_fds")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_THAT(r.out, ::testing::HasSubstr("FD 0 ")) << r.out;
+  // An inherited descriptor of data.mdb or a lock file would let the agent rewrite its own record.
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.find(store_), std::string::npos) << "descriptor of the store leaked into the agent: " << line;
+  }
+}
+
 }  // namespace
 }  // namespace agenttrace
