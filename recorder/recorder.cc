@@ -1,5 +1,7 @@
 #include "recorder/recorder.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <set>
 
 #include "format/store.h"
 #include "recorder/event_socket.h"
@@ -120,10 +123,36 @@ class SocketDir {
   std::string dir_;
 };
 
+// The descriptors this process has open (/proc/self/fd).
+std::set<int> OpenFds() {
+  std::set<int> fds;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return fds;
+  int own = dirfd(d);
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd != own) fds.insert(fd);
+  }
+  closedir(d);
+  return fds;
+}
+
+// The agent inherits what the recorder inherited (stdio, fds passed on purpose) and nothing the
+// recorder opened itself: a descriptor of the store's files would let the agent rewrite its record.
+void CloseOwnFdsOnExec(const std::set<int>& inherited) {
+  for (int fd : OpenFds()) {
+    if (inherited.count(fd) != 0) continue;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
 }  // namespace
 
 Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   if (o.command.empty()) return Status::InvalidArgument("no command to record");
+  const std::set<int> inherited_fds = OpenFds();
   AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir));
   AT_ASSIGN_OR_RETURN(Hash256 key, store->FingerprintKey());
   std::vector<std::string> env;
@@ -179,6 +208,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     return async->Finish(code, sig);
   };
 
+  CloseOwnFdsOnExec(inherited_fds);
   Status started = tracer.Start(spec, filter);
   if (!started.ok()) {
     if (started.code() == StatusCode::kNotFound) {

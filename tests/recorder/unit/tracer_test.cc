@@ -2,13 +2,27 @@
 // see, with absolute paths, results, spawns, execs and exits.
 #include "recorder/tracer.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/io_uring.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -16,6 +30,78 @@ extern char** environ;
 
 namespace agenttrace {
 namespace {
+
+// The test binary re-executes itself as a traced "agent" with AGENTTRACE_TRACER_HELPER=<name>; each
+// helper performs one tricky action and exits 0 when it saw what the recorder should make it see.
+constexpr char kHelperEnv[] = "AGENTTRACE_TRACER_HELPER";
+
+void* ThreadOpen(void*) {
+  int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) close(fd);
+  return nullptr;
+}
+
+int RunHelper(const std::string& name) {
+  if (name == "io_uring") {
+    io_uring_params params{};
+    long r = syscall(SYS_io_uring_setup, 4, &params);
+    return (r == -1 && errno == ENOSYS) ? 0 : 1;  // refused by the recorder: software falls back
+  }
+  if (name == "listener") {
+    sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    sock_fprog prog{1, &allow};
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    return (r == -1 && errno == EPERM) ? 0 : 1;
+  }
+  if (name == "untraced") {
+    long pid = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+      int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);  // must still be recorded
+      _exit(fd >= 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(static_cast<pid_t>(pid), &status, 0) != pid) return 1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  if (name == "thread") {
+    pthread_t t;
+    if (pthread_create(&t, nullptr, ThreadOpen, nullptr) != 0) return 1;
+    pthread_join(t, nullptr);
+    return 0;
+  }
+  if (name == "foreign") {
+    long ret = 20;  // i386 getpid through int 0x80
+    asm volatile("int $0x80" : "+a"(ret) : : "memory");
+    return ret == getpid() ? 0 : 1;
+  }
+  if (name == "net") {
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 || listen(l, 1) != 0) return 1;
+    socklen_t len = sizeof(sin);
+    getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) return 1;
+    if (send(c, "x", 1, 0) != 1) return 1;  // connected: no destination, not recorded
+    int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(9);  // discard
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (sendto(u, "hello", 5, 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) != 5) return 1;
+    std::printf("%d\n", ntohs(sin.sin_port));
+    return 0;
+  }
+  return 99;
+}
+
+[[maybe_unused]] const int kHelperDispatch = [] {
+  const char* h = std::getenv(kHelperEnv);
+  if (h != nullptr) _exit(RunHelper(h));
+  return 0;
+}();
 
 class VectorSink : public EventSink {
  public:
@@ -31,7 +117,7 @@ struct Recording {
   std::vector<Event> events;
 };
 
-Recording Record(std::vector<std::string> argv, TracerOptions opts = {}) {
+Recording Record(std::vector<std::string> argv, TracerOptions opts = {}, std::string extra_env = "") {
   Recording rec;
   auto filter = BuildSeccompFilter();
   if (!filter.ok()) {
@@ -43,6 +129,7 @@ Recording Record(std::vector<std::string> argv, TracerOptions opts = {}) {
   SpawnSpec spec;
   spec.argv = std::move(argv);
   for (char** e = environ; *e != nullptr; ++e) spec.env.emplace_back(*e);
+  if (!extra_env.empty()) spec.env.push_back(extra_env);
   Status s = tracer.Start(spec, *filter);
   if (!s.ok()) {
     rec.outcome = s;
@@ -125,6 +212,153 @@ TEST(TracerTest, RecordsShellCommand) {
   }
   EXPECT_EQ(exits.back()->exit_code, 3);  // the shell is the last to exit
   EXPECT_EQ(exits.back()->pid, execs[0]->pid);
+  rmdir(tmpl);
+}
+
+
+Recording RecordHelper(const std::string& name, TracerOptions opts = {}) {
+  return Record({"/proc/self/exe"}, opts, std::string(kHelperEnv) + "=" + name);
+}
+
+std::vector<const Event*> Escapes(const std::vector<Event>& evs, const std::string& text) {
+  std::vector<const Event*> out;
+  for (const Event& e : evs) {
+    if (e.kind == EventKind::kEscape && e.text == text) out.push_back(&e);
+  }
+  return out;
+}
+
+TEST(TracerTest, IoUringSetupIsRefusedAndRecorded) {
+  Recording rec = RecordHelper("io_uring");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0) << "io_uring_setup was not refused with ENOSYS";
+  auto esc = Escapes(rec.events, "io_uring_setup");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->result, -ENOSYS);
+  EXPECT_EQ(esc[0]->syscall_nr, static_cast<uint32_t>(SYS_io_uring_setup));
+}
+
+TEST(TracerTest, SeccompListenerIsRefusedAndRecorded) {
+  Recording rec = RecordHelper("listener");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0) << "seccomp(NEW_LISTENER) was not refused with EPERM";
+  auto esc = Escapes(rec.events, "seccomp");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->result, -EPERM);
+  EXPECT_TRUE(esc[0]->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
+}
+
+TEST(TracerTest, CloneUntracedIsRecordedAndTheChildStaysTraced) {
+  Recording rec = RecordHelper("untraced");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  ASSERT_EQ(Escapes(rec.events, "clone-untraced").size(), 1u);
+  auto spawns = OfKind(rec.events, EventKind::kProcSpawn);
+  ASSERT_EQ(spawns.size(), 1u);
+  EXPECT_TRUE(spawns[0]->flags & CLONE_UNTRACED);
+  const Event* open_in_child = FindOpen(rec.events, "/etc/passwd");
+  ASSERT_NE(open_in_child, nullptr) << "the CLONE_UNTRACED child escaped the tracer";
+  EXPECT_EQ(open_in_child->pid, spawns[0]->child_pid);
+}
+
+TEST(TracerTest, ThreadEventsCarryTheirTid) {
+  Recording rec = RecordHelper("thread");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  auto spawns = OfKind(rec.events, EventKind::kProcSpawn);
+  ASSERT_EQ(spawns.size(), 1u);
+  EXPECT_TRUE(spawns[0]->is_thread);
+  const Event* open_in_thread = FindOpen(rec.events, "/etc/hostname");
+  ASSERT_NE(open_in_thread, nullptr);
+  EXPECT_EQ(open_in_thread->tid, spawns[0]->child_pid);
+  EXPECT_EQ(open_in_thread->pid, spawns[0]->pid);
+  EXPECT_EQ(OfKind(rec.events, EventKind::kProcExit).size(), 1u);  // one process
+}
+
+TEST(TracerTest, ForeignArchSyscallIsRecorded) {
+  Recording rec = RecordHelper("foreign");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  if (rec.outcome->signal == SIGSEGV) GTEST_SKIP() << "no i386 emulation in this kernel";
+  EXPECT_EQ(rec.outcome->exit_code, 0) << "the i386 getpid did not run";
+  auto esc = Escapes(rec.events, "foreign-arch");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->syscall_nr, 20u);
+  EXPECT_EQ(esc[0]->arch, 0x40000003u);  // AUDIT_ARCH_I386
+  EXPECT_EQ(esc[0]->result, esc[0]->pid);
+}
+
+TEST(TracerTest, NetworkConnectBindListenAndUdpSend) {
+  Recording rec = RecordHelper("net");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  auto binds = OfKind(rec.events, EventKind::kNetBind);
+  auto listens = OfKind(rec.events, EventKind::kNetListen);
+  auto connects = OfKind(rec.events, EventKind::kNetConnect);
+  auto sends = OfKind(rec.events, EventKind::kNetSend);
+  ASSERT_EQ(binds.size(), 1u);
+  EXPECT_EQ(binds[0]->address, "127.0.0.1");
+  EXPECT_EQ(binds[0]->port, 0);
+  ASSERT_EQ(listens.size(), 1u);
+  EXPECT_EQ(listens[0]->address, "127.0.0.1");
+  EXPECT_NE(listens[0]->port, 0);  // the port the kernel picked, from the socket itself
+  ASSERT_EQ(connects.size(), 1u);
+  EXPECT_EQ(connects[0]->port, listens[0]->port);
+  EXPECT_EQ(connects[0]->result, 0);
+  ASSERT_EQ(sends.size(), 1u);  // the connected send() is not a net.send
+  EXPECT_EQ(sends[0]->family, AF_INET);
+  EXPECT_EQ(sends[0]->port, 9);
+  EXPECT_EQ(sends[0]->size, 5);
+}
+
+TEST(TracerTest, CommandNotFound) {
+  auto filter = BuildSeccompFilter();
+  ASSERT_TRUE(filter.ok());
+  VectorSink sink;
+  Tracer tracer(&sink, {});
+  SpawnSpec spec;
+  spec.argv = {"agenttrace-no-such-command-xyz"};
+  spec.env = {"PATH=/usr/bin:/bin"};
+  Status s = tracer.Start(spec, *filter);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+}
+
+TEST(TracerTest, CannotExecuteIsReported) {
+  char path[] = "/tmp/agenttrace-noexec-XXXXXX";
+  int fd = mkstemp(path);  // mode 0600: no execute bit, so execve fails with EACCES (even for root)
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Recording rec = Record({path});
+  unlink(path);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exec_errno, EACCES);
+  EXPECT_EQ(rec.outcome->exit_code, 126);
+  auto execs = OfKind(rec.events, EventKind::kExec);
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_EQ(execs[0]->result, -EACCES);
+  EXPECT_EQ(execs[0]->path, path);
+}
+
+TEST(TracerTest, KillingSignalIsReported) {
+  Recording rec = Record({"/bin/sh", "-c", "kill -TERM $$"});
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGTERM);
+  auto exits = OfKind(rec.events, EventKind::kProcExit);
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0]->signal, SIGTERM);
+}
+
+TEST(TracerTest, DaemonisedGrandchildKeepsTheRecordingOpen) {
+  char tmpl[] = "/tmp/agenttrace-tracer-daemon-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string marker = std::string(tmpl) + "/late";
+  // The shell exits at once; the setsid'd grandchild writes a file 300 ms later.
+  Recording rec = Record({"/bin/sh", "-c", "(setsid sh -c 'sleep 0.3; echo x > " + marker + "' &) ; exit 0"});
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  const Event* late = FindOpen(rec.events, marker);
+  ASSERT_NE(late, nullptr) << "the daemon's write was not recorded";
+  EXPECT_GE(late->result, 0);
+  unlink(marker.c_str());
   rmdir(tmpl);
 }
 
