@@ -50,17 +50,18 @@ struct Chunk {
 
 class ChunkQueue {
  public:
+  // A buffer (possibly with capacity from an earlier use) for a copy.
   std::vector<char> GetBuffer() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (pool_.empty()) return std::vector<char>(kReadBytes);
+    if (pool_.empty()) return {};
     std::vector<char> b = std::move(pool_.back());
     pool_.pop_back();
     return b;
   }
   void Recycle(std::vector<char> b) {
-    if (b.size() != kReadBytes) return;
+    if (b.capacity() > kReadBytes) return;  // keep only ordinary buffers
     std::lock_guard<std::mutex> lock(mu_);
-    if (pool_.size() < 16) pool_.push_back(std::move(b));
+    if (pool_.size() < 64) pool_.push_back(std::move(b));
   }
   // Waits while the recorder is kMaxQueuedBytes behind: never drops.
   void Push(Chunk c) {
@@ -225,70 +226,57 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   ChunkQueue queue;
   std::atomic<uint64_t> bytes_to_server{0}, bytes_to_agent{0};
 
-  // agent -> server
-  std::thread up([&] {
+  // One forwarding direction. The copy for the recorder is queued right after the read and before the
+  // write, so that the queue order is causal: an answer is queued before the agent can react to it.
+  auto pump = [&](int in_fd, int out_fd, Direction dir, int stop_fd, std::atomic<uint64_t>* counter,
+                  bool nonblocking_out) {
+    std::vector<char> buf(kReadBytes);
     bool deliver = true;
     for (;;) {
-      pollfd p[2] = {{options.agent_in_fd, POLLIN, 0}, {stop_to_server.get(), POLLIN, 0}};
+      pollfd p[2] = {{in_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
       if (RetryEintr([&] { return ::poll(p, 2, -1); }) < 0) break;
-      if (p[1].revents & POLLIN) break;
-      std::vector<char> buf = queue.GetBuffer();
-      ssize_t n = RetryEintr([&] { return ::read(options.agent_in_fd, buf.data(), buf.size()); });
+      // Stopping: the agent->server side stops at once; the server->agent side drains what is readable.
+      if ((p[1].revents & POLLIN) && (dir == Direction::kToServer || !(p[0].revents & POLLIN))) break;
+      ssize_t n = RetryEintr([&] { return ::read(in_fd, buf.data(), buf.size()); });
       if (n <= 0) break;
       Chunk c;
       c.mono_ns = NowNs(CLOCK_MONOTONIC);
       c.wall_ns = NowNs(CLOCK_REALTIME);
-      if (deliver) {
-        deliver = WriteAllUnlessStopped(pipes.server_in.get(), buf.data(), static_cast<size_t>(n),
-                                        stop_to_server.get());
-      }
-      bytes_to_server += static_cast<uint64_t>(n);
-      c.dir = Direction::kToServer;
-      c.buf = std::move(buf);
+      c.dir = dir;
+      c.buf = queue.GetBuffer();
+      c.buf.assign(buf.data(), buf.data() + n);
       c.len = static_cast<size_t>(n);
       queue.Push(std::move(c));
+      if (deliver) {
+        deliver = nonblocking_out
+                      ? WriteAllUnlessStopped(out_fd, buf.data(), static_cast<size_t>(n), stop_fd)
+                      : WriteAll(out_fd, std::string_view(buf.data(), static_cast<size_t>(n)), "forward").ok();
+      }
+      *counter += static_cast<uint64_t>(n);
     }
-    pipes.server_in.reset();  // the server sees EOF
     Chunk end;
-    end.dir = Direction::kToServer;
+    end.dir = dir;
     end.eof = true;
     end.mono_ns = NowNs(CLOCK_MONOTONIC);
     end.wall_ns = NowNs(CLOCK_REALTIME);
     queue.Push(std::move(end));
+  };
+
+  // agent -> server
+  std::thread up([&] {
+    pump(options.agent_in_fd, pipes.server_in.get(), Direction::kToServer, stop_to_server.get(), &bytes_to_server,
+         /*nonblocking_out=*/true);
+    pipes.server_in.reset();  // the server sees EOF
     Signal(agent_eof.get());
   });
 
   // server -> agent
   std::thread down([&] {
-    bool deliver = true;
-    for (;;) {
-      pollfd p[2] = {{pipes.server_out.get(), POLLIN, 0}, {stop_to_agent.get(), POLLIN, 0}};
-      if (RetryEintr([&] { return ::poll(p, 2, -1); }) < 0) break;
-      if ((p[1].revents & POLLIN) && !(p[0].revents & POLLIN)) break;
-      std::vector<char> buf = queue.GetBuffer();
-      ssize_t n = RetryEintr([&] { return ::read(pipes.server_out.get(), buf.data(), buf.size()); });
-      if (n <= 0) break;
-      Chunk c;
-      c.mono_ns = NowNs(CLOCK_MONOTONIC);
-      c.wall_ns = NowNs(CLOCK_REALTIME);
-      if (deliver) {
-        deliver = WriteAll(options.agent_out_fd, std::string_view(buf.data(), static_cast<size_t>(n)), "stdout").ok();
-      }
-      bytes_to_agent += static_cast<uint64_t>(n);
-      c.dir = Direction::kToAgent;
-      c.buf = std::move(buf);
-      c.len = static_cast<size_t>(n);
-      queue.Push(std::move(c));
-    }
+    pump(pipes.server_out.get(), options.agent_out_fd, Direction::kToAgent, stop_to_agent.get(), &bytes_to_agent,
+         /*nonblocking_out=*/false);
     // Tell the agent: replace our stdout by /dev/null, which closes the pipe it reads.
     UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     if (devnull.valid()) ::dup2(devnull.get(), options.agent_out_fd);
-    Chunk end;
-    end.dir = Direction::kToAgent;
-    end.eof = true;
-    end.mono_ns = NowNs(CLOCK_MONOTONIC);
-    end.wall_ns = NowNs(CLOCK_REALTIME);
-    queue.Push(std::move(end));
     Signal(server_eof.get());
   });
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -59,7 +60,7 @@ class TempDir {
 };
 
 // Runs `cmd` with /bin/sh, feeding `input` on stdin.
-RunResult Run(const std::string& cmd, const std::string& input = "") {
+RunResult RunShell(const std::string& cmd, const std::string& input = "") {
   TempDir io;
   std::ofstream(io.path() / "in", std::ios::binary) << input;
   std::string full = "(" + cmd + ") <" + Quote(io.path() / "in") + " >" + Quote(io.path() / "out") + " 2>" +
@@ -112,7 +113,7 @@ TEST_F(McpCliTest, NodeSdkClientAndFilesystemServerSameTranscriptThroughTheProxy
     GTEST_SKIP() << "SKIPPED: npm packages missing in " << node_dir
                  << "/node_modules (run `npm ci` there; scripts/test.sh does). The real-MCP-peer test did NOT run.";
   }
-  if (Run("command -v node").status != 0) GTEST_SKIP() << "SKIPPED: node is not installed; the real-MCP-peer test did NOT run.";
+  if (RunShell("command -v node").status != 0) GTEST_SKIP() << "SKIPPED: node is not installed; the real-MCP-peer test did NOT run.";
   TempDir work, store;
   fs::path dir = work.path() / "ws";
   fs::create_directories(dir / "sub");
@@ -125,10 +126,10 @@ TEST_F(McpCliTest, NodeSdkClientAndFilesystemServerSameTranscriptThroughTheProxy
   std::string srv = "node " + Quote(server) + " " + Quote(dir);
 
   reset();
-  RunResult direct = Run(client + srv);
+  RunResult direct = RunShell(client + srv);
   ASSERT_EQ(direct.status, 0) << direct.err;
   reset();
-  RunResult proxied = Run(client + kBin + " record --mcp --store " + Quote(store.path()) +
+  RunResult proxied = RunShell(client + kBin + " record --mcp --store " + Quote(store.path()) +
                           " --label fs-e2e --agent node-test -- " + srv);
   ASSERT_EQ(proxied.status, 0) << proxied.err;
   EXPECT_FALSE(direct.out.empty());
@@ -163,10 +164,13 @@ TEST_F(McpCliTest, NodeSdkClientAndFilesystemServerSameTranscriptThroughTheProxy
   EXPECT_EQ(defs.size(), 14u);
   EXPECT_TRUE(defs.count("read_text_file"));
   ASSERT_EQ(calls.size(), 9u);  // 8 scripted calls + the unknown tool
-  ASSERT_EQ(results.size(), calls.size());
+  EXPECT_EQ(results.size(), calls.size());
   int errors = 0;
   for (const auto& [id, call] : calls) {
-    ASSERT_TRUE(results.count(id)) << "no result for call " << id << " " << call.tool;
+    if (!results.count(id)) {
+      ADD_FAILURE() << "no result for call " << id << " " << call.tool;
+      continue;
+    }
     EXPECT_EQ(results[id].tool, call.tool);
     EXPECT_GT(results[id].duration_ns, 0);
     errors += results[id].is_error;
@@ -186,19 +190,19 @@ TEST_F(McpCliTest, NodeSdkClientAndFilesystemServerSameTranscriptThroughTheProxy
 TEST_F(McpCliTest, ExitStatusIsTheServers) {
   TempDir store;
   std::string rec = kBin + " record --mcp --store " + Quote(store.path()) + " -- ";
-  EXPECT_EQ(Run(rec + kFake + " exit 3").status, 3);
-  EXPECT_EQ(Run(rec + kFake + " mcp").status, 0);
-  RunResult nf = Run(rec + "/nonexistent/server");
+  EXPECT_EQ(RunShell(rec + kFake + " exit 3").status, 3);
+  EXPECT_EQ(RunShell(rec + kFake + " mcp").status, 0);
+  RunResult nf = RunShell(rec + "/nonexistent/server");
   EXPECT_EQ(nf.status, 127);
   EXPECT_NE(nf.err.find("/nonexistent/server"), std::string::npos) << nf.err;
-  RunResult none = Run(kBin + " record --mcp --store " + Quote(store.path()));
+  RunResult none = RunShell(kBin + " record --mcp --store " + Quote(store.path()));
   EXPECT_NE(none.status, 0);
 }
 
 TEST_F(McpCliTest, StdoutCarriesOnlyTheServersBytes) {
   TempDir store;
   std::string input = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"}\nnot json\n{\"partial";
-  RunResult r = Run(kBin + " record --mcp --store " + Quote(store.path()) + " -- " + kFake + " echo", input);
+  RunResult r = RunShell(kBin + " record --mcp --store " + Quote(store.path()) + " -- " + kFake + " echo", input);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, input);
   SessionInfo info;
@@ -217,7 +221,7 @@ TEST_F(McpCliTest, NestedRecordSendsEventsThroughTheEnclosingSocket) {
   std::string input =
       R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n"
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n";
-  RunResult r = Run(std::string(kEnvSocket) + "=" + Quote(path) + " " + kBin + " record --mcp --store " +
+  RunResult r = RunShell(std::string(kEnvSocket) + "=" + Quote(path) + " " + kBin + " record --mcp --store " +
                         Quote(store.path()) + " -- " + kFake + " mcp",
                     input);
   ASSERT_EQ(r.status, 0) << r.err;
@@ -230,9 +234,10 @@ TEST_F(McpCliTest, NestedRecordSendsEventsThroughTheEnclosingSocket) {
     EXPECT_GT(e.pid, 0);
   }
   ASSERT_EQ(kinds.size(), 4u);
+  // Wire order: the tool call may be read before the initialize answer (both lines arrive at once).
   EXPECT_EQ(kinds[0], EventKind::kMcpRequest);
-  EXPECT_EQ(kinds[1], EventKind::kMcpResponse);
-  EXPECT_EQ(kinds[2], EventKind::kToolCall);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), EventKind::kMcpResponse), 1);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), EventKind::kToolCall), 1);
   EXPECT_EQ(kinds[3], EventKind::kToolResult);
   // No session of its own.
   EXPECT_TRUE(fs::is_empty(store.path()));
@@ -246,19 +251,19 @@ TEST_F(McpCliTest, EmitEventsAndHooks) {
   ASSERT_TRUE(server.ok());
   std::string emit = kBin + " emit --socket " + Quote(path);
 
-  RunResult a = Run(emit + " --kind tool.call --tool Bash --server my-agent --json '{\"command\": \"ls\"}'");
+  RunResult a = RunShell(emit + " --kind tool.call --tool Bash --server my-agent --json '{\"command\": \"ls\"}'");
   EXPECT_EQ(a.status, 0) << a.err;
-  RunResult b = Run(emit + " --kind annotation --text 'step 2'");
+  RunResult b = RunShell(emit + " --kind annotation --text 'step 2'");
   EXPECT_EQ(b.status, 0) << b.err;
-  RunResult c = Run(emit + " --hook claude-code",
+  RunResult c = RunShell(emit + " --hook claude-code",
                     R"({"session_id":"s","hook_event_name":"PostToolUse","tool_name":"Read","tool_input":{"file_path":"/a"},"tool_response":{"content":"x"}})");
   EXPECT_EQ(c.status, 0) << c.err;
-  RunResult bad = Run(emit + " --kind tool.call --tool T --json '{nope'");
+  RunResult bad = RunShell(emit + " --kind tool.call --tool T --json '{nope'");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("--json is not valid JSON"), std::string::npos) << bad.err;
-  RunResult badkind = Run(emit + " --kind file.open --tool T");
+  RunResult badkind = RunShell(emit + " --kind file.open --tool T");
   EXPECT_EQ(badkind.status, 2);
-  RunResult badhook = Run(emit + " --hook gemini", "not json");
+  RunResult badhook = RunShell(emit + " --hook gemini", "not json");
   EXPECT_EQ(badhook.status, 2);
   (*server)->Stop();
 
@@ -275,16 +280,16 @@ TEST_F(McpCliTest, EmitEventsAndHooks) {
 }
 
 TEST_F(McpCliTest, EmitOutsideARecording) {
-  RunResult plain = Run(kBin + " emit --kind annotation --text x");
+  RunResult plain = RunShell(kBin + " emit --kind annotation --text x");
   EXPECT_EQ(plain.status, 2);
   EXPECT_NE(plain.err.find("must run under `agenttrace record`"), std::string::npos) << plain.err;
   // A hook must never break the agent when nothing records.
-  RunResult hook = Run(kBin + " emit --hook claude-code", R"({"hook_event_name":"PreToolUse","tool_name":"Bash"})");
+  RunResult hook = RunShell(kBin + " emit --hook claude-code", R"({"hook_event_name":"PreToolUse","tool_name":"Bash"})");
   EXPECT_EQ(hook.status, 0);
   EXPECT_NE(hook.err.find("warning"), std::string::npos);
   EXPECT_EQ(hook.out, "");
   // A socket that nobody listens on.
-  RunResult gone = Run(kBin + " emit --socket /nonexistent/sock --kind annotation --text x");
+  RunResult gone = RunShell(kBin + " emit --socket /nonexistent/sock --kind annotation --text x");
   EXPECT_EQ(gone.status, 2);
   EXPECT_NE(gone.err.find("/nonexistent/sock"), std::string::npos);
 }
