@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -285,6 +286,9 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   Status sink_status;
   std::string server_name;
   std::thread recorder([&] {
+    // Forwarding comes first: on a busy machine the parser yields the CPU to the forwarding threads
+    // (it only has to keep up on average; the queue absorbs bursts).
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     McpTrackerOptions topts;
     topts.max_result_bytes = options.max_result_bytes;
     topts.fallback_server_name = Basename(options.command[0]);
