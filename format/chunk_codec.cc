@@ -175,8 +175,8 @@ ChunkEncoder::ChunkEncoder(const WriterOptions& options)
     : options_(options), table_(std::make_unique<StringTable>()), buffers_(std::make_unique<Buffers>()) {
   AT_CHECK(buffers_->cctx != nullptr);
   table_->slots.assign(1024, 0);
-  size_t guess = std::min<size_t>(options_.chunk_max_events, 1u << 16);
-  events_.reserve(guess);
+  // Grows (amortised) to the chunk's size on the first chunk and keeps it for the following ones.
+  events_.reserve(std::min<size_t>(options_.chunk_max_events, 4096));
 }
 
 ChunkEncoder::~ChunkEncoder() = default;
