@@ -344,6 +344,18 @@ TEST_F(CliStoreTest, BadInputLinesExitThreeNamingTheLine) {
     if (fs::exists(store)) {
       for (const auto& s : LsJson(store)) EXPECT_NE(s["state"], "complete") << c.name;
     }
+    // Nothing touches the store before the header parsed.
+    if (c.name == "bad_header" || c.name == "empty") {
+      EXPECT_FALSE(fs::exists(store)) << c.name;
+    }
+    // An error after the header leaves the events before the bad line in an incomplete session.
+    if (c.name == "seq_gap") {
+      EXPECT_THAT(r.err, HasSubstr("partial session " + std::string(kSessionId) + " left incomplete"));
+      nlohmann::json j = LsJson(store);
+      ASSERT_EQ(j.size(), 1u);
+      EXPECT_EQ(j[0]["state"], "incomplete");
+      EXPECT_EQ(j[0]["events"], 1);
+    }
   }
 }
 
