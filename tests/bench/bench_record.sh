@@ -6,7 +6,8 @@
 # Usage: tests/bench/bench_record.sh [AGENTTRACE_BINARY] [REPETITIONS]
 #   AGENTTRACE_BINARY  default: build/tools/agenttrace under the source tree
 #   REPETITIONS        default: 3 (or $R)
-# Environment: WORKLOADS (subset of "files build git tcp"), RUN_TIMEOUT (seconds per run, default 600).
+# Environment: WORKLOADS (subset of "files build git tcp"), RUN_TIMEOUT (seconds per run, default 600),
+#   PIN=CPU (run every mode, tracer included, under taskset -c CPU), TMPDIR (where workloads and stores go).
 # Needs: strace, zstd, cc, git. Builds nothing of agenttrace; compiles its two workload programs
 # (tests/bench/workloads/*.c) into a temporary directory. Uses only loopback networking; every run is
 # bounded by `timeout`; everything is removed at exit.
@@ -17,6 +18,11 @@ root=$(cd "$here/../.." && pwd)
 at=${1:-$root/build/tools/agenttrace}
 reps=${2:-${R:-3}}
 run_timeout=${RUN_TIMEOUT:-600}
+pin=()
+if [[ -n "${PIN:-}" ]]; then
+  command -v taskset >/dev/null || { echo "bench_record: PIN needs taskset" >&2; exit 1; }
+  pin=(taskset -c "$PIN")
+fi
 
 die() { echo "bench_record: $*" >&2; exit 1; }
 [[ -x "$at" ]] || die "agenttrace binary not found at $at (pass its path as the first argument)"
@@ -106,13 +112,13 @@ run_mode() {
   start=$(now_ns)
   case "$mode" in
     native)
-      (cd "$dir" && timeout "$run_timeout" "${cmd[@]}" >/dev/null) || die "$wl failed natively" ;;
+      (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "${cmd[@]}" >/dev/null) || die "$wl failed natively" ;;
     strace)
-      (cd "$dir" && timeout "$run_timeout" strace -f --seccomp-bpf -e trace="$syscalls" -ttt \
+      (cd "$dir" && timeout "$run_timeout" "${pin[@]}" strace -f --seccomp-bpf -e trace="$syscalls" -ttt \
         -o "$work/strace-$wl.log" "${cmd[@]}" >/dev/null) || die "$wl failed under strace" ;;
     agenttrace)
       rm -rf "$work/store-$wl"
-      (cd "$dir" && timeout "$run_timeout" "$at" record --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) ||
+      (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" record -q --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) ||
         die "$wl failed under agenttrace record" ;;
   esac
   end=$(now_ns)
@@ -125,7 +131,8 @@ json_field() { sed -n "s/^ *\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -n1; }
 workloads=(${WORKLOADS:-files build git tcp})
 declare -A names=([files]="filestorm (2000 files)" [build]="cc -c x20" [git]="git (500 files)" [tcp]="2000 TCP conns")
 
-echo "agenttrace recording benchmark: $reps repetitions, median wall time; $(nproc) CPUs, kernel $(uname -r)"
+echo "agenttrace recording benchmark: $reps repetitions, median wall time; $(nproc) CPUs, kernel $(uname -r)," \
+  "${PIN:+pinned to CPU $PIN, }work dir on $(df --output=fstype "$work" | tail -n1)"
 echo "traced syscall set ($syscall_source): $(tr ',' '\n' <<<"$syscalls" | wc -l) syscalls"
 echo
 printf '%-24s %9s %9s %7s %9s %7s %8s | %8s %8s %8s | %9s %8s\n' workload native_s strace_s x at_s x at/strace \
