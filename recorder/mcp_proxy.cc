@@ -182,13 +182,18 @@ std::string Basename(const std::string& p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
+sigset_t ProxySignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  return set;
+}
+
 // Restores the signal mask and SIGPIPE disposition on scope exit.
 class SignalScope {
  public:
   SignalScope() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+    sigset_t set = ProxySignals();
     pthread_sigmask(SIG_BLOCK, &set, &old_mask_);
     struct sigaction ign {};
     ign.sa_handler = SIG_IGN;
@@ -209,6 +214,11 @@ class SignalScope {
 };
 
 }  // namespace
+
+void BlockProxySignals() {
+  sigset_t set = ProxySignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEventSink& sink) {
   SignalScope signals;

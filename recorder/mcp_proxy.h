@@ -58,6 +58,12 @@ struct McpProxyResult {
 // Receives events on the recorder thread. A non-OK return stops recording (forwarding continues).
 using McpEventSink = std::function<Status(const Event&)>;
 
+// Blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP in the calling thread. A program that starts other
+// threads before RunMcpProxy (a store writer, say) must call this first, so that those threads inherit
+// the mask and the proxy's signalfd sees every such signal (otherwise SIGTERM could kill the process
+// through a thread that does not block it, before the server is told).
+void BlockProxySignals();
+
 // Runs the proxy until the server has exited and both directions are done. Errors: NotFound when the
 // command does not exist, PermissionDenied when it cannot be executed, IOError for pipe/fork failures.
 Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEventSink& sink);

@@ -86,6 +86,9 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
                  "`agenttrace record -- AGENT` instead (its MCP servers are traced as its children)\n");
     return kExitUsage;
   }
+  // Before any thread starts (the store's writer): SIGTERM from the agent must reach the proxy's
+  // signalfd and be passed to the server, not kill us through another thread.
+  BlockProxySignals();
   McpProxyOptions po;
   po.command = o.command;
   po.max_result_bytes = o.max_result_bytes;
