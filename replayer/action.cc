@@ -42,6 +42,7 @@ std::optional<Decision> ParseDecision(std::string_view name) {
 
 std::string_view Action::Resource() const {
   if (!env.empty()) return env;
+  if (!resolved.empty()) return resolved;  // what was really accessed
   if (!path.empty()) return path;
   if (!host.empty()) return host;
   if (event == nullptr) return {};

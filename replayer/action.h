@@ -53,8 +53,8 @@ struct Action {
   uint16_t port = 0;
   std::string_view env;       // secret.read from an environment variable: its name
   const Event* event = nullptr;
-  // The resource this action is about, for profiles and sequence binding: path, host, env name, tool
-  // name or escape text.
+  // The resource this action is about, for profiles and sequence binding: the resolved path if any,
+  // else the path, host, env name, tool name or escape text.
   std::string_view Resource() const;
 };
 

@@ -535,10 +535,29 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
   const CompiledPolicy& cp = *policy_;
   const Policy& pol = cp.policy();
   scratch_->Reset(&e);
-  const RE2* secrets = cp.secrets_.get();
-  DeriveActions(
-      e, [secrets](std::string_view p) { return secrets != nullptr && !p.empty() && RE2::FullMatch(p, *secrets); },
-      &actions_);
+  DeriveBaseActions(e, &actions_);
+  // Defensive normalisation of paths the producer left with "." / ".." / "//".
+  size_t used = 0;
+  for (Action& a : actions_) {
+    for (std::string_view* p : {&a.path, &a.resolved}) {
+      if (!p->empty() && used < norm_.size() && NeedsNormalization(*p)) {
+        norm_[used] = NormalizePath(*p);
+        *p = norm_[used++];
+      }
+    }
+  }
+  if (const RE2* secrets = cp.secrets_.get()) {
+    auto is_secret = [secrets](std::string_view p) { return !p.empty() && RE2::FullMatch(p, *secrets); };
+    for (size_t i = 0, n = actions_.size(); i < n; ++i) {
+      const Action& a = actions_[i];
+      if (a.cls == ActionClass::kFileRead && (is_secret(a.path) || is_secret(a.resolved))) {
+        Action sa = a;
+        sa.cls = ActionClass::kSecretRead;
+        actions_.push_back(sa);
+        break;
+      }
+    }
+  }
   bool failed = IsSyscallKind(e.kind) && e.result < 0;
   if (explain) {
     explain->push_back("event " + std::to_string(e.seq) + ": " + DescribeEvent(e));
@@ -549,18 +568,6 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
     if (explain) explain->push_back("  failed attempt, and the policy has evaluate_failed: false: not evaluated");
     actions_.clear();
     return verdict_;
-  }
-  // Defensive normalisation of paths the producer left with "." / ".." / "//".
-  std::string norm_path, norm_resolved;
-  for (Action& a : actions_) {
-    if (!a.path.empty() && NeedsNormalization(a.path)) {
-      norm_path = NormalizePath(a.path);
-      a.path = norm_path;
-    }
-    if (!a.resolved.empty() && NeedsNormalization(a.resolved)) {
-      norm_resolved = NormalizePath(a.resolved);
-      a.resolved = norm_resolved;
-    }
   }
   Decision best = pol.default_decision;
   int best_rule = -1;
@@ -614,13 +621,6 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
     explain->push_back("  decision: " + std::string(DecisionName(best)) + " by " +
                        (best_rule >= 0 ? "rule " + pol.rules[best_rule].id : std::string("the default")) + " (class " +
                        std::string(ActionClassName(best_cls)) + ")" + (verdict_.irreversible ? ", irreversible" : ""));
-  }
-  // Views in actions_ may point at the local normalised strings: do not let them outlive this call.
-  if (!norm_path.empty() || !norm_resolved.empty()) {
-    for (Action& a : actions_) {
-      if (a.path.data() == norm_path.data()) a.path = {};
-      if (a.resolved.data() == norm_resolved.data()) a.resolved = {};
-    }
   }
   return verdict_;
 }
@@ -687,6 +687,20 @@ std::string DescribeEvent(const Event& e, size_t max_len) {
     std::string_view name = ErrnoName(static_cast<int>(-e.result));
     if (!name.empty()) add(name);
   }
+  // Recorded strings are untrusted: control characters must not move a terminal's cursor or fake
+  // lines in reports.
+  std::string clean;
+  clean.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c != 0x7f) {
+      clean.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      clean += buf;
+    }
+  }
+  s.swap(clean);
   if (s.size() > max_len) {
     size_t cut = max_len;
     while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole

@@ -18,6 +18,7 @@
 #ifndef AGENTTRACE_REPLAYER_ENGINE_H_
 #define AGENTTRACE_REPLAYER_ENGINE_H_
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,6 +123,8 @@ class SessionEvaluator {
   // Stateful rules that fired on the current event: (rule, action class).
   std::vector<std::pair<int, ActionClass>> fired_;
   std::unique_ptr<Scratch> scratch_;
+  // Normalised copies of paths the producer left unnormalised; actions_ may point into them.
+  std::array<std::string, 6> norm_;
 };
 
 // One line describing an event for people: "file.open /a/b (resolved /c) = -13 EACCES".

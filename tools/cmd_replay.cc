@@ -1,8 +1,306 @@
+// `agenttrace replay`, `agenttrace policy check`, `agenttrace policy suggest` (docs/cli.md, docs/policy.md).
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/store.h"
+#include "replayer/engine.h"
+#include "replayer/policy.h"
+#include "replayer/replay.h"
+#include "replayer/report.h"
+#include "replayer/suggest.h"
 #include "tools/cli.h"
+#include "tools/exit_codes.h"
 
 namespace agenttrace {
+namespace {
 
-// Not registered yet: lands with its issue.
-void RegisterReplayCommands(Cli& cli) { (void)cli; }
+struct ReplayArgs {
+  std::string policy;
+  std::string label;
+  std::vector<std::string> sessions;
+  std::optional<uint64_t> explain;
+  uint64_t explain_value = 0;
+  unsigned threads = 0;
+  std::string junit, sarif, json, markdown;
+  uint64_t min_sessions = 0, max_violations = 0, max_asks = 0;
+  double min_stability = 0;
+  bool allow_irreversible = false, no_irreversible = false;
+  CLI::Option *o_label = nullptr, *o_explain = nullptr, *o_min_sessions = nullptr, *o_max_violations = nullptr,
+              *o_max_asks = nullptr, *o_min_stability = nullptr;
+};
+
+struct CheckArgs {
+  std::string policy;
+};
+
+struct SuggestArgs {
+  std::string label;
+  std::vector<std::string> sessions;
+  std::string output;
+};
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Loads a policy; prints the error and returns the exit code (0 on success).
+int LoadPolicy(const std::string& path, Policy* out) {
+  auto p = LoadPolicyFile(path);
+  if (!p.ok()) {
+    std::fprintf(stderr, "agenttrace: %s\n", p.status().message().c_str());
+    return p.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
+  }
+  // Session-independent checks are done; compile once with placeholder directories to catch what only
+  // compilation finds (matcher memory limits).
+  auto cp = CompiledPolicy::Compile(*p, PathVars{"/workspace", "/home/user", "/tmp"});
+  if (!cp.ok()) {
+    std::fprintf(stderr, "agenttrace: %s\n", cp.status().message().c_str());
+    return kExitBadPolicy;
+  }
+  *out = std::move(*p);
+  return kExitOk;
+}
+
+bool WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) {
+    std::fprintf(stderr, "agenttrace: cannot write %s\n", path.c_str());
+    return false;
+  }
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "agenttrace: cannot write %s\n", path.c_str());
+    return false;
+  }
+  return true;
+}
+
+// Collects the inputs: JSON-lines files named on the command line and sessions of the store (by id
+// or prefix, by label, or all when neither is given). Returns an exit code on failure.
+int SelectSessions(const Cli& cli, const std::vector<std::string>& args, const std::string* label,
+                   std::shared_ptr<Store>* store_out, std::vector<SessionInput>* inputs) {
+  std::vector<std::string> ids;
+  for (const std::string& a : args) {
+    if (!IsRegularFile(a)) {
+      ids.push_back(a);
+      continue;
+    }
+    auto s = ReadJsonlSession(a);
+    if (!s.ok()) {
+      std::fprintf(stderr, "agenttrace: %s\n", s.status().message().c_str());
+      return s.status().code() == StatusCode::kIOError ? kExitUsage : kExitCorrupt;
+    }
+    if (label != nullptr && s->info.label != *label) continue;
+    auto events = std::make_shared<const std::vector<Event>>(std::move(s->events));
+    inputs->push_back(MemoryInput(std::move(s->info), std::move(events), a));
+  }
+  bool need_store = !ids.empty() || args.empty();
+  if (!need_store) return kExitOk;
+  std::string dir = StoreDir(cli);
+  if (!IsDirectory(dir)) {
+    std::fprintf(stderr, "agenttrace: no trace store at %s\n", dir.c_str());
+    return kExitUsage;
+  }
+  StoreOptions so;
+  so.read_only = true;
+  auto opened = Store::Open(dir, so);
+  if (!opened.ok()) return ReportError(opened.status(), "store " + dir);
+  std::shared_ptr<Store> store(std::move(*opened));
+  *store_out = store;
+  std::vector<SessionInfo> chosen;
+  if (!ids.empty()) {
+    for (const std::string& text : ids) {
+      auto id = store->Resolve(text);
+      if (!id.ok()) return ReportError(id.status(), "session \"" + text + "\"");
+      auto info = store->GetSession(*id);
+      if (!info.ok()) return ReportError(info.status(), "session " + text);
+      if (label != nullptr && info->label != *label) continue;
+      chosen.push_back(std::move(*info));
+    }
+  } else {
+    auto all = store->ListSessions();
+    if (!all.ok()) return ReportError(all.status(), "store " + dir);
+    for (SessionInfo& s : *all) {
+      if (label == nullptr || s.label == *label) chosen.push_back(std::move(s));
+    }
+  }
+  for (SessionInfo& info : chosen) {
+    SessionInput in;
+    SessionId id = info.id;
+    in.info = std::move(info);
+    in.origin = "store";
+    in.open = [store, id]() -> Result<std::unique_ptr<EventSource>> {
+      auto r = store->OpenSession(id);
+      if (!r.ok()) return r.status();
+      return std::unique_ptr<EventSource>(std::move(*r));
+    };
+    inputs->push_back(std::move(in));
+  }
+  return kExitOk;
+}
+
+int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
+  Policy policy;
+  if (int rc = LoadPolicy(a.policy, &policy); rc != kExitOk) return rc;
+  Promotion pr = policy.promotion;
+  if (a.o_min_sessions->count()) pr.min_sessions = a.min_sessions;
+  if (a.o_max_violations->count()) pr.max_violations = a.max_violations;
+  if (a.o_max_asks->count()) pr.max_asks = a.max_asks;
+  if (a.o_min_stability->count()) {
+    if (!(a.min_stability >= 0.0 && a.min_stability <= 1.0)) {
+      std::fprintf(stderr, "agenttrace: --min-stability must be between 0 and 1\n");
+      return kExitUsage;
+    }
+    pr.min_stability = a.min_stability;
+  }
+  if (a.allow_irreversible && a.no_irreversible) {
+    std::fprintf(stderr, "agenttrace: --allow-irreversible and --no-irreversible exclude each other\n");
+    return kExitUsage;
+  }
+  if (a.allow_irreversible) pr.allow_irreversible = true;
+  if (a.no_irreversible) pr.allow_irreversible = false;
+  std::vector<SessionInput> inputs;
+  std::shared_ptr<Store> store;
+  const std::string* label = a.o_label->count() ? &a.label : nullptr;
+  if (int rc = SelectSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
+  if (inputs.empty()) {
+    std::fprintf(stderr, "agenttrace: no sessions selected%s\n", label ? (" with label " + *label).c_str() : "");
+    return kExitUsage;
+  }
+  ReplayOptions opt;
+  opt.threads = a.threads;
+  opt.promotion = pr;
+  if (a.o_explain->count()) {
+    if (inputs.size() != 1) {
+      std::fprintf(stderr, "agenttrace: --explain needs exactly one session (%zu selected)\n", inputs.size());
+      return kExitUsage;
+    }
+    opt.explain_seq = a.explain_value;
+  }
+  auto report = RunReplay(policy, std::move(inputs), opt);
+  if (!report.ok()) {
+    std::fprintf(stderr, "agenttrace: %s\n", report.status().message().c_str());
+    return kExitBadPolicy;
+  }
+  std::string text = RenderText(*report);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  bool ok = true;
+  if (!a.json.empty()) ok = WriteFile(a.json, RenderJson(*report)) && ok;
+  if (!a.markdown.empty()) ok = WriteFile(a.markdown, RenderMarkdown(*report)) && ok;
+  if (!a.junit.empty()) ok = WriteFile(a.junit, RenderJunit(*report)) && ok;
+  if (!a.sarif.empty()) ok = WriteFile(a.sarif, RenderSarif(*report)) && ok;
+  if (!ok) return kExitUsage;
+  if (!report->first_error.ok()) {
+    std::fprintf(stderr, "agenttrace: %s\n", report->first_error.ToString().c_str());
+    return report->first_error.code() == StatusCode::kCorruption ? kExitCorrupt : kExitUsage;
+  }
+  return report->promotable ? kExitOk : kExitNotPromotable;
+}
+
+int RunPolicyCheck(const CheckArgs& a) {
+  Policy p;
+  if (int rc = LoadPolicy(a.policy, &p); rc != kExitOk) return rc;
+  size_t allow = 0, ask = 0, deny = 0, seq = 0, budget = 0, irr = 0;
+  for (const Rule& r : p.rules) {
+    (r.decision == Decision::kAllow ? allow : r.decision == Decision::kAsk ? ask : deny)++;
+    if (r.sequence) ++seq;
+    if (r.budget) ++budget;
+    if (r.irreversible) ++irr;
+  }
+  std::printf("%s: valid policy (version %d, default %s)\n", a.policy.c_str(), p.version,
+              std::string(DecisionName(p.default_decision)).c_str());
+  std::printf("  rules: %zu (%zu allow, %zu ask, %zu deny; %zu sequence, %zu budget, %zu marked irreversible)\n",
+              p.rules.size(), allow, ask, deny, seq, budget, irr);
+  std::printf("  lists: %zu, secrets: %zu glob(s), irreversible matchers: %zu, failed attempts %s\n", p.lists.size(),
+              p.secrets.size(), p.irreversible.size(), p.evaluate_failed ? "evaluated" : "ignored");
+  std::printf("  promotion: min_sessions %llu, max_violations %llu, max_asks %llu, min_stability %.4f, %s\n",
+              static_cast<unsigned long long>(p.promotion.min_sessions),
+              static_cast<unsigned long long>(p.promotion.max_violations),
+              static_cast<unsigned long long>(p.promotion.max_asks), p.promotion.min_stability,
+              p.promotion.allow_irreversible ? "irreversible allowed" : "no irreversible actions");
+  return kExitOk;
+}
+
+int RunPolicySuggest(const Cli& cli, const SuggestArgs& a) {
+  std::vector<SessionInput> inputs;
+  std::shared_ptr<Store> store;
+  const std::string* label = a.label.empty() ? nullptr : &a.label;
+  if (label == nullptr && a.sessions.empty()) {
+    std::fprintf(stderr, "agenttrace: policy suggest needs --label L or sessions\n");
+    return kExitUsage;
+  }
+  if (int rc = SelectSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
+  if (inputs.empty()) {
+    std::fprintf(stderr, "agenttrace: no sessions selected%s\n", label ? (" with label " + *label).c_str() : "");
+    return kExitUsage;
+  }
+  std::stable_sort(inputs.begin(), inputs.end(),
+                   [](const SessionInput& x, const SessionInput& y) { return x.info.id < y.info.id; });
+  auto yaml = SuggestPolicy(inputs, a.label);
+  if (!yaml.ok()) return ReportError(yaml.status(), "policy suggest");
+  if (a.output.empty()) {
+    std::fwrite(yaml->data(), 1, yaml->size(), stdout);
+    return kExitOk;
+  }
+  return WriteFile(a.output, *yaml) ? kExitOk : kExitUsage;
+}
+
+}  // namespace
+
+void RegisterReplayCommands(Cli& cli) {
+  {
+    auto a = std::make_shared<ReplayArgs>();
+    CLI::App* sub = cli.app.add_subcommand("replay", "replay sessions against a policy and gate promotion");
+    AddStoreOption(sub, cli);
+    sub->add_option("--policy", a->policy, "policy file (YAML, docs/policy.md)")->required();
+    a->o_label = sub->add_option("--label", a->label, "replay the sessions with this label");
+    sub->add_option("sessions", a->sessions, "session ids/prefixes, or JSON-lines export files (default: all)");
+    a->o_explain = sub->add_option("--explain", a->explain_value, "explain every rule considered for event SEQ");
+    sub->add_option("--threads", a->threads, "worker threads (default: hardware concurrency)");
+    sub->add_option("--junit", a->junit, "write a JUnit XML report");
+    sub->add_option("--sarif", a->sarif, "write a SARIF 2.1.0 report");
+    sub->add_option("--json", a->json, "write the full JSON report");
+    sub->add_option("--markdown", a->markdown, "write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)");
+    a->o_min_sessions = sub->add_option("--min-sessions", a->min_sessions, "override promotion.min_sessions");
+    a->o_max_violations = sub->add_option("--max-violations", a->max_violations, "override promotion.max_violations");
+    a->o_max_asks = sub->add_option("--max-asks", a->max_asks, "override promotion.max_asks");
+    a->o_min_stability = sub->add_option("--min-stability", a->min_stability, "override promotion.min_stability");
+    sub->add_flag("--allow-irreversible", a->allow_irreversible, "irreversible actions do not block promotion");
+    sub->add_flag("--no-irreversible", a->no_irreversible, "any irreversible action blocks promotion");
+    sub->callback([&cli, a] { cli.run = [&cli, a] { return RunReplayCommand(cli, *a); }; });
+  }
+  CLI::App* policy = cli.app.add_subcommand("policy", "check or suggest policies");
+  policy->require_subcommand(1);
+  {
+    auto a = std::make_shared<CheckArgs>();
+    CLI::App* sub = policy->add_subcommand("check", "validate a policy file (exit 4 if invalid)");
+    sub->add_option("policy", a->policy, "policy file")->required();
+    sub->callback([&cli, a] { cli.run = [a] { return RunPolicyCheck(*a); }; });
+  }
+  {
+    auto a = std::make_shared<SuggestArgs>();
+    CLI::App* sub = policy->add_subcommand("suggest", "the least-privilege policy allowing what sessions did");
+    AddStoreOption(sub, cli);
+    sub->add_option("--label", a->label, "sessions with this label");
+    sub->add_option("sessions", a->sessions, "session ids/prefixes, or JSON-lines export files");
+    sub->add_option("-o,--output", a->output, "output file (default: standard output)");
+    sub->callback([&cli, a] { cli.run = [&cli, a] { return RunPolicySuggest(cli, *a); }; });
+  }
+}
 
 }  // namespace agenttrace

@@ -1,0 +1,309 @@
+#include "replayer/replay.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <thread>
+#include <unordered_set>
+
+#include "format/event_json.h"
+#include "replayer/engine.h"
+#include "replayer/profile.h"
+
+namespace agenttrace {
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+struct Shared {
+  const Policy* policy;
+  const ReplayOptions* options;
+  PolicyCache cache;
+  std::unique_ptr<RE2> side_effect_tools;
+  explicit Shared(const Policy* p, const ReplayOptions* o) : policy(p), options(o), cache(p) {}
+};
+
+// Replays one session. A policy compilation failure is returned; read failures go into the result.
+Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
+  res->info = in.info;
+  res->origin = in.origin;
+  res->incomplete = in.info.state != SessionState::kComplete;
+  PathVars vars{in.info.cwd, in.info.home, in.info.tmp};
+  AT_ASSIGN_OR_RETURN(std::shared_ptr<const CompiledPolicy> cp, shared.cache.Get(vars));
+  SessionEvaluator ev(cp);
+  auto src = in.open();
+  if (!src.ok()) {
+    res->error = src.status();
+    return Status::Ok();
+  }
+  const ReplayOptions& opt = *shared.options;
+  const auto& rules = shared.policy->rules;
+  std::vector<uint64_t> hits(rules.size() + 1, 0);  // last slot: default
+  std::unordered_set<std::string, StringHash, std::equal_to<>> seen;
+  std::string key;
+  for (;;) {
+    Result<const Event*> next = (*src)->Next();
+    if (!next.ok()) {
+      res->error = next.status();
+      break;
+    }
+    const Event* e = *next;
+    if (e == nullptr) break;
+    ++res->events;
+    if (e->kind == EventKind::kGap) ++res->gaps;
+    std::vector<std::string>* explain =
+        opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;
+    const EventVerdict& v = ev.Evaluate(*e, explain);
+    if (!v.evaluated) continue;
+    ++res->evaluated;
+    ++hits[v.rule >= 0 ? static_cast<size_t>(v.rule) : rules.size()];
+    switch (v.decision) {
+      case Decision::kAllow: ++res->allows; break;
+      case Decision::kAsk: ++res->asks; break;
+      case Decision::kDeny: ++res->denies; break;
+    }
+    if (v.irreversible) ++res->irreversible;
+    if (v.decision != Decision::kAllow || v.irreversible) {
+      if (res->findings.size() < opt.max_findings_per_session) {
+        Finding f;
+        f.seq = e->seq;
+        f.wall_ns = e->wall_ns;
+        f.pid = e->pid;
+        f.decision = v.decision;
+        f.rule_id = v.rule >= 0 ? rules[v.rule].id : "default";
+        f.cls = v.cls;
+        f.irreversible = v.irreversible;
+        f.what = DescribeEvent(*e);
+        for (const Action& a : ev.actions()) {
+          if (a.cls == v.cls) {
+            f.resource = ProfileEntry(a, vars);
+            break;
+          }
+        }
+        res->findings.push_back(std::move(f));
+      } else {
+        ++res->findings_dropped;
+      }
+    }
+    // Profile and blast radius: normalise each distinct raw resource once.
+    bool succeeded = !(IsSyscallKind(e->kind) && e->result < 0);
+    for (const Action& a : ev.actions()) {
+      key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
+      key.push_back(succeeded ? '+' : '-');
+      if (a.cls == ActionClass::kToolCall) {
+        key += e->server;
+        key.push_back('\0');
+      }
+      key += a.Resource();
+      if (!a.host.empty()) key += ":" + std::to_string(a.port);
+      if (seen.find(std::string_view(key)) != seen.end()) continue;
+      seen.insert(key);
+      std::string entry = ProfileEntry(a, vars);
+      std::string resource = entry.substr(entry.find(' ') + 1);
+      res->profile.insert(std::move(entry));
+      if (!succeeded) continue;
+      switch (a.cls) {
+        case ActionClass::kFileWrite:
+        case ActionClass::kFileDelete:
+          if (resource.rfind("${workspace}", 0) != 0) res->blast.written_outside_workspace.insert(resource);
+          break;
+        case ActionClass::kNetConnect: res->blast.hosts.insert(resource); break;
+        case ActionClass::kSecretRead: res->blast.secrets.insert(resource); break;
+        case ActionClass::kToolCall:
+          if (LooksSideEffecting(e->tool) ||
+              (shared.side_effect_tools && RE2::FullMatch(e->tool, *shared.side_effect_tools))) {
+            res->blast.side_effect_tools.insert(resource);
+          }
+          break;
+        default: break;
+      }
+    }
+  }
+  for (size_t r = 0; r < hits.size(); ++r) {
+    if (hits[r] > 0) res->rule_hits[r < rules.size() ? rules[r].id : "default"] = hits[r];
+  }
+  return Status::Ok();
+}
+
+std::string Fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+}  // namespace
+
+void BlastRadius::Merge(const BlastRadius& o) {
+  written_outside_workspace.insert(o.written_outside_workspace.begin(), o.written_outside_workspace.end());
+  hosts.insert(o.hosts.begin(), o.hosts.end());
+  secrets.insert(o.secrets.begin(), o.secrets.end());
+  side_effect_tools.insert(o.side_effect_tools.begin(), o.side_effect_tools.end());
+}
+
+Result<ReplayReport> RunReplay(const Policy& policy, std::vector<SessionInput> inputs, const ReplayOptions& options) {
+  std::stable_sort(inputs.begin(), inputs.end(), [](const SessionInput& a, const SessionInput& b) {
+    if (a.info.id != b.info.id) return a.info.id < b.info.id;
+    return a.origin < b.origin;
+  });
+  Shared shared(&policy, &options);
+  if (!policy.side_effect_tools.empty()) {
+    std::string re;
+    for (const PosString& g : policy.side_effect_tools) {
+      AT_ASSIGN_OR_RETURN(std::string one, GlobToRegex(g.text, {}, GlobFlavor::kPlain));
+      re += (re.empty() ? "(?:" : "|(?:") + one + ")";
+    }
+    shared.side_effect_tools = std::make_unique<RE2>(re, RE2::Quiet);
+  }
+  ReplayReport report;
+  report.policy_source = policy.source;
+  report.default_decision = policy.default_decision;
+  for (const Rule& r : policy.rules) report.rules.push_back({r.id, r.decision, r.description});
+  report.sessions.resize(inputs.size());
+  std::vector<Status> errors(inputs.size());
+  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<unsigned>(threads, std::max<size_t>(1, inputs.size()));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (;;) {
+      size_t i = next.fetch_add(1);
+      if (i >= inputs.size()) return;
+      errors[i] = ReplayOne(shared, inputs[i], &report.sessions[i]);
+    }
+  };
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+    for (std::thread& t : pool) t.join();
+  }
+  for (const Status& s : errors) {
+    if (!s.ok()) return s;
+  }
+  for (const SessionResult& r : report.sessions) {
+    if (!r.error.ok()) {
+      report.first_error = r.error.WithContext("session " + r.info.id.ToString());
+      break;
+    }
+  }
+  Assess(options.promotion, &report);
+  return report;
+}
+
+void Assess(const Promotion& pr, ReplayReport* report) {
+  report->promotion = pr;
+  report->labels.clear();
+  std::map<std::string, std::vector<size_t>> by_label;
+  for (size_t i = 0; i < report->sessions.size(); ++i) by_label[report->sessions[i].info.label].push_back(i);
+  report->promotable = !by_label.empty();
+  for (auto& [label, idx] : by_label) {
+    LabelResult L;
+    L.label = label;
+    L.sessions = idx;
+    std::map<std::string, std::vector<size_t>> where;  // profile entry -> sessions having it
+    for (size_t i : idx) {
+      const SessionResult& s = report->sessions[i];
+      L.denies += s.denies;
+      L.asks += s.asks;
+      L.irreversible += s.irreversible;
+      if (!s.error.ok() || s.incomplete || s.gaps > 0) ++L.incomplete;
+      if (s.passed()) ++L.passed;
+      L.blast.Merge(s.blast);
+      for (const std::string& p : s.profile) where[p].push_back(i);
+    }
+    L.pass_k = L.passed == idx.size() && !idx.empty();
+    if (idx.size() >= 2) {
+      double sum = 0;
+      size_t pairs = 0;
+      for (size_t a = 0; a < idx.size(); ++a) {
+        for (size_t b = a + 1; b < idx.size(); ++b) {
+          sum += Jaccard(report->sessions[idx[a]].profile, report->sessions[idx[b]].profile);
+          ++pairs;
+        }
+      }
+      L.stability = sum / static_cast<double>(pairs);
+      std::vector<std::pair<size_t, std::string>> uniq;
+      for (const auto& [entry, ss] : where) {
+        if (ss.size() == 1) uniq.emplace_back(ss[0], entry);
+      }
+      std::sort(uniq.begin(), uniq.end());
+      for (auto& [i, entry] : uniq) L.unique_actions.push_back(report->sessions[i].info.id.ToString() + " " + entry);
+    }
+    uint64_t n = idx.size();
+    L.criteria.push_back({"min_sessions", n >= pr.min_sessions,
+                          std::to_string(n) + " session(s), need >= " + std::to_string(pr.min_sessions)});
+    L.criteria.push_back({"max_violations", L.denies <= pr.max_violations,
+                          std::to_string(L.denies) + " deny(s), allowed <= " + std::to_string(pr.max_violations)});
+    L.criteria.push_back({"max_asks", L.asks <= pr.max_asks,
+                          std::to_string(L.asks) + " ask(s), allowed <= " + std::to_string(pr.max_asks)});
+    L.criteria.push_back({"min_stability", L.stability + 1e-9 >= pr.min_stability,
+                          "stability " + Fixed(L.stability) + ", need >= " + Fixed(pr.min_stability)});
+    L.criteria.push_back({"irreversible", pr.allow_irreversible || L.irreversible == 0,
+                          std::to_string(L.irreversible) + " irreversible action(s), " +
+                              (pr.allow_irreversible ? "allowed" : "none allowed")});
+    L.criteria.push_back({"complete", L.incomplete == 0,
+                          std::to_string(L.incomplete) + " session(s) incomplete, unreadable or with gaps"});
+    L.promotable = true;
+    for (const Criterion& c : L.criteria) L.promotable = L.promotable && c.ok;
+    report->promotable = report->promotable && L.promotable;
+    report->labels.push_back(std::move(L));
+  }
+}
+
+Result<JsonlSession> ParseJsonlSession(std::string_view text, const std::string& name) {
+  JsonlSession s;
+  size_t pos = 0, line_no = 0;
+  bool have_header = false;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    if (line.empty()) continue;
+    std::string where = name + ":" + std::to_string(line_no);
+    if (!have_header) {
+      auto h = SessionHeaderFromJson(line);
+      if (!h.ok()) return h.status().WithContext(where);
+      s.info = std::move(*h);
+      have_header = true;
+      continue;
+    }
+    auto e = EventFromJson(line, true);
+    if (!e.ok()) return Status(StatusCode::kCorruption, e.status().message()).WithContext(where);
+    s.events.push_back(std::move(*e));
+  }
+  if (!have_header) return Status::InvalidArgument(name + ": empty file (expected an agenttrace-jsonl header line)");
+  return s;
+}
+
+Result<JsonlSession> ReadJsonlSession(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot open " + path);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IOError("cannot read " + path);
+  return ParseJsonlSession(data, path);
+}
+
+SessionInput MemoryInput(SessionInfo info, std::shared_ptr<const std::vector<Event>> events, std::string origin) {
+  SessionInput in;
+  in.info = std::move(info);
+  in.origin = std::move(origin);
+  in.open = [events]() -> Result<std::unique_ptr<EventSource>> {
+    struct Src final : EventSource {
+      std::shared_ptr<const std::vector<Event>> keep;
+      VectorEventSource inner;
+      explicit Src(std::shared_ptr<const std::vector<Event>> e) : keep(std::move(e)), inner(keep.get()) {}
+      Result<const Event*> Next() override { return inner.Next(); }
+    };
+    return std::unique_ptr<EventSource>(std::make_unique<Src>(events));
+  };
+  return in;
+}
+
+}  // namespace agenttrace

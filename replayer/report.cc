@@ -1,0 +1,435 @@
+#include "replayer/report.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace agenttrace {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+double Round4(double v) { return std::round(v * 10000.0) / 10000.0; }
+
+std::string Fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+std::string LabelName(const std::string& l) { return l.empty() ? "(no label)" : l; }
+
+std::string StateText(const SessionResult& s) {
+  if (!s.error.ok()) return "unreadable";
+  return std::string(SessionStateName(s.info.state));
+}
+
+Json StringArray(const std::set<std::string>& s) {
+  Json a = Json::array();
+  for (const auto& x : s) a.push_back(x);
+  return a;
+}
+
+Json BlastJson(const BlastRadius& b) {
+  Json j;
+  j["written_outside_workspace"] = StringArray(b.written_outside_workspace);
+  j["hosts"] = StringArray(b.hosts);
+  j["secrets"] = StringArray(b.secrets);
+  j["side_effect_tools"] = StringArray(b.side_effect_tools);
+  return j;
+}
+
+std::string Dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string XmlEscape(std::string_view s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          o += "?";  // not allowed in XML 1.0
+        } else {
+          o.push_back(c);
+        }
+    }
+  }
+  return o;
+}
+
+std::string MdCell(std::string_view s, size_t max = 160) {
+  std::string o;
+  for (char c : s) {
+    if (o.size() >= max) {
+      o += "...";
+      break;
+    }
+    if (c == '|') {
+      o += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      o.push_back(' ');
+    } else if (c == '`') {
+      o.push_back('\'');
+    } else {
+      o.push_back(c);
+    }
+  }
+  // Do not end inside a UTF-8 sequence.
+  while (!o.empty() && (static_cast<unsigned char>(o.back()) & 0xC0) == 0x80) o.pop_back();
+  if (!o.empty() && (static_cast<unsigned char>(o.back()) & 0xC0) == 0xC0) o.pop_back();
+  return o;
+}
+
+struct Totals {
+  uint64_t events = 0, evaluated = 0, allows = 0, asks = 0, denies = 0, irreversible = 0;
+};
+Totals Sum(const ReplayReport& r) {
+  Totals t;
+  for (const SessionResult& s : r.sessions) {
+    t.events += s.events;
+    t.evaluated += s.evaluated;
+    t.allows += s.allows;
+    t.asks += s.asks;
+    t.denies += s.denies;
+    t.irreversible += s.irreversible;
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string RenderText(const ReplayReport& r) {
+  std::string o;
+  for (const SessionResult& s : r.sessions) {
+    o += "session " + s.info.id.ToString() + " [" + LabelName(s.info.label) + "] " + s.origin + ": " +
+         std::to_string(s.events) + " events, " + std::to_string(s.evaluated) + " evaluated: " +
+         std::to_string(s.allows) + " allow, " + std::to_string(s.asks) + " ask, " + std::to_string(s.denies) +
+         " deny, " + std::to_string(s.irreversible) + " irreversible";
+    if (s.incomplete) o += ", INCOMPLETE recording";
+    if (s.gaps > 0) o += ", " + std::to_string(s.gaps) + " gap(s)";
+    o += "\n";
+    if (!s.error.ok()) o += "  ERROR: " + s.error.ToString() + "\n";
+    for (const Finding& f : s.findings) {
+      std::string tag = f.decision != Decision::kAllow ? std::string(DecisionName(f.decision)) : "irreversible";
+      if (f.decision != Decision::kAllow && f.irreversible) tag += "+irreversible";
+      o += "  " + tag + " seq " + std::to_string(f.seq) + " ts " + std::to_string(f.wall_ns) + " pid " +
+           std::to_string(f.pid) + " rule " + f.rule_id + " [" + std::string(ActionClassName(f.cls)) + "] " + f.what +
+           "\n";
+    }
+    if (s.findings_dropped > 0) o += "  ... " + std::to_string(s.findings_dropped) + " more finding(s)\n";
+    for (const std::string& line : s.explain) o += "  " + line + "\n";
+  }
+  for (const LabelResult& L : r.labels) {
+    o += "label " + LabelName(L.label) + ": " + (L.promotable ? "promotable" : "NOT promotable") + " (" +
+         std::to_string(L.sessions.size()) + " session(s), pass^k " + (L.pass_k ? "yes" : "no") + ", stability " +
+         Fixed(L.stability) + ")\n";
+    for (const Criterion& c : L.criteria) o += std::string("  ") + (c.ok ? "ok   " : "FAIL ") + c.name + ": " + c.detail + "\n";
+  }
+  o += std::string("verdict: ") + (r.promotable ? "promotable" : "NOT promotable") + "\n";
+  return o;
+}
+
+std::string RenderJson(const ReplayReport& r) {
+  Json j;
+  j["format"] = "agenttrace-replay";
+  j["version"] = 1;
+  j["policy"] = r.policy_source;
+  j["promotable"] = r.promotable;
+  j["verdict"] = r.promotable ? "promotable" : "not promotable";
+  Json pr;
+  pr["min_sessions"] = r.promotion.min_sessions;
+  pr["max_violations"] = r.promotion.max_violations;
+  pr["max_asks"] = r.promotion.max_asks;
+  pr["min_stability"] = Round4(r.promotion.min_stability);
+  pr["allow_irreversible"] = r.promotion.allow_irreversible;
+  j["promotion"] = pr;
+  Totals t = Sum(r);
+  Json tj;
+  tj["sessions"] = r.sessions.size();
+  tj["events"] = t.events;
+  tj["evaluated"] = t.evaluated;
+  tj["allow"] = t.allows;
+  tj["ask"] = t.asks;
+  tj["deny"] = t.denies;
+  tj["irreversible"] = t.irreversible;
+  j["totals"] = tj;
+  Json labels = Json::array();
+  for (const LabelResult& L : r.labels) {
+    Json lj;
+    lj["label"] = L.label;
+    lj["promotable"] = L.promotable;
+    Json ids = Json::array();
+    for (size_t i : L.sessions) ids.push_back(r.sessions[i].info.id.ToString());
+    lj["sessions"] = ids;
+    lj["passed"] = L.passed;
+    lj["pass_k"] = L.pass_k;
+    lj["stability"] = Round4(L.stability);
+    lj["deny"] = L.denies;
+    lj["ask"] = L.asks;
+    lj["irreversible"] = L.irreversible;
+    lj["incomplete"] = L.incomplete;
+    Json crit = Json::array();
+    for (const Criterion& c : L.criteria) crit.push_back(Json{{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+    lj["criteria"] = crit;
+    lj["unique_actions"] = L.unique_actions;
+    lj["blast_radius"] = BlastJson(L.blast);
+    labels.push_back(lj);
+  }
+  j["labels"] = labels;
+  Json sessions = Json::array();
+  for (const SessionResult& s : r.sessions) {
+    Json sj;
+    sj["id"] = s.info.id.ToString();
+    sj["label"] = s.info.label;
+    sj["origin"] = s.origin;
+    sj["state"] = StateText(s);
+    sj["error"] = s.error.ok() ? "" : s.error.ToString();
+    sj["passed"] = s.passed();
+    sj["events"] = s.events;
+    sj["evaluated"] = s.evaluated;
+    sj["allow"] = s.allows;
+    sj["ask"] = s.asks;
+    sj["deny"] = s.denies;
+    sj["irreversible"] = s.irreversible;
+    sj["gaps"] = s.gaps;
+    Json hits = Json::object();
+    for (const auto& [id, n] : s.rule_hits) hits[id] = n;
+    sj["rule_hits"] = hits;
+    Json fs = Json::array();
+    for (const Finding& f : s.findings) {
+      Json fj;
+      fj["seq"] = f.seq;
+      fj["ts_ns"] = f.wall_ns;
+      fj["pid"] = f.pid;
+      fj["decision"] = DecisionName(f.decision);
+      fj["rule"] = f.rule_id;
+      fj["class"] = ActionClassName(f.cls);
+      fj["irreversible"] = f.irreversible;
+      fj["what"] = f.what;
+      fj["resource"] = f.resource;
+      fs.push_back(fj);
+    }
+    sj["findings"] = fs;
+    sj["findings_dropped"] = s.findings_dropped;
+    sj["blast_radius"] = BlastJson(s.blast);
+    sj["profile"] = StringArray(s.profile);
+    if (!s.explain.empty()) sj["explain"] = s.explain;
+    sessions.push_back(sj);
+  }
+  j["sessions"] = sessions;
+  return Dump(j);
+}
+
+std::string RenderMarkdown(const ReplayReport& r) {
+  Totals t = Sum(r);
+  std::string o;
+  o += std::string("## agenttrace replay: ") + (r.promotable ? "promotable" : "NOT promotable") + "\n\n";
+  o += "Policy `" + MdCell(r.policy_source) + "`: " + std::to_string(r.sessions.size()) + " session(s), " +
+       std::to_string(t.events) + " events, " + std::to_string(t.denies) + " deny, " + std::to_string(t.asks) +
+       " ask, " + std::to_string(t.irreversible) + " irreversible.\n\n";
+  o += "| Label | Sessions | Passed | pass^k | Stability | Deny | Ask | Irreversible | Verdict |\n";
+  o += "|---|---:|---:|---|---:|---:|---:|---:|---|\n";
+  for (const LabelResult& L : r.labels) {
+    o += "| " + MdCell(LabelName(L.label)) + " | " + std::to_string(L.sessions.size()) + " | " +
+         std::to_string(L.passed) + " | " + (L.pass_k ? "yes" : "no") + " | " + Fixed(L.stability) + " | " +
+         std::to_string(L.denies) + " | " + std::to_string(L.asks) + " | " + std::to_string(L.irreversible) + " | " +
+         (L.promotable ? "promotable" : "**not promotable**") + " |\n";
+  }
+  bool any_failed = false;
+  for (const LabelResult& L : r.labels) {
+    for (const Criterion& c : L.criteria) {
+      if (c.ok) continue;
+      if (!any_failed) o += "\n### Failed criteria\n\n";
+      any_failed = true;
+      o += "- " + MdCell(LabelName(L.label)) + ": `" + c.name + "`: " + MdCell(c.detail) + "\n";
+    }
+  }
+  // Top findings: denies first, then asks, then irreversible, in session order.
+  std::vector<std::pair<const SessionResult*, const Finding*>> top;
+  uint64_t total_findings = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const SessionResult& s : r.sessions) {
+      for (const Finding& f : s.findings) {
+        bool take = (pass == 0 && f.decision == Decision::kDeny) || (pass == 1 && f.decision == Decision::kAsk) ||
+                    (pass == 2 && f.decision == Decision::kAllow);
+        if (!take) continue;
+        ++total_findings;
+        if (top.size() < kMarkdownMaxFindings) top.emplace_back(&s, &f);
+      }
+      if (pass == 2) total_findings += s.findings_dropped;
+    }
+  }
+  if (!top.empty()) {
+    o += "\n### Top findings\n\n| Session | Seq | Decision | Rule | Class | Event |\n|---|---:|---|---|---|---|\n";
+    for (const auto& [s, f] : top) {
+      std::string dec = f->decision == Decision::kAllow ? "irreversible" : std::string(DecisionName(f->decision));
+      if (f->decision != Decision::kAllow && f->irreversible) dec += " (irreversible)";
+      o += "| " + s->info.id.ToString() + " | " + std::to_string(f->seq) + " | " + dec + " | `" +
+           MdCell(f->rule_id) + "` | " + std::string(ActionClassName(f->cls)) + " | `" + MdCell(f->what) + "` |\n";
+    }
+    if (total_findings > top.size()) o += "\n... " + std::to_string(total_findings - top.size()) + " more\n";
+  }
+  for (const SessionResult& s : r.sessions) {
+    if (s.error.ok() && !s.incomplete && s.gaps == 0) continue;
+    o += "\n- session " + s.info.id.ToString() + ": " +
+         (!s.error.ok() ? "unreadable: " + MdCell(s.error.ToString()) : s.incomplete ? "incomplete recording"
+                                                                                      : std::to_string(s.gaps) + " gap(s)") +
+         "\n";
+  }
+  auto list = [&](const std::string& title, const std::set<std::string>& items) {
+    if (items.empty()) return;
+    o += "- " + title + " (" + std::to_string(items.size()) + "): ";
+    size_t n = 0;
+    for (const auto& x : items) {
+      if (n == kMarkdownMaxListItems) break;
+      o += (n ? ", `" : "`") + MdCell(x, 120) + "`";
+      ++n;
+    }
+    if (items.size() > n) o += ", ... " + std::to_string(items.size() - n) + " more";
+    o += "\n";
+  };
+  for (const LabelResult& L : r.labels) {
+    const BlastRadius& b = L.blast;
+    if (b.written_outside_workspace.empty() && b.hosts.empty() && b.secrets.empty() && b.side_effect_tools.empty() &&
+        L.unique_actions.empty()) {
+      continue;
+    }
+    o += "\n### " + MdCell(LabelName(L.label)) + ": blast radius and variation\n\n";
+    list("written or deleted outside the workspace", b.written_outside_workspace);
+    list("hosts contacted", b.hosts);
+    list("secrets touched", b.secrets);
+    list("side-effecting tools", b.side_effect_tools);
+    if (!L.unique_actions.empty()) {
+      o += "- actions seen in only one session (" + std::to_string(L.unique_actions.size()) + "): ";
+      size_t n = 0;
+      for (const auto& x : L.unique_actions) {
+        if (n == kMarkdownMaxListItems) break;
+        o += (n ? ", `" : "`") + MdCell(x, 120) + "`";
+        ++n;
+      }
+      if (L.unique_actions.size() > n) o += ", ... " + std::to_string(L.unique_actions.size() - n) + " more";
+      o += "\n";
+    }
+  }
+  return o;
+}
+
+std::string RenderJunit(const ReplayReport& r) {
+  uint64_t tests = 0, failures = 0;
+  std::string suites;
+  for (const LabelResult& L : r.labels) {
+    uint64_t lt = 0, lf = 0;
+    std::string cases;
+    std::string cls = XmlEscape(LabelName(L.label));
+    for (size_t i : L.sessions) {
+      const SessionResult& s = r.sessions[i];
+      ++lt;
+      cases += "    <testcase classname=\"" + cls + "\" name=\"session " + s.info.id.ToString() + "\">\n";
+      if (!s.passed()) {
+        ++lf;
+        std::string msg = std::to_string(s.denies) + " deny, " + std::to_string(s.asks) + " ask";
+        if (!s.error.ok()) msg += ", unreadable: " + s.error.ToString();
+        if (s.incomplete) msg += ", incomplete recording";
+        if (s.gaps) msg += ", " + std::to_string(s.gaps) + " gap(s)";
+        std::string body;
+        size_t n = 0;
+        for (const Finding& f : s.findings) {
+          if (f.decision != Decision::kDeny) continue;
+          if (n++ == kMarkdownMaxFindings) break;
+          body += "seq " + std::to_string(f.seq) + " rule " + f.rule_id + ": " + f.what + "\n";
+        }
+        cases += "      <failure type=\"policy\" message=\"" + XmlEscape(msg) + "\">" + XmlEscape(body) + "</failure>\n";
+      }
+      cases += "    </testcase>\n";
+    }
+    for (const Criterion& c : L.criteria) {
+      ++lt;
+      cases += "    <testcase classname=\"" + cls + "\" name=\"criterion " + c.name + "\">\n";
+      if (!c.ok) {
+        ++lf;
+        cases += "      <failure type=\"promotion\" message=\"" + XmlEscape(c.detail) + "\"/>\n";
+      }
+      cases += "    </testcase>\n";
+    }
+    tests += lt;
+    failures += lf;
+    suites += "  <testsuite name=\"" + cls + "\" tests=\"" + std::to_string(lt) + "\" failures=\"" + std::to_string(lf) +
+              "\" errors=\"0\" skipped=\"0\">\n" + cases + "  </testsuite>\n";
+  }
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"agenttrace replay\" tests=\"" +
+         std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\">\n" + suites +
+         "</testsuites>\n";
+}
+
+std::string RenderSarif(const ReplayReport& r) {
+  Json rules = Json::array();
+  std::map<std::string, size_t> index;
+  auto level_of = [](Decision d) { return d == Decision::kDeny ? "error" : d == Decision::kAsk ? "warning" : "note"; };
+  for (const RuleSummary& rs : r.rules) {
+    index[rs.id] = rules.size();
+    Json rj;
+    rj["id"] = rs.id;
+    rj["name"] = rs.id;
+    rj["shortDescription"] = Json{{"text", rs.description.empty() ? "policy rule " + rs.id : rs.description}};
+    rj["defaultConfiguration"] = Json{{"level", level_of(rs.decision)}};
+    rules.push_back(rj);
+  }
+  index["default"] = rules.size();
+  rules.push_back(Json{{"id", "default"},
+                       {"name", "default"},
+                       {"shortDescription", Json{{"text", "no rule matched: the policy's default decision"}}},
+                       {"defaultConfiguration", Json{{"level", level_of(r.default_decision)}}}});
+  Json results = Json::array();
+  for (const SessionResult& s : r.sessions) {
+    for (const Finding& f : s.findings) {
+      if (f.decision == Decision::kAllow) continue;
+      Json res;
+      res["ruleId"] = f.rule_id;
+      auto it = index.find(f.rule_id);
+      if (it != index.end()) res["ruleIndex"] = it->second;
+      res["level"] = level_of(f.decision);
+      res["message"] = Json{{"text", std::string(DecisionName(f.decision)) + " by rule " + f.rule_id + ": " + f.what +
+                                         " (session " + s.info.id.ToString() + ", event " + std::to_string(f.seq) + ")"}};
+      std::string fqn = "session/" + s.info.id.ToString() + "/event/" + std::to_string(f.seq);
+      res["locations"] = Json::array(
+          {Json{{"logicalLocations", Json::array({Json{{"fullyQualifiedName", fqn}, {"kind", "event"}}})}}});
+      // Stable across runs and sessions: rule, label and the normalised resource, not the seq or time.
+      std::string fp = f.rule_id + "\n" + s.info.label + "\n" + f.resource;
+      res["partialFingerprints"] = Json{{"agenttraceFinding/v1", Hex64(Fnv1a(fp))}};
+      results.push_back(res);
+    }
+  }
+  Json driver;
+  driver["name"] = "agenttrace";
+  driver["version"] = "0.1.0";
+  driver["rules"] = rules;
+  Json run;
+  run["tool"] = Json{{"driver", driver}};
+  run["results"] = results;
+  Json j;
+  j["$schema"] = "https://json.schemastore.org/sarif-2.1.0.json";
+  j["version"] = "2.1.0";
+  j["runs"] = Json::array({run});
+  return Dump(j);
+}
+
+}  // namespace agenttrace

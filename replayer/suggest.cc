@@ -1,0 +1,152 @@
+#include "replayer/suggest.h"
+
+#include <map>
+#include <set>
+
+#include "replayer/engine.h"
+#include "replayer/matchers.h"
+
+namespace agenttrace {
+namespace {
+
+std::string Quote(std::string_view s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o.push_back('\\');
+      o.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      o += buf;
+    } else {
+      o.push_back(static_cast<char>(c));
+    }
+  }
+  return o + "\"";
+}
+
+bool UnderDir(std::string_view path, const std::string& dir) {
+  if (dir.empty() || dir == "/") return false;
+  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+// A glob matching `path` in sessions with these directories.
+std::string GeneralizePath(std::string_view raw, const PathVars& vars) {
+  std::string path = NeedsNormalization(raw) ? NormalizePath(raw) : std::string(raw);
+  struct Cand {
+    const std::string* dir;
+    const char* name;
+  } cands[] = {{&vars.workspace, "${workspace}"}, {&vars.tmp, "${tmp}"}, {&vars.home, "${home}"}};
+  const Cand* best = nullptr;
+  for (const Cand& c : cands) {
+    if (UnderDir(path, *c.dir) && (best == nullptr || c.dir->size() > best->dir->size())) best = &c;
+  }
+  if (best == nullptr) return EscapeGlob(path);
+  if (best->dir == &vars.tmp) return "${tmp}/**";
+  return std::string(best->name) + EscapeGlob(std::string_view(path).substr(best->dir->size()));
+}
+
+std::string HostEntry(std::string_view address, uint16_t port) {
+  std::string host = address.find(':') != std::string_view::npos ? "[" + std::string(address) + "]" : std::string(address);
+  return host + ":" + (port >= 32768 ? std::string("32768-65535") : std::to_string(port));
+}
+
+}  // namespace
+
+const std::vector<std::string>& DefaultSecretGlobs() {
+  static const std::vector<std::string> kGlobs = {
+      "~/.ssh/**",          "~/.aws/**",   "~/.config/gcloud/**", "~/.azure/**", "~/.kube/config",
+      "~/.docker/config.json", "~/.netrc", "~/.npmrc",           "~/.pypirc",   "~/.git-credentials",
+      "~/.config/gh/hosts.yml", "~/.gnupg/**", "**/.env",         "**/.env.*",   "**/id_rsa*",
+      "**/id_ed25519*",     "**/*.pem",    "**/*.key"};
+  return kGlobs;
+}
+
+Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, const std::string& label) {
+  // A policy with only the secrets list: used to derive actions exactly as replay will.
+  Policy base;
+  base.source = "suggest";
+  for (const std::string& g : DefaultSecretGlobs()) base.secrets.push_back({g, {}});
+  PolicyCache cache(&base);
+  std::map<ActionClass, std::set<std::string>> paths, hosts;
+  std::set<std::string> tools, envs, escapes;
+  for (const SessionInput& in : sessions) {
+    PathVars vars{in.info.cwd, in.info.home, in.info.tmp};
+    AT_ASSIGN_OR_RETURN(auto cp, cache.Get(vars));
+    SessionEvaluator ev(cp);
+    AT_ASSIGN_OR_RETURN(auto src, in.open());
+    for (;;) {
+      Result<const Event*> next = src->Next();
+      if (!next.ok()) return next.status().WithContext("session " + in.info.id.ToString());
+      if (*next == nullptr) break;
+      ev.Evaluate(**next);
+      for (const Action& a : ev.actions()) {
+        switch (a.cls) {
+          case ActionClass::kToolCall: tools.insert(EscapeGlob(a.event->tool)); break;
+          case ActionClass::kEscape: escapes.insert(EscapeGlob(a.event->text)); break;
+          default:
+            if (!a.env.empty()) {
+              envs.insert(EscapeGlob(a.env));
+            } else if (!a.host.empty()) {
+              hosts[a.cls].insert(HostEntry(a.host, a.port));
+            } else if (!a.path.empty()) {
+              paths[a.cls].insert(GeneralizePath(a.path, vars));
+              if (!a.resolved.empty()) paths[a.cls].insert(GeneralizePath(a.resolved, vars));
+            }
+            break;
+        }
+      }
+    }
+  }
+  std::string o;
+  o += "# Suggested by `agenttrace policy suggest --label " + label + "` from " + std::to_string(sessions.size()) +
+       " session(s): allows exactly what they did, denies everything else.\n";
+  o += "# Review before use: every allowed secret and escape below was observed, not endorsed.\n";
+  o += "version: 1\ndefault: deny\n";
+  o += "secrets:\n";
+  for (const std::string& g : DefaultSecretGlobs()) o += "  - " + Quote(g) + "\n";
+  o += "irreversible:\n";
+  o += "  - {class: file.delete, not_paths: [\"${workspace}/**\", \"${tmp}/**\"]}\n";
+  size_t rules_at = o.size();
+  o += "rules:\n";
+  auto list = [&](const char* key, const std::set<std::string>& items) {
+    o += std::string("    ") + key + ":\n";
+    for (const std::string& x : items) o += "      - " + Quote(x) + "\n";
+  };
+  for (const auto& [cls, items] : paths) {
+    std::string name(ActionClassName(cls));
+    for (char& c : name) c = c == '.' ? '-' : c;
+    o += "  - id: allow-" + name + (cls == ActionClass::kNetConnect || cls == ActionClass::kNetListen ? "-unix" : "") + "\n";
+    o += "    decision: allow\n    class: " + std::string(ActionClassName(cls)) + "\n";
+    if (cls == ActionClass::kSecretRead) o += "    description: secrets these sessions read (review!)\n";
+    list("paths", items);
+  }
+  for (const auto& [cls, items] : hosts) {
+    std::string name(ActionClassName(cls));
+    for (char& c : name) c = c == '.' ? '-' : c;
+    o += "  - id: allow-" + name + "\n    decision: allow\n    class: " + std::string(ActionClassName(cls)) + "\n";
+    list("hosts", items);
+  }
+  if (!envs.empty()) {
+    o += "  - id: allow-secret-env\n    decision: allow\n    class: secret.read\n"
+         "    description: secret environment variables handed to programs (review!)\n";
+    list("env", envs);
+  }
+  if (!tools.empty()) {
+    o += "  - id: allow-tool-call\n    decision: allow\n    class: tool.call\n";
+    list("tools", tools);
+  }
+  if (!escapes.empty()) {
+    o += "  - id: ask-process-escape\n    decision: ask\n    class: process.escape\n"
+         "    description: escape attempts these sessions made\n";
+    list("text", escapes);
+  }
+  if (o.size() == rules_at + 7) o.replace(rules_at, 7, "rules: []\n");
+  o += "promotion:\n  min_sessions: 3\n  max_violations: 0\n  max_asks: 0\n  min_stability: 0.8\n"
+       "  allow_irreversible: false\n";
+  return o;
+}
+
+}  // namespace agenttrace

@@ -1,0 +1,84 @@
+// Golden tests: stored sessions (JSON lines) replayed against stored policies must give exactly the
+// stored reports, byte for byte.
+//
+// Layout: tests/golden/<case>/policy.yaml, tests/golden/<case>/sessions/*.jsonl,
+// tests/golden/<case>/expected.json and expected.md. To regenerate after an intended change of
+// behaviour or report format, run the test with AGENTTRACE_REGENERATE_GOLDEN=1 and review the diff:
+//   AGENTTRACE_REGENERATE_GOLDEN=1 ctest -R replayer_golden
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "replayer/policy.h"
+#include "replayer/replay.h"
+#include "replayer/report.h"
+
+namespace agenttrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> Cases() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(AGENTTRACE_GOLDEN_DIR)) {
+    if (e.is_directory() && fs::exists(e.path() / "policy.yaml")) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class GoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenTest, ReportsMatchByteForByte) {
+  fs::path dir = fs::path(AGENTTRACE_GOLDEN_DIR) / GetParam();
+  auto policy = ParsePolicy(ReadAll(dir / "policy.yaml"), "policy.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir / "sessions")) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  ASSERT_FALSE(files.empty());
+  std::vector<SessionInput> inputs;
+  for (const fs::path& f : files) {
+    auto s = ParseJsonlSession(ReadAll(f), f.filename().string());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    inputs.push_back(MemoryInput(s->info, std::make_shared<const std::vector<Event>>(std::move(s->events)),
+                                 "sessions/" + f.filename().string()));
+  }
+  ReplayOptions opt;
+  opt.threads = 3;
+  opt.promotion = policy->promotion;
+  auto report = RunReplay(*policy, std::move(inputs), opt);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  std::string json = RenderJson(*report);
+  std::string md = RenderMarkdown(*report);
+  const char* regen = std::getenv("AGENTTRACE_REGENERATE_GOLDEN");
+  if (regen != nullptr && std::string(regen) == "1") {
+    std::ofstream(dir / "expected.json", std::ios::binary) << json;
+    std::ofstream(dir / "expected.md", std::ios::binary) << md;
+    GTEST_SKIP() << "regenerated " << dir.string();
+  }
+  ASSERT_TRUE(fs::exists(dir / "expected.json")) << "missing; regenerate (see the top of golden_test.cc)";
+  EXPECT_EQ(json, ReadAll(dir / "expected.json"));
+  EXPECT_EQ(md, ReadAll(dir / "expected.md"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace agenttrace

@@ -1,0 +1,321 @@
+#include "replayer/replay.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "replayer/report.h"
+#include "tests/replayer/test_util.h"
+
+namespace agenttrace {
+namespace {
+
+using testing::Connect;
+using testing::Exec;
+using testing::MustParse;
+using testing::Open;
+
+const char* kPolicy = R"(
+version: 1
+default: deny
+secrets: ["~/.ssh/**"]
+irreversible:
+  - {class: file.delete, not_paths: ["${workspace}/**", "${tmp}/**"]}
+rules:
+  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/**", "${tmp}/**"]}
+  - {id: libs, decision: allow, class: [file.read, exec], paths: ["/usr/**"]}
+  - {id: home-delete, decision: ask, class: file.delete, paths: ["${home}/**"], description: "deletes in home"}
+  - {id: net, decision: allow, class: net.connect, hosts: ["10.0.0.0/8"]}
+promotion: {min_sessions: 2, max_violations: 0, max_asks: 0, min_stability: 0.5}
+)";
+
+SessionInfo Info(int n, const std::string& label, SessionState state = SessionState::kComplete) {
+  SessionInfo info;
+  char id[64];
+  std::snprintf(id, sizeof id, "0190b5c4-8e1a-7abc-9def-%012d", n);
+  info.id = *SessionId::Parse(id);
+  info.label = label;
+  info.cwd = "/home/u/proj";
+  info.home = "/home/u";
+  info.tmp = "/tmp";
+  info.state = state;
+  return info;
+}
+
+SessionInput Input(int n, const std::string& label, std::vector<Event> events,
+                   SessionState state = SessionState::kComplete) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    events[i].seq = i;
+    events[i].wall_ns = 1700000000000000000 + static_cast<int64_t>(i);
+    events[i].mono_ns = static_cast<int64_t>(i + 1) * 1000;
+  }
+  return MemoryInput(Info(n, label, state), std::make_shared<const std::vector<Event>>(std::move(events)),
+                     "mem" + std::to_string(n));
+}
+
+std::vector<Event> GoodRun(int variant) {
+  std::vector<Event> ev = {Exec("/usr/bin/python3", {"python3", "agent.py"}), Open("/usr/lib/python3/os.py"),
+                           Open("/home/u/proj/src/a.py"), Open("/home/u/proj/out.txt", O_WRONLY | O_CREAT),
+                           Open("/tmp/tmp.Ab12Cd", O_WRONLY | O_CREAT), Connect("10.0.0.5", 443)};
+  if (variant == 1) ev.push_back(Open("/home/u/proj/extra.txt"));
+  return ev;
+}
+
+std::vector<SessionInput> Mixed() {
+  std::vector<SessionInput> in;
+  in.push_back(Input(3, "agent-a", GoodRun(0)));
+  in.push_back(Input(1, "agent-a", GoodRun(1)));
+  std::vector<Event> bad = GoodRun(0);
+  bad.push_back(Open("/home/u/.ssh/id_rsa"));
+  bad.push_back(Connect("8.8.8.8", 443));
+  bad.push_back(testing::Simple(EventKind::kFileDelete, "/home/u/notes.txt"));
+  in.push_back(Input(2, "agent-b", bad));
+  in.push_back(Input(4, "agent-b", GoodRun(0)));
+  return in;
+}
+
+ReplayReport DoReplay(const Policy& p, std::vector<SessionInput> in, unsigned threads = 2) {
+  ReplayOptions opt;
+  opt.threads = threads;
+  opt.promotion = p.promotion;
+  auto r = RunReplay(p, std::move(in), opt);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return std::move(*r);
+}
+
+TEST(ReplayTest, CountsFindingsAndVerdictsPerLabel) {
+  Policy p = MustParse(kPolicy);
+  ReplayReport r = DoReplay(p, Mixed());
+  ASSERT_EQ(r.sessions.size(), 4u);
+  // Session id order, whatever the input order.
+  EXPECT_EQ(r.sessions[0].info.id.ToString(), "0190b5c4-8e1a-7abc-9def-000000000001");
+  EXPECT_EQ(r.sessions[3].info.id.ToString(), "0190b5c4-8e1a-7abc-9def-000000000004");
+  const SessionResult& bad = r.sessions[1];
+  EXPECT_EQ(bad.denies, 2u);  // the ssh key read, the unknown host
+  EXPECT_EQ(bad.asks, 1u);    // the delete in home
+  EXPECT_EQ(bad.irreversible, 1u);
+  EXPECT_EQ(bad.allows, 6u);
+  ASSERT_GE(bad.findings.size(), 3u);
+  EXPECT_EQ(bad.findings[0].rule_id, "default");
+  EXPECT_EQ(bad.findings[0].cls, ActionClass::kFileRead);
+  EXPECT_EQ(bad.findings[2].rule_id, "home-delete");
+  EXPECT_TRUE(bad.findings[2].irreversible);
+  EXPECT_EQ(bad.rule_hits.at("default"), 2u);
+  EXPECT_EQ(bad.blast.secrets, (std::set<std::string>{"${home}/.ssh/id_rsa"}));
+  EXPECT_EQ(bad.blast.hosts, (std::set<std::string>{"10.0.0.5:443", "8.8.8.8:443"}));
+  EXPECT_EQ(bad.blast.written_outside_workspace, (std::set<std::string>{"${home}/notes.txt", "${tmp}/tmp.*"}));
+  ASSERT_EQ(r.labels.size(), 2u);
+  const LabelResult& a = r.labels[0];
+  EXPECT_EQ(a.label, "agent-a");
+  EXPECT_TRUE(a.promotable);
+  EXPECT_TRUE(a.pass_k);
+  // Profiles: 6 shared entries, one more in session 1 -> 6/7.
+  EXPECT_NEAR(a.stability, 6.0 / 7.0, 1e-9);
+  ASSERT_EQ(a.unique_actions.size(), 1u);
+  EXPECT_EQ(a.unique_actions[0], "0190b5c4-8e1a-7abc-9def-000000000001 file.read ${workspace}/extra.txt");
+  const LabelResult& b = r.labels[1];
+  EXPECT_FALSE(b.promotable);
+  EXPECT_FALSE(b.pass_k);
+  EXPECT_EQ(b.passed, 1u);
+  std::map<std::string, bool> ok;
+  for (const Criterion& c : b.criteria) ok[c.name] = c.ok;
+  EXPECT_TRUE(ok["min_sessions"]);
+  EXPECT_FALSE(ok["max_violations"]);
+  EXPECT_FALSE(ok["max_asks"]);
+  EXPECT_FALSE(ok["irreversible"]);
+  EXPECT_TRUE(ok["complete"]);
+  EXPECT_FALSE(r.promotable);
+}
+
+TEST(ReplayTest, PromotionThresholdsAndOverrides) {
+  Policy p = MustParse(kPolicy);
+  ReplayReport r = DoReplay(p, Mixed());
+  Promotion lax = p.promotion;
+  lax.max_violations = 2;
+  lax.max_asks = 1;
+  lax.allow_irreversible = true;
+  Assess(lax, &r);
+  EXPECT_TRUE(r.labels[1].promotable);
+  EXPECT_TRUE(r.promotable);
+  lax.max_violations = 1;  // 2 denies > 1
+  Assess(lax, &r);
+  EXPECT_FALSE(r.labels[1].promotable);
+  Promotion strict = p.promotion;
+  strict.min_sessions = 3;
+  Assess(strict, &r);
+  EXPECT_FALSE(r.labels[0].promotable);
+  strict = p.promotion;
+  strict.min_stability = 0.9;  // agent-a has 6/7
+  Assess(strict, &r);
+  EXPECT_FALSE(r.labels[0].promotable);
+  strict.min_stability = 6.0 / 7.0;
+  Assess(strict, &r);
+  EXPECT_TRUE(r.labels[0].promotable);
+}
+
+TEST(ReplayTest, IncompleteSessionIsAFinding) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "x", GoodRun(0)));
+  in.push_back(Input(2, "x", GoodRun(0), SessionState::kIncomplete));
+  ReplayReport r = DoReplay(p, std::move(in));
+  EXPECT_TRUE(r.sessions[1].incomplete);
+  EXPECT_FALSE(r.sessions[1].passed());
+  EXPECT_FALSE(r.labels[0].promotable);
+  EXPECT_EQ(r.labels[0].incomplete, 1u);
+  // A gap (events lost) is a finding too.
+  std::vector<Event> with_gap = GoodRun(0);
+  Event gap;
+  gap.kind = EventKind::kGap;
+  gap.size = 10;
+  with_gap.push_back(gap);
+  std::vector<SessionInput> in2;
+  in2.push_back(Input(1, "x", GoodRun(0)));
+  in2.push_back(Input(2, "x", with_gap));
+  ReplayReport r2 = DoReplay(p, std::move(in2));
+  EXPECT_EQ(r2.sessions[1].gaps, 1u);
+  EXPECT_FALSE(r2.labels[0].promotable);
+}
+
+TEST(ReplayTest, ReadFailureIsRecordedWithEverythingBeforeIt) {
+  Policy p = MustParse(kPolicy);
+  SessionInput in;
+  in.info = Info(1, "x");
+  in.origin = "broken";
+  auto events = std::make_shared<std::vector<Event>>(GoodRun(0));
+  in.open = [events]() -> Result<std::unique_ptr<EventSource>> {
+    struct Broken final : EventSource {
+      std::shared_ptr<std::vector<Event>> ev;
+      size_t i = 0;
+      Result<const Event*> Next() override {
+        if (i == 2) return Status::Corruption("chunk 1: bad checksum");
+        return &(*ev)[i++];
+      }
+    };
+    auto b = std::make_unique<Broken>();
+    b->ev = events;
+    return std::unique_ptr<EventSource>(std::move(b));
+  };
+  std::vector<SessionInput> v;
+  v.push_back(std::move(in));
+  ReplayReport r = DoReplay(p, std::move(v));
+  EXPECT_EQ(r.sessions[0].events, 2u);
+  EXPECT_EQ(r.sessions[0].error.code(), StatusCode::kCorruption);
+  EXPECT_EQ(r.first_error.code(), StatusCode::kCorruption);
+  EXPECT_NE(r.first_error.message().find("bad checksum"), std::string::npos);
+  EXPECT_FALSE(r.promotable);
+}
+
+TEST(ReplayTest, ExplainCollectsLinesForTheChosenEvent) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "x", GoodRun(0)));
+  ReplayOptions opt;
+  opt.explain_seq = 5;
+  auto r = RunReplay(p, std::move(in), opt);
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->sessions[0].explain.empty());
+  EXPECT_EQ(r->sessions[0].explain[0], "event 5: net.connect 10.0.0.5:443");
+  EXPECT_EQ(r->sessions[0].explain.back(), "  decision: allow by rule net (class net.connect)");
+}
+
+TEST(ReportTest, JsonIsWellFormedWithStableFields) {
+  Policy p = MustParse(kPolicy);
+  ReplayReport r = DoReplay(p, Mixed());
+  auto j = nlohmann::json::parse(RenderJson(r));
+  EXPECT_EQ(j["format"], "agenttrace-replay");
+  EXPECT_EQ(j["promotable"], false);
+  EXPECT_EQ(j["totals"]["sessions"], 4);
+  EXPECT_EQ(j["totals"]["deny"], 2);
+  EXPECT_EQ(j["labels"].size(), 2u);
+  EXPECT_EQ(j["labels"][0]["stability"], 0.8571);
+  EXPECT_EQ(j["sessions"][1]["findings"][0]["rule"], "default");
+  EXPECT_EQ(j["sessions"][1]["findings"][0]["class"], "file.read");
+  EXPECT_EQ(j["sessions"][1]["blast_radius"]["secrets"][0], "${home}/.ssh/id_rsa");
+}
+
+TEST(ReportTest, SarifHasRequiredFieldsAndStableFingerprints) {
+  Policy p = MustParse(kPolicy);
+  ReplayReport r = DoReplay(p, Mixed());
+  auto j = nlohmann::json::parse(RenderSarif(r));
+  EXPECT_EQ(j["version"], "2.1.0");
+  ASSERT_EQ(j["runs"].size(), 1u);
+  const auto& run = j["runs"][0];
+  EXPECT_EQ(run["tool"]["driver"]["name"], "agenttrace");
+  const auto& rules = run["tool"]["driver"]["rules"];
+  ASSERT_EQ(rules.size(), 5u);  // 4 policy rules + default
+  EXPECT_EQ(rules[2]["id"], "home-delete");
+  EXPECT_EQ(rules[2]["shortDescription"]["text"], "deletes in home");
+  const auto& results = run["results"];
+  ASSERT_EQ(results.size(), 3u);
+  std::set<std::string> fps;
+  for (const auto& res : results) {
+    EXPECT_TRUE(res.contains("ruleId"));
+    EXPECT_TRUE(res.contains("message"));
+    EXPECT_EQ(rules[res["ruleIndex"].get<size_t>()]["id"], res["ruleId"]);
+    EXPECT_TRUE(res["level"] == "error" || res["level"] == "warning");
+    EXPECT_EQ(res["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].get<std::string>().rfind("session/", 0),
+              0u);
+    fps.insert(res["partialFingerprints"]["agenttraceFinding/v1"].get<std::string>());
+  }
+  EXPECT_EQ(fps.size(), 3u);
+  EXPECT_EQ(results[2]["level"], "warning");  // the ask
+  // The same finding in a later run (different seq and time) keeps its fingerprint.
+  std::vector<SessionInput> later;
+  std::vector<Event> ev = {Exec("/usr/bin/true", {}), Open("/home/u/.ssh/id_rsa")};
+  later.push_back(Input(9, "agent-b", ev));
+  auto j2 = nlohmann::json::parse(RenderSarif(DoReplay(p, std::move(later))));
+  EXPECT_EQ(j2["runs"][0]["results"][0]["partialFingerprints"], results[0]["partialFingerprints"]);
+}
+
+size_t Count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + 1)) ++n;
+  return n;
+}
+
+TEST(ReportTest, JunitCountsMatch) {
+  Policy p = MustParse(kPolicy);
+  std::string x = RenderJunit(DoReplay(p, Mixed()));
+  EXPECT_EQ(x.rfind("<?xml", 0), 0u);
+  // 2 labels x (2 sessions + 6 criteria) = 16 testcases; failures: 1 session + 3 criteria of agent-b.
+  EXPECT_NE(x.find("<testsuites name=\"agenttrace replay\" tests=\"16\" failures=\"4\""), std::string::npos) << x;
+  EXPECT_EQ(Count(x, "<testcase "), 16u);
+  EXPECT_EQ(Count(x, "</testcase>"), 16u);
+  EXPECT_EQ(Count(x, "<failure "), 4u);
+  EXPECT_EQ(Count(x, "<testsuite "), 2u);
+  EXPECT_EQ(Count(x, "</testsuite>"), 2u);
+  EXPECT_NE(x.find("<testsuite name=\"agent-b\" tests=\"8\" failures=\"4\""), std::string::npos);
+}
+
+TEST(ReportTest, MarkdownIsCappedAndEscaped) {
+  Policy p = MustParse(kPolicy);
+  std::vector<Event> many;
+  for (int i = 0; i < 500; ++i) many.push_back(Open("/etc/secret|" + std::to_string(i)));
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "x|y", many));
+  std::string md = RenderMarkdown(DoReplay(p, std::move(in)));
+  EXPECT_LT(md.size(), 64u * 1024);
+  EXPECT_NE(md.find("... 450 more"), std::string::npos) << md;
+  EXPECT_NE(md.find("x\\|y"), std::string::npos);
+  EXPECT_EQ(md.find("secret|1"), std::string::npos);  // pipes in cells are escaped
+  EXPECT_NE(md.find("NOT promotable"), std::string::npos);
+}
+
+TEST(DeterminismTest, SameReportForAnyThreadCountAndRun) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> base = Mixed();
+  for (int i = 10; i < 40; ++i) base.push_back(Input(i, "bulk-" + std::to_string(i % 3), GoodRun(i % 2)));
+  auto render_all = [](const ReplayReport& r) {
+    return RenderText(r) + RenderJson(r) + RenderMarkdown(r) + RenderJunit(r) + RenderSarif(r);
+  };
+  std::string one = render_all(DoReplay(p, base, 1));
+  std::string four = render_all(DoReplay(p, base, 4));
+  std::vector<SessionInput> reversed(base.rbegin(), base.rend());
+  std::string again = render_all(DoReplay(p, reversed, 4));
+  EXPECT_EQ(one, four);
+  EXPECT_EQ(one, again);
+}
+
+}  // namespace
+}  // namespace agenttrace

@@ -1,0 +1,92 @@
+#include "replayer/suggest.h"
+
+#include <gtest/gtest.h>
+
+#include "replayer/policy.h"
+#include "tests/replayer/test_util.h"
+
+namespace agenttrace {
+namespace {
+
+using testing::Connect;
+using testing::Exec;
+using testing::Open;
+using testing::Simple;
+using testing::ToolCall;
+
+SessionInput Session(int n, const std::string& cwd, std::vector<Event> events) {
+  SessionInfo info;
+  char id[64];
+  std::snprintf(id, sizeof id, "0190b5c4-8e1a-7abc-9def-%012d", n);
+  info.id = *SessionId::Parse(id);
+  info.label = "build";
+  info.cwd = cwd;
+  info.home = "/home/u";
+  info.tmp = "/tmp";
+  info.state = SessionState::kComplete;
+  for (size_t i = 0; i < events.size(); ++i) events[i].seq = i;
+  return MemoryInput(info, std::make_shared<const std::vector<Event>>(std::move(events)), "mem");
+}
+
+std::vector<SessionInput> Sessions() {
+  std::vector<SessionInput> v;
+  Event escape = Simple(EventKind::kEscape, "");
+  escape.text = "io_uring_setup";
+  Event unix_sock = Connect("", 0, AF_UNIX);
+  unix_sock.path = "/run/user/1000/bus";
+  Event listen = Connect("0.0.0.0", 8080);
+  listen.kind = EventKind::kNetListen;
+  v.push_back(Session(1, "/home/u/proj",
+                      {Exec("/usr/bin/make", {"make"}), Open("/home/u/proj/Makefile"),
+                       Open("/home/u/proj/out/a.o", O_WRONLY | O_CREAT), Open("/tmp/cc8sY2ab.s", O_WRONLY | O_CREAT),
+                       Simple(EventKind::kFileDelete, "/tmp/cc8sY2ab.s"), Open("/home/u/.ssh/id_rsa", O_RDONLY, -13),
+                       Open("/home/u/proj/link", O_RDONLY, 3, "/srv/data/file[1].txt"),
+                       Exec("/usr/bin/git", {"git", "fetch"}, {"GH_TOKEN"}), Connect("140.82.112.3", 443),
+                       Connect("10.0.0.1", 41234), ToolCall("write_file", "{}", "fs"), escape, unix_sock, listen,
+                       Simple(EventKind::kFileRename, "/home/u/proj/a", "/home/u/proj/b")}));
+  // A second run in another checkout directory: the workspace-relative rules still cover it.
+  v.push_back(Session(2, "/home/u/proj2",
+                      {Exec("/usr/bin/make", {"make"}), Open("/home/u/proj2/Makefile"),
+                       Open("/tmp/ccZZ91xy.s", O_WRONLY | O_CREAT)}));
+  return v;
+}
+
+TEST(SuggestTest, OutputIsValidAndAllowsEverythingObserved) {
+  auto yaml = SuggestPolicy(Sessions(), "build");
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto policy = ParsePolicy(*yaml, "suggested.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
+  EXPECT_EQ(policy->default_decision, Decision::kDeny);
+  EXPECT_NE(yaml->find("\"${workspace}/Makefile\""), std::string::npos) << *yaml;
+  EXPECT_NE(yaml->find("\"${tmp}/**\""), std::string::npos) << *yaml;
+  EXPECT_NE(yaml->find("\"/srv/data/file\\\\[1\\\\].txt\""), std::string::npos) << *yaml;  // glob-escaped
+  EXPECT_NE(yaml->find("\"10.0.0.1:32768-65535\""), std::string::npos) << *yaml;
+  ReplayOptions opt;
+  opt.threads = 2;
+  opt.promotion = policy->promotion;
+  auto report = RunReplay(*policy, Sessions(), opt);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  for (const SessionResult& s : report->sessions) {
+    EXPECT_EQ(s.denies, 0u) << s.info.id.ToString() << ": " << (s.findings.empty() ? "" : s.findings[0].what);
+  }
+  EXPECT_EQ(report->sessions[0].asks, 1u);  // the escape attempt is `ask`, not silently allowed
+  // Anything not observed is denied.
+  std::vector<SessionInput> other;
+  other.push_back(Session(3, "/home/u/proj", {Open("/home/u/proj/unseen"), Connect("1.1.1.1", 443)}));
+  auto r2 = RunReplay(*policy, std::move(other), opt);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->sessions[0].denies, 2u);
+}
+
+TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
+  std::vector<SessionInput> v;
+  v.push_back(Session(1, "/w", {}));
+  auto yaml = SuggestPolicy(v, "x");
+  ASSERT_TRUE(yaml.ok());
+  auto policy = ParsePolicy(*yaml, "s.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
+  EXPECT_TRUE(policy->rules.empty());
+}
+
+}  // namespace
+}  // namespace agenttrace
