@@ -25,7 +25,7 @@
 namespace agenttrace {
 namespace {
 
-constexpr size_t kMaxConnections = 1024;
+constexpr size_t kMaxConnections = 64;  // each may buffer up to one maximal line
 constexpr size_t kMaxPendingOutput = 1u << 20;  // a client that never reads its answers is dropped
 constexpr size_t kReadChunk = 64u << 10;
 
