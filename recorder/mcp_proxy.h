@@ -3,9 +3,10 @@
 //
 // Transparency: every byte read from one side is written to the other unchanged, in order, as soon as
 // it is read (no waiting for a line end, no re-serialisation). The server's stderr is inherited. A copy
-// of what was forwarded goes through a bounded queue to a recorder thread that splits lines, parses
-// them (McpTracker) and hands events to the sink; parsing never delays forwarding, except that a
-// forwarding thread waits when the queue holds kMaxQueuedBytes (the recorder never drops bytes).
+// of each read is queued just before it is forwarded (so the queue order is causal: an answer is queued
+// before the agent can react to it) for a lower-priority recorder thread that splits lines, parses them
+// (McpTracker) and hands events to the sink; parsing never delays forwarding, except that a forwarding
+// thread waits when the queue holds kMaxQueuedBytes (the recorder never drops bytes).
 //
 // Lifetime: the agent closing our stdin closes the server's stdin; the server gets 2 s to exit, then
 // SIGTERM, then SIGKILL 5 s after the stdin close. The server exiting (or closing its stdout) closes our
