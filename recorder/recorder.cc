@@ -91,7 +91,12 @@ class SignalForwarding {
     sa.sa_sigaction = ForwardSignal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &sa, &old_[i]);
+    for (size_t i = 0; i < std::size(kForwarded); ++i) {
+      sigaction(kForwarded[i], nullptr, &old_[i]);
+      // A signal the recorder was started with ignored (e.g. SIGINT of a background job) stays
+      // ignored: the agent inherits the same disposition and would ignore it too.
+      if (old_[i].sa_handler != SIG_IGN) sigaction(kForwarded[i], &sa, nullptr);
+    }
   }
   ~SignalForwarding() {
     for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &old_[i], nullptr);

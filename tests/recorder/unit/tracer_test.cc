@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <seccomp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -41,7 +42,20 @@ void* ThreadOpen(void*) {
   return nullptr;
 }
 
+void* ThreadExec(void*) {
+  char arg0[] = "/bin/true";
+  char* argv[] = {arg0, nullptr};
+  execve(arg0, argv, environ);
+  return nullptr;
+}
+
 int RunHelper(const std::string& name) {
+  if (name == "thread-exec") {
+    pthread_t t;
+    if (pthread_create(&t, nullptr, ThreadExec, nullptr) != 0) return 1;
+    sleep(10);  // the exec in the other thread replaces this whole process long before
+    return 1;
+  }
   if (name == "io_uring") {
     io_uring_params params{};
     long r = syscall(SYS_io_uring_setup, 4, &params);
@@ -360,6 +374,51 @@ TEST(TracerTest, DaemonisedGrandchildKeepsTheRecordingOpen) {
   EXPECT_GE(late->result, 0);
   unlink(marker.c_str());
   rmdir(tmpl);
+}
+
+
+TEST(TracerTest, ExecFromANonLeaderThread) {
+  Recording rec = RecordHelper("thread-exec");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0) << "/bin/true should have replaced the helper";
+  auto execs = OfKind(rec.events, EventKind::kExec);
+  ASSERT_EQ(execs.size(), 2u);
+  const Event* e = execs[1];
+  EXPECT_EQ(e->path, "/bin/true");
+  EXPECT_EQ(e->result, 0);
+  EXPECT_EQ(e->pid, execs[0]->pid);
+  EXPECT_EQ(e->tid, e->pid);  // the exec'ing thread took the leader's tid
+  auto exits = OfKind(rec.events, EventKind::kProcExit);
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0]->exit_code, 0);
+}
+
+TEST(TracerTest, PtraceNotPermittedIsExplained) {
+  auto filter = BuildSeccompFilter();
+  ASSERT_TRUE(filter.ok());
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Like a container profile that forbids ptrace.
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ptrace), 0) != 0 ||
+        seccomp_load(ctx) != 0) {
+      _exit(2);
+    }
+    VectorSink sink;
+    Tracer tracer(&sink, {});
+    SpawnSpec spec{{"/bin/true"}, {"PATH=/usr/bin:/bin"}};
+    Status s = tracer.Start(spec, *filter);
+    bool explained = s.code() == StatusCode::kPermissionDenied &&
+                     s.message().find("ptrace is not permitted") != std::string::npos &&
+                     s.message().find("SYS_PTRACE") != std::string::npos;
+    if (!explained) std::fprintf(stderr, "got: %s\n", s.ToString().c_str());
+    _exit(explained ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace
