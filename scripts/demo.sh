@@ -31,9 +31,10 @@ if ((BUILD)); then
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)" --target agenttrace sample-agent sample-mcp-server >/dev/null
 fi
-AGENTTRACE="$ROOT/$BUILD_DIR/tools/agenttrace"
-AGENT="$ROOT/$BUILD_DIR/samples/sample-agent"
-MCP_SERVER="$ROOT/$BUILD_DIR/samples/sample-mcp-server"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
+AGENTTRACE="$BUILD_DIR/tools/agenttrace"
+AGENT="$BUILD_DIR/samples/sample-agent"
+MCP_SERVER="$BUILD_DIR/samples/sample-mcp-server"
 for f in "$AGENTTRACE" "$AGENT" "$MCP_SERVER"; do
   [[ -x "$f" ]] || { echo "demo: $f is missing (run without --no-build)" >&2; exit 2; }
 done
@@ -78,13 +79,35 @@ echo "==> replaying against $POLICY"
 rc=0
 "$AGENTTRACE" replay --store "$STORE" --policy "$POLICY" \
   --markdown "$REPORTS/summary.md" --junit "$REPORTS/junit.xml" \
-  --sarif "$REPORTS/results.sarif" --json "$REPORTS/report.json" | tee "$REPORTS/replay.txt" || rc=$?
+  --sarif "$REPORTS/results.sarif" --json "$REPORTS/report.json" >"$REPORTS/replay.txt" || rc=$?
+if ((rc != 0 && rc != 1)); then
+  cat "$REPORTS/replay.txt"
+  echo "demo: replay failed with exit code $rc" >&2
+  exit "$rc"
+fi
+
+# The verdict table: one block per agent (label), with the failed criteria and the rules that fired.
+awk '
+  /^session / { label = $3; gsub(/[\[\]]/, "", label); next }
+  /^  (deny|ask)/ {
+    for (i = 1; i <= NF; i++) if ($i == "rule") { key = label SUBSEP $(i + 1); if (!(key in hits)) order[label] = order[label] " " $(i + 1); hits[key]++ }
+    next
+  }
+  /^label / {
+    label = $2; sub(/:$/, "", label)
+    line = $0; sub(/^label [^:]*: /, "", line)
+    printf "\n  %-14s %s\n", label, line
+    n = split(order[label], rules, " ")
+    for (j = 1; j <= n; j++) printf "      rule %-30s fired %d time(s)\n", rules[j], hits[label SUBSEP rules[j]]
+    next
+  }
+  /^  FAIL / { sub(/^  FAIL /, ""); printf "      failed %s\n", $0; next }
+  /^verdict:/ { printf "\n  %s\n", $0 }
+' "$REPORTS/replay.txt"
 echo
-case $rc in
-  0|1) echo "==> reports written to $REPORTS (summary.md, junit.xml, results.sarif, report.json)";;
-  *) echo "demo: replay failed with exit code $rc" >&2; exit "$rc";;
-esac
+echo "==> reports written to $REPORTS"
+echo "    summary.md (GitHub job summary), junit.xml, results.sarif, report.json, replay.txt (full text)"
 echo "    store: $STORE  (try: $AGENTTRACE ls --store $STORE)"
-# The demo succeeded if it produced a verdict; exit 1 from replay means "not every agent is promotable",
+# The demo succeeded if it produced a verdict: replay's exit 1 means "not every agent is promotable",
 # which is what the demo is meant to show.
 exit 0

@@ -134,9 +134,7 @@ class McpClient {
     return reply;
   }
 
-  void Notify(const std::string& method) {
-    SendLine(Json{{"jsonrpc", "2.0"}, {"method", method}}.dump());
-  }
+  void Notify(const std::string& method) { SendLine(Json{{"jsonrpc", "2.0"}, {"method", method}}.dump()); }
 
   std::string CallTool(const std::string& name, const Json& args) {
     Json r = Request("tools/call", {{"name", name}, {"arguments", args}});
@@ -219,16 +217,21 @@ void Misbehave() {
 
 void Wander(std::mt19937& rng) {
   auto coin = [&rng] { return std::uniform_int_distribution<int>(0, 1)(rng) == 1; };
+  static const char* kWords[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"};
+  auto word = [&rng] { return std::string(kWords[rng() % 8]); };
   static const char* kDocs[] = {"docs/design.md", "docs/api.md", "docs/history.md", "CONTRIBUTING.md"};
   for (const char* d : kDocs) {
     if (coin()) ReadFile(d);
   }
-  static const char* kWords[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"};
-  if (coin()) WriteFile(std::string("scratch-") + kWords[rng() % 6] + ".txt", "thinking...\n");
+  // A different handful of scratch files every run: what makes this agent's behaviour unstable.
+  for (unsigned k = rng() % 6; k > 0; --k) WriteFile("scratch-" + word() + ".txt", "thinking...\n");
+  for (unsigned k = rng() % 6; k > 0; --k) WriteFile("notes/" + word() + ".md", "plan\n");
   if (coin()) Run({"ls", "-la", "src"});
   if (coin()) Run({"grep", "-r", "add", "src"});
   if (coin()) Run({"wc", "-l", "README.md"});
-  if (coin()) ::mkdir((std::string("build-") + kWords[rng() % 6]).c_str(), 0755);
+  if (coin()) Run({"cat", "docs/" + word() + ".md"});
+  if (coin()) ::mkdir(("build-" + word()).c_str(), 0755);
+  if (coin()) ::rename("RESULT.md", ("RESULT-" + word() + ".md").c_str());
 }
 
 }  // namespace
