@@ -33,7 +33,6 @@ void RegisterStoreCommands(Cli& cli);      // ls, show, export, import, verify, 
 void RegisterRecordCommands(Cli& cli);     // record                                   (cmd_record.cc)
 void RegisterToolEventCommands(Cli& cli);  // emit                                     (cmd_emit.cc)
 void RegisterReplayCommands(Cli& cli);     // replay, policy check, policy suggest     (cmd_replay.cc)
-void RegisterDemoCommands(Cli& cli);       // demo                                     (cmd_demo.cc)
 
 }  // namespace agenttrace
 

@@ -39,7 +39,6 @@ int main(int argc, char** argv) {
   RegisterRecordCommands(cli);
   RegisterToolEventCommands(cli);
   RegisterReplayCommands(cli);
-  RegisterDemoCommands(cli);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,8 +1,0 @@
-#include "tools/cli.h"
-
-namespace agenttrace {
-
-// Not registered yet: lands with its issue.
-void RegisterDemoCommands(Cli& cli) { (void)cli; }
-
-}  // namespace agenttrace
