@@ -22,6 +22,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 extern char** environ;
@@ -55,8 +56,15 @@ RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std
     ADD_FAILURE() << "pipe: " << strerror(errno);
     return result;
   }
+  // extra_env replaces variables of the same name (the CI may have its own GITHUB_TOKEN).
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& x : extra_env) replaced |= x.substr(0, x.find('=')) == name;
+    if (!replaced) env_strings.emplace_back(entry);
+  }
   for (const auto& e : extra_env) env_strings.push_back(e);
   std::vector<char*> cenv, cargv;
   for (auto& e : env_strings) cenv.push_back(e.data());
