@@ -372,6 +372,21 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
                          rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
     }
   }
+  const bool cacheable = explain == nullptr && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
+                                                 a.cls == ActionClass::kFileDelete);
+  if (cacheable) {
+    cache_key_.clear();
+    cache_key_.push_back(static_cast<char>('0' + static_cast<int>(a.cls)));
+    cache_key_.push_back(IsSyscallKind(a.event->kind) && a.event->result < 0 ? '-' : '+');
+    cache_key_.append(path);
+    auto it = cache_.find(std::string_view(cache_key_));
+    if (it != cache_.end()) {
+      out.matched = it->second.first;
+      out.decision = it->second.second.first;
+      out.rule = it->second.second.second;
+      return out;
+    }
+  }
   hits_.clear();
   if (pc.set && !path.empty()) {
     pc.set->Match(path, &hits_);
@@ -395,6 +410,10 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
       out.rule = r;
       if (d == Decision::kDeny) break;
     }
+  }
+  if (cacheable) {
+    if (cache_.size() >= (1u << 16)) cache_.clear();
+    cache_.emplace(cache_key_, std::make_pair(out.matched, std::make_pair(out.decision, out.rule)));
   }
   return out;
 }

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "format/event.h"
@@ -123,6 +124,14 @@ class SessionEvaluator {
   // Stateful rules that fired on the current event: (rule, action class).
   std::vector<std::pair<int, ActionClass>> fired_;
   std::unique_ptr<Scratch> scratch_;
+  // Plain-rule outcomes of file actions by (class, failed, path): they depend on nothing else, and
+  // sessions touch the same paths again and again. Bounded; cleared when full.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::pair<bool, std::pair<Decision, int>>, KeyHash, std::equal_to<>> cache_;
+  std::string cache_key_;
   // Normalised copies of paths the producer left unnormalised; actions_ may point into them.
   std::array<std::string, 6> norm_;
 };

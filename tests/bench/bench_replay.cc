@@ -1,0 +1,213 @@
+// Replay throughput.
+//  BM_EvaluateEvents: one core evaluating a realistic event mix against a policy of ~200 rules with
+//    long path lists (plain, sequence and budget rules), in events/s.
+//  BM_ReplayStore: the whole replay of SESSIONS x EVENTS stored events (default 1000 x 10000; override
+//    with AGENTTRACE_BENCH_SESSIONS / AGENTTRACE_BENCH_EVENTS) read from an LMDB store with
+//    decompression and hash checks, on AGENTTRACE_BENCH_THREADS threads (default 2). The store is
+//    written once, in a temporary directory, before timing.
+// Run: build-dir/tests/bench/bench_replay --benchmark_filter=...
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/store.h"
+#include "replayer/engine.h"
+#include "replayer/policy.h"
+#include "replayer/replay.h"
+
+namespace agenttrace {
+namespace {
+
+std::string RealisticPolicy() {
+  std::string y = "version: 1\ndefault: deny\nsecrets: [\"~/.ssh/**\", \"~/.aws/**\", \"**/.env\", \"**/id_rsa*\"]\n";
+  y += "lists:\n  allowed_hosts: [\"10.0.0.0/8:443\", \"127.0.0.1\", \"[::1]:8000-8999\"]\n  sys_paths:\n";
+  for (int i = 0; i < 300; ++i) y += "    - \"/usr/share/pkg" + std::to_string(i) + "/**\"\n";
+  y += "rules:\n";
+  y += "  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: [\"${workspace}/**\", \"${tmp}/**\"]}\n";
+  y += "  - {id: sys, decision: allow, class: [file.read, exec], paths: [\"/usr/**\", \"/etc/**\", \"/lib/**\", \"/proc/**\"]}\n";
+  y += "  - {id: sys-list, decision: allow, class: file.read, paths: $sys_paths}\n";
+  y += "  - {id: net, decision: allow, class: net.connect, hosts: $allowed_hosts}\n";
+  y += "  - {id: secrets, decision: deny, class: secret.read}\n";
+  for (int i = 0; i < 180; ++i) {
+    std::string n = std::to_string(i);
+    switch (i % 6) {
+      case 0: y += "  - {id: deny-dir" + n + ", decision: deny, class: [file.read, file.write], paths: [\"/srv/data" + n + "/**\", \"~/private" + n + "/**/*.{db,sqlite}\"]}\n"; break;
+      case 1: y += "  - {id: ask-git" + n + ", decision: ask, class: file.write, paths: [\"${workspace}/.git/hooks" + n + "/*\"]}\n"; break;
+      case 2: y += "  - {id: exec" + n + ", decision: ask, class: exec, paths: [\"**/tool" + n + "\"], argv: [\"* --danger" + n + "*\"]}\n"; break;
+      case 3: y += "  - {id: host" + n + ", decision: deny, class: net.connect, hosts: [\"192.0." + std::to_string(i % 250) + ".0/24\"]}\n"; break;
+      case 4: y += "  - {id: tool" + n + ", decision: deny, class: tool.call, tools: [\"write_*" + n + "\"], args: [{pointer: /path, glob: \"/etc/**\"}]}\n"; break;
+      case 5: y += "  - {id: cfg" + n + ", decision: ask, class: file.write, paths: [\"${home}/.config/app" + n + "/**\"]}\n"; break;
+    }
+  }
+  y += "  - id: exfil\n    decision: deny\n    sequence:\n      steps: [{class: secret.read}, {class: net.connect, not_hosts: $allowed_hosts}]\n      within: {events: 100}\n";
+  y += "  - id: write-run\n    decision: deny\n    sequence:\n      steps: [{class: file.write, paths: [\"${tmp}/**\"]}, {class: exec}]\n      same_resource: true\n";
+  y += "  - {id: exec-budget, decision: ask, class: exec, budget: {max: 100000, per: {seconds: 60}}}\n";
+  return y;
+}
+
+std::vector<Event> EventMix(size_t n) {
+  std::vector<Event> out;
+  out.reserve(n);
+  const char* reads[] = {"/usr/lib/python3.11/os.py", "/home/u/proj/src/module/file.py", "/etc/ld.so.cache",
+                         "/usr/share/pkg42/data/table.bin", "/home/u/proj/tests/test_parser.py",
+                         "/proc/self/status", "/lib/x86_64-linux-gnu/libc.so.6", "/home/u/proj/README.md"};
+  for (size_t i = 0; i < n; ++i) {
+    Event e;
+    e.seq = i;
+    e.mono_ns = static_cast<int64_t>(i) * 50000;
+    e.pid = 1000 + static_cast<int>(i % 7);
+    switch (i % 16) {
+      case 10:
+        e.kind = EventKind::kFileOpen;
+        e.flags = O_WRONLY | O_CREAT | O_TRUNC;
+        e.path = "/home/u/proj/build/obj" + std::to_string(i % 100) + ".o";
+        e.result = 4;
+        break;
+      case 11:
+        e.kind = EventKind::kExec;
+        e.path = "/usr/bin/cc";
+        e.argv = {"cc", "-c", "x.c", "-o", "x.o"};
+        break;
+      case 12:
+        e.kind = EventKind::kNetConnect;
+        e.family = AF_INET;
+        e.address = "10.1.2.3";
+        e.port = 443;
+        break;
+      case 13:
+        e.kind = EventKind::kProcExit;
+        break;
+      default:
+        e.kind = EventKind::kFileOpen;
+        e.flags = O_RDONLY;
+        e.path = reads[i % 8];
+        e.result = 3;
+        break;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void BM_EvaluateEvents(benchmark::State& state) {
+  static const std::string yaml = RealisticPolicy();
+  auto policy = ParsePolicy(yaml, "bench.yaml");
+  if (!policy.ok()) {
+    state.SkipWithError(policy.status().ToString().c_str());
+    return;
+  }
+  auto cp = CompiledPolicy::Compile(*policy, PathVars{"/home/u/proj", "/home/u", "/tmp"});
+  if (!cp.ok()) {
+    state.SkipWithError(cp.status().ToString().c_str());
+    return;
+  }
+  std::vector<Event> events = EventMix(1 << 16);
+  SessionEvaluator ev(*cp);
+  uint64_t denies = 0;
+  for (auto _ : state) {
+    for (const Event& e : events) denies += ev.Evaluate(e).decision == Decision::kDeny;
+  }
+  benchmark::DoNotOptimize(denies);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
+  state.counters["rules"] = static_cast<double>(policy->rules.size());
+}
+BENCHMARK(BM_EvaluateEvents)->Unit(benchmark::kMillisecond);
+
+uint64_t EnvOr(const char* name, uint64_t def) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != 0 ? std::strtoull(v, nullptr, 10) : def;
+}
+
+void BM_ReplayStore(benchmark::State& state) {
+  const uint64_t sessions = EnvOr("AGENTTRACE_BENCH_SESSIONS", 1000);
+  const uint64_t events = EnvOr("AGENTTRACE_BENCH_EVENTS", 10000);
+  const unsigned threads = static_cast<unsigned>(EnvOr("AGENTTRACE_BENCH_THREADS", 2));
+  static const std::string yaml = RealisticPolicy();
+  auto policy = ParsePolicy(yaml, "bench.yaml");
+  if (!policy.ok()) {
+    state.SkipWithError(policy.status().ToString().c_str());
+    return;
+  }
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("agenttrace-bench-replay-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::shared_ptr<Store> store;
+  {
+    auto s = Store::Open(dir.string());
+    if (!s.ok()) {
+      state.SkipWithError(s.status().ToString().c_str());
+      return;
+    }
+    store = std::move(*s);
+    std::vector<Event> mix = EventMix(events);
+    for (uint64_t i = 0; i < sessions; ++i) {
+      SessionInfo info;
+      info.label = "bench-" + std::to_string(i % 10);
+      info.cwd = "/home/u/proj";
+      info.home = "/home/u";
+      info.tmp = "/tmp";
+      auto w = store->CreateSession(info);
+      if (!w.ok()) {
+        state.SkipWithError(w.status().ToString().c_str());
+        return;
+      }
+      for (const Event& e : mix) {
+        if (auto r = (*w)->Append(e); !r.ok()) {
+          state.SkipWithError(r.status().ToString().c_str());
+          return;
+        }
+      }
+      if (Status st = (*w)->Finish(0, 0); !st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        return;
+      }
+    }
+  }
+  auto list = store->ListSessions();
+  if (!list.ok()) {
+    state.SkipWithError(list.status().ToString().c_str());
+    return;
+  }
+  uint64_t total = 0;
+  for (auto _ : state) {
+    std::vector<SessionInput> inputs;
+    for (const SessionInfo& info : *list) {
+      SessionInput in;
+      in.info = info;
+      in.origin = "store";
+      SessionId id = info.id;
+      in.open = [store, id]() -> Result<std::unique_ptr<EventSource>> {
+        auto r = store->OpenSession(id);
+        if (!r.ok()) return r.status();
+        return std::unique_ptr<EventSource>(std::move(*r));
+      };
+      inputs.push_back(std::move(in));
+    }
+    ReplayOptions opt;
+    opt.threads = threads;
+    opt.promotion = policy->promotion;
+    auto report = RunReplay(*policy, std::move(inputs), opt);
+    if (!report.ok() || !report->first_error.ok()) {
+      state.SkipWithError("replay failed");
+      break;
+    }
+    for (const SessionResult& s : report->sessions) total += s.events;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(total));
+  state.counters["sessions"] = static_cast<double>(sessions);
+  state.counters["events_per_session"] = static_cast<double>(events);
+  state.counters["threads"] = threads;
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_ReplayStore)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+
+}  // namespace
+}  // namespace agenttrace
+
+BENCHMARK_MAIN();
