@@ -566,7 +566,18 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
     }
   }
   if (const RE2* secrets = cp.secrets_.get()) {
-    auto is_secret = [secrets](std::string_view p) { return !p.empty() && RE2::FullMatch(p, *secrets); };
+    // Memoised per path in the same bounded cache as plain-rule outcomes (key prefix 'S').
+    auto is_secret = [this, secrets](std::string_view p) {
+      if (p.empty()) return false;
+      cache_key_.assign(1, 'S');
+      cache_key_.append(p);
+      auto it = cache_.find(std::string_view(cache_key_));
+      if (it != cache_.end()) return it->second.first;
+      bool secret = RE2::FullMatch(p, *secrets);
+      if (cache_.size() >= (1u << 16)) cache_.clear();
+      cache_.emplace(cache_key_, std::make_pair(secret, std::make_pair(Decision::kAllow, -1)));
+      return secret;
+    };
     for (size_t i = 0, n = actions_.size(); i < n; ++i) {
       const Action& a = actions_[i];
       if (a.cls == ActionClass::kFileRead && (is_secret(a.path) || is_secret(a.resolved))) {
