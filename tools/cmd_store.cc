@@ -592,7 +592,7 @@ int RunShow(const Cli& cli, const ShowOptions& opt) {
   auto id = ResolveSession(**store, opt.session);
   if (!id.ok()) return ReportError(id.status(), "show");
   auto reader = (*store)->OpenSession(*id);
-  if (!reader.ok()) return ReportError(reader.status(), "show " + id->ToString());
+  if (!reader.ok()) return ReportError(reader.status(), "show");
   const SessionInfo& s = (*reader)->info();
 
   auto out_or = Output::Open("-");
@@ -647,7 +647,7 @@ int RunShow(const Cli& cli, const ShowOptions& opt) {
     if (!next.ok()) {
       Status flushed = output.Flush();
       (void)flushed;  // the read error is the one to report
-      return ReportError(next.status(), "show " + id->ToString());
+      return ReportError(next.status(), "show");
     }
     const Event* e = *next;
     if (e == nullptr) break;
@@ -687,7 +687,7 @@ int RunExport(const Cli& cli, const ExportOptions& opt) {
   if (!store.ok()) return ReportError(store.status(), "export");
   auto id = ResolveSession(**store, opt.session);
   if (!id.ok()) return ReportError(id.status(), "export");
-  const std::string context = "export " + id->ToString();
+  const std::string context = "export";  // store errors name the session themselves
   auto reader = (*store)->OpenSession(*id);
   if (!reader.ok()) return ReportError(reader.status(), context);
   auto output = Output::Open(opt.output);
