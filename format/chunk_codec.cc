@@ -219,7 +219,7 @@ uint32_t ChunkEncoder::InternList(const std::vector<std::string>& list) {
 }
 
 void ChunkEncoder::Add(const Event& e) {
-  Pending p;
+  Pending& p = events_.emplace_back();  // filled in place: Intern() does not touch events_
   p.kind = static_cast<uint16_t>(e.kind);
   const uint64_t prev_mono = last_mono_, prev_skew = last_skew_;
   const uint32_t prev_pid = last_pid_;
@@ -305,7 +305,6 @@ void ChunkEncoder::Add(const Event& e) {
       break;
     }
   }
-  events_.push_back(p);
   // What this event adds to the packed message (the header's raw size), estimated from above.
   uint64_t cost = 2 + extra + NzBytes(p.mono_delta) + PackedCost(p.kind) + PackedCost(p.pid_delta) +
                   PackedCost(p.tid_delta) + PackedCost(p.wall_delta) + PackedCost(p.result) + PackedCost(p.flags) +

@@ -1,5 +1,8 @@
-// libFuzzer target for the chunk decoder (build with -DAGENTTRACE_FUZZ=ON and clang):
-//   build/tests/fuzz/fuzz_chunk_decode tests/fuzz/corpus/chunk_decode
+// libFuzzer target for the chunk decoder. Build with clang and -DAGENTTRACE_FUZZ=ON, then run with a
+// scratch directory first (libFuzzer writes new inputs there) and the committed seeds second:
+//   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DAGENTTRACE_FUZZ=ON
+//   cmake --build build-fuzz --target fuzz_chunk_decode
+//   mkdir -p fuzz-out && build-fuzz/tests/fuzz/fuzz_chunk_decode fuzz-out tests/fuzz/corpus/chunk_decode
 // The same entry runs over the committed corpus in the fuzz_corpus_test ctest.
 #include "tests/fuzz/fuzz_chunk_decode.h"
 
