@@ -54,10 +54,26 @@ struct SessionEvaluator::Scratch {
   Json args;
   std::string value;
 
+  // The last host parsed by Ip() (a view into the current event).
+  std::string_view ip_host;
+  bool ip_parsed = false;
+  bool ip_ok = false;
+  IpAddress ip;
+
   void Reset(const Event* e) {
     event = e;
     argv_built = false;
     args_state = 0;
+    ip_parsed = false;
+  }
+  // `host` parsed as an IP address, or null; parsed once per event however many patterns check it.
+  const IpAddress* Ip(std::string_view host) {
+    if (!ip_parsed || host.data() != ip_host.data() || host.size() != ip_host.size()) {
+      ip_host = host;
+      ip_ok = ParseIp(host, &ip);
+      ip_parsed = true;
+    }
+    return ip_ok ? &ip : nullptr;
   }
   const std::string& Argv() {
     if (!argv_built) {
@@ -138,59 +154,72 @@ class CompiledMatch {
   // given, receives the reason of the first failing condition, or what matched.
   bool Matches(const Action& a, std::string_view path, SessionEvaluator::Scratch& sc, bool check_paths,
                std::string* why) const {
-    auto no = [&](std::string reason) {
-      if (why) *why = std::move(reason);
+    // The reason is built only when asked for: the hot path must not format strings.
+    auto no = [&](auto&& reason) {
+      if (why) *why = reason();
       return false;
     };
-    if (!AppliesTo(a.cls)) return no("class " + std::string(ActionClassName(a.cls)) + " not listed");
+    if (!AppliesTo(a.cls))
+      return no([&] { return std::string("class " + std::string(ActionClassName(a.cls)) + " not listed"); });
     const Event& e = *a.event;
     if (spec_->failed.has_value()) {
       bool failed = IsSyscallKind(e.kind) && e.result < 0;
-      if (failed != *spec_->failed) return no(failed ? "failed: the attempt failed" : "failed: the attempt succeeded");
+      if (failed != *spec_->failed)
+        return no([&] { return std::string(failed ? "failed: the attempt failed" : "failed: the attempt succeeded"); });
     }
     if (check_paths && paths_) {
-      if (path.empty()) return no("paths: the action has no path");
-      if (!RE2::FullMatch(path, *paths_)) return no("paths: no glob matches " + std::string(path));
+      if (path.empty()) return no([&] { return std::string("paths: the action has no path"); });
+      if (!RE2::FullMatch(path, *paths_))
+        return no([&] { return std::string("paths: no glob matches " + std::string(path)); });
     }
     if (not_paths_ && !path.empty() && RE2::FullMatch(path, *not_paths_)) {
-      return no("not_paths: " + std::string(path) + " is excluded");
+      return no([&] { return std::string("not_paths: " + std::string(path) + " is excluded"); });
     }
     if (!hosts_.empty()) {
-      if (a.host.empty()) return no("hosts: the action has no host");
+      if (a.host.empty()) return no([&] { return std::string("hosts: the action has no host"); });
       bool any = false;
-      for (const HostPattern& h : hosts_) any = any || h.Matches(a.host, a.port);
-      if (!any) return no("hosts: no pattern matches " + std::string(a.host) + ":" + std::to_string(a.port));
+      const IpAddress* ip = sc.Ip(a.host);
+      for (const HostPattern& h : hosts_) any = any || h.Matches(a.host, a.port, ip);
+      if (!any)
+        return no([&] {
+          return std::string("hosts: no pattern matches " + std::string(a.host) + ":" + std::to_string(a.port));
+        });
     }
     if (!not_hosts_.empty()) {
-      if (a.host.empty()) return no("not_hosts: the action has no host");
+      if (a.host.empty()) return no([&] { return std::string("not_hosts: the action has no host"); });
+      const IpAddress* ip = sc.Ip(a.host);
       for (const HostPattern& h : not_hosts_) {
-        if (h.Matches(a.host, a.port)) return no("not_hosts: " + std::string(a.host) + " matches " + h.text());
+        if (h.Matches(a.host, a.port, ip))
+          return no([&] { return std::string("not_hosts: " + std::string(a.host) + " matches " + h.text()); });
       }
     }
     if (!ports_.empty()) {
-      if (a.host.empty()) return no("ports: the action has no port");
+      if (a.host.empty()) return no([&] { return std::string("ports: the action has no port"); });
       bool any = false;
       for (const PortRange& p : ports_) any = any || p.Contains(a.port);
-      if (!any) return no("ports: " + std::to_string(a.port) + " not listed");
+      if (!any) return no([&] { return std::string("ports: " + std::to_string(a.port) + " not listed"); });
     }
     if (argv_) {
-      if (a.cls != ActionClass::kExec) return no("argv: not an exec");
-      if (!RE2::FullMatch(sc.Argv(), *argv_)) return no("argv: no pattern matches the command line");
+      if (a.cls != ActionClass::kExec) return no([&] { return std::string("argv: not an exec"); });
+      if (!RE2::FullMatch(sc.Argv(), *argv_))
+        return no([&] { return std::string("argv: no pattern matches the command line"); });
     }
     if (tools_) {
-      if (a.cls != ActionClass::kToolCall) return no("tools: not a tool call");
-      if (!RE2::FullMatch(e.tool, *tools_)) return no("tools: no glob matches tool " + e.tool);
+      if (a.cls != ActionClass::kToolCall) return no([&] { return std::string("tools: not a tool call"); });
+      if (!RE2::FullMatch(e.tool, *tools_))
+        return no([&] { return std::string("tools: no glob matches tool " + e.tool); });
     }
     if (servers_) {
-      if (a.cls != ActionClass::kToolCall) return no("servers: not a tool call");
-      if (!RE2::FullMatch(e.server, *servers_)) return no("servers: no glob matches server " + e.server);
+      if (a.cls != ActionClass::kToolCall) return no([&] { return std::string("servers: not a tool call"); });
+      if (!RE2::FullMatch(e.server, *servers_))
+        return no([&] { return std::string("servers: no glob matches server " + e.server); });
     }
     if (!args_.empty()) {
-      if (a.cls != ActionClass::kToolCall) return no("args: not a tool call");
+      if (a.cls != ActionClass::kToolCall) return no([&] { return std::string("args: not a tool call"); });
       const Json* j = sc.Args();
-      if (j == nullptr) return no("args: the arguments are not JSON");
+      if (j == nullptr) return no([&] { return std::string("args: the arguments are not JSON"); });
       for (const Arg& arg : args_) {
-        if (!j->contains(arg.pointer)) return no("args: no value at " + arg.pointer_text);
+        if (!j->contains(arg.pointer)) return no([&] { return std::string("args: no value at " + arg.pointer_text); });
         const Json& v = j->at(arg.pointer);
         const std::string* s = nullptr;
         if (v.is_string()) {
@@ -199,16 +228,18 @@ class CompiledMatch {
           sc.value = v.dump();
           s = &sc.value;
         }
-        if (!RE2::FullMatch(*s, *arg.re)) return no("args: value at " + arg.pointer_text + " does not match " + arg.text);
+        if (!RE2::FullMatch(*s, *arg.re))
+          return no([&] { return std::string("args: value at " + arg.pointer_text + " does not match " + arg.text); });
       }
     }
     if (env_) {
-      if (a.env.empty()) return no("env: not an environment variable");
-      if (!RE2::FullMatch(a.env, *env_)) return no("env: no glob matches " + std::string(a.env));
+      if (a.env.empty()) return no([&] { return std::string("env: not an environment variable"); });
+      if (!RE2::FullMatch(a.env, *env_))
+        return no([&] { return std::string("env: no glob matches " + std::string(a.env)); });
     }
     if (text_) {
-      if (a.cls != ActionClass::kEscape) return no("text: not an escape");
-      if (!RE2::FullMatch(e.text, *text_)) return no("text: no glob matches " + e.text);
+      if (a.cls != ActionClass::kEscape) return no([&] { return std::string("text: not an escape"); });
+      if (!RE2::FullMatch(e.text, *text_)) return no([&] { return std::string("text: no glob matches " + e.text); });
     }
     if (why) *why = "all conditions hold";
     return true;

@@ -304,15 +304,22 @@ Result<HostPattern> HostPattern::Parse(std::string_view text) {
 }
 
 bool HostPattern::Matches(std::string_view host, uint16_t port) const {
-  if (has_port_ && !ports_.Contains(port)) return false;
   if (kind_ == Kind::kCidr) {
     IpAddress ip;
-    if (!ParseIp(host, &ip)) return false;
+    return Matches(host, port, ParseIp(host, &ip) ? &ip : nullptr);
+  }
+  return Matches(host, port, nullptr);
+}
+
+bool HostPattern::Matches(std::string_view host, uint16_t port, const IpAddress* ip) const {
+  if (has_port_ && !ports_.Contains(port)) return false;
+  if (kind_ == Kind::kCidr) {
+    if (ip == nullptr) return false;
     int full = prefix_ / 8, rem = prefix_ % 8;
-    if (std::memcmp(ip.bytes.data(), net_.bytes.data(), full) != 0) return false;
+    if (std::memcmp(ip->bytes.data(), net_.bytes.data(), full) != 0) return false;
     if (rem == 0) return true;
     uint8_t mask = static_cast<uint8_t>(0xff << (8 - rem));
-    return (ip.bytes[full] & mask) == (net_.bytes[full] & mask);
+    return (ip->bytes[full] & mask) == (net_.bytes[full] & mask);
   }
   // Names compare case-insensitively; the stored pattern is lower-case.
   char buf[256];

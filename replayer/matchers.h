@@ -69,6 +69,9 @@ class HostPattern {
   static Result<HostPattern> Parse(std::string_view text);
   // `host` is an IP address text or a name; `port` 0 means unknown (matches only port-less patterns).
   bool Matches(std::string_view host, uint16_t port) const;
+  // The same with `host` already parsed by ParseIp (`ip` null when it is not an address), so that
+  // one action checked against many patterns parses its address once.
+  bool Matches(std::string_view host, uint16_t port, const IpAddress* ip) const;
   const std::string& text() const { return text_; }
 
  private:
