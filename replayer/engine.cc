@@ -405,18 +405,12 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
   }
   const bool cacheable = explain == nullptr && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
                                                  a.cls == ActionClass::kFileDelete);
+  PathFacts* facts = nullptr;
+  int slot = 0;
   if (cacheable) {
-    cache_key_.clear();
-    cache_key_.push_back(static_cast<char>('0' + static_cast<int>(a.cls)));
-    cache_key_.push_back(IsSyscallKind(a.event->kind) && a.event->result < 0 ? '-' : '+');
-    cache_key_.append(path);
-    auto it = cache_.find(std::string_view(cache_key_));
-    if (it != cache_.end()) {
-      out.matched = it->second.first;
-      out.decision = it->second.second.first;
-      out.rule = it->second.second.second;
-      return out;
-    }
+    facts = &Facts(path);
+    slot = FileSlot(a.cls, IsSyscallKind(a.event->kind) && a.event->result < 0);
+    if (facts->known & (1u << slot)) return facts->outcome[slot];
   }
   hits_.clear();
   if (pc.set && !path.empty()) {
@@ -442,11 +436,28 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
       if (d == Decision::kDeny) break;
     }
   }
-  if (cacheable) {
-    if (cache_.size() >= (1u << 16)) cache_.clear();
-    cache_.emplace(cache_key_, std::make_pair(out.matched, std::make_pair(out.decision, out.rule)));
+  if (facts != nullptr) {
+    facts->outcome[slot] = out;
+    facts->known |= static_cast<uint8_t>(1u << slot);
   }
   return out;
+}
+
+SessionEvaluator::PathFacts& SessionEvaluator::Facts(std::string_view path) {
+  for (const Memo& m : memo_) {
+    if (m.facts != nullptr && m.data == path.data() && m.size == path.size()) return *m.facts;
+  }
+  auto it = facts_.find(path);
+  if (it == facts_.end()) {
+    if (facts_.size() >= kMaxCachedPaths) {
+      facts_.clear();
+      memo_ = {};
+    }
+    it = facts_.emplace(std::string(path), PathFacts()).first;
+  }
+  memo_[memo_next_] = {path.data(), path.size(), &it->second};
+  memo_next_ ^= 1;
+  return it->second;
 }
 
 bool SessionEvaluator::StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources) {
@@ -585,6 +596,7 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
   const CompiledPolicy& cp = *policy_;
   const Policy& pol = cp.policy();
   scratch_->Reset(&e);
+  memo_ = {};
   DeriveBaseActions(e, &actions_);
   // Defensive normalisation of paths the producer left with "." / ".." / "//".
   size_t used = 0;
@@ -597,17 +609,12 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
     }
   }
   if (const RE2* secrets = cp.secrets_.get()) {
-    // Memoised per path in the same bounded cache as plain-rule outcomes (key prefix 'S').
+    // Memoised per path with the plain-rule outcomes.
     auto is_secret = [this, secrets](std::string_view p) {
       if (p.empty()) return false;
-      cache_key_.assign(1, 'S');
-      cache_key_.append(p);
-      auto it = cache_.find(std::string_view(cache_key_));
-      if (it != cache_.end()) return it->second.first;
-      bool secret = RE2::FullMatch(p, *secrets);
-      if (cache_.size() >= (1u << 16)) cache_.clear();
-      cache_.emplace(cache_key_, std::make_pair(secret, std::make_pair(Decision::kAllow, -1)));
-      return secret;
+      PathFacts& f = Facts(p);
+      if (f.secret < 0) f.secret = RE2::FullMatch(p, *secrets) ? 1 : 0;
+      return f.secret == 1;
     };
     for (size_t i = 0, n = actions_.size(); i < n; ++i) {
       const Action& a = actions_[i];

@@ -124,14 +124,33 @@ class SessionEvaluator {
   // Stateful rules that fired on the current event: (rule, action class).
   std::vector<std::pair<int, ActionClass>> fired_;
   std::unique_ptr<Scratch> scratch_;
-  // Plain-rule outcomes of file actions by (class, failed, path): they depend on nothing else, and
-  // sessions touch the same paths again and again. Bounded; cleared when full.
+  // What is known of a path in this session: whether it is a secret, and the plain-rule outcome of
+  // each file action class on it, failed or not. These depend on nothing else, and sessions touch the
+  // same paths again and again. One entry per path, so an event hashes its path once.
+  struct PathFacts {
+    int8_t secret = -1;                // -1: not computed yet
+    uint8_t known = 0;                 // bit FileSlot(): outcome computed
+    std::array<Outcome, 6> outcome;    // by FileSlot(class, failed)
+  };
+  static int FileSlot(ActionClass c, bool failed) { return static_cast<int>(c) * 2 + (failed ? 1 : 0); }
+  // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths are held. The
+  // reference is valid until the next call.
+  PathFacts& Facts(std::string_view path);
+  static constexpr size_t kMaxCachedPaths = 1u << 16;
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  std::unordered_map<std::string, std::pair<bool, std::pair<Decision, int>>, KeyHash, std::equal_to<>> cache_;
-  std::string cache_key_;
+  std::unordered_map<std::string, PathFacts, KeyHash, std::equal_to<>> facts_;
+  // The last two paths looked up during the current event (path as written and resolved): their
+  // views point into the event, so they are forgotten when the next event starts.
+  struct Memo {
+    const char* data = nullptr;
+    size_t size = 0;
+    PathFacts* facts = nullptr;
+  };
+  std::array<Memo, 2> memo_{};
+  size_t memo_next_ = 0;
   // Normalised copies of paths the producer left unnormalised; actions_ may point into them.
   std::array<std::string, 6> norm_;
 };
