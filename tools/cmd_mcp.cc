@@ -80,12 +80,9 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
                          "SERVER_CMD ARGS...)\n");
     return kExitUsage;
   }
-  if (o.trace_server) {
-    std::fprintf(stderr,
-                 "agenttrace: record --mcp: --trace-server is not supported yet; record the whole agent with "
-                 "`agenttrace record -- AGENT` instead (its MCP servers are traced as its children)\n");
-    return kExitUsage;
-  }
+  // --trace-server is handled by RunRecordCommand (tools/cmd_record.cc): it records this proxy and the
+  // server under the syscall recorder, and the proxy joins that session through the event socket. Here,
+  // with the socket set, the server is already a traced descendant.
   // Before any thread starts (the store's writer): SIGTERM from the agent must reach the proxy's
   // signalfd and be passed to the server, not kill us through another thread.
   BlockProxySignals();

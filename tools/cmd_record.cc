@@ -4,11 +4,15 @@
 // Exit status: the agent's own (128+n when killed by signal n); 125 when the recorder itself failed
 // (store, ptrace or seccomp not available), 126 when the command could not be executed, 127 when it
 // was not found (tools/exit_codes.h, docs/cli.md).
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "format/store.h"
+#include "recorder/event_socket.h"
 #include "recorder/recorder.h"
 #include "tools/cli.h"
 #include "tools/cmd_record.h"
@@ -32,6 +36,26 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   if (f.command.empty()) {
     std::fprintf(stderr, "agenttrace: record: no command given (usage: agenttrace record [OPTIONS] -- CMD ARGS...)\n");
     return kExitUsage;
+  }
+  if (f.mcp && f.trace_server && std::getenv(kEnvSocket) == nullptr) {
+    // The server's syscalls and its tool calls in one session: record `agenttrace record --mcp -- SERVER`
+    // (this proxy and the server it spawns) under the syscall recorder; the inner proxy finds
+    // AGENTTRACE_SOCKET and sends its tool events into the same session. Standard input and output pass
+    // through to the proxy unchanged.
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+      std::fprintf(stderr, "agenttrace: record --mcp --trace-server: cannot find this executable\n");
+      return kExitRecordFailed;
+    }
+    RecordFlags outer = f;
+    outer.mcp = false;
+    outer.trace_server = false;
+    outer.quiet = true;  // the MCP client reads our stderr as the server's
+    outer.command = {std::string(self, static_cast<size_t>(n)), "record", "--mcp", "--max-result-bytes",
+                     std::to_string(f.max_result_bytes), "--"};
+    outer.command.insert(outer.command.end(), f.command.begin(), f.command.end());
+    return RunRecordCommand(cli, outer);
   }
   if (f.mcp) {
     McpRecordOptions m;
@@ -81,7 +105,8 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_option("--agent", flags->agent, "name of the agent being recorded");
   sub->add_option("--agent-version", flags->agent_version, "version of the agent being recorded");
   sub->add_flag("--mcp", flags->mcp, "the command is an MCP stdio server: proxy it and record its tool calls");
-  sub->add_flag("--trace-server", flags->trace_server, "with --mcp: also record the server's syscalls");
+  sub->add_flag("--trace-server", flags->trace_server,
+                "with --mcp: also record the syscalls of the server's process tree, in the same session");
   sub->add_option("--max-result-bytes", flags->max_result_bytes,
                   "with --mcp: larger tool results are stored as size + hash");
   sub->add_flag("--allow-io-uring", flags->allow_io_uring,

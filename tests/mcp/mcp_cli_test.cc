@@ -297,6 +297,36 @@ TEST_F(McpCliTest, McpProxyUnderRecordJoinsTheAgentsSession) {
   EXPECT_EQ(results, 1);
 }
 
+TEST_F(McpCliTest, TraceServerRecordsTheServersSyscallsWithItsToolCalls) {
+  TempDir store;
+  std::string input =
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n"
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n";
+  RunResult direct = RunShell(kFake + " mcp", input);
+  RunResult r = RunShell(kBin + " record --mcp --trace-server --store " + Quote(store.path()) + " -- " + kFake + " mcp",
+                         input);
+  if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: ptrace is not permitted here, --trace-server was NOT tested: " << r.err;
+  }
+  ASSERT_EQ(r.status, direct.status) << r.err;
+  EXPECT_EQ(r.out, direct.out);  // still transparent
+  SessionInfo info;
+  auto ev = SessionEvents(store.path(), &info);  // one session holds both
+  bool server_exec = false;
+  int opens = 0, calls = 0, results = 0;
+  for (const Event& e : ev) {
+    server_exec |= e.kind == EventKind::kExec && e.path == fs::canonical(kFake).string() && e.result == 0;
+    opens += e.kind == EventKind::kFileOpen;
+    calls += e.kind == EventKind::kToolCall && e.tool == "echo";
+    results += e.kind == EventKind::kToolResult;
+  }
+  EXPECT_TRUE(server_exec);
+  EXPECT_GT(opens, 0);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(results, 1);
+  EXPECT_EQ(info.state, SessionState::kComplete);
+}
+
 TEST_F(McpCliTest, EmitEventsAndHooks) {
   TempDir sock_dir;
   FakeAsyncWriter writer;
