@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <fstream>
 #include <thread>
 #include <unordered_set>
@@ -100,7 +101,12 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
         key.push_back('\0');
       }
       key += a.Resource();
-      if (!a.host.empty()) key += ":" + std::to_string(a.port);
+      if (!a.host.empty()) {
+        char port[8];
+        auto [end, ec] = std::to_chars(port, port + sizeof port, a.port);
+        key.push_back(':');
+        key.append(port, end);
+      }
       if (seen.find(std::string_view(key)) != seen.end()) continue;
       seen.insert(key);
       std::string entry = ProfileEntry(a, vars);
