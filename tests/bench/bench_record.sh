@@ -7,7 +7,8 @@
 #   AGENTTRACE_BINARY  default: build/tools/agenttrace under the source tree
 #   REPETITIONS        default: 3 (or $R)
 # Environment: WORKLOADS (subset of "files build git tcp"), RUN_TIMEOUT (seconds per run, default 600),
-#   PIN=CPU (run every mode, tracer included, under taskset -c CPU), TMPDIR (where workloads and stores go).
+#   PIN=CPU (run every mode, tracer included, under taskset -c CPU), TMPDIR (where workloads and stores go),
+#   AT_RECORD_FLAGS (extra flags for agenttrace record, e.g. --cpu-pin).
 # Needs: strace, zstd, cc, git. Builds nothing of agenttrace; compiles its two workload programs
 # (tests/bench/workloads/*.c) into a temporary directory. Uses only loopback networking; every run is
 # bounded by `timeout`; everything is removed at exit.
@@ -118,7 +119,7 @@ run_mode() {
         -o "$work/strace-$wl.log" "${cmd[@]}" >/dev/null) || die "$wl failed under strace" ;;
     agenttrace)
       rm -rf "$work/store-$wl"
-      (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" record -q --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) ||
+      (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" record -q ${AT_RECORD_FLAGS:-} --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) ||
         die "$wl failed under agenttrace record" ;;
   esac
   end=$(now_ns)
