@@ -145,6 +145,7 @@ class CompiledMatch {
   }
 
   bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
+  uint32_t class_bits() const { return class_mask_ == 0 ? ~0u : class_mask_; }
   bool has_paths() const { return paths_ != nullptr; }
   bool has_args() const { return !args_.empty(); }
   const std::string& paths_regex() const { return paths_regex_; }
@@ -299,7 +300,10 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
         cp->needs_tool_args_ = cp->needs_tool_args_ || (*m)->has_args();
         cp->seq_steps_[r].push_back(std::move(*m));
       }
+      uint32_t classes = 0;
+      for (const auto& step : cp->seq_steps_[r]) classes |= step->class_bits();
       cp->stateful_rules_.push_back(static_cast<int>(r));
+      cp->stateful_classes_.push_back(classes);
       continue;
     }
     auto m = CompiledMatch::Compile(rule.match, vars);
@@ -307,6 +311,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
     cp->rule_match_[r] = std::move(*m);
     if (rule.budget) {
       cp->stateful_rules_.push_back(static_cast<int>(r));
+      cp->stateful_classes_.push_back(cp->rule_match_[r]->class_bits());
       continue;
     }
     const CompiledMatch& cm = *cp->rule_match_[r];
@@ -476,7 +481,12 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
   fired_.clear();
   const auto& rules = policy_->policy().rules;
   const int64_t now = EventTime(e);
+  uint32_t event_classes = 0;
+  for (const Action& a : actions_) event_classes |= ClassBit(a.cls);
   for (size_t k = 0; k < policy_->stateful_rules_.size(); ++k) {
+    // No matcher of the rule applies to any action of the event: nothing to count, advance or fire
+    // (still walked when explaining, to say so).
+    if (explain == nullptr && (policy_->stateful_classes_[k] & event_classes) == 0) continue;
     int r = policy_->stateful_rules_[k];
     const Rule& rule = rules[r];
     if (rule.budget) {

@@ -62,6 +62,9 @@ class CompiledPolicy {
   std::unique_ptr<RuleIndex> index_;
   std::unique_ptr<re2::RE2> secrets_;
   std::vector<int> stateful_rules_;
+  // Per stateful rule position: the action classes any of its matchers (budget, or sequence steps)
+  // can apply to. An event with none of them cannot advance or fire the rule.
+  std::vector<uint32_t> stateful_classes_;
   bool needs_tool_args_ = false;
 };
 
