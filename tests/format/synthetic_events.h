@@ -31,8 +31,8 @@ inline Event FullEvent(EventKind kind, uint64_t i) {
   std::string n = std::to_string(i);
   uint16_t k = static_cast<uint16_t>(kind);
   if (k <= static_cast<uint16_t>(EventKind::kFileRmdir)) {
-    e.path = "/home/agent/work/repo/src/module_" + n + "/file.cc";
-    e.path2 = "/home/agent/work/repo/build/out_" + n;
+    e.path = "/home/agent/src/repo/src/module_" + n + "/file.cc";
+    e.path2 = "/home/agent/src/repo/build/out_" + n;
     e.resolved = "/mnt/data/repo/src/module_" + n + "/file.cc";
     e.flags = O_RDWR | O_CREAT | O_CLOEXEC;
     e.mode = 0644;
@@ -81,7 +81,7 @@ inline Event FullEvent(EventKind kind, uint64_t i) {
       e.tool = "read_file";
       e.method = "tools/call";
       e.request_id = n;
-      e.json = "{\"path\":\"/home/agent/work/repo/README.md\",\"n\":" + n + "}";
+      e.json = "{\"path\":\"/home/agent/src/repo/README.md\",\"n\":" + n + "}";
       e.text = "note " + n;
       e.is_error = i % 2 == 0;
       e.direction = i % 2 == 0 ? Direction::kToServer : Direction::kToAgent;
@@ -102,7 +102,7 @@ class AgentMix {
     const char* exts[] = {".py", ".ts", ".json", ".md", ".cc", ".h"};
     for (int d = 0; d < 10; ++d) {
       for (int f = 0; f < 60; ++f) {
-        files_.push_back(std::string("/home/agent/work/acme-service/") + dirs[d] + "/component_" +
+        files_.push_back(std::string("/home/agent/src/acme-service/") + dirs[d] + "/component_" +
                          std::to_string(f) + "_" + std::to_string(d * 7 + f % 5) + exts[(d + f) % 6]);
       }
     }

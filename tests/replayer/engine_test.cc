@@ -84,8 +84,8 @@ TEST(EngineTest, DotDotIsNormalisedDefensively) {
 }
 
 TEST(EngineTest, VariablesComeFromTheSession) {
-  Harness h(kBase, PathVars{"/work/ws", "/root", "/var/tmp"});
-  EXPECT_EQ(h.Decide(Open("/work/ws/a")), "allow:ws-all");
+  Harness h(kBase, PathVars{"/srv/ws", "/root", "/var/tmp"});
+  EXPECT_EQ(h.Decide(Open("/srv/ws/a")), "allow:ws-all");
   EXPECT_EQ(h.Decide(Open("/var/tmp/tmp.x1")), "allow:tmp-all");
   EXPECT_EQ(h.Decide(Open("/tmp/tmp.x1")), "deny:default");
   EXPECT_EQ(h.Decide(Open("/root/.ssh/id_ed25519")), "deny:no-ssh");

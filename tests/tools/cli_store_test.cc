@@ -212,16 +212,16 @@ TEST_F(CliStoreTest, ShowPrintsMetadataAndTimeline) {
   // One line per event: relative time, pid, kind, what.
   EXPECT_THAT(timeline[0], AllOf(HasSubstr("+0.000ms"), HasSubstr("4242"), HasSubstr("exec"),
                                  HasSubstr("git commit -m 'fix bug'")));
-  EXPECT_THAT(timeline[1], AllOf(HasSubstr("+12.345ms"), HasSubstr("file.open"), HasSubstr("/work/repo/README.md")));
+  EXPECT_THAT(timeline[1], AllOf(HasSubstr("+12.345ms"), HasSubstr("file.open"), HasSubstr("/home/dev/repo/README.md")));
   EXPECT_THAT(timeline[1], Not(HasSubstr("= ")));
-  EXPECT_THAT(timeline[2], HasSubstr("/work/repo/missing.txt = ENOENT"));
-  EXPECT_THAT(timeline[3], AllOf(HasSubstr("file.rename"), HasSubstr("/work/repo/a.txt -> /work/repo/b.txt")));
+  EXPECT_THAT(timeline[2], HasSubstr("/home/dev/repo/missing.txt = ENOENT"));
+  EXPECT_THAT(timeline[3], AllOf(HasSubstr("file.rename"), HasSubstr("/home/dev/repo/a.txt -> /home/dev/repo/b.txt")));
   EXPECT_THAT(timeline[4], AllOf(HasSubstr("proc.spawn"), HasSubstr("child 4250")));
   EXPECT_THAT(timeline[5], AllOf(HasSubstr("4250"), HasSubstr("net.connect"), HasSubstr("93.184.216.34:443")));
-  EXPECT_THAT(timeline[6], AllOf(HasSubstr("tool.call"), HasSubstr("fs/read_file {\"path\":\"/work/repo/README.md\"}")));
+  EXPECT_THAT(timeline[6], AllOf(HasSubstr("tool.call"), HasSubstr("fs/read_file {\"path\":\"/home/dev/repo/README.md\"}")));
   EXPECT_THAT(timeline[7], AllOf(HasSubstr("+60.500ms"), HasSubstr("tool.result"), HasSubstr("ok in 1.500ms")));
   EXPECT_THAT(timeline[8], HasSubstr("checkpoint: tests passed"));
-  EXPECT_THAT(timeline[9], HasSubstr("/work/repo/b.txt = EACCES"));
+  EXPECT_THAT(timeline[9], HasSubstr("/home/dev/repo/b.txt = EACCES"));
   EXPECT_THAT(timeline[10], HasSubstr("exit 1"));
   EXPECT_THAT(timeline[11], AllOf(HasSubstr("+2399.000ms"), HasSubstr("killed by SIGKILL")));
 
@@ -525,7 +525,7 @@ TEST_F(CliStoreTest, LargeSessionRoundTrip) {
     e.mono_ns = 1000000 + static_cast<int64_t>(i) * 1000;
     e.pid = e.tid = 100 + static_cast<int32_t>(i % 7);
     e.kind = EventKind::kFileOpen;
-    e.path = "/work/repo/src/file" + std::to_string(i % 500) + ".cc";
+    e.path = "/home/dev/repo/src/file" + std::to_string(i % 500) + ".cc";
     e.flags = 524288;
     e.result = i % 11 == 0 ? -2 : 3;
     AppendEventJson(e, &data);
