@@ -49,9 +49,12 @@ Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, Glo
       }
       std::string_view name = glob.substr(i + 2, end - i - 2);
       const std::string* value = nullptr;
-      if (name == "workspace") value = &vars.workspace;
-      else if (name == "home") value = &vars.home;
-      else if (name == "tmp") value = &vars.tmp;
+      if (name == "workspace")
+        value = &vars.workspace;
+      else if (name == "home")
+        value = &vars.home;
+      else if (name == "tmp")
+        value = &vars.tmp;
       if (value == nullptr) {
         return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unknown variable ${" + std::string(name) +
                                        "} (known: ${workspace}, ${home}, ${tmp})");
@@ -76,7 +79,8 @@ Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, Glo
       out += any_one;
       ++i;
     } else if (c == '{') {
-      if (++brace_depth > 16) return Status::InvalidArgument("glob \"" + std::string(glob) + "\": braces nested too deep");
+      if (++brace_depth > 16)
+        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": braces nested too deep");
       out += "(?:";
       ++i;
     } else if (c == ',' && brace_depth > 0) {
@@ -324,10 +328,30 @@ bool HostPattern::Matches(std::string_view host, uint16_t port, const IpAddress*
   // Names compare case-insensitively; the stored pattern is lower-case.
   char buf[256];
   if (host.size() >= sizeof(buf)) return false;
-  for (size_t i = 0; i < host.size(); ++i) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(host[i])));
+  for (size_t i = 0; i < host.size(); ++i)
+    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(host[i])));
   std::string_view lower(buf, host.size());
   if (kind_ == Kind::kExact) return lower == host_;
   return SimpleGlobMatch(host_, lower);
+}
+
+namespace {
+bool IsUnderDir(std::string_view path, std::string_view dir) {
+  if (dir.empty() || dir == "/") return false;
+  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         (path.size() == dir.size() || path[dir.size()] == '/');
+}
+}  // namespace
+
+PathVarPrefix LongestPathVarPrefix(std::string_view path, const PathVars& vars) {
+  PathVarPrefix best;
+  auto consider = [&](const std::string& dir, std::string_view name, bool is_tmp) {
+    if (IsUnderDir(path, dir) && (best.name.empty() || dir.size() > best.dir_len)) best = {name, dir.size(), is_tmp};
+  };
+  consider(vars.workspace, "${workspace}", false);
+  consider(vars.tmp, "${tmp}", true);
+  consider(vars.home, "${home}", false);
+  return best;
 }
 
 }  // namespace agenttrace

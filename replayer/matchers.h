@@ -29,9 +29,18 @@ struct PathVars {
   auto operator<=>(const PathVars&) const = default;
 };
 
+// The session directory that is the longest prefix of `path` (normalised, absolute), as the variable
+// that names it: how profiles and suggested policies write paths relative to a session.
+struct PathVarPrefix {
+  std::string_view name;  // "${workspace}", "${tmp}" or "${home}"; empty when no directory contains path
+  size_t dir_len = 0;     // length of the directory's path; path.substr(dir_len) is the rest ("" or "/...")
+  bool is_tmp = false;
+};
+PathVarPrefix LongestPathVarPrefix(std::string_view path, const PathVars& vars);
+
 enum class GlobFlavor {
-  kPath,     // `*` and `?` do not match '/'
-  kPlain,    // `*` and `?` match any character (command lines, tool names, hosts, JSON values)
+  kPath,   // `*` and `?` do not match '/'
+  kPlain,  // `*` and `?` match any character (command lines, tool names, hosts, JSON values)
 };
 
 // Translates a glob into an (unanchored) RE2 pattern. InvalidArgument on unbalanced braces/brackets,
@@ -77,7 +86,7 @@ class HostPattern {
  private:
   enum class Kind { kExact, kGlob, kCidr } kind_ = Kind::kExact;
   std::string text_;
-  std::string host_;        // lower-case name or glob; for kExact IPs the canonical text
+  std::string host_;  // lower-case name or glob; for kExact IPs the canonical text
   IpAddress net_;
   int prefix_ = 0;
   bool has_port_ = false;

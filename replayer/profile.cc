@@ -79,31 +79,18 @@ std::string Scrub(std::string_view s, bool in_tmp) {
   return out;
 }
 
-bool UnderDir(std::string_view path, std::string_view dir) {
-  if (dir.empty() || dir == "/") return false;
-  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-         (path.size() == dir.size() || path[dir.size()] == '/');
-}
 
 }  // namespace
 
 std::string NormalizeProfilePath(std::string_view path, const PathVars& vars) {
   std::string norm = NeedsNormalization(path) ? NormalizePath(path) : std::string(path);
-  struct Cand {
-    const std::string* dir;
-    const char* name;
-  } cands[] = {{&vars.workspace, "${workspace}"}, {&vars.tmp, "${tmp}"}, {&vars.home, "${home}"}};
-  const Cand* best = nullptr;
-  for (const Cand& c : cands) {
-    if (UnderDir(norm, *c.dir) && (best == nullptr || c.dir->size() > best->dir->size())) best = &c;
-  }
   std::string out;
   std::string_view rest = norm;
-  bool in_tmp = false;
-  if (best != nullptr) {
-    out = best->name;
-    rest = std::string_view(norm).substr(best->dir->size());
-    in_tmp = best->dir == &vars.tmp;
+  PathVarPrefix var = LongestPathVarPrefix(norm, vars);
+  bool in_tmp = var.is_tmp;
+  if (!var.name.empty()) {
+    out = var.name;
+    rest = std::string_view(norm).substr(var.dir_len);
   }
   if (!in_tmp && rest.substr(0, 6) == "/proc/" && rest.size() > 6 && IsDigit(rest[6])) {
     size_t j = 6;

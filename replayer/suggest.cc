@@ -26,26 +26,14 @@ std::string Quote(std::string_view s) {
   return o + "\"";
 }
 
-bool UnderDir(std::string_view path, const std::string& dir) {
-  if (dir.empty() || dir == "/") return false;
-  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-         (path.size() == dir.size() || path[dir.size()] == '/');
-}
 
 // A glob matching `path` in sessions with these directories.
 std::string GeneralizePath(std::string_view raw, const PathVars& vars) {
   std::string path = NeedsNormalization(raw) ? NormalizePath(raw) : std::string(raw);
-  struct Cand {
-    const std::string* dir;
-    const char* name;
-  } cands[] = {{&vars.workspace, "${workspace}"}, {&vars.tmp, "${tmp}"}, {&vars.home, "${home}"}};
-  const Cand* best = nullptr;
-  for (const Cand& c : cands) {
-    if (UnderDir(path, *c.dir) && (best == nullptr || c.dir->size() > best->dir->size())) best = &c;
-  }
-  if (best == nullptr) return EscapeGlob(path);
-  if (best->dir == &vars.tmp) return "${tmp}/**";
-  return std::string(best->name) + EscapeGlob(std::string_view(path).substr(best->dir->size()));
+  PathVarPrefix var = LongestPathVarPrefix(path, vars);
+  if (var.name.empty()) return EscapeGlob(path);
+  if (var.is_tmp) return "${tmp}/**";
+  return std::string(var.name) + EscapeGlob(std::string_view(path).substr(var.dir_len));
 }
 
 std::string HostEntry(std::string_view address, uint16_t port) {
