@@ -502,6 +502,11 @@ TEST_F(CliStoreTest, VerifyDetectsACorruptedChunk) {
   RunResult exp = Run({"export", "--store", store_, kSessionId, "-o", file});
   EXPECT_EQ(exp.exit_code, 3) << Describe(exp);
   EXPECT_FALSE(fs::exists(file));
+  // Replay is a CI gate: a corrupt trace is "the tool broke" (3), never "the agent failed" (1) or a pass.
+  std::string policy = dir_ + "/allow.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules: []\n";
+  RunResult replay = Run({"replay", "--store", store_, "--policy", policy, kSessionId});
+  EXPECT_EQ(replay.exit_code, 3) << Describe(replay);
 }
 
 // Streams a large session through import and export: bounded memory, byte-identical output.
