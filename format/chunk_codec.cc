@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -66,13 +67,30 @@ struct ZstdDCtxDeleter {
   void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
 };
 
-// Bytes a non-zero value occupies in the packed encoding (the zero bytes of a word are free).
-uint64_t NzBytes(uint64_t v) { return v == 0 ? 0 : (71 - static_cast<uint64_t>(__builtin_clzll(v))) / 8; }
-// Packed-size estimate of one value: its bytes plus, if non-zero, a word tag and a zero-run marker
-// (an upper bound: fields sharing a word share the tag).
-uint64_t PackedCost(uint64_t v) { return v == 0 ? 0 : NzBytes(v) + 1; }
-// A list of n elements: pointer word, and at worst every word verbatim plus tags.
-uint64_t ListBytes(uint64_t n, uint64_t elem_bytes) { return (n * elem_bytes + 7) / 8 * 10 + 12; }
+// Unsigned LEB128: 7 bits per byte, low group first, high bit = more follows.
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Reads one varint from [*p, end); false if it is truncated or longer than 10 bytes / 64 bits.
+bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p >= end) return false;
+    uint8_t byte = *(*p)++;
+    if (shift == 63 && byte > 1) return false;
+    r |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -111,7 +129,9 @@ Result<ChunkHeader> ParseChunkHeader(std::string_view chunk) {
     return Status::Unsupported("chunk format version " + std::to_string(h.format_version) + " (this build reads " +
                                std::to_string(kChunkFormatVersion) + ")");
   }
-  if (h.codec != kCodecCapnpPackedZstd) return Status::Unsupported("unknown chunk codec " + std::to_string(h.codec));
+  if (h.codec != kCodecCapnpPackedZstd && h.codec != kCodecColumnsZstd) {
+    return Status::Unsupported("unknown chunk codec " + std::to_string(h.codec));
+  }
   if (GetLe(p + 28, 4) != 0) return Status::Corruption("reserved header bytes are not zero");
   if (h.event_count == 0) return Status::Corruption("chunk header claims zero events");
   uint64_t present = chunk.size() - kChunkHeaderSize;
@@ -141,21 +161,6 @@ std::string ChunkContext::Prefix() const {
 
 // ---------------------------------------------------------------------------------------------- encoder
 
-struct ChunkEncoder::Pending {
-  uint16_t kind = 0;
-  uint8_t flags8 = 0;  // bit 0 is_thread, bit 1 is_error
-  uint8_t direction = 0;
-  uint32_t pid_delta = 0, tid_delta = 0;
-  uint64_t mono_delta = 0, wall_delta = 0, result = 0;
-  uint32_t s[6] = {};  // string references; meaning depends on the family (see Add)
-  uint64_t flags = 0, size = 0, duration = 0;
-  uint32_t mode = 0, uid = 0, gid = 0;  // also child_pid/exit_code/signal (proc), family/port (net),
-                                        // syscall_nr/arch (sys)
-  uint32_t list_off = 0;                // into list_refs_ (exec) or args (sys, 6 x 2 entries)
-  uint16_t n_argv = 0, n_env = 0, n_secret = 0;
-  bool has_args = false;
-};
-
 // Open addressing over (hash, index) so that the table never holds pointers into string_data_, which
 // moves when it grows.
 struct ChunkEncoder::StringTable {
@@ -166,8 +171,10 @@ struct ChunkEncoder::StringTable {
 
 struct ChunkEncoder::Buffers {
   std::vector<uint64_t> scratch;  // zeroed first segment for the message builder (re-zeroed by it)
-  std::vector<uint8_t> packed;
-  std::vector<uint8_t> varints;  // the mono clock column
+  std::vector<uint8_t> message;   // the serialised message (what zstd compresses)
+  std::string lengths;            // the stringLengths column, built at encode time
+  std::string suffixes;           // the front-coded stringData, built at encode time
+  std::vector<size_t> cuts;       // offsets in `message` where a column starts
   std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter> cctx{ZSTD_createCCtx()};
 };
 
@@ -175,14 +182,17 @@ ChunkEncoder::ChunkEncoder(const WriterOptions& options)
     : options_(options), table_(std::make_unique<StringTable>()), buffers_(std::make_unique<Buffers>()) {
   AT_CHECK(buffers_->cctx != nullptr);
   table_->slots.assign(1024, 0);
-  // Grows (amortised) to the chunk's size on the first chunk and keeps it for the following ones.
-  events_.reserve(std::min<size_t>(options_.chunk_max_events, 4096));
 }
 
 ChunkEncoder::~ChunkEncoder() = default;
 
-uint32_t ChunkEncoder::Intern(std::string_view s) {
-  if (s.empty()) return 0;
+void ChunkEncoder::Put(Column c, uint64_t v) { AppendVarint(&columns_[c], v); }
+
+void ChunkEncoder::Ref(Column c, std::string_view s) {
+  if (s.empty()) {
+    columns_[c].push_back(0);
+    return;
+  }
   StringTable& t = *table_;
   if ((t.count + 1) * 2 > t.slots.size()) {
     std::vector<uint32_t> slots(t.slots.size() * 2, 0);
@@ -201,7 +211,11 @@ uint32_t ChunkEncoder::Intern(std::string_view s) {
     uint32_t idx = t.slots[i] - 1;
     if (t.hashes[idx] == h) {
       uint32_t begin = idx == 0 ? 0 : string_ends_[idx - 1];
-      if (std::string_view(string_data_).substr(begin, string_ends_[idx] - begin) == s) return idx + 1;
+      if (std::string_view(string_data_).substr(begin, string_ends_[idx] - begin) == s) {
+        // String number idx + 1 of the count seen so far: r = seen + 2 - number.
+        Put(c, t.count + 1 - idx);
+        return;
+      }
     }
     i = (i + 1) & mask;
   }
@@ -210,287 +224,234 @@ uint32_t ChunkEncoder::Intern(std::string_view s) {
   t.hashes.push_back(h);
   t.slots[i] = static_cast<uint32_t>(t.count + 1);
   ++t.count;
-  return static_cast<uint32_t>(t.count);
-}
-
-uint32_t ChunkEncoder::InternList(const std::vector<std::string>& list) {
-  for (const auto& s : list) list_refs_.push_back(Intern(s));
-  return static_cast<uint32_t>(list.size());
+  columns_[c].push_back(1);  // the next new string
 }
 
 void ChunkEncoder::Add(const Event& e) {
-  Pending& p = events_.emplace_back();  // filled in place: Intern() does not touch events_
-  p.kind = static_cast<uint16_t>(e.kind);
-  const uint64_t prev_mono = last_mono_, prev_skew = last_skew_;
-  const uint32_t prev_pid = last_pid_;
-  uint64_t mono = static_cast<uint64_t>(e.mono_ns);
-  uint64_t skew = static_cast<uint64_t>(e.wall_ns) - mono;
-  p.mono_delta = Zz64(mono - prev_mono);
-  p.wall_delta = Zz64(skew - prev_skew);
-  p.pid_delta = Zz32(static_cast<uint32_t>(e.pid) - prev_pid);
-  p.tid_delta = Zz32(static_cast<uint32_t>(e.tid) - static_cast<uint32_t>(e.pid));
-  p.result = Zz64(static_cast<uint64_t>(e.result));
+  // The order of the Put/Ref calls below is the format (docs/format.md, "Codec 2"): the decoder
+  // reads the columns back in the same order.
+  ++events_;
+  const uint64_t mono = static_cast<uint64_t>(e.mono_ns);
+  const uint64_t skew = static_cast<uint64_t>(e.wall_ns) - mono;
+  Put(kKinds, static_cast<uint16_t>(e.kind));
+  Put(kMono, Zz64(mono - last_mono_));
+  Put(kWall, Zz64(skew - last_skew_));
+  Put(kPid, Zz32(static_cast<uint32_t>(e.pid) - last_pid_));
+  Put(kTid, Zz32(static_cast<uint32_t>(e.tid) - static_cast<uint32_t>(e.pid)));
+  Put(kResults, Zz64(static_cast<uint64_t>(e.result)));
   last_mono_ = mono;
   last_skew_ = skew;
   last_pid_ = static_cast<uint32_t>(e.pid);
-  uint64_t extra = 0;
   switch (FamilyOf(e.kind)) {
     case Family::kFile:
-      p.s[0] = Intern(e.path);
-      p.s[1] = Intern(e.path2);
-      p.s[2] = Intern(e.resolved);
-      p.flags = e.flags;
-      p.mode = e.mode;
-      p.uid = e.uid;
-      p.gid = e.gid;
-      p.size = Zz64(static_cast<uint64_t>(e.size));
+      Ref(kPaths, e.path);
+      Ref(kPaths2, e.path2);
+      Ref(kPaths2, e.resolved);
+      Put(kFlags, e.flags);
+      Put(kValues, e.mode);
+      Put(kValues, e.uid);
+      Put(kValues, e.gid);
+      Put(kValues, Zz64(static_cast<uint64_t>(e.size)));
       break;
     case Family::kExec:
-      p.s[0] = Intern(e.path);
-      p.s[1] = Intern(e.resolved);
-      p.flags = e.flags;
-      p.list_off = static_cast<uint32_t>(list_refs_.size());
-      p.n_argv = static_cast<uint16_t>(std::min<size_t>(e.argv.size(), 0xFFFF));
-      p.n_env = static_cast<uint16_t>(std::min<size_t>(e.env_names.size(), 0xFFFF));
-      p.n_secret = static_cast<uint16_t>(std::min<size_t>(e.secret_env_names.size(), 0xFFFF));
-      AT_CHECK_MSG(e.argv.size() <= 0xFFFF && e.env_names.size() <= 0xFFFF && e.secret_env_names.size() <= 0xFFFF,
-                   "exec event with more than 65535 argv or environment entries");
-      InternList(e.argv);
-      InternList(e.env_names);
-      InternList(e.secret_env_names);
-      extra += ListBytes(p.n_argv, 4) + ListBytes(p.n_env, 4) + ListBytes(p.n_secret, 4);
+      Ref(kPaths, e.path);
+      Ref(kPaths2, e.resolved);
+      Put(kFlags, e.flags);
+      for (const auto* list : {&e.argv, &e.env_names, &e.secret_env_names}) {
+        Put(kLists, list->size());
+        for (const auto& s : *list) Ref(kLists, s);
+      }
       break;
     case Family::kProc:
-      p.mode = Zz32(static_cast<uint32_t>(e.child_pid) - static_cast<uint32_t>(e.pid));
-      p.uid = Zz32(static_cast<uint32_t>(e.exit_code));
-      p.gid = Zz32(static_cast<uint32_t>(e.signal));
-      p.flags = e.flags;
-      p.flags8 = e.is_thread ? 1 : 0;
+      Put(kFlags, e.flags);
+      Put(kValues, Zz32(static_cast<uint32_t>(e.child_pid) - static_cast<uint32_t>(e.pid)));
+      Put(kValues, Zz32(static_cast<uint32_t>(e.exit_code)));
+      Put(kValues, Zz32(static_cast<uint32_t>(e.signal)));
+      Put(kValues, e.is_thread ? 1 : 0);
       break;
     case Family::kNet:
-      p.mode = e.family;
-      p.uid = e.port;
-      p.s[0] = Intern(e.address);
-      p.s[1] = Intern(e.path);
-      p.size = Zz64(static_cast<uint64_t>(e.size));
-      p.flags = e.flags;
+      Ref(kPaths, e.path);
+      Ref(kStrings, e.address);
+      Put(kFlags, e.flags);
+      Put(kValues, e.family);
+      Put(kValues, e.port);
+      Put(kValues, Zz64(static_cast<uint64_t>(e.size)));
       break;
     case Family::kTool:
-      p.s[0] = Intern(e.server);
-      p.s[1] = Intern(e.tool);
-      p.s[2] = Intern(e.method);
-      p.s[3] = Intern(e.request_id);
-      p.s[4] = Intern(e.json);
-      p.s[5] = Intern(e.text);
-      p.flags8 = e.is_error ? 2 : 0;
-      p.direction = static_cast<uint8_t>(e.direction);
-      p.duration = Zz64(static_cast<uint64_t>(e.duration_ns));
-      p.size = Zz64(static_cast<uint64_t>(e.size));
+      Ref(kStrings, e.server);
+      Ref(kStrings, e.tool);
+      Ref(kStrings, e.method);
+      Ref(kStrings, e.request_id);
+      Ref(kStrings, e.json);
+      Ref(kStrings, e.text);
+      Put(kValues, e.is_error ? 1 : 0);
+      Put(kValues, static_cast<uint8_t>(e.direction));
+      Put(kValues, Zz64(static_cast<uint64_t>(e.duration_ns)));
+      Put(kValues, Zz64(static_cast<uint64_t>(e.size)));
       break;
     case Family::kSys: {
-      p.s[0] = Intern(e.text);
-      p.mode = e.syscall_nr;
-      p.uid = e.arch;
+      Ref(kStrings, e.text);
+      Put(kValues, e.syscall_nr);
+      Put(kValues, e.arch);
       bool any = false;
       for (uint64_t a : e.args) any |= a != 0;
+      Put(kValues, any ? 6 : 0);
       if (any) {
-        p.has_args = true;
-        p.list_off = static_cast<uint32_t>(list_refs_.size());
-        for (uint64_t a : e.args) {
-          list_refs_.push_back(static_cast<uint32_t>(a));
-          list_refs_.push_back(static_cast<uint32_t>(a >> 32));
-        }
-        extra += ListBytes(6, 8);
+        for (uint64_t a : e.args) Put(kValues, a);
       }
       break;
     }
   }
-  // What this event adds to the packed message (the header's raw size), estimated from above.
-  uint64_t cost = 2 + extra + NzBytes(p.mono_delta) + PackedCost(p.kind) + PackedCost(p.pid_delta) +
-                  PackedCost(p.tid_delta) + PackedCost(p.wall_delta) + PackedCost(p.result) + PackedCost(p.flags) +
-                  PackedCost(p.size) + PackedCost(p.duration) + PackedCost(p.mode) + PackedCost(p.uid) +
-                  PackedCost(p.gid) + PackedCost(p.flags8) + PackedCost(p.direction);
-  for (uint32_t ref : p.s) cost += PackedCost(ref);
-  raw_estimate_ += cost;
 }
 
 uint64_t ChunkEncoder::estimated_raw_bytes() const {
-  // Segment table and root, the events, the string bytes (verbatim at worst: +1/8 for tags) and the
-  // string end offsets (4 bytes each, plus tags).
-  return 64 + raw_estimate_ + string_data_.size() * 9 / 8 + 5ull * string_ends_.size();
+  // Segment table, root pointer, the struct's 14 pointers, and each Data blob padded to a word; the
+  // string lengths take at most 2 x 5 varint bytes each (front coding only shortens stringData).
+  uint64_t n = 16 + 14 * 8 + string_data_.size() + 7 + 10ull * string_ends_.size() + 7;
+  for (const auto& c : columns_) n += c.size() + 7;
+  return n;
 }
 
-uint32_t ChunkEncoder::event_count() const { return static_cast<uint32_t>(events_.size()); }
+uint32_t ChunkEncoder::event_count() const { return events_; }
 
 bool ChunkEncoder::full() const {
-  return events_.size() >= options_.chunk_max_events || estimated_raw_bytes() >= options_.chunk_max_raw_bytes;
+  return events_ >= options_.chunk_max_events || estimated_raw_bytes() >= options_.chunk_max_raw_bytes;
 }
 
 void ChunkEncoder::Reset() {
-  events_.clear();
-  list_refs_.clear();
+  events_ = 0;
+  for (auto& c : columns_) c.clear();
   string_data_.clear();
   string_ends_.clear();
   std::fill(table_->slots.begin(), table_->slots.end(), 0);
   table_->hashes.clear();
   table_->count = 0;
-  raw_estimate_ = 0;
   last_mono_ = last_skew_ = 0;
   last_pid_ = 0;
 }
 
 Status ChunkEncoder::Seal(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header_out) {
-  AT_CHECK(!events_.empty());
+  AT_RETURN_IF_ERROR(Encode(first_seq, prev_hash, out, header_out));
+  Reset();
+  return Status::Ok();
+}
+
+Status ChunkEncoder::Encode(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header_out) {
+  AT_CHECK(events_ > 0);
   Buffers& b = *buffers_;
-  const uint64_t struct_words =
-      schema::Event::_capnpPrivate::dataWordSize + schema::Event::_capnpPrivate::pointerCount;
-  uint64_t words = events_.size() * struct_words + estimated_raw_bytes() / 8 + 64;
+  // Front-code the string table: paths recorded one after another share long prefixes, which cost
+  // less as a length than as a zstd match.
+  b.lengths.clear();
+  b.suffixes.clear();
+  std::string_view prev;
+  uint32_t begin = 0;
+  for (uint32_t end : string_ends_) {
+    std::string_view cur = std::string_view(string_data_).substr(begin, end - begin);
+    size_t shared = 0;
+    const size_t max_shared = std::min(prev.size(), cur.size());
+    while (shared < max_shared && prev[shared] == cur[shared]) ++shared;
+    AppendVarint(&b.lengths, shared);
+    AppendVarint(&b.lengths, cur.size() - shared);
+    b.suffixes.append(cur.substr(shared));
+    prev = cur;
+    begin = end;
+  }
+  const uint64_t words = estimated_raw_bytes() / 8 + 16;
+  if (words > 0x7FFFFFFFull) return Status::ResourceExhausted("chunk too large to encode");
   if (b.scratch.size() < words) b.scratch.assign(words, 0);
-  size_t packed_size = 0;
+  size_t raw_size = 0;
   try {
     capnp::MallocMessageBuilder message(
         kj::arrayPtr(reinterpret_cast<capnp::word*>(b.scratch.data()), b.scratch.size()));
-    auto root = message.initRoot<schema::Chunk>();
-    root.setStringData(
-        capnp::Data::Reader(reinterpret_cast<const kj::byte*>(string_data_.data()), string_data_.size()));
-    auto ends = root.initStringEnds(static_cast<unsigned>(string_ends_.size()));
-    for (unsigned i = 0; i < string_ends_.size(); ++i) ends.set(i, string_ends_[i]);
-    auto events = root.initEvents(static_cast<unsigned>(events_.size()));
-    b.varints.clear();
-    for (const Pending& p : events_) {
-      uint64_t v = p.mono_delta;
-      while (v >= 0x80) {
-        b.varints.push_back(static_cast<uint8_t>(v | 0x80));
-        v >>= 7;
-      }
-      b.varints.push_back(static_cast<uint8_t>(v));
+    auto root = message.initRoot<schema::Columns>();
+    auto data = [](const std::string& s) {
+      return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+    };
+    root.setStringData(data(b.suffixes));
+    root.setStringLengths(data(b.lengths));
+    root.setKinds(data(columns_[kKinds]));
+    root.setMonoDeltas(data(columns_[kMono]));
+    root.setWallDeltas(data(columns_[kWall]));
+    root.setPidDeltas(data(columns_[kPid]));
+    root.setTids(data(columns_[kTid]));
+    root.setResults(data(columns_[kResults]));
+    root.setPaths(data(columns_[kPaths]));
+    root.setPaths2(data(columns_[kPaths2]));
+    root.setFlags(data(columns_[kFlags]));
+    root.setLists(data(columns_[kLists]));
+    root.setStrings(data(columns_[kStrings]));
+    root.setValues(data(columns_[kValues]));
+    raw_size = 8 * capnp::computeSerializedSizeInWords(message);
+    if (b.message.size() < raw_size) b.message.resize(raw_size);
+    kj::ArrayOutputStream stream(kj::arrayPtr(b.message.data(), raw_size));
+    capnp::writeMessage(stream, message);
+    AT_CHECK(stream.getArray().size() == raw_size);
+    // Where each blob starts in the serialised bytes (after the 8-byte segment table of the single
+    // segment): zstd ends a block there, so that each column gets entropy tables of its own.
+    auto segments = message.getSegmentsForOutput();
+    AT_CHECK(segments.size() == 1);
+    const auto* base = reinterpret_cast<const kj::byte*>(segments[0].begin());
+    auto offset = [&](capnp::Data::Builder d) { return static_cast<size_t>(d.begin() - base) + 8; };
+    b.cuts.clear();
+    for (auto d : {root.getStringLengths(), root.getKinds(), root.getMonoDeltas(), root.getWallDeltas(),
+                   root.getPidDeltas(), root.getTids(), root.getResults(), root.getPaths(), root.getPaths2(),
+                   root.getFlags(), root.getLists(), root.getStrings(), root.getValues()}) {
+      b.cuts.push_back(offset(d));
     }
-    root.setMonoDeltas(capnp::Data::Reader(b.varints.data(), b.varints.size()));
-    for (unsigned i = 0; i < events_.size(); ++i) {
-      const Pending& p = events_[i];
-      auto e = events[i];
-      e.setKind(p.kind);
-      e.setWallDelta(p.wall_delta);
-      e.setPidDelta(p.pid_delta);
-      e.setTidDelta(p.tid_delta);
-      e.setResult(p.result);
-      switch (FamilyOf(static_cast<EventKind>(p.kind))) {
-        case Family::kFile: {
-          auto f = e.initFile();
-          f.setPath(p.s[0]);
-          f.setPath2(p.s[1]);
-          f.setResolved(p.s[2]);
-          f.setFlags(p.flags);
-          f.setMode(p.mode);
-          f.setUid(p.uid);
-          f.setGid(p.gid);
-          f.setSize(p.size);
-          break;
-        }
-        case Family::kExec: {
-          auto x = e.initExec();
-          x.setPath(p.s[0]);
-          x.setResolved(p.s[1]);
-          x.setFlags(p.flags);
-          const uint32_t* refs = list_refs_.data() + p.list_off;
-          auto argv = x.initArgv(p.n_argv);
-          for (unsigned j = 0; j < p.n_argv; ++j) argv.set(j, *refs++);
-          auto env = x.initEnvNames(p.n_env);
-          for (unsigned j = 0; j < p.n_env; ++j) env.set(j, *refs++);
-          auto sec = x.initSecretEnvNames(p.n_secret);
-          for (unsigned j = 0; j < p.n_secret; ++j) sec.set(j, *refs++);
-          break;
-        }
-        case Family::kProc: {
-          auto x = e.initProc();
-          x.setChildPid(p.mode);
-          x.setExitCode(p.uid);
-          x.setSignal(p.gid);
-          x.setFlags(p.flags);
-          x.setIsThread((p.flags8 & 1) != 0);
-          break;
-        }
-        case Family::kNet: {
-          auto x = e.initNet();
-          x.setFamily(static_cast<uint16_t>(p.mode));
-          x.setPort(static_cast<uint16_t>(p.uid));
-          x.setAddress(p.s[0]);
-          x.setPath(p.s[1]);
-          x.setSize(p.size);
-          x.setFlags(p.flags);
-          break;
-        }
-        case Family::kTool: {
-          auto x = e.initTool();
-          x.setServer(p.s[0]);
-          x.setTool(p.s[1]);
-          x.setMethod(p.s[2]);
-          x.setRequestId(p.s[3]);
-          x.setJson(p.s[4]);
-          x.setText(p.s[5]);
-          x.setIsError((p.flags8 & 2) != 0);
-          x.setDirection(p.direction);
-          x.setDurationNs(p.duration);
-          x.setSize(p.size);
-          break;
-        }
-        case Family::kSys: {
-          auto x = e.initSys();
-          x.setText(p.s[0]);
-          x.setSyscallNr(p.mode);
-          x.setArch(p.uid);
-          if (p.has_args) {
-            auto args = x.initArgs(6);
-            const uint32_t* refs = list_refs_.data() + p.list_off;
-            for (unsigned j = 0; j < 6; ++j) {
-              args.set(j, static_cast<uint64_t>(refs[2 * j]) | static_cast<uint64_t>(refs[2 * j + 1]) << 32);
-            }
-          }
-          break;
-        }
-      }
-    }
-    // Packing never grows a word by more than 2 bytes (tag + run count), so this bound always holds.
-    size_t unpacked_bytes = 8 * (capnp::computeSerializedSizeInWords(message));
-    size_t bound = unpacked_bytes + unpacked_bytes / 4 + 64;
-    if (b.packed.size() < bound) b.packed.resize(bound);
-    kj::ArrayOutputStream stream(kj::arrayPtr(b.packed.data(), b.packed.size()));
-    capnp::writePackedMessage(stream, message);
-    packed_size = stream.getArray().size();
   } catch (const kj::Exception& ex) {
     return Status::Internal(std::string("encoding chunk: ") + ex.getDescription().cStr());
   }
-  if (packed_size > 0xFFFFFFFFull) return Status::ResourceExhausted("chunk too large to encode");
+  if (raw_size > 0xFFFFFFFFull) return Status::ResourceExhausted("chunk too large to encode");
 
-  size_t cap = ZSTD_compressBound(packed_size);
+  // One frame (with its content size), flushed at every column start: a flush ends the current
+  // block, and a column compressed with its own literal and sequence statistics is about 4% smaller
+  // than all columns sharing blocks.
+  size_t cap = ZSTD_compressBound(raw_size) + 64 * b.cuts.size();
   out->resize(kChunkHeaderSize + cap);
   ZSTD_CCtx_reset(b.cctx.get(), ZSTD_reset_session_only);
   ZSTD_CCtx_setParameter(b.cctx.get(), ZSTD_c_compressionLevel, options_.zstd_level);
-  size_t n = ZSTD_compress2(b.cctx.get(), out->data() + kChunkHeaderSize, cap, b.packed.data(), packed_size);
-  if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
+  ZSTD_CCtx_setPledgedSrcSize(b.cctx.get(), raw_size);
+  std::sort(b.cuts.begin(), b.cuts.end());
+  b.cuts.push_back(raw_size);
+  ZSTD_outBuffer zout{out->data() + kChunkHeaderSize, cap, 0};
+  size_t done = 0;
+  for (size_t cut : b.cuts) {
+    if (cut <= done) continue;
+    const bool last = cut == raw_size;
+    ZSTD_inBuffer zin{b.message.data() + done, cut - done, 0};
+    size_t left;
+    do {
+      left = ZSTD_compressStream2(b.cctx.get(), &zout, &zin, last ? ZSTD_e_end : ZSTD_e_flush);
+      if (ZSTD_isError(left)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(left));
+      if (left != 0 && zout.pos == zout.size) return Status::Internal("zstd compress: output bound exceeded");
+    } while (left != 0);
+    done = cut;
+  }
+  const size_t n = zout.pos;
   out->resize(kChunkHeaderSize + n);
 
   ChunkHeader h;
+  h.codec = kCodecColumnsZstd;
   h.first_seq = first_seq;
-  h.event_count = static_cast<uint32_t>(events_.size());
-  h.raw_size = static_cast<uint32_t>(packed_size);
+  h.event_count = events_;
+  h.raw_size = static_cast<uint32_t>(raw_size);
   h.stored_size = static_cast<uint32_t>(n);
   h.payload_hash = Blake2b256(std::string_view(*out).substr(kChunkHeaderSize));
   h.prev_hash = prev_hash;
   EncodeChunkHeader(h, reinterpret_cast<uint8_t*>(out->data()));
   if (header_out != nullptr) *header_out = h;
-  Reset();
   return Status::Ok();
 }
 
 std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
-                       int zstd_level) {
+                       int zstd_level, uint16_t codec) {
   std::string out(kChunkHeaderSize + ZSTD_compressBound(raw.size()), '\0');
   size_t n = ZSTD_compress(out.data() + kChunkHeaderSize, out.size() - kChunkHeaderSize, raw.data(), raw.size(),
                            zstd_level);
   AT_CHECK_MSG(!ZSTD_isError(n), ZSTD_getErrorName(n));
   out.resize(kChunkHeaderSize + n);
   ChunkHeader h;
+  h.codec = codec;
   h.first_seq = first_seq;
   h.event_count = event_count;
   h.raw_size = static_cast<uint32_t>(raw.size());
@@ -505,14 +466,25 @@ std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_
 
 struct ChunkDecoder::State {
   std::unique_ptr<ZSTD_DCtx, ZstdDCtxDeleter> dctx{ZSTD_createDCtx()};
-  std::unique_ptr<char[]> raw;
-  size_t raw_capacity = 0;
+  std::unique_ptr<capnp::word[]> raw;  // word-aligned: codec 2 reads the message in place
+  size_t raw_capacity = 0;             // bytes
+  size_t raw_size = 0;
+  bool open = false;
+  const char* string_data = nullptr;
+  std::vector<uint32_t> string_ends;
+  // Codec 1.
   std::optional<kj::ArrayInputStream> input;
   std::optional<capnp::PackedMessageReader> message;
   capnp::List<schema::Event>::Reader events;
   std::vector<uint64_t> mono;  // decoded mono clock column
-  const char* string_data = nullptr;
-  std::vector<uint32_t> string_ends;
+  // Codec 2: the columns, as [pos, end) byte ranges inside `raw`.
+  struct Cursor {
+    const uint8_t* pos = nullptr;
+    const uint8_t* end = nullptr;
+  };
+  Cursor columns[ChunkEncoder::kColumnCount];
+  uint32_t seen = 0;  // distinct strings referenced so far
+  std::string strings;  // the decoded (front-coding undone) string table
 
   void Close() {
     // The reader may read (and throw on) unread segments while being destroyed.
@@ -526,6 +498,9 @@ struct ChunkDecoder::State {
     mono.clear();
     string_data = nullptr;
     string_ends.clear();
+    for (auto& c : columns) c = Cursor{};
+    seen = 0;
+    open = false;
   }
   ~State() { Close(); }
 };
@@ -568,13 +543,27 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
                 std::to_string(h.raw_size));
   }
   if (s.raw_capacity < h.raw_size) {
-    s.raw.reset(new char[h.raw_size]);
-    s.raw_capacity = h.raw_size;
+    s.raw.reset(new capnp::word[(h.raw_size + 7) / 8]);
+    s.raw_capacity = (h.raw_size + 7) / 8 * 8;
   }
   size_t n = ZSTD_decompressDCtx(s.dctx.get(), s.raw.get(), h.raw_size, payload.data(), payload.size());
   if (ZSTD_isError(n)) return Fail(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != h.raw_size) return Fail("payload decompressed to " + std::to_string(n) + " bytes, header says " +
                                    std::to_string(h.raw_size));
+  s.raw_size = n;
+  Status st = h.codec == kCodecColumnsZstd ? OpenColumns(h.event_count) : OpenRows(h.event_count);
+  if (!st.ok()) {
+    s.Close();
+    return st;
+  }
+  header_ = h;
+  s.open = true;
+  return Status::Ok();
+}
+
+Status ChunkDecoder::OpenRows(uint32_t event_count) {
+  State& s = *state_;
+  const size_t n = s.raw_size;
   try {
     capnp::ReaderOptions ro;
     // Unpacking can expand the packed bytes up to ~1000x (a zero run of 256 words costs 2 bytes) and
@@ -587,33 +576,20 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
     s.message.emplace(*s.input, ro);
     auto root = s.message->getRoot<schema::Chunk>();
     s.events = root.getEvents();
-    if (s.events.size() != h.event_count) {
-      std::string what = "chunk holds " + std::to_string(s.events.size()) + " events, header says " +
-                         std::to_string(h.event_count);
-      s.Close();
-      return Fail(what);
+    if (s.events.size() != event_count) {
+      return Fail("chunk holds " + std::to_string(s.events.size()) + " events, header says " +
+                  std::to_string(event_count));
     }
     auto mono = root.getMonoDeltas();
-    s.mono.resize(h.event_count);
-    size_t pos = 0;
-    for (uint32_t i = 0; i < h.event_count; ++i) {
-      uint64_t v = 0;
-      int shift = 0;
-      for (;;) {
-        if (pos >= mono.size() || shift > 63) {
-          s.Close();
-          return Fail("mono clock column: bad or missing varint for event " + std::to_string(i));
-        }
-        uint8_t byte = mono[pos++];
-        v |= static_cast<uint64_t>(byte & 0x7F) << shift;
-        shift += 7;
-        if ((byte & 0x80) == 0) break;
+    s.mono.resize(event_count);
+    const uint8_t* pos = mono.begin();
+    for (uint32_t i = 0; i < event_count; ++i) {
+      if (!ReadVarint(&pos, mono.end(), &s.mono[i])) {
+        return Fail("mono clock column: bad or missing varint for event " + std::to_string(i));
       }
-      s.mono[i] = v;
     }
-    if (pos != mono.size()) {
-      s.Close();
-      return Fail("mono clock column: " + std::to_string(mono.size() - pos) + " trailing bytes");
+    if (pos != mono.end()) {
+      return Fail("mono clock column: " + std::to_string(mono.end() - pos) + " trailing bytes");
     }
     auto data = root.getStringData();
     auto ends = root.getStringEnds();
@@ -622,23 +598,245 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
     uint32_t last = 0;
     for (unsigned i = 0; i < ends.size(); ++i) {
       uint32_t end = ends[i];
-      if (end < last || end > data.size()) {
-        s.Close();
-        return Fail("string table entry " + std::to_string(i) + " is out of range");
-      }
+      if (end < last || end > data.size()) return Fail("string table entry " + std::to_string(i) + " is out of range");
       s.string_ends[i] = last = end;
     }
   } catch (const kj::Exception& ex) {
-    s.Close();
     return Fail(std::string("malformed message: ") + ex.getDescription().cStr());
   }
-  header_ = h;
+  return Status::Ok();
+}
+
+namespace {
+const char* const kColumnNames[ChunkEncoder::kColumnCount] = {"kinds", "monoDeltas", "wallDeltas", "pidDeltas",
+                                                              "tids",  "results",    "paths",      "paths2",
+                                                              "flags", "lists",      "strings",    "values"};
+}  // namespace
+
+Status ChunkDecoder::OpenColumns(uint32_t event_count) {
+  State& s = *state_;
+  const size_t n = s.raw_size;
+  if (n % 8 != 0) return Fail("message size " + std::to_string(n) + " is not a whole number of words");
+  try {
+    capnp::ReaderOptions ro;
+    // A flat message: traversal is bounded by its size (each Data blob counts its words once).
+    ro.traversalLimitInWords = std::min<uint64_t>(options_.traversal_limit_words, n / 8 + 64);
+    ro.nestingLimit = 16;
+    capnp::FlatArrayMessageReader message(kj::arrayPtr(s.raw.get(), n / 8), ro);
+    auto root = message.getRoot<schema::Columns>();
+    auto range = [](capnp::Data::Reader d) { return State::Cursor{d.begin(), d.end()}; };
+    // The Data readers point into s.raw, which outlives the message reader: keep raw byte ranges.
+    s.columns[ChunkEncoder::kKinds] = range(root.getKinds());
+    s.columns[ChunkEncoder::kMono] = range(root.getMonoDeltas());
+    s.columns[ChunkEncoder::kWall] = range(root.getWallDeltas());
+    s.columns[ChunkEncoder::kPid] = range(root.getPidDeltas());
+    s.columns[ChunkEncoder::kTid] = range(root.getTids());
+    s.columns[ChunkEncoder::kResults] = range(root.getResults());
+    s.columns[ChunkEncoder::kPaths] = range(root.getPaths());
+    s.columns[ChunkEncoder::kPaths2] = range(root.getPaths2());
+    s.columns[ChunkEncoder::kFlags] = range(root.getFlags());
+    s.columns[ChunkEncoder::kLists] = range(root.getLists());
+    s.columns[ChunkEncoder::kStrings] = range(root.getStrings());
+    s.columns[ChunkEncoder::kValues] = range(root.getValues());
+    // Every event has at least one byte in each of the six common columns.
+    if (static_cast<uint64_t>(s.columns[ChunkEncoder::kKinds].end - s.columns[ChunkEncoder::kKinds].pos) < event_count) {
+      return Fail("kinds column holds fewer than the header's " + std::to_string(event_count) + " events");
+    }
+    auto data = root.getStringData();
+    auto lengths = root.getStringLengths();
+    // Undo the front coding into s.strings. What it expands to is bounded like a chunk's raw size:
+    // shared prefixes let a small message describe huge strings.
+    s.strings.clear();
+    const uint8_t* pos = lengths.begin();
+    uint64_t used = 0, prev_begin = 0, prev_len = 0;
+    while (pos != lengths.end()) {
+      uint64_t shared = 0, rest = 0;
+      const std::string entry = "string table entry " + std::to_string(s.string_ends.size());
+      if (!ReadVarint(&pos, lengths.end(), &shared) || !ReadVarint(&pos, lengths.end(), &rest)) {
+        return Fail(entry + ": truncated stringLengths");
+      }
+      if (shared > prev_len || rest > data.size() - used) return Fail(entry + " is out of range");
+      if (s.strings.size() + shared + rest > options_.max_chunk_raw_bytes) {
+        return Fail("string table expands to more than " + std::to_string(options_.max_chunk_raw_bytes) + " bytes");
+      }
+      const uint64_t begin = s.strings.size();
+      s.strings.resize(begin + shared + rest);  // grows geometrically
+      char* d = s.strings.data();
+      std::memcpy(d + begin, d + prev_begin, shared);  // the previous string ends at `begin`: no overlap
+      std::memcpy(d + begin + shared, data.begin() + used, rest);
+      used += rest;
+      prev_begin = begin;
+      prev_len = shared + rest;
+      if (s.strings.size() > UINT32_MAX) return Fail(entry + " is out of range");
+      s.string_ends.push_back(static_cast<uint32_t>(s.strings.size()));
+    }
+    if (used != data.size()) {
+      return Fail("string table: " + std::to_string(data.size() - used) + " bytes not covered by stringLengths");
+    }
+    s.string_data = s.strings.data();
+  } catch (const kj::Exception& ex) {
+    return Fail(std::string("malformed message: ") + ex.getDescription().cStr());
+  }
   return Status::Ok();
 }
 
 Result<bool> ChunkDecoder::Next(Event* out) {
   State& s = *state_;
-  if (!s.message.has_value() || next_ >= header_.event_count) return false;
+  if (!s.open) return false;
+  if (next_ < header_.event_count) return header_.codec == kCodecColumnsZstd ? NextColumns(out) : NextRow(out);
+  if (header_.codec == kCodecColumnsZstd) {
+    // After the last event: every column must be used up, and every string referenced.
+    s.open = false;
+    for (int c = 0; c < ChunkEncoder::kColumnCount; ++c) {
+      if (s.columns[c].pos != s.columns[c].end) {
+        return Fail(std::string(kColumnNames[c]) + " column: " + std::to_string(s.columns[c].end - s.columns[c].pos) +
+                    " trailing bytes after the last event");
+      }
+    }
+    if (s.seen != s.string_ends.size()) {
+      return Fail("string table: " + std::to_string(s.string_ends.size() - s.seen) + " strings never referenced");
+    }
+  }
+  return false;
+}
+
+Result<bool> ChunkDecoder::NextColumns(Event* out) {
+  State& s = *state_;
+  const uint32_t index = next_;
+  const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
+  const char* bad_column = nullptr;  // set on a truncated or out-of-range value
+  auto get = [&](ChunkEncoder::Column c, uint64_t max = UINT64_MAX) -> uint64_t {
+    uint64_t v = 0;
+    if (bad_column == nullptr && (!ReadVarint(&s.columns[c].pos, s.columns[c].end, &v) || v > max)) {
+      bad_column = kColumnNames[c];
+    }
+    return bad_column == nullptr ? v : 0;
+  };
+  bool bad_ref = false;
+  auto ref = [&](ChunkEncoder::Column c, std::string* dst) {
+    uint64_t r = get(c);
+    dst->clear();
+    if (r == 0 || bad_column != nullptr) return;
+    uint64_t number;  // 1-based
+    if (r == 1) {
+      number = ++s.seen;
+    } else {
+      number = static_cast<uint64_t>(s.seen) + 2 - r;  // r <= seen + 1 keeps number >= 1
+      if (r > static_cast<uint64_t>(s.seen) + 1) number = 0;
+    }
+    if (number == 0 || number > n_strings) {
+      bad_ref = true;
+      return;
+    }
+    uint32_t begin = number == 1 ? 0 : s.string_ends[number - 2];
+    dst->assign(s.string_data + begin, s.string_ends[number - 1] - begin);
+  };
+  auto fail = [&](const std::string& what) -> Result<bool> {
+    next_ = header_.event_count;
+    s.open = false;
+    return Fail("event " + std::to_string(index) + ": " + what);
+  };
+
+  out->Clear();
+  uint64_t kind = get(ChunkEncoder::kKinds, 0xFFFF);
+  if (bad_column == nullptr && !IsValidEventKind(static_cast<uint16_t>(kind))) {
+    return fail("unknown kind " + std::to_string(kind));
+  }
+  out->kind = static_cast<EventKind>(kind);
+  out->seq = header_.first_seq + index;
+  uint64_t mono = prev_mono_ + UnZz64(get(ChunkEncoder::kMono));
+  uint64_t skew = prev_skew_ + UnZz64(get(ChunkEncoder::kWall));
+  uint32_t pid = prev_pid_ + UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kPid, UINT32_MAX)));
+  out->mono_ns = static_cast<int64_t>(mono);
+  out->wall_ns = static_cast<int64_t>(mono + skew);
+  out->pid = static_cast<int32_t>(pid);
+  out->tid = static_cast<int32_t>(pid + UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kTid, UINT32_MAX))));
+  out->result = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kResults)));
+  prev_mono_ = mono;
+  prev_skew_ = skew;
+  prev_pid_ = pid;
+  if (bad_column == nullptr) {
+    switch (FamilyOf(out->kind)) {
+      case Family::kFile:
+        ref(ChunkEncoder::kPaths, &out->path);
+        ref(ChunkEncoder::kPaths2, &out->path2);
+        ref(ChunkEncoder::kPaths2, &out->resolved);
+        out->flags = get(ChunkEncoder::kFlags);
+        out->mode = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
+        out->uid = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
+        out->gid = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
+        out->size = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
+        break;
+      case Family::kExec:
+        ref(ChunkEncoder::kPaths, &out->path);
+        ref(ChunkEncoder::kPaths2, &out->resolved);
+        out->flags = get(ChunkEncoder::kFlags);
+        for (auto* list : {&out->argv, &out->env_names, &out->secret_env_names}) {
+          // Each entry takes at least one byte: a count beyond the column's remaining bytes is corrupt.
+          const auto& c = s.columns[ChunkEncoder::kLists];
+          uint64_t count = get(ChunkEncoder::kLists, 0xFFFF);
+          if (bad_column == nullptr && count > static_cast<uint64_t>(c.end - c.pos)) bad_column = "lists";
+          if (bad_column != nullptr) break;
+          list->resize(count);
+          for (auto& item : *list) ref(ChunkEncoder::kLists, &item);
+        }
+        break;
+      case Family::kProc:
+        out->flags = get(ChunkEncoder::kFlags);
+        out->child_pid = static_cast<int32_t>(pid + UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX))));
+        out->exit_code = static_cast<int32_t>(UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX))));
+        out->signal = static_cast<int32_t>(UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX))));
+        out->is_thread = get(ChunkEncoder::kValues, 1) != 0;
+        break;
+      case Family::kNet:
+        ref(ChunkEncoder::kPaths, &out->path);
+        ref(ChunkEncoder::kStrings, &out->address);
+        out->flags = get(ChunkEncoder::kFlags);
+        out->family = static_cast<uint16_t>(get(ChunkEncoder::kValues, 0xFFFF));
+        out->port = static_cast<uint16_t>(get(ChunkEncoder::kValues, 0xFFFF));
+        out->size = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
+        break;
+      case Family::kTool: {
+        ref(ChunkEncoder::kStrings, &out->server);
+        ref(ChunkEncoder::kStrings, &out->tool);
+        ref(ChunkEncoder::kStrings, &out->method);
+        ref(ChunkEncoder::kStrings, &out->request_id);
+        ref(ChunkEncoder::kStrings, &out->json);
+        ref(ChunkEncoder::kStrings, &out->text);
+        out->is_error = get(ChunkEncoder::kValues, 1) != 0;
+        uint64_t dir = get(ChunkEncoder::kValues, UINT64_MAX);
+        if (bad_column == nullptr && dir > static_cast<uint8_t>(Direction::kToAgent)) {
+          return fail("bad direction " + std::to_string(dir));
+        }
+        out->direction = static_cast<Direction>(dir);
+        out->duration_ns = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
+        out->size = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
+        break;
+      }
+      case Family::kSys: {
+        ref(ChunkEncoder::kStrings, &out->text);
+        out->syscall_nr = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
+        out->arch = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
+        uint64_t nargs = get(ChunkEncoder::kValues);
+        if (bad_column == nullptr && nargs != 0 && nargs != 6) {
+          return fail(std::to_string(nargs) + " syscall args, not 6");
+        }
+        for (uint64_t j = 0; j < nargs && bad_column == nullptr; ++j) out->args[j] = get(ChunkEncoder::kValues);
+        break;
+      }
+    }
+  }
+  if (bad_column != nullptr) return fail(std::string(bad_column) + " column: truncated or out-of-range value");
+  if (bad_ref) {
+    return fail("string reference out of range (table has " + std::to_string(n_strings) + " strings, " +
+                std::to_string(s.seen) + " referenced before)");
+  }
+  ++next_;
+  return true;
+}
+
+Result<bool> ChunkDecoder::NextRow(Event* out) {
+  State& s = *state_;
   const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
   // Sets `dst` to string `ref`; false if the reference is out of range.
   auto str = [&](uint32_t ref, std::string* dst) {

@@ -1,9 +1,12 @@
 // Chunk codec: turns a batch of Events into one self-contained, hash-chained chunk and back.
 //
-// A chunk is a fixed 96-byte little-endian header followed by the payload: a zstd frame of the
-// packed Cap'n Proto `Chunk` message (format/schema/agenttrace.capnp; byte layout in docs/format.md).
-// Strings are interned per chunk and integers are delta/zigzag encoded, so that repeated path
-// prefixes and monotone clocks cost almost nothing after compression.
+// A chunk is a fixed 96-byte little-endian header followed by the payload: a zstd frame of a Cap'n
+// Proto message (format/schema/agenttrace.capnp; byte layout in docs/format.md). The encoder writes
+// codec 2: a `Columns` message, one varint column per kind of value (clock deltas, path references,
+// flags, ...), which compresses to a few bytes per event. The decoder also reads codec 1 (a packed
+// `Chunk` message of one struct per event), written by earlier builds. Strings are interned per
+// chunk and integers are delta/zigzag encoded, so that repeated paths and monotone clocks cost almost
+// nothing after compression.
 //
 // Invariants: an encoded chunk's header names its first sequence number, event count, raw and stored
 // sizes, BLAKE2b-256 of the payload and the hash of the previous chunk (zero for chunk 0). The chunk's
@@ -35,12 +38,13 @@ namespace agenttrace {
 
 inline constexpr uint32_t kChunkMagic = 0x4B435441;  // bytes "ATCK"
 inline constexpr uint16_t kChunkFormatVersion = 1;   // == schema formatVersion
-inline constexpr uint16_t kCodecCapnpPackedZstd = 1;
+inline constexpr uint16_t kCodecCapnpPackedZstd = 1;  // read only: packed `Chunk` (rows)
+inline constexpr uint16_t kCodecColumnsZstd = 2;      // written: flat `Columns` message
 inline constexpr size_t kChunkHeaderSize = 96;
 
 struct ChunkHeader {
   uint16_t format_version = kChunkFormatVersion;
-  uint16_t codec = kCodecCapnpPackedZstd;
+  uint16_t codec = kCodecColumnsZstd;
   uint64_t first_seq = 0;
   uint32_t event_count = 0;
   uint32_t raw_size = 0;     // bytes the zstd frame decompresses to
@@ -74,39 +78,46 @@ class ChunkEncoder {
   bool full() const;
   bool empty() const { return event_count() == 0; }
   uint32_t event_count() const;
-  // Estimate (from above) of the packed message size of what was added so far: the header's raw size
-  // if sealed now. WriterOptions::chunk_max_raw_bytes bounds this.
+  // Upper bound of the message size of what was added so far: the header's raw size if encoded now.
+  // WriterOptions::chunk_max_raw_bytes bounds this.
   uint64_t estimated_raw_bytes() const;
 
-  // Encodes the added events into `out` (header + payload, replacing its contents) and starts a new
-  // empty chunk. `header` (optional) receives the header written.
+  // Encodes the events added so far into `out` (header + payload, replacing its contents) and keeps
+  // them: more events may be added and the chunk encoded again (the session writer rewrites its open
+  // tail chunk this way at every commit). `header` (optional) receives the header written.
+  Status Encode(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header = nullptr);
+  // Encode, then start a new empty chunk.
   Status Seal(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header = nullptr);
-
- private:
-  struct Pending;  // one event as integers and string references
-  uint32_t Intern(std::string_view s);
-  uint32_t InternList(const std::vector<std::string>& list);
+  // Drops the events added so far.
   void Reset();
 
+  // The varint columns of codec 2, in the order of the `Columns` fields from `kinds` on.
+  enum Column { kKinds, kMono, kWall, kPid, kTid, kResults, kPaths, kPaths2, kFlags, kLists, kStrings, kValues,
+                kColumnCount };
+
+ private:
+  // Interns `s` and appends its relative reference (see `Columns` in the schema) to column `c`.
+  void Ref(Column c, std::string_view s);
+  void Put(Column c, uint64_t v);
+
   WriterOptions options_;
-  std::vector<Pending> events_;
-  std::vector<uint32_t> list_refs_;  // argv/env lists of all events, referenced by offset
+  uint32_t events_ = 0;
+  std::string columns_[kColumnCount];
   std::string string_data_;
   std::vector<uint32_t> string_ends_;
   struct StringTable;
   std::unique_ptr<StringTable> table_;
   struct Buffers;
-  std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, packed bytes, zstd context
-  uint64_t raw_estimate_ = 0;         // struct and list words of the added events
+  std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, message bytes, zstd context
   uint64_t last_mono_ = 0, last_skew_ = 0;  // delta bases: previous event's mono_ns, wall_ns - mono_ns
   uint32_t last_pid_ = 0;
 };
 
-// Frames arbitrary `raw` bytes as a chunk: zstd-compresses them and prepends a header whose sizes and
-// payload hash are correct. For tests, fuzz seeds and tools that need chunks with a chosen content; the
-// store's writer uses ChunkEncoder.
+// Frames arbitrary `raw` bytes as a chunk of codec `codec`: zstd-compresses them and prepends a header
+// whose sizes and payload hash are correct. For tests, fuzz seeds and tools that need chunks with a
+// chosen content; the store's writer uses ChunkEncoder.
 std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
-                       int zstd_level = 3);
+                       int zstd_level = 3, uint16_t codec = kCodecCapnpPackedZstd);
 
 // Where a chunk comes from, for error messages ("session <id>: chunk <n>: <what>").
 struct ChunkContext {
@@ -135,6 +146,10 @@ class ChunkDecoder {
 
  private:
   Status Fail(std::string what) const;
+  Status OpenRows(uint32_t event_count);     // codec 1, on the decompressed bytes
+  Status OpenColumns(uint32_t event_count);  // codec 2
+  Result<bool> NextRow(Event* out);
+  Result<bool> NextColumns(Event* out);
 
   ReaderOptions options_;
   ChunkContext ctx_;

@@ -6,6 +6,7 @@
 #define AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,22 @@ struct RawChunk {
   std::string mono_varints;  // the monoDeltas column as stored; one zero byte per event is valid
 };
 
-// The packed Cap'n Proto bytes of `chunk` (what FrameChunk expects as `raw`).
+// The packed Cap'n Proto bytes of `chunk` (what FrameChunk expects as `raw` for codec 1).
 std::string EncodeRawChunkMessage(const RawChunk& chunk);
+
+// A codec-2 `Columns` message given byte for byte: the string table and each varint column as stored
+// (ChunkEncoder::Column order). Use Varints() to build columns.
+struct RawColumns {
+  std::string string_data;
+  std::string string_lengths;
+  std::string columns[12];
+};
+
+// The concatenated unsigned LEB128 encodings of `values`.
+std::string Varints(std::initializer_list<uint64_t> values);
+
+// The flat (unpacked) Cap'n Proto bytes of `columns` (what FrameChunk expects as `raw` for codec 2).
+std::string EncodeRawColumnsMessage(const RawColumns& columns);
 
 }  // namespace agenttrace::testing
 

@@ -143,3 +143,38 @@ struct Event {
   }
   wallDelta @43 :UInt64;       # zigzag((wall_ns - mono_ns) - (prev.wall_ns - prev.mono_ns))
 }
+
+struct Columns {
+  # The root of a codec-2 payload (docs/format.md, "Codec 2"): the same events as `Chunk`, stored as
+  # columns instead of one struct per event, because a column of like values (clock deltas, path
+  # references, open flags) compresses far better than interleaved struct words.
+  #
+  # Every column is a Data blob of unsigned LEB128 varints (7 bits per byte, low group first, high
+  # bit = more follows; at most 10 bytes, and a value must fit its field). Events are encoded in
+  # order; for each event the encoder appends its values to the columns below, field by field, in
+  # the order docs/format.md lists for the event's family. Each column ends exactly after the
+  # last event's last value (no trailing bytes). zz(x) is the zigzag of x.
+  #
+  # String references ("ref") are relative to the strings seen so far in the chunk, in reading
+  # order: 0 is the empty string, 1 is the next string of the table not yet referenced (strings are
+  # stored in order of first use), and r >= 2 is the string first referenced r-1 strings back
+  # (string number seen + 2 - r, where seen is the count of distinct strings referenced so far).
+  # Every string of the table is referenced.
+  stringData @0 :Data;         # the strings in order of first use, front-coded: each without the
+                               # prefix it shares with the string before it
+  stringLengths @1 :Data;      # two varints per string: the length of the prefix it shares with the
+                               # previous string (0 for the first), then the length of its rest in
+                               # stringData
+  kinds @2 :Data;              # EventKind number
+  monoDeltas @3 :Data;         # zz(mono_ns - prev.mono_ns); prev = previous event of the chunk, or 0
+  wallDeltas @4 :Data;         # zz((wall_ns - mono_ns) - (prev.wall_ns - prev.mono_ns))
+  pidDeltas @5 :Data;          # zz(pid - prev.pid)
+  tids @6 :Data;               # zz(tid - pid)
+  results @7 :Data;            # zz(result)
+  paths @8 :Data;              # refs: the event's primary path (file, exec, net unix path)
+  paths2 @9 :Data;             # refs: second path and resolved target (file, exec)
+  flags @10 :Data;             # open/clone/RENAME_*/AT_* flags (file, exec, proc, net)
+  lists @11 :Data;             # exec argv, env names, secret env names: a count then that many refs, each
+  strings @12 :Data;           # refs of the other strings (net address, tool and sys texts)
+  values @13 :Data;            # every other field, per family
+}

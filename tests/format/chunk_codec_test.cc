@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "format/chunk_codec_testing.h"
@@ -228,7 +229,64 @@ TEST(ChunkCodecTest, EventCountMismatch) {
   std::string chunk = Encode(EveryKind(0));
   Poke(&chunk, 16, kEventKindCount + 1, 4);
   std::vector<Event> back;
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("kinds column holds fewer than the header's 30 events"));
+  // Fewer in the header than in the columns: the columns have bytes left after the last event.
+  chunk = Encode(EveryKind(0));
+  Poke(&chunk, 16, kEventKindCount - 1, 4);
+  back.clear();
+  EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("trailing bytes after the last event"));
+  EXPECT_EQ(back.size(), kEventKindCount - 1u);
+}
+
+std::string ReadFixture(const std::string& name) {
+  std::string path = std::string(AGENTTRACE_FORMAT_TEST_DATA) + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  EXPECT_NE(f, nullptr) << path;
+  std::string out;
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+// data/codec1_every_kind.chunk was written by the codec-1 encoder of earlier builds (EveryKind(100),
+// first_seq 100, chunk 0): stores recorded then stay readable.
+TEST(ChunkCodecTest, Codec1ChunksOfEarlierBuildsStillDecode) {
+  std::string chunk = ReadFixture("codec1_every_kind.chunk");
+  auto h = ParseChunkHeader(chunk);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->codec, kCodecCapnpPackedZstd);
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(back, EveryKind(100));
+  // Its own count check still applies.
+  Poke(&chunk, 16, kEventKindCount + 1, 4);
+  back.clear();
   EXPECT_THAT(Decode(chunk, &back).message(), HasSubstr("header says"));
+}
+
+TEST(ChunkCodecTest, EncoderWritesCodec2AndEncodeKeepsTheOpenChunk) {
+  std::vector<Event> events = EveryKind(0);
+  ChunkEncoder enc(WriterOptions{});
+  for (size_t i = 0; i < 10; ++i) enc.Add(events[i]);
+  std::string first, second;
+  ChunkHeader h1, h2;
+  ASSERT_TRUE(enc.Encode(0, {}, &first, &h1).ok());
+  EXPECT_EQ(h1.codec, kCodecColumnsZstd);
+  EXPECT_EQ(h1.event_count, 10u);
+  for (size_t i = 10; i < events.size(); ++i) enc.Add(events[i]);
+  ASSERT_TRUE(enc.Seal(0, {}, &second, &h2).ok());
+  EXPECT_EQ(h2.event_count, events.size());
+  EXPECT_TRUE(enc.empty());
+  std::vector<Event> back;
+  ASSERT_TRUE(Decode(first, &back).ok());
+  EXPECT_EQ(back, std::vector<Event>(events.begin(), events.begin() + 10));
+  back.clear();
+  ASSERT_TRUE(Decode(second, &back).ok());
+  EXPECT_EQ(back, events);
 }
 
 TEST(ChunkCodecTest, PayloadNotZstd) {
@@ -309,6 +367,156 @@ TEST(ChunkCodecTest, MonoColumnLengthMismatch) {
   EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("trailing"));
   raw.mono_varints = std::string("\0\x80", 2);  // the second varint never ends
   EXPECT_THAT(Decode(FrameRaw(raw), &back).message(), HasSubstr("bad or missing varint"));
+}
+
+// --- Codec 2 (columns): one test per decoder check, on hand-built messages.
+
+using testing::RawColumns;
+using testing::Varints;
+using Col = ChunkEncoder::Column;
+
+std::string FrameColumns(const RawColumns& raw, uint32_t events) {
+  return FrameChunk(testing::EncodeRawColumnsMessage(raw), 0, events, {}, 3, kCodecColumnsZstd);
+}
+
+// `n` file.open events whose columns are all valid; the path references are given.
+RawColumns OpenEvents(std::initializer_list<uint64_t> path_refs) {
+  RawColumns c;
+  for (uint64_t r : path_refs) {
+    c.columns[Col::kKinds] += Varints({kOpen});
+    for (Col col : {Col::kMono, Col::kWall, Col::kPid, Col::kTid, Col::kResults, Col::kFlags}) {
+      c.columns[col] += Varints({0});
+    }
+    c.columns[Col::kPaths] += Varints({r});
+    c.columns[Col::kPaths2] += Varints({0, 0});
+    c.columns[Col::kValues] += Varints({0, 0, 0, 0});
+  }
+  return c;
+}
+
+TEST(ChunkCodec2Test, HandBuiltColumnsDecode) {
+  RawColumns c = OpenEvents({1, 1, 3, 2});  // "a", "ab", "a" (2 back), "ab" (the newest)
+  c.string_data = "ab";
+  c.string_lengths = Varints({0, 1, 1, 1});  // "a"; then 1 byte of "a" and "b"
+  std::vector<Event> back;
+  Status st = Decode(FrameColumns(c, 4), &back);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(back.size(), 4u);
+  EXPECT_EQ(back[0].path, "a");
+  EXPECT_EQ(back[1].path, "ab");
+  EXPECT_EQ(back[2].path, "a");
+  EXPECT_EQ(back[3].path, "ab");
+}
+
+TEST(ChunkCodec2Test, StringReferenceOutOfRange) {
+  RawColumns c = OpenEvents({1, 1});  // the second "next new string" does not exist
+  c.string_data = "a";
+  c.string_lengths = Varints({0, 1});
+  std::vector<Event> back;
+  Status st = Decode(FrameColumns(c, 2), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("event 1: string reference out of range"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].path, "a");
+  c = OpenEvents({1, 3});  // 2 back when only one string was seen
+  c.string_data = "ab";
+  c.string_lengths = Varints({0, 1, 0, 1});
+  back.clear();
+  EXPECT_THAT(Decode(FrameColumns(c, 2), &back).message(), HasSubstr("event 1: string reference out of range"));
+}
+
+TEST(ChunkCodec2Test, StringTableChecks) {
+  RawColumns c = OpenEvents({1});
+  c.string_data = "abc";
+  c.string_lengths = Varints({0, 1, 0, 5});  // the second string runs past the data
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("string table entry 1 is out of range"));
+  c.string_lengths = Varints({0, 1, 2, 1});  // shares 2 bytes with a 1-byte string
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("string table entry 1 is out of range"));
+  c.string_lengths = Varints({0, 1, 0});  // a prefix length without its rest
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("string table entry 1: truncated"));
+  c.string_lengths = Varints({0, 1, 0, 1});  // one byte of data not covered
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("1 bytes not covered by stringLengths"));
+  c.string_lengths = Varints({0, 1, 1, 2});  // "abc" is never referenced
+  back.clear();
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("1 strings never referenced"));
+  // Front coding cannot be used to expand a small message into a huge string table.
+  c.string_data = std::string(1000, 'x');
+  c.string_lengths = Varints({0, 1000});
+  for (int i = 0; i < 100; ++i) c.string_lengths += Varints({1000, 0});
+  ReaderOptions small;
+  small.max_chunk_raw_bytes = 50000;
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back, nullptr, small).message(),
+              HasSubstr("string table expands to more than 50000 bytes"));
+}
+
+TEST(ChunkCodec2Test, TruncatedAndTrailingColumns) {
+  RawColumns c = OpenEvents({0, 0});
+  c.columns[Col::kMono] = Varints({0});  // one value for two events
+  std::vector<Event> back;
+  Status st = Decode(FrameColumns(c, 2), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("event 1: monoDeltas column: truncated or out-of-range value"));
+  c = OpenEvents({0, 0});
+  c.columns[Col::kValues] += Varints({7});
+  EXPECT_THAT(Decode(FrameColumns(c, 2), &back).message(), HasSubstr("values column: 1 trailing bytes"));
+  c = OpenEvents({0});
+  c.columns[Col::kResults] = std::string("\x80\x80", 2);  // a varint that never ends
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("results column: truncated"));
+  c.columns[Col::kResults] = std::string(10, '\xff') + '\x01';  // more than 64 bits
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("results column: truncated"));
+}
+
+TEST(ChunkCodec2Test, ValuesOutOfTheirFieldsRange) {
+  RawColumns c = OpenEvents({0});
+  c.columns[Col::kPid] = Varints({1ull << 32});
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("pidDeltas column: truncated or out-of-range"));
+  c = OpenEvents({0});
+  c.columns[Col::kKinds] = Varints({kEventKindCount});
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("unknown kind 29"));
+  c.columns[Col::kKinds] = Varints({1u << 16});
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("kinds column: truncated or out-of-range"));
+}
+
+TEST(ChunkCodec2Test, FamilySpecificChecks) {
+  // An exec whose argv count exceeds what the lists column holds.
+  RawColumns c;
+  c.columns[Col::kKinds] = Varints({static_cast<uint16_t>(EventKind::kExec)});
+  for (Col col : {Col::kMono, Col::kWall, Col::kPid, Col::kTid, Col::kResults, Col::kFlags, Col::kPaths,
+                  Col::kPaths2}) {
+    c.columns[col] = Varints({0});
+  }
+  c.columns[Col::kLists] = Varints({60000, 0, 0});
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("lists column: truncated or out-of-range"));
+  // A raw syscall with 3 arguments instead of 0 or 6.
+  c = RawColumns{};
+  c.columns[Col::kKinds] = Varints({static_cast<uint16_t>(EventKind::kRaw)});
+  for (Col col : {Col::kMono, Col::kWall, Col::kPid, Col::kTid, Col::kResults, Col::kStrings}) {
+    c.columns[col] = Varints({0});
+  }
+  c.columns[Col::kValues] = Varints({1, 2, 3, 1, 2, 3});
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("3 syscall args, not 6"));
+  // A tool result with an unknown direction.
+  c = RawColumns{};
+  c.columns[Col::kKinds] = Varints({static_cast<uint16_t>(EventKind::kToolResult)});
+  for (Col col : {Col::kMono, Col::kWall, Col::kPid, Col::kTid, Col::kResults}) c.columns[col] = Varints({0});
+  c.columns[Col::kStrings] = Varints({0, 0, 0, 0, 0, 0});
+  c.columns[Col::kValues] = Varints({0, 3, 0, 0});
+  EXPECT_THAT(Decode(FrameColumns(c, 1), &back).message(), HasSubstr("bad direction 3"));
+}
+
+TEST(ChunkCodec2Test, MessageNotWholeWords) {
+  std::string raw = testing::EncodeRawColumnsMessage(OpenEvents({0}));
+  raw.push_back('\0');
+  std::vector<Event> back;
+  EXPECT_THAT(Decode(FrameChunk(raw, 0, 1, {}, 3, kCodecColumnsZstd), &back).message(),
+              HasSubstr("not a whole number of words"));
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((i * 131 + 7) & 0xFF));
+  EXPECT_THAT(Decode(FrameChunk(garbage, 0, 1, {}, 3, kCodecColumnsZstd), &back).message(),
+              HasSubstr("malformed message"));
 }
 
 TEST(ChunkCodecTest, DecoderIsReusableAcrossChunks) {

@@ -1,5 +1,7 @@
 // Writes the seed corpus for fuzz_chunk_decode: a few small valid chunks (names start with "valid_")
-// and broken ones. Run from the repository root when the chunk format changes:
+// and broken ones, of the codec the encoder writes (the valid_codec1_* and broken_codec1_* seeds were
+// written by the codec-1 encoder of earlier builds and are kept). Run from the repository root when
+// the chunk format changes:
 //   build/tests/fuzz/make_chunk_corpus tests/fuzz/corpus/chunk_decode
 #include <cstdio>
 #include <string>
