@@ -36,14 +36,14 @@ class SessionWriterImpl final : public SessionWriter {
     if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is finished");
     encoder_.Add(event);
     uint64_t seq = next_seq_++;
-    if (encoder_.full()) AT_RETURN_IF_ERROR(SealAndCommit());
+    if (encoder_.full()) AT_RETURN_IF_ERROR(CommitTail(/*seal=*/true));
     return seq;
   }
 
   Status Flush() override {
     if (!failed_.ok()) return failed_;
     if (finished_) return Status::Ok();
-    if (!encoder_.empty()) return SealAndCommit();
+    if (encoder_.event_count() > tail_committed_) return CommitTail(/*seal=*/false);
     if (info_dirty_) return CommitRecord(info_);
     return Status::Ok();
   }
@@ -90,27 +90,43 @@ class SessionWriterImpl final : public SessionWriter {
     return failed_;
   }
 
-  Status SealAndCommit() {
+  // Commits the open tail chunk (every event added since the last sealed chunk) under the next chunk
+  // number, replacing the version an earlier commit wrote there, with the session record in the same
+  // transaction. With `seal` the chunk is final and the next event starts a new chunk. Rewriting the
+  // tail instead of sealing at every commit keeps chunks large (they compress far better) while
+  // every commit is still durable; a sealed chunk is never written again.
+  Status CommitTail(bool seal) {
     ChunkHeader h;
-    Status st = encoder_.Seal(chunk_first_seq_, info_.head_hash, &chunk_, &h);
+    Status st = encoder_.Encode(chunk_first_seq_, sealed_head_, &chunk_, &h);
     if (!st.ok()) return Failed(st);
-    if (info_.chunk_count >= 0xFFFFFFFFull) return Failed(Status::ResourceExhausted("too many chunks"));
+    if (sealed_chunks_ >= 0xFFFFFFFFull) return Failed(Status::ResourceExhausted("too many chunks"));
     SessionInfo next = info_;
-    next.event_count += h.event_count;
-    next.chunk_count += 1;
-    next.raw_bytes += h.raw_size;
-    next.stored_bytes += chunk_.size();
+    next.event_count = sealed_events_ + h.event_count;
+    next.chunk_count = sealed_chunks_ + 1;
+    next.raw_bytes = sealed_raw_ + h.raw_size;
+    next.stored_bytes = sealed_stored_ + chunk_.size();
     next.head_hash = ChunkHash(chunk_);
-    std::string key = ChunkKey(info_.id, static_cast<uint32_t>(info_.chunk_count));
+    std::string key = ChunkKey(info_.id, static_cast<uint32_t>(sealed_chunks_));
     std::string record = EncodeSessionInfo(next);
+    const bool first_write = tail_committed_ == 0;
     st = core_->env->Write([&](WriteTxn& txn) -> Status {
-      AT_RETURN_IF_ERROR(txn.Put(core_->env->chunks(), key, chunk_, /*append=*/true));
+      AT_RETURN_IF_ERROR(txn.Put(core_->env->chunks(), key, chunk_, /*append=*/first_write));
       return txn.Put(core_->env->sessions(), SessionKey(info_.id), record);
     });
     if (!st.ok()) return Failed(st);
     info_ = std::move(next);
     info_dirty_ = false;
-    chunk_first_seq_ += h.event_count;
+    tail_committed_ = h.event_count;
+    if (seal) {
+      sealed_events_ = info_.event_count;
+      sealed_chunks_ = info_.chunk_count;
+      sealed_raw_ = info_.raw_bytes;
+      sealed_stored_ = info_.stored_bytes;
+      sealed_head_ = info_.head_hash;
+      chunk_first_seq_ += h.event_count;
+      tail_committed_ = 0;
+      encoder_.Reset();
+    }
     return Status::Ok();
   }
 
@@ -127,9 +143,13 @@ class SessionWriterImpl final : public SessionWriter {
   SessionInfo info_;  // as committed, plus UpdateInfo changes while info_dirty_
   ChunkEncoder encoder_;
   UniqueFd lock_;
-  std::string chunk_;  // reused buffer for the sealed chunk
+  std::string chunk_;  // reused buffer for the encoded chunk
   uint64_t next_seq_ = 0;
-  uint64_t chunk_first_seq_ = 0;
+  uint64_t chunk_first_seq_ = 0;  // of the open tail chunk
+  // The sealed chunks (all but the open tail): their totals and the last one's hash.
+  uint64_t sealed_events_ = 0, sealed_chunks_ = 0, sealed_raw_ = 0, sealed_stored_ = 0;
+  Hash256 sealed_head_{};
+  uint32_t tail_committed_ = 0;  // events of the open tail in its last committed version
   bool info_dirty_ = false;
   bool finished_ = false;
   Status failed_;

@@ -104,10 +104,23 @@ class SessionReaderImpl final : public SessionReader {
         open_ = false;
         next_seq_ += decoder_.header().event_count;
         ++chunk_;
+        if (last_) {
+          done_ = true;
+          return static_cast<const Event*>(nullptr);
+        }
       }
-      // Fetch the next chunk; copy it out of the map so that no transaction stays open.
+      // Fetch the next chunk; copy it out of the map so that no transaction stays open. From the last
+      // chunk the record counted when the reader opened on, the record is re-read in the same
+      // transaction: a live session's open tail chunk is rewritten with more events at every commit
+      // (and then sealed, and more chunks follow), so the chunk must be checked against the record
+      // of its own version. The reader then ends after the chunk that record calls the last: it
+      // returns a consistent prefix of a session that is still being recorded.
       bool found = false;
       Status st = core_->env->Read([&](const LmdbTxn& txn) -> Status {
+        if (chunk_ + 1 >= info_.chunk_count) {
+          AT_ASSIGN_OR_RETURN(SessionInfo fresh, GetRecord(txn, *core_->env, info_.id));
+          info_ = std::move(fresh);
+        }
         auto v = txn.Get(core_->env->chunks(), ChunkKey(info_.id, static_cast<uint32_t>(chunk_)));
         if (!v.ok()) return v.status().code() == StatusCode::kNotFound ? Status::Ok() : v.status();
         buf_.assign(v->data(), v->size());
@@ -122,6 +135,10 @@ class SessionReaderImpl final : public SessionReader {
         done_ = true;
         return static_cast<const Event*>(nullptr);
       }
+      if (chunk_ >= info_.chunk_count) {
+        return Fail(Status::Corruption(ctx.Prefix() + "chunk beyond the session record's chunk count"));
+      }
+      last_ = chunk_ + 1 == info_.chunk_count;
       if (chunk_ > 0xFFFFFFFFull) return Fail(Status::Corruption(ctx.Prefix() + "too many chunks"));
       AT_RETURN_IF_ERROR_R(decoder_.Open(buf_, ctx, options_.verify_hashes ? &prev_hash_ : nullptr));
       if (decoder_.header().first_seq != next_seq_) {
@@ -158,6 +175,7 @@ class SessionReaderImpl final : public SessionReader {
   uint64_t current_chunk_ = 0;
   uint64_t next_seq_ = 0;
   bool open_ = false;
+  bool last_ = false;  // the open chunk is the last the session record counted
   bool done_ = false;
 };
 

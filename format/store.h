@@ -10,7 +10,9 @@
 // object is thread-safe; readers and writers created from it are thread-compatible.
 //
 // Durability: a writer commits on every sealed chunk and whenever Flush() is called (AsyncSessionWriter
-// does so at least every 200 ms). A writer killed by SIGKILL loses only what it had not committed; its
+// does so at least every 200 ms). A Flush writes the open tail chunk, which later commits rewrite with
+// more events until it is full and sealed (docs/format.md, "Chunk size and the open tail chunk"), so
+// that chunks stay large; a sealed chunk is never written again. A writer killed by SIGKILL loses only what it had not committed; its
 // session then reads back as kIncomplete with every committed event intact (liveness of a writer is a
 // lock held on a per-session lock file).
 #ifndef AGENTTRACE_FORMAT_STORE_H_
@@ -77,7 +79,8 @@ class SessionWriter {
   // Appends a copy of `event`, giving it the next sequence number (returned). Seals and commits the
   // current chunk when it is full. After a failure the writer is unusable and returns the same error.
   virtual Result<uint64_t> Append(const Event& event) = 0;
-  // Seals the current partial chunk (if any) and commits it with the session's metadata.
+  // Commits the events appended since the last commit, as the open tail chunk (rewritten by later
+  // commits until it is full), with the session's metadata.
   virtual Status Flush() = 0;
   // Flushes, then records end time (now, unless UpdateInfo set one), exit status and state kComplete.
   // The writer is done afterwards.

@@ -324,7 +324,99 @@ TEST(StoreTest, ReaderSeesChunksCommittedAfterItOpened) {
     ++n;
   }
   EXPECT_EQ(n, 300u);
-  EXPECT_EQ((*reader)->current_chunk(), 1u);
+  // Both commits wrote the one open tail chunk: the second replaced the first with all 300 events.
+  EXPECT_EQ((*reader)->current_chunk(), 0u);
+  EXPECT_EQ((*w)->info().chunk_count, 1u);
+}
+
+TEST(StoreTest, TailChunkIsRewrittenUntilFullThenSealed) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<Event> events = Mix(1000);
+  WriterOptions opt;
+  opt.chunk_max_events = 400;
+  auto w = store->CreateSession(SessionInfo{}, opt);
+  ASSERT_TRUE(w.ok());
+  uint64_t stored_after_first = 0;
+  for (size_t i = 0; i < 1000; ++i) {
+    ASSERT_TRUE((*w)->Append(events[i]).ok());
+    if (i % 50 == 49) {
+      ASSERT_TRUE((*w)->Flush().ok());  // a commit: the whole committed prefix is durable
+      const SessionInfo& info = (*w)->info();
+      EXPECT_EQ(info.event_count, i + 1);
+      EXPECT_EQ(info.chunk_count, i / 400 + 1) << i;  // 400 events per chunk, the rest in the open tail
+      if (i == 49) stored_after_first = info.stored_bytes;
+      auto got = store->GetSession(info.id);
+      ASSERT_TRUE(got.ok());
+      EXPECT_EQ(got->event_count, i + 1);
+      EXPECT_EQ(got->head_hash, info.head_hash);
+    }
+  }
+  ASSERT_TRUE((*w)->Finish(0, 0).ok());
+  SessionId id = (*w)->info().id;
+  EXPECT_EQ((*w)->info().chunk_count, 3u);
+  // 20 commits of 50 events cost less than 20 chunks of 50 events would.
+  EXPECT_LT((*w)->info().stored_bytes, 20 * stored_after_first);
+  auto v = store->Verify(id);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->events_checked, 1000u);
+  auto reader = store->OpenSession(id);
+  ASSERT_TRUE(reader.ok());
+  for (size_t n = 0;; ++n) {
+    auto e = (*reader)->Next();
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (*e == nullptr) {
+      EXPECT_EQ(n, 1000u);
+      break;
+    }
+    ASSERT_EQ(**e, events[n]);
+  }
+}
+
+TEST(StoreTest, ReaderOfALiveSessionFollowsTheTailAcrossASeal) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<Event> events = Mix(500);
+  WriterOptions opt;
+  opt.chunk_max_events = 150;
+  auto w = store->CreateSession(SessionInfo{}, opt);
+  ASSERT_TRUE(w.ok());
+  for (size_t i = 0; i < 100; ++i) ASSERT_TRUE((*w)->Append(events[i]).ok());
+  ASSERT_TRUE((*w)->Flush().ok());  // chunk 0 holds 100 events, not yet sealed
+  auto reader = store->OpenSession((*w)->info().id);
+  ASSERT_TRUE(reader.ok());
+  // Chunk 0 is sealed at 150 events and chunk 1 follows, after the reader took its snapshot.
+  for (size_t i = 100; i < 250; ++i) ASSERT_TRUE((*w)->Append(events[i]).ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  size_t n = 0;
+  for (;; ++n) {
+    auto e = (*reader)->Next();
+    ASSERT_TRUE(e.ok()) << e.status().ToString();  // no sequence gap, no head hash mismatch
+    if (*e == nullptr) break;
+    ASSERT_EQ(**e, events[n]);
+    if (n == 10) {
+      // While the reader is inside chunk 1's predecessor, the writer extends the tail (chunk 1).
+      for (size_t i = 250; i < 280; ++i) ASSERT_TRUE((*w)->Append(events[i]).ok());
+      ASSERT_TRUE((*w)->Flush().ok());
+    }
+  }
+  EXPECT_EQ(n, 280u);
+  // A reader that has consumed the whole tail ends there: it returns a consistent prefix and does
+  // not pick up events committed afterwards.
+  auto again = store->OpenSession((*w)->info().id);
+  ASSERT_TRUE(again.ok());
+  size_t m = 0;
+  for (;; ++m) {
+    auto e = (*again)->Next();
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (*e == nullptr) break;
+    if (m == 279) {
+      for (size_t i = 280; i < 290; ++i) ASSERT_TRUE((*w)->Append(events[i]).ok());
+      ASSERT_TRUE((*w)->Flush().ok());
+    }
+  }
+  EXPECT_EQ(m, 280u);
 }
 
 TEST(StoreTest, LivenessOfWriterDecidesRecordingVersusIncomplete) {
