@@ -76,7 +76,8 @@ struct Event {
   // Common to every kind.
   uint64_t seq = 0;        // 0-based, dense within a session; assigned by the session writer
   int64_t mono_ns = 0;     // CLOCK_MONOTONIC of the recording host
-  int64_t wall_ns = 0;     // CLOCK_REALTIME, ns since the epoch
+  int64_t wall_ns = 0;     // CLOCK_REALTIME, ns since the epoch (the syscall recorder stamps mono_ns plus
+                           // an offset to CLOCK_REALTIME re-sampled at least every 100 ms)
   int32_t pid = 0;         // process (thread group) id; 0 for tool events without a process
   int32_t tid = 0;         // thread id
   EventKind kind = EventKind::kAnnotation;

@@ -123,6 +123,8 @@ class Tracer {
   TracerOptions options_;
   std::atomic<pid_t> main_pid_{0};
   UniqueFd error_pipe_;  // child -> tracer: setup or exec failure (CLOEXEC: closes on success)
+  int64_t wall_offset_ns_ = 0;          // CLOCK_REALTIME - CLOCK_MONOTONIC (see StartEvent)
+  int64_t wall_offset_sampled_ns_ = 0;  // CLOCK_MONOTONIC when it was sampled
   std::unordered_map<pid_t, ThreadState*> threads_;
   std::vector<std::unique_ptr<ThreadState>> all_states_;  // owns every state ever made
   std::vector<ThreadState*> free_states_;
