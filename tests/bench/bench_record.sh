@@ -8,7 +8,8 @@
 #   REPETITIONS        default: 3 (or $R)
 # Environment: WORKLOADS (subset of "files build git tcp"), RUN_TIMEOUT (seconds per run, default 600),
 #   PIN=CPU (run every mode, tracer included, under taskset -c CPU), TMPDIR (where workloads and stores go),
-#   AT_RECORD_FLAGS (extra flags for agenttrace record, e.g. --cpu-pin).
+#   AT_RECORD_FLAGS (extra flags for agenttrace record, e.g. --cpu-pin), KEEP=DIR (copy each workload's
+#   last store and strace log to DIR/store-WORKLOAD and DIR/strace-WORKLOAD.log, for inspection).
 # Needs: strace, zstd, cc, git. Builds nothing of agenttrace; compiles its two workload programs
 # (tests/bench/workloads/*.c) into a temporary directory. Uses only loopback networking; every run is
 # bounded by `timeout`; everything is removed at exit.
@@ -150,6 +151,9 @@ for wl in "${workloads[@]}"; do
   events=$(json_field events <<<"$stats")
   per_event=$(json_field bytes_per_event <<<"$stats")
   raw_per_event=$(json_field raw_bytes_per_event <<<"$stats")
+  if [[ -n "${KEEP:-}" ]]; then
+    mkdir -p "$KEEP" && rm -rf "$KEEP/store-$wl" && cp -r "$work/store-$wl" "$work/strace-$wl.log" "$KEEP/"
+  fi
   lines=$(wc -l <"$work/strace-$wl.log")
   zbytes=$(zstd -3 -q -c "$work/strace-$wl.log" | wc -c)
   awk -v name="${names[$wl]}" -v n="$n" -v s="$s" -v a="$a" -v ev="$events" -v pe="$per_event" \
