@@ -126,6 +126,29 @@ EntryAction DecodeNetEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       SockaddrArg(c, env, reinterpret_cast<uint64_t>(msg.msg_name), msg.msg_namelen, ev);
       break;
     }
+    case Decoder::kSendmmsg: {
+      // One event per call: the destination of the first message that has one (glibc's resolver
+      // sends its A and AAAA queries to one server in one sendmmsg). `flags` holds vlen, the number
+      // of messages the call offers; the result is how many were sent.
+      ev->kind = EventKind::kNetSend;
+      const uint64_t vlen = a[2] & 0xFFFFFFFF;
+      bool found = false;
+      for (uint64_t i = 0; i < vlen && i < 64 && !found; ++i) {
+        mmsghdr m{};
+        if (!env.mem->Read(c.tid, a[1] + i * sizeof(mmsghdr), &m, sizeof(m))) break;
+        if (m.msg_hdr.msg_name != nullptr && m.msg_hdr.msg_namelen != 0) {
+          SockaddrArg(c, env, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), m.msg_hdr.msg_namelen, ev);
+          found = true;
+        }
+      }
+      if (!found) {
+        act.drop = true;  // connected socket: no destination to record
+        act.want_exit = false;
+        break;
+      }
+      ev->flags = vlen;
+      break;
+    }
     default:
       ev->kind = EventKind::kRaw;
       ev->text = c.info->name;

@@ -33,7 +33,7 @@ enum class Decoder : uint8_t {
   kRenameat2, kLink, kLinkat, kSymlink, kSymlinkat, kMkdir, kMkdirat, kChmod, kFchmod, kFchmodat, kChown,
   kFchown, kFchownat, kTruncate, kFtruncate,
   kFork, kVfork, kClone, kClone3, kExecve, kExecveat,
-  kConnect, kBind, kListen, kSendto, kSendmsg,
+  kConnect, kBind, kListen, kSendto, kSendmsg, kSendmmsg,
   kIoUringSetup, kSeccomp, kPrctl, kEscapeGeneric,
 };
 

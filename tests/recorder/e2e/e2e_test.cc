@@ -318,7 +318,7 @@ TEST_F(RecordTest, FileOperationsWithRelativeDotDotAndSymlinkPaths) {
   RunResult r = Record({Program("e2e_files"), work_});
   ASSERT_EQ(r.status, 0) << r.err;
   Session s = Export();
-  EXPECT_EQ(ExpectAllRecorded(r, s), 16u) << r.out;
+  EXPECT_EQ(ExpectAllRecorded(r, s), 17u) << r.out;
   EXPECT_EQ(s.header.value("state", ""), "complete");
 }
 
@@ -353,11 +353,11 @@ TEST_F(RecordTest, IoUringSetupIsRecordedAsEscape) {
   EXPECT_EQ(ExpectAllRecorded(r, s), 1u) << r.out;
 }
 
-TEST_F(RecordTest, LoopbackTcpAndUdp) {
+TEST_F(RecordTest, LoopbackTcpAndUdpWithSendtoSendmsgAndSendmmsg) {
   RunResult r = Record({Program("e2e_net")});
   ASSERT_EQ(r.status, 0) << r.err;
   Session s = Export();
-  EXPECT_EQ(ExpectAllRecorded(r, s), 5u) << r.out;
+  EXPECT_EQ(ExpectAllRecorded(r, s), 7u) << r.out;
 }
 
 TEST_F(RecordTest, ExitCodeIsPropagated) {

@@ -3,6 +3,7 @@
 #include "e2e_util.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
   FORMAT(p, "%s/b.txt", dir);
   r = Res(chmod(p, 0600));
   Report("EV kind=file.chmod path=%s mode=%d result=%ld", p, 0600, r);
+  /* fchmodat2 (Linux 6.6) through syscall(2): not every C library wraps it. On an older kernel the
+   * attempt is still recorded, with -ENOSYS. */
+  r = Res(syscall(452 /* fchmodat2 */, AT_FDCWD, p, 0640, 0));
+  Report("EV kind=file.chmod path=%s mode=%d result=%ld", p, 0640, r);
   r = Res(truncate(p, 10));
   Report("EV kind=file.truncate path=%s size=10 result=%ld", p, r);
 

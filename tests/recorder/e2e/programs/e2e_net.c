@@ -1,4 +1,5 @@
-/* Loopback networking: a TCP server on 127.0.0.1:0, a connect to it, and a UDP sendto.
+/* Loopback networking: a TCP server on 127.0.0.1:0, a connect to it, and UDP datagrams with a
+ * destination through sendto, sendmsg and sendmmsg.
  * Usage: e2e_net */
 #include "e2e_util.h"
 
@@ -45,6 +46,26 @@ int main(void) {
   Report("EV kind=net.send family=%d address=127.0.0.1 port=%u result=%ld", AF_INET, udp_port, r);
   char buf[8];
   if (recv(receiver, buf, sizeof buf, 0) != 5) Die("recv");
+
+  struct iovec iov = {(void*)"sendmsg", 7};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_name = &a;
+  msg.msg_namelen = sizeof a;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  r = Res(sendmsg(sender, &msg, 0));
+  Report("EV kind=net.send family=%d address=127.0.0.1 port=%u result=%ld", AF_INET, udp_port, r);
+  if (recv(receiver, buf, sizeof buf, 0) != 7) Die("recv");
+
+  /* Two datagrams in one call, as glibc's resolver sends its A and AAAA queries. */
+  struct mmsghdr mm[2];
+  memset(mm, 0, sizeof mm);
+  mm[0].msg_hdr = msg;
+  mm[1].msg_hdr = msg;
+  r = Res(sendmmsg(sender, mm, 2, 0));
+  Report("EV kind=net.send family=%d address=127.0.0.1 port=%u flags=2 result=%ld", AF_INET, udp_port, r);
+  if (recv(receiver, buf, sizeof buf, 0) != 7 || recv(receiver, buf, sizeof buf, 0) != 7) Die("recv");
   close(conn);
   close(client);
   close(server);
