@@ -77,7 +77,7 @@ void AppendVarint(std::string* out, uint64_t v) {
 }
 
 // Reads one varint from [*p, end); false if it is truncated or longer than 10 bytes / 64 bits.
-bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+bool ReadVarintSlow(const uint8_t** p, const uint8_t* end, uint64_t* v) {
   uint64_t r = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (*p >= end) return false;
@@ -90,6 +90,15 @@ bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
     }
   }
   return false;
+}
+
+// Most values fit one byte.
+inline __attribute__((always_inline)) bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  if (*p < end && **p < 0x80) {
+    *v = *(*p)++;
+    return true;
+  }
+  return ReadVarintSlow(p, end, v);
 }
 
 }  // namespace
@@ -705,7 +714,7 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
   const uint32_t index = next_;
   const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
   const char* bad_column = nullptr;  // set on a truncated or out-of-range value
-  auto get = [&](ChunkEncoder::Column c, uint64_t max = UINT64_MAX) -> uint64_t {
+  auto get = [&](ChunkEncoder::Column c, uint64_t max = UINT64_MAX) __attribute__((always_inline)) -> uint64_t {
     uint64_t v = 0;
     if (bad_column == nullptr && (!ReadVarint(&s.columns[c].pos, s.columns[c].end, &v) || v > max)) {
       bad_column = kColumnNames[c];
@@ -713,7 +722,7 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
     return bad_column == nullptr ? v : 0;
   };
   bool bad_ref = false;
-  auto ref = [&](ChunkEncoder::Column c, std::string* dst) {
+  auto ref = [&](ChunkEncoder::Column c, std::string* dst) __attribute__((always_inline)) {
     uint64_t r = get(c);
     dst->clear();
     if (r == 0 || bad_column != nullptr) return;
