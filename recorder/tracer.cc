@@ -22,9 +22,11 @@
 namespace agenttrace {
 namespace {
 
+// No PTRACE_O_TRACEEXIT: its stop would cost a round trip per exiting task and tell nothing that
+// waitpid's exit status does not (a call still pending at death is closed from OnDeath).
 constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
-                               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
+                               PTRACE_O_EXITKILL;
 
 // What the child reports through the error pipe before dying.
 struct ChildFailure {
@@ -466,9 +468,6 @@ Result<TraceOutcome> Tracer::Run() {
         break;
       case PTRACE_EVENT_EXEC:
         OnExec(tid, &t);
-        break;
-      case PTRACE_EVENT_EXIT:
-        Resume(tid, t, 0);
         break;
       case PTRACE_EVENT_STOP:
         if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {

@@ -4,7 +4,7 @@
 // call into one Event appended to an EventSink.
 //
 // Lifecycle: Start() forks the child, which blocks on a pipe until the tracer has PTRACE_SEIZEd it
-// (options TRACEFORK|VFORK|CLONE|EXEC|EXIT|SECCOMP|TRACESYSGOOD|EXITKILL: descendants are auto-attached
+// (options TRACEFORK|VFORK|CLONE|EXEC|SECCOMP|TRACESYSGOOD|EXITKILL: descendants are auto-attached
 // and everything is killed if the tracer dies, so no traced process ever runs on without the tracer
 // and its ENOSYS-ing filter). The child then sets no_new_privs (setuid programs lose their privilege
 // under the recorder — a known divergence), installs the filter and execs. Run() returns when every
