@@ -376,6 +376,13 @@ void Tracer::OnNewTask(pid_t parent_tid, ThreadState* parent) {
       c->pid = child_pid;  // it reported its first stop before the parent's event
     }
     if (!is_thread) ++outcome_.processes;
+    // The call has succeeded and its result is the child's pid: complete the spawn event here and
+    // resume with PTRACE_CONT, which saves the parent's syscall-exit stop. (The pid is the one the
+    // tracer sees, like every other pid on record; a parent in a nested pid namespace gets another.)
+    if (parent->in_syscall && parent->ev.kind == EventKind::kProcSpawn) {
+      DecodeProcessExit(parent->call, child, env_, &parent->ev);
+      FinishPending(parent, child);
+    }
   }
   Resume(parent_tid, parent, 0);
 }
@@ -399,7 +406,14 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
       *tp = moved;
     }
   }
-  Resume(tid, *tp, 0);
+  // Past this stop exec cannot fail (only kill the process): complete the exec event with result 0
+  // now (/proc/PID/exe already names the new program) and skip the syscall-exit stop.
+  ThreadState* t = *tp;
+  if (t->in_syscall && t->ev.kind == EventKind::kExec) {
+    DecodeProcessExit(t->call, 0, env_, &t->ev);
+    FinishPending(t, 0);
+  }
+  Resume(tid, t, 0);
 }
 
 void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {

@@ -12,7 +12,9 @@
 // open until it exits.
 //
 // Per trapped call: a seccomp stop (arguments decoded: tracee memory, /proc/TID/{cwd,fd}), then for
-// most calls PTRACE_SYSCALL to the exit stop for the result, then PTRACE_CONT. Steady state does not
+// most calls PTRACE_SYSCALL to the exit stop for the result, then PTRACE_CONT. A successful spawn or
+// exec is completed at its PTRACE_EVENT_{FORK,VFORK,CLONE,EXEC} stop instead (the result is known
+// there), which spares its exit stop. Steady state does not
 // allocate: per-thread states come from a pool, each with its reused Event.
 //
 // Event conventions beyond format/event.h:
@@ -99,7 +101,7 @@ class Tracer {
   struct ThreadState {
     pid_t pid = 0;             // thread group id
     bool started = false;      // its first stop has been seen
-    bool in_syscall = false;   // between the seccomp stop and the syscall-exit stop
+    bool in_syscall = false;   // between the seccomp stop and the stop that completes the call
     SyscallCall call;
     EntryAction action;
     Event ev;

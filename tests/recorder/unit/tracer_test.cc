@@ -221,6 +221,7 @@ TEST(TracerTest, RecordsShellCommand) {
   EXPECT_EQ(exits.size(), spawns.size() + 1);
   for (const Event* s : spawns) {
     EXPECT_GT(s->child_pid, 0);
+    EXPECT_EQ(s->result, s->child_pid);  // completed at the fork event stop, not the exit stop
     EXPECT_FALSE(s->is_thread);
     EXPECT_TRUE(std::any_of(exits.begin(), exits.end(), [&](const Event* e) { return e->pid == s->child_pid; }));
   }
