@@ -68,7 +68,9 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
     if (IsSecretEnvName(name) || LooksLikeSecretValue(value)) ev->secret_env_names.emplace_back(name);
     return true;
   });
-  env.scratch2.assign(env.scratch2.size(), '\0');  // do not keep a value around longer than needed
+  // Do not keep a value around longer than needed.
+  env.scratch2.assign(env.scratch2.size(), '\0');
+  env.mem->Wipe();
 }
 
 void SpawnEntry(uint64_t flags, Event* ev, EntryAction* act) {

@@ -12,8 +12,6 @@
 namespace agenttrace {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
-
 // Appends the components of `p` to *out (which is absolute, "/" or "/x/y").
 void AppendComponents(std::string_view p, std::string* out) {
   size_t i = 0;
@@ -41,9 +39,48 @@ void NormalizePath(std::string_view base, std::string_view path, std::string* ou
   AppendComponents(path, out);
 }
 
+TraceeMemory::TraceeMemory() : pages_(new char[kCachePages * kPageSize]) {}
+
+void TraceeMemory::Wipe() {
+  std::memset(pages_.get(), 0, kCachePages * kPageSize);
+  used_ = 0;
+}
+
+const char* TraceeMemory::Page(pid_t tid, uint64_t page_addr) {
+  for (size_t i = 0; i < used_; ++i) {
+    if (slots_[i].addr == page_addr && slots_[i].tid == tid) return pages_.get() + i * kPageSize;
+  }
+  size_t i;
+  if (used_ < kCachePages) {
+    i = used_;
+  } else {
+    i = next_;
+    next_ = (next_ + 1) % kCachePages;
+  }
+  char* page = pages_.get() + i * kPageSize;
+  // A page is mapped (and readable) as a whole, so reading all of it fails only where reading the
+  // part that was asked for would.
+  if (!ReadDirect(tid, page_addr, page, kPageSize)) {
+    if (i < used_) slots_[i] = {0, 0};  // its old content is gone; tid 0 matches no lookup
+    return nullptr;
+  }
+  slots_[i] = {tid, page_addr};
+  if (i == used_) ++used_;
+  return page;
+}
+
 bool TraceeMemory::Read(pid_t tid, uint64_t addr, void* buf, size_t len) {
   if (addr == 0) return false;
   if (len == 0) return true;
+  uint64_t page_addr = addr & ~(kPageSize - 1);
+  if (use_peek_ || addr - page_addr + len > kPageSize) return ReadDirect(tid, addr, buf, len);
+  const char* page = Page(tid, page_addr);
+  if (page == nullptr) return false;
+  std::memcpy(buf, page + (addr - page_addr), len);
+  return true;
+}
+
+bool TraceeMemory::ReadDirect(pid_t tid, uint64_t addr, void* buf, size_t len) {
   if (!use_peek_) {
     iovec local{buf, len};
     iovec remote{reinterpret_cast<void*>(addr), len};
@@ -51,6 +88,7 @@ bool TraceeMemory::Read(pid_t tid, uint64_t addr, void* buf, size_t len) {
     if (n == static_cast<ssize_t>(len)) return true;
     if (n >= 0 || (errno != EPERM && errno != ENOSYS)) return false;
     use_peek_ = true;  // e.g. a container profile forbids process_vm_readv
+    used_ = 0;
   }
   return ReadPeek(tid, addr, buf, len);
 }
@@ -79,23 +117,32 @@ bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string*
   out->clear();
   if (truncated) *truncated = false;
   if (addr == 0) return false;
-  // Read page by page so that a string ending just before an unmapped page is still read whole; the
-  // first read usually covers the whole string.
+  // Page by page, so that a string ending just before an unmapped page is still read whole; the
+  // first page usually holds the whole string.
+  char peeked[kPageSize];
   while (true) {
-    size_t want = kPageSize - (addr % kPageSize);
+    uint64_t page_addr = addr & ~(kPageSize - 1);
+    size_t want = kPageSize - (addr - page_addr);
     size_t room = max - out->size() + 1;  // +1 to see the NUL at the limit
     if (want > room) want = room;
-    if (!Read(tid, addr, page_, want)) {
+    const char* p;
+    if (use_peek_) {
+      p = ReadPeek(tid, addr, peeked, want) ? peeked : nullptr;
+    } else {
+      const char* page = Page(tid, page_addr);
+      p = page == nullptr ? nullptr : page + (addr - page_addr);
+    }
+    if (p == nullptr) {
       if (out->empty()) return false;
       if (truncated) *truncated = true;  // ran into unreadable memory before a NUL
       return true;
     }
-    const void* nul = std::memchr(page_, 0, want);
+    const void* nul = std::memchr(p, 0, want);
     if (nul != nullptr) {
-      out->append(page_, static_cast<const char*>(nul) - page_);
+      out->append(p, static_cast<const char*>(nul) - p);
       return true;
     }
-    out->append(page_, want);
+    out->append(p, want);
     if (out->size() > max) {
       out->resize(max);
       if (truncated) *truncated = true;
@@ -106,6 +153,7 @@ bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string*
 }
 
 bool TraceeMemory::Write64(pid_t tid, uint64_t addr, uint64_t value) {
+  Invalidate();
   return ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(value)) == 0;
 }
 

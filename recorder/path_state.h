@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -28,8 +29,13 @@ namespace agenttrace {
 // capacity.
 void NormalizePath(std::string_view base, std::string_view path, std::string* out);
 
+// Reads of tracee memory go through a small cache of whole pages: an exec's argv and environment
+// strings (dozens per call) mostly share a few pages, which then cost one process_vm_readv each
+// instead of one per string. The cache holds what the tracee's memory was at one stop: Invalidate()
+// it whenever the tracee may have run since (at every stop).
 class TraceeMemory {
  public:
+  TraceeMemory();
   // Copies `len` bytes at `addr` of thread `tid` into `buf`. All or nothing.
   bool Read(pid_t tid, uint64_t addr, void* buf, size_t len);
   // Reads the NUL-terminated string at `addr` into *out, at most `max` bytes (without the NUL). Returns
@@ -37,11 +43,28 @@ class TraceeMemory {
   bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr);
   // Writes one aligned-or-not 64-bit word (PTRACE_POKEDATA; the tracee must be ptrace-stopped).
   bool Write64(pid_t tid, uint64_t addr, uint64_t value);
+  // Forgets every cached page (cheap when nothing is cached).
+  void Invalidate() { used_ = 0; }
+  // Forgets and overwrites every cached page: for memory that held values not to be kept (environment).
+  void Wipe();
 
  private:
+  static constexpr size_t kPageSize = 4096;
+  static constexpr size_t kCachePages = 16;
+  // The page at `page_addr` (page-aligned) of `tid`, from the cache or read into it; nullptr if it
+  // cannot be read.
+  const char* Page(pid_t tid, uint64_t page_addr);
+  bool ReadDirect(pid_t tid, uint64_t addr, void* buf, size_t len);
   bool ReadPeek(pid_t tid, uint64_t addr, void* buf, size_t len);
-  bool use_peek_ = false;  // process_vm_readv not permitted here: PTRACE_PEEKDATA instead
-  char page_[4096];
+  bool use_peek_ = false;  // process_vm_readv not permitted here: PTRACE_PEEKDATA, no cache
+  struct Slot {
+    pid_t tid;
+    uint64_t addr;
+  };
+  Slot slots_[kCachePages];
+  size_t used_ = 0;        // slots_[0, used_) are valid
+  size_t next_ = 0;        // slot to replace when all are in use
+  std::unique_ptr<char[]> pages_;  // kCachePages pages
 };
 
 class PathResolver {

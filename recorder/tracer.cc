@@ -268,6 +268,7 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     Resume(tid, t, 0);  // thread vanished, or not a seccomp stop after all
     return;
   }
+  mem_.Invalidate();  // the tracee ran since the last stop
   SyscallCall& c = t->call;
   c.tid = tid;
   c.pid = t->pid;
@@ -350,6 +351,7 @@ void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) result = static_cast<int64_t>(regs.rax);
   }
+  mem_.Invalidate();
   const SyscallCall& c = t->call;
   if (c.info != nullptr) {
     switch (c.info->family) {
