@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,30 +44,60 @@ TraceeMemory::TraceeMemory() : pages_(new char[kCachePages * kPageSize]) {}
 
 void TraceeMemory::Wipe() {
   std::memset(pages_.get(), 0, kCachePages * kPageSize);
-  used_ = 0;
+  Invalidate();
+}
+
+bool TraceeMemory::Cached(pid_t tid, uint64_t page_addr) const {
+  for (size_t i = 0; i < used_; ++i) {
+    if (slots_[i].addr == page_addr && slots_[i].tid == tid) return true;
+  }
+  return false;
+}
+
+size_t TraceeMemory::TakeSlot() {
+  if (used_ < kCachePages) return used_++;
+  size_t i = next_;
+  next_ = (next_ + 1) % kCachePages;
+  return i;
 }
 
 const char* TraceeMemory::Page(pid_t tid, uint64_t page_addr) {
   for (size_t i = 0; i < used_; ++i) {
     if (slots_[i].addr == page_addr && slots_[i].tid == tid) return pages_.get() + i * kPageSize;
   }
-  size_t i;
-  if (used_ < kCachePages) {
-    i = used_;
-  } else {
-    i = next_;
-    next_ = (next_ + 1) % kCachePages;
-  }
+  size_t i = TakeSlot();
+  slots_[i] = {0, 0};  // tid 0 matches no lookup until the page is in
   char* page = pages_.get() + i * kPageSize;
   // A page is mapped (and readable) as a whole, so reading all of it fails only where reading the
   // part that was asked for would.
-  if (!ReadDirect(tid, page_addr, page, kPageSize)) {
-    if (i < used_) slots_[i] = {0, 0};  // its old content is gone; tid 0 matches no lookup
-    return nullptr;
-  }
+  if (!ReadDirect(tid, page_addr, page, kPageSize)) return nullptr;
   slots_[i] = {tid, page_addr};
-  if (i == used_) ++used_;
   return page;
+}
+
+void TraceeMemory::Prefetch(pid_t tid, const uint64_t* addrs, size_t n) {
+  if (use_peek_) return;
+  uint64_t want[kCachePages];
+  size_t m = 0;
+  for (size_t k = 0; k < n && m < kCachePages; ++k) {
+    if (addrs[k] == 0) continue;
+    uint64_t page_addr = addrs[k] & ~(kPageSize - 1);
+    if (Cached(tid, page_addr) || std::find(want, want + m, page_addr) != want + m) continue;
+    want[m++] = page_addr;
+  }
+  if (m == 0) return;
+  size_t slot[kCachePages];
+  iovec local[kCachePages], remote[kCachePages];
+  for (size_t k = 0; k < m; ++k) {
+    slot[k] = TakeSlot();
+    slots_[slot[k]] = {0, 0};
+    local[k] = {pages_.get() + slot[k] * kPageSize, kPageSize};
+    remote[k] = {reinterpret_cast<void*>(want[k]), kPageSize};
+  }
+  // Stops at the first page that cannot be read; the ones before it are complete.
+  ssize_t got = process_vm_readv(tid, local, m, remote, m, 0);
+  size_t pages = got > 0 ? static_cast<size_t>(got) / kPageSize : 0;
+  for (size_t k = 0; k < pages && k < m; ++k) slots_[slot[k]] = {tid, want[k]};
 }
 
 bool TraceeMemory::Read(pid_t tid, uint64_t addr, void* buf, size_t len) {
@@ -88,7 +119,7 @@ bool TraceeMemory::ReadDirect(pid_t tid, uint64_t addr, void* buf, size_t len) {
     if (n == static_cast<ssize_t>(len)) return true;
     if (n >= 0 || (errno != EPERM && errno != ENOSYS)) return false;
     use_peek_ = true;  // e.g. a container profile forbids process_vm_readv
-    used_ = 0;
+    Invalidate();
   }
   return ReadPeek(tid, addr, buf, len);
 }

@@ -43,8 +43,15 @@ class TraceeMemory {
   bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr);
   // Writes one aligned-or-not 64-bit word (PTRACE_POKEDATA; the tracee must be ptrace-stopped).
   bool Write64(pid_t tid, uint64_t addr, uint64_t value);
+  // Reads into the cache, with one process_vm_readv, the pages holding the addresses `addrs[0, n)`
+  // (zeros ignored) that are not cached yet, at most a cache-full. A hint: pages that cannot be read
+  // are left out and fail again when read.
+  void Prefetch(pid_t tid, const uint64_t* addrs, size_t n);
   // Forgets every cached page (cheap when nothing is cached).
-  void Invalidate() { used_ = 0; }
+  void Invalidate() {
+    used_ = 0;
+    next_ = 0;
+  }
   // Forgets and overwrites every cached page: for memory that held values not to be kept (environment).
   void Wipe();
 
@@ -54,6 +61,8 @@ class TraceeMemory {
   // The page at `page_addr` (page-aligned) of `tid`, from the cache or read into it; nullptr if it
   // cannot be read.
   const char* Page(pid_t tid, uint64_t page_addr);
+  bool Cached(pid_t tid, uint64_t page_addr) const;
+  size_t TakeSlot();  // a free slot, else the next one to replace
   bool ReadDirect(pid_t tid, uint64_t addr, void* buf, size_t len);
   bool ReadPeek(pid_t tid, uint64_t addr, void* buf, size_t len);
   bool use_peek_ = false;  // process_vm_readv not permitted here: PTRACE_PEEKDATA, no cache
@@ -63,7 +72,7 @@ class TraceeMemory {
   };
   Slot slots_[kCachePages];
   size_t used_ = 0;        // slots_[0, used_) are valid
-  size_t next_ = 0;        // slot to replace when all are in use
+  size_t next_ = 0;        // slot to replace when all are in use (0 while some are free)
   std::unique_ptr<char[]> pages_;  // kCachePages pages
 };
 
