@@ -189,10 +189,14 @@ bool TraceeMemory::Write64(pid_t tid, uint64_t addr, uint64_t value) {
 }
 
 bool PathResolver::Cwd(pid_t tid, std::string* out) {
-  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/cwd", tid);
-  ssize_t n = readlink(proc_path_, link_, sizeof(link_));
-  if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
-  out->assign(link_, n);
+  if (tid != cwd_tid_) {
+    std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/cwd", tid);
+    ssize_t n = readlink(proc_path_, link_, sizeof(link_));
+    if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
+    cwd_.assign(link_, n);
+    cwd_tid_ = tid;
+  }
+  out->assign(cwd_);
   return true;
 }
 

@@ -76,10 +76,14 @@ class TraceeMemory {
   std::unique_ptr<char[]> pages_;  // kCachePages pages
 };
 
+// The cwd read for a thread is kept until Invalidate() (call it at every stop): a call with two
+// relative paths (link, rename, symlink) reads /proc/TID/cwd once.
 class PathResolver {
  public:
   // The current directory of `tid` (readlink /proc/TID/cwd). False if unknown (thread gone).
   bool Cwd(pid_t tid, std::string* out);
+  // Forgets the cached cwd.
+  void Invalidate() { cwd_tid_ = 0; }
   // What descriptor `fd` of `tid` refers to (readlink /proc/TID/fd/FD): a path, or "socket:[N]",
   // "pipe:[N]", "anon_inode:[...]". False if fd is not open.
   bool FdPath(pid_t tid, int fd, std::string* out);
@@ -90,6 +94,8 @@ class PathResolver {
 
  private:
   std::string base_;
+  std::string cwd_;     // the cwd of cwd_tid_ (0: none) at this stop
+  pid_t cwd_tid_ = 0;
   char link_[4096];
   char proc_path_[64];
 };

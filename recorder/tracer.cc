@@ -269,6 +269,7 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     return;
   }
   mem_.Invalidate();  // the tracee ran since the last stop
+  paths_.Invalidate();
   SyscallCall& c = t->call;
   c.tid = tid;
   c.pid = t->pid;
@@ -352,6 +353,7 @@ void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) result = static_cast<int64_t>(regs.rax);
   }
   mem_.Invalidate();
+  paths_.Invalidate();
   const SyscallCall& c = t->call;
   if (c.info != nullptr) {
     switch (c.info->family) {

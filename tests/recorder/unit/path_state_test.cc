@@ -68,6 +68,24 @@ TEST(PathResolverTest, ResolvesAgainstCwdAndDirfd) {
   EXPECT_EQ(out, "rel");
 }
 
+TEST(PathResolverTest, CwdIsReadOncePerStop) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  char cwd[PATH_MAX];
+  ASSERT_NE(getcwd(cwd, sizeof(cwd)), nullptr);
+  ASSERT_EQ(chdir("/usr"), 0);
+  PathResolver r;
+  std::string out;
+  r.Resolve(tid, AT_FDCWD, "a", false, &out);
+  EXPECT_EQ(out, "/usr/a");
+  ASSERT_EQ(chdir("/etc"), 0);  // within the same stop the first reading holds
+  r.Resolve(tid, AT_FDCWD, "b", false, &out);
+  EXPECT_EQ(out, "/usr/b");
+  r.Invalidate();  // a new stop
+  r.Resolve(tid, AT_FDCWD, "c", false, &out);
+  EXPECT_EQ(out, "/etc/c");
+  ASSERT_EQ(chdir(cwd), 0);
+}
+
 TEST(TraceeMemoryTest, ReadsBoundedStrings) {
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
   TraceeMemory mem;
