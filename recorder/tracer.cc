@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,6 +107,14 @@ pid_t ReadTgid(pid_t tid) {
   return static_cast<pid_t>(std::strtol(p + 6, nullptr, 10));
 }
 
+// The thread group of a task whose first stop came before its parent's clone event. Most such tasks
+// are processes, which one tgkill(tid, tid, 0) recognises (it finds only a group leader; EPERM still
+// means found); only a thread needs /proc.
+pid_t ProbeTgid(pid_t tid) {
+  if (syscall(SYS_tgkill, tid, tid, 0) == 0 || errno == EPERM) return tid;
+  return ReadTgid(tid);
+}
+
 }  // namespace
 
 Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(options) {
@@ -193,7 +202,7 @@ Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
   main_pid_.store(pid, std::memory_order_relaxed);
   ThreadState* t = Add(pid, pid);
   t->started = true;  // seized while running: there is no initial stop
-  outcome_.processes = 1;
+  CountProcess(t);
   if (RetryEintr([&] { return write(go_write.get(), "g", 1); }) != 1) {
     return Status::FromErrno("releasing the traced child", errno);
   }
@@ -219,8 +228,15 @@ Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
   t->pid = pid;
   t->started = false;
   t->in_syscall = false;
+  t->counted = false;
   threads_[tid] = t;
   return t;
+}
+
+void Tracer::CountProcess(ThreadState* t) {
+  if (t->counted) return;
+  t->counted = true;
+  ++outcome_.processes;
 }
 
 void Tracer::Remove(pid_t tid) {
@@ -375,11 +391,11 @@ void Tracer::OnNewTask(pid_t parent_tid, ThreadState* parent) {
     pid_t child_pid = is_thread ? parent->pid : child;
     ThreadState* c = Find(child);
     if (c == nullptr) {
-      Add(child, child_pid);
+      c = Add(child, child_pid);
     } else {
       c->pid = child_pid;  // it reported its first stop before the parent's event
     }
-    if (!is_thread) ++outcome_.processes;
+    if (!is_thread) CountProcess(c);
     // The call has succeeded and its result is the child's pid: complete the spawn event here and
     // resume with PTRACE_CONT, which saves the parent's syscall-exit stop. (The pid is the one the
     // tracer sees, like every other pid on record; a parent in a nested pid namespace gets another.)
@@ -454,8 +470,8 @@ Result<TraceOutcome> Tracer::Run() {
     }
     ThreadState* t = Find(tid);
     if (t == nullptr) {
-      t = Add(tid, ReadTgid(tid));  // a new task whose parent's event has not been seen yet
-      if (t->pid == tid) ++outcome_.processes;
+      t = Add(tid, ProbeTgid(tid));  // a new task whose parent's event has not been seen yet
+      if (t->pid == tid) CountProcess(t);
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       OnDeath(tid, t, status);

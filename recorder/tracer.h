@@ -102,6 +102,7 @@ class Tracer {
     pid_t pid = 0;             // thread group id
     bool started = false;      // its first stop has been seen
     bool in_syscall = false;   // between the seccomp stop and the stop that completes the call
+    bool counted = false;      // counted in TraceOutcome::processes (as its group's leader)
     SyscallCall call;
     EntryAction action;
     Event ev;
@@ -110,6 +111,7 @@ class Tracer {
   ThreadState* Find(pid_t tid);
   ThreadState* Add(pid_t tid, pid_t pid);
   void Remove(pid_t tid);
+  void CountProcess(ThreadState* t);  // once per leader state
   void Resume(pid_t tid, ThreadState* t, int sig);
 
   void OnSeccompStop(pid_t tid, ThreadState* t);
