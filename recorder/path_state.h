@@ -10,6 +10,9 @@
 //
 // Bounds: every read from the tracee is bounded by the caller's limit; nothing here trusts tracee data.
 //
+// Caching: both classes keep what they read (memory pages, a cwd) until Invalidate(), which the tracer
+// calls at every stop; nothing is carried from one stop to the next.
+//
 // Thread-safety: thread-compatible (each object keeps a scratch buffer); the tracer uses one of each.
 #ifndef AGENTTRACE_RECORDER_PATH_STATE_H_
 #define AGENTTRACE_RECORDER_PATH_STATE_H_
@@ -71,7 +74,7 @@ class TraceeMemory {
     uint64_t addr;
   };
   Slot slots_[kCachePages];
-  size_t used_ = 0;        // slots_[0, used_) are valid
+  size_t used_ = 0;        // slots_[0, used_) are in use (tid 0: unreadable, matches nothing)
   size_t next_ = 0;        // slot to replace when all are in use (0 while some are free)
   std::unique_ptr<char[]> pages_;  // kCachePages pages
 };
