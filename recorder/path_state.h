@@ -74,8 +74,8 @@ class TraceeMemory {
     uint64_t addr;
   };
   Slot slots_[kCachePages];
-  size_t used_ = 0;        // slots_[0, used_) are in use (tid 0: unreadable, matches nothing)
-  size_t next_ = 0;        // slot to replace when all are in use (0 while some are free)
+  size_t used_ = 0;                // slots_[0, used_) are in use (tid 0: unreadable, matches nothing)
+  size_t next_ = 0;                // slot to replace when all are in use (0 while some are free)
   std::unique_ptr<char[]> pages_;  // kCachePages pages
 };
 
@@ -97,7 +97,7 @@ class PathResolver {
 
  private:
   std::string base_;
-  std::string cwd_;     // the cwd of cwd_tid_ (0: none) at this stop
+  std::string cwd_;  // the cwd of cwd_tid_ (0: none) at this stop
   pid_t cwd_tid_ = 0;
   char link_[4096];
   char proc_path_[64];

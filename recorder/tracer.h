@@ -99,10 +99,10 @@ class Tracer {
 
  private:
   struct ThreadState {
-    pid_t pid = 0;             // thread group id
-    bool started = false;      // its first stop has been seen
-    bool in_syscall = false;   // between the seccomp stop and the stop that completes the call
-    bool counted = false;      // counted in TraceOutcome::processes (as its group's leader)
+    pid_t pid = 0;            // thread group id
+    bool started = false;     // its first stop has been seen
+    bool in_syscall = false;  // between the seccomp stop and the stop that completes the call
+    bool counted = false;     // counted in TraceOutcome::processes (it leads its group)
     SyscallCall call;
     EntryAction action;
     Event ev;
