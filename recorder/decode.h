@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "format/event.h"
 #include "recorder/path_state.h"
@@ -62,6 +63,7 @@ struct DecodeEnv {
   bool allow_io_uring = false;
   std::string scratch;   // reused buffers
   std::string scratch2;
+  std::vector<uint64_t> pointers;  // an exec's argv and envp entries
 };
 
 // Per family. *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch and args set.

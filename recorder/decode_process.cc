@@ -6,10 +6,11 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <vector>
 
 #include "recorder/decode.h"
 #include "recorder/secrets.h"
@@ -19,10 +20,9 @@ namespace {
 
 int AsFd(uint64_t arg) { return static_cast<int>(static_cast<int32_t>(arg)); }
 
-// Calls fn(pointer) for each entry of the NULL-terminated pointer array at `addr`, at most `max`
-// entries. Reads the array page by page (one read per page, not per pointer).
-template <typename Fn>
-void ForEachPointer(DecodeEnv& env, pid_t tid, uint64_t addr, size_t max, Fn&& fn) {
+// Appends to *out the entries of the NULL-terminated pointer array at `addr`, at most `max`.
+// Reads the array page by page (one read per page, not per pointer).
+void CollectPointers(DecodeEnv& env, pid_t tid, uint64_t addr, size_t max, std::vector<uint64_t>* out) {
   uint64_t buf[512];
   size_t count = 0;
   while (addr != 0 && count < max) {
@@ -33,7 +33,7 @@ void ForEachPointer(DecodeEnv& env, pid_t tid, uint64_t addr, size_t max, Fn&& f
     if (!env.mem->Read(tid, addr, buf, n * sizeof(uint64_t))) return;
     for (size_t i = 0; i < n; ++i) {
       if (buf[i] == 0) return;
-      if (!fn(buf[i])) return;
+      out->push_back(buf[i]);
       ++count;
     }
     addr += n * sizeof(uint64_t);
@@ -44,31 +44,42 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
                 uint64_t envp_addr, uint64_t flags, Event* ev) {
   ev->kind = EventKind::kExec;
   ev->flags = flags;
+  // Two batched reads bring in most of what follows: the pages of the path and of both pointer
+  // arrays, then the pages where the strings start.
+  const uint64_t heads[] = {path_addr, argv_addr, envp_addr};
+  env.mem->Prefetch(c.tid, heads, std::size(heads));
   if (env.mem->ReadString(c.tid, path_addr, kMaxPathBytes, &env.scratch)) {
     env.paths->Resolve(c.tid, dirfd, env.scratch, (flags & AT_EMPTY_PATH) != 0, &ev->path);
   }
+  std::vector<uint64_t>& ptrs = env.pointers;
+  ptrs.clear();
+  CollectPointers(env, c.tid, argv_addr, kMaxArgvEntries, &ptrs);
+  const size_t argc = ptrs.size();
+  CollectPointers(env, c.tid, envp_addr, kMaxEnvEntries, &ptrs);
+  env.mem->Prefetch(c.tid, ptrs.data(), ptrs.size());
+
   size_t total = 0;
-  ForEachPointer(env, c.tid, argv_addr, kMaxArgvEntries, [&](uint64_t p) {
+  for (size_t i = 0; i < argc && total < kMaxArgvBytes; ++i) {
     ev->argv.emplace_back();
     std::string& arg = ev->argv.back();
-    env.mem->ReadString(c.tid, p, kMaxArgBytes, &arg);
+    env.mem->ReadString(c.tid, ptrs[i], kMaxArgBytes, &arg);
     if (env.secrets != nullptr) env.secrets->Redact(&arg);
     total += arg.size();
-    return total < kMaxArgvBytes;
-  });
+  }
   // Environment: names only. A variable is secret by its name or by the shape of its value; the
   // value is read (bounded) for that test and never kept.
-  ForEachPointer(env, c.tid, envp_addr, kMaxEnvEntries, [&](uint64_t p) {
-    if (!env.mem->ReadString(c.tid, p, kMaxEnvEntryBytes, &env.scratch2)) return true;
+  for (size_t i = argc; i < ptrs.size(); ++i) {
+    if (!env.mem->ReadString(c.tid, ptrs[i], kMaxEnvEntryBytes, &env.scratch2)) continue;
     std::string_view entry = env.scratch2;
     size_t eq = entry.find('=');
     std::string_view name = entry.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view() : entry.substr(eq + 1);
     ev->env_names.emplace_back(name);
     if (IsSecretEnvName(name) || LooksLikeSecretValue(value)) ev->secret_env_names.emplace_back(name);
-    return true;
-  });
-  env.scratch2.assign(env.scratch2.size(), '\0');  // do not keep a value around longer than needed
+  }
+  // Do not keep a value around longer than needed.
+  env.scratch2.assign(env.scratch2.size(), '\0');
+  env.mem->Wipe();
 }
 
 void SpawnEntry(uint64_t flags, Event* ev, EntryAction* act) {

@@ -5,14 +5,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 namespace agenttrace {
 namespace {
-
-constexpr uint64_t kPageSize = 4096;
 
 // Appends the components of `p` to *out (which is absolute, "/" or "/x/y").
 void AppendComponents(std::string_view p, std::string* out) {
@@ -41,9 +40,78 @@ void NormalizePath(std::string_view base, std::string_view path, std::string* ou
   AppendComponents(path, out);
 }
 
+TraceeMemory::TraceeMemory() : pages_(new char[kCachePages * kPageSize]) {}
+
+void TraceeMemory::Wipe() {
+  std::memset(pages_.get(), 0, kCachePages * kPageSize);
+  Invalidate();
+}
+
+bool TraceeMemory::Cached(pid_t tid, uint64_t page_addr) const {
+  for (size_t i = 0; i < used_; ++i) {
+    if (slots_[i].addr == page_addr && slots_[i].tid == tid) return true;
+  }
+  return false;
+}
+
+size_t TraceeMemory::TakeSlot() {
+  if (used_ < kCachePages) return used_++;
+  size_t i = next_;
+  next_ = (next_ + 1) % kCachePages;
+  return i;
+}
+
+const char* TraceeMemory::Page(pid_t tid, uint64_t page_addr) {
+  for (size_t i = 0; i < used_; ++i) {
+    if (slots_[i].addr == page_addr && slots_[i].tid == tid) return pages_.get() + i * kPageSize;
+  }
+  size_t i = TakeSlot();
+  slots_[i] = {0, 0};  // tid 0 matches no lookup until the page is in
+  char* page = pages_.get() + i * kPageSize;
+  // A page is mapped (and readable) as a whole, so reading all of it fails only where reading the
+  // part that was asked for would.
+  if (!ReadDirect(tid, page_addr, page, kPageSize)) return nullptr;
+  slots_[i] = {tid, page_addr};
+  return page;
+}
+
+void TraceeMemory::Prefetch(pid_t tid, const uint64_t* addrs, size_t n) {
+  if (use_peek_) return;
+  uint64_t want[kCachePages];
+  size_t m = 0;
+  for (size_t k = 0; k < n && m < kCachePages; ++k) {
+    if (addrs[k] == 0) continue;
+    uint64_t page_addr = addrs[k] & ~(kPageSize - 1);
+    if (Cached(tid, page_addr) || std::find(want, want + m, page_addr) != want + m) continue;
+    want[m++] = page_addr;
+  }
+  if (m == 0) return;
+  size_t slot[kCachePages];
+  iovec local[kCachePages], remote[kCachePages];
+  for (size_t k = 0; k < m; ++k) {
+    slot[k] = TakeSlot();
+    slots_[slot[k]] = {0, 0};
+    local[k] = {pages_.get() + slot[k] * kPageSize, kPageSize};
+    remote[k] = {reinterpret_cast<void*>(want[k]), kPageSize};
+  }
+  // Stops at the first page that cannot be read; the ones before it are complete.
+  ssize_t got = process_vm_readv(tid, local, m, remote, m, 0);
+  size_t pages = got > 0 ? static_cast<size_t>(got) / kPageSize : 0;
+  for (size_t k = 0; k < pages && k < m; ++k) slots_[slot[k]] = {tid, want[k]};
+}
+
 bool TraceeMemory::Read(pid_t tid, uint64_t addr, void* buf, size_t len) {
   if (addr == 0) return false;
   if (len == 0) return true;
+  uint64_t page_addr = addr & ~(kPageSize - 1);
+  if (use_peek_ || addr - page_addr + len > kPageSize) return ReadDirect(tid, addr, buf, len);
+  const char* page = Page(tid, page_addr);
+  if (page == nullptr) return false;
+  std::memcpy(buf, page + (addr - page_addr), len);
+  return true;
+}
+
+bool TraceeMemory::ReadDirect(pid_t tid, uint64_t addr, void* buf, size_t len) {
   if (!use_peek_) {
     iovec local{buf, len};
     iovec remote{reinterpret_cast<void*>(addr), len};
@@ -51,6 +119,7 @@ bool TraceeMemory::Read(pid_t tid, uint64_t addr, void* buf, size_t len) {
     if (n == static_cast<ssize_t>(len)) return true;
     if (n >= 0 || (errno != EPERM && errno != ENOSYS)) return false;
     use_peek_ = true;  // e.g. a container profile forbids process_vm_readv
+    Invalidate();
   }
   return ReadPeek(tid, addr, buf, len);
 }
@@ -79,23 +148,32 @@ bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string*
   out->clear();
   if (truncated) *truncated = false;
   if (addr == 0) return false;
-  // Read page by page so that a string ending just before an unmapped page is still read whole; the
-  // first read usually covers the whole string.
+  // Page by page, so that a string ending just before an unmapped page is still read whole; the
+  // first page usually holds the whole string.
+  char peeked[kPageSize];
   while (true) {
-    size_t want = kPageSize - (addr % kPageSize);
+    uint64_t page_addr = addr & ~(kPageSize - 1);
+    size_t want = kPageSize - (addr - page_addr);
     size_t room = max - out->size() + 1;  // +1 to see the NUL at the limit
     if (want > room) want = room;
-    if (!Read(tid, addr, page_, want)) {
+    const char* p;
+    if (use_peek_) {
+      p = ReadPeek(tid, addr, peeked, want) ? peeked : nullptr;
+    } else {
+      const char* page = Page(tid, page_addr);
+      p = page == nullptr ? nullptr : page + (addr - page_addr);
+    }
+    if (p == nullptr) {
       if (out->empty()) return false;
       if (truncated) *truncated = true;  // ran into unreadable memory before a NUL
       return true;
     }
-    const void* nul = std::memchr(page_, 0, want);
+    const void* nul = std::memchr(p, 0, want);
     if (nul != nullptr) {
-      out->append(page_, static_cast<const char*>(nul) - page_);
+      out->append(p, static_cast<const char*>(nul) - p);
       return true;
     }
-    out->append(page_, want);
+    out->append(p, want);
     if (out->size() > max) {
       out->resize(max);
       if (truncated) *truncated = true;
@@ -106,14 +184,19 @@ bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string*
 }
 
 bool TraceeMemory::Write64(pid_t tid, uint64_t addr, uint64_t value) {
+  Invalidate();
   return ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(value)) == 0;
 }
 
 bool PathResolver::Cwd(pid_t tid, std::string* out) {
-  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/cwd", tid);
-  ssize_t n = readlink(proc_path_, link_, sizeof(link_));
-  if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
-  out->assign(link_, n);
+  if (tid != cwd_tid_) {
+    std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/cwd", tid);
+    ssize_t n = readlink(proc_path_, link_, sizeof(link_));
+    if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
+    cwd_.assign(link_, n);
+    cwd_tid_ = tid;
+  }
+  out->assign(cwd_);
   return true;
 }
 

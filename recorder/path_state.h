@@ -10,6 +10,9 @@
 //
 // Bounds: every read from the tracee is bounded by the caller's limit; nothing here trusts tracee data.
 //
+// Caching: both classes keep what they read (memory pages, a cwd) until Invalidate(), which the tracer
+// calls at every stop; nothing is carried from one stop to the next.
+//
 // Thread-safety: thread-compatible (each object keeps a scratch buffer); the tracer uses one of each.
 #ifndef AGENTTRACE_RECORDER_PATH_STATE_H_
 #define AGENTTRACE_RECORDER_PATH_STATE_H_
@@ -17,6 +20,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -28,8 +32,13 @@ namespace agenttrace {
 // capacity.
 void NormalizePath(std::string_view base, std::string_view path, std::string* out);
 
+// Reads of tracee memory go through a small cache of whole pages: an exec's argv and environment
+// strings (dozens per call) mostly share a few pages, which then cost one process_vm_readv each
+// instead of one per string. The cache holds what the tracee's memory was at one stop: Invalidate()
+// it whenever the tracee may have run since (at every stop).
 class TraceeMemory {
  public:
+  TraceeMemory();
   // Copies `len` bytes at `addr` of thread `tid` into `buf`. All or nothing.
   bool Read(pid_t tid, uint64_t addr, void* buf, size_t len);
   // Reads the NUL-terminated string at `addr` into *out, at most `max` bytes (without the NUL). Returns
@@ -37,17 +46,47 @@ class TraceeMemory {
   bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr);
   // Writes one aligned-or-not 64-bit word (PTRACE_POKEDATA; the tracee must be ptrace-stopped).
   bool Write64(pid_t tid, uint64_t addr, uint64_t value);
+  // Reads into the cache, with one process_vm_readv, the pages holding the addresses `addrs[0, n)`
+  // (zeros ignored) that are not cached yet, at most a cache-full. A hint: pages that cannot be read
+  // are left out and fail again when read.
+  void Prefetch(pid_t tid, const uint64_t* addrs, size_t n);
+  // Forgets every cached page (cheap when nothing is cached).
+  void Invalidate() {
+    used_ = 0;
+    next_ = 0;
+  }
+  // Forgets and overwrites every cached page: for memory that held values not to be kept (environment).
+  void Wipe();
 
  private:
+  static constexpr size_t kPageSize = 4096;
+  static constexpr size_t kCachePages = 16;
+  // The page at `page_addr` (page-aligned) of `tid`, from the cache or read into it; nullptr if it
+  // cannot be read.
+  const char* Page(pid_t tid, uint64_t page_addr);
+  bool Cached(pid_t tid, uint64_t page_addr) const;
+  size_t TakeSlot();  // a free slot, else the next one to replace
+  bool ReadDirect(pid_t tid, uint64_t addr, void* buf, size_t len);
   bool ReadPeek(pid_t tid, uint64_t addr, void* buf, size_t len);
-  bool use_peek_ = false;  // process_vm_readv not permitted here: PTRACE_PEEKDATA instead
-  char page_[4096];
+  bool use_peek_ = false;  // process_vm_readv not permitted here: PTRACE_PEEKDATA, no cache
+  struct Slot {
+    pid_t tid;
+    uint64_t addr;
+  };
+  Slot slots_[kCachePages];
+  size_t used_ = 0;                // slots_[0, used_) are in use (tid 0: unreadable, matches nothing)
+  size_t next_ = 0;                // slot to replace when all are in use (0 while some are free)
+  std::unique_ptr<char[]> pages_;  // kCachePages pages
 };
 
+// The cwd read for a thread is kept until Invalidate() (call it at every stop): a call with two
+// relative paths (link, rename, symlink) reads /proc/TID/cwd once.
 class PathResolver {
  public:
   // The current directory of `tid` (readlink /proc/TID/cwd). False if unknown (thread gone).
   bool Cwd(pid_t tid, std::string* out);
+  // Forgets the cached cwd.
+  void Invalidate() { cwd_tid_ = 0; }
   // What descriptor `fd` of `tid` refers to (readlink /proc/TID/fd/FD): a path, or "socket:[N]",
   // "pipe:[N]", "anon_inode:[...]". False if fd is not open.
   bool FdPath(pid_t tid, int fd, std::string* out);
@@ -58,6 +97,8 @@ class PathResolver {
 
  private:
   std::string base_;
+  std::string cwd_;  // the cwd of cwd_tid_ (0: none) at this stop
+  pid_t cwd_tid_ = 0;
   char link_[4096];
   char proc_path_[64];
 };

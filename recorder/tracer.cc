@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,9 +23,11 @@
 namespace agenttrace {
 namespace {
 
+// No PTRACE_O_TRACEEXIT: its stop would cost a round trip per exiting task and tell nothing that
+// waitpid's exit status does not (a call still pending at death is closed from OnDeath).
 constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
-                               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
+                               PTRACE_O_EXITKILL;
 
 // What the child reports through the error pipe before dying.
 struct ChildFailure {
@@ -102,6 +105,14 @@ pid_t ReadTgid(pid_t tid) {
   const char* p = std::strstr(buf, "\nTgid:");
   if (p == nullptr) return tid;
   return static_cast<pid_t>(std::strtol(p + 6, nullptr, 10));
+}
+
+// The thread group of a task whose first stop came before its parent's clone event. Most such tasks
+// are processes, which one tgkill(tid, tid, 0) recognises (it finds only a group leader; EPERM still
+// means found); only a thread needs /proc.
+pid_t ProbeTgid(pid_t tid) {
+  if (syscall(SYS_tgkill, tid, tid, 0) == 0 || errno == EPERM) return tid;
+  return ReadTgid(tid);
 }
 
 }  // namespace
@@ -191,7 +202,7 @@ Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
   main_pid_.store(pid, std::memory_order_relaxed);
   ThreadState* t = Add(pid, pid);
   t->started = true;  // seized while running: there is no initial stop
-  outcome_.processes = 1;
+  CountProcess(t);
   if (RetryEintr([&] { return write(go_write.get(), "g", 1); }) != 1) {
     return Status::FromErrno("releasing the traced child", errno);
   }
@@ -217,8 +228,15 @@ Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
   t->pid = pid;
   t->started = false;
   t->in_syscall = false;
+  t->counted = false;
   threads_[tid] = t;
   return t;
+}
+
+void Tracer::CountProcess(ThreadState* t) {
+  if (t->counted) return;
+  t->counted = true;
+  ++outcome_.processes;
 }
 
 void Tracer::Remove(pid_t tid) {
@@ -273,6 +291,8 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     Resume(tid, t, 0);  // thread vanished, or not a seccomp stop after all
     return;
   }
+  mem_.Invalidate();  // the tracee ran since the last stop
+  paths_.Invalidate();
   SyscallCall& c = t->call;
   c.tid = tid;
   c.pid = t->pid;
@@ -355,6 +375,8 @@ void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) result = static_cast<int64_t>(regs.rax);
   }
+  mem_.Invalidate();
+  paths_.Invalidate();
   const SyscallCall& c = t->call;
   if (c.info != nullptr) {
     switch (c.info->family) {
@@ -376,11 +398,18 @@ void Tracer::OnNewTask(pid_t parent_tid, ThreadState* parent) {
     pid_t child_pid = is_thread ? parent->pid : child;
     ThreadState* c = Find(child);
     if (c == nullptr) {
-      Add(child, child_pid);
+      c = Add(child, child_pid);
     } else {
       c->pid = child_pid;  // it reported its first stop before the parent's event
     }
-    if (!is_thread) ++outcome_.processes;
+    if (!is_thread) CountProcess(c);
+    // The call has succeeded and its result is the child's pid: complete the spawn event here and
+    // resume with PTRACE_CONT, which saves the parent's syscall-exit stop. (The pid is the one the
+    // tracer sees, like every other pid on record; a parent in a nested pid namespace gets another.)
+    if (parent->in_syscall && parent->ev.kind == EventKind::kProcSpawn) {
+      DecodeProcessExit(parent->call, child, env_, &parent->ev);
+      FinishPending(parent, child);
+    }
   }
   Resume(parent_tid, parent, 0);
 }
@@ -404,7 +433,14 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
       *tp = moved;
     }
   }
-  Resume(tid, *tp, 0);
+  // Past this stop exec cannot fail (only kill the process): complete the exec event with result 0
+  // now (/proc/PID/exe already names the new program) and skip the syscall-exit stop.
+  ThreadState* t = *tp;
+  if (t->in_syscall && t->ev.kind == EventKind::kExec) {
+    DecodeProcessExit(t->call, 0, env_, &t->ev);
+    FinishPending(t, 0);
+  }
+  Resume(tid, t, 0);
 }
 
 void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {
@@ -441,8 +477,8 @@ Result<TraceOutcome> Tracer::Run() {
     }
     ThreadState* t = Find(tid);
     if (t == nullptr) {
-      t = Add(tid, ReadTgid(tid));  // a new task whose parent's event has not been seen yet
-      if (t->pid == tid) ++outcome_.processes;
+      t = Add(tid, ProbeTgid(tid));  // a new task whose parent's event has not been seen yet
+      if (t->pid == tid) CountProcess(t);
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       OnDeath(tid, t, status);
@@ -473,9 +509,6 @@ Result<TraceOutcome> Tracer::Run() {
         break;
       case PTRACE_EVENT_EXEC:
         OnExec(tid, &t);
-        break;
-      case PTRACE_EVENT_EXIT:
-        Resume(tid, t, 0);
         break;
       case PTRACE_EVENT_STOP:
         if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {

@@ -4,7 +4,7 @@
 // call into one Event appended to an EventSink.
 //
 // Lifecycle: Start() forks the child, which blocks on a pipe until the tracer has PTRACE_SEIZEd it
-// (options TRACEFORK|VFORK|CLONE|EXEC|EXIT|SECCOMP|TRACESYSGOOD|EXITKILL: descendants are auto-attached
+// (options TRACEFORK|VFORK|CLONE|EXEC|SECCOMP|TRACESYSGOOD|EXITKILL: descendants are auto-attached
 // and everything is killed if the tracer dies, so no traced process ever runs on without the tracer
 // and its ENOSYS-ing filter). The child then sets no_new_privs (setuid programs lose their privilege
 // under the recorder — a known divergence), installs the filter and execs. Run() returns when every
@@ -12,7 +12,9 @@
 // open until it exits.
 //
 // Per trapped call: a seccomp stop (arguments decoded: tracee memory, /proc/TID/{cwd,fd}), then for
-// most calls PTRACE_SYSCALL to the exit stop for the result, then PTRACE_CONT. Steady state does not
+// most calls PTRACE_SYSCALL to the exit stop for the result, then PTRACE_CONT. A successful spawn or
+// exec is completed at its PTRACE_EVENT_{FORK,VFORK,CLONE,EXEC} stop instead (the result is known
+// there), which spares its exit stop. Steady state does not
 // allocate: per-thread states come from a pool, each with its reused Event.
 //
 // Event conventions beyond format/event.h:
@@ -97,9 +99,10 @@ class Tracer {
 
  private:
   struct ThreadState {
-    pid_t pid = 0;             // thread group id
-    bool started = false;      // its first stop has been seen
-    bool in_syscall = false;   // between the seccomp stop and the syscall-exit stop
+    pid_t pid = 0;            // thread group id
+    bool started = false;     // its first stop has been seen
+    bool in_syscall = false;  // between the seccomp stop and the stop that completes the call
+    bool counted = false;     // counted in TraceOutcome::processes (it leads its group)
     SyscallCall call;
     EntryAction action;
     Event ev;
@@ -108,6 +111,7 @@ class Tracer {
   ThreadState* Find(pid_t tid);
   ThreadState* Add(pid_t tid, pid_t pid);
   void Remove(pid_t tid);
+  void CountProcess(ThreadState* t);  // once per leader state
   void Resume(pid_t tid, ThreadState* t, int sig);
 
   void OnSeccompStop(pid_t tid, ThreadState* t);

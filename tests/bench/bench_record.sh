@@ -10,6 +10,11 @@
 #   PIN=CPU (run every mode, tracer included, under taskset -c CPU), TMPDIR (where workloads and stores go),
 #   AT_RECORD_FLAGS (extra flags for agenttrace record, e.g. --cpu-pin), KEEP=DIR (copy each workload's
 #   last store and strace log to DIR/store-WORKLOAD and DIR/strace-WORKLOAD.log, for inspection).
+# COUNT=1: instead of timing, run each workload once under strace and once under agenttrace, each tracer
+#   itself under an outer `strace -o` that follows only the tracer's own (main) thread, and print per
+#   recorded event the syscalls the tracer made and its ptrace stops (each stop ends with exactly one
+#   PTRACE_CONT, PTRACE_SYSCALL or PTRACE_LISTEN). Unlike wall times these counts do not depend on the
+#   machine's load. agenttrace's writer thread is not counted (about a hundred syscalls per run).
 # Needs: strace, zstd, cc, git. Builds nothing of agenttrace; compiles its two workload programs
 # (tests/bench/workloads/*.c) into a temporary directory. Uses only loopback networking; every run is
 # bounded by `timeout`; everything is removed at exit.
@@ -130,8 +135,56 @@ run_mode() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 json_field() { sed -n "s/^ *\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -n1; }
 
+# count_run MODE WORKLOAD: prints "events syscalls stops" and leaves the outer trace in $work/outer-MODE.txt
+count_run() {
+  local mode=$1 wl=$2 dir="$work/run-$2" cmd events outer="$work/outer-$1.txt"
+  prepare "$wl" "$dir"
+  mapfile -d '' -t cmd < <(workload_cmd "$wl" "$dir")
+  case "$mode" in
+    strace)
+      (cd "$dir" && timeout "$run_timeout" strace -qq -o "$outer" strace -f --seccomp-bpf -e trace="$syscalls" \
+        -ttt -o "$work/strace-$wl.log" "${cmd[@]}" >/dev/null) || die "$wl failed under strace"
+      events=$(grep -vc 'resumed>' "$work/strace-$wl.log") ;;
+    agenttrace)
+      rm -rf "$work/store-$wl"
+      (cd "$dir" && timeout "$run_timeout" strace -qq -o "$outer" "$at" record -q ${AT_RECORD_FLAGS:-} \
+        --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) || die "$wl failed under agenttrace record"
+      events=$("$at" stats --json --store "$work/store-$wl" | json_field events) ;;
+  esac
+  awk -v ev="$events" '/^[a-z_0-9]+\(/ { n++ } /^ptrace\(PTRACE_(CONT|SYSCALL|LISTEN),/ { s++ }
+    END { print ev, n, s }' "$outer"
+}
+
+# top_syscalls MODE EVENTS: the tracer's most frequent syscalls (ptrace by request) per event
+top_syscalls() {
+  awk -v ev="$2" '/^[a-z_0-9]+\(/ { k = $0; sub(/\(.*/, "", k)
+      if (k == "ptrace") { r = $0; sub(/^ptrace\(PTRACE_/, "", r); sub(/,.*/, "", r); k = "ptrace:" r }
+      c[k]++ }
+    END { for (k in c) if (c[k] / ev >= 0.01) printf "%s %.2f\n", k, c[k] / ev }' "$work/outer-$1.txt" |
+    sort -k2,2gr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 } END { print "" }'
+}
+
 workloads=(${WORKLOADS:-files build git tcp})
 declare -A names=([files]="filestorm (2000 files)" [build]="cc -c x20" [git]="git (500 files)" [tcp]="2000 TCP conns")
+
+if [[ -n "${COUNT:-}" ]]; then
+  echo "agenttrace recording benchmark, tracer work per recorded event (one run each); kernel $(uname -r)"
+  echo "traced syscall set ($syscall_source): $(tr ',' '\n' <<<"$syscalls" | wc -l) syscalls"
+  echo
+  printf '%-24s %-10s %8s %9s %8s %8s %8s\n' workload tracer events syscalls sys/ev stops stops/ev
+  for wl in "${workloads[@]}"; do
+    for mode in strace agenttrace; do
+      read -r events calls stops < <(count_run "$mode" "$wl")
+      awk -v name="${names[$wl]}" -v m="$mode" -v ev="$events" -v n="$calls" -v s="$stops" 'BEGIN {
+        printf "%-24s %-10s %8d %9d %8.2f %8d %8.2f\n", name, m, ev, n, n / ev, s, s / ev }'
+      echo "    per event: $(top_syscalls "$mode" "$events")"
+    done
+  done
+  echo
+  echo "syscalls: made by the tracer's main thread over the whole run, start-up included (a few hundred)."
+  echo "events: agenttrace stats; for strace, lines of its log (one per call, exit and signal)."
+  exit 0
+fi
 
 echo "agenttrace recording benchmark: $reps repetitions, median wall time; $(nproc) CPUs, kernel $(uname -r)," \
   "${PIN:+pinned to CPU $PIN, }work dir on $(df --output=fstype "$work" | tail -n1)"

@@ -2,12 +2,14 @@
 #include "recorder/path_state.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstring>
 #include <string>
 
 namespace agenttrace {
@@ -66,6 +68,24 @@ TEST(PathResolverTest, ResolvesAgainstCwdAndDirfd) {
   EXPECT_EQ(out, "rel");
 }
 
+TEST(PathResolverTest, CwdIsReadOncePerStop) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  char cwd[PATH_MAX];
+  ASSERT_NE(getcwd(cwd, sizeof(cwd)), nullptr);
+  ASSERT_EQ(chdir("/usr"), 0);
+  PathResolver r;
+  std::string out;
+  r.Resolve(tid, AT_FDCWD, "a", false, &out);
+  EXPECT_EQ(out, "/usr/a");
+  ASSERT_EQ(chdir("/etc"), 0);  // within the same stop the first reading holds
+  r.Resolve(tid, AT_FDCWD, "b", false, &out);
+  EXPECT_EQ(out, "/usr/b");
+  r.Invalidate();  // a new stop
+  r.Resolve(tid, AT_FDCWD, "c", false, &out);
+  EXPECT_EQ(out, "/etc/c");
+  ASSERT_EQ(chdir(cwd), 0);
+}
+
 TEST(TraceeMemoryTest, ReadsBoundedStrings) {
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
   TraceeMemory mem;
@@ -80,6 +100,45 @@ TEST(TraceeMemoryTest, ReadsBoundedStrings) {
   EXPECT_TRUE(truncated);
   EXPECT_FALSE(mem.ReadString(tid, 0, 100, &out));
   EXPECT_FALSE(mem.ReadString(tid, 8, 100, &out));  // unmapped
+}
+
+TEST(TraceeMemoryTest, PagesAreCachedUntilInvalidated) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  TraceeMemory mem;
+  std::string text = "before";
+  uint64_t addr = reinterpret_cast<uint64_t>(text.data());
+  std::string out;
+  ASSERT_TRUE(mem.ReadString(tid, addr, 100, &out));
+  EXPECT_EQ(out, "before");
+  text[0] = 'B';  // the "tracee" runs on without a new stop: the cached page is what is read
+  ASSERT_TRUE(mem.ReadString(tid, addr, 100, &out));
+  EXPECT_EQ(out, "before");
+  mem.Invalidate();  // a new stop
+  ASSERT_TRUE(mem.ReadString(tid, addr, 100, &out));
+  EXPECT_EQ(out, "Before");
+  text[1] = 'E';
+  mem.Wipe();
+  uint64_t word = 0;
+  ASSERT_TRUE(mem.Read(tid, addr, &word, 2));
+  EXPECT_EQ(std::memcmp(&word, "BE", 2), 0);
+}
+
+TEST(TraceeMemoryTest, StringRunningIntoAnUnmappedPageIsTruncated) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  long page = sysconf(_SC_PAGESIZE);
+  char* map = static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(map, MAP_FAILED);
+  ASSERT_EQ(munmap(map + page, page), 0);
+  std::memset(map, 'a', page);  // no NUL before the unmapped page
+  TraceeMemory mem;
+  std::string out;
+  bool truncated = false;
+  ASSERT_TRUE(mem.ReadString(tid, reinterpret_cast<uint64_t>(map + page - 10), 100, &out, &truncated));
+  EXPECT_EQ(out, std::string(10, 'a'));
+  EXPECT_TRUE(truncated);
+  uint64_t word;
+  EXPECT_FALSE(mem.Read(tid, reinterpret_cast<uint64_t>(map + page - 4), &word, sizeof(word)));
+  munmap(map, page);
 }
 
 }  // namespace

@@ -77,6 +77,20 @@ int RunHelper(const std::string& name) {
     if (pid < 0 || waitpid(static_cast<pid_t>(pid), &status, 0) != pid) return 1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
+  if (name == "vfork") {
+    for (int i = 0; i < 5; ++i) {
+      pid_t pid = vfork();
+      if (pid == 0) {
+        char arg0[] = "/bin/true";
+        char* argv[] = {arg0, nullptr};
+        execve(arg0, argv, environ);
+        _exit(127);
+      }
+      int status = 0;
+      if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+    }
+    return 0;
+  }
   if (name == "thread") {
     pthread_t t;
     if (pthread_create(&t, nullptr, ThreadOpen, nullptr) != 0) return 1;
@@ -219,8 +233,11 @@ TEST(TracerTest, RecordsShellCommand) {
   auto exits = OfKind(rec.events, EventKind::kProcExit);
   ASSERT_GE(spawns.size(), 2u);
   EXPECT_EQ(exits.size(), spawns.size() + 1);
+  // Each once, also when a child's first stop is seen before its parent's fork event.
+  EXPECT_EQ(rec.outcome->processes, spawns.size() + 1);
   for (const Event* s : spawns) {
     EXPECT_GT(s->child_pid, 0);
+    EXPECT_EQ(s->result, s->child_pid);  // completed at the fork event stop, not the exit stop
     EXPECT_FALSE(s->is_thread);
     EXPECT_TRUE(std::any_of(exits.begin(), exits.end(), [&](const Event* e) { return e->pid == s->child_pid; }));
   }
@@ -287,6 +304,20 @@ TEST(TracerTest, ThreadEventsCarryTheirTid) {
   EXPECT_EQ(open_in_thread->tid, spawns[0]->child_pid);
   EXPECT_EQ(open_in_thread->pid, spawns[0]->pid);
   EXPECT_EQ(OfKind(rec.events, EventKind::kProcExit).size(), 1u);  // one process
+  EXPECT_EQ(rec.outcome->processes, 1u);
+}
+
+TEST(TracerTest, VforkedChildrenAreCountedOnce) {
+  // A child's first stop can be seen before or after its parent's vfork event (a race); it must be
+  // counted once either way.
+  Recording rec = RecordHelper("vfork");
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  auto spawns = OfKind(rec.events, EventKind::kProcSpawn);
+  ASSERT_EQ(spawns.size(), 5u);
+  for (const Event* s : spawns) EXPECT_EQ(s->result, s->child_pid);
+  EXPECT_EQ(OfKind(rec.events, EventKind::kProcExit).size(), 6u);
+  EXPECT_EQ(rec.outcome->processes, 6u);
 }
 
 TEST(TracerTest, ForeignArchSyscallIsRecorded) {
