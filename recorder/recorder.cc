@@ -203,6 +203,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   TracerOptions topts;
   topts.allow_io_uring = o.allow_io_uring;
   topts.cpu_pin = o.cpu_pin;
+  topts.pin_tracer = o.pin_tracer;
   topts.secrets = &scanner;
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);

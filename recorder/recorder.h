@@ -25,6 +25,7 @@ struct RecordOptions {
   std::vector<std::string> command;  // argv of the agent; argv[0] is searched in PATH
   bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
   bool cpu_pin = false;              // tracer and agent on one CPU
+  bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
 };
 
 struct RecordOutcome {

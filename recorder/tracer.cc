@@ -191,6 +191,19 @@ Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
   }
   go_read.reset();
   err_write.reset();
+  if (options_.pin_tracer && !options_.cpu_pin) {
+    // After the fork, so that the agent keeps the recorder's whole CPU mask. A tracee that stops wakes
+    // the tracer on the tracer's CPU, and the tracee the tracer resumes tends to be woken there too
+    // (the scheduler's wake-affine placement): fewer cross-CPU wake-ups per ptrace stop, while the
+    // agent's processes may still use every CPU. docs/benchmarks.md ("Recording") has the figures.
+    int cpu = sched_getcpu();
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      (void)sched_setaffinity(0, sizeof(set), &set);  // this thread only: best effort
+    }
+  }
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
     int e = errno;
     kill(pid, SIGKILL);

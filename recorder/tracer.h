@@ -62,6 +62,9 @@ struct TracerOptions {
   bool allow_io_uring = false;
   // Run the tracer thread and the agent on the CPU the tracer is on (fewer cross-CPU wake-ups).
   bool cpu_pin = false;
+  // Keep the tracer thread (only) on the CPU it starts on; the agent may run anywhere. The scheduler
+  // then tends to wake a stopped tracee's tracer, and the tracee it resumes, on one CPU.
+  bool pin_tracer = true;
   const SecretScanner* secrets = nullptr;  // redacts argv of exec events; must outlive the tracer
 };
 

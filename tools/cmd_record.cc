@@ -27,6 +27,7 @@ struct RecordFlags {
   bool trace_server = false;
   bool allow_io_uring = false;
   bool cpu_pin = false;
+  bool no_pin_tracer = false;
   bool quiet = false;
   uint64_t max_result_bytes = 64u << 10;
   std::vector<std::string> command;
@@ -75,6 +76,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.command = f.command;
   o.allow_io_uring = f.allow_io_uring;
   o.cpu_pin = f.cpu_pin;
+  o.pin_tracer = !f.no_pin_tracer;
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
     std::fprintf(stderr, "agenttrace: record: %s\n", r.status().message().c_str());
@@ -113,6 +115,9 @@ void RegisterRecordCommands(Cli& cli) {
                 "let io_uring_setup succeed (by default it fails with ENOSYS so that software falls back to "
                 "traceable syscalls; the attempt is always recorded)");
   sub->add_flag("--cpu-pin", flags->cpu_pin, "run the tracer and the agent on one CPU");
+  sub->add_flag("--no-pin-tracer", flags->no_pin_tracer,
+                "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
+                "agent is never restricted unless --cpu-pin)");
   sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
   sub->add_option("command", flags->command, "the command to record, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });

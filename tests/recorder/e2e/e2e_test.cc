@@ -11,6 +11,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+
+#include <tuple>
 
 #include <chrono>
 #include <cstdlib>
@@ -358,6 +361,46 @@ TEST_F(RecordTest, LoopbackTcpAndUdpWithSendtoSendmsgAndSendmmsg) {
   ASSERT_EQ(r.status, 0) << r.err;
   Session s = Export();
   EXPECT_EQ(ExpectAllRecorded(r, s), 7u) << r.out;
+}
+
+// By default only the tracer thread stays on one CPU: the agent keeps every CPU the recorder may use.
+// With --cpu-pin the agent runs on the tracer's one CPU; with --no-pin-tracer nothing is pinned.
+TEST_F(RecordTest, TracerPinnedAgentKeepsItsCpusUnlessCpuPin) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mine), &mine), 0);
+  const bool several = CPU_COUNT(&mine) > 1;
+  // Line 1: the agent's CPUs; line 2: those of its parent, the recorder's main (tracer) thread.
+  const std::vector<std::string> show = {
+      "/bin/sh", "-c", "sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status /proc/$PPID/status"};
+  auto cpus = [&](const std::vector<std::string>& flags) {
+    std::vector<std::string> argv = {AGENTTRACE_BIN, "record"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--store", store_ + "-" + std::to_string(flags.size()), "--"});
+    argv.insert(argv.end(), show.begin(), show.end());
+    RunResult r = RunCommand(argv);
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::istringstream in(r.out);
+    std::pair<std::string, std::string> agent_tracer;
+    std::getline(in, agent_tracer.first);
+    std::getline(in, agent_tracer.second);
+    return agent_tracer;
+  };
+  auto one_cpu = [](const std::string& list) { return !list.empty() && list.find_first_of(",-") == std::string::npos; };
+  RunResult direct = RunCommand(show);
+  std::string all = direct.out.substr(0, direct.out.find('\n'));
+  ASSERT_FALSE(all.empty()) << direct.out << direct.err;
+
+  auto [agent, tracer] = cpus({});
+  EXPECT_EQ(agent, all);  // the same mask as a process started without the recorder
+  if (several) {
+    EXPECT_TRUE(one_cpu(tracer)) << tracer;
+  }
+  std::tie(agent, tracer) = cpus({"--no-pin-tracer"});
+  EXPECT_EQ(agent, all);
+  EXPECT_EQ(tracer, all);
+  std::tie(agent, tracer) = cpus({"--cpu-pin", "-q"});
+  EXPECT_TRUE(one_cpu(agent)) << agent;
+  EXPECT_EQ(agent, tracer);
 }
 
 TEST_F(RecordTest, ExitCodeIsPropagated) {
