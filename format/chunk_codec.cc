@@ -483,7 +483,9 @@ struct ChunkDecoder::State {
   std::vector<uint32_t> string_ends;
   // Codec 1.
   std::optional<kj::ArrayInputStream> input;
-  std::optional<capnp::PackedMessageReader> message;
+  // Owned. Not a std::optional or unique_ptr: the reader's destructor reads (and may throw on) the
+  // segments nobody read, and their noexcept reset() would turn that into std::terminate.
+  capnp::PackedMessageReader* message = nullptr;
   capnp::List<schema::Event>::Reader events;
   std::vector<uint64_t> mono;  // decoded mono clock column
   // Codec 2: the columns, as [pos, end) byte ranges inside `raw`.
@@ -497,10 +499,14 @@ struct ChunkDecoder::State {
 
   void Close() {
     // The reader may read (and throw on) unread segments while being destroyed.
-    try {
-      message.reset();
-    } catch (const kj::Exception&) {
-      message.reset();
+    if (message != nullptr) {
+      capnp::PackedMessageReader* m = message;
+      message = nullptr;
+      try {
+        delete m;
+      } catch (const kj::Exception&) {
+        // A malformed tail of a chunk that was already reported or fully read: nothing to add.
+      }
     }
     input.reset();
     events = {};
@@ -582,7 +588,7 @@ Status ChunkDecoder::OpenRows(uint32_t event_count) {
     ro.traversalLimitInWords = std::min<uint64_t>(options_.traversal_limit_words, std::max<uint64_t>(1024, 8ull * n));
     ro.nestingLimit = 16;
     s.input.emplace(kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.raw.get()), n));
-    s.message.emplace(*s.input, ro);
+    s.message = new capnp::PackedMessageReader(*s.input, ro);
     auto root = s.message->getRoot<schema::Chunk>();
     s.events = root.getEvents();
     if (s.events.size() != event_count) {

@@ -3,8 +3,12 @@
 //   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DAGENTTRACE_FUZZ=ON
 //   cmake --build build-fuzz --target fuzz_chunk_decode
 //   mkdir -p fuzz-out && build-fuzz/tests/fuzz/fuzz_chunk_decode fuzz-out tests/fuzz/corpus/chunk_decode
+// fuzz_chunk_payload fuzzes the decompressed message instead (FuzzDecodePayload); its seeds are made
+// from the chunk seeds: build-fuzz/tests/fuzz/make_payload_seeds tests/fuzz/corpus/chunk_decode SEEDS
 // The same entry runs over the committed corpus in the fuzz_corpus_test ctest.
 #include "tests/fuzz/fuzz_chunk_decode.h"
+
+#include <zstd.h>
 
 #include <cstdlib>
 #include <string_view>
@@ -54,11 +58,39 @@ Status FuzzDecodeChunk(const uint8_t* data, size_t size) {
   return first;
 }
 
+Status FuzzDecodePayload(const uint8_t* data, size_t size) {
+  if (size < 3) return Status::Ok();
+  const uint16_t codec = data[0];
+  const uint32_t count = static_cast<uint32_t>(data[1]) | static_cast<uint32_t>(data[2]) << 8;
+  std::string_view raw(reinterpret_cast<const char*>(data) + 3, size - 3);
+  if (count == 0 || raw.size() > (4u << 20)) return Status::Ok();  // the header check would refuse them
+  std::string chunk = FrameChunk(raw, 0, count, Hash256{}, 1, codec);
+  return FuzzDecodeChunk(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size());
+}
+
+std::string PayloadInputOfChunk(std::string_view chunk) {
+  auto h = ParseChunkHeader(chunk);
+  if (!h.ok() || h->event_count > 0xFFFF || h->codec > 0xFF) return {};
+  std::string raw(h->raw_size, '\0');
+  size_t n = ZSTD_decompress(raw.data(), raw.size(), chunk.data() + kChunkHeaderSize, h->stored_size);
+  if (ZSTD_isError(n) || n != raw.size()) return {};
+  std::string out;
+  out.push_back(static_cast<char>(h->codec));
+  out.push_back(static_cast<char>(h->event_count & 0xFF));
+  out.push_back(static_cast<char>(h->event_count >> 8));
+  return out + raw;
+}
+
 }  // namespace agenttrace
 
 #ifdef AGENTTRACE_LIBFUZZER
+// AGENTTRACE_FUZZ_PAYLOAD (a build of its own) fuzzes the payload-level entry.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+#ifdef AGENTTRACE_FUZZ_PAYLOAD
+  (void)agenttrace::FuzzDecodePayload(data, size);
+#else
   (void)agenttrace::FuzzDecodeChunk(data, size);
+#endif
   return 0;
 }
 #endif
