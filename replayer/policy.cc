@@ -52,7 +52,10 @@ class Parser {
         if (!ValidName(name)) Fail(it->first, "bad list name \"" + name + "\" (letters, digits, _ . -)");
         if (!it->second.IsSequence()) Fail(it->second, "list \"" + name + "\" must be a sequence of strings");
         std::vector<PosString> items;
-        for (const YAML::Node& item : it->second) {
+        // A node of its own: `it->second` lives in a proxy that dies at the end of the expression,
+        // so ranging over it directly reads a dead stack object.
+        const YAML::Node values = it->second;
+        for (const YAML::Node& item : values) {
           items.push_back({Scalar(item, "list item"), PosOf(item)});
         }
         policy_->lists[name] = std::move(items);
