@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 
+#include "format/chunk_columns.h"
 #include "schema/agenttrace.capnp.h"
 
 namespace agenttrace {
@@ -373,23 +374,7 @@ Status ChunkEncoder::Encode(uint64_t first_seq, const Hash256& prev_hash, std::s
     capnp::MallocMessageBuilder message(
         kj::arrayPtr(reinterpret_cast<capnp::word*>(b.scratch.data()), b.scratch.size()));
     auto root = message.initRoot<schema::Columns>();
-    auto data = [](const std::string& s) {
-      return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
-    };
-    root.setStringData(data(b.suffixes));
-    root.setStringLengths(data(b.lengths));
-    root.setKinds(data(columns_[kKinds]));
-    root.setMonoDeltas(data(columns_[kMono]));
-    root.setWallDeltas(data(columns_[kWall]));
-    root.setPidDeltas(data(columns_[kPid]));
-    root.setTids(data(columns_[kTid]));
-    root.setResults(data(columns_[kResults]));
-    root.setPaths(data(columns_[kPaths]));
-    root.setPaths2(data(columns_[kPaths2]));
-    root.setFlags(data(columns_[kFlags]));
-    root.setLists(data(columns_[kLists]));
-    root.setStrings(data(columns_[kStrings]));
-    root.setValues(data(columns_[kValues]));
+    columns::SetAll(root, b.suffixes, b.lengths, columns_);
     raw_size = 8 * capnp::computeSerializedSizeInWords(message);
     if (b.message.size() < raw_size) b.message.resize(raw_size);
     kj::ArrayOutputStream stream(kj::arrayPtr(b.message.data(), raw_size));
@@ -402,11 +387,8 @@ Status ChunkEncoder::Encode(uint64_t first_seq, const Hash256& prev_hash, std::s
     const auto* base = reinterpret_cast<const kj::byte*>(segments[0].begin());
     auto offset = [&](capnp::Data::Builder d) { return static_cast<size_t>(d.begin() - base) + 8; };
     b.cuts.clear();
-    for (auto d : {root.getStringLengths(), root.getKinds(), root.getMonoDeltas(), root.getWallDeltas(),
-                   root.getPidDeltas(), root.getTids(), root.getResults(), root.getPaths(), root.getPaths2(),
-                   root.getFlags(), root.getLists(), root.getStrings(), root.getValues()}) {
-      b.cuts.push_back(offset(d));
-    }
+    b.cuts.push_back(offset(root.getStringLengths()));
+    for (int c = 0; c < kColumnCount; ++c) b.cuts.push_back(offset(columns::Get(root, static_cast<Column>(c))));
   } catch (const kj::Exception& ex) {
     return Status::Internal(std::string("encoding chunk: ") + ex.getDescription().cStr());
   }
@@ -622,11 +604,6 @@ Status ChunkDecoder::OpenRows(uint32_t event_count) {
   return Status::Ok();
 }
 
-namespace {
-const char* const kColumnNames[ChunkEncoder::kColumnCount] = {"kinds", "monoDeltas", "wallDeltas", "pidDeltas",
-                                                              "tids",  "results",    "paths",      "paths2",
-                                                              "flags", "lists",      "strings",    "values"};
-}  // namespace
 
 Status ChunkDecoder::OpenColumns(uint32_t event_count) {
   State& s = *state_;
@@ -641,18 +618,9 @@ Status ChunkDecoder::OpenColumns(uint32_t event_count) {
     auto root = message.getRoot<schema::Columns>();
     auto range = [](capnp::Data::Reader d) { return State::Cursor{d.begin(), d.end()}; };
     // The Data readers point into s.raw, which outlives the message reader: keep raw byte ranges.
-    s.columns[ChunkEncoder::kKinds] = range(root.getKinds());
-    s.columns[ChunkEncoder::kMono] = range(root.getMonoDeltas());
-    s.columns[ChunkEncoder::kWall] = range(root.getWallDeltas());
-    s.columns[ChunkEncoder::kPid] = range(root.getPidDeltas());
-    s.columns[ChunkEncoder::kTid] = range(root.getTids());
-    s.columns[ChunkEncoder::kResults] = range(root.getResults());
-    s.columns[ChunkEncoder::kPaths] = range(root.getPaths());
-    s.columns[ChunkEncoder::kPaths2] = range(root.getPaths2());
-    s.columns[ChunkEncoder::kFlags] = range(root.getFlags());
-    s.columns[ChunkEncoder::kLists] = range(root.getLists());
-    s.columns[ChunkEncoder::kStrings] = range(root.getStrings());
-    s.columns[ChunkEncoder::kValues] = range(root.getValues());
+    for (int c = 0; c < ChunkEncoder::kColumnCount; ++c) {
+      s.columns[c] = range(columns::Get(root, static_cast<ChunkEncoder::Column>(c)));
+    }
     // Every event has at least one byte in each of the six common columns.
     if (static_cast<uint64_t>(s.columns[ChunkEncoder::kKinds].end - s.columns[ChunkEncoder::kKinds].pos) < event_count) {
       return Fail("kinds column holds fewer than the header's " + std::to_string(event_count) + " events");
@@ -704,7 +672,7 @@ Result<bool> ChunkDecoder::Next(Event* out) {
     s.open = false;
     for (int c = 0; c < ChunkEncoder::kColumnCount; ++c) {
       if (s.columns[c].pos != s.columns[c].end) {
-        return Fail(std::string(kColumnNames[c]) + " column: " + std::to_string(s.columns[c].end - s.columns[c].pos) +
+        return Fail(std::string(columns::kNames[c]) + " column: " + std::to_string(s.columns[c].end - s.columns[c].pos) +
                     " trailing bytes after the last event");
       }
     }
@@ -723,7 +691,7 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
   auto get = [&](ChunkEncoder::Column c, uint64_t max = UINT64_MAX) __attribute__((always_inline)) -> uint64_t {
     uint64_t v = 0;
     if (bad_column == nullptr && (!ReadVarint(&s.columns[c].pos, s.columns[c].end, &v) || v > max)) {
-      bad_column = kColumnNames[c];
+      bad_column = columns::kNames[c];
     }
     return bad_column == nullptr ? v : 0;
   };

@@ -5,6 +5,7 @@
 #include <capnp/serialize.h>
 #include <kj/io.h>
 
+#include "format/chunk_columns.h"
 #include "schema/agenttrace.capnp.h"
 
 namespace agenttrace::testing {
@@ -53,23 +54,7 @@ std::string Varints(std::initializer_list<uint64_t> values) {
 std::string EncodeRawColumnsMessage(const RawColumns& c) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::Columns>();
-  auto data = [](const std::string& s) {
-    return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
-  };
-  root.setStringData(data(c.string_data));
-  root.setStringLengths(data(c.string_lengths));
-  root.setKinds(data(c.columns[0]));
-  root.setMonoDeltas(data(c.columns[1]));
-  root.setWallDeltas(data(c.columns[2]));
-  root.setPidDeltas(data(c.columns[3]));
-  root.setTids(data(c.columns[4]));
-  root.setResults(data(c.columns[5]));
-  root.setPaths(data(c.columns[6]));
-  root.setPaths2(data(c.columns[7]));
-  root.setFlags(data(c.columns[8]));
-  root.setLists(data(c.columns[9]));
-  root.setStrings(data(c.columns[10]));
-  root.setValues(data(c.columns[11]));
+  columns::SetAll(root, c.string_data, c.string_lengths, c.columns);
   kj::VectorOutputStream out;
   capnp::writeMessage(out, message);
   auto bytes = out.getArray();

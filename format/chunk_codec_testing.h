@@ -36,7 +36,7 @@ std::string EncodeRawChunkMessage(const RawChunk& chunk);
 struct RawColumns {
   std::string string_data;
   std::string string_lengths;
-  std::string columns[12];
+  std::string columns[12];  // ChunkEncoder::kColumnCount
 };
 
 // The concatenated unsigned LEB128 encodings of `values`.
