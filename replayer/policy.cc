@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -385,13 +386,26 @@ class Parser {
 
   void ParsePromotion(const YAML::Node& p) {
     if (!p.IsMap()) Fail(p, "`promotion` must be a mapping");
-    CheckKeys(p, {"min_sessions", "max_violations", "max_asks", "min_stability", "allow_irreversible"}, "promotion");
+    CheckKeys(p,
+              {"min_sessions", "max_violations", "max_asks", "min_stability", "allow_irreversible", "require_success",
+               "success_exit_codes"},
+              "promotion");
     Promotion& pr = policy_->promotion;
     if (p["min_sessions"]) pr.min_sessions = Uint(p["min_sessions"], "min_sessions", 1000000);
     if (p["max_violations"]) pr.max_violations = Uint(p["max_violations"], "max_violations", 1ull << 40);
     if (p["max_asks"]) pr.max_asks = Uint(p["max_asks"], "max_asks", 1ull << 40);
     if (p["min_stability"]) pr.min_stability = Number(p["min_stability"], "min_stability", 0.0, 1.0);
     if (p["allow_irreversible"]) pr.allow_irreversible = Bool(p["allow_irreversible"], "allow_irreversible");
+    if (p["require_success"]) pr.require_success = Bool(p["require_success"], "require_success");
+    if (YAML::Node codes = p["success_exit_codes"]) {
+      if (!codes.IsSequence() || codes.size() == 0) {
+        Fail(codes, "`success_exit_codes` must be a non-empty sequence of exit codes (0..255)");
+      }
+      pr.success_exit_codes.clear();
+      for (const YAML::Node& c : codes) {
+        pr.success_exit_codes.push_back(static_cast<int32_t>(Uint(c, "an exit code", 255)));
+      }
+    }
   }
 
   Policy* policy_;
@@ -399,6 +413,11 @@ class Parser {
 };
 
 }  // namespace
+
+bool Promotion::IsSuccess(int32_t exit_code, int32_t exit_signal) const {
+  if (exit_signal != 0 || exit_code < 0) return false;
+  return std::find(success_exit_codes.begin(), success_exit_codes.end(), exit_code) != success_exit_codes.end();
+}
 
 Result<Policy> ParsePolicy(std::string_view yaml, std::string_view source) {
   std::string where = source.empty() ? "policy" : std::string(source);

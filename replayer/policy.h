@@ -98,6 +98,11 @@ struct Promotion {
   uint64_t max_asks = 0;
   double min_stability = 0.0;
   bool allow_irreversible = false;
+  // Task outcome: each session's agent must have exited with one of success_exit_codes (and not by a
+  // signal). A session whose agent never ran blocks promotion whatever this says.
+  bool require_success = true;
+  std::vector<int32_t> success_exit_codes{0};
+  bool IsSuccess(int32_t exit_code, int32_t exit_signal) const;
 };
 
 struct Policy {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <thread>
 #include <unordered_set>
@@ -47,6 +48,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   std::vector<uint64_t> hits(rules.size() + 1, 0);  // last slot: default
   std::unordered_set<std::string, StringHash, std::equal_to<>> seen;
   std::string key;
+  bool saw_exec = false;
   for (;;) {
     Result<const Event*> next = (*src)->Next();
     if (!next.ok()) {
@@ -57,6 +59,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     if (e == nullptr) break;
     ++res->events;
     if (e->kind == EventKind::kGap) ++res->gaps;
+    if (e->kind == EventKind::kExec && e->result >= 0) saw_exec = true;
     std::vector<std::string>* explain =
         opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;
     const EventVerdict& v = ev.Evaluate(*e, explain);
@@ -133,6 +136,17 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   for (size_t r = 0; r < hits.size(); ++r) {
     if (hits[r] > 0) res->rule_hits[r < rules.size() ? rules[r].id : "default"] = hits[r];
   }
+  // A read failure leaves the question open; the session already fails as unreadable.
+  if (res->error.ok()) {
+    if (res->events == 0) {
+      res->agent_ran = false;
+      res->not_run_reason = "no events were recorded";
+    } else if (in.info.recorder == "ptrace" && !saw_exec) {
+      res->agent_ran = false;
+      res->not_run_reason = "no exec succeeded: the command was not found, not executable, or the recorder failed "
+                            "before it ran (" + OutcomeText(in.info) + ")";
+    }
+  }
   return Status::Ok();
 }
 
@@ -201,6 +215,16 @@ Result<ReplayReport> RunReplay(const Policy& policy, std::vector<SessionInput> i
   return report;
 }
 
+std::string OutcomeText(const SessionInfo& info) {
+  if (info.exit_signal != 0) {
+    const char* abbrev = sigabbrev_np(info.exit_signal);
+    return "killed by signal " + std::to_string(info.exit_signal) +
+           (abbrev != nullptr ? std::string(" (SIG") + abbrev + ")" : std::string());
+  }
+  if (info.exit_code < 0) return "exit status unknown";
+  return "exit " + std::to_string(info.exit_code);
+}
+
 void Assess(const Promotion& pr, ReplayReport* report) {
   report->promotion = pr;
   report->labels.clear();
@@ -212,13 +236,24 @@ void Assess(const Promotion& pr, ReplayReport* report) {
     L.label = label;
     L.sessions = idx;
     std::map<std::string, std::vector<size_t>> where;  // profile entry -> sessions having it
+    std::vector<std::string> not_run_ids, failed_ids;
     for (size_t i : idx) {
-      const SessionResult& s = report->sessions[i];
+      SessionResult& s = report->sessions[i];
       L.denies += s.denies;
       L.asks += s.asks;
       L.irreversible += s.irreversible;
-      if (!s.error.ok() || s.incomplete || s.gaps > 0) ++L.incomplete;
-      if (s.passed()) ++L.passed;
+      bool readable = s.error.ok() && !s.incomplete && s.gaps == 0;
+      if (!readable) ++L.incomplete;
+      s.task_succeeded = s.agent_ran && pr.IsSuccess(s.info.exit_code, s.info.exit_signal);
+      if (!s.agent_ran) {
+        ++L.not_run;
+        not_run_ids.push_back(s.info.id.ToString().substr(0, 8));
+      } else if (!s.task_succeeded) {
+        ++L.task_failures;
+        failed_ids.push_back(s.info.id.ToString().substr(0, 8) + " " + OutcomeText(s.info));
+      }
+      s.passed = readable && s.denies == 0 && s.agent_ran && (s.task_succeeded || !pr.require_success);
+      if (s.passed) ++L.passed;
       L.blast.Merge(s.blast);
       for (const std::string& p : s.profile) where[p].push_back(i);
     }
@@ -228,7 +263,10 @@ void Assess(const Promotion& pr, ReplayReport* report) {
       size_t pairs = 0;
       for (size_t a = 0; a < idx.size(); ++a) {
         for (size_t b = a + 1; b < idx.size(); ++b) {
-          sum += Jaccard(report->sessions[idx[a]].profile, report->sessions[idx[b]].profile);
+          const auto& pa = report->sessions[idx[a]].profile;
+          const auto& pb = report->sessions[idx[b]].profile;
+          // Two runs that did nothing observable are not evidence of stable behaviour.
+          sum += pa.empty() && pb.empty() ? 0.0 : Jaccard(pa, pb);
           ++pairs;
         }
       }
@@ -241,6 +279,20 @@ void Assess(const Promotion& pr, ReplayReport* report) {
       for (auto& [i, entry] : uniq) L.unique_actions.push_back(report->sessions[i].info.id.ToString() + " " + entry);
     }
     uint64_t n = idx.size();
+    auto joined = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (size_t k = 0; k < v.size() && k < 10; ++k) out += (k ? ", " : ": ") + v[k];
+      if (v.size() > 10) out += ", ...";
+      return out;
+    };
+    L.criteria.push_back({"agent_ran", L.not_run == 0,
+                          std::to_string(L.not_run) + " session(s) in which the agent never ran" + joined(not_run_ids)});
+    std::string codes;
+    for (int32_t c : pr.success_exit_codes) codes += (codes.empty() ? "" : ", ") + std::to_string(c);
+    L.criteria.push_back({"task_outcome", !pr.require_success || L.task_failures == 0,
+                          std::to_string(L.task_failures) + " session(s) whose agent did not exit with " +
+                              (pr.success_exit_codes.size() == 1 ? "status " : "one of ") + codes +
+                              (pr.require_success ? "" : " (not required)") + joined(failed_ids)});
     L.criteria.push_back({"min_sessions", n >= pr.min_sessions,
                           std::to_string(n) + " session(s), need >= " + std::to_string(pr.min_sessions)});
     L.criteria.push_back({"max_violations", L.denies <= pr.max_violations,

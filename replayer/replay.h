@@ -74,12 +74,24 @@ struct SessionResult {
   std::set<std::string> profile;
   BlastRadius blast;
   std::vector<std::string> explain;
-  // Complete, readable, no gaps and no deny.
-  bool passed() const { return error.ok() && !incomplete && gaps == 0 && denies == 0; }
+  // Whether the agent ran at all. A session with no events, or a syscall recording in which no exec
+  // succeeded (command not found, not executable, recorder set-up failure), never ran: that is a
+  // finding that blocks promotion, never a pass.
+  bool agent_ran = true;
+  std::string not_run_reason;  // why agent_ran is false
+  // Task outcome: the agent's exit status is one of Promotion::success_exit_codes (set by Assess).
+  bool task_succeeded = false;
+  // Complete, readable, no gaps, no deny, the agent ran, and (when the gate requires it) the task
+  // succeeded. Set by Assess.
+  bool passed = false;
 };
 
+// "exit 0", "exit 3", "killed by signal 9 (SIGKILL)", "exit status unknown".
+std::string OutcomeText(const SessionInfo& info);
+
 struct Criterion {
-  std::string name;    // min_sessions, max_violations, max_asks, min_stability, irreversible, complete
+  std::string name;    // agent_ran, task_outcome, min_sessions, max_violations, max_asks, min_stability,
+                       // irreversible, complete
   bool ok = true;
   std::string detail;  // "3 >= 3"
 };
@@ -88,9 +100,12 @@ struct LabelResult {
   std::string label;
   std::vector<size_t> sessions;  // indices into ReplayReport::sessions
   uint64_t denies = 0, asks = 0, irreversible = 0, incomplete = 0;
+  uint64_t not_run = 0;          // sessions whose agent never ran
+  uint64_t task_failures = 0;    // sessions whose agent ran and exited unsuccessfully
   uint64_t passed = 0;           // sessions that passed
   bool pass_k = false;           // all sessions passed
-  double stability = 1.0;        // mean pairwise Jaccard of profiles; 1.0 with fewer than 2 sessions
+  double stability = 1.0;        // mean pairwise Jaccard of profiles; 1.0 with fewer than 2 sessions;
+                                 // a pair of empty profiles scores 0 (no behaviour is no evidence)
   std::vector<std::string> unique_actions;  // "session-id action" for actions seen in exactly one session
   BlastRadius blast;
   std::vector<Criterion> criteria;

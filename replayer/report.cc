@@ -124,6 +124,8 @@ std::string RenderText(const ReplayReport& r) {
          std::to_string(s.events) + " events, " + std::to_string(s.evaluated) + " evaluated: " +
          std::to_string(s.allows) + " allow, " + std::to_string(s.asks) + " ask, " + std::to_string(s.denies) +
          " deny, " + std::to_string(s.irreversible) + " irreversible";
+    o += ", " + OutcomeText(s.info);
+    if (!s.agent_ran) o += ", AGENT NEVER RAN (" + s.not_run_reason + ")";
     if (s.incomplete) o += ", INCOMPLETE recording";
     if (s.gaps > 0) o += ", " + std::to_string(s.gaps) + " gap(s)";
     o += "\n";
@@ -161,6 +163,8 @@ std::string RenderJson(const ReplayReport& r) {
   pr["max_asks"] = r.promotion.max_asks;
   pr["min_stability"] = Round4(r.promotion.min_stability);
   pr["allow_irreversible"] = r.promotion.allow_irreversible;
+  pr["require_success"] = r.promotion.require_success;
+  pr["success_exit_codes"] = r.promotion.success_exit_codes;
   j["promotion"] = pr;
   Totals t = Sum(r);
   Json tj;
@@ -187,6 +191,8 @@ std::string RenderJson(const ReplayReport& r) {
     lj["ask"] = L.asks;
     lj["irreversible"] = L.irreversible;
     lj["incomplete"] = L.incomplete;
+    lj["not_run"] = L.not_run;
+    lj["task_failures"] = L.task_failures;
     Json crit = Json::array();
     for (const Criterion& c : L.criteria) crit.push_back(Json{{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
     lj["criteria"] = crit;
@@ -203,7 +209,13 @@ std::string RenderJson(const ReplayReport& r) {
     sj["origin"] = s.origin;
     sj["state"] = StateText(s);
     sj["error"] = s.error.ok() ? "" : s.error.ToString();
-    sj["passed"] = s.passed();
+    sj["passed"] = s.passed;
+    sj["agent_ran"] = s.agent_ran;
+    if (!s.agent_ran) sj["not_run_reason"] = s.not_run_reason;
+    sj["exit_code"] = s.info.exit_code;
+    sj["exit_signal"] = s.info.exit_signal;
+    sj["outcome"] = OutcomeText(s.info);
+    sj["task_succeeded"] = s.task_succeeded;
     sj["events"] = s.events;
     sj["evaluated"] = s.evaluated;
     sj["allow"] = s.allows;
@@ -289,11 +301,21 @@ std::string RenderMarkdown(const ReplayReport& r) {
     if (total_findings > top.size()) o += "\n... " + std::to_string(total_findings - top.size()) + " more\n";
   }
   for (const SessionResult& s : r.sessions) {
-    if (s.error.ok() && !s.incomplete && s.gaps == 0) continue;
-    o += "\n- session " + s.info.id.ToString() + ": " +
-         (!s.error.ok() ? "unreadable: " + MdCell(s.error.ToString()) : s.incomplete ? "incomplete recording"
-                                                                                      : std::to_string(s.gaps) + " gap(s)") +
-         "\n";
+    std::string problem;
+    if (!s.error.ok()) {
+      problem = "unreadable: " + MdCell(s.error.ToString());
+    } else if (s.incomplete) {
+      problem = "incomplete recording";
+    } else if (s.gaps != 0) {
+      problem = std::to_string(s.gaps) + " gap(s)";
+    } else if (!s.agent_ran) {
+      problem = "the agent never ran: " + MdCell(s.not_run_reason);
+    } else if (!s.task_succeeded) {
+      problem = "task failed: " + OutcomeText(s.info) + (r.promotion.require_success ? "" : " (not required)");
+    } else {
+      continue;
+    }
+    o += "\n- session " + s.info.id.ToString() + ": " + problem + "\n";
   }
   auto list = [&](const std::string& title, const std::set<std::string>& items) {
     if (items.empty()) return;
@@ -344,9 +366,11 @@ std::string RenderJunit(const ReplayReport& r) {
       const SessionResult& s = r.sessions[i];
       ++lt;
       cases += "    <testcase classname=\"" + cls + "\" name=\"session " + s.info.id.ToString() + "\">\n";
-      if (!s.passed()) {
+      if (!s.passed) {
         ++lf;
         std::string msg = std::to_string(s.denies) + " deny, " + std::to_string(s.asks) + " ask";
+        if (!s.agent_ran) msg += ", the agent never ran: " + s.not_run_reason;
+        if (s.agent_ran && !s.task_succeeded) msg += ", task failed: " + OutcomeText(s.info);
         if (!s.error.ok()) msg += ", unreadable: " + s.error.ToString();
         if (s.incomplete) msg += ", incomplete recording";
         if (s.gaps) msg += ", " + std::to_string(s.gaps) + " gap(s)";

@@ -32,6 +32,8 @@ struct ReplayArgs {
   uint64_t min_sessions = 0, max_violations = 0, max_asks = 0;
   double min_stability = 0;
   bool allow_irreversible = false, no_irreversible = false;
+  bool require_success = false, no_require_success = false;
+  std::vector<int32_t> success_exit_codes;
   CLI::Option *o_label = nullptr, *o_explain = nullptr, *o_min_sessions = nullptr, *o_max_violations = nullptr,
               *o_max_asks = nullptr, *o_min_stability = nullptr;
 };
@@ -173,6 +175,21 @@ int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
   }
   if (a.allow_irreversible) pr.allow_irreversible = true;
   if (a.no_irreversible) pr.allow_irreversible = false;
+  if (a.require_success && a.no_require_success) {
+    std::fprintf(stderr, "agenttrace: --require-success and --no-require-success exclude each other\n");
+    return kExitUsage;
+  }
+  if (a.require_success) pr.require_success = true;
+  if (a.no_require_success) pr.require_success = false;
+  if (!a.success_exit_codes.empty()) {
+    for (int32_t c : a.success_exit_codes) {
+      if (c < 0 || c > 255) {
+        std::fprintf(stderr, "agenttrace: --success-exit-codes: %d is not an exit code (0..255)\n", c);
+        return kExitUsage;
+      }
+    }
+    pr.success_exit_codes = a.success_exit_codes;
+  }
   std::vector<SessionInput> inputs;
   std::shared_ptr<Store> store;
   const std::string* label = a.o_label->count() ? &a.label : nullptr;
@@ -233,6 +250,10 @@ int RunPolicyCheck(const CheckArgs& a) {
               static_cast<unsigned long long>(p.promotion.max_violations),
               static_cast<unsigned long long>(p.promotion.max_asks), p.promotion.min_stability,
               p.promotion.allow_irreversible ? "irreversible allowed" : "no irreversible actions");
+  std::string codes;
+  for (int32_t c : p.promotion.success_exit_codes) codes += (codes.empty() ? "" : ", ") + std::to_string(c);
+  std::printf("  task outcome: %s (success exit codes: %s)\n",
+              p.promotion.require_success ? "required" : "not required", codes.c_str());
   return kExitOk;
 }
 
@@ -282,6 +303,13 @@ void RegisterReplayCommands(Cli& cli) {
     a->o_min_stability = sub->add_option("--min-stability", a->min_stability, "override promotion.min_stability");
     sub->add_flag("--allow-irreversible", a->allow_irreversible, "irreversible actions do not block promotion");
     sub->add_flag("--no-irreversible", a->no_irreversible, "any irreversible action blocks promotion");
+    sub->add_flag("--require-success", a->require_success,
+                  "each session's agent must have exited successfully (the default; overrides the policy)");
+    sub->add_flag("--no-require-success", a->no_require_success,
+                  "do not judge the agent's exit status (a session whose agent never ran still blocks)");
+    sub->add_option("--success-exit-codes", a->success_exit_codes,
+                    "exit statuses that count as task success (default 0), e.g. 0,3")
+        ->delimiter(',');
     sub->callback([&cli, a] { cli.run = [&cli, a] { return RunReplayCommand(cli, *a); }; });
   }
   CLI::App* policy = cli.app.add_subcommand("policy", "check or suggest policies");

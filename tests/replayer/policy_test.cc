@@ -124,6 +124,25 @@ TEST(PolicyParseTest, RejectsInvalidPolicies) {
   EXPECT_NE(ErrorOf("version: 1\nrules: [\n").find("YAML error"), std::string::npos);
 }
 
+TEST(PolicyParseTest, TaskOutcomeSettings) {
+  auto def = ParsePolicy("version: 1\n", "t.yaml");
+  ASSERT_TRUE(def.ok());
+  EXPECT_TRUE(def->promotion.require_success);  // judged unless a policy says otherwise
+  EXPECT_EQ(def->promotion.success_exit_codes, std::vector<int32_t>{0});
+  EXPECT_TRUE(def->promotion.IsSuccess(0, 0));
+  EXPECT_FALSE(def->promotion.IsSuccess(1, 0));
+  EXPECT_FALSE(def->promotion.IsSuccess(0, 9));   // killed by a signal
+  EXPECT_FALSE(def->promotion.IsSuccess(-1, 0));  // unknown
+  auto p = ParsePolicy("version: 1\npromotion: {require_success: false, success_exit_codes: [0, 3]}\n", "t.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->promotion.require_success);
+  EXPECT_EQ(p->promotion.success_exit_codes, (std::vector<int32_t>{0, 3}));
+  EXPECT_TRUE(p->promotion.IsSuccess(3, 0));
+  EXPECT_NE(ErrorOf("version: 1\npromotion: {success_exit_codes: []}\n").find("non-empty"), std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\npromotion: {success_exit_codes: [256]}\n").find("at most 255"), std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\npromotion: {require_success: maybe}\n").find("require_success"), std::string::npos);
+}
+
 TEST(PolicyParseTest, BoundsSizeAndNesting) {
   std::string big = "version: 1\n# " + std::string(kMaxPolicyBytes, 'x') + "\n";
   EXPECT_NE(ErrorOf(big).find("limit"), std::string::npos);

@@ -39,6 +39,8 @@ SessionInfo Info(int n, const std::string& label, SessionState state = SessionSt
   info.home = "/home/u";
   info.tmp = "/tmp";
   info.state = state;
+  info.exit_code = state == SessionState::kComplete ? 0 : -1;
+  info.recorder = "ptrace";
   return info;
 }
 
@@ -153,6 +155,137 @@ TEST(ReplayTest, PromotionThresholdsAndOverrides) {
   EXPECT_TRUE(r.labels[0].promotable);
 }
 
+SessionInput WithExit(SessionInput in, int32_t code, int32_t signal = 0) {
+  in.info.exit_code = code;
+  in.info.exit_signal = signal;
+  return in;
+}
+
+std::map<std::string, bool> CriteriaOk(const LabelResult& l) {
+  std::map<std::string, bool> ok;
+  for (const Criterion& c : l.criteria) ok[c.name] = c.ok;
+  return ok;
+}
+
+// `agenttrace record -- ./no-such-agent` three times: exit 127, no events. Such a label used to be
+// promotable with stability 1.0.
+TEST(ReplayTest, SessionsWhoseAgentNeverRanBlockPromotion) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> in;
+  for (int n = 1; n <= 3; ++n) in.push_back(WithExit(Input(n, "typo", {}), 127));
+  ReplayReport r = DoReplay(p, std::move(in));
+  for (const SessionResult& s : r.sessions) {
+    EXPECT_FALSE(s.agent_ran);
+    EXPECT_FALSE(s.passed);
+    EXPECT_NE(s.not_run_reason.find("no events"), std::string::npos) << s.not_run_reason;
+  }
+  const LabelResult& l = r.labels[0];
+  EXPECT_EQ(l.not_run, 3u);
+  EXPECT_EQ(l.passed, 0u);
+  EXPECT_FALSE(l.pass_k);
+  EXPECT_FALSE(CriteriaOk(l)["agent_ran"]);
+  EXPECT_EQ(l.stability, 0.0);  // empty profiles are no evidence of stable behaviour
+  EXPECT_FALSE(l.promotable);
+  EXPECT_FALSE(r.promotable);
+  // Not requiring task success does not excuse an agent that never ran.
+  Promotion lax = p.promotion;
+  lax.require_success = false;
+  lax.min_stability = 0;
+  Assess(lax, &r);
+  EXPECT_FALSE(r.labels[0].promotable);
+  EXPECT_FALSE(CriteriaOk(r.labels[0])["agent_ran"]);
+}
+
+// A syscall recording whose only exec failed (the file exists but is not executable, or the recorder
+// failed before the agent ran) has events but no agent behaviour.
+TEST(ReplayTest, SyscallSessionWithoutASuccessfulExecNeverRan) {
+  Policy p = MustParse(kPolicy);
+  Event failed = Exec("/home/u/proj/agent.sh", {"./agent.sh"});
+  failed.result = -EACCES;
+  std::vector<SessionInput> in;
+  in.push_back(WithExit(Input(1, "x", {failed}), 126));
+  in.push_back(Input(2, "x", GoodRun(0)));
+  ReplayReport r = DoReplay(p, std::move(in));
+  EXPECT_FALSE(r.sessions[0].agent_ran);
+  EXPECT_NE(r.sessions[0].not_run_reason.find("no exec succeeded"), std::string::npos);
+  EXPECT_NE(r.sessions[0].not_run_reason.find("exit 126"), std::string::npos);
+  EXPECT_TRUE(r.sessions[1].agent_ran);
+  EXPECT_FALSE(r.labels[0].promotable);
+  // Tool-only sessions (MCP proxy, imports) have no exec: any event shows the agent ran.
+  std::vector<SessionInput> tools;
+  SessionInput mcp = Input(3, "y", {testing::ToolCall("read_file", "{}")});
+  mcp.info.recorder = "mcp";
+  tools.push_back(std::move(mcp));
+  ReplayReport r2 = DoReplay(p, std::move(tools));
+  EXPECT_TRUE(r2.sessions[0].agent_ran);
+}
+
+// An agent that crashes in 2 of 5 runs used to pass: the task outcome is now part of the gate.
+TEST(ReplayTest, TaskOutcomeIsJudgedAndCountedInPassK) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "x", GoodRun(0)));
+  in.push_back(WithExit(Input(2, "x", GoodRun(0)), 1));
+  in.push_back(Input(3, "x", GoodRun(0)));
+  in.push_back(WithExit(Input(4, "x", GoodRun(0)), 0, 11));  // SIGSEGV
+  in.push_back(Input(5, "x", GoodRun(0)));
+  ReplayReport r = DoReplay(p, std::move(in));
+  const LabelResult& l = r.labels[0];
+  EXPECT_EQ(l.task_failures, 2u);
+  EXPECT_EQ(l.passed, 3u);
+  EXPECT_FALSE(l.pass_k);
+  EXPECT_FALSE(CriteriaOk(l)["task_outcome"]);
+  EXPECT_TRUE(CriteriaOk(l)["max_violations"]);
+  EXPECT_FALSE(l.promotable);
+  EXPECT_FALSE(r.sessions[1].task_succeeded);
+  EXPECT_EQ(OutcomeText(r.sessions[1].info), "exit 1");
+  EXPECT_EQ(OutcomeText(r.sessions[3].info), "killed by signal 11 (SIGSEGV)");
+  for (const Criterion& c : l.criteria) {
+    if (c.name == "task_outcome") {
+      EXPECT_NE(c.detail.find("exit 1"), std::string::npos) << c.detail;
+    }
+  }
+  // Widening the success codes admits exit 1, never a signal.
+  Promotion wide = p.promotion;
+  wide.success_exit_codes = {0, 1};
+  Assess(wide, &r);
+  EXPECT_EQ(r.labels[0].task_failures, 1u);
+  EXPECT_FALSE(r.labels[0].promotable);
+  // Not required: reported, not blocking.
+  Promotion off = p.promotion;
+  off.require_success = false;
+  Assess(off, &r);
+  EXPECT_EQ(r.labels[0].task_failures, 2u);
+  EXPECT_TRUE(CriteriaOk(r.labels[0])["task_outcome"]);
+  EXPECT_TRUE(r.labels[0].pass_k);
+  EXPECT_TRUE(r.labels[0].promotable);
+}
+
+TEST(ReplayTest, TaskOutcomeIsInEveryReport) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "x", GoodRun(0)));
+  in.push_back(WithExit(Input(2, "x", GoodRun(0)), 3));
+  in.push_back(WithExit(Input(3, "x", {}), 127));
+  ReplayReport r = DoReplay(p, std::move(in));
+  auto j = nlohmann::json::parse(RenderJson(r));
+  EXPECT_EQ(j["promotion"]["require_success"], true);
+  EXPECT_EQ(j["promotion"]["success_exit_codes"], nlohmann::json::array({0}));
+  EXPECT_EQ(j["sessions"][1]["outcome"], "exit 3");
+  EXPECT_EQ(j["sessions"][1]["task_succeeded"], false);
+  EXPECT_EQ(j["sessions"][2]["agent_ran"], false);
+  EXPECT_EQ(j["labels"][0]["task_failures"], 1);
+  EXPECT_EQ(j["labels"][0]["not_run"], 1);
+  std::string md = RenderMarkdown(r);
+  EXPECT_NE(md.find("task failed: exit 3"), std::string::npos) << md;
+  EXPECT_NE(md.find("the agent never ran"), std::string::npos) << md;
+  std::string junit = RenderJunit(r);
+  EXPECT_NE(junit.find("task failed: exit 3"), std::string::npos) << junit;
+  EXPECT_NE(junit.find("the agent never ran"), std::string::npos) << junit;
+  std::string text = RenderText(r);
+  EXPECT_NE(text.find("AGENT NEVER RAN"), std::string::npos) << text;
+}
+
 TEST(ReplayTest, IncompleteSessionIsAFinding) {
   Policy p = MustParse(kPolicy);
   std::vector<SessionInput> in;
@@ -160,7 +293,7 @@ TEST(ReplayTest, IncompleteSessionIsAFinding) {
   in.push_back(Input(2, "x", GoodRun(0), SessionState::kIncomplete));
   ReplayReport r = DoReplay(p, std::move(in));
   EXPECT_TRUE(r.sessions[1].incomplete);
-  EXPECT_FALSE(r.sessions[1].passed());
+  EXPECT_FALSE(r.sessions[1].passed);
   EXPECT_FALSE(r.labels[0].promotable);
   EXPECT_EQ(r.labels[0].incomplete, 1u);
   // A gap (events lost) is a finding too.
@@ -278,14 +411,14 @@ TEST(ReportTest, JunitCountsMatch) {
   Policy p = MustParse(kPolicy);
   std::string x = RenderJunit(DoReplay(p, Mixed()));
   EXPECT_EQ(x.rfind("<?xml", 0), 0u);
-  // 2 labels x (2 sessions + 6 criteria) = 16 testcases; failures: 1 session + 3 criteria of agent-b.
-  EXPECT_NE(x.find("<testsuites name=\"agenttrace replay\" tests=\"16\" failures=\"4\""), std::string::npos) << x;
-  EXPECT_EQ(Count(x, "<testcase "), 16u);
-  EXPECT_EQ(Count(x, "</testcase>"), 16u);
+  // 2 labels x (2 sessions + 8 criteria) = 20 testcases; failures: 1 session + 3 criteria of agent-b.
+  EXPECT_NE(x.find("<testsuites name=\"agenttrace replay\" tests=\"20\" failures=\"4\""), std::string::npos) << x;
+  EXPECT_EQ(Count(x, "<testcase "), 20u);
+  EXPECT_EQ(Count(x, "</testcase>"), 20u);
   EXPECT_EQ(Count(x, "<failure "), 4u);
   EXPECT_EQ(Count(x, "<testsuite "), 2u);
   EXPECT_EQ(Count(x, "</testsuite>"), 2u);
-  EXPECT_NE(x.find("<testsuite name=\"agent-b\" tests=\"8\" failures=\"4\""), std::string::npos);
+  EXPECT_NE(x.find("<testsuite name=\"agent-b\" tests=\"10\" failures=\"4\""), std::string::npos);
 }
 
 TEST(ReportTest, MarkdownIsCappedAndEscaped) {
