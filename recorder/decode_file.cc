@@ -22,6 +22,17 @@ void PathArg(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t addr, boo
   env.paths->Resolve(c.tid, dirfd, env.scratch, empty_means_fd, out);
 }
 
+// After PathArg: when the path as the kernel will walk it (symlinked directories, ".." across a
+// symlink) names another object than the lexical path, records that one in *resolved. Uses the raw
+// string PathArg left in env.scratch.
+void KernelArg(const SyscallCall& c, DecodeEnv& env, int dirfd, bool follow_last, const std::string& lexical,
+               std::string* resolved) {
+  if (lexical.empty()) return;
+  if (env.paths->KernelPath(c.tid, dirfd, env.scratch, follow_last, &env.scratch2) && env.scratch2 != lexical) {
+    resolved->assign(env.scratch2);
+  }
+}
+
 void FdArg(const SyscallCall& c, DecodeEnv& env, uint64_t fd_arg, std::string* out) {
   if (!env.paths->FdPath(c.tid, AsFd(fd_arg), out)) out->clear();
 }
@@ -69,34 +80,41 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       ev->kind = EventKind::kFileCreate;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
       ev->mode = static_cast<uint32_t>(a[1]);  // file type bits included
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved);
       break;
     case Decoder::kMknodat:
       ev->kind = EventKind::kFileCreate;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      KernelArg(c, env, AsFd(a[0]), false, ev->path, &ev->resolved);
       ev->mode = static_cast<uint32_t>(a[2]);
       break;
     case Decoder::kUnlink:
       ev->kind = EventKind::kFileDelete;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved);
       break;
     case Decoder::kUnlinkat:
       ev->kind = (a[2] & AT_REMOVEDIR) ? EventKind::kFileRmdir : EventKind::kFileDelete;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      KernelArg(c, env, AsFd(a[0]), false, ev->path, &ev->resolved);
       ev->flags = a[2];
       break;
     case Decoder::kRmdir:
       ev->kind = EventKind::kFileRmdir;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved);
       break;
     case Decoder::kRename:
       ev->kind = EventKind::kFileRename;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved);
       PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
       break;
     case Decoder::kRenameat:
     case Decoder::kRenameat2:
       ev->kind = EventKind::kFileRename;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      KernelArg(c, env, AsFd(a[0]), false, ev->path, &ev->resolved);
       PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
       if (c.info->decoder == Decoder::kRenameat2) ev->flags = a[4];
       break;
@@ -104,11 +122,13 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       ev->kind = EventKind::kFileLink;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
       PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
+      KernelArg(c, env, AT_FDCWD, false, ev->path2, &ev->resolved);  // link, symlink: of the new name
       break;
     case Decoder::kLinkat:
       ev->kind = EventKind::kFileLink;
       PathArg(c, env, AsFd(a[0]), a[1], (a[4] & AT_EMPTY_PATH) != 0, &ev->path);
       PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
+      KernelArg(c, env, AsFd(a[2]), false, ev->path2, &ev->resolved);
       ev->flags = a[4];
       break;
     case Decoder::kSymlink:
@@ -118,24 +138,29 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       if (!env.mem->ReadString(c.tid, a[0], kMaxPathBytes, &ev->path)) ev->path.clear();
       if (c.info->decoder == Decoder::kSymlink) {
         PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
+        KernelArg(c, env, AT_FDCWD, false, ev->path2, &ev->resolved);
       } else {
         PathArg(c, env, AsFd(a[1]), a[2], false, &ev->path2);
+        KernelArg(c, env, AsFd(a[1]), false, ev->path2, &ev->resolved);
       }
       break;
     }
     case Decoder::kMkdir:
       ev->kind = EventKind::kFileMkdir;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved);
       ev->mode = static_cast<uint32_t>(a[1] & 07777);
       break;
     case Decoder::kMkdirat:
       ev->kind = EventKind::kFileMkdir;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      KernelArg(c, env, AsFd(a[0]), false, ev->path, &ev->resolved);
       ev->mode = static_cast<uint32_t>(a[2] & 07777);
       break;
     case Decoder::kChmod:
       ev->kind = EventKind::kFileChmod;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, true, ev->path, &ev->resolved);
       ev->mode = static_cast<uint32_t>(a[1] & 07777);
       break;
     case Decoder::kFchmod:
@@ -146,11 +171,14 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
     case Decoder::kFchmodat:
       ev->kind = EventKind::kFileChmod;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      // fchmodat2 (nr 452) may say AT_SYMLINK_NOFOLLOW; fchmodat has no flags and follows.
+      KernelArg(c, env, AsFd(a[0]), !(c.info->nr == 452 && (a[3] & AT_SYMLINK_NOFOLLOW)), ev->path, &ev->resolved);
       ev->mode = static_cast<uint32_t>(a[2] & 07777);
       break;
     case Decoder::kChown:  // chown and lchown
       ev->kind = EventKind::kFileChown;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, c.info->nr != 94, ev->path, &ev->resolved);  // lchown does not follow
       ev->uid = static_cast<uint32_t>(a[1]);
       ev->gid = static_cast<uint32_t>(a[2]);
       if (c.info->nr == 94) ev->flags = AT_SYMLINK_NOFOLLOW;  // lchown
@@ -164,6 +192,7 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
     case Decoder::kFchownat:
       ev->kind = EventKind::kFileChown;
       PathArg(c, env, AsFd(a[0]), a[1], (a[4] & AT_EMPTY_PATH) != 0, &ev->path);
+      KernelArg(c, env, AsFd(a[0]), (a[4] & AT_SYMLINK_NOFOLLOW) == 0, ev->path, &ev->resolved);
       ev->uid = static_cast<uint32_t>(a[2]);
       ev->gid = static_cast<uint32_t>(a[3]);
       ev->flags = a[4];
@@ -171,6 +200,7 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
     case Decoder::kTruncate:
       ev->kind = EventKind::kFileTruncate;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, true, ev->path, &ev->resolved);
       ev->size = static_cast<int64_t>(a[1]);
       break;
     case Decoder::kFtruncate:

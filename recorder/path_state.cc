@@ -1,6 +1,8 @@
 #include "recorder/path_state.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -225,6 +227,83 @@ void PathResolver::Resolve(pid_t tid, int dirfd, std::string_view path, bool emp
     return;
   }
   NormalizePath(base_, path, out);
+}
+
+bool PathResolver::OwnFdPath(int fd, std::string* out) {
+  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(proc_path_, link_, sizeof(link_));
+  if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_)) || link_[0] != '/') return false;
+  std::string_view got(link_, static_cast<size_t>(n));
+  static constexpr std::string_view kDeleted = " (deleted)";
+  if (got.size() > kDeleted.size() && got.substr(got.size() - kDeleted.size()) == kDeleted) return false;
+  out->assign(got);
+  return true;
+}
+
+bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out) {
+  if (path.empty() || path.size() >= sizeof(link_)) return false;
+  // Split off the last component (trailing slashes belong to it: "rmdir d/" removes d).
+  size_t end = path.size();
+  while (end > 1 && path[end - 1] == '/') --end;
+  size_t slash = path.rfind('/', end - 1);
+  std::string_view last = slash == std::string_view::npos ? path.substr(0, end) : path.substr(slash + 1, end - slash - 1);
+  bool whole = last.empty() || last == "." || last == "..";  // the path names a directory to walk
+  if (slash == std::string_view::npos && !whole) return false;  // a bare name: the base is already exact
+  bool absolute = path[0] == '/';
+  if (absolute) {
+    std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
+  } else if (dirfd == AT_FDCWD) {
+    std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/cwd", tid);
+  } else {
+    std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/fd/%d", tid, dirfd);
+  }
+  int base = open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base < 0) return false;
+  // Absolute symlinks met on a relative walk resolve in the tracer's root, which is the tracee's
+  // unless the agent chroots (docs/threat-model.md).
+  if (whole) {
+    dir_part_.assign(path);
+  } else {
+    dir_part_.assign(path.substr(0, slash == 0 ? 1 : slash));
+  }
+  // Relative to the tracee's root for absolute paths (RESOLVE_IN_ROOT keeps ".." and absolute symlinks
+  // inside it, as the kernel does for the tracee).
+  size_t skip = dir_part_.find_first_not_of('/');
+  const char* rel = skip == std::string::npos ? "." : dir_part_.c_str() + skip;
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = absolute ? RESOLVE_IN_ROOT : 0;
+  // The parent directory, walked by the kernel.
+  int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+  if (dir < 0) {
+    close(base);
+    return false;
+  }
+  bool ok = false;
+  if (whole) {
+    ok = OwnFdPath(dir, out);
+  } else {
+    int target = -1;
+    if (follow_last) {  // the whole path, from the same base, so that the leaf's symlink is followed as the kernel does
+      size_t from = path.find_first_not_of('/');
+      std::string full(from == std::string_view::npos ? std::string_view(".") : path.substr(from));
+      open_how leaf{};
+      leaf.flags = O_PATH | O_CLOEXEC;
+      leaf.resolve = how.resolve;
+      target = static_cast<int>(syscall(SYS_openat2, base, full.c_str(), &leaf, sizeof(leaf)));
+    }
+    if (target >= 0) {
+      ok = OwnFdPath(target, out);
+      close(target);
+    } else if (OwnFdPath(dir, out)) {
+      if (out->size() > 1) out->push_back('/');
+      out->append(last);
+      ok = true;
+    }
+  }
+  close(base);
+  close(dir);
+  return ok;
 }
 
 }  // namespace agenttrace

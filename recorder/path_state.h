@@ -94,9 +94,22 @@ class PathResolver {
   // or a descriptor). An empty path names `dirfd` itself when `empty_path_means_fd` (AT_EMPTY_PATH),
   // else stays empty. When the base directory cannot be read, *out is `path` unchanged.
   void Resolve(pid_t tid, int dirfd, std::string_view path, bool empty_path_means_fd, std::string* out);
+  // The object `path` (exactly as the tracee wrote it) names for `tid` relative to `dirfd`, resolved the
+  // way the kernel will: every directory component through symlinks and ".." as the kernel walks them
+  // (in the tracee's root, from its cwd or dirfd), the last component followed only when
+  // `follow_last`. For calls that take a path but return no descriptor (unlink, rename, mkdir, chmod,
+  // ...), where no fact after the call exists: `ln -s ~/.ssh w/keys; rm w/keys/id_rsa` deletes
+  // ~/.ssh/id_rsa, whatever the lexical path says. False (and *out untouched) when the parent directory
+  // does not exist, or when the lexical path is already exact (a bare name in the cwd or dirfd).
+  // Costs a few syscalls of the tracer's own (openat2 of the parent with O_PATH, readlink, close).
+  bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out);
 
  private:
+  // readlink of /proc/self/fd/FD into *out; false if it is not an absolute path of a live object.
+  bool OwnFdPath(int fd, std::string* out);
+
   std::string base_;
+  std::string dir_part_;
   std::string cwd_;  // the cwd of cwd_tid_ (0: none) at this stop
   pid_t cwd_tid_ = 0;
   char link_[4096];

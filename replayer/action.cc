@@ -81,13 +81,13 @@ void DeriveBaseActions(const Event& e, std::vector<Action>* out) {
     case EventKind::kFileRmdir:
       add(ActionClass::kFileDelete, e.path, e.resolved);
       break;
-    case EventKind::kFileRename:
-      add(ActionClass::kFileDelete, e.path, {});
+    case EventKind::kFileRename:  // resolved: the source as the kernel walks it
+      add(ActionClass::kFileDelete, e.path, e.resolved);
       add(ActionClass::kFileWrite, e.path2, {});
       break;
-    case EventKind::kFileLink:
+    case EventKind::kFileLink:  // resolved: the new name as the kernel walks it
     case EventKind::kFileSymlink:
-      add(ActionClass::kFileWrite, e.path2, {});
+      add(ActionClass::kFileWrite, e.path2, e.resolved);
       break;
     case EventKind::kExec: {
       add(ActionClass::kExec, e.path, e.resolved);

@@ -468,5 +468,53 @@ TEST_F(RecordTest, AgentInheritsNoDescriptorOfTheStore) {
   }
 }
 
+// Calls that return no descriptor are judged on the path the kernel walks, not on the lexical one:
+// `ln -s ~/.ssh w/keys; rm w/keys/id_rsa` deletes the key outside the workspace, and `..` after a
+// symlinked directory climbs from the symlink's target.
+TEST_F(RecordTest, PathCallsThroughSymlinkedDirectoriesRecordTheKernelPath) {
+  std::string home = root_ + "/home";
+  fs::create_directories(home + "/.ssh");
+  std::ofstream(home + "/.ssh/id_rsa") << "key\n";
+  std::ofstream(home + "/notes.txt") << "notes\n";
+  std::ofstream(home + "/.ssh/config") << "config\n";
+  fs::create_directory_symlink(home + "/.ssh", work_ + "/keys");
+  std::string script = "cd '" + work_ +
+                       "' && rm keys/id_rsa && rm keys/../notes.txt && mkdir keys/made && chmod 600 keys/config && "
+                       "ln -s /etc/hostname keys/planted && mv keys/config keys/made/moved && rm plain 2>/dev/null; "
+                       "touch plain && rm plain";
+  RunResult r = Record({"/bin/sh", "-c", script});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(fs::exists(home + "/.ssh/id_rsa"));
+  Session s = Export();
+  auto find = [&](const std::string& kind, const std::string& path) -> Json {
+    for (const Json& e : s.events) {
+      if (e.value("kind", "") == kind && (e.value("path", "") == path || e.value("path2", "") == path)) return e;
+    }
+    ADD_FAILURE() << "no " << kind << " of " << path << "; recorded:\n" << s.EventsOfKind(kind);
+    return Json::object();
+  };
+  EXPECT_EQ(find("file.delete", work_ + "/keys/id_rsa").value("resolved", ""), home + "/.ssh/id_rsa");
+  // Lexically w/keys/../notes.txt is w/notes.txt; the kernel climbs from .ssh to home.
+  EXPECT_EQ(find("file.delete", work_ + "/notes.txt").value("resolved", ""), home + "/notes.txt");
+  EXPECT_EQ(find("file.mkdir", work_ + "/keys/made").value("resolved", ""), home + "/.ssh/made");
+  EXPECT_EQ(find("file.chmod", work_ + "/keys/config").value("resolved", ""), home + "/.ssh/config");
+  EXPECT_EQ(find("file.symlink", work_ + "/keys/planted").value("resolved", ""), home + "/.ssh/planted");
+  EXPECT_EQ(find("file.rename", work_ + "/keys/config").value("resolved", ""), home + "/.ssh/config");
+  // A bare name in the cwd is exact already: nothing more is recorded.
+  Json plain = find("file.delete", work_ + "/plain");
+  EXPECT_FALSE(plain.contains("resolved")) << plain.dump();
+
+  // The gate decides on the kernel's path: a delete outside the workspace is denied.
+  std::string policy = root_ + "/policy.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules:\n"
+                           "  - {id: no-delete-outside, decision: deny, class: file.delete, not_paths: ['"
+                        << work_ << "/**']}\n";
+  RunResult replay = RunCommand({AGENTTRACE_BIN, "replay", "--store", store_, "--policy", policy});
+  EXPECT_EQ(replay.status, 1) << replay.out << replay.err;
+  EXPECT_NE(replay.out.find("no-delete-outside"), std::string::npos) << replay.out;
+  EXPECT_NE(replay.out.find(home + "/.ssh/id_rsa"), std::string::npos) << replay.out;
+  EXPECT_NE(replay.out.find(home + "/notes.txt"), std::string::npos) << replay.out;
+}
+
 }  // namespace
 }  // namespace agenttrace
