@@ -139,7 +139,7 @@ Result<ChunkHeader> ParseChunkHeader(std::string_view chunk) {
     return Status::Unsupported("chunk format version " + std::to_string(h.format_version) + " (this build reads " +
                                std::to_string(kChunkFormatVersion) + ")");
   }
-  if (h.codec != kCodecCapnpPackedZstd && h.codec != kCodecColumnsZstd) {
+  if (h.codec != kCodecCapnpPackedZstd && h.codec != kCodecColumnsZstd && h.codec != kCodecColumns3Zstd) {
     return Status::Unsupported("unknown chunk codec " + std::to_string(h.codec));
   }
   if (GetLe(p + 28, 4) != 0) return Status::Corruption("reserved header bytes are not zero");
@@ -257,6 +257,7 @@ void ChunkEncoder::Add(const Event& e) {
       Ref(kPaths, e.path);
       Ref(kPaths2, e.path2);
       Ref(kPaths2, e.resolved);
+      Ref(kPaths2, e.resolved2);  // codec 3
       Put(kFlags, e.flags);
       Put(kValues, e.mode);
       Put(kValues, e.uid);
@@ -422,7 +423,7 @@ Status ChunkEncoder::Encode(uint64_t first_seq, const Hash256& prev_hash, std::s
   out->resize(kChunkHeaderSize + n);
 
   ChunkHeader h;
-  h.codec = kCodecColumnsZstd;
+  h.codec = kCodecColumns3Zstd;
   h.first_seq = first_seq;
   h.event_count = events_;
   h.raw_size = static_cast<uint32_t>(raw_size);
@@ -548,7 +549,7 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
   if (n != h.raw_size) return Fail("payload decompressed to " + std::to_string(n) + " bytes, header says " +
                                    std::to_string(h.raw_size));
   s.raw_size = n;
-  Status st = h.codec == kCodecColumnsZstd ? OpenColumns(h.event_count) : OpenRows(h.event_count);
+  Status st = h.codec == kCodecCapnpPackedZstd ? OpenRows(h.event_count) : OpenColumns(h.event_count);
   if (!st.ok()) {
     s.Close();
     return st;
@@ -666,8 +667,8 @@ Status ChunkDecoder::OpenColumns(uint32_t event_count) {
 Result<bool> ChunkDecoder::Next(Event* out) {
   State& s = *state_;
   if (!s.open) return false;
-  if (next_ < header_.event_count) return header_.codec == kCodecColumnsZstd ? NextColumns(out) : NextRow(out);
-  if (header_.codec == kCodecColumnsZstd) {
+  if (next_ < header_.event_count) return header_.codec == kCodecCapnpPackedZstd ? NextRow(out) : NextColumns(out);
+  if (header_.codec != kCodecCapnpPackedZstd) {
     // After the last event: every column must be used up, and every string referenced.
     s.open = false;
     for (int c = 0; c < ChunkEncoder::kColumnCount; ++c) {
@@ -744,6 +745,7 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
         ref(ChunkEncoder::kPaths, &out->path);
         ref(ChunkEncoder::kPaths2, &out->path2);
         ref(ChunkEncoder::kPaths2, &out->resolved);
+        if (header_.codec >= kCodecColumns3Zstd) ref(ChunkEncoder::kPaths2, &out->resolved2);
         out->flags = get(ChunkEncoder::kFlags);
         out->mode = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
         out->uid = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));

@@ -39,12 +39,15 @@ namespace agenttrace {
 inline constexpr uint32_t kChunkMagic = 0x4B435441;  // bytes "ATCK"
 inline constexpr uint16_t kChunkFormatVersion = 1;   // == schema formatVersion
 inline constexpr uint16_t kCodecCapnpPackedZstd = 1;  // read only: packed `Chunk` (rows)
-inline constexpr uint16_t kCodecColumnsZstd = 2;      // written: flat `Columns` message
+inline constexpr uint16_t kCodecColumnsZstd = 2;      // read only: flat `Columns` message
+// Written: codec 2 plus, for file events, a reference to `resolved2` (the rename destination as the
+// kernel walks it) after `resolved` in the paths2 column.
+inline constexpr uint16_t kCodecColumns3Zstd = 3;
 inline constexpr size_t kChunkHeaderSize = 96;
 
 struct ChunkHeader {
   uint16_t format_version = kChunkFormatVersion;
-  uint16_t codec = kCodecColumnsZstd;
+  uint16_t codec = kCodecColumns3Zstd;
   uint64_t first_seq = 0;
   uint32_t event_count = 0;
   uint32_t raw_size = 0;     // bytes the zstd frame decompresses to

@@ -36,6 +36,7 @@ void Event::Clear() {
   path.clear();
   path2.clear();
   resolved.clear();
+  resolved2.clear();
   flags = 0;
   mode = uid = gid = 0;
   size = 0;

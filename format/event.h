@@ -86,7 +86,9 @@ struct Event {
   // Files.
   std::string path;        // absolute, normalised; unix socket path for net.* on AF_UNIX
   std::string path2;       // second path (rename/link destination, symlink location)
-  std::string resolved;    // target after following symlinks, when it differs from path
+  std::string resolved;    // target after following symlinks, when it differs from path (link and
+                           // symlink: of path2, the new name)
+  std::string resolved2;   // rename: path2 as the kernel walks it, when it differs
   uint64_t flags = 0;      // open flags, clone flags, RENAME_* or AT_* flags
   uint32_t mode = 0;
   uint32_t uid = 0;

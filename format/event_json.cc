@@ -166,6 +166,7 @@ void AppendEventJson(const Event& e, std::string* out) {
   PutIf<std::string>(j, "path", e.path, "");
   PutIf<std::string>(j, "path2", e.path2, "");
   PutIf<std::string>(j, "resolved", e.resolved, "");
+  PutIf<std::string>(j, "resolved2", e.resolved2, "");
   PutIf<uint64_t>(j, "flags", e.flags, 0);
   PutIf<uint32_t>(j, "mode", e.mode, 0);
   PutIf<uint32_t>(j, "uid", e.uid, 0);
@@ -224,6 +225,7 @@ Result<Event> EventFromJson(std::string_view line, bool require_seq) {
   AT_RETURN_IF_ERROR(GetStr(j, "path", &e.path));
   AT_RETURN_IF_ERROR(GetStr(j, "path2", &e.path2));
   AT_RETURN_IF_ERROR(GetStr(j, "resolved", &e.resolved));
+  AT_RETURN_IF_ERROR(GetStr(j, "resolved2", &e.resolved2));
   AT_RETURN_IF_ERROR(GetInt(j, "flags", &e.flags));
   AT_RETURN_IF_ERROR(GetInt(j, "mode", &e.mode));
   AT_RETURN_IF_ERROR(GetInt(j, "uid", &e.uid));

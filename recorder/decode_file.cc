@@ -109,6 +109,7 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
       KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved);
       PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
+      KernelArg(c, env, AT_FDCWD, false, ev->path2, &ev->resolved2);
       break;
     case Decoder::kRenameat:
     case Decoder::kRenameat2:
@@ -116,6 +117,7 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
       KernelArg(c, env, AsFd(a[0]), false, ev->path, &ev->resolved);
       PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
+      KernelArg(c, env, AsFd(a[2]), false, ev->path2, &ev->resolved2);
       if (c.info->decoder == Decoder::kRenameat2) ev->flags = a[4];
       break;
     case Decoder::kLink:

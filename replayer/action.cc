@@ -81,9 +81,9 @@ void DeriveBaseActions(const Event& e, std::vector<Action>* out) {
     case EventKind::kFileRmdir:
       add(ActionClass::kFileDelete, e.path, e.resolved);
       break;
-    case EventKind::kFileRename:  // resolved: the source as the kernel walks it
+    case EventKind::kFileRename:  // resolved, resolved2: source and destination as the kernel walks them
       add(ActionClass::kFileDelete, e.path, e.resolved);
-      add(ActionClass::kFileWrite, e.path2, {});
+      add(ActionClass::kFileWrite, e.path2, e.resolved2);
       break;
     case EventKind::kFileLink:  // resolved: the new name as the kernel walks it
     case EventKind::kFileSymlink:

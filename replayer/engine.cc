@@ -760,6 +760,7 @@ std::string DescribeEvent(const Event& e, size_t max_len) {
       break;
   }
   if (!e.resolved.empty()) s += " (resolved " + e.resolved + ")";
+  if (!e.resolved2.empty()) s += " (destination resolved " + e.resolved2 + ")";
   if (IsSyscallKind(e.kind) && e.result < 0) {
     s += " = " + std::to_string(e.result);
     std::string_view name = ErrnoName(static_cast<int>(-e.result));

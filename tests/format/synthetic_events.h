@@ -34,6 +34,7 @@ inline Event FullEvent(EventKind kind, uint64_t i) {
     e.path = "/home/agent/src/repo/src/module_" + n + "/file.cc";
     e.path2 = "/home/agent/src/repo/build/out_" + n;
     e.resolved = "/mnt/data/repo/src/module_" + n + "/file.cc";
+    if (kind == EventKind::kFileRename) e.resolved2 = "/mnt/data/repo/build/out_" + n;
     e.flags = O_RDWR | O_CREAT | O_CLOEXEC;
     e.mode = 0644;
     e.uid = 1000;

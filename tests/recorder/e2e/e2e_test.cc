@@ -499,7 +499,9 @@ TEST_F(RecordTest, PathCallsThroughSymlinkedDirectoriesRecordTheKernelPath) {
   EXPECT_EQ(find("file.mkdir", work_ + "/keys/made").value("resolved", ""), home + "/.ssh/made");
   EXPECT_EQ(find("file.chmod", work_ + "/keys/config").value("resolved", ""), home + "/.ssh/config");
   EXPECT_EQ(find("file.symlink", work_ + "/keys/planted").value("resolved", ""), home + "/.ssh/planted");
-  EXPECT_EQ(find("file.rename", work_ + "/keys/config").value("resolved", ""), home + "/.ssh/config");
+  Json moved = find("file.rename", work_ + "/keys/config");
+  EXPECT_EQ(moved.value("resolved", ""), home + "/.ssh/config");
+  EXPECT_EQ(moved.value("resolved2", ""), home + "/.ssh/made/moved");
   // A bare name in the cwd is exact already: nothing more is recorded.
   Json plain = find("file.delete", work_ + "/plain");
   EXPECT_FALSE(plain.contains("resolved")) << plain.dump();
@@ -514,6 +516,13 @@ TEST_F(RecordTest, PathCallsThroughSymlinkedDirectoriesRecordTheKernelPath) {
   EXPECT_NE(replay.out.find("no-delete-outside"), std::string::npos) << replay.out;
   EXPECT_NE(replay.out.find(home + "/.ssh/id_rsa"), std::string::npos) << replay.out;
   EXPECT_NE(replay.out.find(home + "/notes.txt"), std::string::npos) << replay.out;
+  // A move into the symlinked directory writes outside the workspace.
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules:\n"
+                           "  - {id: no-write-outside, decision: deny, class: file.write, not_paths: ['"
+                        << work_ << "/**', '/dev/**']}\n";
+  replay = RunCommand({AGENTTRACE_BIN, "replay", "--store", store_, "--policy", policy});
+  EXPECT_EQ(replay.status, 1) << replay.out << replay.err;
+  EXPECT_NE(replay.out.find("destination resolved " + home + "/.ssh/made/moved"), std::string::npos) << replay.out;
 }
 
 }  // namespace
