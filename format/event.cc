@@ -28,8 +28,8 @@ static_assert(0 AGENTTRACE_EVENT_KINDS(AGENTTRACE_X) == kEventKindCount, "kEvent
 #undef AGENTTRACE_X
 
 uint64_t EventStringBytes(const Event& e) {
-  uint64_t n = e.path.size() + e.path2.size() + e.resolved.size() + e.address.size() + e.server.size() +
-               e.tool.size() + e.method.size() + e.request_id.size() + e.json.size() + e.text.size();
+  uint64_t n = e.path.size() + e.path2.size() + e.resolved.size() + e.address.size() + e.server.size() + e.tool.size() +
+               e.method.size() + e.request_id.size() + e.json.size() + e.text.size();
   for (const auto* list : {&e.argv, &e.env_names, &e.secret_env_names}) {
     for (const auto& s : *list) n += s.size();
   }

@@ -331,7 +331,7 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
   std::condition_variable work_cv_, space_cv_, done_cv_;
   std::vector<Event> pending_, batch_;
   size_t pending_n_ = 0;
-  uint64_t pending_bytes_ = 0;  // EventStringBytes + sizeof(Event) of the pending events
+  uint64_t pending_bytes_ = 0;         // EventStringBytes + sizeof(Event) of the pending events
   Clock::time_point pending_since_{};  // when pending_ last became non-empty
   Clock::time_point dirty_since_{};    // oldest event appended to writer_ but not committed
   bool dirty_ = false;

@@ -354,8 +354,8 @@ class StoreImpl final : public Store {
     const uint64_t last = info.chunk_count == 0 ? 0 : info.chunk_count - 1;
     if (vs->prev != info.head_hash) return vs->Bad(last, "head hash mismatch");
     if (vs->next_seq != info.event_count) {
-      return vs->Bad(last, "event count mismatch: chunks hold " + std::to_string(vs->next_seq) +
-                               ", the record says " + std::to_string(info.event_count));
+      return vs->Bad(last, "event count mismatch: chunks hold " + std::to_string(vs->next_seq) + ", the record says " +
+                               std::to_string(info.event_count));
     }
     return Status::Ok();
   }

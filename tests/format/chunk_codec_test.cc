@@ -529,7 +529,8 @@ TEST(ChunkCodecBoundsTest, ArgvBombIsCorruptionNamingSessionAndChunkNotBadAlloc)
   Status st = Decode(chunk, &back);
   EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
   EXPECT_THAT(st.message(), HasSubstr("session s-1: chunk 7: event 0: strings decode to more than the per-event "
-                                      "bound of " + std::to_string(kMaxEventDecodedBytes)));
+                                      "bound of " +
+                                      std::to_string(kMaxEventDecodedBytes)));
   EXPECT_TRUE(back.empty());
   // Within the bound the same shape decodes (the bound is on bytes, not on the reference count).
   back.clear();
