@@ -199,6 +199,7 @@ ChunkEncoder::~ChunkEncoder() = default;
 void ChunkEncoder::Put(Column c, uint64_t v) { AppendVarint(&columns_[c], v); }
 
 void ChunkEncoder::Ref(Column c, std::string_view s) {
+  decoded_bytes_ += s.size();
   if (s.empty()) {
     columns_[c].push_back(0);
     return;
@@ -326,11 +327,15 @@ uint64_t ChunkEncoder::estimated_raw_bytes() const {
 uint32_t ChunkEncoder::event_count() const { return events_; }
 
 bool ChunkEncoder::full() const {
-  return events_ >= options_.chunk_max_events || estimated_raw_bytes() >= options_.chunk_max_raw_bytes;
+  // The decoded-bytes bound keeps every chunk under the reader's kMaxChunkDecodedBytes: interned
+  // strings make a chunk's raw size say nothing about what it decodes to.
+  return events_ >= options_.chunk_max_events || estimated_raw_bytes() >= options_.chunk_max_raw_bytes ||
+         decoded_bytes_ >= options_.chunk_max_decoded_bytes;
 }
 
 void ChunkEncoder::Reset() {
   events_ = 0;
+  decoded_bytes_ = 0;
   for (auto& c : columns_) c.clear();
   string_data_.clear();
   string_ends_.clear();
@@ -479,6 +484,7 @@ struct ChunkDecoder::State {
   Cursor columns[ChunkEncoder::kColumnCount];
   uint32_t seen = 0;  // distinct strings referenced so far
   std::string strings;  // the decoded (front-coding undone) string table
+  uint64_t decoded = 0;  // string bytes handed out for the events decoded so far
 
   void Close() {
     // The reader may read (and throw on) unread segments while being destroyed.
@@ -498,6 +504,7 @@ struct ChunkDecoder::State {
     string_ends.clear();
     for (auto& c : columns) c = Cursor{};
     seen = 0;
+    decoded = 0;
     open = false;
   }
   ~State() { Close(); }
@@ -510,6 +517,28 @@ ChunkDecoder::ChunkDecoder(const ReaderOptions& options) : options_(options), st
 ChunkDecoder::~ChunkDecoder() = default;
 
 Status ChunkDecoder::Fail(std::string what) const { return Status::Corruption(ctx_.Prefix() + what); }
+
+bool ChunkDecoder::WithinDecodeBounds(uint64_t len, uint64_t* event_bytes, int* over) {
+  State& s = *state_;
+  // Checked before the copy: a chunk of a few KB may reference one large string thousands of times.
+  *event_bytes += len;
+  s.decoded += len;
+  if (*event_bytes > options_.max_event_decoded_bytes) {
+    *over = 1;
+  } else if (s.decoded > options_.max_chunk_decoded_bytes) {
+    *over = 2;
+  }
+  return *over == 0;
+}
+
+std::string ChunkDecoder::OverBound(int which) const {
+  if (which == 1) {
+    return "strings decode to more than the per-event bound of " + std::to_string(options_.max_event_decoded_bytes) +
+           " bytes (a decompression bomb)";
+  }
+  return "the chunk's strings decode to more than the per-chunk bound of " +
+         std::to_string(options_.max_chunk_decoded_bytes) + " bytes (a decompression bomb)";
+}
 
 Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const Hash256* expected_prev) {
   State& s = *state_;
@@ -697,10 +726,12 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
     return bad_column == nullptr ? v : 0;
   };
   bool bad_ref = false;
+  uint64_t event_bytes = 0;
+  int over = 0;  // which decoding bound was passed (WithinDecodeBounds)
   auto ref = [&](ChunkEncoder::Column c, std::string* dst) __attribute__((always_inline)) {
     uint64_t r = get(c);
     dst->clear();
-    if (r == 0 || bad_column != nullptr) return;
+    if (r == 0 || bad_column != nullptr || over != 0) return;
     uint64_t number;  // 1-based
     if (r == 1) {
       number = ++s.seen;
@@ -713,6 +744,7 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
       return;
     }
     uint32_t begin = number == 1 ? 0 : s.string_ends[number - 2];
+    if (!WithinDecodeBounds(s.string_ends[number - 1] - begin, &event_bytes, &over)) return;
     dst->assign(s.string_data + begin, s.string_ends[number - 1] - begin);
   };
   auto fail = [&](const std::string& what) -> Result<bool> {
@@ -812,6 +844,7 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
     }
   }
   if (bad_column != nullptr) return fail(std::string(bad_column) + " column: truncated or out-of-range value");
+  if (over != 0) return fail(OverBound(over));
   if (bad_ref) {
     return fail("string reference out of range (table has " + std::to_string(n_strings) + " strings, " +
                 std::to_string(s.seen) + " referenced before)");
@@ -823,7 +856,9 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
 Result<bool> ChunkDecoder::NextRow(Event* out) {
   State& s = *state_;
   const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
-  // Sets `dst` to string `ref`; false if the reference is out of range.
+  uint64_t event_bytes = 0;
+  int over = 0;  // which decoding bound was passed (WithinDecodeBounds)
+  // Sets `dst` to string `ref`; false if the reference is out of range or a decoding bound is passed.
   auto str = [&](uint32_t ref, std::string* dst) {
     if (ref == 0) {
       dst->clear();
@@ -831,6 +866,7 @@ Result<bool> ChunkDecoder::NextRow(Event* out) {
     }
     if (ref > n_strings) return false;
     uint32_t begin = ref == 1 ? 0 : s.string_ends[ref - 2];
+    if (!WithinDecodeBounds(s.string_ends[ref - 1] - begin, &event_bytes, &over)) return false;
     dst->assign(s.string_data + begin, s.string_ends[ref - 1] - begin);
     return true;
   };
@@ -945,6 +981,10 @@ Result<bool> ChunkDecoder::NextRow(Event* out) {
       next_ = header_.event_count;
       return Fail("event " + std::to_string(index) + ": fields do not match kind " +
                   std::string(EventKindName(out->kind)));
+    }
+    if (!ok && over != 0) {
+      next_ = header_.event_count;
+      return Fail("event " + std::to_string(index) + ": " + OverBound(over));
     }
     if (!ok) {
       next_ = header_.event_count;

@@ -14,8 +14,9 @@
 //
 // Decoding treats its input as untrusted: the header is validated before anything is decompressed,
 // the decompressed size is bounded by ReaderOptions, Cap'n Proto reads are bounded by the traversal
-// and nesting limits, every string reference is range-checked, and any Cap'n Proto exception is turned
-// into Corruption. Nothing a chunk contains can crash the decoder.
+// and nesting limits, every string reference is range-checked, the string bytes handed out are bounded
+// per event and per chunk (ReaderOptions), and any Cap'n Proto exception is turned into Corruption.
+// Nothing a chunk contains can crash the decoder or make it allocate without bound.
 //
 // Thread-safety: ChunkEncoder and ChunkDecoder are thread-compatible (one thread at a time); they keep
 // buffers and zstd contexts across chunks so that steady-state encoding and decoding do not allocate.
@@ -114,6 +115,7 @@ class ChunkEncoder {
   std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, message bytes, zstd context
   uint64_t last_mono_ = 0, last_skew_ = 0;  // delta bases: previous event's mono_ns, wall_ns - mono_ns
   uint32_t last_pid_ = 0;
+  uint64_t decoded_bytes_ = 0;  // string bytes of the events added (interned repeats counted each time)
 };
 
 // Frames arbitrary `raw` bytes as a chunk of codec `codec`: zstd-compresses them and prepends a header
@@ -149,6 +151,10 @@ class ChunkDecoder {
 
  private:
   Status Fail(std::string what) const;
+  // Adds `len` string bytes to the current event's and the chunk's decoded totals; false once
+  // ReaderOptions' max_event_decoded_bytes (*over = 1) or max_chunk_decoded_bytes (*over = 2) is passed.
+  bool WithinDecodeBounds(uint64_t len, uint64_t* event_bytes, int* over);
+  std::string OverBound(int which) const;
   Status OpenRows(uint32_t event_count);     // codec 1, on the decompressed bytes
   Status OpenColumns(uint32_t event_count);  // codec 2
   Result<bool> NextRow(Event* out);

@@ -6,6 +6,7 @@
 #include <kj/io.h>
 
 #include "format/chunk_columns.h"
+#include "format/event.h"
 #include "schema/agenttrace.capnp.h"
 
 namespace agenttrace::testing {
@@ -59,6 +60,25 @@ std::string EncodeRawColumnsMessage(const RawColumns& c) {
   capnp::writeMessage(out, message);
   auto bytes = out.getArray();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+std::string ArgvBombColumnsMessage(uint64_t string_bytes, uint32_t refs) {
+  RawColumns c;
+  c.string_data.assign(string_bytes, 'A');
+  c.string_lengths = Varints({0, string_bytes});
+  c.columns[ChunkEncoder::kKinds] = Varints({static_cast<uint16_t>(EventKind::kExec)});
+  for (auto col : {ChunkEncoder::kMono, ChunkEncoder::kWall, ChunkEncoder::kPid, ChunkEncoder::kTid,
+                   ChunkEncoder::kResults, ChunkEncoder::kFlags, ChunkEncoder::kPaths, ChunkEncoder::kPaths2}) {
+    c.columns[col] = Varints({0});
+  }
+  // argv: `refs` entries, the first introducing the string (1), the others pointing back at it (2);
+  // then empty env_names and secret_env_names.
+  std::string& lists = c.columns[ChunkEncoder::kLists];
+  lists = Varints({refs});
+  if (refs > 0) lists += Varints({1});
+  lists.append(refs > 0 ? refs - 1 : 0, '\x02');
+  lists += Varints({0, 0});
+  return EncodeRawColumnsMessage(c);
 }
 
 }  // namespace agenttrace::testing

@@ -45,6 +45,11 @@ std::string Varints(std::initializer_list<uint64_t> values);
 // The flat (unpacked) Cap'n Proto bytes of `columns` (what FrameChunk expects as `raw` for codec 2).
 std::string EncodeRawColumnsMessage(const RawColumns& columns);
 
+// A codec-2 message of one exec event whose argv references one string of `string_bytes` bytes
+// `refs` times (refs <= 65,535): a chunk of a few KB that decodes to string_bytes x refs bytes (a
+// decompression bomb that the decoder's per-event bound must stop).
+std::string ArgvBombColumnsMessage(uint64_t string_bytes, uint32_t refs);
+
 }  // namespace agenttrace::testing
 
 #endif  // AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_

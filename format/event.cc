@@ -27,6 +27,15 @@ bool IsValidEventKind(uint16_t raw) { return raw < kEventKindCount; }
 static_assert(0 AGENTTRACE_EVENT_KINDS(AGENTTRACE_X) == kEventKindCount, "kEventKindCount out of date");
 #undef AGENTTRACE_X
 
+uint64_t EventStringBytes(const Event& e) {
+  uint64_t n = e.path.size() + e.path2.size() + e.resolved.size() + e.address.size() + e.server.size() + e.tool.size() +
+               e.method.size() + e.request_id.size() + e.json.size() + e.text.size();
+  for (const auto* list : {&e.argv, &e.env_names, &e.secret_env_names}) {
+    for (const auto& s : *list) n += s.size();
+  }
+  return n;
+}
+
 void Event::Clear() {
   seq = 0;
   mono_ns = wall_ns = 0;

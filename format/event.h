@@ -130,6 +130,11 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// Bytes of string data the event carries (every string field and list entry, not capacity): what the
+// chunk codec bounds per event when decoding and what AsyncSessionWriter counts against its pending
+// byte budget.
+uint64_t EventStringBytes(const Event& event);
+
 }  // namespace agenttrace
 
 #endif  // AGENTTRACE_FORMAT_EVENT_H_

@@ -90,10 +90,7 @@ Status GetStrings(const Json& j, const char* key, std::vector<std::string>* out)
 }
 
 Result<Json> ParseObject(std::string_view line) {
-  if (line.size() > kMaxJsonLineBytes) {
-    return Status::ResourceExhausted("JSON line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
-                                     std::to_string(kMaxJsonLineBytes));
-  }
+  AT_RETURN_IF_ERROR(CheckJsonBounds(line, "JSON line"));
   Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("not a JSON object");
@@ -246,6 +243,10 @@ Result<Event> EventFromJson(std::string_view line, bool require_seq) {
   AT_RETURN_IF_ERROR(GetStr(j, "method", &e.method));
   AT_RETURN_IF_ERROR(GetStr(j, "request_id", &e.request_id));
   AT_RETURN_IF_ERROR(GetStr(j, "json", &e.json));
+  if (e.kind == EventKind::kToolCall && JsonNestingExceeds(e.json)) {
+    return Status::InvalidArgument("field \"json\" (tool arguments) nests arrays/objects deeper than " +
+                                   std::to_string(kMaxJsonDepth));
+  }
   AT_RETURN_IF_ERROR(GetBool(j, "is_error", &e.is_error));
   AT_RETURN_IF_ERROR(GetInt(j, "duration_ns", &e.duration_ns));
   std::string dir;

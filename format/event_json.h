@@ -14,18 +14,22 @@
 #include <string_view>
 
 #include "format/event.h"
+#include "format/json_limits.h"
 #include "format/session.h"
 #include "format/status.h"
 
 namespace agenttrace {
 
-inline constexpr size_t kMaxJsonLineBytes = 16u << 20;
+// Every JSON entry point shares one size and depth limit (format/json_limits.h).
+inline constexpr size_t kMaxJsonLineBytes = kMaxJsonBytes;
 
 // Appends the event's JSON object (no newline) to *out.
 void AppendEventJson(const Event& event, std::string* out);
 std::string EventToJson(const Event& event);
 // Parses one JSON object. `require_seq`: whether seq/ts fields must be present (import: yes; the
-// ingestion socket: no, the writer assigns them).
+// ingestion socket: no, the writer assigns them). Refuses a line over kMaxJsonBytes or nested deeper
+// than kMaxJsonDepth, and a tool.call whose `json` (the arguments, parsed again by replay's `args`
+// matcher) nests deeper than kMaxJsonDepth.
 Result<Event> EventFromJson(std::string_view line, bool require_seq = true);
 
 // The header line of an export: {"format":"agenttrace-jsonl","version":1,"session":{...}}.

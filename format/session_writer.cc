@@ -15,6 +15,22 @@
 namespace agenttrace {
 namespace {
 
+Status OversizedEvent(uint64_t bytes) {
+  return Status::InvalidArgument("event of " + std::to_string(bytes) + " string bytes exceeds the per-event bound of " +
+                                 std::to_string(kMaxEventDecodedBytes));
+}
+
+uint64_t EventCapacityBytes(const Event& e) {
+  uint64_t n = e.path.capacity() + e.path2.capacity() + e.resolved.capacity() + e.address.capacity() +
+               e.server.capacity() + e.tool.capacity() + e.method.capacity() + e.request_id.capacity() +
+               e.json.capacity() + e.text.capacity();
+  for (const auto* list : {&e.argv, &e.env_names, &e.secret_env_names}) {
+    n += list->capacity() * sizeof(std::string);
+    for (const auto& s : *list) n += s.capacity();
+  }
+  return n;
+}
+
 int64_t NowWallNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -34,6 +50,8 @@ class SessionWriterImpl final : public SessionWriter {
   Result<uint64_t> Append(const Event& event) override {
     if (!failed_.ok()) return failed_;
     if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is finished");
+    // Refused without failing the writer: a reader would refuse the chunk holding it.
+    if (uint64_t n = EventStringBytes(event); n > kMaxEventDecodedBytes) return OversizedEvent(n);
     encoder_.Add(event);
     uint64_t seq = next_seq_++;
     if (encoder_.full()) AT_RETURN_IF_ERROR(CommitTail(/*seal=*/true));
@@ -163,20 +181,32 @@ class SessionWriterImpl final : public SessionWriter {
 class AsyncSessionWriterImpl final : public AsyncSessionWriter {
  public:
   static constexpr size_t kBatch = 1024;        // wake the thread when this many events wait
-  static constexpr size_t kMaxPending = 16384;  // producers wait beyond this (never drop)
+  static constexpr size_t kMaxPending = 16384;  // producers wait beyond this many events ...
+  // ... or beyond WriterOptions::async_max_pending_bytes (never drop). One batch is being written
+  // while the next one fills, so at most twice the bound is held.
+  static constexpr uint64_t kKeepCapacityBytes = 4096;
 
   AsyncSessionWriterImpl(std::unique_ptr<SessionWriter> writer, const WriterOptions& options)
       : writer_(std::move(writer)),
         id_(writer_->info().id),
-        interval_(std::chrono::milliseconds(std::max<int64_t>(1, options.commit_interval_ms))) {
+        interval_(std::chrono::milliseconds(std::max<int64_t>(1, options.commit_interval_ms))),
+        max_pending_bytes_(options.async_max_pending_bytes) {
     thread_ = std::thread([this] { Run(); });
   }
 
   ~AsyncSessionWriterImpl() override { Stop(); }
 
   Status Append(const Event& event) override {
+    const uint64_t bytes = EventStringBytes(event);
+    if (bytes > kMaxEventDecodedBytes) return OversizedEvent(bytes);
+    const uint64_t cost = bytes + sizeof(Event);
     std::unique_lock lock(mu_);
-    while (pending_n_ >= kMaxPending && error_.ok() && !exited_) space_cv_.wait(lock);
+    // Bounded by count and by bytes; an event alone in the queue is always taken, so that one larger
+    // than the byte bound does not wait forever.
+    while ((pending_n_ >= kMaxPending || (pending_n_ > 0 && pending_bytes_ + cost > max_pending_bytes_)) &&
+           error_.ok() && !exited_) {
+      space_cv_.wait(lock);
+    }
     if (!error_.ok()) return error_;
     if (stop_ || exited_) return Status::InvalidArgument("session " + id_.ToString() + " is finished");
     if (pending_n_ == 0) pending_since_ = Clock::now();
@@ -186,6 +216,7 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
       pending_.push_back(event);
     }
     ++pending_n_;
+    pending_bytes_ += cost;
     if (thread_waiting_ && (pending_n_ == 1 || pending_n_ == kBatch)) work_cv_.notify_one();
     return Status::Ok();
   }
@@ -256,6 +287,7 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
                    (dirty_ && Clock::now() >= dirty_since_ + interval_);
       pending_.swap(batch_);
       pending_n_ = 0;
+      pending_bytes_ = 0;
       space_cv_.notify_all();
       lock.unlock();
 
@@ -267,6 +299,11 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
           if (!r.ok()) st = r.status();
         }
         if (st.ok() && flush) st = writer_->Flush();
+      }
+      // Reused events keep their strings' capacity; drop it where it is large, or 2 x kMaxPending
+      // slots could each hold on to a once-large event long after the byte bound let it through.
+      for (size_t i = 0; i < n; ++i) {
+        if (EventCapacityBytes(batch_[i]) > kKeepCapacityBytes) batch_[i] = Event();
       }
 
       lock.lock();
@@ -287,12 +324,14 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
   std::unique_ptr<SessionWriter> writer_;
   const SessionId id_;
   const Clock::duration interval_;
+  const uint64_t max_pending_bytes_;
   std::mutex writer_mu_;  // serialises the thread's use of writer_ with UpdateInfo and Finish
 
   std::mutex mu_;  // guards everything below
   std::condition_variable work_cv_, space_cv_, done_cv_;
   std::vector<Event> pending_, batch_;
   size_t pending_n_ = 0;
+  uint64_t pending_bytes_ = 0;         // EventStringBytes + sizeof(Event) of the pending events
   Clock::time_point pending_since_{};  // when pending_ last became non-empty
   Clock::time_point dirty_since_{};    // oldest event appended to writer_ but not committed
   bool dirty_ = false;

@@ -284,59 +284,80 @@ class StoreImpl final : public Store {
   }
 
   Result<VerifyResult> Verify(const SessionId& id) override {
-    VerifyResult vr;
-    vr.id = id;
-    ReaderOptions ro;
-    ChunkDecoder decoder(ro);
+    VerifyState vs;
+    vs.result.id = id;
+    while (!vs.done) {
+      Status st = core_->env->Read([&](const LmdbTxn& txn) {
+        ++vs.result.read_transactions;
+        return VerifyBatch(txn, id, &vs);
+      });
+      if (!st.ok()) return st;
+    }
+    return std::move(vs.result);
+  }
+
+  // What Verify carries from one read transaction to the next.
+  struct VerifyState {
+    VerifyState() : decoder(ReaderOptions{}) {}
+    ChunkDecoder decoder;
     Event event;
-    Status st = core_->env->Read([&](const LmdbTxn& txn) -> Status {
-      AT_ASSIGN_OR_RETURN(SessionInfo info, GetRecord(txn, *core_->env, id));
-      auto bad = [&](uint64_t chunk, std::string problem) {
-        vr.ok = false;
-        vr.first_bad_chunk = chunk;
-        vr.problem = std::move(problem);
-        return Status::Ok();
-      };
-      Hash256 prev{};
-      uint64_t next_seq = 0;
-      for (uint64_t n = 0;; ++n) {
-        if (n > 0xFFFFFFFFull) return bad(n, "too many chunks");
-        auto v = txn.Get(core_->env->chunks(), ChunkKey(id, static_cast<uint32_t>(n)));
-        if (!v.ok()) {
-          if (v.status().code() != StatusCode::kNotFound) return v.status();
-          if (n < info.chunk_count) return bad(n, "missing chunk");
-          break;
-        }
-        if (n >= info.chunk_count) return bad(n, "chunk beyond the session record's chunk count");
-        ChunkContext ctx{id.ToString(), n};
-        Status open = decoder.Open(*v, ctx, &prev);
-        if (!open.ok()) return bad(n, Problem(open, ctx));
-        if (decoder.header().first_seq != next_seq) {
-          return bad(n, "sequence gap: chunk starts at " + std::to_string(decoder.header().first_seq) +
-                            ", expected " + std::to_string(next_seq));
-        }
-        for (;;) {
-          auto r = decoder.Next(&event);
-          if (!r.ok()) return bad(n, Problem(r.status(), ctx));
-          if (!*r) break;
-          ++vr.events_checked;
-        }
-        next_seq += decoder.header().event_count;
-        prev = ChunkHash(*v);
-        ++vr.chunks_checked;
-      }
-      if (prev != info.head_hash) {
-        return bad(info.chunk_count == 0 ? 0 : info.chunk_count - 1, "head hash mismatch");
-      }
-      if (next_seq != info.event_count) {
-        return bad(info.chunk_count == 0 ? 0 : info.chunk_count - 1,
-                   "event count mismatch: chunks hold " + std::to_string(next_seq) + ", the record says " +
-                       std::to_string(info.event_count));
-      }
+    Hash256 prev{};
+    uint64_t next_seq = 0;
+    uint64_t next_chunk = 0;
+    bool done = false;
+    VerifyResult result;
+    Status Bad(uint64_t chunk, std::string problem) {
+      result.ok = false;
+      result.first_bad_chunk = chunk;
+      result.problem = std::move(problem);
+      done = true;
       return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    return vr;
+    }
+  };
+
+  // Checks chunks from vs->next_chunk on in one read transaction: up to kVerifyBatchChunks sealed
+  // chunks (never rewritten, so the next transaction may go on from them), or, once the open tail
+  // chunk is within reach, the rest of the session against this transaction's session record.
+  Status VerifyBatch(const LmdbTxn& txn, const SessionId& id, VerifyState* vs) {
+    static constexpr uint64_t kVerifyBatchChunks = 64;
+    AT_ASSIGN_OR_RETURN(SessionInfo info, GetRecord(txn, *core_->env, id));
+    const uint64_t sealed = info.chunk_count == 0 ? 0 : info.chunk_count - 1;
+    const uint64_t batch_end = vs->next_chunk + kVerifyBatchChunks;
+    for (uint64_t& n = vs->next_chunk;; ++n) {
+      if (n < sealed && n >= batch_end) return Status::Ok();  // more sealed chunks: next transaction
+      if (n > 0xFFFFFFFFull) return vs->Bad(n, "too many chunks");
+      auto v = txn.Get(core_->env->chunks(), ChunkKey(id, static_cast<uint32_t>(n)));
+      if (!v.ok()) {
+        if (v.status().code() != StatusCode::kNotFound) return v.status();
+        if (n < info.chunk_count) return vs->Bad(n, "missing chunk");
+        break;
+      }
+      if (n >= info.chunk_count) return vs->Bad(n, "chunk beyond the session record's chunk count");
+      ChunkContext ctx{id.ToString(), n};
+      Status open = vs->decoder.Open(*v, ctx, &vs->prev);
+      if (!open.ok()) return vs->Bad(n, Problem(open, ctx));
+      if (vs->decoder.header().first_seq != vs->next_seq) {
+        return vs->Bad(n, "sequence gap: chunk starts at " + std::to_string(vs->decoder.header().first_seq) +
+                              ", expected " + std::to_string(vs->next_seq));
+      }
+      for (;;) {
+        auto r = vs->decoder.Next(&vs->event);
+        if (!r.ok()) return vs->Bad(n, Problem(r.status(), ctx));
+        if (!*r) break;
+        ++vs->result.events_checked;
+      }
+      vs->next_seq += vs->decoder.header().event_count;
+      vs->prev = ChunkHash(*v);
+      ++vs->result.chunks_checked;
+    }
+    vs->done = true;
+    const uint64_t last = info.chunk_count == 0 ? 0 : info.chunk_count - 1;
+    if (vs->prev != info.head_hash) return vs->Bad(last, "head hash mismatch");
+    if (vs->next_seq != info.event_count) {
+      return vs->Bad(last, "event count mismatch: chunks hold " + std::to_string(vs->next_seq) + ", the record says " +
+                               std::to_string(info.event_count));
+    }
+    return Status::Ok();
   }
 
   Result<StoreStats> Stats() override {

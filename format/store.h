@@ -42,16 +42,28 @@ struct StoreOptions {
   uint64_t max_map_bytes = 1ull << 40;           // the map never grows past this: ResourceExhausted
 };
 
+// Bounds on what one chunk decodes to (docs/format.md, "Decoding bounds"). Strings are interned per
+// chunk, so a few KB of message can reference one large string many times: the decoder counts the
+// string bytes it hands out and refuses a chunk past these bounds (Corruption) before copying. Every
+// producer's own limit (16 MiB JSON lines and MCP messages, bounded argv) stays below the per-event
+// bound, and the writer seals a chunk well before the per-chunk one.
+inline constexpr uint64_t kMaxEventDecodedBytes = 32ull << 20;
+inline constexpr uint64_t kMaxChunkDecodedBytes = 256ull << 20;
+
 struct WriterOptions {
   uint32_t chunk_max_raw_bytes = 1u << 20;       // seal a chunk at this many uncompressed bytes ...
-  uint32_t chunk_max_events = 65536;             // ... or this many events, whichever comes first
+  uint32_t chunk_max_events = 65536;             // ... or this many events, whichever comes first ...
+  uint64_t chunk_max_decoded_bytes = 64ull << 20;  // ... or when its events' strings total this many
   int zstd_level = 3;
   int64_t commit_interval_ms = 200;              // AsyncSessionWriter: max time an event waits uncommitted
+  uint64_t async_max_pending_bytes = 64ull << 20;  // AsyncSessionWriter: producers wait beyond this
 };
 
 struct ReaderOptions {
   uint64_t max_chunk_raw_bytes = 64ull << 20;    // refuse chunks that claim to decompress to more
   uint64_t traversal_limit_words = 64ull << 20;  // Cap'n Proto traversal limit per chunk
+  uint64_t max_event_decoded_bytes = kMaxEventDecodedBytes;  // string bytes one event may decode to
+  uint64_t max_chunk_decoded_bytes = kMaxChunkDecodedBytes;  // string bytes all events of a chunk may
   bool verify_hashes = true;
 };
 
@@ -62,6 +74,7 @@ struct VerifyResult {
   bool ok = true;
   std::optional<uint64_t> first_bad_chunk;  // the first chunk that failed
   std::string problem;                      // "bad checksum", "broken chain", "head hash mismatch", ...
+  uint64_t read_transactions = 0;           // one per batch of chunks (see Store::Verify)
 };
 
 struct StoreStats {
@@ -78,6 +91,8 @@ class SessionWriter {
   virtual ~SessionWriter() = default;
   // Appends a copy of `event`, giving it the next sequence number (returned). Seals and commits the
   // current chunk when it is full. After a failure the writer is unusable and returns the same error.
+  // An event of more than kMaxEventDecodedBytes string bytes is refused (InvalidArgument) and the
+  // writer stays usable.
   virtual Result<uint64_t> Append(const Event& event) = 0;
   // Commits the events appended since the last commit, as the open tail chunk (rewritten by later
   // commits until it is full), with the session's metadata.
@@ -95,14 +110,15 @@ class SessionWriter {
 // path only copies events into a buffer. Append() is thread-safe (the tracer and the ingestion socket
 // of one recording feed the same session); events take sequence numbers in the order their Append
 // calls return. Events are committed at least every options.commit_interval_ms. Append never drops an
-// event: if the writer thread falls far behind, Append waits.
+// event: if the writer thread falls far behind (16,384 events or options.async_max_pending_bytes
+// waiting), Append waits, so a producer's memory is bounded by bytes, not only by event count.
 class AsyncSessionWriter {
  public:
   static Result<std::unique_ptr<AsyncSessionWriter>> Start(std::unique_ptr<SessionWriter> writer,
                                                            const WriterOptions& options = {});
   virtual ~AsyncSessionWriter() = default;
   // Queues a copy of `event`. Returns the first error the writer thread met, if any (the event is then
-  // not stored).
+  // not stored), or InvalidArgument for an event over kMaxEventDecodedBytes (the writer goes on).
   virtual Status Append(const Event& event) = 0;
   virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
   // Waits until every event appended before the call is committed (a durability point, e.g. before
@@ -142,7 +158,10 @@ class Store {
   virtual Result<SessionId> Resolve(std::string_view id_or_prefix) = 0;
   virtual Result<std::unique_ptr<SessionReader>> OpenSession(const SessionId& id,
                                                              const ReaderOptions& options = {}) = 0;
-  // Recomputes the session's hash chain from its stored chunks.
+  // Recomputes the session's hash chain from its stored chunks. Reads in batches of sealed chunks (a
+  // read transaction each, so that a long verification does not pin pages that recorders free), then
+  // checks the open tail chunk against the session record in one transaction: a live session
+  // verifies as the consistent snapshot it had when its last batch was read.
   virtual Result<VerifyResult> Verify(const SessionId& id) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::string& dir() const = 0;

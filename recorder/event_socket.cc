@@ -235,6 +235,13 @@ void ServerImpl::HandleLine(Connection* c, std::string_view line) {
   e.pid = c->peer_pid;
   e.tid = c->peer_pid;
   if (!hook) {
+    // The bounds hook payloads and MCP messages get (recorder/jsonrpc_framing.h).
+    const HookOptions bounds;
+    const size_t max = e.kind == EventKind::kToolCall ? bounds.max_arguments_bytes : bounds.max_result_bytes;
+    if ((e.kind == EventKind::kToolCall || e.kind == EventKind::kToolResult) && e.json.size() > max) {
+      e.size = static_cast<int64_t>(e.json.size());
+      e.json = TruncatedBodyJson(e.json);
+    }
     Redact(&e.json);
     Redact(&e.text);
   }

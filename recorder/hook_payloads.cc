@@ -14,7 +14,7 @@ std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 void SetBounded(std::string body, const HookOptions& o, Event* e) {
   e->size = static_cast<int64_t>(body.size());
   if (body.size() > o.max_result_bytes) {
-    e->json = Dump(Json{{"truncated", true}, {"size", body.size()}, {"blake2b", Blake2bHex(body)}});
+    e->json = TruncatedBodyJson(body);
     return;
   }
   if (o.redact) o.redact(&body);
@@ -45,9 +45,7 @@ std::string HookServerName(std::string_view hook_flag) {
 }
 
 Result<Event> EventFromHookPayload(std::string_view line, const HookOptions& options) {
-  if (JsonNestingExceeds(line, kMaxJsonDepth)) {
-    return Status::InvalidArgument("hook payload nests deeper than " + std::to_string(kMaxJsonDepth));
-  }
+  AT_RETURN_IF_ERROR(CheckJsonBounds(line, "hook payload"));
   Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("hook payload is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("hook payload is not a JSON object");
@@ -92,6 +90,10 @@ Result<Event> EventFromHookPayload(std::string_view line, const HookOptions& opt
     e.kind = EventKind::kToolCall;
     auto in = j.find("tool_input");
     e.json = in != j.end() ? Dump(*in) : "{}";
+    if (e.json.size() > options.max_arguments_bytes) {
+      e.size = static_cast<int64_t>(e.json.size());
+      e.json = TruncatedBodyJson(e.json);
+    }
     if (options.redact) options.redact(&e.json);
     return e;
   }

@@ -30,6 +30,7 @@
 
 #include "format/event.h"
 #include "format/status.h"
+#include "recorder/jsonrpc_framing.h"
 
 namespace agenttrace {
 
@@ -44,6 +45,7 @@ std::string HookServerName(std::string_view hook_flag);
 
 struct HookOptions {
   size_t max_result_bytes = 64u << 10;
+  size_t max_arguments_bytes = kMaxRecordedArgumentsBytes;  // tool_input of a PreToolUse/BeforeTool
   std::function<void(std::string*)> redact;  // may be empty
 };
 

@@ -86,26 +86,8 @@ Direction Opposite(Direction d) {
   return Direction::kNone;
 }
 
-bool JsonNestingExceeds(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
+std::string TruncatedBodyJson(std::string_view body) {
+  return Dump(Json{{"truncated", true}, {"size", body.size()}, {"blake2b", Blake2bHex(body)}});
 }
 
 std::string Blake2bHex(std::string_view bytes) {
@@ -134,8 +116,7 @@ void McpTracker::Redact(std::string* s) const {
 void McpTracker::SetBoundedBody(std::string body, Event* e) const {
   e->size = static_cast<int64_t>(body.size());
   if (body.size() > options_.max_result_bytes) {
-    Json marker = {{"truncated", true}, {"size", body.size()}, {"blake2b", Blake2bHex(body)}};
-    e->json = Dump(marker);
+    e->json = TruncatedBodyJson(body);
     return;
   }
   Redact(&body);
@@ -275,6 +256,10 @@ void McpTracker::OnLine(Direction dir, std::string_view line, int64_t mono_ns, i
         if (n != params.end() && n->is_string()) e.tool = n->get<std::string>();
         auto a = params.find("arguments");
         e.json = a != params.end() ? Dump(*a) : "{}";
+      }
+      if (e.json.size() > options_.max_arguments_bytes) {
+        e.size = static_cast<int64_t>(e.json.size());
+        e.json = TruncatedBodyJson(e.json);
       }
       Redact(&e.json);
       pend.tool = e.tool;

@@ -28,13 +28,14 @@
 #include <vector>
 
 #include "format/event.h"
+#include "format/json_limits.h"
 
 namespace agenttrace {
 
 // Bytes of an offending line kept in a protocol.error event.
 inline constexpr size_t kProtocolErrorSnippetBytes = 4096;
 // The MCP SDKs accept messages up to 10 MiB; we allow a little more before giving up on a line.
-inline constexpr size_t kDefaultMaxMessageBytes = 16u << 20;
+inline constexpr size_t kDefaultMaxMessageBytes = kMaxJsonBytes;
 inline constexpr size_t kMaxPendingRequests = 65536;
 
 // Receives what a LineSplitter finds.
@@ -74,19 +75,22 @@ class LineSplitter {
 // The direction opposite to `d` (kNone stays kNone).
 Direction Opposite(Direction d);
 
-// Deepest nesting of arrays/objects accepted in a message: deeper ones are refused before parsing
-// (serialising them again would recurse that deep).
-inline constexpr int kMaxJsonDepth = 256;
-// True when `text` nests arrays/objects deeper than max_depth (strings are skipped; not a validator).
-bool JsonNestingExceeds(std::string_view text, int max_depth);
-
 // BLAKE2b-256 of `bytes`, lower-case hex (64 characters).
 std::string Blake2bHex(std::string_view bytes);
+
+// Tool arguments and hook inputs (tool.call json) above this many bytes are recorded as the marker
+// below, as results are above their (lower) bound: the same rule for every producer.
+inline constexpr size_t kMaxRecordedArgumentsBytes = 1u << 20;
+// What an oversized JSON body is recorded as: {"blake2b":"<hex>","size":N,"truncated":true}.
+std::string TruncatedBodyJson(std::string_view body);
 
 struct McpTrackerOptions {
   // tool.result and mcp.response bodies larger than this are replaced by
   // {"truncated":true,"size":N,"blake2b":"<hex>"}.
   size_t max_result_bytes = 64u << 10;
+  // tools/call arguments larger than this are replaced by the same marker (event size = their size).
+  // Higher than the result bound: policies match on arguments (docs/threat-model.md).
+  size_t max_arguments_bytes = kMaxRecordedArgumentsBytes;
   // Server name used until initialize's serverInfo.name is seen (the server command's basename).
   std::string fallback_server_name;
   // Applied to tool arguments, request and notification params and results before they are recorded

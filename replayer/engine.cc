@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/event_json.h"
+#include "format/json_limits.h"
 
 namespace agenttrace {
 
@@ -50,7 +51,7 @@ struct SessionEvaluator::Scratch {
   const Event* event = nullptr;
   bool argv_built = false;
   std::string argv;
-  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON
+  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON, 3 nested too deep
   Json args;
   std::string value;
 
@@ -88,8 +89,14 @@ struct SessionEvaluator::Scratch {
   }
   const Json* Args() {
     if (args_state == 0) {
-      args = Json::parse(event->json, nullptr, false);
-      args_state = args.is_discarded() ? 2 : 1;
+      // Checked before parsing: a value nested this deep would overflow the stack when the matcher
+      // serialises it (stored sessions may come from anywhere, not only from our bounded producers).
+      if (CheckJsonBounds(event->json, "arguments").ok()) {
+        args = Json::parse(event->json, nullptr, false);
+        args_state = args.is_discarded() ? 2 : 1;
+      } else {
+        args_state = 3;
+      }
     }
     return args_state == 1 ? &args : nullptr;
   }
@@ -218,6 +225,12 @@ class CompiledMatch {
     if (!args_.empty()) {
       if (a.cls != ActionClass::kToolCall) return no([&] { return std::string("args: not a tool call"); });
       const Json* j = sc.Args();
+      if (j == nullptr && sc.args_state == 3) {
+        return no([&] {
+          return "args: the arguments exceed " + std::to_string(kMaxJsonBytes) + " bytes or nest deeper than " +
+                 std::to_string(kMaxJsonDepth);
+        });
+      }
       if (j == nullptr) return no([&] { return std::string("args: the arguments are not JSON"); });
       for (const Arg& arg : args_) {
         if (!j->contains(arg.pointer)) return no([&] { return std::string("args: no value at " + arg.pointer_text); });

@@ -55,10 +55,47 @@ std::string Hex64(uint64_t v) {
   return buf;
 }
 
+// Recorded names are bytes, not text: a path or tool argument may hold any byte sequence.
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the well-formed UTF-8 sequence at s[i] (1-4), or 0 if the bytes there are not one
+// (overlong forms, surrogates and code points above U+10FFFF included).
+size_t Utf8Length(std::string_view s, size_t i) {
+  auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = at(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((at(i + k) & 0xC0) != 0x80) return 0;
+  }
+  const unsigned char c1 = at(i + 1);
+  if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) {
+    return 0;
+  }
+  return n;
+}
+
+// Text for an XML 1.0 document: markup escaped, invalid UTF-8 and the characters XML forbids
+// (controls other than tab and newline, U+FFFE, U+FFFF) replaced by U+FFFD, so that CI systems can
+// parse the report whatever the agent did.
 std::string XmlEscape(std::string_view s) {
   std::string o;
   o.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const size_t n = Utf8Length(s, i);
+    if (n == 0) {
+      o += kReplacement;
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      std::string_view seq = s.substr(i, n);
+      o += seq == "\xEF\xBF\xBE" || seq == "\xEF\xBF\xBF" ? kReplacement : seq;
+      i += n;
+      continue;
+    }
     switch (c) {
       case '&': o += "&amp;"; break;
       case '<': o += "&lt;"; break;
@@ -66,36 +103,35 @@ std::string XmlEscape(std::string_view s) {
       case '"': o += "&quot;"; break;
       case '\'': o += "&apos;"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          o += "?";  // not allowed in XML 1.0
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
+          o += kReplacement;  // not allowed in XML 1.0 (DEL is allowed but invisible)
         } else {
           o.push_back(c);
         }
     }
+    ++i;
   }
   return o;
 }
 
+// A Markdown table cell of at most `max` bytes of text (then "..."): pipes escaped, line breaks and
+// backticks neutralised, invalid UTF-8 replaced by U+FFFD, and never cut inside a character.
 std::string MdCell(std::string_view s, size_t max = 160) {
   std::string o;
-  for (char c : s) {
-    if (o.size() >= max) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    std::string_view piece = n == 0 ? kReplacement : s.substr(i, n);
+    if (n == 1) {
+      const char c = s[i];
+      piece = c == '|' ? "\\|" : (c == '\n' || c == '\r') ? " " : c == '`' ? "'" : piece;
+    }
+    if (o.size() + piece.size() > max) {
       o += "...";
       break;
     }
-    if (c == '|') {
-      o += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      o.push_back(' ');
-    } else if (c == '`') {
-      o.push_back('\'');
-    } else {
-      o.push_back(c);
-    }
+    o += piece;
+    i += n == 0 ? 1 : n;
   }
-  // Do not end inside a UTF-8 sequence.
-  while (!o.empty() && (static_cast<unsigned char>(o.back()) & 0xC0) == 0x80) o.pop_back();
-  if (!o.empty() && (static_cast<unsigned char>(o.back()) & 0xC0) == 0xC0) o.pop_back();
   return o;
 }
 
@@ -387,7 +423,7 @@ std::string RenderJunit(const ReplayReport& r) {
     }
     for (const Criterion& c : L.criteria) {
       ++lt;
-      cases += "    <testcase classname=\"" + cls + "\" name=\"criterion " + c.name + "\">\n";
+      cases += "    <testcase classname=\"" + cls + "\" name=\"criterion " + XmlEscape(c.name) + "\">\n";
       if (!c.ok) {
         ++lf;
         cases += "      <failure type=\"promotion\" message=\"" + XmlEscape(c.detail) + "\"/>\n";

@@ -10,6 +10,7 @@ packages=(
   liblmdb-dev
   libcli11-dev
   libgtest-dev libgmock-dev
+  libexpat1-dev
   libbenchmark-dev
   libyaml-cpp-dev
   libre2-dev

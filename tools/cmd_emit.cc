@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/event_json.h"
+#include "format/json_limits.h"
 #include "recorder/event_socket.h"
 #include "recorder/hook_payloads.h"
 #include "tools/cli.h"
@@ -53,6 +54,7 @@ Result<std::string> BuildLine(const EmitOptions& o) {
   using Json = nlohmann::ordered_json;
   if (!o.hook.empty()) {
     AT_ASSIGN_OR_RETURN(std::string in, ReadStdin(kMaxJsonLineBytes));
+    AT_RETURN_IF_ERROR(CheckJsonBounds(in, "--hook: stdin"));
     Json j = Json::parse(in, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       return Status::InvalidArgument("--hook: stdin is not a JSON object (expected the agent's hook payload)");
@@ -76,6 +78,7 @@ Result<std::string> BuildLine(const EmitOptions& o) {
   e.request_id = o.request_id;
   e.is_error = o.is_error;
   if (!o.json.empty()) {
+    AT_RETURN_IF_ERROR(CheckJsonBounds(o.json, "--json"));
     Json j = Json::parse(o.json, nullptr, false);
     if (j.is_discarded()) return Status::InvalidArgument("--json is not valid JSON: " + o.json.substr(0, 200));
     e.json = j.dump(-1, ' ', false, Json::error_handler_t::replace);

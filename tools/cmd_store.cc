@@ -9,6 +9,7 @@
 // checked: a bad line (exit 3, "line N: ...") leaves the partial session in the store in state
 // `incomplete`, never `complete` (the store has no delete; the message names the partial session).
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -403,9 +404,27 @@ class Output {
       out->what_ = "standard output";
     } else {
       out->path_ = path;
-      out->tmp_path_ = path + ".tmp-" + std::to_string(::getpid());
-      out->owned_.reset(::open(out->tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      if (!out->owned_.valid()) return Status::FromErrno("create " + out->tmp_path_, errno);
+      // The temporary name sits in a directory others may write to: create it exclusively and never
+      // through a symlink, or a planted link would make us overwrite its target. A name already
+      // taken (planted or stale) is left alone and another one is tried.
+      const std::string base = path + ".tmp-" + std::to_string(::getpid());
+      for (int attempt = 0; attempt < 16 && !out->owned_.valid(); ++attempt) {
+        out->tmp_path_ = base;
+        if (attempt > 0) {
+          uint32_t r = 0;
+          if (::getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint32_t>(attempt);
+          out->tmp_path_ += "-" + std::to_string(r);
+        }
+        out->owned_.reset(RetryEintr([&] {
+          return ::open(out->tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        }));
+        if (!out->owned_.valid() && errno != EEXIST) break;
+      }
+      if (!out->owned_.valid()) {
+        Status st = Status::FromErrno("create " + out->tmp_path_, errno);
+        out->tmp_path_.clear();  // not ours: the destructor must not unlink it
+        return st;
+      }
       out->fd_ = out->owned_.get();
       out->what_ = path;
     }

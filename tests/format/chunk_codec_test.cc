@@ -540,6 +540,78 @@ TEST(ChunkCodec2Test, MessageNotWholeWords) {
               HasSubstr("malformed message"));
 }
 
+// --- Decoding bounds: interned strings let a small chunk describe huge events.
+
+TEST(ChunkCodecBoundsTest, ArgvBombIsCorruptionNamingSessionAndChunkNotBadAlloc) {
+  // One exec whose 65,535 argv entries all reference one 1 MiB string: 64 GiB if decoded.
+  std::string chunk = FrameChunk(testing::ArgvBombColumnsMessage(1u << 20, 65535), 0, 1, {}, 19, kCodecColumnsZstd);
+  EXPECT_LT(chunk.size(), 8192u);  // a few KB on disk
+  std::vector<Event> back;
+  Status st = Decode(chunk, &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr("session s-1: chunk 7: event 0: strings decode to more than the per-event "
+                                      "bound of " +
+                                      std::to_string(kMaxEventDecodedBytes)));
+  EXPECT_TRUE(back.empty());
+  // Within the bound the same shape decodes (the bound is on bytes, not on the reference count).
+  back.clear();
+  Status ok = Decode(FrameChunk(testing::ArgvBombColumnsMessage(100, 65535), 0, 1, {}, 3, kCodecColumnsZstd), &back);
+  ASSERT_TRUE(ok.ok()) << ok.ToString();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].argv.size(), 65535u);
+}
+
+TEST(ChunkCodecBoundsTest, Codec2EventsOverThePerChunkBound) {
+  // Every event references the same 1 MiB path; the chunk may hand out 4 MiB.
+  RawColumns c = OpenEvents({1, 2, 2, 2, 2, 2});
+  c.string_data.assign(1u << 20, 'p');
+  c.string_lengths = Varints({0, 1u << 20});
+  ReaderOptions opt;
+  opt.max_chunk_decoded_bytes = 4u << 20;
+  std::vector<Event> back;
+  Status st = Decode(FrameColumns(c, 6), &back, nullptr, opt);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("chunk 7: event 4: the chunk's strings decode to more than the per-chunk bound"));
+  EXPECT_EQ(back.size(), 4u);  // the events before it were returned
+}
+
+TEST(ChunkCodecBoundsTest, Codec1EventsOverThePerEventAndPerChunkBounds) {
+  RawChunk raw;
+  raw.string_data.assign(1u << 20, 'p');
+  raw.string_ends = {1u << 20};
+  for (int i = 0; i < 6; ++i) raw.events.push_back({kOpen, RawChunk::Group::kFile, 1});
+  raw.mono_varints = std::string(6, '\0');
+  ReaderOptions opt;
+  opt.max_chunk_decoded_bytes = 4u << 20;
+  std::vector<Event> back;
+  Status st = Decode(FrameRaw(raw), &back, nullptr, opt);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_THAT(st.message(), HasSubstr("event 4: the chunk's strings decode to more than the per-chunk bound"));
+  EXPECT_EQ(back.size(), 4u);
+  opt = ReaderOptions{};
+  opt.max_event_decoded_bytes = 1000;
+  back.clear();
+  st = Decode(FrameRaw(raw), &back, nullptr, opt);
+  EXPECT_THAT(st.message(), HasSubstr("event 0: strings decode to more than the per-event bound of 1000"));
+}
+
+TEST(ChunkCodecBoundsTest, EncoderSealsAtTheDecodedBytesBound) {
+  // Interned repeats cost the raw size almost nothing, so only the decoded bound seals this chunk.
+  WriterOptions opt;
+  opt.chunk_max_decoded_bytes = 1u << 20;
+  ChunkEncoder enc(opt);
+  Event e;
+  e.kind = EventKind::kFileOpen;
+  e.path = "/" + std::string(100 << 10, 'x');
+  int n = 0;
+  while (!enc.full()) {
+    enc.Add(e);
+    ++n;
+  }
+  EXPECT_EQ(n, 11);  // 11 x 100 KiB >= 1 MiB
+  EXPECT_LT(enc.estimated_raw_bytes(), opt.chunk_max_raw_bytes);
+}
+
 TEST(ChunkCodecTest, DecoderIsReusableAcrossChunks) {
   ChunkDecoder dec(ReaderOptions{});
   Event e;

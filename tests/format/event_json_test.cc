@@ -85,6 +85,32 @@ TEST(EventJsonTest, RejectsBadInputWithTheFieldName) {
   EXPECT_TRUE(EventFromJson(R"({"kind":"annotation","text":"hi"})", /*require_seq=*/false).ok());
 }
 
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// Every JSON entry point shares format/json_limits.h: 100,000 levels of nesting are a clear error.
+TEST(EventJsonTest, DeepNestingIsRefusedAtEveryParser) {
+  auto r = EventFromJson(R"({"seq":1,"ts_ns":1,"kind":"annotation","extra":)" + Nested(100000) + "}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("JSON line nests arrays/objects deeper than 256"), std::string::npos)
+      << r.status().message();
+  // The arguments of a tool call are JSON inside a string: replay parses them again.
+  std::string args = Nested(100000);
+  r = EventFromJson(R"({"kind":"tool.call","tool":"t","json":")" + args + "\"}", /*require_seq=*/false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("field \"json\" (tool arguments) nests"), std::string::npos)
+      << r.status().message();
+  // Within the limit both are fine; results and protocol errors keep whatever bytes they carried.
+  EXPECT_TRUE(EventFromJson(R"({"kind":"tool.call","tool":"t","json":")" + Nested(256) + "\"}", false).ok());
+  EXPECT_TRUE(EventFromJson(R"({"kind":"protocol.error","json":")" + Nested(1000) + "\"}", false).ok());
+  auto h =
+      SessionHeaderFromJson(R"({"format":"agenttrace-jsonl","version":1,"session":{"argv":)" + Nested(100000) + "}}");
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.status().message().find("nests"), std::string::npos) << h.status().message();
+  auto big = EventFromJson(R"({"kind":"annotation","text":")" + std::string(kMaxJsonBytes, 'x') + "\"}", false);
+  EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
+}
+
 TEST(EventJsonTest, SessionHeaderRoundTrips) {
   SessionInfo s;
   s.id = SessionId::NewV7();

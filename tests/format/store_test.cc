@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -624,6 +625,44 @@ TEST(StoreTest, TwoWriterProcessesAppendToDifferentSessionsConcurrently) {
     ASSERT_TRUE(err.ok()) << err.ToString();
     EXPECT_EQ(back, testing::AgentMix(100 + c).Take(kEvents));
   }
+}
+
+// Verify takes one read transaction per batch of sealed chunks, not one for the whole session, and
+// a live session being written meanwhile verifies as a consistent snapshot.
+TEST(StoreTest, VerifyReadsInBatchesWhileOtherSessionsAreWritten) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  WriterOptions small;
+  small.chunk_max_events = 50;
+  SessionId big = WriteSession(*store, Mix(20000), small);  // 400 chunks
+  auto live = store->CreateSession(SessionInfo{}, small);
+  ASSERT_TRUE(live.ok());
+  SessionId live_id = (*live)->info().id;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::vector<Event> events = Mix(100000, 9);
+    for (size_t i = 0; !stop && i < events.size(); ++i) {
+      AT_CHECK((*live)->Append(events[i]).ok());
+      if (i % 7 == 0) AT_CHECK((*live)->Flush().ok());  // rewrites the open tail chunk
+    }
+  });
+  for (int round = 0; round < 5; ++round) {
+    auto vr = store->Verify(big);
+    ASSERT_TRUE(vr.ok()) << vr.status().ToString();
+    EXPECT_TRUE(vr->ok) << vr->problem;
+    EXPECT_EQ(vr->chunks_checked, 400u);
+    EXPECT_EQ(vr->events_checked, 20000u);
+    EXPECT_GE(vr->read_transactions, 400u / 64);
+    auto lv = store->Verify(live_id);
+    ASSERT_TRUE(lv.ok()) << lv.status().ToString();
+    EXPECT_TRUE(lv->ok) << "live session at chunk " << lv->first_bad_chunk.value_or(0) << ": " << lv->problem;
+  }
+  stop = true;
+  writer.join();
+  ASSERT_TRUE((*live)->Finish(0, 0).ok());
+  auto lv = store->Verify(live_id);
+  ASSERT_TRUE(lv.ok());
+  EXPECT_TRUE(lv->ok) << lv->problem;
 }
 
 TEST(StoreTest, AsyncWriterFromSeveralThreadsKeepsEveryEvent) {

@@ -27,6 +27,9 @@ Status FuzzDecodeChunk(const uint8_t* data, size_t size) {
   std::string_view chunk(reinterpret_cast<const char*>(data), size);
   ReaderOptions options;
   options.max_chunk_raw_bytes = 4u << 20;  // keep a fuzzing process small
+  // Above what the writer seals a chunk at (64 MiB), below the reader's default, so that a
+  // decompression bomb costs the fuzzer milliseconds, not seconds.
+  options.max_chunk_decoded_bytes = 96u << 20;
   options.verify_hashes = false;
   ChunkContext ctx{"fuzz", 0};
   ChunkDecoder decoder(options);
@@ -47,6 +50,7 @@ Status FuzzDecodeChunk(const uint8_t* data, size_t size) {
   // Again with every check on, as the store's reader runs it.
   ReaderOptions strict;
   strict.max_chunk_raw_bytes = options.max_chunk_raw_bytes;
+  strict.max_chunk_decoded_bytes = options.max_chunk_decoded_bytes;
   Hash256 zero{};
   std::vector<Event> events;
   Status st2 = DecodeChunk(chunk, strict, &zero, &events, ctx);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "format/chunk_codec.h"
+#include "format/chunk_codec_testing.h"
 #include "format/sys.h"
 #include "tests/format/synthetic_events.h"
 
@@ -41,6 +42,21 @@ int main(int argc, char** argv) {
   files.emplace_back("valid_every_kind", Encode(every));
   files.emplace_back("valid_agent_mix_200", Encode(agenttrace::testing::AgentMix(3).Take(200)));
   files.emplace_back("valid_one_annotation", Encode({Event{}}));
+  // A chunk of the size the writer seals at (1 MiB of message), as recordings store them.
+  {
+    ChunkEncoder enc(agenttrace::WriterOptions{});
+    for (const Event& e : agenttrace::testing::AgentMix(5).Take(200000)) {
+      enc.Add(e);
+      if (enc.full()) break;
+    }
+    std::string out;
+    AT_CHECK(enc.Seal(0, {}, &out).ok());
+    files.emplace_back("valid_agent_mix_full_chunk", out);
+  }
+  // A few KB that reference a 1 MiB string 65,535 times: refused by the decoded-bytes bound.
+  files.emplace_back("broken_argv_bomb",
+                     agenttrace::FrameChunk(agenttrace::testing::ArgvBombColumnsMessage(1u << 20, 65535), 0, 1, {}, 19,
+                                            agenttrace::kCodecColumnsZstd));
   std::string good = Encode(agenttrace::testing::AgentMix(4).Take(20));
   files.emplace_back("broken_truncated", good.substr(0, good.size() / 2));
   std::string bad_version = good;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "format/event_json.h"
+#include "recorder/jsonrpc_framing.h"
 #include "recorder/secrets.h"
 #include "tests/mcp/fake_writer.h"
 
@@ -94,6 +95,37 @@ TEST_F(EventSocketTest, MalformedLinesAreAnsweredRecordedAndDoNotStopTheConnecti
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ev[i].kind, EventKind::kProtocolError);
   EXPECT_EQ(ev[0].json, "{not json");
   EXPECT_EQ(ev[3].text, "still alive");
+}
+
+TEST_F(EventSocketTest, DeeplyNestedToolArgumentsAreRefusedAndTheConnectionRecovers) {
+  auto c = Client();
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  Status st = c->SendLine(R"({"kind":"tool.call","tool":"t","json":")" + deep + "\"}");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("nests arrays/objects deeper than"), std::string::npos) << st.message();
+  st = c->SendLine(R"({"kind":"annotation","extra":)" + deep + "}");
+  EXPECT_NE(st.message().find("nests arrays/objects deeper than"), std::string::npos) << st.message();
+  ASSERT_TRUE(c->SendLine(R"({"kind":"annotation","text":"after"})").ok());
+  auto ev = writer_.Events();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].kind, EventKind::kProtocolError);
+  EXPECT_EQ(ev[1].kind, EventKind::kProtocolError);
+  EXPECT_EQ(ev[2].text, "after");
+}
+
+TEST_F(EventSocketTest, ToolArgumentsAndResultsGetTheProducersBounds) {
+  auto c = Client();
+  std::string args(kMaxRecordedArgumentsBytes + 1, 'a');
+  std::string result((64u << 10) + 1, 'r');
+  ASSERT_TRUE(c->SendLine(R"({"kind":"tool.call","tool":"t","json":")" + args + "\"}").ok());
+  ASSERT_TRUE(c->SendLine(R"({"kind":"tool.result","tool":"t","json":")" + result + "\"}").ok());
+  ASSERT_TRUE(c->SendLine(R"({"kind":"tool.call","tool":"t","json":"{}"})").ok());
+  auto ev = writer_.Events();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].json, TruncatedBodyJson(args));
+  EXPECT_EQ(ev[0].size, static_cast<int64_t>(args.size()));
+  EXPECT_EQ(ev[1].json, TruncatedBodyJson(result));
+  EXPECT_EQ(ev[2].json, "{}");
 }
 
 TEST_F(EventSocketTest, OversizedLineIsRefusedAndTheConnectionRecovers) {

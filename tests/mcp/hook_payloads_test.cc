@@ -94,6 +94,25 @@ TEST(HookPayloadsTest, RedactsToolInputAndBoundsResponses) {
   EXPECT_NE(r->json.find("\"truncated\":true"), std::string::npos);
 }
 
+TEST(HookPayloadsTest, LargeToolInputIsTruncatedExplicitly) {
+  HookOptions o;
+  o.max_arguments_bytes = 50;
+  std::string input = R"({"command":")" + std::string(200, 'x') + R"("})";
+  auto e = EventFromHookPayload(R"({"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":)" + input + "}", o);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->size, static_cast<int64_t>(input.size()));
+  EXPECT_EQ(e->json, TruncatedBodyJson(input));
+  EXPECT_NE(e->json.find("\"truncated\":true"), std::string::npos);
+}
+
+TEST(HookPayloadsTest, DeeplyNestedToolInputIsRefused) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto e = EventFromHookPayload(R"({"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":)" + deep + "}");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("hook payload nests arrays/objects deeper than 256"), std::string::npos)
+      << e.status().message();
+}
+
 TEST(HookPayloadsTest, MalformedPayloadsSayWhy) {
   EXPECT_NE(EventFromHookPayload("nope").status().message().find("not valid JSON"), std::string::npos);
   EXPECT_NE(EventFromHookPayload("[]").status().message().find("not a JSON object"), std::string::npos);

@@ -291,6 +291,24 @@ TEST_F(TrackerTest, LargeResultIsTruncatedToSizeAndHash) {
                                  R"(,"truncated":true})");
 }
 
+TEST_F(TrackerTest, LargeArgumentsAreTruncatedToSizeAndHashExplicitly) {
+  McpTrackerOptions o;
+  o.max_arguments_bytes = 100;
+  Reset(o);
+  std::string text(500, 'z');
+  ToServer(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"big","arguments":{"t":")" + text +
+           R"("}}})");
+  ToServer(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"small","arguments":{"t":"a"}}})");
+  auto calls = OfKind(EventKind::kToolCall);
+  ASSERT_EQ(calls.size(), 2u);
+  std::string body = R"({"t":")" + text + R"("})";
+  EXPECT_EQ(calls[0].size, static_cast<int64_t>(body.size()));
+  EXPECT_EQ(calls[0].json, R"({"blake2b":")" + Blake2bHex(body) + R"(","size":)" + std::to_string(body.size()) +
+                               R"(,"truncated":true})");
+  EXPECT_EQ(calls[1].json, R"({"t":"a"})");
+  EXPECT_EQ(McpTrackerOptions{}.max_arguments_bytes, kMaxRecordedArgumentsBytes);
+}
+
 TEST_F(TrackerTest, ArgumentsAreRedacted) {
   McpTrackerOptions o;
   o.redact = [](std::string* s) {

@@ -133,7 +133,10 @@ TEST(McpProxyTest, ForwardsBytesUnchangedIncludingPartialLinesInvalidJsonAndLarg
   // The echoed request comes back as a "request" travelling to the agent: both are recorded.
   EXPECT_EQ(OfKind(ev, EventKind::kToolCall).size(), 2u);
   auto calls = OfKind(ev, EventKind::kToolCall);
-  EXPECT_EQ(calls[0].json.size(), (5u << 20) + 8);
+  // Forwarded whole, recorded bounded: arguments over kMaxRecordedArgumentsBytes become the explicit
+  // truncation marker with their size.
+  EXPECT_EQ(calls[0].size, static_cast<int64_t>((5u << 20) + 8));
+  EXPECT_NE(calls[0].json.find("\"truncated\":true"), std::string::npos) << calls[0].json;
 }
 
 TEST(McpProxyTest, RecordsAnMcpSession) {

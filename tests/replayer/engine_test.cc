@@ -220,6 +220,22 @@ rules:
   EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "allow:default");
 }
 
+// A stored tool call from anywhere (not only our bounded producers) must not crash replay: the
+// matcher would serialise the value at /path recursively.
+TEST(EngineTest, DeeplyNestedArgumentsAreNotJsonToTheMatcherAndDoNotCrash) {
+  Harness h(R"(
+version: 1
+default: allow
+rules:
+  - {id: no-etc, decision: deny, class: tool.call, args: [{pointer: /path, glob: "/etc/**"}]}
+  - {id: any-path, decision: ask, class: tool.call, args: [{pointer: /path, regex: ".*"}]}
+)");
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + deep + "}")), "allow:default");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + std::string(200, '[') + std::string(200, ']') + "}")),
+            "ask:any-path");
+}
+
 TEST(EngineTest, EscapesAreEvaluated) {
   Harness h("version: 1\ndefault: allow\nrules:\n  - {id: esc, decision: deny, class: process.escape, text: [\"io_uring*\"]}\n");
   Event e = Simple(EventKind::kEscape, "");

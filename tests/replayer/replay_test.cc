@@ -1,5 +1,6 @@
 #include "replayer/replay.h"
 
+#include <expat.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -433,6 +434,71 @@ TEST(ReportTest, MarkdownIsCappedAndEscaped) {
   EXPECT_NE(md.find("x\\|y"), std::string::npos);
   EXPECT_EQ(md.find("secret|1"), std::string::npos);  // pipes in cells are escaped
   EXPECT_NE(md.find("NOT promotable"), std::string::npos);
+}
+
+// True when `xml` is a well-formed XML document (expat also rejects invalid UTF-8 and forbidden
+// characters); `error` says where it is not.
+bool ParsesAsXml(const std::string& xml, std::string* error) {
+  XML_Parser parser = XML_ParserCreate(nullptr);
+  bool ok = XML_Parse(parser, xml.data(), static_cast<int>(xml.size()), /*isFinal=*/1) == XML_STATUS_OK;
+  if (!ok) {
+    *error = std::string(XML_ErrorString(XML_GetErrorCode(parser))) + " at line " +
+             std::to_string(XML_GetCurrentLineNumber(parser));
+  }
+  XML_ParserFree(parser);
+  return ok;
+}
+
+bool IsValidUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || (n == 2 && c < 0xC2) || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// Denied paths carry whatever bytes the agent used: invalid UTF-8, control characters, U+FFFF.
+std::vector<Event> HostileNames() {
+  std::vector<Event> events;
+  events.push_back(Open(std::string("/etc/bad-\xff\xfe-utf8")));
+  events.push_back(Open(std::string("/etc/ctl-\x01\x1b[31m-\x7f")));
+  events.push_back(Open(std::string("/etc/cut-\xe2\x82")));  // a truncated euro sign
+  events.push_back(Open(std::string("/etc/nonchar-\xef\xbf\xbf-<&>\"'")));
+  events.push_back(Open(std::string("/etc/overlong-\xc0\xaf")));
+  return events;
+}
+
+TEST(ReportTest, JunitIsWellFormedXmlWhateverTheRecordedBytes) {
+  Policy p = MustParse(kPolicy);
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, std::string("label-\xff"), HostileNames()));
+  std::string x = RenderJunit(DoReplay(p, std::move(in)));
+  std::string error;
+  EXPECT_TRUE(ParsesAsXml(x, &error)) << error << "\n" << x;
+  EXPECT_TRUE(IsValidUtf8(x));
+  EXPECT_NE(x.find("/etc/bad-\xEF\xBF\xBD\xEF\xBF\xBD-utf8"), std::string::npos) << x;
+  EXPECT_NE(x.find("&lt;&amp;&gt;&quot;&apos;"), std::string::npos) << x;
+}
+
+TEST(ReportTest, MarkdownCellsAreValidUtf8AndNeverEndInsideACharacter) {
+  Policy p = MustParse(kPolicy);
+  std::vector<Event> events = HostileNames();
+  // Long paths of three-byte characters: the 160-byte cell limit falls inside one at every offset.
+  for (int shift = 0; shift < 3; ++shift) {
+    std::string path = "/etc/" + std::string(shift, 'a');
+    for (int i = 0; i < 100; ++i) path += "\xE2\x82\xAC";  // U+20AC
+    events.push_back(Open(path));
+  }
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "md", events));
+  std::string md = RenderMarkdown(DoReplay(p, std::move(in)));
+  EXPECT_TRUE(IsValidUtf8(md)) << md;
+  EXPECT_NE(md.find("\xE2\x82\xAC..."), std::string::npos) << md;  // cut after a whole character
 }
 
 TEST(DeterminismTest, SameReportForAnyThreadCountAndRun) {

@@ -19,9 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "format/chunk_codec.h"
+#include "format/chunk_codec_testing.h"
 #include "format/event.h"
 #include "format/event_json.h"
 #include "format/session.h"
+#include "format/session_record.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -507,6 +510,116 @@ TEST_F(CliStoreTest, VerifyDetectsACorruptedChunk) {
   std::ofstream(policy) << "version: 1\ndefault: allow\nrules: []\n";
   RunResult replay = Run({"replay", "--store", store_, "--policy", policy, kSessionId});
   EXPECT_EQ(replay.exit_code, 3) << Describe(replay);
+}
+
+// Makes `chunk` (one event, chained to nothing) the whole of session `id` (store closed) through a raw
+// LMDB write: chunk 0 and a session record whose head hash and counts agree with it, as a forger who
+// can write the store would. Returns "" or an error text.
+std::string ReplaceSessionChunks(const std::string& store_dir, const std::string& id, const std::string& value) {
+  std::string env_dir;
+  for (const auto& entry : fs::recursive_directory_iterator(store_dir)) {
+    if (entry.path().filename() == "data.mdb") env_dir = entry.path().parent_path().string();
+  }
+  auto sid = SessionId::Parse(id);
+  if (env_dir.empty() || !sid.ok()) return "error: no store or bad id";
+  MDB_env* env = nullptr;
+  if (mdb_env_create(&env) != 0) return "error: mdb_env_create";
+  mdb_env_set_maxdbs(env, 64);
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi, sessions;
+  std::string key = ChunkKey(*sid, 0);
+  MDB_val k{key.size(), key.data()};
+  MDB_val v{value.size(), const_cast<char*>(value.data())};
+  std::string skey = SessionKey(*sid), record;
+  MDB_val sk{skey.size(), skey.data()}, sv;
+  int rc = mdb_env_open(env, env_dir.c_str(), 0, 0644);
+  if (rc == 0) rc = mdb_txn_begin(env, nullptr, 0, &txn);
+  if (rc == 0) rc = mdb_dbi_open(txn, "chunks", 0, &dbi);
+  if (rc == 0) rc = mdb_put(txn, dbi, &k, &v, 0);
+  if (rc == 0) rc = mdb_dbi_open(txn, "sessions", 0, &sessions);
+  if (rc == 0) rc = mdb_get(txn, sessions, &sk, &sv);
+  if (rc == 0) {
+    auto info = DecodeSessionInfo(std::string_view(static_cast<const char*>(sv.mv_data), sv.mv_size));
+    if (!info.ok()) {
+      mdb_txn_abort(txn);
+      mdb_env_close(env);
+      return "error: " + info.status().ToString();
+    }
+    info->chunk_count = 1;
+    info->event_count = 1;
+    info->head_hash = ChunkHash(value);
+    record = EncodeSessionInfo(*info);
+    MDB_val nv{record.size(), record.data()};
+    rc = mdb_put(txn, sessions, &sk, &nv, 0);
+  }
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);
+  } else if (txn != nullptr) {
+    mdb_txn_abort(txn);
+  }
+  mdb_env_close(env);
+  return rc == 0 ? "" : std::string("error: ") + mdb_strerror(rc);
+}
+
+// A chunk of a few KB whose one exec event references a 1 MiB string 65,535 times: without a bound on
+// decoded bytes the replay worker dies of bad_alloc; with it the session is corrupt (exit 3).
+TEST_F(CliStoreTest, DecompressionBombChunkIsReportedCorruptNotACrash) {
+  Import(DataPath("session.jsonl"));
+  std::string bomb = FrameChunk(testing::ArgvBombColumnsMessage(1u << 20, 65535), 0, 1, {}, 19, kCodecColumnsZstd);
+  ASSERT_LT(bomb.size(), 8192u);
+  ASSERT_EQ(ReplaceSessionChunks(store_, kSessionId, bomb), "");
+
+  RunResult verify = Run({"verify", "--store", store_});
+  EXPECT_EQ(verify.exit_code, 3) << Describe(verify);
+  EXPECT_THAT(verify.out, AllOf(HasSubstr("BROKEN at chunk 0"), HasSubstr("per-event bound"))) << Describe(verify);
+  std::string policy = dir_ + "/allow.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules: []\n";
+  RunResult replay = Run({"replay", "--store", store_, "--policy", policy, kSessionId});
+  EXPECT_EQ(replay.exit_code, 3) << Describe(replay);
+  EXPECT_THAT(replay.out + replay.err, AllOf(HasSubstr(kSessionId), HasSubstr("chunk 0"), HasSubstr("per-event bound")))
+      << Describe(replay);
+  RunResult exp = Run({"export", "--store", store_, kSessionId});
+  EXPECT_EQ(exp.exit_code, 3) << Describe(exp);
+}
+
+// export -o writes a temporary file next to the target first. A link planted at that name (here at
+// the name the first attempt uses, `<file>.tmp-<pid>`) must not be followed.
+TEST_F(CliStoreTest, ExportDoesNotFollowASymlinkPlantedAtItsTemporaryName) {
+  Import(DataPath("session.jsonl"));
+  std::string victim = dir_ + "/victim";
+  std::ofstream(victim) << "precious\n";
+  std::string file = dir_ + "/out.jsonl";
+  std::string err_path = dir_ + "/stderr";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child keeps its pid across exec: plant the link at the name the export will try first.
+    std::string tmp = file + ".tmp-" + std::to_string(::getpid());
+    if (::symlink(victim.c_str(), tmp.c_str()) != 0) ::_exit(100);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) ::dup2(err, 2);
+    std::string bin = AGENTTRACE_BIN;
+    std::vector<std::string> args = {bin, "export", "--store", store_, kSessionId, "-o", file};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(101);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(err_path);
+  EXPECT_EQ(ReadFile(victim), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(file));
+  EXPECT_THAT(ReadFile(file), HasSubstr(kSessionId));
+  std::string tmp = file + ".tmp-" + std::to_string(pid);
+  EXPECT_TRUE(fs::is_symlink(tmp)) << "the planted link is not ours to remove";
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().string().find(file + ".tmp-" + std::to_string(pid) + "-"), std::string::npos)
+        << "left behind: " << entry.path();
+  }
 }
 
 // Streams a large session through import and export: bounded memory, byte-identical output.
