@@ -164,7 +164,7 @@ class CompiledMatch {
       return no([&] { return std::string("class " + std::string(ActionClassName(a.cls)) + " not listed"); });
     const Event& e = *a.event;
     if (spec_->failed.has_value()) {
-      bool failed = IsSyscallKind(e.kind) && e.result < 0;
+      bool failed = IsFailedAttempt(e);
       if (failed != *spec_->failed)
         return no([&] { return std::string(failed ? "failed: the attempt failed" : "failed: the attempt succeeded"); });
     }
@@ -414,7 +414,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
   int slot = 0;
   if (cacheable) {
     facts = &Facts(path);
-    slot = FileSlot(a.cls, IsSyscallKind(a.event->kind) && a.event->result < 0);
+    slot = FileSlot(a.cls, IsFailedAttempt(*a.event));
     if (facts->known & (1u << slot)) return facts->outcome[slot];
   }
   hits_.clear();
@@ -636,7 +636,7 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
       }
     }
   }
-  bool failed = IsSyscallKind(e.kind) && e.result < 0;
+  bool failed = IsFailedAttempt(e);
   if (explain) {
     explain->push_back("event " + std::to_string(e.seq) + ": " + DescribeEvent(e));
     if (actions_.empty()) explain->push_back("  maps to no action class: not evaluated");
