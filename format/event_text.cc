@@ -20,6 +20,23 @@ std::string_view Utf8Prefix(std::string_view s, size_t max) {
   return s.substr(0, cut);
 }
 
+// Longest prefix of the escaped text `s` of at most `max` bytes that splits neither a UTF-8 sequence
+// nor an escape (`\\`, `\xNN`): a cut line still reads back to a prefix of the recorded bytes.
+size_t EscapedPrefixLength(std::string_view s, size_t max) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t n = 1;
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      n = s[i + 1] == '\\' ? 2 : (s[i + 1] == 'x' ? 4 : 1);
+    } else {
+      while (i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80) ++n;
+    }
+    if (i + n > max) break;
+    i += n;
+  }
+  return i;
+}
+
 // A free-form payload: escaped, cut at `max` recorded bytes.
 void AppendCut(std::string_view s, size_t max, std::string* out) {
   std::string_view head = Utf8Prefix(s, max);
@@ -267,7 +284,7 @@ std::string DescribeEvent(const Event& e, size_t max_len) {
   s.push_back(' ');
   AppendEventText(e, kNoFieldLimit, &s);
   if (s.size() > max_len) {
-    s.resize(Utf8Prefix(s, max_len).size());
+    s.resize(EscapedPrefixLength(s, max_len));
     s += "...";
   }
   return s;

@@ -88,5 +88,16 @@ TEST(EventTextTest, PayloadsAreCutOnUtf8Boundaries) {
   EXPECT_EQ(d, "tool.call fs/writ...");
 }
 
+TEST(EventTextTest, DescribeEventNeverCutsAnEscapeInTwo) {
+  Event e;
+  e.kind = EventKind::kFileDelete;
+  e.path = "/\xff\\";  // "file.delete /" then \xff (4 bytes) then \\ (2 bytes)
+  EXPECT_EQ(DescribeEvent(e, 13), "file.delete /...");
+  EXPECT_EQ(DescribeEvent(e, 15), "file.delete /...");
+  EXPECT_EQ(DescribeEvent(e, 17), "file.delete /\\xff...");
+  EXPECT_EQ(DescribeEvent(e, 18), "file.delete /\\xff...");
+  EXPECT_EQ(DescribeEvent(e, 19), "file.delete /\\xff\\\\");
+}
+
 }  // namespace
 }  // namespace agenttrace
