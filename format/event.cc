@@ -1,5 +1,9 @@
 #include "format/event.h"
 
+#include <cerrno>
+
+#include "format/event_json.h"
+
 namespace agenttrace {
 
 std::string_view EventKindName(EventKind kind) {
@@ -70,5 +74,9 @@ void Event::Clear() {
   args = {};
   text.clear();
 }
+
+bool IsConnectInProgress(const Event& e) { return e.kind == EventKind::kNetConnect && e.result == -EINPROGRESS; }
+
+bool IsFailedAttempt(const Event& e) { return IsSyscallKind(e.kind) && e.result < 0 && !IsConnectInProgress(e); }
 
 }  // namespace agenttrace

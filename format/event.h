@@ -135,6 +135,16 @@ struct Event {
 // byte budget.
 uint64_t EventStringBytes(const Event& event);
 
+// A non-blocking connect answered EINPROGRESS: the kernel has started the connection (a TCP SYN is on
+// its way), so the host is being contacted. Node, npm and every asynchronous client connect this way;
+// the process learns the outcome later (poll, then getsockopt SO_ERROR), which is not recorded.
+bool IsConnectInProgress(const Event& e);
+
+// Whether `e` is a system call that failed, i.e. had no effect: a negative result, except a connect in
+// progress. Replay counts only attempts that did not fail in the blast radius and as irreversible, and
+// a policy's `failed:` condition and `evaluate_failed` setting use this test (docs/policy.md).
+bool IsFailedAttempt(const Event& e);
+
 }  // namespace agenttrace
 
 #endif  // AGENTTRACE_FORMAT_EVENT_H_

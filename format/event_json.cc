@@ -1,9 +1,13 @@
 #include "format/event_json.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <type_traits>
+#include <variant>
+
+#include "format/text_escape.h"
 
 namespace agenttrace {
 namespace {
@@ -95,6 +99,93 @@ Result<Json> ParseObject(std::string_view line) {
   if (j.is_discarded()) return Status::InvalidArgument("not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("not a JSON object");
   return j;
+}
+
+// The string fields of a record, for the escaping of non-UTF-8 text (docs/format.md, "Escaped text").
+template <typename T>
+struct TextField {
+  const char* name;
+  std::variant<std::string T::*, std::vector<std::string> T::*> member;
+};
+
+const TextField<Event> kEventTextFields[] = {
+    {"path", &Event::path},       {"path2", &Event::path2},           {"resolved", &Event::resolved},
+    {"resolved2", &Event::resolved2},
+    {"argv", &Event::argv},       {"env_names", &Event::env_names},   {"secret_env_names", &Event::secret_env_names},
+    {"address", &Event::address}, {"server", &Event::server},         {"tool", &Event::tool},
+    {"method", &Event::method},   {"request_id", &Event::request_id}, {"json", &Event::json},
+    {"text", &Event::text},
+};
+
+const TextField<SessionInfo> kSessionTextFields[] = {
+    {"label", &SessionInfo::label},
+    {"agent_name", &SessionInfo::agent_name},
+    {"agent_version", &SessionInfo::agent_version},
+    {"argv", &SessionInfo::argv},
+    {"cwd", &SessionInfo::cwd},
+    {"home", &SessionInfo::home},
+    {"tmp", &SessionInfo::tmp},
+    {"host", &SessionInfo::host},
+    {"user", &SessionInfo::user},
+    {"kernel", &SessionInfo::kernel},
+    {"arch", &SessionInfo::arch},
+    {"env_names", &SessionInfo::env_names},
+    {"secret_env_names", &SessionInfo::secret_env_names},
+    {"recorder", &SessionInfo::recorder},
+};
+
+constexpr const char* kEscapedKey = "escaped";
+
+// Rewrites, in the already-filled object `j`, every field of `v` holding bytes that are not valid
+// UTF-8 in its escaped form, and lists those fields under "escaped". A list field is escaped as a
+// whole. Valid UTF-8 is left as it is, so exports of ordinary sessions do not change.
+template <typename T, size_t N>
+void PutEscapedFields(const T& v, const TextField<T> (&fields)[N], Json& j) {
+  Json names = Json::array();
+  for (const TextField<T>& f : fields) {
+    if (const auto* str = std::get_if<std::string T::*>(&f.member)) {
+      const std::string& s = v.**str;
+      if (IsValidUtf8(s)) continue;
+      j[f.name] = Escaped(s);
+    } else {
+      const auto& list = v.*std::get<std::vector<std::string> T::*>(f.member);
+      if (std::all_of(list.begin(), list.end(), [](const std::string& s) { return IsValidUtf8(s); })) continue;
+      Json arr = Json::array();
+      for (const std::string& s : list) arr.push_back(Escaped(s));
+      j[f.name] = std::move(arr);
+    }
+    names.push_back(f.name);
+  }
+  if (!names.empty()) j[kEscapedKey] = std::move(names);
+}
+
+// Reverses PutEscapedFields on a record read from `j`.
+template <typename T, size_t N>
+Status ApplyEscapedFields(const Json& j, const TextField<T> (&fields)[N], T* v) {
+  auto it = j.find(kEscapedKey);
+  if (it == j.end()) return Status::Ok();
+  if (!it->is_array()) return TypeError(kEscapedKey, "an array of field names");
+  for (const Json& name : *it) {
+    if (!name.is_string()) return TypeError(kEscapedKey, "an array of field names");
+    const std::string& n = name.get_ref<const std::string&>();
+    const TextField<T>* f = nullptr;
+    for (const TextField<T>& c : fields) {
+      if (n == c.name) f = &c;
+    }
+    if (f == nullptr) return Status::InvalidArgument("field \"escaped\" names \"" + n + "\", not a text field");
+    auto unescape = [&](std::string* s) -> Status {
+      auto r = Unescape(*s);
+      if (!r.ok()) return r.status().WithContext("field \"" + n + "\"");
+      *s = std::move(*r);
+      return Status::Ok();
+    };
+    if (const auto* str = std::get_if<std::string T::*>(&f->member)) {
+      AT_RETURN_IF_ERROR(unescape(&(v->**str)));
+    } else {
+      for (std::string& s : v->*std::get<std::vector<std::string> T::*>(f->member)) AT_RETURN_IF_ERROR(unescape(&s));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -191,6 +282,7 @@ void AppendEventJson(const Event& e, std::string* out) {
   PutIf<uint32_t>(j, "arch", e.arch, 0);
   if (e.args != std::array<uint64_t, 6>{}) j["args"] = e.args;
   PutIf<std::string>(j, "text", e.text, "");
+  PutEscapedFields(e, kEventTextFields, j);
   out->append(j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
@@ -268,6 +360,7 @@ Result<Event> EventFromJson(std::string_view line, bool require_seq) {
     }
   }
   AT_RETURN_IF_ERROR(GetStr(j, "text", &e.text));
+  AT_RETURN_IF_ERROR(ApplyEscapedFields(j, kEventTextFields, &e));
   return e;
 }
 
@@ -297,6 +390,7 @@ std::string SessionHeaderToJson(const SessionInfo& s) {
   j["env_names"] = s.env_names;
   j["secret_env_names"] = s.secret_env_names;
   j["recorder"] = s.recorder;
+  PutEscapedFields(s, kSessionTextFields, j);
   h["session"] = std::move(j);
   return h.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
@@ -350,6 +444,7 @@ Result<SessionInfo> SessionHeaderFromJson(std::string_view line) {
   AT_RETURN_IF_ERROR(GetStrings(j, "env_names", &s.env_names));
   AT_RETURN_IF_ERROR(GetStrings(j, "secret_env_names", &s.secret_env_names));
   AT_RETURN_IF_ERROR(GetStr(j, "recorder", &s.recorder));
+  AT_RETURN_IF_ERROR(ApplyEscapedFields(j, kSessionTextFields, &s));
   return s;
 }
 

@@ -105,6 +105,14 @@ void DeriveBaseActions(const Event& e, std::vector<Action>* out) {
     case EventKind::kNetBind:
     case EventKind::kNetListen: {
       if (e.kind == EventKind::kNetSend && e.address.empty() && e.path.empty()) break;  // no address: a plain send
+      if (e.family == AF_NETLINK) break;  // talks to the kernel (glibc's getaddrinfo binds one), not to a host
+      // Only an inet, inet6 or unix socket serves clients by bind alone (datagrams); a stream server of
+      // another family (vsock, ...) is still caught by its listen(). A bind of family 0 (the address
+      // could not be read) stays a listen: unknown is not harmless.
+      if (e.kind == EventKind::kNetBind && e.family != 0 && e.family != AF_INET && e.family != AF_INET6 &&
+          e.family != AF_UNIX) {
+        break;
+      }
       Action a;
       a.cls = (e.kind == EventKind::kNetBind || e.kind == EventKind::kNetListen) ? ActionClass::kNetListen
                                                                                  : ActionClass::kNetConnect;

@@ -171,7 +171,7 @@ class CompiledMatch {
       return no([&] { return std::string("class " + std::string(ActionClassName(a.cls)) + " not listed"); });
     const Event& e = *a.event;
     if (spec_->failed.has_value()) {
-      bool failed = IsSyscallKind(e.kind) && e.result < 0;
+      bool failed = IsFailedAttempt(e);
       if (failed != *spec_->failed)
         return no([&] { return std::string(failed ? "failed: the attempt failed" : "failed: the attempt succeeded"); });
     }
@@ -427,7 +427,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
   int slot = 0;
   if (cacheable) {
     facts = &Facts(path);
-    slot = FileSlot(a.cls, IsSyscallKind(a.event->kind) && a.event->result < 0);
+    slot = FileSlot(a.cls, IsFailedAttempt(*a.event));
     if (facts->known & (1u << slot)) return facts->outcome[slot];
   }
   hits_.clear();
@@ -649,7 +649,7 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
       }
     }
   }
-  bool failed = IsSyscallKind(e.kind) && e.result < 0;
+  bool failed = IsFailedAttempt(e);
   if (explain) {
     explain->push_back("event " + std::to_string(e.seq) + ": " + DescribeEvent(e));
     if (actions_.empty()) explain->push_back("  maps to no action class: not evaluated");
@@ -714,92 +714,6 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
                        std::string(ActionClassName(best_cls)) + ")" + (verdict_.irreversible ? ", irreversible" : ""));
   }
   return verdict_;
-}
-
-std::string DescribeEvent(const Event& e, size_t max_len) {
-  std::string s(EventKindName(e.kind));
-  auto add = [&](std::string_view x) {
-    s.push_back(' ');
-    s.append(x);
-  };
-  switch (e.kind) {
-    case EventKind::kExec:
-      add(e.path);
-      if (!e.argv.empty()) {
-        s += " [";
-        for (size_t i = 0; i < e.argv.size(); ++i) {
-          if (i) s.push_back(' ');
-          s += e.argv[i];
-        }
-        s += "]";
-      }
-      if (!e.secret_env_names.empty()) {
-        s += " secret env:";
-        for (const auto& n : e.secret_env_names) add(n);
-      }
-      break;
-    case EventKind::kNetConnect:
-    case EventKind::kNetBind:
-    case EventKind::kNetListen:
-    case EventKind::kNetSend:
-      if (!e.address.empty()) {
-        add(e.address.find(':') != std::string::npos ? "[" + e.address + "]:" + std::to_string(e.port)
-                                                      : e.address + ":" + std::to_string(e.port));
-      } else {
-        add(e.path);
-      }
-      break;
-    case EventKind::kToolCall:
-      add(e.server.empty() ? e.tool : e.server + "/" + e.tool);
-      if (!e.json.empty()) add(e.json);
-      break;
-    case EventKind::kEscape:
-    case EventKind::kAnnotation:
-    case EventKind::kGap:
-    case EventKind::kProtocolError:
-    case EventKind::kRaw:
-      add(e.text);
-      break;
-    case EventKind::kFileOpen: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, " flags=0%llo", static_cast<unsigned long long>(e.flags));
-      add(e.path);
-      s += buf;
-      break;
-    }
-    default:
-      add(e.path);
-      if (!e.path2.empty()) add("-> " + e.path2);
-      break;
-  }
-  if (!e.resolved.empty()) s += " (resolved " + e.resolved + ")";
-  if (!e.resolved2.empty()) s += " (destination resolved " + e.resolved2 + ")";
-  if (IsSyscallKind(e.kind) && e.result < 0) {
-    s += " = " + std::to_string(e.result);
-    std::string_view name = ErrnoName(static_cast<int>(-e.result));
-    if (!name.empty()) add(name);
-  }
-  // Recorded strings are untrusted: control characters must not move a terminal's cursor or fake
-  // lines in reports.
-  std::string clean;
-  clean.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c != 0x7f) {
-      clean.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      clean += buf;
-    }
-  }
-  s.swap(clean);
-  if (s.size() > max_len) {
-    size_t cut = max_len;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
-    s.resize(cut);
-    s += "...";
-  }
-  return s;
 }
 
 }  // namespace agenttrace

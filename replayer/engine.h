@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "format/event.h"
+#include "format/event_text.h"  // DescribeEvent, for findings and --explain
 #include "format/status.h"
 #include "replayer/action.h"
 #include "replayer/matchers.h"
@@ -157,9 +158,6 @@ class SessionEvaluator {
   // Normalised copies of paths the producer left unnormalised; actions_ may point into them.
   std::array<std::string, 6> norm_;
 };
-
-// One line describing an event for people: "file.open /a/b (resolved /c) = -13 EACCES".
-std::string DescribeEvent(const Event& e, size_t max_len = 300);
 
 }  // namespace agenttrace
 

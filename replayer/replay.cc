@@ -95,7 +95,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
       }
     }
     // Profile and blast radius: normalise each distinct raw resource once.
-    bool succeeded = !(IsSyscallKind(e->kind) && e->result < 0);
+    bool succeeded = !IsFailedAttempt(*e);
     for (const Action& a : ev.actions()) {
       key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
       key.push_back(succeeded ? '+' : '-');

@@ -28,10 +28,12 @@
 
 #include "format/event.h"
 #include "format/event_json.h"
+#include "format/event_text.h"
 #include "format/session.h"
 #include "format/status.h"
 #include "format/store.h"
 #include "format/sys.h"
+#include "format/text_escape.h"
 #include "format/unique_fd.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
@@ -118,249 +120,6 @@ std::string FormatUtc(int64_t wall_ns) {
   return buf;
 }
 
-// Appends `s` with control characters escaped (\n, \t, \xHH) so that untrusted recorded strings
-// cannot move the cursor or fake lines of output. Bytes >= 0x80 (UTF-8) pass through.
-void AppendPrintable(std::string_view s, std::string* out) {
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c != 0x7f) {
-      out->push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out->append("\\n");
-    } else if (c == '\t') {
-      out->append("\\t");
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out->append(buf);
-    }
-  }
-}
-
-// Appends at most `max` bytes of `s` (printable), then "..." if cut.
-void AppendCut(std::string_view s, size_t max, std::string* out) {
-  if (s.size() <= max) {
-    AppendPrintable(s, out);
-    return;
-  }
-  AppendPrintable(s.substr(0, max), out);
-  out->append("...");
-}
-
-bool IsShellSafe(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::strchr("@%+=:,./_-", c) != nullptr;
-}
-
-// POSIX shell quoting: safe words as they are, everything else in single quotes.
-void AppendShellQuoted(std::string_view word, std::string* out) {
-  bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return c != '\0' && IsShellSafe(static_cast<unsigned char>(c));
-  });
-  if (safe) {
-    out->append(word);
-    return;
-  }
-  out->push_back('\'');
-  for (char c : word) {
-    if (c == '\'') {
-      out->append("'\\''");
-    } else {
-      // Control characters cannot be typed inside quotes; escape them for display.
-      AppendPrintable(std::string_view(&c, 1), out);
-    }
-  }
-  out->push_back('\'');
-}
-
-std::string ShellJoin(const std::vector<std::string>& argv) {
-  std::string out;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    if (i > 0) out.push_back(' ');
-    AppendShellQuoted(argv[i], &out);
-  }
-  return out;
-}
-
-std::string SignalName(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  if (abbrev != nullptr) return std::string("SIG") + abbrev;
-  return "signal " + std::to_string(sig);
-}
-
-// " = ENOENT" for a failed syscall result; nothing otherwise.
-void AppendFailure(const Event& e, std::string* out) {
-  if (!IsSyscallKind(e.kind) || e.result >= 0) return;
-  out->append(" = ");
-  std::string_view name = e.result > -4096 ? ErrnoName(static_cast<int>(-e.result)) : std::string_view();
-  if (!name.empty()) {
-    out->append(name);
-  } else {
-    out->append(std::to_string(e.result));
-  }
-}
-
-void AppendEndpoint(const Event& e, std::string* out) {
-  if (!e.path.empty()) {  // AF_UNIX
-    out->append("unix:");
-    AppendPrintable(e.path, out);
-    return;
-  }
-  bool v6 = e.address.find(':') != std::string::npos;
-  if (v6) out->push_back('[');
-  AppendPrintable(e.address.empty() ? std::string_view("?") : std::string_view(e.address), out);
-  if (v6) out->push_back(']');
-  out->push_back(':');
-  out->append(std::to_string(e.port));
-}
-
-// What an event did, in one line: the last column of `show`.
-void AppendWhat(const Event& e, std::string* out) {
-  switch (e.kind) {
-    case EventKind::kFileRename:
-    case EventKind::kFileLink:
-      AppendPrintable(e.path, out);
-      out->append(" -> ");
-      AppendPrintable(e.path2, out);
-      break;
-    case EventKind::kFileSymlink:  // path = link text, path2 = the link: shown like `ls -l`
-      AppendPrintable(e.path2, out);
-      out->append(" -> ");
-      AppendPrintable(e.path, out);
-      break;
-    case EventKind::kFileOpen:
-      AppendPrintable(e.path, out);
-      if (!e.resolved.empty() && e.resolved != e.path) {
-        out->append(" (");
-        AppendPrintable(e.resolved, out);
-        out->push_back(')');
-      }
-      break;
-    case EventKind::kFileChmod: {
-      AppendPrintable(e.path, out);
-      char buf[32];
-      std::snprintf(buf, sizeof buf, " mode %04o", e.mode);
-      out->append(buf);
-      break;
-    }
-    case EventKind::kFileChown:
-      AppendPrintable(e.path, out);
-      out->append(" owner " + std::to_string(e.uid) + ":" + std::to_string(e.gid));
-      break;
-    case EventKind::kFileTruncate:
-      AppendPrintable(e.path, out);
-      out->append(" size " + std::to_string(e.size));
-      break;
-    case EventKind::kFileCreate:
-    case EventKind::kFileDelete:
-    case EventKind::kFileMkdir:
-    case EventKind::kFileRmdir:
-      AppendPrintable(e.path, out);
-      break;
-    case EventKind::kExec:
-      if (!e.argv.empty()) {
-        out->append(ShellJoin(e.argv));
-      } else {
-        AppendPrintable(e.path, out);
-      }
-      if (!e.argv.empty() && !e.path.empty() && e.path != e.argv[0]) {
-        out->append("  (");
-        AppendPrintable(e.path, out);
-        out->push_back(')');
-      }
-      break;
-    case EventKind::kProcSpawn:
-      out->append((e.is_thread ? "thread " : "child ") + std::to_string(e.child_pid));
-      break;
-    case EventKind::kProcExit:
-      if (e.signal != 0) {
-        out->append("killed by " + SignalName(e.signal));
-      } else {
-        out->append("exit " + std::to_string(e.exit_code));
-      }
-      break;
-    case EventKind::kNetConnect:
-    case EventKind::kNetBind:
-    case EventKind::kNetListen:
-      AppendEndpoint(e, out);
-      break;
-    case EventKind::kNetSend:
-      AppendEndpoint(e, out);
-      out->append(" " + std::to_string(e.size) + " bytes");
-      break;
-    case EventKind::kToolCall:
-    case EventKind::kToolDef:
-      if (!e.server.empty()) {
-        AppendPrintable(e.server, out);
-        out->push_back('/');
-      }
-      AppendPrintable(e.tool, out);
-      if (!e.json.empty()) {
-        out->push_back(' ');
-        AppendCut(e.json, kShowMaxFieldBytes, out);
-      }
-      break;
-    case EventKind::kToolResult: {
-      if (!e.server.empty()) {
-        AppendPrintable(e.server, out);
-        out->push_back('/');
-      }
-      AppendPrintable(e.tool, out);
-      out->append(e.is_error ? " error" : " ok");
-      if (e.duration_ns != 0) {
-        char buf[48];
-        std::snprintf(buf, sizeof buf, " in %.3fms", static_cast<double>(e.duration_ns) / 1e6);
-        out->append(buf);
-      }
-      if (!e.json.empty()) {
-        out->push_back(' ');
-        AppendCut(e.json, kShowMaxFieldBytes, out);
-      }
-      break;
-    }
-    case EventKind::kMcpRequest:
-    case EventKind::kMcpNotification:
-      if (!e.server.empty()) {
-        AppendPrintable(e.server, out);
-        out->push_back(' ');
-      }
-      AppendPrintable(e.method, out);
-      if (!e.json.empty()) {
-        out->push_back(' ');
-        AppendCut(e.json, kShowMaxFieldBytes, out);
-      }
-      break;
-    case EventKind::kMcpResponse:
-      out->append("id ");
-      AppendPrintable(e.request_id, out);
-      out->append(e.is_error ? " error " : " ");
-      AppendCut(e.json, kShowMaxFieldBytes, out);
-      break;
-    case EventKind::kAnnotation:
-      AppendCut(e.text, kShowMaxFieldBytes, out);
-      break;
-    case EventKind::kEscape:
-    case EventKind::kRaw:
-      AppendPrintable(e.text, out);
-      out->append(" (syscall " + std::to_string(e.syscall_nr) + ")");
-      break;
-    case EventKind::kProtocolError:
-      if (!e.server.empty()) {
-        AppendPrintable(e.server, out);
-        out->append(": ");
-      }
-      AppendCut(e.text, kShowMaxFieldBytes, out);
-      break;
-    case EventKind::kGap:
-      out->append(std::to_string(e.size) + " events lost");
-      if (!e.text.empty()) {
-        out->append(": ");
-        AppendPrintable(e.text, out);
-      }
-      break;
-  }
-  AppendFailure(e, out);
-}
-
 // "+12.345ms" for a delta of 12345678 ns (negative deltas, from clock steps, keep their sign).
 void FormatRelativeTime(int64_t delta_ns, char* buf, size_t size) {
   uint64_t abs = delta_ns < 0 ? 0 - static_cast<uint64_t>(delta_ns) : static_cast<uint64_t>(delta_ns);
@@ -376,19 +135,16 @@ std::string ExitText(const SessionInfo& s) {
 
 std::string AgentText(const SessionInfo& s) {
   std::string out;
-  AppendPrintable(s.agent_name.empty() ? std::string_view("-") : std::string_view(s.agent_name), &out);
+  AppendEscaped(s.agent_name.empty() ? std::string_view("-") : std::string_view(s.agent_name), &out);
   if (!s.agent_version.empty()) {
     out.push_back(' ');
-    AppendPrintable(s.agent_version, &out);
+    AppendEscaped(s.agent_version, &out);
   }
   return out;
 }
 
-std::string Printable(std::string_view s) {
-  std::string out;
-  AppendPrintable(s, &out);
-  return out;
-}
+// Recorded text for people, in the escaped form of format/text_escape.h.
+std::string Printable(std::string_view s) { return Escaped(s); }
 
 // ---------------------------------------------------------------------------------------------
 // Buffered I/O.
@@ -682,7 +438,7 @@ int RunShow(const Cli& cli, const ShowOptions& opt) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "%-12s %7d  %-16s ", rel, e->pid, EventKindName(e->kind).data());
     out->append(buf);
-    AppendWhat(*e, out);
+    AppendEventText(*e, kShowMaxFieldBytes, out);
     out->push_back('\n');
     ++shown;
     if (Status st = output.MaybeFlush(); !st.ok()) return ReportError(st, "show");

@@ -217,14 +217,14 @@ TEST_F(CliStoreTest, ShowPrintsMetadataAndTimeline) {
                                  HasSubstr("git commit -m 'fix bug'")));
   EXPECT_THAT(timeline[1], AllOf(HasSubstr("+12.345ms"), HasSubstr("file.open"), HasSubstr("/home/dev/repo/README.md")));
   EXPECT_THAT(timeline[1], Not(HasSubstr("= ")));
-  EXPECT_THAT(timeline[2], HasSubstr("/home/dev/repo/missing.txt = ENOENT"));
+  EXPECT_THAT(timeline[2], HasSubstr("/home/dev/repo/missing.txt flags=02000000 = -2 ENOENT"));
   EXPECT_THAT(timeline[3], AllOf(HasSubstr("file.rename"), HasSubstr("/home/dev/repo/a.txt -> /home/dev/repo/b.txt")));
   EXPECT_THAT(timeline[4], AllOf(HasSubstr("proc.spawn"), HasSubstr("child 4250")));
   EXPECT_THAT(timeline[5], AllOf(HasSubstr("4250"), HasSubstr("net.connect"), HasSubstr("93.184.216.34:443")));
   EXPECT_THAT(timeline[6], AllOf(HasSubstr("tool.call"), HasSubstr("fs/read_file {\"path\":\"/home/dev/repo/README.md\"}")));
   EXPECT_THAT(timeline[7], AllOf(HasSubstr("+60.500ms"), HasSubstr("tool.result"), HasSubstr("ok in 1.500ms")));
   EXPECT_THAT(timeline[8], HasSubstr("checkpoint: tests passed"));
-  EXPECT_THAT(timeline[9], HasSubstr("/home/dev/repo/b.txt = EACCES"));
+  EXPECT_THAT(timeline[9], HasSubstr("/home/dev/repo/b.txt = -13 EACCES"));
   EXPECT_THAT(timeline[10], HasSubstr("exit 1"));
   EXPECT_THAT(timeline[11], AllOf(HasSubstr("+2399.000ms"), HasSubstr("killed by SIGKILL")));
 
@@ -272,6 +272,47 @@ TEST_F(CliStoreTest, ExportImportExportIsByteIdentical) {
   ASSERT_EQ(in.exit_code, 0) << Describe(in);
   RunResult e4 = Run({"export", "--store", from_stdin_store, kSessionId});
   EXPECT_EQ(e4.out, input);
+}
+
+// A file name that is not UTF-8 (here Latin-1) must survive export -> import byte for byte: the
+// export escapes it (docs/format.md, "Escaped text") instead of writing U+FFFD, and show prints the
+// same escapes.
+TEST_F(CliStoreTest, NonUtf8NamesRoundTripThroughExportAndImport) {
+  const std::string input = ReadFile(DataPath("non_utf8_names.jsonl"));
+  const std::string id = Import(DataPath("non_utf8_names.jsonl"));
+  RunResult e1 = Run({"export", "--store", store_, id});
+  ASSERT_EQ(e1.exit_code, 0) << Describe(e1);
+  EXPECT_EQ(e1.out, input);
+  EXPECT_EQ(e1.out.find("\xef\xbf\xbd"), std::string::npos);  // no U+FFFD
+
+  // A second store: what it holds must be the raw bytes again, seen through every reader.
+  std::string file = dir_ + "/names.jsonl";
+  WriteFile(file, e1.out);
+  std::string other = dir_ + "/other";
+  RunResult imp = Run({"import", "--store", other, file});
+  ASSERT_EQ(imp.exit_code, 0) << Describe(imp);
+  RunResult e2 = Run({"export", "--store", other, id});
+  ASSERT_EQ(e2.exit_code, 0) << Describe(e2);
+  EXPECT_EQ(e2.out, input);
+  auto lines = SplitLines(e2.out);
+  ASSERT_EQ(lines.size(), 5u);
+  auto header = SessionHeaderFromJson(lines[0]);
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  EXPECT_EQ(header->argv, (std::vector<std::string>{"demo-agent", "--out=r\xe9sum\xe9"}));
+  auto open = EventFromJson(lines[1]);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(open->path, "/home/dev/repo/r\xe9sum\xe9.txt");
+  auto link = EventFromJson(lines[2]);
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->path, "../\xff\xfe\\x41");  // the link text, with a literal backslash
+
+  RunResult show = Run({"show", "--store", other, id});
+  ASSERT_EQ(show.exit_code, 0) << Describe(show);
+  EXPECT_THAT(show.out, AllOf(HasSubstr("/home/dev/repo/r\\xe9sum\\xe9.txt flags=01101"),
+                              HasSubstr("/home/dev/repo/link -> ../\\xff\\xfe\\\\x41"),
+                              HasSubstr("/home/dev/repo/back\\\\slash.txt"),
+                              HasSubstr("command   demo-agent '--out=r\\xe9sum\\xe9'")));
+  EXPECT_EQ(show.out.find('\xe9'), std::string::npos) << "raw bytes reached the terminal";
 }
 
 TEST_F(CliStoreTest, IncompleteStateSurvivesTheRoundTrip) {

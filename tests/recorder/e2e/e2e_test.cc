@@ -15,6 +15,7 @@
 
 #include <tuple>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +28,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "format/text_escape.h"
 
 extern char** environ;
 
@@ -195,12 +198,25 @@ std::string FieldText(const Json& event, const std::string& key) {
   return it->dump();
 }
 
+// The recorded bytes of a text field: unescaped when the export lists it under "escaped"
+// (docs/format.md, "Escaped text").
+std::string RawField(const Json& event, const std::string& key) {
+  std::string text = FieldText(event, key);
+  auto esc = event.find("escaped");
+  if (esc == event.end() || std::find(esc->begin(), esc->end(), Json(key)) == esc->end()) return text;
+  auto raw = Unescape(text);
+  EXPECT_TRUE(raw.ok()) << key << ": " << text;
+  return raw.ok() ? *raw : text;
+}
+
 bool Matches(const Json& event, const Expectation& want) {
   for (const auto& [key, value] : want) {
     if (key == "anypath") {
       if (FieldText(event, "path") != value && FieldText(event, "resolved") != value) return false;
     } else if (key == "argv") {
       if (FieldText(event, key) != value) return false;
+    } else if (key.rfind("raw", 0) == 0) {  // rawpath=%e9...: the recorded bytes, percent-encoded
+      if (RawField(event, key.substr(3)) != PercentDecode(value)) return false;
     } else if (FieldText(event, key) != PercentDecode(value)) {
       return false;
     }
@@ -361,6 +377,70 @@ TEST_F(RecordTest, LoopbackTcpAndUdpWithSendtoSendmsgAndSendmmsg) {
   ASSERT_EQ(r.status, 0) << r.err;
   Session s = Export();
   EXPECT_EQ(ExpectAllRecorded(r, s), 7u) << r.out;
+}
+
+// A non-blocking connect answers EINPROGRESS: it is recorded with that result and, since the kernel
+// did start the connection, replay counts the host in the blast radius.
+TEST_F(RecordTest, NonBlockingConnectInProgressIsInTheBlastRadius) {
+  RunResult r = Record({Program("e2e_net_async")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  auto wants = ParseExpectations(r.out);
+  ASSERT_EQ(ExpectAllRecorded(r, s), 1u) << r.out;
+  ASSERT_EQ(wants[0]["result"], "-115") << "connect did not answer EINPROGRESS here; nothing is tested";
+  std::string policy = root_ + "/policy.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\n";
+  std::string report = root_ + "/report.json";
+  RunResult rep = RunCommand({AGENTTRACE_BIN, "replay", "--policy", policy, "--store", store_, "--json", report, s.id});
+  ASSERT_TRUE(rep.status == 0 || rep.status == 1) << rep.err;
+  std::ifstream in(report);
+  Json j = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << rep.out << rep.err;
+  // The profile names high ports "ephemeral" (docs/policy.md).
+  Json hosts = j["sessions"][0]["blast_radius"]["hosts"];
+  EXPECT_TRUE(hosts == Json::array({"127.0.0.1:" + wants[0]["port"]}) || hosts == Json::array({"127.0.0.1:ephemeral"}))
+      << j["sessions"][0].dump();
+}
+
+// getaddrinfo(AI_ADDRCONFIG) binds a netlink socket: recorded as a bind of family AF_NETLINK, and
+// a policy that denies servers lets it pass.
+TEST_F(RecordTest, NetlinkBindOfNameResolutionIsNoServer) {
+  RunResult r = Record({Program("e2e_netlink")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 1u) << r.out;
+  size_t netlink_binds = 0;
+  for (const auto& e : s.events) netlink_binds += e.value("kind", "") == "net.bind" && e.value("family", 0) == 16;
+  EXPECT_GE(netlink_binds, 2u) << "getaddrinfo's own netlink bind was not seen:\n" << s.EventsOfKind("net.bind");
+  std::string policy = root_ + "/policy.yaml";
+  std::ofstream(policy)
+      << "version: 1\ndefault: allow\nrules:\n  - {id: no-servers, decision: deny, class: net.listen}\n";
+  std::string report = root_ + "/report.json";
+  RunResult rep = RunCommand({AGENTTRACE_BIN, "replay", "--policy", policy, "--store", store_, "--json", report, s.id});
+  ASSERT_TRUE(rep.status == 0 || rep.status == 1) << rep.err;
+  std::ifstream in(report);
+  Json j = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << rep.out << rep.err;
+  EXPECT_EQ(j["sessions"][0]["deny"], 0) << j["sessions"][0]["findings"].dump();
+  EXPECT_GE(j["sessions"][0]["evaluated"].get<int>(), 1);
+}
+
+// File names that are not UTF-8 reach the export escaped, and unescape to the bytes the program used.
+TEST_F(RecordTest, NonUtf8FileNamesAreExportedReversibly) {
+  RunResult r = Record({Program("e2e_names"), work_});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 3u) << r.out;
+  EXPECT_EQ(s.export_text.find("\xef\xbf\xbd"), std::string::npos) << "U+FFFD in the export";
+  // The export imports into another store and exports again to the same bytes.
+  std::string file = root_ + "/names.jsonl";
+  std::ofstream(file, std::ios::binary) << s.export_text;
+  std::string other = root_ + "/other";
+  RunResult imp = RunCommand({AGENTTRACE_BIN, "import", "--store", other, file});
+  ASSERT_EQ(imp.status, 0) << imp.err;
+  RunResult again = RunCommand({AGENTTRACE_BIN, "export", s.id, "--store", other});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.out, s.export_text);
 }
 
 // By default only the tracer thread stays on one CPU: the agent keeps every CPU the recorder may use.
