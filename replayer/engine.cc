@@ -51,7 +51,8 @@ struct SessionEvaluator::Scratch {
   const Event* event = nullptr;
   bool argv_built = false;
   std::string argv;
-  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON, 3 nested too deep
+  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON, 3 nested too deep, 4 the recorder's
+                       // truncation marker (arguments over its bound, stored as size + hash)
   Json args;
   std::string value;
 
@@ -91,9 +92,16 @@ struct SessionEvaluator::Scratch {
     if (args_state == 0) {
       // Checked before parsing: a value nested this deep would overflow the stack when the matcher
       // serialises it (stored sessions may come from anywhere, not only from our bounded producers).
-      if (CheckJsonBounds(event->json, "arguments").ok()) {
+      if (event->json.empty()) {  // a call without arguments: known, and empty
+        args = Json::object();
+        args_state = 1;
+      } else if (CheckJsonBounds(event->json, "arguments").ok()) {
         args = Json::parse(event->json, nullptr, false);
         args_state = args.is_discarded() ? 2 : 1;
+        if (args_state == 1 && args.is_object() && args.size() == 3 && args.value("truncated", false) &&
+            args.contains("blake2b") && args.contains("size")) {
+          args_state = 4;
+        }
       } else {
         args_state = 3;
       }
@@ -104,9 +112,15 @@ struct SessionEvaluator::Scratch {
 
 class CompiledMatch {
  public:
-  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars) {
+  // `unknown_args_match`: when a tool call's arguments cannot be examined (truncated by the recorder's
+  // bound, not JSON, nested too deep), `args` conditions hold. True for the matchers of deny and ask
+  // rules and of irreversible entries, so that padding a call past the bound cannot slip it past them;
+  // false for allow rules, which must see what they allow.
+  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars,
+                                                        bool unknown_args_match = false) {
     auto m = std::unique_ptr<CompiledMatch>(new CompiledMatch());
     m->spec_ = &s;
+    m->unknown_args_match_ = unknown_args_match;
     m->class_mask_ = s.class_mask;
     if (!s.paths.empty()) {
       AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(s.paths, vars, GlobFlavor::kPath));
@@ -225,14 +239,23 @@ class CompiledMatch {
     if (!args_.empty()) {
       if (a.cls != ActionClass::kToolCall) return no([&] { return std::string("args: not a tool call"); });
       const Json* j = sc.Args();
+      auto unknown = [&](const char* what) {
+        if (unknown_args_match_) {
+          if (why) *why = std::string("args: the arguments are unknown (") + what + "): the condition holds (fail closed)";
+          return true;
+        }
+        return no([&] { return std::string("args: the arguments are unknown (") + what + ")"; });
+      };
+      bool args_known = j != nullptr;
       if (j == nullptr && sc.args_state == 3) {
-        return no([&] {
-          return "args: the arguments exceed " + std::to_string(kMaxJsonBytes) + " bytes or nest deeper than " +
-                 std::to_string(kMaxJsonDepth);
-        });
+        if (!unknown("over the JSON size or depth bound")) return false;
+      } else if (j == nullptr && sc.args_state == 4) {
+        if (!unknown("truncated by the recorder")) return false;
+      } else if (j == nullptr) {
+        if (!unknown("not JSON")) return false;
       }
-      if (j == nullptr) return no([&] { return std::string("args: the arguments are not JSON"); });
-      for (const Arg& arg : args_) {
+      for (size_t k = 0; args_known && k < args_.size(); ++k) {
+        const Arg& arg = args_[k];
         if (!j->contains(arg.pointer)) return no([&] { return std::string("args: no value at " + arg.pointer_text); });
         const Json& v = j->at(arg.pointer);
         const std::string* s = nullptr;
@@ -268,6 +291,7 @@ class CompiledMatch {
   };
   CompiledMatch() = default;
   const MatchSpec* spec_ = nullptr;
+  bool unknown_args_match_ = false;
   uint32_t class_mask_ = 0;
   std::string paths_regex_;
   std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, text_;
@@ -308,7 +332,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
     auto ctx = [&](const Status& s) { return s.WithContext(policy.source + ": rule \"" + rule.id + "\""); };
     if (rule.sequence) {
       for (const MatchSpec& step : rule.sequence->steps) {
-        auto m = CompiledMatch::Compile(step, vars);
+        auto m = CompiledMatch::Compile(step, vars, rule.decision != Decision::kAllow);
         if (!m.ok()) return ctx(m.status());
         cp->needs_tool_args_ = cp->needs_tool_args_ || (*m)->has_args();
         cp->seq_steps_[r].push_back(std::move(*m));
@@ -319,7 +343,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       cp->stateful_classes_.push_back(classes);
       continue;
     }
-    auto m = CompiledMatch::Compile(rule.match, vars);
+    auto m = CompiledMatch::Compile(rule.match, vars, rule.decision != Decision::kAllow);
     if (!m.ok()) return ctx(m.status());
     cp->rule_match_[r] = std::move(*m);
     if (rule.budget) {
@@ -352,7 +376,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
     }
   }
   for (const MatchSpec& irr : policy.irreversible) {
-    auto m = CompiledMatch::Compile(irr, vars);
+    auto m = CompiledMatch::Compile(irr, vars, true);
     if (!m.ok()) return m.status().WithContext(policy.source + ": irreversible entry at line " + irr.pos.ToString());
     cp->irreversible_.push_back(std::move(*m));
   }

@@ -217,7 +217,8 @@ rules:
   EXPECT_EQ(h.Decide(ToolCall("read_file", R"({"path":"/etc/passwd"})")), "allow:default");
   EXPECT_EQ(h.Decide(ToolCall("list", R"({"options":{"count":12345}})", "fs")), "ask:ask-big");
   EXPECT_EQ(h.Decide(ToolCall("list", R"({"options":{"count":12345}})", "other")), "allow:default");
-  EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "allow:default");
+  // Arguments that cannot be read meet a deny rule's `args` (fail closed; see below).
+  EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "deny:no-etc-writes");
 }
 
 // A stored tool call from anywhere (not only our bounded producers) must not crash replay: the
@@ -231,9 +232,36 @@ rules:
   - {id: any-path, decision: ask, class: tool.call, args: [{pointer: /path, regex: ".*"}]}
 )");
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + deep + "}")), "allow:default");
+  // Arguments that cannot be examined meet the deny rule's condition: fail closed.
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + deep + "}")), "deny:no-etc");
   EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + std::string(200, '[') + std::string(200, ']') + "}")),
             "ask:any-path");
+}
+
+// An agent that pads a tool call past the recorder's argument bound (stored as size + hash) must not
+// slip it past an `args` deny rule; an allow rule must not allow what it cannot see.
+TEST(EngineTest, TruncatedArgumentsMeetDenyAndAskConditionsButNeverAllowOnes) {
+  Harness h(R"(
+version: 1
+default: ask
+rules:
+  - {id: ws-writes, decision: allow, class: tool.call, tools: [write_file], args: [{pointer: /path, glob: "/srv/ws/**"}]}
+  - {id: no-etc, decision: deny, class: tool.call, tools: [write_file], args: [{pointer: /path, glob: "/etc/**"}]}
+)");
+  std::string marker = R"({"truncated":true,"size":2000000,"blake2b":"00ff"})";
+  EXPECT_EQ(h.Decide(ToolCall("write_file", marker)), "deny:no-etc");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "deny:no-etc");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":"/srv/ws/a.txt"})")), "allow:ws-writes");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":"/etc/passwd"})")), "deny:no-etc");
+  // A call without arguments is known to have none: no value at /path, neither rule applies.
+  EXPECT_EQ(h.Decide(ToolCall("write_file", "")), "ask:default");
+  Harness allow_only(R"(
+version: 1
+default: deny
+rules:
+  - {id: ws-writes, decision: allow, class: tool.call, tools: [write_file], args: [{pointer: /path, glob: "/srv/ws/**"}]}
+)");
+  EXPECT_EQ(allow_only.Decide(ToolCall("write_file", marker)), "deny:default");
 }
 
 TEST(EngineTest, EscapesAreEvaluated) {
