@@ -63,7 +63,6 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
     ev->argv.emplace_back();
     std::string& arg = ev->argv.back();
     env.mem->ReadString(c.tid, ptrs[i], kMaxArgBytes, &arg);
-    if (env.secrets != nullptr) env.secrets->Redact(&arg);
     total += arg.size();
   }
   // Environment: names only. A variable is secret by its name and the shape of its value; the

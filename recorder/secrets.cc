@@ -452,4 +452,27 @@ bool SecretScanner::Redact(std::string* s) const {
   return true;
 }
 
+bool SecretScanner::RedactArgv(std::vector<std::string>* argv) const {
+  bool changed = false;
+  std::string pair;
+  for (size_t i = 0; i < argv->size(); ++i) {
+    std::string& arg = (*argv)[i];
+    changed = Redact(&arg) || changed;
+    if (i == 0 || arg.empty()) continue;
+    // The pair as one string: a hit inside the second word is this argument's value.
+    const std::string& prev = (*argv)[i - 1];
+    pair.assign(prev).push_back(' ');
+    const size_t offset = pair.size();
+    pair.append(arg);
+    size_t last_word = prev.size();
+    while (last_word > 0 && !IsSpaceOrQuote(prev[last_word - 1])) --last_word;
+    Hit hit = FindPairSecret(pair, last_word);
+    if (hit.span.empty() || static_cast<size_t>(hit.span.data() - pair.data()) < offset) continue;
+    const size_t start = static_cast<size_t>(hit.span.data() - pair.data()) - offset;
+    arg.replace(start, hit.span.size(), Fingerprint(hit.span));
+    changed = true;
+  }
+  return changed;
+}
+
 }  // namespace agenttrace

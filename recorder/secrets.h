@@ -57,6 +57,9 @@ class SecretScanner {
   // LooksLikeSecretValue finds, by its fingerprint. Returns true if anything was replaced. Known values
   // shorter than 6 bytes are never remembered (too many false matches).
   bool Redact(std::string* s) const;
+  // Redacts a command line: each argument as Redact does, and an argument that is the value of the
+  // argument before it (`--api-key VALUE`, `-u user:password`). Returns true if anything was replaced.
+  bool RedactArgv(std::vector<std::string>* argv) const;
 
  private:
   Hash256 key_;

@@ -256,6 +256,19 @@ TEST(SecretScannerTest, RedactsAssignmentsAndFlagsByName) {
   EXPECT_EQ(url, "DATABASE_URL=postgres://" + scanner.Fingerprint("app:hunter22") + "@db/prod");
 }
 
+// In exec argv a flag and its value are separate arguments.
+TEST(SecretScannerTest, RedactArgvSeesFlagValuePairs) {
+  SecretScanner scanner(Key(6), {});
+  std::vector<std::string> argv = {"deploy", "--api-key", "Zq8vN2mKp4xY7wL1aB3cD5", "--region", "eu-west-1",
+                                   "-u", "admin:hunter22", "--name", "Zq8vN2mKp4xY7wL1aB3cD5x"};
+  EXPECT_TRUE(scanner.RedactArgv(&argv));
+  EXPECT_EQ(argv, (std::vector<std::string>{"deploy", "--api-key", scanner.Fingerprint("Zq8vN2mKp4xY7wL1aB3cD5"),
+                                            "--region", "eu-west-1", "-u", scanner.Fingerprint("admin:hunter22"),
+                                            "--name", "Zq8vN2mKp4xY7wL1aB3cD5x"}));
+  std::vector<std::string> plain = {"psql", "--password", "mydb", "git", "commit", "-m", "token refresh"};
+  EXPECT_FALSE(scanner.RedactArgv(&plain));
+}
+
 TEST(SecretScannerTest, BinaryAndHugeInputStayBounded) {
   SecretScanner scanner(Key(3), {});
   std::string junk(1 << 20, '\xff');
