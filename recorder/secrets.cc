@@ -41,9 +41,8 @@ enum Group {
   kQueryParam,      // the value of ?token=, &sig=, &api_key= ... in a URL
   kJsonField,       // the value of a JSON credential field ("password": "...")
   kBearer,          // the credential after "Bearer" / "Basic" / "token"
-  kAssignName,      // NAME=value or --name=value: the name ...
-  kAssignValue,     // ... and the value, classified by IsSecretEnv
-  kGroupCount
+  kGroupCount,
+  kWord = kGroupCount,  // not a group: NAME=value or a name-value pair found by FindWordSecret
 };
 
 constexpr char kSecretPattern[] =
@@ -79,8 +78,7 @@ constexpr char kSecretPattern[] =
     "|[?&](?i:token|access_token|api_key|apikey|key|sig|signature|secret|password|auth)=([^&\\s#'\"<>]{8,})"
     "|\"(?i:password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey|auth|"
     "private_key|secret_access_key|session_token)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.){6,})\""
-    "|(?i:bearer|basic|token)\\s+([A-Za-z0-9._~+/=-]{16,})"
-    "|(?:^|[\\s'\"])-{0,2}([A-Za-z_][A-Za-z0-9_-]{0,255})=([^\\s'\"]*)";
+    "|(?i:bearer|basic|token)\\s+([A-Za-z0-9._~+/=-]{16,})";
 
 const RE2& SecretRe() {
   static const RE2* re = [] {
@@ -130,21 +128,34 @@ bool Plausible(int group, std::string_view span) {
 
 struct Hit {
   std::string_view span;  // empty: nothing found
-  int group = 0;          // a Group; kGroupCount for a name-value pair
+  int group = 0;          // a Group, or kWord
 };
 
-Hit FindShapeSecret(std::string_view text, size_t pos, bool assignments);
+Hit FindShapeSecret(std::string_view text, size_t pos);
 
 enum class NameSignal { kNone, kWeak, kStrong };
 NameSignal ClassifyName(std::string_view name);
 bool LooksRandom(std::string_view s);
 
-bool IsSpaceOrQuote(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0 || c == '\'' || c == '"'; }
+// Word separators of FindWordSecret (not std::isspace: a locale lookup per byte dominated the scan).
+bool IsSpaceOrQuote(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\'' || c == '"';
+}
 
-// A credential given as the word after its name: `--api-key VALUE`, `aws configure set
-// aws_secret_access_key VALUE`, `curl -u user:password`. Prose ("fix the token refresh") is not a
-// name: the name must be a flag or contain '_' and the value must look random.
-Hit FindPairSecret(std::string_view text, size_t pos) {
+bool IsNameChars(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxNameBytes &&
+         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+}
+
+// Credentials that only their name gives away, word by word (words end at whitespace and quotes):
+//  - NAME=value and --name=value, classified by IsSecretEnv (a credential shape inside the value is
+//    left to FindShapeSecret, which replaces only that part: DATABASE_URL=postgres://app:<fp>@db);
+//  - a value given as the word after its name: `--api-key VALUE`, `aws configure set
+//    aws_secret_access_key VALUE`, `curl -u user:password`. Prose ("fix the token refresh") is not a
+//    name: it must be a flag or contain '_', and the value must look random.
+// Done here rather than in the shape pattern: words with '=' are common, and a pattern alternative
+// matching each of them would run RE2's slow submatch engine on every one.
+Hit FindWordSecret(std::string_view text, size_t pos) {
   std::string_view prev;
   size_t i = pos;
   while (i < text.size()) {
@@ -153,40 +164,48 @@ Hit FindPairSecret(std::string_view text, size_t pos) {
     while (i < text.size() && !IsSpaceOrQuote(text[i])) ++i;
     if (start == i) break;
     std::string_view word = text.substr(start, i - start);
-    if (!prev.empty() && word[0] != '-' && word[0] != '$' && word[0] != '<') {
+    size_t eq = word.find('=');
+    if (eq != std::string_view::npos) {
+      size_t dashes = std::min<size_t>(word.find_first_not_of('-'), 2);
+      std::string_view name = word.substr(dashes, eq - dashes);
+      std::string_view value = word.substr(eq + 1);
+      if (IsNameChars(name) && !std::isdigit(static_cast<unsigned char>(name[0])) && name[0] != '-' &&
+          !IsReference(value) && FindShapeSecret(value, 0).span.empty() && IsSecretEnv(name, value)) {
+        return {value, kWord};
+      }
+    } else if (!prev.empty() && word[0] != '-' && word[0] != '$' && word[0] != '<') {
       const bool flag = prev[0] == '-';
       std::string_view name = prev.substr(prev.find_first_not_of('-'));
       if ((name == "u" || name == "user") && flag) {
         size_t colon = word.find(':');
         if (colon != std::string_view::npos && colon + 1 < word.size() && !IsReference(word.substr(colon + 1)) &&
             word.find("://") == std::string_view::npos) {
-          return {word, kGroupCount};
+          return {word, kWord};
         }
-      } else if ((flag || name.find('_') != std::string_view::npos) && name.size() <= kMaxNameBytes &&
-                 name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
-                     std::string_view::npos &&
+      } else if ((flag || name.find('_') != std::string_view::npos) && IsNameChars(name) &&
                  ClassifyName(name) == NameSignal::kStrong && LooksRandom(word)) {
-        return {word, kGroupCount};
+        return {word, kWord};
       }
     }
-    prev = (word.find_first_not_of('-') == std::string_view::npos) ? std::string_view() : word;
+    prev = (eq != std::string_view::npos || word.find_first_not_of('-') == std::string_view::npos)
+               ? std::string_view()
+               : word;
   }
   return {};
 }
 
-// Finds the next credential at or after `pos`. With `assignments` false, NAME=value assignments and
-// name-value pairs are not classified (IsSecretEnv uses this on a value: no recursion), but shapes
-// inside their values are.
-Hit FindSecret(std::string_view text, size_t pos, bool assignments) {
-  Hit shape = FindShapeSecret(text, pos, assignments);
-  if (!assignments) return shape;
-  Hit pair = FindPairSecret(text, pos);
-  if (pair.span.empty()) return shape;
-  if (shape.span.empty() || pair.span.data() < shape.span.data()) return pair;
+// Finds the next credential at or after `pos`. With `words` false, only shapes (IsSecretEnv uses this
+// on a value: no recursion through names).
+Hit FindSecret(std::string_view text, size_t pos, bool words) {
+  Hit shape = FindShapeSecret(text, pos);
+  if (!words) return shape;
+  Hit word = FindWordSecret(text, pos);
+  if (word.span.empty()) return shape;
+  if (shape.span.empty() || word.span.data() < shape.span.data()) return word;
   return shape;
 }
 
-Hit FindShapeSecret(std::string_view text, size_t pos, bool assignments) {
+Hit FindShapeSecret(std::string_view text, size_t pos) {
   const RE2& re = SecretRe();
   std::array<re2::StringPiece, kGroupCount> m;
   while (pos < text.size()) {
@@ -194,27 +213,14 @@ Hit FindShapeSecret(std::string_view text, size_t pos, bool assignments) {
                   static_cast<int>(m.size()))) {
       return {};
     }
-    size_t next = static_cast<size_t>(m[0].data() - text.data()) + std::max<size_t>(m[0].size(), 1);
-    if (m[kAssignName].data() != nullptr) {
-      std::string_view name(m[kAssignName].data(), m[kAssignName].size());
-      std::string_view value(m[kAssignValue].data(), m[kAssignValue].size());
-      // Secret by its name (a credential shape inside the value is found on its own, and only that
-      // part is replaced: DATABASE_URL=postgres://app:<fp>@db keeps its host readable).
-      if (assignments && !IsReference(value) && FindSecret(value, 0, false).span.empty() &&
-          IsSecretEnv(name, value)) {
-        return {value, kAssignValue};
-      }
-      // Otherwise look inside the value.
-      next = static_cast<size_t>(value.data() - text.data());
-    } else {
-      for (int g = 1; g < kAssignName; ++g) {
-        if (m[g].data() == nullptr) continue;
-        std::string_view span(m[g].data(), m[g].size());
-        if (Plausible(g, span)) return {span, g};
-        break;
-      }
+    for (int g = 1; g < kGroupCount; ++g) {
+      if (m[g].data() == nullptr) continue;
+      std::string_view span(m[g].data(), m[g].size());
+      if (Plausible(g, span)) return {span, g};
+      break;
     }
-    pos = next;
+    // An implausible match: continue after it.
+    pos = static_cast<size_t>(m[0].data() - text.data()) + std::max<size_t>(m[0].size(), 1);
   }
   return {};
 }
@@ -466,7 +472,7 @@ bool SecretScanner::RedactArgv(std::vector<std::string>* argv) const {
     pair.append(arg);
     size_t last_word = prev.size();
     while (last_word > 0 && !IsSpaceOrQuote(prev[last_word - 1])) --last_word;
-    Hit hit = FindPairSecret(pair, last_word);
+    Hit hit = FindWordSecret(pair, last_word);
     if (hit.span.empty() || static_cast<size_t>(hit.span.data() - pair.data()) < offset) continue;
     const size_t start = static_cast<size_t>(hit.span.data() - pair.data()) - offset;
     arg.replace(start, hit.span.size(), Fingerprint(hit.span));
