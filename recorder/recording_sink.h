@@ -30,8 +30,8 @@ struct RecordingOrigin {
   std::string label;
   std::string agent_name;
   std::string agent_version;
-  std::string recorder;               // "ptrace", "mcp"
-  std::vector<std::string> command;   // the recorded command line, as given (redacted by NewSessionInfo)
+  std::string recorder;              // "ptrace", "mcp"
+  std::vector<std::string> command;  // the recorded command line, as given (redacted by NewSessionInfo)
 };
 
 // The session record of a recording starting now on this host: origin, working directory, $HOME,

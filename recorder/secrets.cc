@@ -32,41 +32,41 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 // Well-known credential shapes. Each capturing group is one kind of finding; the span to replace is
 // the group's text. RE2 matches in linear time, so untrusted argv strings cannot make this slow.
 enum Group {
-  kToken = 1,       // a whole token of a known format
-  kPem,             // a PEM private key block
-  kUrlPassword,     // "user:password" (or ":password") of a URL; scheme and host stay readable
-  kUrlKey,          // a random key used as a URL's user (Sentry DSN)
-  kWebhook,         // the secret path of a Slack or Discord webhook URL
-  kKeyword,         // the value of password=, AccountKey=, SharedAccessSignature= ...
-  kQueryParam,      // the value of ?token=, &sig=, &api_key= ... in a URL
-  kJsonField,       // the value of a JSON credential field ("password": "...")
-  kBearer,          // the credential after "Bearer" / "Basic" / "token"
+  kToken = 1,    // a whole token of a known format
+  kPem,          // a PEM private key block
+  kUrlPassword,  // "user:password" (or ":password") of a URL; scheme and host stay readable
+  kUrlKey,       // a random key used as a URL's user (Sentry DSN)
+  kWebhook,      // the secret path of a Slack or Discord webhook URL
+  kKeyword,      // the value of password=, AccountKey=, SharedAccessSignature= ...
+  kQueryParam,   // the value of ?token=, &sig=, &api_key= ... in a URL
+  kJsonField,    // the value of a JSON credential field ("password": "...")
+  kBearer,       // the credential after "Bearer" / "Basic" / "token"
   kGroupCount,
   kWord = kGroupCount,  // not a group: NAME=value or a name-value pair found by FindWordSecret
 };
 
 constexpr char kSecretPattern[] =
     "\\b("
-    "gh[pousr]_[A-Za-z0-9]{30,}"                        // GitHub classic tokens
-    "|github_pat_[A-Za-z0-9_]{22,}"                     // GitHub fine-grained tokens
-    "|glpat-[A-Za-z0-9_-]{20,}"                         // GitLab
-    "|(?:AKIA|ASIA)[A-Z0-9]{16}"                        // AWS access key ids
-    "|xox[abposre]-[A-Za-z0-9-]{10,}"                   // Slack
-    "|xapp-[0-9]-[A-Za-z0-9-]{10,}"                     // Slack app-level tokens
-    "|sk-ant-[A-Za-z0-9_-]{20,}"                        // Anthropic
-    "|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"  // OpenAI
-    "|AIza[0-9A-Za-z_-]{35}"                            // Google API keys
-    "|ya29\\.[0-9A-Za-z_-]{20,}"                        // Google OAuth access tokens
-    "|(?:sk|rk)_live_[0-9A-Za-z]{10,}"                  // Stripe
-    "|whsec_[0-9A-Za-z]{20,}"                           // Stripe webhook signing secrets
-    "|npm_[A-Za-z0-9]{36}"                              // npm
-    "|dckr_pat_[A-Za-z0-9_-]{20,}"                      // Docker Hub
-    "|pypi-[A-Za-z0-9_-]{50,}"                          // PyPI
-    "|hf_[A-Za-z0-9]{30,}"                              // Hugging Face
-    "|SG\\.[A-Za-z0-9_-]{16,}\\.[A-Za-z0-9_-]{16,}"     // SendGrid
-    "|dop_v1_[a-f0-9]{64}"                              // DigitalOcean
-    "|dapi[a-f0-9]{32}"                                 // Databricks
-    "|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"               // Shopify
+    "gh[pousr]_[A-Za-z0-9]{30,}"                                     // GitHub classic tokens
+    "|github_pat_[A-Za-z0-9_]{22,}"                                  // GitHub fine-grained tokens
+    "|glpat-[A-Za-z0-9_-]{20,}"                                      // GitLab
+    "|(?:AKIA|ASIA)[A-Z0-9]{16}"                                     // AWS access key ids
+    "|xox[abposre]-[A-Za-z0-9-]{10,}"                                // Slack
+    "|xapp-[0-9]-[A-Za-z0-9-]{10,}"                                  // Slack app-level tokens
+    "|sk-ant-[A-Za-z0-9_-]{20,}"                                     // Anthropic
+    "|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"               // OpenAI
+    "|AIza[0-9A-Za-z_-]{35}"                                         // Google API keys
+    "|ya29\\.[0-9A-Za-z_-]{20,}"                                     // Google OAuth access tokens
+    "|(?:sk|rk)_live_[0-9A-Za-z]{10,}"                               // Stripe
+    "|whsec_[0-9A-Za-z]{20,}"                                        // Stripe webhook signing secrets
+    "|npm_[A-Za-z0-9]{36}"                                           // npm
+    "|dckr_pat_[A-Za-z0-9_-]{20,}"                                   // Docker Hub
+    "|pypi-[A-Za-z0-9_-]{50,}"                                       // PyPI
+    "|hf_[A-Za-z0-9]{30,}"                                           // Hugging Face
+    "|SG\\.[A-Za-z0-9_-]{16,}\\.[A-Za-z0-9_-]{16,}"                  // SendGrid
+    "|dop_v1_[a-f0-9]{64}"                                           // DigitalOcean
+    "|dapi[a-f0-9]{32}"                                              // Databricks
+    "|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"                            // Shopify
     "|eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"  // JWT
     ")\\b"
     "|(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$))"
@@ -144,7 +144,8 @@ bool IsSpaceOrQuote(char c) {
 
 bool IsNameChars(std::string_view s) {
   return !s.empty() && s.size() <= kMaxNameBytes &&
-         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+             std::string_view::npos;
 }
 
 // Credentials that only their name gives away, word by word (words end at whitespace and quotes):
@@ -187,9 +188,8 @@ Hit FindWordSecret(std::string_view text, size_t pos) {
         return {word, kWord};
       }
     }
-    prev = (eq != std::string_view::npos || word.find_first_not_of('-') == std::string_view::npos)
-               ? std::string_view()
-               : word;
+    prev = (eq != std::string_view::npos || word.find_first_not_of('-') == std::string_view::npos) ? std::string_view()
+                                                                                                   : word;
   }
   return {};
 }
@@ -234,12 +234,12 @@ constexpr std::string_view kSecretNames[] = {"MYSQL_PWD", "AWS_ACCESS_KEY_ID", "
 constexpr std::string_view kStrongEndings[] = {"TOKEN",  "SECRET",     "PASSWORD",  "PASSWD",    "PASSPHRASE",
                                                "APIKEY", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY", "JWT"};
 // A last word equal to one of these, after at least one other word (STRIPE_KEY; but not KEY, PWD).
-constexpr std::string_view kStrongWords[] = {"KEY", "KEYS", "PAT", "AUTH", "PWD", "PASS", "CREDENTIAL", "CREDENTIALS",
-                                             "COOKIE"};
+constexpr std::string_view kStrongWords[] = {"KEY",  "KEYS",       "PAT",         "AUTH",  "PWD",
+                                             "PASS", "CREDENTIAL", "CREDENTIALS", "COOKIE"};
 // Words that make a name credential-related without saying the variable is the credential
 // (SECRET_KEY_BASE, SENTRY_DSN, SLACK_WEBHOOK_URL, PASSWORD_MIN_LENGTH, KEY_VAULT_NAME).
-constexpr std::string_view kWeakParts[] = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "APIKEY",
-                                           "CREDENTIAL", "PRIVATE", "SIGNING", "ENCRYPTION"};
+constexpr std::string_view kWeakParts[] = {"TOKEN",  "SECRET",     "PASSWORD", "PASSWD",  "PASSPHRASE",
+                                           "APIKEY", "CREDENTIAL", "PRIVATE",  "SIGNING", "ENCRYPTION"};
 constexpr std::string_view kWeakWords[] = {"KEY", "AUTH", "DSN", "WEBHOOK", "PAT", "PASS", "COOKIE", "JWT"};
 // Words before KEY that make it public (STRIPE_PUBLISHABLE_KEY, SSH_PUBLIC_KEY).
 constexpr std::string_view kPublicWords[] = {"PUBLIC", "PUBLISHABLE", "PUB"};
@@ -293,9 +293,9 @@ NameSignal ClassifyName(std::string_view name) {
 
 enum class ValueShape { kEmpty, kBoolean, kShortNumber, kNumber, kPath, kUrl, kOther };
 
-constexpr std::string_view kBooleanWords[] = {"true",   "false",    "yes",    "no",      "on",   "off",
-                                              "y",      "n",        "enabled", "disabled", "enable", "disable",
-                                              "none",   "null",     "nil",    "auto",    "default", "unset"};
+constexpr std::string_view kBooleanWords[] = {"true", "false", "yes",     "no",       "on",      "off",
+                                              "y",    "n",     "enabled", "disabled", "enable",  "disable",
+                                              "none", "null",  "nil",     "auto",     "default", "unset"};
 
 ValueShape ShapeOf(std::string_view v) {
   if (v.empty()) return ValueShape::kEmpty;
@@ -312,9 +312,8 @@ ValueShape ShapeOf(std::string_view v) {
   if (!spaces) {
     size_t colon = v.find("://");
     if (colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(v[0]))) {
-      bool scheme = std::all_of(v.begin(), v.begin() + static_cast<ptrdiff_t>(colon), [](unsigned char c) {
-        return std::isalnum(c) || c == '+' || c == '.' || c == '-';
-      });
+      bool scheme = std::all_of(v.begin(), v.begin() + static_cast<ptrdiff_t>(colon),
+                                [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '.' || c == '-'; });
       if (scheme) return ValueShape::kUrl;
     }
   }
@@ -347,8 +346,8 @@ bool LooksRandom(std::string_view s) {
 bool HasRandomSegment(std::string_view v) {
   size_t start = 0;
   for (size_t i = 0; i <= v.size(); ++i) {
-    bool token_char = i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '+' ||
-                                       v[i] == '=' || v[i] == '_' || v[i] == '-');
+    bool token_char = i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '+' || v[i] == '=' ||
+                                       v[i] == '_' || v[i] == '-');
     if (token_char) continue;
     if (LooksRandom(v.substr(start, i - start))) return true;
     start = i + 1;
@@ -379,7 +378,7 @@ bool IsSecretEnv(std::string_view name, std::string_view value) {
       break;
   }
   if (signal == NameSignal::kStrong) return true;  // rule 3
-  return HasRandomSegment(value);                   // rule 4
+  return HasRandomSegment(value);                  // rule 4
 }
 
 bool LooksLikeSecretValue(std::string_view text) { return !FindSecret(text, 0, true).span.empty(); }

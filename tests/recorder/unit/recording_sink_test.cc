@@ -29,8 +29,8 @@ class RecordingSinkTest : public ::testing::Test {
     auto key = store_->FingerprintKey();
     ASSERT_TRUE(key.ok());
     scanner_ = std::make_unique<SecretScanner>(
-        *key, std::vector<std::string>{"DATABASE_URL=postgres://app:Tr0ub4dor3x@db/prod", "AWS_CA_BUNDLE=/etc/ssl/ca.pem",
-                                       "PATH=/usr/bin"});
+        *key, std::vector<std::string>{"DATABASE_URL=postgres://app:Tr0ub4dor3x@db/prod",
+                                       "AWS_CA_BUNDLE=/etc/ssl/ca.pem", "PATH=/usr/bin"});
   }
   void TearDown() override {
     std::error_code ec;
@@ -58,7 +58,8 @@ class RecordingSinkTest : public ::testing::Test {
 };
 
 TEST_F(RecordingSinkTest, SessionRecordHasRedactedCommandLineAndHostFacts) {
-  RecordingOrigin origin{"task", "agent", "1.0", "ptrace", {"sh", "-c", "echo " + kToken, "--api-key", "Zq8vN2mKp4xY7wL1aB3cD5"}};
+  RecordingOrigin origin{
+      "task", "agent", "1.0", "ptrace", {"sh", "-c", "echo " + kToken, "--api-key", "Zq8vN2mKp4xY7wL1aB3cD5"}};
   SessionInfo info = NewSessionInfo(origin, *scanner_);
   EXPECT_EQ(info.argv, (std::vector<std::string>{"sh", "-c", "echo " + scanner_->Fingerprint(kToken), "--api-key",
                                                  scanner_->Fingerprint("Zq8vN2mKp4xY7wL1aB3cD5")}));
