@@ -37,7 +37,8 @@ enum Group {
   kUrlPassword,  // "user:password" (or ":password") of a URL; scheme and host stay readable
   kUrlKey,       // a random key used as a URL's user (Sentry DSN)
   kWebhook,      // the secret path of a Slack or Discord webhook URL
-  kKeyword,      // the value of password=, AccountKey=, SharedAccessSignature= ...
+  kKeyword,      // the value of password=, AccountKey=, SharedAccessSignature= ... (quoted or not)
+  kHeader,       // the value of an API-key header (X-Api-Key: ..., PRIVATE-TOKEN: ...)
   kQueryParam,   // the value of ?token=, &sig=, &api_key= ... in a URL
   kJsonField,    // the value of a JSON credential field ("password": "...")
   kBearer,       // the credential after "Bearer" / "Basic" / "token"
@@ -47,19 +48,20 @@ enum Group {
 
 constexpr char kSecretPattern[] =
     "\\b("
-    "gh[pousr]_[A-Za-z0-9]{30,}"                                     // GitHub classic tokens
-    "|github_pat_[A-Za-z0-9_]{22,}"                                  // GitHub fine-grained tokens
-    "|glpat-[A-Za-z0-9_-]{20,}"                                      // GitLab
-    "|(?:AKIA|ASIA)[A-Z0-9]{16}"                                     // AWS access key ids
-    "|xox[abposre]-[A-Za-z0-9-]{10,}"                                // Slack
-    "|xapp-[0-9]-[A-Za-z0-9-]{10,}"                                  // Slack app-level tokens
-    "|sk-ant-[A-Za-z0-9_-]{20,}"                                     // Anthropic
-    "|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"               // OpenAI
-    "|AIza[0-9A-Za-z_-]{35}"                                         // Google API keys
-    "|ya29\\.[0-9A-Za-z_-]{20,}"                                     // Google OAuth access tokens
-    "|(?:sk|rk)_live_[0-9A-Za-z]{10,}"                               // Stripe
-    "|whsec_[0-9A-Za-z]{20,}"                                        // Stripe webhook signing secrets
-    "|npm_[A-Za-z0-9]{36}"                                           // npm
+    "gh[pousr]_[A-Za-z0-9]{30,}"                        // GitHub classic tokens
+    "|github_pat_[A-Za-z0-9_]{22,}"                     // GitHub fine-grained tokens
+    "|glpat-[A-Za-z0-9_-]{20,}"                         // GitLab
+    "|(?:AKIA|ASIA)[A-Z0-9]{16}"                        // AWS access key ids
+    "|xox[abposre]-[A-Za-z0-9-]{10,}"                   // Slack
+    "|xapp-[0-9]-[A-Za-z0-9-]{10,}"                     // Slack app-level tokens
+    "|sk-ant-[A-Za-z0-9_-]{20,}"                        // Anthropic
+    "|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"  // OpenAI
+    "|AIza[0-9A-Za-z_-]{35}"                            // Google API keys
+    "|ya29\\.[0-9A-Za-z_-]{20,}"                        // Google OAuth access tokens
+    "|(?:sk|rk)_live_[0-9A-Za-z]{10,}"                  // Stripe
+    "|whsec_[0-9A-Za-z]{20,}"
+    "|tskey-[A-Za-z0-9-]{16,}"  // Tailscale                                        // Stripe webhook signing secrets
+    "|npm_[A-Za-z0-9]{36}"      // npm
     "|dckr_pat_[A-Za-z0-9_-]{20,}"                                   // Docker Hub
     "|pypi-[A-Za-z0-9_-]{50,}"                                       // PyPI
     "|hf_[A-Za-z0-9]{30,}"                                           // Hugging Face
@@ -72,9 +74,12 @@ constexpr char kSecretPattern[] =
     "|(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$))"
     "|[A-Za-z][A-Za-z0-9+.-]*://([^\\s/:@<>'\"]*:[^\\s/@<>'\"]+)@"
     "|[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@"
-    "|(?:hooks\\.slack\\.com/(?:services|workflows|triggers)/|discord(?:app)?\\.com/api/webhooks/)"
-    "([A-Za-z0-9/_-]{20,})"
-    "|(?i:accountkey|sharedaccesskey|sharedaccesssignature|password|passwd|pwd|_?authtoken|_auth)=([^\\s;&'\"<>]{4,})"
+    "|(?:hooks\\.slack\\.com/(?:services|workflows|triggers)/|discord(?:app)?\\.com/api/webhooks/|"
+    "webhook\\.office\\.com/webhookb2/|outlook\\.office\\.com/webhook/)"
+    "([A-Za-z0-9/_@-]{20,})"
+    "|(?i:accountkey|sharedaccesskey|sharedaccesssignature|password|passwd|pwd|_?authtoken|_auth)=[\"']?"
+    "([^\\s;&'\"<>]{4,})"
+    "|(?i:x-api-key|api-key|x-auth-token|private-token|x-access-token|x-goog-api-key):\\s*([A-Za-z0-9._~+/=-]{8,})"
     "|[?&](?i:token|access_token|api_key|apikey|key|sig|signature|secret|password|auth)=([^&\\s#'\"<>]{8,})"
     "|\"(?i:password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey|auth|"
     "private_key|secret_access_key|session_token)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.){6,})\""
@@ -118,6 +123,7 @@ bool Plausible(int group, std::string_view span) {
     case kBearer:
       return HasDigit(span) && HasAlpha(span);
     case kKeyword:
+    case kHeader:
     case kQueryParam:
     case kJsonField:
       return !IsReference(span);
@@ -140,6 +146,12 @@ bool LooksRandom(std::string_view s);
 // Word separators of FindWordSecret (not std::isspace: a locale lookup per byte dominated the scan).
 bool IsSpaceOrQuote(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\'' || c == '"';
+}
+
+// "mydb", "json", "main": what a boolean flag's next argument usually is. A value with digits,
+// capitals or symbols, 6 bytes or more, is taken for the flag's value.
+bool NotAPlainWord(std::string_view s) {
+  return s.size() >= 6 && std::any_of(s.begin(), s.end(), [](unsigned char c) { return !std::islower(c) && c != '-'; });
 }
 
 bool IsNameChars(std::string_view s) {
@@ -184,7 +196,7 @@ Hit FindWordSecret(std::string_view text, size_t pos) {
           return {word, kWord};
         }
       } else if ((flag || name.find('_') != std::string_view::npos) && IsNameChars(name) &&
-                 ClassifyName(name) == NameSignal::kStrong && LooksRandom(word)) {
+                 ClassifyName(name) == NameSignal::kStrong && (LooksRandom(word) || (flag && NotAPlainWord(word)))) {
         return {word, kWord};
       }
     }
@@ -231,8 +243,9 @@ Hit FindShapeSecret(std::string_view text, size_t pos) {
 constexpr std::string_view kSecretNames[] = {"MYSQL_PWD", "AWS_ACCESS_KEY_ID", "NPM_CONFIG__AUTH"};
 
 // A last word ending like this names the credential itself (SLACKTOKEN, PGPASSWORD, MAPSAPIKEY).
-constexpr std::string_view kStrongEndings[] = {"TOKEN",  "SECRET",     "PASSWORD",  "PASSWD",    "PASSPHRASE",
-                                               "APIKEY", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY", "JWT"};
+constexpr std::string_view kStrongEndings[] = {"TOKEN",      "SECRET",  "PASSWORD",   "PASSWD",
+                                               "PASSPHRASE", "APIKEY",  "PRIVATEKEY", "ACCESSKEY",
+                                               "SECRETKEY",  "AUTHKEY", "JWT"};
 // A last word equal to one of these, after at least one other word (STRIPE_KEY; but not KEY, PWD).
 constexpr std::string_view kStrongWords[] = {"KEY",  "KEYS",       "PAT",         "AUTH",  "PWD",
                                              "PASS", "CREDENTIAL", "CREDENTIALS", "COOKIE"};
@@ -370,8 +383,9 @@ bool IsSecretEnv(std::string_view name, std::string_view value) {
     case ValueShape::kBoolean:
     case ValueShape::kShortNumber:
     case ValueShape::kPath:
-    case ValueShape::kUrl:
       return false;
+    case ValueShape::kUrl:  // a capability URL under a credential-ish name carries a random key
+      return signal == NameSignal::kWeak && HasRandomSegment(value);
     case ValueShape::kNumber:  // a PIN under a credential's name; a count or a port otherwise
       return signal == NameSignal::kStrong;
     case ValueShape::kOther:

@@ -2,9 +2,8 @@
 // environment entries through IsSecretEnv(name, value), argv strings through LooksLikeSecretValue (what
 // Redact replaces when the environment tells nothing). Prints precision and recall per kind (the
 // figures in docs/benchmarks.md). The development corpus (the rules were tuned on it) must give no
-// false positive on its configuration half and a recall of at least 95% on its credential half. The
-// held-out corpus was written afterwards and never used for tuning: its figures are printed, and its
-// first-run figures (1 false positive, recall 33/39) are the floor, so that a regression still fails.
+// false positive on its configuration half and a recall of at least 95% on its credential half. Each
+// held-out corpus was written after the rules of its time and measured before any change aimed at it.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -126,12 +125,23 @@ TEST(SecretCorpusTest, DevelopmentCorpus) {
   EXPECT_GE(f.recall, 0.95);
 }
 
-TEST(SecretCorpusTest, HeldOutCorpus) {
+// The first held-out corpus found misses that were then fixed (docs/benchmarks.md): it now guards
+// against regressions like the development corpus, with its figures after that revision.
+TEST(SecretCorpusTest, FirstHeldOutCorpus) {
   const Figures f = Measure("held-out", LoadCorpus(AGENTTRACE_SECRET_CORPUS_HOLDOUT));
   EXPECT_GE(f.secrets, 30);
   EXPECT_GE(f.configs, 30);
+  EXPECT_EQ(f.fp, 0);
+  EXPECT_GE(f.recall, 38.0 / 39.0 - 1e-9);
+}
+
+TEST(SecretCorpusTest, SecondHeldOutCorpus) {
+  const Figures f = Measure("held-out2", LoadCorpus(AGENTTRACE_SECRET_CORPUS_HOLDOUT2));
+  EXPECT_GE(f.secrets, 30);
+  EXPECT_GE(f.configs, 30);
+  // Its first-run figures (never tuned on) as the floor, so that a regression still fails.
   EXPECT_LE(f.fp, 1);
-  EXPECT_GE(f.recall, 33.0 / 39.0 - 1e-9);
+  EXPECT_GE(f.recall, 34.0 / 38.0 - 1e-9);
 }
 
 // Every credential of the environment half is also removed from a command line that carries it,

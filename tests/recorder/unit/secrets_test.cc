@@ -81,6 +81,10 @@ TEST(IsSecretEnvTest, WeakNamesNeedRandomValues) {
   EXPECT_FALSE(IsSecretEnv("KEY_VAULT_NAME", "kv-prod-westeurope"));
   EXPECT_FALSE(IsSecretEnv("GPG_KEY_ID", "3AA5C34371567BD2"));
   EXPECT_FALSE(IsSecretEnv("STRIPE_PUBLISHABLE_KEY", "pk_live_EXAMPLE0000publishable0000"));
+  // A URL under such a name is a capability URL when it carries a random key.
+  EXPECT_TRUE(IsSecretEnv("TEAMS_WEBHOOK_URL", "https://hooks.example.com/in/Zq8vN2mKp4xY7wL1aB3cD5"));
+  EXPECT_FALSE(IsSecretEnv("SLACK_WEBHOOK_URL", "https://hooks.example.com/in/deployments"));
+  EXPECT_TRUE(IsSecretEnv("TAILSCALE_AUTHKEY", "FAKE0000"));
 }
 
 TEST(IsSecretEnvTest, OverlongNameIsClassifiedByValueOnly) {
@@ -116,6 +120,11 @@ TEST(LooksLikeSecretValueTest, KnownFormats) {
       "https://hooks.slack.com/services/T0000/B0000/FAKEexample0000XXXXXXXX",
       "AccountKey=FAKE0000key==;",
       "{\"password\":\"hunter22\"}",
+      "PlainLoginModule required username=\"app\" password=\"hunter22\";",  // quoted, as in a JAAS config
+      "curl -H 'X-Api-Key: Zq8vN2mKp4xY' https://x",
+      "https://example.webhook.office.com/webhookb2/0000-fake@0000/IncomingWebhook/FAKE0000EXAMPLE0000abcd/0",
+      std::string("tskey-auth-") + "FAKE0000-EXAMPLE0000",
+      "helm repo add p https://charts --password FAKEhelm0000pass",
   };
   for (const auto& s : secrets) EXPECT_TRUE(LooksLikeSecretValue(s)) << s;
 }
