@@ -186,7 +186,7 @@ Hit FindWordSecret(std::string_view text, size_t pos) {
           !IsReference(value) && FindShapeSecret(value, 0).span.empty() && IsSecretEnv(name, value)) {
         return {value, kWord};
       }
-    } else if (!prev.empty() && word[0] != '-' && word[0] != '$' && word[0] != '<') {
+    } else if (!prev.empty() && word[0] != '-' && !IsReference(word)) {
       const bool flag = prev[0] == '-';
       std::string_view name = prev.substr(prev.find_first_not_of('-'));
       if ((name == "u" || name == "user") && flag) {

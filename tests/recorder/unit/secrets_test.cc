@@ -274,7 +274,8 @@ TEST(SecretScannerTest, RedactArgvSeesFlagValuePairs) {
   EXPECT_EQ(argv, (std::vector<std::string>{"deploy", "--api-key", scanner.Fingerprint("Zq8vN2mKp4xY7wL1aB3cD5"),
                                             "--region", "eu-west-1", "-u", scanner.Fingerprint("admin:hunter22"),
                                             "--name", "Zq8vN2mKp4xY7wL1aB3cD5x"}));
-  std::vector<std::string> plain = {"psql", "--password", "mydb", "git", "commit", "-m", "token refresh"};
+  std::vector<std::string> plain = {"psql",   "--password", "mydb",          "git",     "commit", "-m",
+                                    "token refresh", "--token", "/run/secrets/tok", "--secret", "$SECRET"};
   EXPECT_FALSE(scanner.RedactArgv(&plain));
 }
 
