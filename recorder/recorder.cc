@@ -2,10 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +16,7 @@
 
 #include "format/store.h"
 #include "recorder/event_socket.h"
+#include "recorder/recording_sink.h"
 #include "recorder/secrets.h"
 #include "recorder/seccomp_filter.h"
 #include "recorder/tracer.h"
@@ -31,35 +29,6 @@ namespace {
 std::string GetEnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return (v != nullptr && *v != '\0') ? v : fallback;
-}
-
-void FillHostInfo(const RecordOptions& o, SessionInfo* info) {
-  info->label = o.label;
-  info->agent_name = o.agent_name;
-  info->agent_version = o.agent_version;
-  info->argv = o.command;
-  info->recorder = "ptrace";
-  char buf[PATH_MAX];
-  if (getcwd(buf, sizeof(buf)) != nullptr) info->cwd = buf;
-  info->home = GetEnvOr("HOME", "");
-  info->tmp = GetEnvOr("TMPDIR", "/tmp");
-  if (gethostname(buf, sizeof(buf)) == 0) info->host.assign(buf, strnlen(buf, sizeof(buf)));
-  passwd pw;
-  passwd* found = nullptr;
-  char pwbuf[4096];
-  if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found != nullptr) {
-    info->user = found->pw_name;
-  } else {
-    info->user = GetEnvOr("USER", "");
-  }
-  utsname u;
-  if (uname(&u) == 0) {
-    info->kernel = u.release;
-    info->arch = u.machine;
-  }
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  info->start_wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 class WriterSink : public EventSink {
@@ -165,12 +134,9 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   SecretScanner scanner(key, env);
   AT_ASSIGN_OR_RETURN(SeccompProgram filter, BuildSeccompFilter());
 
-  SessionInfo info;
-  FillHostInfo(o, &info);
-  info.env_names = scanner.env_names();
-  info.secret_env_names = scanner.secret_env_names();
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<SessionWriter> writer, store->CreateSession(info));
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<AsyncSessionWriter> async, AsyncSessionWriter::Start(std::move(writer)));
+  RecordingOrigin origin{o.label, o.agent_name, o.agent_version, "ptrace", o.command};
+  AT_ASSIGN_OR_RETURN(std::unique_ptr<RecordingSink> async,
+                      RecordingSink::Create(*store, NewSessionInfo(origin, scanner), &scanner));
   RecordOutcome out;
   out.session = async->id();
 
@@ -204,7 +170,6 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   topts.allow_io_uring = o.allow_io_uring;
   topts.cpu_pin = o.cpu_pin;
   topts.pin_tracer = o.pin_tracer;
-  topts.secrets = &scanner;
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);
   SpawnSpec spec{o.command, agent_env};

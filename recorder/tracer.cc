@@ -121,7 +121,6 @@ Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(o
   threads_.reserve(4096);
   env_.mem = &mem_;
   env_.paths = &paths_;
-  env_.secrets = options_.secrets;
   env_.allow_io_uring = options_.allow_io_uring;
 }
 

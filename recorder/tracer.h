@@ -48,7 +48,6 @@
 
 namespace agenttrace {
 
-class SecretScanner;
 
 // Where the tracer puts events. AsyncSessionWriter in production, a vector in tests.
 class EventSink {
@@ -65,7 +64,6 @@ struct TracerOptions {
   // Keep the tracer thread (only) on the CPU it starts on; the agent may run anywhere. The scheduler
   // then tends to wake a stopped tracee's tracer, and the tracee it resumes, on one CPU.
   bool pin_tracer = true;
-  const SecretScanner* secrets = nullptr;  // redacts argv of exec events; must outlive the tracer
 };
 
 struct SpawnSpec {

@@ -49,6 +49,7 @@ Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, c
 // Per-event lazily computed inputs of matchers.
 struct SessionEvaluator::Scratch {
   const Event* event = nullptr;
+  const std::vector<Action>* actions = nullptr;  // every action of `event` (for `unless` exceptions)
   bool argv_built = false;
   std::string argv;
   int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON, 3 nested too deep, 4 the recorder's
@@ -131,6 +132,12 @@ class CompiledMatch {
     AT_ASSIGN_OR_RETURN(m->tools_, CompileGlobs(s.tools, vars, GlobFlavor::kPlain));
     AT_ASSIGN_OR_RETURN(m->servers_, CompileGlobs(s.servers, vars, GlobFlavor::kPlain));
     AT_ASSIGN_OR_RETURN(m->env_, CompileGlobs(s.env, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->not_env_, CompileGlobs(s.not_env, vars, GlobFlavor::kPlain));
+    for (const MatchSpec& u : s.unless) {
+      auto cu = Compile(u, vars);
+      if (!cu.ok()) return cu.status().WithContext("unless at line " + u.pos.ToString());
+      m->unless_.push_back(std::move(*cu));
+    }
     AT_ASSIGN_OR_RETURN(m->text_, CompileGlobs(s.text, vars, GlobFlavor::kPlain));
     for (const PosString& h : s.hosts) {
       AT_ASSIGN_OR_RETURN(HostPattern hp, HostPattern::Parse(h.text));
@@ -168,7 +175,10 @@ class CompiledMatch {
   bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
   uint32_t class_bits() const { return class_mask_ == 0 ? ~0u : class_mask_; }
   bool has_paths() const { return paths_ != nullptr; }
-  bool has_args() const { return !args_.empty(); }
+  bool has_args() const { return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) {
+                                    return u->has_args();
+                                  }); }
+  bool has_unless() const { return !unless_.empty(); }
   const std::string& paths_regex() const { return paths_regex_; }
 
   // Whether the action (with `path` standing for its path: the path as written or the resolved one)
@@ -274,9 +284,15 @@ class CompiledMatch {
       if (!RE2::FullMatch(a.env, *env_))
         return no([&] { return std::string("env: no glob matches " + std::string(a.env)); });
     }
+    if (not_env_ && !a.env.empty() && RE2::FullMatch(a.env, *not_env_)) {
+      return no([&] { return std::string("not_env: " + std::string(a.env) + " is excluded"); });
+    }
     if (text_) {
       if (a.cls != ActionClass::kEscape) return no([&] { return std::string("text: not an escape"); });
       if (!RE2::FullMatch(e.text, *text_)) return no([&] { return std::string("text: no glob matches " + e.text); });
+    }
+    if (const CompiledMatch* u = MatchingException(a, path, sc)) {
+      return no([&] { return std::string("unless: the event matches the exception at line " + u->spec_->pos.ToString()); });
     }
     if (why) *why = "all conditions hold";
     return true;
@@ -290,11 +306,28 @@ class CompiledMatch {
     std::string text;
   };
   CompiledMatch() = default;
+
+  // The first `unless` exception that some action of the event meets, or null. The action being decided
+  // is checked on `path` only (the path the decision is about: a link named like an exception must not
+  // excuse its target); the event's other actions on what they really touched (the resolved path).
+  const CompiledMatch* MatchingException(const Action& a, std::string_view path, SessionEvaluator::Scratch& sc) const {
+    for (const auto& u : unless_) {
+      if (u->Matches(a, path, sc, true, nullptr)) return u.get();
+      if (sc.actions == nullptr) continue;
+      for (const Action& b : *sc.actions) {
+        if (&b == &a) continue;
+        if (u->Matches(b, b.resolved.empty() ? b.path : b.resolved, sc, true, nullptr)) return u.get();
+      }
+    }
+    return nullptr;
+  }
+
   const MatchSpec* spec_ = nullptr;
   bool unknown_args_match_ = false;
   uint32_t class_mask_ = 0;
   std::string paths_regex_;
-  std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, text_;
+  std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, not_env_, text_;
+  std::vector<std::unique_ptr<CompiledMatch>> unless_;
   std::vector<HostPattern> hosts_, not_hosts_;
   std::vector<PortRange> ports_;
   std::vector<Arg> args_;
@@ -352,6 +385,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       continue;
     }
     const CompiledMatch& cm = *cp->rule_match_[r];
+    cp->plain_unless_ = cp->plain_unless_ || cm.has_unless();
     for (int c = 0; c < kActionClassCount; ++c) {
       if (!cm.AppliesTo(static_cast<ActionClass>(c))) continue;
       RuleIndex::PerClass& pc = cp->index_->cls[c];
@@ -416,6 +450,7 @@ struct SessionEvaluator::BudgetState {
 
 SessionEvaluator::SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy)
     : policy_(std::move(policy)), scratch_(std::make_unique<Scratch>()) {
+  scratch_->actions = &actions_;
   for (int r : policy_->stateful_rules_) {
     const Rule& rule = policy_->policy().rules[r];
     auto s = std::make_unique<SeqState>();
@@ -445,7 +480,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
                          rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
     }
   }
-  const bool cacheable = explain == nullptr && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
+  const bool cacheable = explain == nullptr && !policy_->plain_unless_ && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
                                                  a.cls == ActionClass::kFileDelete);
   PathFacts* facts = nullptr;
   int slot = 0;

@@ -48,7 +48,10 @@ const std::vector<std::string>& DefaultSecretGlobs() {
       "~/.ssh/**",          "~/.aws/**",   "~/.config/gcloud/**", "~/.azure/**", "~/.kube/config",
       "~/.docker/config.json", "~/.netrc", "~/.npmrc",           "~/.pypirc",   "~/.git-credentials",
       "~/.config/gh/hosts.yml", "~/.gnupg/**", "**/.env",         "**/.env.*",   "**/id_rsa*",
-      "**/id_ed25519*",     "**/*.pem",    "**/*.key"};
+      "**/id_ed25519*",     "**/*.key",
+      // Private keys in PEM files, not every .pem: public CA bundles (/etc/ssl/certs/*.pem, certifi's
+      // cacert.pem) are read by every TLS client.
+      "**/*key*.pem",       "/etc/ssl/private/**"};
   return kGlobs;
 }
 

@@ -88,5 +88,23 @@ TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
   EXPECT_TRUE(policy->rules.empty());
 }
 
+// Issue #10: `**/*.pem` among the suggested secrets made every read of a public CA bundle a secret.read.
+TEST(SuggestTest, PublicCertificatesAreNotSecretsRegression) {
+  std::string yaml = "version: 1\ndefault: allow\nsecrets:\n";
+  for (const std::string& g : DefaultSecretGlobs()) yaml += "  - \"" + g + "\"\n";
+  yaml += "rules:\n  - {id: no-secrets, decision: deny, class: secret.read}\n";
+  testing::Harness h(yaml);
+  EXPECT_EQ(h.Decide(Open("/etc/ssl/certs/ca-certificates.pem")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/etc/ssl/certs/ISRG_Root_X1.pem")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/home/u/proj/.venv/lib/python3.12/site-packages/certifi/cacert.pem")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/etc/letsencrypt/live/example.com/privkey.pem")), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/home/u/proj/certs/server-key.pem")), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/etc/ssl/private/ssl-cert-snakeoil.key")), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/home/u/.ssh/id_ed25519")), "deny:no-secrets");
+  auto suggested = SuggestPolicy(Sessions(), "build");
+  ASSERT_TRUE(suggested.ok());
+  EXPECT_EQ(suggested->find("\"**/*.pem\""), std::string::npos) << *suggested;
+}
+
 }  // namespace
 }  // namespace agenttrace

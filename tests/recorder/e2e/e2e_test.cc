@@ -536,6 +536,38 @@ TEST_F(RecordTest, SecretInArgvNeverReachesTheStore) {
   EXPECT_TRUE(exec_seen) << "no exec of echo recorded:\n" << s.EventsOfKind("exec");
 }
 
+// Issue #10: the session record kept the agent's command line as given, so a token typed in it showed
+// in `ls`, `show` and the export header. The token is not in the environment: only its shape tells.
+TEST_F(RecordTest, CommandLineTokenNeverReachesLsShowOrExportRegression) {
+  const std::string token = std::string("ghp_") + "CmdLineToken0123456789abcdefGHIJKLMN";
+  ASSERT_EQ(token.size(), 40u);
+  RunResult r = Record({"sh", "-c", "echo " + token});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_THAT(r.out, ::testing::HasSubstr(token));  // the agent itself saw the real value
+  Session s = Export();
+  ASSERT_FALSE(s.id.empty());
+  const std::string fragment = token.substr(4, 20);
+  RunResult ls = RunCommand({AGENTTRACE_BIN, "ls", "--store", store_});
+  RunResult ls_json = RunCommand({AGENTTRACE_BIN, "ls", "--json", "--store", store_});
+  RunResult show = RunCommand({AGENTTRACE_BIN, "show", s.id, "--store", store_});
+  for (const RunResult* out : {&ls, &ls_json, &show}) {
+    EXPECT_EQ(out->status, 0) << out->err;
+    EXPECT_EQ(out->out.find(fragment), std::string::npos) << out->out;
+  }
+  EXPECT_EQ(s.export_text.find(fragment), std::string::npos) << s.export_text;
+  for (const auto& entry : fs::recursive_directory_iterator(store_)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(fragment), std::string::npos) << "token fragment found in " << entry.path();
+  }
+  // What is kept instead: the command line with a fingerprint in place of the token.
+  auto argv = s.header.value("argv", std::vector<std::string>{});
+  ASSERT_EQ(argv.size(), 3u) << s.header.dump();
+  EXPECT_TRUE(std::regex_match(argv[2], std::regex("echo <secret:fp:[0-9a-f]{16}>"))) << argv[2];
+  EXPECT_THAT(show.out, ::testing::HasSubstr("<secret:fp:")) << show.out;
+}
+
 TEST_F(RecordTest, AgentInheritsNoDescriptorOfTheStore) {
   RunResult r = Record({Program("e2e_fds")});
   ASSERT_EQ(r.status, 0) << r.err;
