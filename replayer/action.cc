@@ -105,6 +105,9 @@ void DeriveBaseActions(const Event& e, std::vector<Action>* out) {
     case EventKind::kNetBind:
     case EventKind::kNetListen: {
       if (e.kind == EventKind::kNetSend && e.address.empty() && e.path.empty()) break;  // no address: a plain send
+      // Netlink talks to the kernel (routing and interface tables: name resolution, libuv's
+      // interface list), not to a host; it has no address a rule could name.
+      if (e.family == AF_NETLINK) break;
       Action a;
       a.cls = (e.kind == EventKind::kNetBind || e.kind == EventKind::kNetListen) ? ActionClass::kNetListen
                                                                                  : ActionClass::kNetConnect;

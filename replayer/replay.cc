@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <fstream>
 #include <thread>
 #include <unordered_set>
@@ -45,8 +44,13 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   const ReplayOptions& opt = *shared.options;
   const auto& rules = shared.policy->rules;
   std::vector<uint64_t> hits(rules.size() + 1, 0);  // last slot: default
-  std::unordered_set<std::string, StringHash, std::equal_to<>> seen;
-  std::string key;
+  // The profile comes from the events alone (not from the evaluator's actions, which depend on the
+  // policy's secrets and evaluate_failed), so stability is the same under any policy.
+  ProfileBuilder profile(vars);
+  // Blast radius: distinct raw resources of succeeded actions ("class letter, 'p' or 'r', text"),
+  // normalised at the end like the profile, once the session's temporary paths are known.
+  std::unordered_set<std::string, StringHash, std::equal_to<>> blast_raw;
+  std::string key, raw;
   for (;;) {
     Result<const Event*> next = (*src)->Next();
     if (!next.ok()) {
@@ -60,6 +64,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     std::vector<std::string>* explain =
         opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;
     const EventVerdict& v = ev.Evaluate(*e, explain);
+    profile.Add(*e);
     if (!v.evaluated) continue;
     ++res->evaluated;
     ++hits[v.rule >= 0 ? static_cast<size_t>(v.rule) : rules.size()];
@@ -91,43 +96,41 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
         ++res->findings_dropped;
       }
     }
-    // Profile and blast radius: normalise each distinct raw resource once.
-    bool succeeded = !(IsSyscallKind(e->kind) && e->result < 0);
+    if (IsSyscallKind(e->kind) && e->result < 0) continue;
     for (const Action& a : ev.actions()) {
-      key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
-      key.push_back(succeeded ? '+' : '-');
-      if (a.cls == ActionClass::kToolCall) {
-        key += e->server;
-        key.push_back('\0');
-      }
-      key += a.Resource();
-      if (!a.host.empty()) {
-        char port[8];
-        auto [end, ec] = std::to_chars(port, port + sizeof port, a.port);
-        key.push_back(':');
-        key.append(port, end);
-      }
-      if (seen.find(std::string_view(key)) != seen.end()) continue;
-      seen.insert(key);
-      std::string entry = ProfileEntry(a, vars);
-      std::string resource = entry.substr(entry.find(' ') + 1);
-      res->profile.insert(std::move(entry));
-      if (!succeeded) continue;
       switch (a.cls) {
         case ActionClass::kFileWrite:
         case ActionClass::kFileDelete:
-          if (resource.rfind("${workspace}", 0) != 0) res->blast.written_outside_workspace.insert(resource);
+        case ActionClass::kNetConnect:
+        case ActionClass::kSecretRead:
           break;
-        case ActionClass::kNetConnect: res->blast.hosts.insert(resource); break;
-        case ActionClass::kSecretRead: res->blast.secrets.insert(resource); break;
         case ActionClass::kToolCall:
           if (LooksSideEffecting(e->tool) ||
               (shared.side_effect_tools && RE2::FullMatch(e->tool, *shared.side_effect_tools))) {
-            res->blast.side_effect_tools.insert(resource);
+            break;
           }
-          break;
-        default: break;
+          continue;
+        default: continue;
       }
+      bool is_path = ProfileRawResource(a, &raw);
+      key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
+      key.push_back(is_path ? 'p' : 'r');
+      key += raw;
+      if (blast_raw.find(std::string_view(key)) == blast_raw.end()) blast_raw.insert(key);
+    }
+  }
+  res->profile = profile.Finish();
+  for (const std::string& k : blast_raw) {
+    std::string resource = ProfileResource(std::string_view(k).substr(2), k[1] == 'p', vars, &profile.temps());
+    switch (static_cast<ActionClass>(k[0] - 'A')) {
+      case ActionClass::kFileWrite:
+      case ActionClass::kFileDelete:
+        if (resource.rfind("${workspace}", 0) != 0) res->blast.written_outside_workspace.insert(std::move(resource));
+        break;
+      case ActionClass::kNetConnect: res->blast.hosts.insert(std::move(resource)); break;
+      case ActionClass::kSecretRead: res->blast.secrets.insert(std::move(resource)); break;
+      case ActionClass::kToolCall: res->blast.side_effect_tools.insert(std::move(resource)); break;
+      default: break;
     }
   }
   for (size_t r = 0; r < hits.size(); ++r) {
