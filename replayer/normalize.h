@@ -49,7 +49,7 @@ namespace agenttrace {
 // as they are, which can only lower stability, never hide a difference).
 class TempPaths {
  public:
-  static constexpr size_t kMaxTracked = 1u << 20;
+  static constexpr size_t kMaxTracked = 1u << 18;
 
   // Feeds the next event of the session (any kind; failed calls are ignored).
   void Observe(const Event& e);

@@ -49,12 +49,11 @@ std::string ProfileEntry(const Action& a, const PathVars& vars, const TempPaths*
 void ProfileBuilder::Add(const Event& e) {
   temps_.Observe(e);
   DeriveBaseActions(e, &actions_);
-  std::string raw;
   for (const Action& a : actions_) {
-    bool is_path = ProfileRawResource(a, &raw);
+    bool is_path = ProfileRawResource(a, &raw_text_);
     key_.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
     key_.push_back(is_path ? 'p' : 'r');
-    key_ += raw;
+    key_ += raw_text_;
     if (raw_.find(std::string_view(key_)) == raw_.end()) raw_.insert(key_);
   }
 }

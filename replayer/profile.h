@@ -55,8 +55,8 @@ class ProfileBuilder {
   };
   PathVars vars_;
   TempPaths temps_;
-  std::vector<Action> actions_;
-  std::string key_;
+  std::vector<Action> actions_;  // scratch buffers, reused from event to event
+  std::string key_, raw_text_;
   // Distinct raw entries: class letter, 'p' (path, normalised at the end) or 'r' (final resource),
   // then the text.
   std::unordered_set<std::string, Hash, std::equal_to<>> raw_;
