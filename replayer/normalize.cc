@@ -289,7 +289,8 @@ void TempPaths::Created(std::string_view path) {
 void TempPaths::Removed(std::string_view path) {
   auto it = created_.find(path);
   if (it == created_.end()) return;
-  temp_.insert(std::move(created_.extract(it).value()));
+  auto node = created_.extract(it);
+  if (temp_.size() < kMaxTracked) temp_.insert(std::move(node.value()));
 }
 
 bool TempPaths::InCreatedDir(std::string_view path) const {

@@ -15,12 +15,13 @@
 //     -> <time>; runs of 16+ hex digits -> <hex>; runs of 4+ digits (pids, ports, epochs) -> N;
 //     digits in ":[...]" (pipe:[246751], socket:[N]) -> N; under /proc and /dev/pts every all-digit
 //     component -> N (/proc/9419/maps -> /proc/N/maps, /proc/N/task/N, /proc/N/fd/N).
-//   - Temporary names: every component below ${tmp}, and the component of a path that the session
-//     itself created and later removed (TempPaths), is a random name: each run of letters and digits
-//     that contains a digit or has 6+ characters becomes `*`, as does the 8-character
-//     [a-z0-9_] tail Python's tempfile and multiprocessing put after "tmp" or a separator
-//     (tmp_obj_8lKMUl -> tmp_obj_*, sem.mp-awo_wt4v -> sem.mp-*, .tmp-16452-pack-<hex>.idx ->
-//     .tmp-*-pack-*.idx, sedvV8FQW -> *).
+//   - The session's own temporary files (TempPaths: created, then deleted or renamed away): in each
+//     component naming one, every run of letters and digits that contains a digit or has 6+
+//     characters becomes `*`, as does the 8-character [a-z0-9_] tail Python's tempfile and
+//     multiprocessing put after "tmp" or a separator (tmp_obj_8lKMUl -> tmp_obj_*, sem.mp-awo_wt4v ->
+//     sem.mp-*, .tmp-16452-pack-<hex>.idx -> .tmp-*-pack-*.idx, sedvV8FQW -> *).
+//   - Other names below ${tmp}: runs that look random (8+ characters, or 6+ mixing digits or cases)
+//     become `*`, other numbers N, and the Python rule applies.
 //
 // Thread-safety: free functions over values; a TempPaths belongs to one thread while it is built and
 // is read-only afterwards.
@@ -45,13 +46,14 @@ namespace agenttrace {
 // link or symlink, or an open with O_CREAT, creat/mknod or the target of a rename inside a directory
 // the session created (a plain O_CREAT may reuse an existing file, which is not the session's own).
 // An exclusive create (O_CREAT|O_EXCL) that failed with ENOENT also counts: the name never existed.
-// At most kMaxTracked created paths are remembered; later creations are not (their names then stay
-// as they are, which can only lower stability, never hide a difference).
+// At most kMaxTracked created paths, and as many temporary ones, are remembered; beyond, names stay
+// as they are, which can only lower stability, never hide a difference.
 class TempPaths {
  public:
   static constexpr size_t kMaxTracked = 1u << 18;
 
-  // Feeds the next event of the session (any kind; failed calls are ignored).
+  // Feeds the next event of the session (any kind; failed calls are ignored but for the failed
+  // exclusive create above).
   void Observe(const Event& e);
   // True when `path` (normalised, absolute) was created and later removed by the session.
   bool Contains(std::string_view path) const;
