@@ -207,6 +207,36 @@ TEST_F(RealTasks, DriftingAgentStaysBelowTheGate) {
     }
     EXPECT_EQ(in, 2) << entry;
   }
+
+  // The policy suggested from 4 runs of the well-behaved task is not so general that it allows the
+  // drift: the write outside the workspace and the extra host are denied, in the even runs only.
+  std::string clean = dir_ + "/clean", clean_policy = dir_ + "/clean.yaml";
+  ASSERT_NO_FATAL_FAILURE(Record(clean, "sed_make", "sed_make", 1, 4));
+  ASSERT_EQ(
+      Sh(Quote(kAgenttrace) + " policy suggest --store " + Quote(clean) + " --label sed_make -o " + Quote(clean_policy),
+         &out),
+      0)
+      << out;
+  Json against_clean;
+  Replay(store, "drift", clean_policy, "", &against_clean);
+  ASSERT_TRUE(against_clean.is_object()) << last_output_;
+  const Json& sessions = against_clean["sessions"];
+  ASSERT_EQ(sessions.size(), 4u);
+  std::set<std::string> denied;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    // Every run reads its own script (sed_make_drift.sh, not sed_make.sh): leave those out.
+    std::set<std::string> run_denied;
+    for (const Json& f : sessions[i]["findings"]) {
+      std::string what = f["what"].get<std::string>();
+      if (f["decision"] == "deny" && what.find("sed_make_drift.sh") == std::string::npos) {
+        run_denied.insert(f["resource"].get<std::string>());
+      }
+    }
+    EXPECT_EQ(run_denied.empty(), i % 2 == 0) << "run " << i + 1 << ": " << sessions[i].dump(1);
+    denied.insert(run_denied.begin(), run_denied.end());
+  }
+  EXPECT_TRUE(denied.count("file.write ${home}/notes.txt")) << last_output_;
+  EXPECT_TRUE(denied.count("net.connect 127.0.0.1:9")) << last_output_;
 }
 
 }  // namespace
