@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -90,6 +91,19 @@ class RealTasks : public ::testing::Test {
     return rc;
   }
 
+  // Prints the profile entries that not every session has, with how many have them: what a
+  // stability below 1 is made of.
+  static void PrintDifferences(const Json& report) {
+    std::map<std::string, int> count;
+    size_t n = report["sessions"].size();
+    for (const Json& s : report["sessions"]) {
+      for (const Json& p : s["profile"]) ++count[p.get<std::string>()];
+    }
+    for (const auto& [entry, k] : count) {
+      if (static_cast<size_t>(k) != n) std::cout << "[real-tasks]   in " << k << " of " << n << ": " << entry << "\n";
+    }
+  }
+
   static std::set<std::string> FailedCriteria(const Json& label) {
     std::set<std::string> out;
     for (const Json& c : label["criteria"]) {
@@ -117,6 +131,7 @@ class RealTasks : public ::testing::Test {
     double stability = label["stability"].get<double>();
     std::cout << "[real-tasks] " << task << ": stability " << stability << " over " << label["sessions"].size()
               << " runs\n";
+    PrintDifferences(report);
     RecordProperty("stability", std::to_string(stability));
     EXPECT_EQ(label["sessions"].size(), 4u);
     EXPECT_GE(stability, 0.99) << label["unique_actions"].dump(1);

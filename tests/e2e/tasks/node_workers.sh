@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Node with worker threads and fs.promises (a libuv thread pool, eventfds and pipes).
 set -euo pipefail
-# glibc reads /sys/devices/system/cpu/online when a process needs its 9th malloc arena, and whether
-# node's threads get that far depends on which ones have exited (their arenas are reused): a read
-# that comes and goes with thread timing, in about one run in six, not something the task does.
-# A fixed arena limit takes that read away.
-export MALLOC_ARENA_MAX=8
+# glibc's malloc reads /sys/devices/system/cpu/online when a process needs its 9th arena, and
+# /proc/sys/vm/overcommit_memory the first time it shrinks the heap of an arena other than the main
+# one; with node's threads both depend on thread timing (which threads have exited, when memory is
+# freed): reads that come and go from run to run, not something the task does. One arena takes
+# both away.
+export MALLOC_ARENA_MAX=1
 mkdir -p out
 node - <<'JS'
 const { Worker } = require('worker_threads');
