@@ -294,6 +294,7 @@ void TempPaths::Removed(std::string_view path) {
 }
 
 bool TempPaths::InCreatedDir(std::string_view path) const {
+  if (created_.empty()) return false;
   size_t slash = path.rfind('/');
   if (slash == std::string_view::npos || slash == 0) return false;
   return created_.find(path.substr(0, slash)) != created_.end();

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "format/event_json.h"
+
 namespace agenttrace {
 bool ProfileRawResource(const Action& a, std::string* out) {
   out->clear();
@@ -49,11 +51,21 @@ std::string ProfileEntry(const Action& a, const PathVars& vars, const TempPaths*
 void ProfileBuilder::Add(const Event& e) {
   temps_.Observe(e);
   DeriveBaseActions(e, &actions_);
+  char ok = IsSyscallKind(e.kind) && e.result < 0 ? '-' : '+';
   for (const Action& a : actions_) {
-    bool is_path = ProfileRawResource(a, &raw_text_);
     key_.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
-    key_.push_back(is_path ? 'p' : 'r');
-    key_ += raw_text_;
+    // Paths, the common case, go into the key without an intermediate copy.
+    std::string_view path = !a.env.empty() ? std::string_view() : !a.resolved.empty() ? a.resolved : a.path;
+    if (!path.empty()) {
+      key_.push_back('p');
+      key_.push_back(ok);
+      key_.append(path);
+    } else {
+      bool is_path = ProfileRawResource(a, &raw_text_);
+      key_.push_back(is_path ? 'p' : 'r');
+      key_.push_back(ok);
+      key_ += raw_text_;
+    }
     if (raw_.find(std::string_view(key_)) == raw_.end()) raw_.insert(key_);
   }
 }
@@ -62,10 +74,9 @@ std::set<std::string> ProfileBuilder::Finish() const {
   std::set<std::string> out;
   for (const std::string& k : raw_) {
     auto cls = static_cast<ActionClass>(k[0] - 'A');
-    std::string_view text = std::string_view(k).substr(2);
     std::string entry(ActionClassName(cls));
     entry.push_back(' ');
-    entry += ProfileResource(text, k[1] == 'p', vars_, &temps_);
+    entry += ProfileResource(std::string_view(k).substr(3), k[1] == 'p', vars_, &temps_);
     out.insert(std::move(entry));
   }
   return out;

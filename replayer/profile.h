@@ -46,6 +46,16 @@ class ProfileBuilder {
   // The profile of the events added so far.
   std::set<std::string> Finish() const;
   const TempPaths& temps() const { return temps_; }
+  // Calls f(cls, resource) with the normalised resource of every distinct action of a successful
+  // event (the blast radius is made of those).
+  template <typename F>
+  void ForEachSucceeded(F&& f) const {
+    for (const std::string& k : raw_) {
+      if (k[2] != '+') continue;
+      f(static_cast<ActionClass>(k[0] - 'A'),
+        ProfileResource(std::string_view(k).substr(3), k[1] == 'p', vars_, &temps_));
+    }
+  }
   const PathVars& vars() const { return vars_; }
 
  private:
@@ -58,7 +68,7 @@ class ProfileBuilder {
   std::vector<Action> actions_;  // scratch buffers, reused from event to event
   std::string key_, raw_text_;
   // Distinct raw entries: class letter, 'p' (path, normalised at the end) or 'r' (final resource),
-  // then the text.
+  // '+' (the event succeeded) or '-', then the text.
   std::unordered_set<std::string, Hash, std::equal_to<>> raw_;
 };
 

@@ -47,8 +47,9 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   // The profile comes from the events alone (not from the evaluator's actions, which depend on the
   // policy's secrets and evaluate_failed), so stability is the same under any policy.
   ProfileBuilder profile(vars);
-  // Blast radius: distinct raw resources of succeeded actions ("class letter, 'p' or 'r', text"),
-  // normalised at the end like the profile, once the session's temporary paths are known.
+  // Blast radius: files written or deleted and hosts come from the profile's successful actions;
+  // secrets (which depend on the policy's `secrets:`) and side-effecting tools are collected here
+  // ("class letter, 'p' or 'r', text"), and normalised at the end like the profile.
   std::unordered_set<std::string, StringHash, std::equal_to<>> blast_raw;
   std::string key, raw;
   for (;;) {
@@ -98,19 +99,13 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     }
     if (IsSyscallKind(e->kind) && e->result < 0) continue;
     for (const Action& a : ev.actions()) {
-      switch (a.cls) {
-        case ActionClass::kFileWrite:
-        case ActionClass::kFileDelete:
-        case ActionClass::kNetConnect:
-        case ActionClass::kSecretRead:
-          break;
-        case ActionClass::kToolCall:
-          if (LooksSideEffecting(e->tool) ||
-              (shared.side_effect_tools && RE2::FullMatch(e->tool, *shared.side_effect_tools))) {
-            break;
-          }
+      if (a.cls == ActionClass::kToolCall) {
+        if (!LooksSideEffecting(e->tool) &&
+            !(shared.side_effect_tools && RE2::FullMatch(e->tool, *shared.side_effect_tools))) {
           continue;
-        default: continue;
+        }
+      } else if (a.cls != ActionClass::kSecretRead) {
+        continue;
       }
       bool is_path = ProfileRawResource(a, &raw);
       key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
@@ -120,17 +115,20 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     }
   }
   res->profile = profile.Finish();
+  profile.ForEachSucceeded([&](ActionClass cls, std::string resource) {
+    if (cls == ActionClass::kNetConnect) {
+      res->blast.hosts.insert(std::move(resource));
+    } else if ((cls == ActionClass::kFileWrite || cls == ActionClass::kFileDelete) &&
+               resource.rfind("${workspace}", 0) != 0) {
+      res->blast.written_outside_workspace.insert(std::move(resource));
+    }
+  });
   for (const std::string& k : blast_raw) {
     std::string resource = ProfileResource(std::string_view(k).substr(2), k[1] == 'p', vars, &profile.temps());
-    switch (static_cast<ActionClass>(k[0] - 'A')) {
-      case ActionClass::kFileWrite:
-      case ActionClass::kFileDelete:
-        if (resource.rfind("${workspace}", 0) != 0) res->blast.written_outside_workspace.insert(std::move(resource));
-        break;
-      case ActionClass::kNetConnect: res->blast.hosts.insert(std::move(resource)); break;
-      case ActionClass::kSecretRead: res->blast.secrets.insert(std::move(resource)); break;
-      case ActionClass::kToolCall: res->blast.side_effect_tools.insert(std::move(resource)); break;
-      default: break;
+    if (k[0] - 'A' == static_cast<int>(ActionClass::kSecretRead)) {
+      res->blast.secrets.insert(std::move(resource));
+    } else {
+      res->blast.side_effect_tools.insert(std::move(resource));
     }
   }
   for (size_t r = 0; r < hits.size(); ++r) {
