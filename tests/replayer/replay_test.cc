@@ -180,6 +180,9 @@ TEST(ReplayTest, RandomNamesDoNotLowerStability) {
   auto r = RunReplay(MustParse(kPolicy), std::move(in), opt);
   ASSERT_TRUE(r.ok());
   EXPECT_DOUBLE_EQ(r->labels[0].stability, 1.0) << ::testing::PrintToString(r->labels[0].unique_actions);
+  // The blast radius uses the same normalisation: one entry per temporary name shape, not per run.
+  EXPECT_EQ(r->labels[0].blast.written_outside_workspace,
+            (std::set<std::string>{"/dev/shm/sem.*", "${home}/.npm/_logs/<time>-debug-0.log"}));
 }
 
 TEST(ReplayTest, PromotionThresholdsAndOverrides) {
