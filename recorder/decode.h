@@ -62,9 +62,15 @@ struct DecodeEnv {
   std::string scratch;   // reused buffers
   std::string scratch2;
   std::vector<uint64_t> pointers;  // an exec's argv and envp entries
+  // Set by an exit decoder (the tracer clears it before each): the entry-time reading of a pointer
+  // argument disagrees with the kernel's fact after the call, which the event now carries instead.
+  // The tracer records it as a process.escape with this text, "toctou: ...".
+  std::string toctou;
+  Event peer;                        // scratch of the connect check
+  std::vector<std::string> cmdline;  // scratch of the exec check
 };
 
-// Per family. *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch and args set.
+// Per family. Exit decoders may set env.toctou (above). *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch and args set.
 EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev);
 void DecodeFileExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev);
 EntryAction DecodeProcessEntry(const SyscallCall& c, DecodeEnv& env, Event* ev);  // and escapes

@@ -9,7 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "format/unique_fd.h"
 #include "recorder/decode.h"
@@ -29,17 +31,94 @@ void SockaddrArg(const SyscallCall& c, DecodeEnv& env, uint64_t addr, uint64_t l
   }
 }
 
-// The address a listening socket is bound to: the tracer takes a duplicate of the tracee's
-// descriptor (pidfd_getfd, allowed to a ptrace attacher) and asks getsockname.
+// A duplicate of descriptor `fd` of process `pid` in the tracer (pidfd_getfd, allowed to a ptrace
+// attacher): the kernel's object, whatever the tracee's memory says. Invalid on failure, with errno.
+UniqueFd DupTraceeFd(pid_t pid, int fd) {
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return UniqueFd();
+  return UniqueFd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+}
+
+// The address a listening socket is bound to, by getsockname on a duplicate of its descriptor.
 void ListenAddress(const SyscallCall& c, int fd, Event* ev) {
-  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, c.pid, 0)));
-  if (!pidfd.valid()) return;
-  UniqueFd sock(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  UniqueFd sock = DupTraceeFd(c.pid, fd);
   if (!sock.valid()) return;
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
   DecodeSockaddr(&ss, len < sizeof(ss) ? len : sizeof(ss), ev);
+}
+
+// "127.0.0.1:80", "[::1]:80".
+void AppendEndpoint(uint16_t family, const std::string& address, uint16_t port, std::string* out) {
+  if (address.empty()) {
+    *out += "(unread)";  // the tracer could not read the address at entry
+    return;
+  }
+  if (family == AF_INET6) {
+    *out += '[';
+    *out += address;
+    *out += ']';
+  } else {
+    *out += address;
+  }
+  *out += ':';
+  *out += std::to_string(port);
+}
+
+bool IsUnspecified(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
+
+// Whether the peer the kernel reports is the destination recorded at entry, up to the kernel's own
+// rewrites: an IPv4 destination on an IPv6 socket comes back v4-mapped, and an unspecified
+// destination (0.0.0.0, ::) is connected to the loopback address.
+bool SameDestination(const Event& entry, const Event& peer) {
+  if (entry.address.empty() || entry.port != peer.port) return false;
+  if (IsUnspecified(entry.address)) return true;
+  if (entry.address == peer.address) return true;
+  return entry.family == AF_INET && peer.family == AF_INET6 && peer.address == "::ffff:" + entry.address;
+}
+
+// TOCTOU check of a connect: the destination was read from tracee memory at the seccomp stop, and
+// another thread may have rewritten it before the kernel copied it. After the call the connected
+// socket's peer is the kernel's own fact; it is read through a duplicate of the descriptor with
+// getsockopt(SO_PEERNAME), which (unlike getpeername) also answers while a TCP connect is still in
+// progress. Only IPv4 and IPv6 sockets: a unix socket's peer name is the string its server bound,
+// which legitimately differs from the path a client connects to.
+void CheckConnectPeer(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev) {
+  if (result != 0 && result != -EINPROGRESS) return;  // no connection, no peer (docs/threat-model.md)
+  const int fd = static_cast<int>(static_cast<int32_t>(c.args[0]));
+  UniqueFd sock = DupTraceeFd(c.pid, fd);
+  if (!sock.valid()) {
+    // Closed by another thread between the kernel's connect and this stop: nothing confirms where
+    // the connection went. A process that is dying (ESRCH) is no such race.
+    if (errno == EBADF) {
+      env.toctou = "toctou: connect descriptor " + std::to_string(fd) + " closed before its peer could be read";
+    }
+    return;
+  }
+  // SO_PEERNAME refuses a buffer longer than the address: size it by the socket's own family.
+  int domain = 0;
+  socklen_t dlen = sizeof(domain);
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &dlen) != 0) return;
+  // By the socket's domain, not the family read at entry: that may have been rewritten, or unreadable
+  // to the tracer (family 0) and readable to the kernel a moment later.
+  if (domain != AF_INET && domain != AF_INET6) return;
+  sockaddr_storage ss{};
+  socklen_t len = domain == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_PEERNAME, &ss, &len) != 0) return;
+  Event& peer = env.peer;
+  peer.family = 0;
+  peer.address.clear();
+  peer.port = 0;
+  if (!DecodeSockaddr(&ss, len < sizeof(ss) ? len : sizeof(ss), &peer)) return;
+  if (SameDestination(*ev, peer)) return;
+  env.toctou = "toctou: connect address changed from ";
+  AppendEndpoint(ev->family, ev->address, ev->port, &env.toctou);
+  env.toctou += " to ";
+  AppendEndpoint(peer.family, peer.address, peer.port, &env.toctou);
+  ev->family = peer.family;  // the stored event carries the kernel's fact
+  ev->address = peer.address;
+  ev->port = peer.port;
 }
 
 }  // namespace
@@ -159,6 +238,9 @@ EntryAction DecodeNetEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
 
 void DecodeNetExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev) {
   switch (c.info->decoder) {
+    case Decoder::kConnect:
+      CheckConnectPeer(c, result, env, ev);
+      break;
     case Decoder::kListen:
       if (result == 0) ListenAddress(c, static_cast<int>(static_cast<int32_t>(c.args[0])), ev);
       break;

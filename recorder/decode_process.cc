@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <string>
 #include <vector>
 
+#include "format/unique_fd.h"
 #include "recorder/decode.h"
 #include "recorder/secrets.h"
 
@@ -79,6 +81,101 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
   // Do not keep a value around longer than needed.
   env.scratch2.assign(env.scratch2.size(), '\0');
   env.mem->Wipe();
+}
+
+// Reads the new image's argv from /proc/PID/cmdline into *out, each entry cut at kMaxArgBytes like the
+// entry-time read, raw (not redacted). Bounded a little beyond the entry-time bounds, so that an
+// interpreter's few leading entries (a script's "#!") still leave the whole entry-time argv in view.
+// False if it cannot be read.
+constexpr size_t kCmdlineSlackEntries = 8;  // 2 per "#!" level, 4 levels (BINPRM_MAX_RECURSION)
+
+bool ReadCmdline(pid_t pid, std::vector<std::string>* out) {
+  out->clear();
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  const size_t max_entries = kMaxArgvEntries + kCmdlineSlackEntries;
+  const size_t max_bytes = kMaxArgvBytes + kCmdlineSlackEntries * kMaxArgBytes;
+  size_t total = 0;
+  bool open_entry = false;
+  char buf[16384];
+  while (out->size() < max_entries && total < max_bytes) {
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n && out->size() <= max_entries; ++i) {
+      if (!open_entry) {
+        out->emplace_back();
+        open_entry = true;
+      }
+      if (buf[i] == '\0') {
+        open_entry = false;
+        continue;
+      }
+      std::string& arg = out->back();
+      if (arg.size() < kMaxArgBytes) {
+        arg.push_back(buf[i]);
+        ++total;
+      }
+    }
+  }
+  if (out->size() > max_entries) out->resize(max_entries);
+  return true;
+}
+
+// TOCTOU check of an exec, at its PTRACE_EVENT_EXEC stop: the argv was read from tracee memory at the
+// seccomp stop, and another thread may have rewritten it before the kernel copied it. The new image's
+// /proc/PID/cmdline is the kernel's copy, and nothing of the new image has run yet to change it.
+// Equal when they match entry by entry under the entry-time bounds; a script started through "#!"
+// matches when the interpreter's leading entries are followed by the script's path and argv[1...].
+// On a disagreement the event's argv becomes the kernel's copy (bounded like the entry-time read;
+// redacted on its way to the store like any argv). The escape's text names the entry that changed,
+// never its values: a value is only redactable in the context of its neighbours (`--token X`).
+void CheckExecArgv(const SyscallCall& c, DecodeEnv& env, Event* ev) {
+  std::vector<std::string>& cmd = env.cmdline;
+  if (!ReadCmdline(c.pid, &cmd)) return;
+  const std::vector<std::string>& argv = ev->argv;
+  size_t entry_total = 0;
+  for (const std::string& a : argv) entry_total += a.size();
+  const bool entry_cut = entry_total >= kMaxArgvBytes || argv.size() >= kMaxArgvEntries;
+  // Linux gives an exec with an empty argv one empty entry.
+  if (argv.empty() && cmd.size() == 1 && cmd[0].empty()) return;
+  // Entries argv[from...] against cmd[skip + from...].
+  auto matches = [&](size_t skip, size_t from) {
+    if (cmd.size() < skip + argv.size()) return false;
+    if (!entry_cut && cmd.size() != skip + argv.size()) return false;
+    for (size_t i = from; i < argv.size(); ++i) {
+      if (argv[i] != cmd[skip + i]) return false;
+    }
+    return true;
+  };
+  if (matches(0, 0)) return;
+  for (size_t skip = 1; skip <= kCmdlineSlackEntries && !argv.empty() && skip < cmd.size(); ++skip) {
+    const std::string& script = cmd[skip];
+    bool is_script_path = script.rfind("/dev/fd/", 0) == 0;  // execveat by descriptor
+    if (!is_script_path) {
+      env.paths->Resolve(c.pid, AT_FDCWD, script, false, &env.scratch);
+      is_script_path = env.scratch == ev->path;
+    }
+    if (is_script_path && matches(skip, 1)) return;
+  }
+
+  size_t i = 0;
+  while (i < argv.size() && i < cmd.size() && argv[i] == cmd[i]) ++i;
+  if (i < argv.size() && i < cmd.size()) {
+    env.toctou = "toctou: exec argv[" + std::to_string(i) + "] changed";
+  } else {
+    env.toctou = "toctou: exec argv changed from " + std::to_string(argv.size()) + " to " +
+                 std::to_string(cmd.size()) + " entries";
+  }
+  ev->argv.clear();
+  size_t total = 0;
+  for (size_t k = 0; k < cmd.size() && k < kMaxArgvEntries && total < kMaxArgvBytes; ++k) {
+    ev->argv.push_back(cmd[k]);
+    total += cmd[k].size();
+  }
 }
 
 void SpawnEntry(uint64_t flags, Event* ev, EntryAction* act) {
@@ -199,6 +296,7 @@ void DecodeProcessExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Eve
         if (n > 0 && n < static_cast<ssize_t>(sizeof(buf)) && std::string_view(buf, n) != ev->path) {
           ev->resolved.assign(buf, n);
         }
+        CheckExecArgv(c, env, ev);
       }
       break;
     default:

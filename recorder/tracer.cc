@@ -390,6 +390,7 @@ void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
   mem_.Invalidate();
   paths_.Invalidate();
   const SyscallCall& c = t->call;
+  env_.toctou.clear();
   if (c.info != nullptr) {
     switch (c.info->family) {
       case SyscallFamily::kFile: DecodeFileExit(c, result, env_, &t->ev); break;
@@ -399,6 +400,7 @@ void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
     }
   }
   FinishPending(t, result);
+  EmitToctou(tid, t);
   Resume(tid, t, 0);
 }
 
@@ -449,10 +451,24 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
   // now (/proc/PID/exe already names the new program) and skip the syscall-exit stop.
   ThreadState* t = *tp;
   if (t->in_syscall && t->ev.kind == EventKind::kExec) {
-    DecodeProcessExit(t->call, 0, env_, &t->ev);
+    env_.toctou.clear();
+    DecodeProcessExit(t->call, 0, env_, &t->ev);  // and compares argv with the kernel's copy
     FinishPending(t, 0);
+    EmitToctou(tid, t);
   }
   Resume(tid, t, 0);
+}
+
+void Tracer::EmitToctou(pid_t tid, ThreadState* t) {
+  if (env_.toctou.empty()) return;
+  StartEvent(tid, t, &extra_);
+  extra_.kind = EventKind::kEscape;
+  extra_.text = env_.toctou;
+  extra_.syscall_nr = t->call.nr;
+  extra_.arch = t->call.arch;
+  extra_.args = t->call.args;
+  extra_.result = t->ev.result;
+  Emit(extra_);
 }
 
 void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {

@@ -21,7 +21,9 @@
 //   - process.escape text: the syscall's name ("io_uring_setup", "ptrace", "process_vm_writev",
 //     "seccomp", "prctl" (only PR_SET_SECCOMP is trapped), "mount", "umount2", "unshare", "setns",
 //     "pivot_root", "chroot"), or "foreign-arch" (an i386 or x32 syscall; syscall_nr and arch are the
-//     foreign ones), or "clone-untraced" (a clone asked for CLONE_UNTRACED; the tracer strips the flag).
+//     foreign ones), or "clone-untraced" (a clone asked for CLONE_UNTRACED; the tracer strips the flag),
+//     or "toctou: ..." right after a connect or exec whose argument, read at entry, disagrees with the
+//     kernel's fact after the call (the call's event then carries the kernel's fact; decode.h).
 //   - io_uring_setup returns -ENOSYS unless TracerOptions::allow_io_uring; seccomp() with
 //     SECCOMP_FILTER_FLAG_NEW_LISTENER returns -EPERM (a user-notification listener could hide calls).
 //   - A call still pending when its thread dies is recorded with result -EINTR.
@@ -121,6 +123,8 @@ class Tracer {
   void OnExec(pid_t tid, ThreadState** t);
   void OnDeath(pid_t tid, ThreadState* t, int status);
   void FinishPending(ThreadState* t, int64_t result);
+  // After a call's event: the process.escape of an entry/exit disagreement an exit decoder found.
+  void EmitToctou(pid_t tid, ThreadState* t);
   void StartEvent(pid_t tid, ThreadState* t, Event* ev);
   void Emit(const Event& ev);
 

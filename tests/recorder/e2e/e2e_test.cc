@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -635,6 +636,108 @@ TEST_F(RecordTest, PathCallsThroughSymlinkedDirectoriesRecordTheKernelPath) {
   replay = RunCommand({AGENTTRACE_BIN, "replay", "--store", store_, "--policy", policy});
   EXPECT_EQ(replay.status, 1) << replay.out << replay.err;
   EXPECT_NE(replay.out.find("destination resolved " + home + "/.ssh/made/moved"), std::string::npos) << replay.out;
+}
+
+// Lines "WORD key=value ..." the program printed, as maps.
+std::vector<Expectation> ReportLines(const std::string& out, const std::string& word) {
+  std::string as_ev;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(word + " ", 0) == 0) as_ev += "EV " + line.substr(word.size() + 1) + "\n";
+  }
+  return ParseExpectations(as_ev);
+}
+
+// The race programs below lose most races on a busy machine (the racing thread must run exactly while
+// the tracer works), so each test records its program again until at least one disagreement between
+// the tracer's entry-time reading and the kernel's copy has been caught, within a time budget. Every
+// run must satisfy the invariant; the catch makes sure the invariant was tested against a race won.
+constexpr auto kRaceBudget = std::chrono::seconds(6);
+
+// A second thread flips connect's destination port between two listening loopback ports while the
+// main thread connects. Whatever the tracer read at the seccomp stop, the stored net.connect carries
+// the port the kernel really connected to (the program asks getpeername), and each disagreement is a
+// "toctou" process.escape right after its connect, naming both.
+TEST_F(RecordTest, ConnectAddressRewrittenByAnotherThreadRecordsThePeerAndAnEscape) {
+  constexpr size_t kTries = 200;
+  size_t caught = 0, runs = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kRaceBudget;
+  while (caught == 0 && std::chrono::steady_clock::now() < deadline) {
+    ++runs;
+    fs::remove_all(store_);
+    RunResult r = Record({Program("e2e_race_connect"), std::to_string(kTries)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("PORTS ([0-9]+) ([0-9]+)"))) << r.out;
+    const std::set<std::string> ports = {m[1].str(), m[2].str()};
+    std::vector<Expectation> peers = ReportLines(r.out, "PEER");
+    ASSERT_EQ(peers.size(), kTries) << r.out;
+    Session s = Export();
+    std::vector<std::string> stored;
+    for (size_t i = 0; i < s.events.size(); ++i) {
+      const Json& e = s.events[i];
+      const std::string kind = e.value("kind", "");
+      if (kind == "net.connect" && e.value("address", "") == "127.0.0.1" && ports.count(FieldText(e, "port"))) {
+        stored.push_back(FieldText(e, "port"));
+      }
+      if (kind != "process.escape" || e.value("text", "").rfind("toctou: connect", 0) != 0) continue;
+      ++caught;
+      ASSERT_GT(i, 0u);
+      const Json& call = s.events[i - 1];
+      EXPECT_EQ(call.value("kind", ""), "net.connect") << e.dump();
+      EXPECT_EQ(call.value("tid", 0), e.value("tid", -1)) << e.dump();
+      const std::string to = FieldText(call, "port");
+      const std::string from = *ports.begin() == to ? *ports.rbegin() : *ports.begin();
+      EXPECT_EQ(e.value("text", ""), "toctou: connect address changed from 127.0.0.1:" + from + " to 127.0.0.1:" + to);
+    }
+    ASSERT_EQ(stored.size(), kTries) << s.EventsOfKind("net.connect");
+    for (size_t k = 0; k < kTries; ++k) {
+      ASSERT_EQ(stored[k], peers[k]["port"])
+          << "run " << runs << ", try " << k << ": the stored destination is not the real peer";
+    }
+  }
+  EXPECT_GE(caught, 1u) << "no race won in " << runs << " runs of " << kTries << " connects";
+}
+
+// A second thread flips a byte of an argv entry while the main thread execs. The stored exec carries
+// the argv the new image really received (it prints it), and each disagreement is a "toctou"
+// process.escape right after its exec, naming the entry (not its values, which may be secrets).
+TEST_F(RecordTest, ExecArgvRewrittenByAnotherThreadRecordsTheKernelsCopyAndAnEscape) {
+  constexpr size_t kTries = 48;
+  size_t caught = 0, runs = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kRaceBudget;
+  while (caught == 0 && std::chrono::steady_clock::now() < deadline) {
+    ++runs;
+    fs::remove_all(store_);
+    RunResult r = Record({Program("e2e_race_exec"), std::to_string(kTries)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::map<std::string, std::string> shown;  // pid -> argv[2] the new image received
+    for (Expectation& e : ReportLines(r.out, "SHOWN")) shown[e["pid"]] = e["arg"];
+    ASSERT_EQ(shown.size(), kTries) << r.out;
+    Session s = Export();
+    size_t checked = 0;
+    for (size_t i = 0; i < s.events.size(); ++i) {
+      const Json& e = s.events[i];
+      const std::string kind = e.value("kind", "");
+      if (kind == "exec") {
+        auto argv = e.value("argv", std::vector<std::string>{});
+        if (argv.size() != 3 || argv[1] != "show") continue;
+        ++checked;
+        ASSERT_EQ(argv[2], shown[FieldText(e, "pid")])
+            << "run " << runs << ": the stored argv is not what the new image received: " << e.dump();
+      }
+      if (kind != "process.escape" || e.value("text", "").rfind("toctou: exec", 0) != 0) continue;
+      ++caught;
+      ASSERT_GT(i, 0u);
+      const Json& call = s.events[i - 1];
+      ASSERT_EQ(call.value("kind", ""), "exec") << e.dump();
+      EXPECT_EQ(call.value("pid", 0), e.value("pid", -1)) << e.dump();
+      EXPECT_EQ(e.value("text", ""), "toctou: exec argv[2] changed");
+    }
+    ASSERT_EQ(checked, kTries) << s.EventsOfKind("exec");
+  }
+  EXPECT_GE(caught, 1u) << "no race won in " << runs << " runs of " << kTries << " execs";
 }
 
 }  // namespace

@@ -1,0 +1,52 @@
+/* TOCTOU race on exec's argv: in each of TRIES child processes a second thread flips one byte of an
+ * argv entry between 'A' and 'B' while the main thread execs this program again, so the argv the
+ * tracer reads at the seccomp stop may differ from the one the kernel copies. The new image reports
+ * the argv it really received.
+ * Usage: e2e_race_exec TRIES
+ * Output: per try "SHOWN pid=P arg=X" from the new image (X is AAAA or BAAA). */
+#include "e2e_race.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+
+static char g_arg[8] = "AAAA";
+static int g_tracer_cpu = -1;
+
+static void* Flip(void* arg) {
+  (void)arg;
+  PinThread(-g_tracer_cpu - 1);
+  /* Bounded; in practice ends when the exec replaces the process. */
+  for (unsigned long i = 0; i < (1ul << 30); ++i) {
+    __atomic_store_n(&g_arg[0], (i & 1) ? 'B' : 'A', __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  if (argc == 3 && strcmp(argv[1], "show") == 0) {
+    Report("SHOWN pid=%ld arg=%s", (long)getpid(), argv[2]);
+    return 0;
+  }
+  if (argc != 2) {
+    fprintf(stderr, "usage: e2e_race_exec TRIES\n");
+    return 2;
+  }
+  int tries = atoi(argv[1]);
+  g_tracer_cpu = TracerCpu(getppid());
+  for (int i = 0; i < tries; ++i) {
+    pid_t pid = fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) {
+      if (g_tracer_cpu >= 0) PinThread(g_tracer_cpu);
+      pthread_t t;
+      if (pthread_create(&t, NULL, Flip, NULL) != 0) Die("pthread_create");
+      char* args[] = {argv[0], (char*)"show", g_arg, NULL};
+      execv(argv[0], args);
+      Die("execv");
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("child");
+  }
+  return 0;
+}
