@@ -6,7 +6,9 @@
 // form of format/event_json.h without seq/ts (the recorder stamps them), or a Claude Code / Codex /
 // Gemini CLI hook payload (recognised by "hook_event_name"). Each line is answered by one line:
 // {"ok":true} or {"ok":false,"error":"..."}. A malformed line is answered with an error and recorded as
-// a protocol.error event; it never stops the recording. Lines are bounded (kMaxJsonLineBytes).
+// a protocol.error event; it never stops the recording. Lines are bounded (kMaxJsonLineBytes). Kinds
+// the tracer records (syscalls, escapes) are refused; tool kinds, annotations, protocol errors and
+// gaps are accepted.
 //
 // Thread-safety: the server runs its own thread; Start/Stop from one thread.
 #ifndef AGENTTRACE_RECORDER_EVENT_SOCKET_H_
@@ -55,6 +57,13 @@ class EventSocketClient {
   Status SendLine(std::string_view line, int timeout_ms = 10000);
   // Sends `event` in the JSON-lines form (its seq and times are restamped by the server).
   Status SendEvent(const Event& event, int timeout_ms = 10000);
+
+  // The two halves of SendLine, for a caller that keeps waiting for one answer (back-pressure).
+  // Send writes the line; Await waits up to `timeout_ms` for the next answer. On a timeout Await
+  // returns IOError and sets *timed_out (may be null): the answer is still owed, so call Await again
+  // before the next Send, or drop the client.
+  Status Send(std::string_view line);
+  Status Await(int timeout_ms, bool* timed_out = nullptr);
 
  private:
   explicit EventSocketClient(UniqueFd fd) : fd_(std::move(fd)) {}

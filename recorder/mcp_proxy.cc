@@ -6,11 +6,15 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -99,20 +103,67 @@ class ChunkQueue {
   bool closed_ = false;
 };
 
-// Writes all of data to a non-blocking fd, waiting for POLLOUT; gives up when stop_fd fires.
-bool WriteAllUnlessStopped(int fd, const char* data, size_t len, int stop_fd) {
+// Where forwarded bytes go, written without ever blocking indefinitely: a peer that stops reading
+// must not hold a forwarding thread, since the proxy's shutdown joins it.
+//   - A pipe (the usual stdout of an MCP server started by an agent) is reopened through
+//     /proc/self/fd with O_NONBLOCK: a new open file description, so that the flag does not leak to
+//     whoever shares ours (the agent, a terminal).
+//   - A socket (node's stdio pipes are socket pairs) is written with MSG_DONTWAIT.
+//   - Anything else (a regular file, a terminal, a pipe that cannot be reopened) is written as it is,
+//     at most PIPE_BUF bytes after each POLLOUT, which does not block a pipe; a terminal stopped by
+//     flow control can still block such a write (docs/cli.md).
+class Output {
+ public:
+  explicit Output(int fd) : fd_(fd) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return;
+    if (S_ISSOCK(st.st_mode)) {
+      socket_ = true;
+      return;
+    }
+    if ((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0) {
+      nonblocking_ = true;
+      return;
+    }
+    if (S_ISFIFO(st.st_mode)) {
+      char path[64];
+      std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+      reopened_.reset(::open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      nonblocking_ = reopened_.valid();
+    }
+  }
+  int fd() const { return reopened_.valid() ? reopened_.get() : fd_; }
+  // One write; -1 with EAGAIN when it would block.
+  ssize_t Write(const char* data, size_t len) {
+    if (socket_) return ::send(fd_, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (!nonblocking_ && len > PIPE_BUF) len = PIPE_BUF;
+    return ::write(fd(), data, len);
+  }
+  // Drops the reopened description (the peer sees EOF once every other one is closed too).
+  void Close() { reopened_.reset(); }
+
+ private:
+  int fd_;
+  UniqueFd reopened_;
+  bool socket_ = false;
+  bool nonblocking_ = false;
+};
+
+// Writes all of data, waiting for POLLOUT; gives up when stop_fd fires or the peer is gone.
+bool WriteAllUnlessStopped(Output& out, const char* data, size_t len, int stop_fd) {
   while (len > 0) {
-    ssize_t n = RetryEintr([&] { return ::write(fd, data, len); });
+    pollfd p[2] = {{out.fd(), POLLOUT, 0}, {stop_fd, POLLIN, 0}};
+    if (RetryEintr([&] { return ::poll(p, 2, -1); }) < 0) return false;
+    if (p[1].revents & POLLIN) return false;
+    if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return false;
+    if (!(p[0].revents & POLLOUT)) continue;
+    ssize_t n = RetryEintr([&] { return out.Write(data, len); });
     if (n > 0) {
       data += n;
       len -= static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    pollfd p[2] = {{fd, POLLOUT, 0}, {stop_fd, POLLIN, 0}};
-    if (RetryEintr([&] { return ::poll(p, 2, -1); }) < 0) return false;
-    if (p[1].revents & POLLIN) return false;
-    if (p[0].revents & (POLLERR | POLLHUP)) return false;
   }
   return true;
 }
@@ -239,8 +290,7 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
 
   // One forwarding direction. The copy for the recorder is queued right after the read and before the
   // write, so that the queue order is causal: an answer is queued before the agent can react to it.
-  auto pump = [&](int in_fd, int out_fd, Direction dir, int stop_fd, std::atomic<uint64_t>* counter,
-                  bool nonblocking_out) {
+  auto pump = [&](int in_fd, Output& out, Direction dir, int stop_fd, std::atomic<uint64_t>* counter) {
     std::vector<char> buf(kReadBytes);
     bool deliver = true;
     for (;;) {
@@ -258,11 +308,8 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
       c.buf.assign(buf.data(), buf.data() + n);
       c.len = static_cast<size_t>(n);
       queue.Push(std::move(c));
-      if (deliver) {
-        deliver = nonblocking_out
-                      ? WriteAllUnlessStopped(out_fd, buf.data(), static_cast<size_t>(n), stop_fd)
-                      : WriteAll(out_fd, std::string_view(buf.data(), static_cast<size_t>(n)), "forward").ok();
-      }
+      // Once the peer is gone or the proxy stops, what is still read is recorded, not delivered.
+      if (deliver) deliver = WriteAllUnlessStopped(out, buf.data(), static_cast<size_t>(n), stop_fd);
       *counter += static_cast<uint64_t>(n);
     }
     Chunk end;
@@ -273,19 +320,21 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
     queue.Push(std::move(end));
   };
 
+  Output to_server(pipes.server_in.get());
+  Output to_agent(options.agent_out_fd);
+
   // agent -> server
   std::thread up([&] {
-    pump(options.agent_in_fd, pipes.server_in.get(), Direction::kToServer, stop_to_server.get(), &bytes_to_server,
-         /*nonblocking_out=*/true);
+    pump(options.agent_in_fd, to_server, Direction::kToServer, stop_to_server.get(), &bytes_to_server);
     pipes.server_in.reset();  // the server sees EOF
     Signal(agent_eof.get());
   });
 
   // server -> agent
   std::thread down([&] {
-    pump(pipes.server_out.get(), options.agent_out_fd, Direction::kToAgent, stop_to_agent.get(), &bytes_to_agent,
-         /*nonblocking_out=*/false);
+    pump(pipes.server_out.get(), to_agent, Direction::kToAgent, stop_to_agent.get(), &bytes_to_agent);
     // Tell the agent: replace our stdout by /dev/null, which closes the pipe it reads.
+    to_agent.Close();
     UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     if (devnull.valid()) ::dup2(devnull.get(), options.agent_out_fd);
     Signal(server_eof.get());
@@ -358,6 +407,7 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
     if (w == pid) exited = true;
   }
   // The server is gone: let its output drain, then stop both directions.
+  if (options.on_server_exit) options.on_server_exit();
   {
     pollfd p{server_eof.get(), POLLIN, 0};
     RetryEintr([&] { return ::poll(&p, 1, static_cast<int>(kDrainAfterExitMs)); });

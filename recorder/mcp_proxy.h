@@ -11,7 +11,9 @@
 // Lifetime: the agent closing our stdin closes the server's stdin; the server gets 2 s to exit, then
 // SIGTERM, then SIGKILL 5 s after the stdin close. The server exiting (or closing its stdout) closes our
 // stdout. SIGTERM/SIGINT/SIGHUP sent to the proxy are passed on to the server. The result is the
-// server's wait status.
+// server's wait status. Neither direction's write ever blocks indefinitely (an agent that stops reading
+// does not hold the shutdown): 1 s after the server exited, what cannot be delivered is still
+// recorded but no longer delivered.
 //
 // Thread-safety: RunMcpProxy is called from one thread; it starts and joins its own threads. It
 // changes the process's SIGPIPE disposition to ignored and blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP while
@@ -42,6 +44,9 @@ struct McpProxyOptions {
   int64_t term_after_ms = 2000;      // after the agent closed stdin: SIGTERM the server ...
   int64_t kill_after_ms = 5000;      // ... and SIGKILL it
   std::function<void(std::string*)> redact;  // secret redaction of recorded JSON; may be empty
+  // Called (from RunMcpProxy's thread) once the server has exited, before the proxy drains and joins
+  // its threads: a sink that may wait (back-pressure) bounds its waits from here. May be empty.
+  std::function<void()> on_server_exit;
 };
 
 struct McpProxyResult {

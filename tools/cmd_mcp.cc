@@ -10,6 +10,7 @@
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/mcp_proxy.h"
+#include "recorder/nested_event_sink.h"
 #include "recorder/recording_sink.h"
 #include "recorder/secrets.h"
 #include "tools/cmd_record.h"
@@ -32,7 +33,11 @@ int ProxyFailed(const Status& st) {
   return kExitRecordFailed;
 }
 
-// Nested: events go to the enclosing recording's socket.
+// Nested: events go to the enclosing recording's socket. The sink waits for the recording rather
+// than dropping events (back-pressure), and any event it could not deliver is said on stderr and
+// recorded as a gap (recorder/nested_event_sink.h).
+constexpr int64_t kNestedShutdownWaitMs = 10000;
+
 int RunNested(const std::string& socket, McpProxyOptions po) {
   auto client = EventSocketClient::Connect(socket);
   if (!client.ok()) {
@@ -40,9 +45,13 @@ int RunNested(const std::string& socket, McpProxyOptions po) {
                  client.status().message().c_str());
     return kExitRecordFailed;
   }
-  EventSocketClient* c = client->get();
-  auto result = RunMcpProxy(po, [c](const Event& e) { return c->SendEvent(e); });
+  NestedSinkOptions so;
+  so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
+  NestedEventSink sink(socket, std::move(*client), so);
+  po.on_server_exit = [&sink] { sink.StopWaitingAfter(kNestedShutdownWaitMs); };
+  auto result = RunMcpProxy(po, [&sink](const Event& e) { return sink.Send(e); });
   if (!result.ok()) return ProxyFailed(result.status());
+  sink.Finish();
   if (!result->sink_status.ok()) {
     std::fprintf(stderr, "agenttrace: record --mcp: recording stopped early: %s\n",
                  result->sink_status.message().c_str());

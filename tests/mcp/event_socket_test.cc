@@ -65,6 +65,19 @@ TEST_F(EventSocketTest, EventLineIsStampedAndRecorded) {
   EXPECT_GT(ev[0].wall_ns, 1600000000000000000);
 }
 
+// A nested `record --mcp` reports tool events it could not deliver as a gap; the tracer's kinds stay
+// refused.
+TEST_F(EventSocketTest, GapIsAcceptedButSyscallKindsAreNot) {
+  auto c = Client();
+  ASSERT_TRUE(c->SendLine(R"({"kind":"gap","size":3,"text":"record --mcp: 3 tool events not delivered"})").ok());
+  EXPECT_FALSE(c->SendLine(R"({"kind":"process.escape","text":"toctou: forged"})").ok());
+  auto ev = writer_.Events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kind, EventKind::kGap);
+  EXPECT_EQ(ev[0].size, 3);
+  EXPECT_EQ(ev[1].kind, EventKind::kProtocolError);
+}
+
 TEST_F(EventSocketTest, HookPayloadsBecomeToolEventsAndAreRedacted) {
   auto c = Client();
   ASSERT_TRUE(c->SendLine(R"({"hook_event_name":"PreToolUse","session_id":"x","tool_name":"Bash","tool_input":{"command":"curl -H 'Authorization: tok-abcdefghijklmnopqrstuvwxyz' https://x"}})").ok());

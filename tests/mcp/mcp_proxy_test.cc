@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -241,6 +243,59 @@ TEST(McpProxyTest, FailingSinkStopsRecordingButNotForwarding) {
   ::close(b[0]);
   ::close(b[1]);
 }
+
+
+// An agent that stops reading (and never closes its read end) while the server writes more than the
+// pipes hold: the agent-bound write used to block for ever, so the proxy's shutdown, which joins that
+// thread, hung after the server was terminated. Now the proxy returns 1 s after the server's end,
+// having read (and recorded) what the server wrote though it could not deliver it.
+void AgentStopsReading(bool agent_reads_a_socket) {
+  McpProxyOptions o;
+  o.command = {"head", "-c", "2000000", "/dev/zero"};  // blocks once the pipes are full
+  o.term_after_ms = 100;
+  o.kill_after_ms = 500;
+  int a[2], b[2];
+  ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
+  if (agent_reads_a_socket) {  // node's stdio pipes are socket pairs
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+  } else {
+    ASSERT_EQ(pipe2(b, O_CLOEXEC), 0);
+  }
+  o.agent_in_fd = a[0];
+  o.agent_out_fd = b[1];
+  std::atomic<bool> done{false};
+  Result<McpProxyResult> r = Status::Internal("not run");
+  std::thread proxy([&] {
+    r = RunMcpProxy(o, [](const Event&) { return Status::Ok(); });
+    done = true;
+  });
+  ::close(a[1]);  // the agent is done talking, and never reads b[0] (until the end of the test)
+  auto start = std::chrono::steady_clock::now();
+  while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(8)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  const bool finished = done;
+  // Unblock whatever is stuck, so that the threads can be joined either way.
+  std::thread drain([&] {
+    char buf[65536];
+    while (::read(b[0], buf, sizeof buf) > 0) {
+    }
+  });
+  proxy.join();
+  ::close(b[1]);
+  drain.join();
+  ::close(a[0]);
+  ::close(b[0]);
+  ASSERT_TRUE(finished) << "the proxy's shutdown hung on an agent that stopped reading";
+  EXPECT_LT(took, std::chrono::seconds(4));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_signal, SIGTERM);  // it was blocked writing
+  EXPECT_GT(r->bytes_to_agent, 64u << 10);
+}
+
+TEST(McpProxyTest, AgentThatStopsReadingAPipeDoesNotHoldTheShutdown) { AgentStopsReading(false); }
+TEST(McpProxyTest, AgentThatStopsReadingASocketDoesNotHoldTheShutdown) { AgentStopsReading(true); }
 
 }  // namespace
 }  // namespace agenttrace

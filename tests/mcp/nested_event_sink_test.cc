@@ -1,0 +1,226 @@
+// The nested `record --mcp` sink against a scripted stand-in for the recording's event socket: a slow
+// recording is waited for (back-pressure), a lost connection is counted, said and recorded as a gap,
+// and the proxy's shutdown bounds the wait.
+#include "recorder/nested_event_sink.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "format/unique_fd.h"
+
+namespace agenttrace {
+namespace {
+
+using namespace std::chrono_literals;
+
+// What the stand-in does with line `index` (counted over all connections) of connection `conn`.
+enum class Reply { kOk, kClose, kNever };
+struct Step {
+  Reply reply = Reply::kOk;
+  int delay_ms = 0;
+};
+using Script = std::function<Step(int conn, int index)>;
+
+// Accepts connections one after another and answers each line as the script says.
+class ScriptedRecording {
+ public:
+  explicit ScriptedRecording(Script script) : script_(std::move(script)) {
+    char tmpl[] = "/tmp/at-nested-XXXXXX";
+    AT_CHECK(mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/events.sock";
+    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    AT_CHECK(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    AT_CHECK(::listen(listener_.get(), 8) == 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedRecording() {
+    stop_ = true;
+    thread_.join();
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  std::vector<std::string> Lines() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+  int connections() const { return connections_; }
+
+ private:
+  // Waits until `fd` is readable or the test ends.
+  bool WaitReadable(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) return true;
+    }
+    return false;
+  }
+  void Serve() {
+    int conn = 0, index = 0;
+    while (WaitReadable(listener_.get())) {
+      UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c.valid()) continue;
+      ++connections_;
+      std::string buf;
+      bool open = true;
+      while (open && WaitReadable(c.get())) {
+        char tmp[4096];
+        ssize_t n = ::read(c.get(), tmp, sizeof tmp);
+        if (n <= 0) break;
+        buf.append(tmp, static_cast<size_t>(n));
+        size_t nl;
+        while (open && (nl = buf.find('\n')) != std::string::npos) {
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            lines_.push_back(buf.substr(0, nl));
+          }
+          buf.erase(0, nl + 1);
+          Step step = script_(conn, index++);
+          std::this_thread::sleep_for(std::chrono::milliseconds(step.delay_ms));
+          if (step.reply == Reply::kClose) {
+            open = false;
+          } else if (step.reply == Reply::kNever) {
+            while (!stop_) std::this_thread::sleep_for(10ms);
+            open = false;
+          } else {
+            AT_CHECK(::write(c.get(), "{\"ok\":true}\n", 12) == 12);
+          }
+        }
+      }
+      ++conn;
+    }
+  }
+
+  Script script_;
+  std::string dir_, path_;
+  UniqueFd listener_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+  std::thread thread_;
+};
+
+struct Warnings {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  NestedSinkOptions Options(int note_after_ms) {
+    NestedSinkOptions o;
+    o.note_after_ms = note_after_ms;
+    o.warn = [this](const std::string& m) {
+      std::lock_guard<std::mutex> lock(mu);
+      lines.push_back(m);
+    };
+    return o;
+  }
+  std::string All() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string s;
+    for (const auto& l : lines) s += l + "\n";
+    return s;
+  }
+};
+
+std::unique_ptr<NestedEventSink> MakeSink(const ScriptedRecording& rec, NestedSinkOptions o) {
+  auto c = EventSocketClient::Connect(rec.path());
+  AT_CHECK(c.ok());
+  return std::make_unique<NestedEventSink>(rec.path(), std::move(*c), std::move(o));
+}
+
+Event ToolCall(const std::string& tool) {
+  Event e;
+  e.kind = EventKind::kToolCall;
+  e.server = "s";
+  e.tool = tool;
+  e.json = "{}";
+  return e;
+}
+
+// A recording slower than the note interval (the 10 s timeout of old, scaled down) is waited for:
+// nothing is lost, and stderr says that tool events wait.
+TEST(NestedEventSinkTest, SlowRecordingIsWaitedForNotDropped) {
+  ScriptedRecording rec([](int, int index) { return Step{Reply::kOk, index == 0 ? 350 : 0}; });
+  Warnings w;
+  auto sink = MakeSink(rec, w.Options(100));
+  ASSERT_TRUE(sink->Send(ToolCall("first")).ok());
+  ASSERT_TRUE(sink->Send(ToolCall("second")).ok());
+  EXPECT_EQ(sink->lost(), 0u);
+  auto lines = rec.Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("\"first\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("\"second\""), std::string::npos) << lines[1];
+  EXPECT_NE(w.All().find("has not answered for"), std::string::npos) << w.All();
+  EXPECT_NE(w.All().find("tool events wait"), std::string::npos) << w.All();
+  EXPECT_EQ(rec.connections(), 1);
+}
+
+// The connection breaks before an event is answered: the event counts as lost, stderr says so at
+// once, later events still go through (on a new connection), and the recording gets a gap with the
+// count just before the next event.
+TEST(NestedEventSinkTest, LostConnectionIsCountedSaidAndRecordedAsAGap) {
+  ScriptedRecording rec([](int conn, int index) {
+    return Step{conn == 0 && index == 1 ? Reply::kClose : Reply::kOk, 0};
+  });
+  Warnings w;
+  auto sink = MakeSink(rec, w.Options(10000));
+  ASSERT_TRUE(sink->Send(ToolCall("one")).ok());
+  ASSERT_TRUE(sink->Send(ToolCall("two")).ok());
+  EXPECT_EQ(sink->lost(), 1u);
+  EXPECT_NE(w.All().find("a tool event was lost"), std::string::npos) << w.All();
+  ASSERT_TRUE(sink->Send(ToolCall("three")).ok());
+  EXPECT_EQ(sink->lost(), 1u);
+  EXPECT_EQ(sink->gap_recorded(), 1u);
+  auto lines = rec.Lines();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_NE(lines[2].find("\"kind\":\"gap\""), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("\"size\":1"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find("\"three\""), std::string::npos) << lines[3];
+  EXPECT_EQ(rec.connections(), 2);
+  sink->Finish();
+  EXPECT_NE(w.All().find("1 tool event lost; the recording holds a gap event for each loss"), std::string::npos)
+      << w.All();
+}
+
+// A recording that never answers cannot hold the proxy's shutdown: once StopWaitingAfter's bound has
+// passed the event is counted as lost, and later ones are counted at once.
+TEST(NestedEventSinkTest, ShutdownBoundsTheWaitAndCountsWhatIsLeft) {
+  ScriptedRecording rec([](int, int) { return Step{Reply::kNever, 0}; });
+  Warnings w;
+  auto sink = MakeSink(rec, w.Options(10000));
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(100ms);
+    sink->StopWaitingAfter(200);
+  });
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(sink->Send(ToolCall("stuck")).ok());
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(sink->lost(), 1u);
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(sink->Send(ToolCall("later")).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+  EXPECT_EQ(sink->lost(), 2u);
+  EXPECT_EQ(rec.connections(), 1);
+  sink->Finish();
+  EXPECT_NE(w.All().find("before the proxy's shutdown"), std::string::npos) << w.All();
+  EXPECT_NE(w.All().find("2 tool events lost; 2 of them are not even recorded as a gap"), std::string::npos) << w.All();
+}
+
+}  // namespace
+}  // namespace agenttrace
