@@ -638,6 +638,28 @@ TEST_F(RecordTest, PathCallsThroughSymlinkedDirectoriesRecordTheKernelPath) {
   EXPECT_NE(replay.out.find("destination resolved " + home + "/.ssh/made/moved"), std::string::npos) << replay.out;
 }
 
+// The kernel's own rewrites are no TOCTOU: a script started through "#!" (argv[0] replaced by the
+// interpreter's entries, also via `env -S` and a relative path from another directory), loopback
+// connects, one of them still in progress, record no "toctou" escape.
+TEST_F(RecordTest, ScriptsAndOrdinaryConnectsRaiseNoToctouEscape) {
+  std::ofstream(work_ + "/plain.sh") << "#!/bin/sh\necho plain \"$@\"\n";
+  std::ofstream(work_ + "/split.sh") << "#!/usr/bin/env -S sh -e\necho split \"$@\"\n";
+  fs::permissions(work_ + "/plain.sh", fs::perms::owner_all);
+  fs::permissions(work_ + "/split.sh", fs::perms::owner_all);
+  fs::create_directories(work_ + "/sub");
+  RunResult r = Record({"/bin/sh", "-c",
+                        "cd '" + work_ + "' && ./plain.sh a b && cd sub && ../split.sh c && " + Program("e2e_net") + " && " +
+                            Program("e2e_net_async")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_THAT(r.out, ::testing::HasSubstr("plain a b"));
+  ASSERT_THAT(r.out, ::testing::HasSubstr("split c"));
+  Session s = Export();
+  EXPECT_EQ(s.EventsOfKind("process.escape"), "(none)");
+  size_t connects = 0;
+  for (const auto& e : s.events) connects += e.value("kind", "") == "net.connect";
+  EXPECT_GE(connects, 2u) << s.EventsOfKind("net.connect");
+}
+
 // Lines "WORD key=value ..." the program printed, as maps.
 std::vector<Expectation> ReportLines(const std::string& out, const std::string& word) {
   std::string as_ev;
