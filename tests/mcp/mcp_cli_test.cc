@@ -19,6 +19,7 @@
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "tests/mcp/fake_writer.h"
+#include "tests/mcp/scripted_socket.h"
 
 namespace agenttrace {
 namespace {
@@ -242,6 +243,29 @@ TEST_F(McpCliTest, NestedRecordSendsEventsThroughTheEnclosingSocket) {
   EXPECT_EQ(kinds[3], EventKind::kToolResult);
   // No session of its own.
   EXPECT_TRUE(fs::is_empty(store.path()));
+}
+
+// The enclosing recording drops the connection before answering an event: the nested proxy says so
+// on stderr at once, goes on (a new connection) and records the loss as a gap; it used to stop sending
+// every later event, saying only at the end that recording had stopped.
+TEST_F(McpCliTest, NestedRecordSaysAndRecordsEventsItCouldNotDeliver) {
+  TempDir store;
+  ScriptedRecording rec([](int conn, int index) { return Step{conn == 0 && index == 1 ? Reply::kClose : Reply::kOk, 0}; });
+  std::string input =
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n"
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n";
+  RunResult r = RunShell(std::string(kEnvSocket) + "=" + Quote(rec.path()) + " " + kBin + " record --mcp --store " +
+                             Quote(store.path()) + " -- " + kFake + " mcp",
+                         input);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("a tool event was lost"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 tool event lost; the recording holds a gap event for each loss"), std::string::npos) << r.err;
+  std::vector<std::string> lines = rec.Lines();
+  ASSERT_EQ(lines.size(), 5u);  // 4 events, one of them lost, and the gap
+  EXPECT_NE(lines[2].find("\"kind\":\"gap\""), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("\"size\":1"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[4].find("tool.result"), std::string::npos) << lines[4];
+  EXPECT_EQ(rec.connections(), 2);
 }
 
 TEST_F(McpCliTest, SigtermToTheProxyReachesTheServerAndTheSessionCompletes) {
