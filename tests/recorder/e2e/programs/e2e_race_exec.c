@@ -3,7 +3,8 @@
  * tracer reads at the seccomp stop may differ from the one the kernel copies. The new image reports
  * the argv it really received.
  * Usage: e2e_race_exec TRIES
- * Output: per try "SHOWN pid=P arg=X" from the new image (X is AAAA or BAAA). */
+ * Output: per try "SHOWN pid=P arg=X" from the new image (X is AAAA or BAAA).
+ * Also: e2e_race_exec empty -- execs itself with an empty argv, which prints "EMPTY argc=N ...". */
 #include "e2e_race.h"
 
 #include <pthread.h>
@@ -24,6 +25,17 @@ static void* Flip(void* arg) {
 }
 
 int main(int argc, char** argv) {
+  if (getenv("E2E_EMPTY_ARGV") != NULL) {  /* the image exec'd with an empty argv */
+    Report("EMPTY argc=%d arg0=[%s]", argc, argc > 0 ? argv[0] : "");
+    return 0;
+  }
+  if (argc == 2 && strcmp(argv[1], "empty") == 0) {
+    /* An exec with no argv at all: Linux gives the new image one empty entry. */
+    char* no_args[] = {NULL};
+    char* env[] = {(char*)"E2E_EMPTY_ARGV=1", NULL};
+    execve("/proc/self/exe", no_args, env);
+    Die("execve");
+  }
   if (argc == 3 && strcmp(argv[1], "show") == 0) {
     Report("SHOWN pid=%ld arg=%s", (long)getpid(), argv[2]);
     return 0;
