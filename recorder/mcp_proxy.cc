@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -105,46 +104,31 @@ class ChunkQueue {
 
 // Where forwarded bytes go, written without ever blocking indefinitely: a peer that stops reading
 // must not hold a forwarding thread, since the proxy's shutdown joins it.
-//   - A pipe (the usual stdout of an MCP server started by an agent) is reopened through
-//     /proc/self/fd with O_NONBLOCK: a new open file description, so that the flag does not leak to
-//     whoever shares ours (the agent, a terminal).
+//   - A non-blocking descriptor (our end of the server's stdin) is written as it is.
 //   - A socket (node's stdio pipes are socket pairs) is written with MSG_DONTWAIT.
-//   - Anything else (a regular file, a terminal, a pipe that cannot be reopened) is written as it is,
-//     at most PIPE_BUF bytes after each POLLOUT, which does not block a pipe; a terminal stopped by
-//     flow control can still block such a write (docs/cli.md).
+//   - Anything else, a pipe above all, is written at most PIPE_BUF bytes after each POLLOUT: a pipe
+//     reports POLLOUT only with a free page, which such a write fills without blocking, as long as
+//     nobody else writes to that pipe meanwhile (the agent's stdout is ours alone). The descriptor's
+//     flags are not changed: O_NONBLOCK would leak to whoever shares its open file description (the
+//     agent, a terminal), and reopening it through /proc would show up in a traced session. A
+//     terminal stopped by flow control can still block such a write (docs/cli.md).
 class Output {
  public:
   explicit Output(int fd) : fd_(fd) {
     struct stat st;
-    if (::fstat(fd, &st) != 0) return;
-    if (S_ISSOCK(st.st_mode)) {
-      socket_ = true;
-      return;
-    }
-    if ((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0) {
-      nonblocking_ = true;
-      return;
-    }
-    if (S_ISFIFO(st.st_mode)) {
-      char path[64];
-      std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-      reopened_.reset(::open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-      nonblocking_ = reopened_.valid();
-    }
+    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) socket_ = true;
+    nonblocking_ = (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
   }
-  int fd() const { return reopened_.valid() ? reopened_.get() : fd_; }
+  int fd() const { return fd_; }
   // One write; -1 with EAGAIN when it would block.
   ssize_t Write(const char* data, size_t len) {
     if (socket_) return ::send(fd_, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (!nonblocking_ && len > PIPE_BUF) len = PIPE_BUF;
-    return ::write(fd(), data, len);
+    return ::write(fd_, data, len);
   }
-  // Drops the reopened description (the peer sees EOF once every other one is closed too).
-  void Close() { reopened_.reset(); }
 
  private:
   int fd_;
-  UniqueFd reopened_;
   bool socket_ = false;
   bool nonblocking_ = false;
 };
@@ -334,7 +318,6 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   std::thread down([&] {
     pump(pipes.server_out.get(), to_agent, Direction::kToAgent, stop_to_agent.get(), &bytes_to_agent);
     // Tell the agent: replace our stdout by /dev/null, which closes the pipe it reads.
-    to_agent.Close();
     UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     if (devnull.valid()) ::dup2(devnull.get(), options.agent_out_fd);
     Signal(server_eof.get());
