@@ -13,10 +13,14 @@
 
 static char g_arg[8] = "AAAA";
 static int g_tracer_cpu = -1;
+static int g_flipping;
+enum { kPads = 6, kPadBytes = 100000 };
+static char* g_pad_env[kPads + 1];
 
 static void* Flip(void* arg) {
   (void)arg;
   PinThread(-g_tracer_cpu - 1);
+  __atomic_store_n(&g_flipping, 1, __ATOMIC_RELEASE);
   /* Bounded; in practice ends when the exec replaces the process. */
   for (unsigned long i = 0; i < (1ul << 30); ++i) {
     __atomic_store_n(&g_arg[0], (i & 1) ? 'B' : 'A', __ATOMIC_RELAXED);
@@ -45,6 +49,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   int tries = atoi(argv[1]);
+  /* The kernel copies the environment before argv: a large one (names only are recorded) keeps the
+   * flipper flipping for a while between the tracer's read and the kernel's copy of argv. */
+  for (int k = 0; k < kPads; ++k) {
+    char* e = malloc(kPadBytes + 1);
+    if (e == NULL) Die("malloc");
+    memset(e, 'x', kPadBytes);
+    memcpy(e, "PAD", 3);
+    e[3] = (char)('0' + k);
+    e[4] = '=';
+    e[kPadBytes] = '\0';
+    g_pad_env[k] = e;
+  }
   g_tracer_cpu = TracerCpu(getppid());
   for (int i = 0; i < tries; ++i) {
     pid_t pid = fork();
@@ -53,8 +69,11 @@ int main(int argc, char** argv) {
       if (g_tracer_cpu >= 0) PinThread(g_tracer_cpu);
       pthread_t t;
       if (pthread_create(&t, NULL, Flip, NULL) != 0) Die("pthread_create");
+      /* Exec only once the flipper runs (on its own CPU), so that it flips during the whole exec. */
+      while (!__atomic_load_n(&g_flipping, __ATOMIC_ACQUIRE)) {
+      }
       char* args[] = {argv[0], (char*)"show", g_arg, NULL};
-      execv(argv[0], args);
+      execve(argv[0], args, g_pad_env);
       Die("execv");
     }
     int status;
