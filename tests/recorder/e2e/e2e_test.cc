@@ -660,6 +660,17 @@ TEST_F(RecordTest, ScriptsAndOrdinaryConnectsRaiseNoToctouEscape) {
   EXPECT_GE(connects, 2u) << s.EventsOfKind("net.connect");
 }
 
+// Connects the kernel itself rewrites (0.0.0.0 goes to loopback; an IPv4 destination on an IPv6 UDP
+// socket reads back v4-mapped) keep the address the program gave and raise no toctou escape.
+TEST_F(RecordTest, ConnectsTheKernelRewritesRaiseNoToctouEscape) {
+  RunResult r = Record({Program("e2e_connect_rewrites")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_THAT(r.out, ::testing::HasSubstr("PEER address=127.0.0.1")) << r.out;  // 0.0.0.0 went to loopback
+  Session s = Export();
+  EXPECT_GE(ExpectAllRecorded(r, s), 1u) << r.out;
+  EXPECT_EQ(s.EventsOfKind("process.escape"), "(none)");
+}
+
 // An exec with an empty argv: the new image gets one empty entry from Linux, which is no TOCTOU.
 TEST_F(RecordTest, ExecWithAnEmptyArgvRaisesNoToctouEscape) {
   RunResult r = Record({Program("e2e_race_exec"), "empty"});
