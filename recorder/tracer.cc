@@ -451,6 +451,8 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
   // now (/proc/PID/exe already names the new program) and skip the syscall-exit stop.
   ThreadState* t = *tp;
   if (t->in_syscall && t->ev.kind == EventKind::kExec) {
+    mem_.Invalidate();  // the tracee ran since the last stop (the argv check reads /proc afresh)
+    paths_.Invalidate();
     env_.toctou.clear();
     DecodeProcessExit(t->call, 0, env_, &t->ev);  // and compares argv with the kernel's copy
     FinishPending(t, 0);
