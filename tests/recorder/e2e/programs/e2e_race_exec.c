@@ -1,4 +1,4 @@
-/* TOCTOU race on exec's argv: in each of TRIES child processes a second thread flips one byte of an
+/* TOCTOU race on exec's argv: in each of TRIES child processes other threads flip one byte of an
  * argv entry between 'A' and 'B' while the main thread execs this program again, so the argv the
  * tracer reads at the seccomp stop may differ from the one the kernel copies. The new image reports
  * the argv it really received.
@@ -14,13 +14,12 @@
 static char g_arg[8] = "AAAA";
 static int g_tracer_cpu = -1;
 static int g_flipping;
-enum { kPads = 6, kPadBytes = 100000 };
+enum { kPads = 6, kPadBytes = 100000, kFlippers = 3 };
 static char* g_pad_env[kPads + 1];
 
 static void* Flip(void* arg) {
-  (void)arg;
-  PinThread(-g_tracer_cpu - 1);
-  __atomic_store_n(&g_flipping, 1, __ATOMIC_RELEASE);
+  if (arg == NULL) PinThread(-g_tracer_cpu - 1);  /* the first flipper off the tracer's CPU */
+  __atomic_add_fetch(&g_flipping, 1, __ATOMIC_RELEASE);
   /* Bounded; in practice ends when the exec replaces the process. */
   for (unsigned long i = 0; i < (1ul << 30); ++i) {
     __atomic_store_n(&g_arg[0], (i & 1) ? 'B' : 'A', __ATOMIC_RELAXED);
@@ -67,10 +66,13 @@ int main(int argc, char** argv) {
     if (pid < 0) Die("fork");
     if (pid == 0) {
       if (g_tracer_cpu >= 0) PinThread(g_tracer_cpu);
+      /* Several flippers, so that one of them runs even when other programs load the machine. */
       pthread_t t;
-      if (pthread_create(&t, NULL, Flip, NULL) != 0) Die("pthread_create");
-      /* Exec only once the flipper runs (on its own CPU), so that it flips during the whole exec. */
-      while (!__atomic_load_n(&g_flipping, __ATOMIC_ACQUIRE)) {
+      for (long k = 0; k < kFlippers; ++k) {
+        if (pthread_create(&t, NULL, Flip, (void*)k) != 0) Die("pthread_create");
+      }
+      /* Exec only once the flippers run, so that they flip during the whole exec. */
+      while (__atomic_load_n(&g_flipping, __ATOMIC_ACQUIRE) < kFlippers) {
       }
       char* args[] = {argv[0], (char*)"show", g_arg, NULL};
       execve(argv[0], args, g_pad_env);
