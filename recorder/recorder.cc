@@ -6,7 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +16,9 @@
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/recording_sink.h"
-#include "recorder/secrets.h"
+#include "recorder/run_control.h"
 #include "recorder/seccomp_filter.h"
+#include "recorder/secrets.h"
 #include "recorder/tracer.h"
 
 extern char** environ;
@@ -38,42 +38,6 @@ class WriterSink : public EventSink {
 
  private:
   AsyncSessionWriter* w_;
-};
-
-// Signals sent to the recorder reach the agent. Terminal-generated ones (si_code SI_KERNEL) already
-// reached it through the foreground process group, so they are not sent twice.
-std::atomic<Tracer*> g_tracer{nullptr};
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-void ForwardSignal(int sig, siginfo_t* info, void*) {
-  Tracer* t = g_tracer.load();
-  if (t == nullptr) return;
-  if (info != nullptr && info->si_code == SI_KERNEL) return;
-  t->Forward(sig);
-}
-
-class SignalForwarding {
- public:
-  explicit SignalForwarding(Tracer* t) {
-    g_tracer.store(t);
-    struct sigaction sa{};
-    sa.sa_sigaction = ForwardSignal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < std::size(kForwarded); ++i) {
-      sigaction(kForwarded[i], nullptr, &old_[i]);
-      // A signal the recorder was started with ignored (e.g. SIGINT of a background job) stays
-      // ignored: the agent inherits the same disposition and would ignore it too.
-      if (old_[i].sa_handler != SIG_IGN) sigaction(kForwarded[i], &sa, nullptr);
-    }
-  }
-  ~SignalForwarding() {
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &old_[i], nullptr);
-    g_tracer.store(nullptr);
-  }
-
- private:
-  struct sigaction old_[std::size(kForwarded)];
 };
 
 // A private directory for the event socket (a Unix socket path is limited to 108 bytes).
@@ -126,6 +90,9 @@ void CloseOwnFdsOnExec(const std::set<int>& inherited) {
 
 Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   if (o.command.empty()) return Status::InvalidArgument("no command to record");
+  // Before any thread starts, so that every thread of the recorder leaves the stop signals to the
+  // supervisor.
+  StopSignals stop_signals;
   const std::set<int> inherited_fds = OpenFds();
   AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir));
   AT_ASSIGN_OR_RETURN(Hash256 key, store->FingerprintKey());
@@ -172,7 +139,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   topts.pin_tracer = o.pin_tracer;
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);
-  SpawnSpec spec{o.command, agent_env};
+  SpawnSpec spec{o.command, agent_env, stop_signals.original_mask()};
 
   auto finish = [&](int code, int sig) {
     if (socket) socket->Stop();
@@ -194,8 +161,11 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   }
   Result<TraceOutcome> traced = Status::Internal("not run");
   {
-    SignalForwarding forwarding(&tracer);
+    StopSupervisor supervisor(&tracer, stop_signals, o.stop);
     traced = tracer.Run();
+    supervisor.Stop();
+    out.timed_out = supervisor.timed_out();
+    out.stop_signal = supervisor.first_signal();
   }
   if (!traced.ok()) {
     (void)finish(125, 0);
@@ -205,6 +175,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   out.exit_code = traced->signal != 0 ? 128 + traced->signal : traced->exit_code;
   out.events = traced->events;
   out.processes = traced->processes;
+  out.killed = traced->killed;
   if (traced->exec_errno != 0) {
     out.not_found = traced->exec_errno == ENOENT || traced->exec_errno == ENOTDIR;
     out.cannot_execute = !out.not_found;

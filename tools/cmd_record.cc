@@ -1,11 +1,14 @@
 // `agenttrace record`: runs a command under the syscall recorder (recorder/recorder.h), or with
 // --mcp the MCP stdio proxy (tools/cmd_mcp.cc), and exits with the recorded command's status.
 //
-// Exit status: the agent's own (128+n when killed by signal n); 125 when the recorder itself failed
-// (store, ptrace or seccomp not available), 126 when the command could not be executed, 127 when it
-// was not found (tools/exit_codes.h, docs/cli.md).
+// Exit status: the agent's own (128+n when killed by signal n); 124 when --timeout stopped it; 125 when
+// the recorder itself failed (store, ptrace or seccomp not available), 126 when the command could not
+// be executed, 127 when it was not found (tools/exit_codes.h, docs/cli.md).
+#include "tools/cmd_record.h"
+
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -15,7 +18,7 @@
 #include "recorder/event_socket.h"
 #include "recorder/recorder.h"
 #include "tools/cli.h"
-#include "tools/cmd_record.h"
+#include "tools/duration.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
@@ -30,8 +33,21 @@ struct RecordFlags {
   bool no_pin_tracer = false;
   bool quiet = false;
   uint64_t max_result_bytes = 64u << 10;
+  std::string kill_after = "5s";
+  std::string timeout;
   std::vector<std::string> command;
 };
+
+// "123 (sleep), 124 (bash)".
+std::string DescribeProcesses(const std::vector<StoppedProcess>& procs) {
+  std::string s;
+  for (const StoppedProcess& p : procs) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(p.pid);
+    if (!p.comm.empty()) s += " (" + p.comm + ")";
+  }
+  return s;
+}
 
 int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   if (f.command.empty()) {
@@ -77,6 +93,18 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.allow_io_uring = f.allow_io_uring;
   o.cpu_pin = f.cpu_pin;
   o.pin_tracer = !f.no_pin_tracer;
+  Result<std::chrono::milliseconds> kill_after = ParseDuration(f.kill_after);
+  if (!kill_after.ok()) return ReportError(kill_after.status(), "record --kill-after");
+  o.stop.kill_after = *kill_after;
+  if (!f.timeout.empty()) {
+    Result<std::chrono::milliseconds> timeout = ParseDuration(f.timeout);
+    if (!timeout.ok()) return ReportError(timeout.status(), "record --timeout");
+    if (timeout->count() == 0) {
+      std::fprintf(stderr, "agenttrace: record --timeout: must be more than 0\n");
+      return kExitUsage;
+    }
+    o.stop.timeout = *timeout;
+  }
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
     std::fprintf(stderr, "agenttrace: record: %s\n", r.status().message().c_str());
@@ -87,11 +115,16 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
                  r->session.ToString().c_str());
     return r->not_found ? kExitNotFound : kExitCannotExec;
   }
+  if (!r->killed.empty()) {
+    std::fprintf(stderr, "agenttrace: record: killed %zu traced process(es) still running: %s\n", r->killed.size(),
+                 DescribeProcesses(r->killed).c_str());
+  }
   if (!f.quiet) {
     std::fprintf(stderr, "agenttrace: recorded session %s: %llu events, %llu processes, exit %d\n",
                  r->session.ToString().c_str(), static_cast<unsigned long long>(r->events),
                  static_cast<unsigned long long>(r->processes), r->exit_code);
   }
+  if (r->timed_out) return kExitTimeout;
   return r->exit_code;
 }
 
@@ -118,6 +151,12 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_flag("--no-pin-tracer", flags->no_pin_tracer,
                 "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
                 "agent is never restricted unless --cpu-pin)");
+  sub->add_option("--kill-after", flags->kill_after,
+                  "after a stop signal or the timeout, kill the traced processes still running this much "
+                  "later (a second signal kills at once); 0: at once (default 5s; units ms, s, m, h)")
+      ->capture_default_str();
+  sub->add_option("--timeout", flags->timeout,
+                  "stop the recording after this long like a SIGTERM (then --kill-after); exit status 124");
   sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
   sub->add_option("command", flags->command, "the command to record, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });
