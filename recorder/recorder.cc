@@ -3,9 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -86,6 +90,21 @@ void CloseOwnFdsOnExec(const std::set<int>& inherited) {
   }
 }
 
+// Room a paused recording waits for before it lets the agent continue.
+constexpr uint64_t kResumeRoomBytes = 1u << 20;
+
+// Whether the store in `dir` has kResumeRoomBytes to grow into: on its file system, and under the
+// map bound `max_map_bytes` (0: none).
+bool StoreHasRoom(const std::string& dir, uint64_t max_map_bytes) {
+  struct statvfs vfs;
+  if (statvfs(dir.c_str(), &vfs) != 0) return false;
+  if (static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kResumeRoomBytes) return false;
+  if (max_map_bytes == 0) return true;
+  struct stat st;
+  if (stat((dir + "/data.mdb").c_str(), &st) != 0) return false;
+  return static_cast<uint64_t>(st.st_size) + kResumeRoomBytes <= max_map_bytes;
+}
+
 }  // namespace
 
 Result<RecordOutcome> RunRecord(const RecordOptions& o) {
@@ -94,7 +113,12 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   // supervisor.
   StopSignals stop_signals;
   const std::set<int> inherited_fds = OpenFds();
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir));
+  StoreOptions store_options;
+  if (o.max_store_bytes > 0) {
+    store_options.max_map_bytes = o.max_store_bytes;
+    store_options.initial_map_bytes = std::min(store_options.initial_map_bytes, o.max_store_bytes);
+  }
+  AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir, store_options));
   AT_ASSIGN_OR_RETURN(Hash256 key, store->FingerprintKey());
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
@@ -159,14 +183,27 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     (void)finish(125, 0);
     return started;
   }
-  Result<TraceOutcome> traced = Status::Internal("not run");
-  {
-    StopSupervisor supervisor(&tracer, stop_signals, o.stop);
-    traced = tracer.Run();
-    supervisor.Stop();
-    out.timed_out = supervisor.timed_out();
-    out.stop_signal = supervisor.first_signal();
-  }
+  // Under --on-store-failure pause: once the store has room again, record the loss as a gap; once
+  // that works the agent continues. A successful small write alone proves little (LMDB reuses freed
+  // pages), so the room is checked first.
+  std::atomic<StopSupervisor*> sup{nullptr};
+  auto resume = [&]() -> bool {
+    if (!StoreHasRoom(o.store_dir, o.max_store_bytes)) return false;
+    StopSupervisor* s = sup.load();
+    Result<uint64_t> gap = async->RecordGap("store failure: " + (s ? s->store_failure().message() : ""));
+    if (!gap.ok()) return false;
+    out.events_lost += *gap;
+    return true;
+  };
+  // Declared before the writer's callback is set and kept until the writer is finished: the writer
+  // thread may report a failure up to its last commit.
+  StopSupervisor supervisor(&tracer, stop_signals, o.stop, resume);
+  sup.store(&supervisor);
+  async->SetFailureCallback([&supervisor](const Status& st) { supervisor.OnStoreFailure(st); });
+  Result<TraceOutcome> traced = tracer.Run();
+  supervisor.Stop();
+  out.timed_out = supervisor.timed_out();
+  out.stop_signal = supervisor.first_signal();
   if (!traced.ok()) {
     (void)finish(125, 0);
     return traced.status();
@@ -181,12 +218,25 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     out.cannot_execute = !out.not_found;
     out.message = std::string("cannot execute ") + o.command[0] + ": " + std::strerror(traced->exec_errno);
   }
-  Status fin = finish(out.exit_code, out.signal);
-  if (!traced->sink_status.ok()) {
-    return traced->sink_status.WithContext("recording into session " + out.session.ToString() +
-                                           " stopped early (the agent ran to completion)");
+  out.store_failure = supervisor.store_failure();
+  if (out.store_failure.ok() && !traced->sink_status.ok()) out.store_failure = traced->sink_status;
+  if (out.store_failure.ok()) {
+    AT_RETURN_IF_ERROR(finish(out.exit_code, out.signal));
+    return out;
   }
-  AT_RETURN_IF_ERROR(fin);
+  // Events were lost: the session must not read as complete. Record the loss if anything can still
+  // be written, then finish it incomplete.
+  out.store_failure_ended_run = supervisor.store_failure_ended_run();
+  if (socket) socket->Stop();
+  if (!async->Flush().ok()) {
+    Result<uint64_t> gap = async->RecordGap("store failure: " + out.store_failure.message());
+    if (gap.ok()) {
+      out.events_lost += *gap;
+    } else {
+      out.gap_error = gap.status();
+    }
+  }
+  out.finish_error = async->FinishIncomplete(out.exit_code, out.signal);
   return out;
 }
 

@@ -29,7 +29,8 @@ struct RecordOptions {
   bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
   bool cpu_pin = false;              // tracer and agent on one CPU
   bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
-  StopOptions stop;                  // --kill-after, --timeout
+  StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
+  uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
 };
 
 struct RecordOutcome {
@@ -44,10 +45,17 @@ struct RecordOutcome {
   bool timed_out = false;              // the timeout stopped the recording
   int stop_signal = 0;                 // the first stop signal the recorder received, 0 if none
   std::vector<StoppedProcess> killed;  // traced processes killed to end the recording
+  // A store failure (docs/cli.md, --on-store-failure). The session then ends incomplete.
+  Status store_failure;                  // the first one; OK if none
+  bool store_failure_ended_run = false;  // the agent was killed because of it
+  uint64_t events_lost = 0;              // counted by the gap events recorded
+  Status gap_error;                      // why the last gap could not be recorded (OK: it was)
+  Status finish_error;                   // why the session could not be finished (it reads incomplete)
 };
 
 // Records one run. A non-OK Status is a failure of the recorder itself (store, ptrace not permitted,
-// seccomp unavailable); its message says what to do about it.
+// seccomp unavailable); its message says what to do about it. A store failure during the run is
+// reported in RecordOutcome::store_failure instead, with what was done about it.
 Result<RecordOutcome> RunRecord(const RecordOptions& options);
 
 }  // namespace agenttrace

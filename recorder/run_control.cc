@@ -53,8 +53,9 @@ StopSignals::~StopSignals() {
   pthread_sigmask(SIG_SETMASK, &original_, nullptr);
 }
 
-StopSupervisor::StopSupervisor(Tracer* tracer, const StopSignals& signals, StopOptions options)
-    : tracer_(tracer), wait_set_(signals.stop_set()), options_(options) {
+StopSupervisor::StopSupervisor(Tracer* tracer, const StopSignals& signals, StopOptions options,
+                               std::function<bool()> resume)
+    : tracer_(tracer), wait_set_(signals.stop_set()), options_(options), resume_(std::move(resume)) {
   sigaddset(&wait_set_, SIGURG);
   thread_ = std::thread([this] { Loop(); });
 }
@@ -62,10 +63,28 @@ StopSupervisor::StopSupervisor(Tracer* tracer, const StopSignals& signals, StopO
 StopSupervisor::~StopSupervisor() { Stop(); }
 
 void StopSupervisor::Stop() {
-  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(failure_mu_);
+    if (stopped_) return;
+    stopped_ = true;  // OnStoreFailure no longer signals the thread
+  }
   done_.store(true);
   pthread_kill(thread_.native_handle(), SIGURG);  // blocked there: stays pending until taken
   thread_.join();
+}
+
+void StopSupervisor::OnStoreFailure(const Status& status) {
+  {
+    std::lock_guard lock(failure_mu_);
+    if (first_failure_.ok()) first_failure_ = status;
+    ++failures_;
+    if (!stopped_) pthread_kill(thread_.native_handle(), SIGURG);
+  }
+}
+
+Status StopSupervisor::store_failure() const {
+  std::lock_guard lock(failure_mu_);
+  return first_failure_;
 }
 
 void StopSupervisor::Loop() {
@@ -75,6 +94,13 @@ void StopSupervisor::Loop() {
   if (options_.timeout.count() > 0) timeout_at = Clock::now() + options_.timeout;
   bool stopping = false, killing = false;
   std::string first;
+  uint64_t failures_seen = 0;
+  bool paused = false;
+  std::optional<Clock::time_point> retry_at;
+  auto kill_now = [&](const std::string& reason) {
+    stopping = killing = true;
+    tracer_->RequestKill(reason);
+  };
   while (!done_.load()) {
     Clock::time_point now = Clock::now();
     std::optional<Clock::time_point> next;
@@ -83,6 +109,7 @@ void StopSupervisor::Loop() {
     };
     if (!stopping) consider(timeout_at);
     if (!killing) consider(kill_at);
+    if (paused && !killing) consider(retry_at);
     if (tracer_->RequestsPending()) consider(now + kRewake);
     siginfo_t si{};
     int sig;
@@ -96,7 +123,10 @@ void StopSupervisor::Loop() {
     }
     if (done_.load()) break;
     now = Clock::now();
-    if (sig > 0 && sig != SIGURG) {
+    if (sig > 0 && sig != SIGURG && paused && !killing) {
+      first_signal_.store(sig);
+      kill_now("the recorder received " + SignalName(sig) + " while the agent was paused by a store failure");
+    } else if (sig > 0 && sig != SIGURG) {
       if (!stopping) {
         stopping = true;
         first = SignalName(sig);
@@ -114,7 +144,61 @@ void StopSupervisor::Loop() {
         tracer_->RequestKill("second signal (" + SignalName(sig) + ") after " + first);
       }
     }
-    if (!stopping && timeout_at.has_value() && now >= *timeout_at) {
+    uint64_t failures;
+    std::string cause;
+    {
+      std::lock_guard lock(failure_mu_);
+      failures = failures_;
+      cause = first_failure_.message();
+    }
+    if (failures > failures_seen && !killing) {
+      failures_seen = failures;
+      switch (options_.on_store_failure) {
+        case StoreFailurePolicy::kStop:
+          store_ended_run_.store(true);
+          kill_now("store failure: " + cause);
+          std::fprintf(stderr,
+                       "agenttrace: record: the store failed: %s; killing every traced process "
+                       "(--on-store-failure stop)\n",
+                       cause.c_str());
+          break;
+        case StoreFailurePolicy::kPause:
+          if (!paused) {
+            paused = true;
+            store_ended_run_.store(true);
+            tracer_->RequestSignal(SIGSTOP, 0, "store failure: " + cause);
+            std::fprintf(stderr,
+                         "agenttrace: record: the store failed: %s; every traced process is stopped (SIGSTOP) "
+                         "until the store takes writes again (tried every %s); SIGINT/SIGTERM ends the "
+                         "recording\n",
+                         cause.c_str(), Seconds(options_.pause_retry).c_str());
+          }
+          retry_at = now + options_.pause_retry;
+          break;
+        case StoreFailurePolicy::kContinue:
+          std::fprintf(stderr,
+                       "agenttrace: record: the store failed: %s; the agent runs on unrecorded "
+                       "(--on-store-failure continue): the session will not be complete\n",
+                       cause.c_str());
+          break;
+      }
+    }
+    if (paused && !killing && retry_at.has_value() && now >= *retry_at) {
+      if (resume_ && resume_()) {
+        paused = false;
+        store_ended_run_.store(false);
+        tracer_->RequestSignal(SIGCONT, 0, "the store takes writes again");
+        std::fprintf(stderr,
+                     "agenttrace: record: the store takes writes again: the agent continues (the loss is "
+                     "recorded as a gap)\n");
+      } else {
+        retry_at = now + options_.pause_retry;
+      }
+    }
+    if (!stopping && timeout_at.has_value() && now >= *timeout_at && paused) {
+      timed_out_.store(true);
+      kill_now("timeout of " + Seconds(options_.timeout) + " reached while the agent was paused by a store failure");
+    } else if (!stopping && timeout_at.has_value() && now >= *timeout_at) {
       stopping = true;
       first = "the timeout";
       timed_out_.store(true);

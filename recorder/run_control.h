@@ -14,6 +14,11 @@
 //     (Tracer::RequestKill), which ends the recording: the session still completes.
 // It repeats Tracer::Wake until the tracer has taken each request up.
 //
+// It also applies the StoreFailurePolicy when told of a store failure (OnStoreFailure). Under kPause
+// it calls `resume` every pause_retry; `resume` records the loss as a gap and returns true once the
+// store takes writes again. A stop signal or the timeout during a pause kills the tree at once (it
+// is stopped and cannot act on a signal).
+//
 // Thread-safety: StopSignals and StopSupervisor are created and destroyed by the tracer's thread;
 // StopSupervisor's accessors are meant for after Stop().
 #ifndef AGENTTRACE_RECORDER_RUN_CONTROL_H_
@@ -24,15 +29,28 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <thread>
+
+#include "format/status.h"
 
 namespace agenttrace {
 
 class Tracer;
 
+// What happens to the agent when the store cannot be written (disk full, MDB_MAP_FULL, I/O error).
+enum class StoreFailurePolicy {
+  kStop,      // kill the whole traced tree at once: a run without evidence is worthless to the gate
+  kPause,     // SIGSTOP the tree; retry the store (recording a gap) and SIGCONT it once that works
+  kContinue,  // let the agent run on unrecorded
+};
+
 struct StopOptions {
   std::chrono::milliseconds kill_after{5000};  // grace between the first signal and SIGKILL
   std::chrono::milliseconds timeout{0};        // 0: none
+  StoreFailurePolicy on_store_failure = StoreFailurePolicy::kStop;
+  std::chrono::milliseconds pause_retry{1000};  // kPause: how often the store is tried again
 };
 
 class StopSignals {
@@ -54,8 +72,9 @@ class StopSignals {
 
 class StopSupervisor {
  public:
-  // Starts the thread. `tracer` and `signals` must outlive Stop().
-  StopSupervisor(Tracer* tracer, const StopSignals& signals, StopOptions options);
+  // Starts the thread. `tracer` and `signals` must outlive Stop(); `resume` is called from the thread.
+  StopSupervisor(Tracer* tracer, const StopSignals& signals, StopOptions options,
+                 std::function<bool()> resume = nullptr);
   ~StopSupervisor();  // Stop()
   StopSupervisor(const StopSupervisor&) = delete;
   StopSupervisor& operator=(const StopSupervisor&) = delete;
@@ -63,8 +82,15 @@ class StopSupervisor {
   // Ends the thread (after the tracer's Run() returned).
   void Stop();
 
+  // Tells the supervisor that the store failed (thread-safe; from the writer thread). Returns at once.
+  void OnStoreFailure(const Status& status);
+
   bool timed_out() const { return timed_out_.load(); }
   int first_signal() const { return first_signal_.load(); }  // 0: none received
+  // The first store failure (OK if none).
+  Status store_failure() const;
+  // The store failure ended the run: kStop, or kPause and the store never came back.
+  bool store_failure_ended_run() const { return store_ended_run_.load(); }
 
  private:
   void Loop();
@@ -75,6 +101,12 @@ class StopSupervisor {
   std::atomic<bool> done_{false};
   std::atomic<bool> timed_out_{false};
   std::atomic<int> first_signal_{0};
+  std::function<bool()> resume_;
+  mutable std::mutex failure_mu_;
+  Status first_failure_;   // guarded by failure_mu_
+  uint64_t failures_ = 0;  // guarded by failure_mu_: OnStoreFailure calls so far
+  bool stopped_ = false;   // guarded by failure_mu_: Stop() was called
+  std::atomic<bool> store_ended_run_{false};
   std::thread thread_;
 };
 

@@ -348,11 +348,12 @@ void Tracer::Resume(pid_t tid, ThreadState* t, int sig) {
 }
 
 void Tracer::Emit(const Event& ev) {
-  if (sink_failed_) return;
+  // Offered even after a failure: the sink counts what it refuses (for the gap event), and may take
+  // events again once the store recovers.
   Status s = sink_->Append(ev);
   if (!s.ok()) {
-    sink_failed_ = true;
-    outcome_.sink_status = s;
+    if (outcome_.sink_status.ok()) outcome_.sink_status = s;
+    ++outcome_.events_refused;
     return;
   }
   ++outcome_.events;

@@ -98,7 +98,8 @@ struct TraceOutcome {
   int exec_errno = 0;      // non-zero: the agent itself could not be executed (exit_code 126 or 127)
   uint64_t events = 0;     // events appended
   uint64_t processes = 0;  // processes seen (including the agent)
-  Status sink_status;      // first failure of the sink; recording of events stopped there
+  uint64_t events_refused = 0;            // events the sink refused (it failed); every event is still offered
+  Status sink_status;                     // first failure of the sink
   std::vector<StoppedProcess> signalled;  // processes RequestSignal reached
   std::vector<StoppedProcess> killed;     // processes RequestKill reached (SIGKILL)
 };
@@ -181,7 +182,6 @@ class Tracer {
   DecodeEnv env_;
   Event extra_;  // events made outside a call (proc.exit, clone-untraced)
   TraceOutcome outcome_;
-  bool sink_failed_ = false;
   bool killing_ = false;  // RequestKill was taken up: new tasks are killed on sight
 
   mutable std::mutex requests_mu_;

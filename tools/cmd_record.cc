@@ -2,7 +2,8 @@
 // --mcp the MCP stdio proxy (tools/cmd_mcp.cc), and exits with the recorded command's status.
 //
 // Exit status: the agent's own (128+n when killed by signal n); 124 when --timeout stopped it; 125 when
-// the recorder itself failed (store, ptrace or seccomp not available), 126 when the command could not
+// the recorder itself failed (store, ptrace or seccomp not available, or a store failure stopped the
+// agent), 126 when the command could not
 // be executed, 127 when it was not found (tools/exit_codes.h, docs/cli.md).
 #include "tools/cmd_record.h"
 
@@ -35,6 +36,8 @@ struct RecordFlags {
   uint64_t max_result_bytes = 64u << 10;
   std::string kill_after = "5s";
   std::string timeout;
+  std::string on_store_failure = "stop";
+  uint64_t max_store_bytes = 0;
   std::vector<std::string> command;
 };
 
@@ -93,6 +96,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.allow_io_uring = f.allow_io_uring;
   o.cpu_pin = f.cpu_pin;
   o.pin_tracer = !f.no_pin_tracer;
+  o.max_store_bytes = f.max_store_bytes;
   Result<std::chrono::milliseconds> kill_after = ParseDuration(f.kill_after);
   if (!kill_after.ok()) return ReportError(kill_after.status(), "record --kill-after");
   o.stop.kill_after = *kill_after;
@@ -104,6 +108,17 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
       return kExitUsage;
     }
     o.stop.timeout = *timeout;
+  }
+  if (f.on_store_failure == "stop") {
+    o.stop.on_store_failure = StoreFailurePolicy::kStop;
+  } else if (f.on_store_failure == "pause") {
+    o.stop.on_store_failure = StoreFailurePolicy::kPause;
+  } else if (f.on_store_failure == "continue") {
+    o.stop.on_store_failure = StoreFailurePolicy::kContinue;
+  } else {
+    std::fprintf(stderr, "agenttrace: record --on-store-failure: '%s' is not one of stop, pause, continue\n",
+                 f.on_store_failure.c_str());
+    return kExitUsage;
   }
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
@@ -118,6 +133,18 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   if (!r->killed.empty()) {
     std::fprintf(stderr, "agenttrace: record: killed %zu traced process(es) still running: %s\n", r->killed.size(),
                  DescribeProcesses(r->killed).c_str());
+  }
+  if (!r->store_failure.ok()) {
+    std::string what = "agenttrace: record: session " + r->session.ToString() + " is incomplete: the store failed (" +
+                       r->store_failure.message() + ")";
+    if (r->gap_error.ok()) {
+      what += "; a gap event records " + std::to_string(r->events_lost) + " lost event(s)";
+    } else {
+      what += "; the loss could not be recorded as a gap (" + r->gap_error.message() + ")";
+    }
+    if (!r->finish_error.ok()) what += "; the session could not be finished (" + r->finish_error.message() + ")";
+    std::fprintf(stderr, "%s\n", what.c_str());
+    if (r->store_failure_ended_run) return kExitRecordFailed;
   }
   if (!f.quiet) {
     std::fprintf(stderr, "agenttrace: recorded session %s: %llu events, %llu processes, exit %d\n",
@@ -157,6 +184,15 @@ void RegisterRecordCommands(Cli& cli) {
       ->capture_default_str();
   sub->add_option("--timeout", flags->timeout,
                   "stop the recording after this long like a SIGTERM (then --kill-after); exit status 124");
+  sub->add_option("--on-store-failure", flags->on_store_failure,
+                  "when the store cannot be written (disk full, I/O error): stop (kill the agent's processes, "
+                  "exit 125), pause (SIGSTOP them until the store takes writes again) or continue (let the "
+                  "agent run on unrecorded); the session is never complete")
+      ->capture_default_str();
+  sub->add_option("--max-store-bytes", flags->max_store_bytes,
+                  "the store's data file (LMDB map) never grows past SIZE (e.g. 512K, 64M); needing more is a "
+                  "store failure (MDB_MAP_FULL)")
+      ->transform(CLI::AsSizeValue(false));
   sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
   sub->add_option("command", flags->command, "the command to record, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });
