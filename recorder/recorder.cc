@@ -219,7 +219,9 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     out.message = std::string("cannot execute ") + o.command[0] + ": " + std::strerror(traced->exec_errno);
   }
   out.store_failure = supervisor.store_failure();
-  if (out.store_failure.ok() && !traced->sink_status.ok()) out.store_failure = traced->sink_status;
+  const bool writer_failed = !out.store_failure.ok();
+  // Without a writer failure the sink can still refuse single events (over the per-event bound).
+  if (!writer_failed && !traced->sink_status.ok()) out.store_failure = traced->sink_status;
   if (out.store_failure.ok()) {
     AT_RETURN_IF_ERROR(finish(out.exit_code, out.signal));
     return out;
@@ -235,6 +237,18 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     } else {
       out.gap_error = gap.status();
     }
+  } else if (!writer_failed) {
+    Event gap;
+    gap.kind = EventKind::kGap;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    gap.mono_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gap.wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    gap.size = static_cast<int64_t>(traced->events_refused);
+    gap.text = "events refused by the writer: " + traced->sink_status.message();
+    out.gap_error = async->Append(gap);
+    if (out.gap_error.ok()) out.events_lost += traced->events_refused;
   }
   out.finish_error = async->FinishIncomplete(out.exit_code, out.signal);
   return out;
