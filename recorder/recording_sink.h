@@ -57,6 +57,12 @@ class RecordingSink final : public AsyncSessionWriter {
   Status Flush() override { return inner_->Flush(); }
   Status Finish(int32_t exit_code, int32_t exit_signal) override { return inner_->Finish(exit_code, exit_signal); }
   SessionId id() const override { return inner_->id(); }
+  // Store failures pass through: the gap event carries no agent text to redact.
+  void SetFailureCallback(std::function<void(const Status&)> fn) override { inner_->SetFailureCallback(std::move(fn)); }
+  Result<uint64_t> RecordGap(std::string_view why) override { return inner_->RecordGap(why); }
+  Status FinishIncomplete(int32_t exit_code, int32_t exit_signal) override {
+    return inner_->FinishIncomplete(exit_code, exit_signal);
+  }
 
  private:
   RecordingSink(std::unique_ptr<AsyncSessionWriter> inner, const SecretScanner* secrets)
