@@ -196,6 +196,8 @@ class StoreImpl final : public Store {
     info.state = SessionState::kRecording;
     info.event_count = info.chunk_count = info.raw_bytes = info.stored_bytes = 0;
     info.head_hash = Hash256{};
+    info.head_signature.clear();
+    info.signer_key.clear();
     info.end_wall_ns = 0;
     AT_ASSIGN_OR_RETURN(UniqueFd lock, TakeSessionLock(*core_, info.id));
     std::string key = SessionKey(info.id);
@@ -351,6 +353,7 @@ class StoreImpl final : public Store {
       ++vs->result.chunks_checked;
     }
     vs->done = true;
+    vs->result.record = info;
     const uint64_t last = info.chunk_count == 0 ? 0 : info.chunk_count - 1;
     if (vs->prev != info.head_hash) return vs->Bad(last, "head hash mismatch");
     if (vs->next_seq != info.event_count) {

@@ -17,10 +17,11 @@
 #include <memory>
 #include <set>
 
+#include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
-#include "recorder/secrets.h"
 #include "recorder/seccomp_filter.h"
+#include "recorder/secrets.h"
 #include "recorder/tracer.h"
 
 extern char** environ;
@@ -169,15 +170,19 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   FillHostInfo(o, &info);
   info.env_names = scanner.env_names();
   info.secret_env_names = scanner.secret_env_names();
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<SessionWriter> writer, store->CreateSession(info));
+  WriterOptions wopts;
+  wopts.sign_key = o.sign_key;
+  AT_ASSIGN_OR_RETURN(std::unique_ptr<SessionWriter> writer, store->CreateSession(info, wopts));
   AT_ASSIGN_OR_RETURN(std::unique_ptr<AsyncSessionWriter> async, AsyncSessionWriter::Start(std::move(writer)));
   RecordOutcome out;
   out.session = async->id();
 
-  // The agent's environment: ours, with the recording's socket and session id.
+  // The agent's environment: ours, with the recording's socket and session id, and without the
+  // recorder's own keys (the agent has no business knowing where they are).
   std::vector<std::string> agent_env;
   for (const std::string& e : env) {
-    if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0) {
+    if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0 ||
+        e.rfind(std::string(kEnvSignKey) + "=", 0) == 0) {
       continue;
     }
     agent_env.push_back(e);

@@ -9,6 +9,7 @@
 #define AGENTTRACE_RECORDER_RECORDER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "format/status.h"
 
 namespace agenttrace {
+
+class SigningKey;
 
 struct RecordOptions {
   std::string store_dir;
@@ -26,6 +29,7 @@ struct RecordOptions {
   bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
   bool cpu_pin = false;              // tracer and agent on one CPU
   bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
+  std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed
 };
 
 struct RecordOutcome {

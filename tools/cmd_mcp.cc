@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/mcp_proxy.h"
@@ -93,6 +94,9 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   std::string socket = Env(kEnvSocket);
   if (!socket.empty()) return RunNested(socket, std::move(po));
 
+  // The server inherits our environment: not the location of the recorder's signing key (already
+  // loaded). No other thread runs yet, so changing the environment is safe.
+  ::unsetenv(kEnvSignKey);
   std::string dir = StoreDir(cli);
   auto store = Store::Open(dir);
   if (!store.ok()) return ProxyFailed(store.status().WithContext("store " + dir));
@@ -112,7 +116,9 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   info.secret_env_names = scanner.secret_env_names();
   info.recorder = "mcp";
   FillHostInfo(&info);
-  auto writer = (*store)->CreateSession(std::move(info));
+  WriterOptions wopts;
+  wopts.sign_key = o.sign_key;
+  auto writer = (*store)->CreateSession(std::move(info), wopts);
   if (!writer.ok()) return ProxyFailed(writer.status().WithContext("store " + dir));
   auto async = AsyncSessionWriter::Start(std::move(*writer));
   if (!async.ok()) return ProxyFailed(async.status().WithContext("store " + dir));

@@ -4,6 +4,8 @@
 // Exit status: the agent's own (128+n when killed by signal n); 125 when the recorder itself failed
 // (store, ptrace or seccomp not available), 126 when the command could not be executed, 127 when it
 // was not found (tools/exit_codes.h, docs/cli.md).
+#include "tools/cmd_record.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,11 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/recorder.h"
 #include "tools/cli.h"
-#include "tools/cmd_record.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
@@ -30,13 +32,36 @@ struct RecordFlags {
   bool no_pin_tracer = false;
   bool quiet = false;
   uint64_t max_result_bytes = 64u << 10;
+  std::string sign_key;
   std::vector<std::string> command;
 };
+
+// The key from --sign-key, else $AGENTTRACE_SIGN_KEY; null when neither is given.
+Result<std::shared_ptr<const SigningKey>> LoadSignKey(const RecordFlags& f) {
+  std::string path = f.sign_key;
+  if (path.empty()) {
+    const char* env = std::getenv(kEnvSignKey);
+    if (env != nullptr) path = env;
+  }
+  if (path.empty()) return std::shared_ptr<const SigningKey>();
+  return SigningKey::Load(path);
+}
 
 int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   if (f.command.empty()) {
     std::fprintf(stderr, "agenttrace: record: no command given (usage: agenttrace record [OPTIONS] -- CMD ARGS...)\n");
     return kExitUsage;
+  }
+  // Nested under a recording (the event socket is set), tool events join the enclosing session, which
+  // its own recorder signs.
+  std::shared_ptr<const SigningKey> sign_key;
+  if (std::getenv(kEnvSocket) == nullptr) {
+    auto k = LoadSignKey(f);
+    if (!k.ok()) {
+      std::fprintf(stderr, "agenttrace: record: %s\n", k.status().message().c_str());
+      return kExitRecordFailed;
+    }
+    sign_key = std::move(k).value();
   }
   if (f.mcp && f.trace_server && std::getenv(kEnvSocket) == nullptr) {
     // The server's syscalls and its tool calls in one session: record `agenttrace record --mcp -- SERVER`
@@ -66,6 +91,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     m.trace_server = f.trace_server;
     m.command = f.command;
     m.max_result_bytes = f.max_result_bytes;
+    m.sign_key = sign_key;
     return RunMcpRecord(cli, m);
   }
   RecordOptions o;
@@ -77,6 +103,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.allow_io_uring = f.allow_io_uring;
   o.cpu_pin = f.cpu_pin;
   o.pin_tracer = !f.no_pin_tracer;
+  o.sign_key = sign_key;
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
     std::fprintf(stderr, "agenttrace: record: %s\n", r.status().message().c_str());
@@ -118,6 +145,9 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_flag("--no-pin-tracer", flags->no_pin_tracer,
                 "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
                 "agent is never restricted unless --cpu-pin)");
+  sub->add_option("--sign-key", flags->sign_key,
+                  "sign the completed session's head with this Ed25519 private key file (from `agenttrace key "
+                  "generate`; default: $AGENTTRACE_SIGN_KEY)");
   sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
   sub->add_option("command", flags->command, "the command to record, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });
