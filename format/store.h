@@ -173,10 +173,8 @@ class Store {
   virtual Result<VerifyResult> Verify(const SessionId& id) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::string& dir() const = 0;
-  // The store's secret key for fingerprinting secret values (created with the store, 0600 file in the
-  // store directory): the same value gets the same fingerprint within one store, and fingerprints do
-  // not reveal the value to anyone without the key.
-  virtual Result<Hash256> FingerprintKey() = 0;
+  // No key material lives in a store: the key that fingerprints secret values is the recorder's
+  // (recorder/fingerprint_key.h), so that handing out a store does not hand out the key.
 };
 
 }  // namespace agenttrace

@@ -20,6 +20,7 @@
 #include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
+#include "recorder/fingerprint_key.h"
 #include "recorder/seccomp_filter.h"
 #include "recorder/secrets.h"
 #include "recorder/tracer.h"
@@ -160,7 +161,10 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   if (o.command.empty()) return Status::InvalidArgument("no command to record");
   const std::set<int> inherited_fds = OpenFds();
   AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir));
-  AT_ASSIGN_OR_RETURN(Hash256 key, store->FingerprintKey());
+  AT_ASSIGN_OR_RETURN(Hash256 key, LoadFingerprintKey());
+  if (std::string w = LegacyStoreKeyWarning(o.store_dir); !w.empty()) {
+    std::fprintf(stderr, "agenttrace: warning: %s\n", w.c_str());
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   SecretScanner scanner(key, env);
@@ -182,7 +186,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::vector<std::string> agent_env;
   for (const std::string& e : env) {
     if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0 ||
-        e.rfind(std::string(kEnvSignKey) + "=", 0) == 0) {
+        e.rfind(std::string(kEnvSignKey) + "=", 0) == 0 || e.rfind(std::string(kEnvFingerprintKey) + "=", 0) == 0) {
       continue;
     }
     agent_env.push_back(e);

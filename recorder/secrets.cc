@@ -161,7 +161,9 @@ std::string SecretScanner::Fingerprint(std::string_view value) const {
                      key_.data(), key_.size());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "<secret:fp:";
-  for (size_t i = 0; i < 8; ++i) {
+  // All 32 bytes: a truncated fingerprint would make collisions between distinct secrets plausible,
+  // and the key, not the length, is what keeps the value from being guessed.
+  for (size_t i = 0; i < digest.size(); ++i) {
     out.push_back(kHex[digest[i] >> 4]);
     out.push_back(kHex[digest[i] & 0xf]);
   }

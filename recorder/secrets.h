@@ -3,9 +3,9 @@
 // Environment variables are classified secret by name (patterns such as *_TOKEN, *_KEY, *SECRET*,
 // *PASSWORD*, AWS_*) or by value (well-known token formats: GitHub, AWS access keys, Slack, OpenAI and
 // Anthropic keys, JWTs, PEM private keys ...). A secret value never reaches the store: where one would
-// appear (argv, tool arguments) it is replaced by a keyed fingerprint "<secret:fp:XXXXXXXXXXXXXXXX>" —
-// BLAKE2b keyed with the store's fingerprint key, so the same value gives the same fingerprint within
-// one store.
+// appear (argv, tool arguments) it is replaced by a keyed fingerprint "<secret:fp:" + 64 hex digits +
+// ">" — BLAKE2b-256 keyed with the recorder's fingerprint key (recorder/fingerprint_key.h, never kept
+// in a store), so the same value gives the same fingerprint wherever the same key is used.
 //
 // Thread-safety: a SecretScanner is immutable after construction and may be shared.
 #ifndef AGENTTRACE_RECORDER_SECRETS_H_
@@ -26,15 +26,15 @@ bool LooksLikeSecretValue(std::string_view value);
 
 class SecretScanner {
  public:
-  // `key`: the store's fingerprint key. `environ`: "NAME=value" entries (e.g. from the recorder's own
-  // environment at start); the values of the secret ones are remembered so that they can be found later.
+  // `key`: the fingerprint key (recorder/fingerprint_key.h). `environ`: "NAME=value" entries (e.g. from the recorder's
+  // own environment at start); the values of the secret ones are remembered so that they can be found later.
   SecretScanner(const Hash256& key, const std::vector<std::string>& environ);
 
   // The names of all variables in the environment given at construction, and the secret subset.
   const std::vector<std::string>& env_names() const { return env_names_; }
   const std::vector<std::string>& secret_env_names() const { return secret_env_names_; }
 
-  // "<secret:fp:XXXXXXXXXXXXXXXX>" for `value`.
+  // "<secret:fp:" + 64 hex digits of the keyed BLAKE2b-256 of `value` + ">".
   std::string Fingerprint(std::string_view value) const;
 
   // Replaces in *s every occurrence of a known secret value, and every token that LooksLikeSecretValue,

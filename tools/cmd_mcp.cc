@@ -16,6 +16,7 @@
 #include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
+#include "recorder/fingerprint_key.h"
 #include "recorder/mcp_proxy.h"
 #include "recorder/secrets.h"
 #include "tools/cmd_record.h"
@@ -100,10 +101,15 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   std::string dir = StoreDir(cli);
   auto store = Store::Open(dir);
   if (!store.ok()) return ProxyFailed(store.status().WithContext("store " + dir));
-  auto key = (*store)->FingerprintKey();
-  if (!key.ok()) return ProxyFailed(key.status().WithContext("store " + dir));
+  auto key = LoadFingerprintKey();
+  if (!key.ok()) return ProxyFailed(key.status().WithContext("fingerprint key"));
+  if (std::string w = LegacyStoreKeyWarning(dir); !w.empty()) {
+    std::fprintf(stderr, "agenttrace: warning: %s\n", w.c_str());
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  // The server does not get the key either (the scanner above keeps the value to redact it).
+  ::unsetenv(kEnvFingerprintKey);
   SecretScanner scanner(*key, env);
 
   SessionInfo info;

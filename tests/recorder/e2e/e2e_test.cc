@@ -524,7 +524,7 @@ TEST_F(RecordTest, SecretInArgvNeverReachesTheStore) {
   EXPECT_THAT(names, ::testing::Contains("GITHUB_TOKEN")) << s.header.dump();
 
   bool exec_seen = false;
-  static const std::regex kFingerprint("token=<secret:fp:[0-9a-f]{16}>");
+  static const std::regex kFingerprint("token=<secret:fp:[0-9a-f]{64}>");
   for (const auto& e : s.events) {
     if (e.value("kind", "") != "exec") continue;
     auto argv = e.value("argv", std::vector<std::string>{});
