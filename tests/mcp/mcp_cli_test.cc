@@ -449,5 +449,30 @@ TEST_F(McpCliTest, FingerprintKeyStaysOutOfTheStoreAndFingerprintsCompareAcrossS
   EXPECT_EQ(fs::status(user_key).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
 }
 
+// A secret the server hands back through a tool (here: echoed inside the result's text, which is
+// JSON inside a JSON string) or the agent passes in an encoded form is stored as its fingerprint, in
+// the tool.call arguments and in the tool.result.
+TEST_F(McpCliTest, EncodedSecretValuesInToolTrafficAreRedacted) {
+  TempDir store, config;
+  const std::string secret = "s3cr\"et/pa ss";
+  const std::string b64 = "dXNlcjpzM2NyImV0L3BhIHNz";  // base64("user:" + secret)
+  const std::string args =
+      R"({"raw":"s3cr\"et/pa ss","url":"https://h/?pw=s3cr%22et%2Fpa%20ss","auth":"Basic )" + b64 + R"("})";
+  std::string result;
+  std::string call = RecordEchoCall(
+      store.path(), "XDG_CONFIG_HOME=" + Quote(config.path()) + " DB_PASSWORD=" + Quote(secret), args, &result);
+  ASSERT_FALSE(call.empty());
+  ASSERT_FALSE(result.empty());
+  for (const std::string& stored : {call, result}) {
+    EXPECT_EQ(stored.find("s3cr"), std::string::npos) << stored;
+    EXPECT_EQ(stored.find("pa ss"), std::string::npos) << stored;
+    EXPECT_EQ(stored.find("%2Fpa%20ss"), std::string::npos) << stored;
+    EXPECT_EQ(stored.find(b64.substr(8, 12)), std::string::npos) << stored;  // the middle of the base64
+  }
+  size_t n = 0;
+  for (size_t at = call.find("<secret:fp:"); at != std::string::npos; at = call.find("<secret:fp:", at + 1)) ++n;
+  EXPECT_EQ(n, 3u) << call;
+}
+
 }  // namespace
 }  // namespace agenttrace
