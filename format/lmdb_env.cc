@@ -1,8 +1,10 @@
 #include "format/lmdb_env.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <mutex>
 
 namespace agenttrace {
@@ -15,6 +17,22 @@ MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.d
 // with the next commit), at the price of possibly losing the last committed transaction then.
 constexpr unsigned kEnvFlags = MDB_NOTLS | MDB_NOMETASYNC;
 constexpr int kMaxGrowAttempts = 64;
+constexpr uint64_t kNearlyFullBytes = 1u << 20;
+
+// A commit that failed for want of space. LMDB turns a short write (the file system filled up in the
+// middle of a page) into EIO, so EIO on a nearly full file system is reported as what it is.
+Status CommitStatus(int rc, const std::string& dir) {
+  struct statvfs vfs;
+  uint64_t free_bytes = UINT64_MAX;
+  if (::statvfs(dir.c_str(), &vfs) == 0) free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && free_bytes < kNearlyFullBytes)) {
+    std::string m = "commit in " + dir + ": no space left on device (" + (rc == EDQUOT ? "EDQUOT" : "ENOSPC");
+    if (rc == EIO) m += ", reported by LMDB as EIO";
+    if (free_bytes != UINT64_MAX) m += "; " + std::to_string(free_bytes) + " bytes free on its file system";
+    return Status::ResourceExhausted(m + ")");
+  }
+  return LmdbStatus(rc, "commit in " + dir);
+}
 
 }  // namespace
 
@@ -126,7 +144,7 @@ Status LmdbEnv::Grow() {
   mdb_env_info(env_, &info);
   uint64_t cur = info.me_mapsize;
   if (cur >= max_map_bytes_) {
-    return Status::ResourceExhausted("store " + dir_ + " is full: map size " + std::to_string(cur) +
+    return Status::ResourceExhausted("store " + dir_ + " is full (MDB_MAP_FULL): map size " + std::to_string(cur) +
                                      " reached max_map_bytes");
   }
   uint64_t next = std::min<uint64_t>(cur * 2, max_map_bytes_);
@@ -174,7 +192,7 @@ Status LmdbEnv::Write(const std::function<Status(WriteTxn&)>& fn) {
         } else {
           rc = mdb_txn_commit(raw);  // frees the txn whatever the outcome
           if (rc == 0) return Status::Ok();
-          if (rc != MDB_MAP_FULL) return LmdbStatus(rc, "commit in " + dir_);
+          if (rc != MDB_MAP_FULL) return CommitStatus(rc, dir_);
           grow = true;
         }
       }

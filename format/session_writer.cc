@@ -72,6 +72,54 @@ class SessionWriterImpl final : public SessionWriter {
   }
 
   Status Finish(int32_t exit_code, int32_t exit_signal) override {
+    return FinishAs(SessionState::kComplete, exit_code, exit_signal);
+  }
+
+  Status FinishIncomplete(int32_t exit_code, int32_t exit_signal) override {
+    return FinishAs(SessionState::kIncomplete, exit_code, exit_signal);
+  }
+
+  Result<uint64_t> RecordGap(uint64_t lost, std::string_view why, int64_t duration_ns) override {
+    if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is finished");
+    // Continue from the last commit: info_ holds its counts and head hash. Its open tail chunk, as
+    // committed, becomes a sealed chunk; the events appended after it are dropped and counted.
+    uint64_t uncommitted = next_seq_ - info_.event_count - (gap_carried_ ? 1 : 0);
+    uint64_t total = gap_carry_ + lost + uncommitted;
+    sealed_events_ = info_.event_count;
+    sealed_chunks_ = info_.chunk_count;
+    sealed_raw_ = info_.raw_bytes;
+    sealed_stored_ = info_.stored_bytes;
+    sealed_head_ = info_.head_hash;
+    chunk_first_seq_ = info_.event_count;
+    next_seq_ = info_.event_count;
+    tail_committed_ = 0;
+    encoder_.Reset();
+    failed_ = Status::Ok();
+
+    Event gap;
+    gap.kind = EventKind::kGap;
+    gap.wall_ns = NowWallNs();
+    gap.mono_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    gap.size = static_cast<int64_t>(total);
+    gap.text = std::string(why);
+    gap.duration_ns = duration_ns;
+    encoder_.Add(gap);
+    ++next_seq_;
+    Status st = CommitTail(/*seal=*/false);
+    if (!st.ok()) {
+      gap_carry_ = total;
+      gap_carried_ = true;
+      return st;
+    }
+    gap_carry_ = 0;
+    gap_carried_ = false;
+    return total;
+  }
+
+ private:
+  Status FinishAs(SessionState state, int32_t exit_code, int32_t exit_signal) {
     if (finished_) return Status::InvalidArgument("session " + info_.id.ToString() + " is already finished");
     AT_RETURN_IF_ERROR(Flush());
     SessionInfo next = info_;
@@ -79,10 +127,10 @@ class SessionWriterImpl final : public SessionWriter {
     if (next.end_wall_ns == 0) next.end_wall_ns = NowWallNs();
     next.exit_code = exit_code;
     next.exit_signal = exit_signal;
-    next.state = SessionState::kComplete;
+    next.state = state;
     // Signed in the commit that completes the session: there is never a complete record whose
-    // signature is still to come.
-    if (sign_key_) SignSessionHead(*sign_key_, &next);
+    // signature is still to come. A session that ends incomplete is not signed (docs/threat-model.md).
+    if (sign_key_ && state == SessionState::kComplete) SignSessionHead(*sign_key_, &next);
     AT_RETURN_IF_ERROR(CommitRecord(next));
     info_ = std::move(next);
     finished_ = true;
@@ -93,6 +141,7 @@ class SessionWriterImpl final : public SessionWriter {
     return st;
   }
 
+ public:
   void UpdateInfo(const std::function<void(SessionInfo*)>& fn) override {
     SessionInfo next = info_;
     fn(&next);
@@ -182,6 +231,8 @@ class SessionWriterImpl final : public SessionWriter {
   bool info_dirty_ = false;
   bool finished_ = false;
   Status failed_;
+  uint64_t gap_carry_ = 0;    // events counted by a gap whose commit failed
+  bool gap_carried_ = false;  // that gap event is still in the encoder
 };
 
 // ---------------------------------------------------------------------------------------------- async
@@ -218,7 +269,10 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
            error_.ok() && !exited_) {
       space_cv_.wait(lock);
     }
-    if (!error_.ok()) return error_;
+    if (!error_.ok()) {
+      ++lost_;
+      return error_;
+    }
     if (stop_ || exited_) return Status::InvalidArgument("session " + id_.ToString() + " is finished");
     if (pending_n_ == 0) pending_since_ = Clock::now();
     if (pending_n_ < pending_.size()) {
@@ -253,6 +307,42 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
       if (!error_.ok()) return error_;
     }
     return writer_->Finish(exit_code, exit_signal);
+  }
+
+  Status FinishIncomplete(int32_t exit_code, int32_t exit_signal) override {
+    Stop();
+    std::lock_guard lock(writer_mu_);
+    {
+      std::lock_guard l(mu_);
+      if (!error_.ok()) return error_;
+    }
+    return writer_->FinishIncomplete(exit_code, exit_signal);
+  }
+
+  void SetFailureCallback(std::function<void(const Status&)> fn) override {
+    std::lock_guard lock(mu_);
+    on_failure_ = std::move(fn);
+  }
+
+  Result<uint64_t> RecordGap(std::string_view why) override {
+    std::lock_guard wl(writer_mu_);  // the order Finish takes them in
+    std::unique_lock lock(mu_);
+    if (error_.ok()) return Status::InvalidArgument("session " + id_.ToString() + ": no failure to record");
+    // The thread stops at its first error; held mu_ keeps producers out until it runs again.
+    if (!exited_) return Status::Internal("session " + id_.ToString() + ": writer thread still running");
+    if (thread_.joinable()) thread_.join();
+    uint64_t lost = lost_ + pending_n_;
+    lost_ = 0;
+    pending_n_ = 0;
+    int64_t duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - failed_at_).count();
+    Result<uint64_t> gap = writer_->RecordGap(lost, why, duration_ns);
+    if (!gap.ok()) return gap.status();  // the writer keeps the count for the next attempt
+    error_ = Status::Ok();
+    failure_reported_ = false;
+    stop_ = exited_ = dirty_ = false;
+    flush_requested_ = flush_done_ = 0;
+    thread_ = std::thread([this] { Run(); });
+    return gap;
   }
 
   SessionId id() const override { return id_; }
@@ -303,10 +393,11 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
       lock.unlock();
 
       Status st;
+      size_t handed = 0;  // events of the batch given to the writer
       {
         std::lock_guard wl(writer_mu_);
-        for (size_t i = 0; i < n && st.ok(); ++i) {
-          auto r = writer_->Append(batch_[i]);
+        for (; handed < n && st.ok(); ++handed) {
+          auto r = writer_->Append(batch_[handed]);
           if (!r.ok()) st = r.status();
         }
         if (st.ok() && flush) st = writer_->Flush();
@@ -318,7 +409,11 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
       }
 
       lock.lock();
-      if (!st.ok() && error_.ok()) error_ = st;
+      if (!st.ok() && error_.ok()) {
+        error_ = st;
+        failed_at_ = Clock::now();
+        lost_ += n - handed;
+      }
       if (flush) {
         dirty_ = false;
         flush_done_ = flush_target;
@@ -330,6 +425,13 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
     flush_done_ = flush_requested_;
     done_cv_.notify_all();
     space_cv_.notify_all();
+    if (!error_.ok() && !failure_reported_ && on_failure_) {
+      failure_reported_ = true;
+      std::function<void(const Status&)> fn = on_failure_;
+      Status st = error_;
+      lock.unlock();
+      fn(st);
+    }
   }
 
   std::unique_ptr<SessionWriter> writer_;
@@ -351,6 +453,12 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
   bool exited_ = false;
   uint64_t flush_requested_ = 0, flush_done_ = 0;
   Status error_;
+  // Store failures: events lost outside the writer (refused by Append, left in a failed batch), when
+  // the failure came, who to tell.
+  uint64_t lost_ = 0;
+  Clock::time_point failed_at_{};
+  std::function<void(const Status&)> on_failure_;
+  bool failure_reported_ = false;
   std::thread thread_;
 };
 

@@ -108,6 +108,24 @@ class SessionWriter {
   // Flushes, then records end time (now, unless UpdateInfo set one), exit status and state kComplete.
   // The writer is done afterwards.
   virtual Status Finish(int32_t exit_code, int32_t exit_signal) = 0;
+  // Like Finish, but the session ends kIncomplete: the recording is known to miss events (a store
+  // failure; a `gap` event says how many when it could be written).
+  virtual Status FinishIncomplete(int32_t exit_code, int32_t exit_signal) {
+    (void)exit_code;
+    (void)exit_signal;
+    return Status::Unsupported("FinishIncomplete");
+  }
+  // Records a loss, typically after a failure: continues from the last successful commit (every event
+  // appended since is lost), then appends a `gap` event (pid 0; size = those events + `lost`, the
+  // events the caller knows never reached the writer; text = `why`; duration_ns = how long the loss
+  // lasted) and commits it. Returns the number of events the gap counts; the writer is usable again.
+  // On failure the count is kept, and a later call records it with its own `lost`.
+  virtual Result<uint64_t> RecordGap(uint64_t lost, std::string_view why, int64_t duration_ns) {
+    (void)lost;
+    (void)why;
+    (void)duration_ns;
+    return Status::Unsupported("RecordGap");
+  }
   // Changes metadata (label, argv, env names ...); persisted with the next commit. Identity, counts
   // and hashes are the writer's own and are not changed by `fn`.
   virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
@@ -134,6 +152,24 @@ class AsyncSessionWriter {
   virtual Status Flush() { return Status::Unsupported("Flush"); }
   // Drains the queue, finishes the session and joins the thread.
   virtual Status Finish(int32_t exit_code, int32_t exit_signal) = 0;
+
+  // Store failures. The writer thread stops at its first error; from then on Append refuses events
+  // (returning the error) and counts them as lost, like the events it had queued.
+  // `fn` is called once, from the writer thread, with the first error. Set it before any Append.
+  virtual void SetFailureCallback(std::function<void(const Status&)> fn) { (void)fn; }
+  // After a failure: SessionWriter::RecordGap with every event lost so far (refused, queued, or not
+  // committed), then accepts events again (a new writer thread). Returns the events the gap counts.
+  // While it runs, Append waits.
+  virtual Result<uint64_t> RecordGap(std::string_view why) {
+    (void)why;
+    return Status::Unsupported("RecordGap");
+  }
+  // Finish, ending the session kIncomplete (SessionWriter::FinishIncomplete).
+  virtual Status FinishIncomplete(int32_t exit_code, int32_t exit_signal) {
+    (void)exit_code;
+    (void)exit_signal;
+    return Status::Unsupported("FinishIncomplete");
+  }
   // The session's id (stable from Start on).
   virtual SessionId id() const = 0;
 };

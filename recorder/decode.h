@@ -25,7 +25,6 @@
 
 namespace agenttrace {
 
-class SecretScanner;
 
 // Bounds on what is read from a tracee per call (untrusted input).
 inline constexpr size_t kMaxPathBytes = 4096;
@@ -59,7 +58,6 @@ struct EntryAction {
 struct DecodeEnv {
   TraceeMemory* mem = nullptr;
   PathResolver* paths = nullptr;
-  const SecretScanner* secrets = nullptr;  // may be null: no redaction beyond env-name classification
   bool allow_io_uring = false;
   std::string scratch;   // reused buffers
   std::string scratch2;

@@ -63,10 +63,9 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
     ev->argv.emplace_back();
     std::string& arg = ev->argv.back();
     env.mem->ReadString(c.tid, ptrs[i], kMaxArgBytes, &arg);
-    if (env.secrets != nullptr) env.secrets->Redact(&arg);
     total += arg.size();
   }
-  // Environment: names only. A variable is secret by its name or by the shape of its value; the
+  // Environment: names only. A variable is secret by its name and the shape of its value; the
   // value is read (bounded) for that test and never kept.
   for (size_t i = argc; i < ptrs.size(); ++i) {
     if (!env.mem->ReadString(c.tid, ptrs[i], kMaxEnvEntryBytes, &env.scratch2)) continue;
@@ -75,7 +74,7 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
     std::string_view name = entry.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view() : entry.substr(eq + 1);
     ev->env_names.emplace_back(name);
-    if (IsSecretEnvName(name) || LooksLikeSecretValue(value)) ev->secret_env_names.emplace_back(name);
+    if (IsSecretEnv(name, value)) ev->secret_env_names.emplace_back(name);
   }
   // Do not keep a value around longer than needed.
   env.scratch2.assign(env.scratch2.size(), '\0');

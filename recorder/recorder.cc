@@ -2,13 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/utsname.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -21,6 +21,8 @@
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
+#include "recorder/recording_sink.h"
+#include "recorder/run_control.h"
 #include "recorder/seccomp_filter.h"
 #include "recorder/secrets.h"
 #include "recorder/tracer.h"
@@ -35,35 +37,6 @@ std::string GetEnvOr(const char* name, const char* fallback) {
   return (v != nullptr && *v != '\0') ? v : fallback;
 }
 
-void FillHostInfo(const RecordOptions& o, SessionInfo* info) {
-  info->label = o.label;
-  info->agent_name = o.agent_name;
-  info->agent_version = o.agent_version;
-  info->argv = o.command;
-  info->recorder = "ptrace";
-  char buf[PATH_MAX];
-  if (getcwd(buf, sizeof(buf)) != nullptr) info->cwd = buf;
-  info->home = GetEnvOr("HOME", "");
-  info->tmp = GetEnvOr("TMPDIR", "/tmp");
-  if (gethostname(buf, sizeof(buf)) == 0) info->host.assign(buf, strnlen(buf, sizeof(buf)));
-  passwd pw;
-  passwd* found = nullptr;
-  char pwbuf[4096];
-  if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found != nullptr) {
-    info->user = found->pw_name;
-  } else {
-    info->user = GetEnvOr("USER", "");
-  }
-  utsname u;
-  if (uname(&u) == 0) {
-    info->kernel = u.release;
-    info->arch = u.machine;
-  }
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  info->start_wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 class WriterSink : public EventSink {
  public:
   explicit WriterSink(AsyncSessionWriter* w) : w_(w) {}
@@ -71,42 +44,6 @@ class WriterSink : public EventSink {
 
  private:
   AsyncSessionWriter* w_;
-};
-
-// Signals sent to the recorder reach the agent. Terminal-generated ones (si_code SI_KERNEL) already
-// reached it through the foreground process group, so they are not sent twice.
-std::atomic<Tracer*> g_tracer{nullptr};
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-void ForwardSignal(int sig, siginfo_t* info, void*) {
-  Tracer* t = g_tracer.load();
-  if (t == nullptr) return;
-  if (info != nullptr && info->si_code == SI_KERNEL) return;
-  t->Forward(sig);
-}
-
-class SignalForwarding {
- public:
-  explicit SignalForwarding(Tracer* t) {
-    g_tracer.store(t);
-    struct sigaction sa{};
-    sa.sa_sigaction = ForwardSignal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < std::size(kForwarded); ++i) {
-      sigaction(kForwarded[i], nullptr, &old_[i]);
-      // A signal the recorder was started with ignored (e.g. SIGINT of a background job) stays
-      // ignored: the agent inherits the same disposition and would ignore it too.
-      if (old_[i].sa_handler != SIG_IGN) sigaction(kForwarded[i], &sa, nullptr);
-    }
-  }
-  ~SignalForwarding() {
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &old_[i], nullptr);
-    g_tracer.store(nullptr);
-  }
-
- private:
-  struct sigaction old_[std::size(kForwarded)];
 };
 
 // A private directory for the event socket (a Unix socket path is limited to 108 bytes).
@@ -155,12 +92,35 @@ void CloseOwnFdsOnExec(const std::set<int>& inherited) {
   }
 }
 
+// Room a paused recording waits for before it lets the agent continue.
+constexpr uint64_t kResumeRoomBytes = 1u << 20;
+
+// Whether the store in `dir` has kResumeRoomBytes to grow into: on its file system, and under the
+// map bound `max_map_bytes` (0: none).
+bool StoreHasRoom(const std::string& dir, uint64_t max_map_bytes) {
+  struct statvfs vfs;
+  if (statvfs(dir.c_str(), &vfs) != 0) return false;
+  if (static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kResumeRoomBytes) return false;
+  if (max_map_bytes == 0) return true;
+  struct stat st;
+  if (stat((dir + "/data.mdb").c_str(), &st) != 0) return false;
+  return static_cast<uint64_t>(st.st_size) + kResumeRoomBytes <= max_map_bytes;
+}
+
 }  // namespace
 
 Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   if (o.command.empty()) return Status::InvalidArgument("no command to record");
+  // Before any thread starts, so that every thread of the recorder leaves the stop signals to the
+  // supervisor.
+  StopSignals stop_signals;
   const std::set<int> inherited_fds = OpenFds();
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir));
+  StoreOptions store_options;
+  if (o.max_store_bytes > 0) {
+    store_options.max_map_bytes = o.max_store_bytes;
+    store_options.initial_map_bytes = std::min(store_options.initial_map_bytes, o.max_store_bytes);
+  }
+  AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir, store_options));
   AT_ASSIGN_OR_RETURN(Hash256 key, LoadFingerprintKey());
   if (std::string w = LegacyStoreKeyWarning(o.store_dir); !w.empty()) {
     std::fprintf(stderr, "agenttrace: warning: %s\n", w.c_str());
@@ -170,14 +130,11 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   SecretScanner scanner(key, env);
   AT_ASSIGN_OR_RETURN(SeccompProgram filter, BuildSeccompFilter());
 
-  SessionInfo info;
-  FillHostInfo(o, &info);
-  info.env_names = scanner.env_names();
-  info.secret_env_names = scanner.secret_env_names();
+  RecordingOrigin origin{o.label, o.agent_name, o.agent_version, "ptrace", o.command};
   WriterOptions wopts;
   wopts.sign_key = o.sign_key;
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<SessionWriter> writer, store->CreateSession(info, wopts));
-  AT_ASSIGN_OR_RETURN(std::unique_ptr<AsyncSessionWriter> async, AsyncSessionWriter::Start(std::move(writer)));
+  AT_ASSIGN_OR_RETURN(std::unique_ptr<RecordingSink> async,
+                      RecordingSink::Create(*store, NewSessionInfo(origin, scanner), &scanner, wopts));
   RecordOutcome out;
   out.session = async->id();
 
@@ -213,10 +170,9 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   topts.allow_io_uring = o.allow_io_uring;
   topts.cpu_pin = o.cpu_pin;
   topts.pin_tracer = o.pin_tracer;
-  topts.secrets = &scanner;
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);
-  SpawnSpec spec{o.command, agent_env};
+  SpawnSpec spec{o.command, agent_env, stop_signals.original_mask()};
 
   auto finish = [&](int code, int sig) {
     if (socket) socket->Stop();
@@ -236,11 +192,27 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     (void)finish(125, 0);
     return started;
   }
-  Result<TraceOutcome> traced = Status::Internal("not run");
-  {
-    SignalForwarding forwarding(&tracer);
-    traced = tracer.Run();
-  }
+  // Under --on-store-failure pause: once the store has room again, record the loss as a gap; once
+  // that works the agent continues. A successful small write alone proves little (LMDB reuses freed
+  // pages), so the room is checked first.
+  std::atomic<StopSupervisor*> sup{nullptr};
+  auto resume = [&]() -> bool {
+    if (!StoreHasRoom(o.store_dir, o.max_store_bytes)) return false;
+    StopSupervisor* s = sup.load();
+    Result<uint64_t> gap = async->RecordGap("store failure: " + (s ? s->store_failure().message() : ""));
+    if (!gap.ok()) return false;
+    out.events_lost += *gap;
+    return true;
+  };
+  // Declared before the writer's callback is set and kept until the writer is finished: the writer
+  // thread may report a failure up to its last commit.
+  StopSupervisor supervisor(&tracer, stop_signals, o.stop, resume);
+  sup.store(&supervisor);
+  async->SetFailureCallback([&supervisor](const Status& st) { supervisor.OnStoreFailure(st); });
+  Result<TraceOutcome> traced = tracer.Run();
+  supervisor.Stop();
+  out.timed_out = supervisor.timed_out();
+  out.stop_signal = supervisor.first_signal();
   if (!traced.ok()) {
     (void)finish(125, 0);
     return traced.status();
@@ -249,17 +221,45 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   out.exit_code = traced->signal != 0 ? 128 + traced->signal : traced->exit_code;
   out.events = traced->events;
   out.processes = traced->processes;
+  out.killed = traced->killed;
   if (traced->exec_errno != 0) {
     out.not_found = traced->exec_errno == ENOENT || traced->exec_errno == ENOTDIR;
     out.cannot_execute = !out.not_found;
     out.message = std::string("cannot execute ") + o.command[0] + ": " + std::strerror(traced->exec_errno);
   }
-  Status fin = finish(out.exit_code, out.signal);
-  if (!traced->sink_status.ok()) {
-    return traced->sink_status.WithContext("recording into session " + out.session.ToString() +
-                                           " stopped early (the agent ran to completion)");
+  out.store_failure = supervisor.store_failure();
+  const bool writer_failed = !out.store_failure.ok();
+  // Without a writer failure the sink can still refuse single events (over the per-event bound).
+  if (!writer_failed && !traced->sink_status.ok()) out.store_failure = traced->sink_status;
+  if (out.store_failure.ok()) {
+    AT_RETURN_IF_ERROR(finish(out.exit_code, out.signal));
+    return out;
   }
-  AT_RETURN_IF_ERROR(fin);
+  // Events were lost: the session must not read as complete. Record the loss if anything can still
+  // be written, then finish it incomplete.
+  out.store_failure_ended_run = supervisor.store_failure_ended_run();
+  if (socket) socket->Stop();
+  if (!async->Flush().ok()) {
+    Result<uint64_t> gap = async->RecordGap("store failure: " + out.store_failure.message());
+    if (gap.ok()) {
+      out.events_lost += *gap;
+    } else {
+      out.gap_error = gap.status();
+    }
+  } else if (!writer_failed) {
+    Event gap;
+    gap.kind = EventKind::kGap;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    gap.mono_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gap.wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    gap.size = static_cast<int64_t>(traced->events_refused);
+    gap.text = "events refused by the writer: " + traced->sink_status.message();
+    out.gap_error = async->Append(gap);
+    if (out.gap_error.ok()) out.events_lost += traced->events_refused;
+  }
+  out.finish_error = async->FinishIncomplete(out.exit_code, out.signal);
   return out;
 }
 

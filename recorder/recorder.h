@@ -1,10 +1,11 @@
 // The record session driver behind `agenttrace record -- CMD ...`: opens the store, creates a session
 // with the host's metadata, starts the event socket (AGENTTRACE_SOCKET / AGENTTRACE_SESSION exported
-// to the agent), traces the agent and all its descendants into the session, forwards SIGINT, SIGTERM,
-// SIGHUP and SIGQUIT sent to the recorder to the agent, and finishes the session with the agent's exit
-// status once every traced process has exited (a daemonised grandchild keeps the recording open).
+// to the agent), traces the agent and all its descendants into the session, and finishes the session
+// with the agent's exit status once every traced process has exited (a daemonised grandchild keeps the
+// recording open). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the recorder, and the timeout, stop the
+// whole traced tree (recorder/run_control.h); the session still completes.
 //
-// Thread-safety: RunRecord is not reentrant (it installs process-wide signal handlers while running).
+// Thread-safety: RunRecord is not reentrant (it changes signal masks and handlers while running).
 #ifndef AGENTTRACE_RECORDER_RECORDER_H_
 #define AGENTTRACE_RECORDER_RECORDER_H_
 
@@ -15,6 +16,8 @@
 
 #include "format/session.h"
 #include "format/status.h"
+#include "recorder/run_control.h"
+#include "recorder/tracer.h"
 
 namespace agenttrace {
 
@@ -29,6 +32,8 @@ struct RecordOptions {
   bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
   bool cpu_pin = false;              // tracer and agent on one CPU
   bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
+  StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
+  uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
   std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed
 };
 
@@ -41,10 +46,20 @@ struct RecordOutcome {
   std::string message;          // what went wrong when not_found or cannot_execute
   uint64_t events = 0;          // syscall events recorded
   uint64_t processes = 0;
+  bool timed_out = false;              // the timeout stopped the recording
+  int stop_signal = 0;                 // the first stop signal the recorder received, 0 if none
+  std::vector<StoppedProcess> killed;  // traced processes killed to end the recording
+  // A store failure (docs/cli.md, --on-store-failure). The session then ends incomplete.
+  Status store_failure;                  // the first one; OK if none
+  bool store_failure_ended_run = false;  // the agent was killed because of it
+  uint64_t events_lost = 0;              // counted by the gap events recorded
+  Status gap_error;                      // why the last gap could not be recorded (OK: it was)
+  Status finish_error;                   // why the session could not be finished (it reads incomplete)
 };
 
 // Records one run. A non-OK Status is a failure of the recorder itself (store, ptrace not permitted,
-// seccomp unavailable); its message says what to do about it.
+// seccomp unavailable); its message says what to do about it. A store failure during the run is
+// reported in RecordOutcome::store_failure instead, with what was done about it.
 Result<RecordOutcome> RunRecord(const RecordOptions& options);
 
 }  // namespace agenttrace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 
 #include "format/status.h"
 
@@ -19,40 +20,70 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-bool Contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
-// Variables that match a secret pattern but are known to hold configuration, not credentials.
-constexpr std::string_view kNotSecretNames[] = {
-    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+// Well-known credential shapes. Each capturing group is one kind of finding; the span to replace is
+// the group's text. RE2 matches in linear time, so untrusted argv strings cannot make this slow.
+enum Group {
+  kToken = 1,    // a whole token of a known format
+  kPem,          // a PEM private key block
+  kUrlPassword,  // "user:password" (or ":password") of a URL; scheme and host stay readable
+  kUrlKey,       // a random key used as a URL's user (Sentry DSN)
+  kWebhook,      // the secret path of a Slack or Discord webhook URL
+  kKeyword,      // the value of password=, AccountKey=, SharedAccessSignature= ... (quoted or not)
+  kHeader,       // the value of an API-key header (X-Api-Key: ..., PRIVATE-TOKEN: ...)
+  kQueryParam,   // the value of ?token=, &sig=, &api_key= ... in a URL
+  kJsonField,    // the value of a JSON credential field ("password": "...")
+  kBearer,       // the credential after "Bearer" / "Basic" / "token"
+  kGroupCount,
+  kWord = kGroupCount,  // not a group: NAME=value or a name-value pair found by FindWordSecret
 };
 
-// Suffix patterns (*_TOKEN is covered by *TOKEN, *_API_KEY by *_KEY).
-constexpr std::string_view kSecretSuffixes[] = {"TOKEN", "_KEY", "_KEYS", "_PAT"};
-// Substring patterns.
-constexpr std::string_view kSecretParts[] = {"SECRET",     "PASSWORD", "PASSWD", "PASSPHRASE",
-                                             "CREDENTIAL", "APIKEY",   "PRIVATE_KEY"};
-// Whole names that no pattern catches.
-constexpr std::string_view kSecretNames[] = {"GITHUB_TOKEN", "MYSQL_PWD"};
-
-// Well-known credential formats. Each alternative is a whole token; word boundaries keep them from
-// matching inside longer identifiers. Group 1: a token replaced whole. Group 2: the "user:password"
-// part of a URL (the scheme and host stay readable). RE2 matches in linear time, so untrusted argv
-// strings cannot make this slow.
 constexpr char kSecretPattern[] =
-    "(\\b(?:"
-    "gh[pousr]_[A-Za-z0-9]{30,}"                       // GitHub classic tokens
-    "|github_pat_[A-Za-z0-9_]{22,}"                    // GitHub fine-grained tokens
-    "|(?:AKIA|ASIA)[A-Z0-9]{16}"                       // AWS access key ids
-    "|xox[abposr]-[A-Za-z0-9-]{10,}"                   // Slack
-    "|sk-ant-[A-Za-z0-9_-]{20,}"                       // Anthropic
-    "|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}" // OpenAI
-    "|AIza[0-9A-Za-z_-]{35}"                           // Google API keys
-    "|(?:sk|rk)_live_[0-9A-Za-z]{10,}"                 // Stripe
+    "\\b("
+    "gh[pousr]_[A-Za-z0-9]{30,}"                        // GitHub classic tokens
+    "|github_pat_[A-Za-z0-9_]{22,}"                     // GitHub fine-grained tokens
+    "|glpat-[A-Za-z0-9_-]{20,}"                         // GitLab
+    "|(?:AKIA|ASIA)[A-Z0-9]{16}"                        // AWS access key ids
+    "|xox[abposre]-[A-Za-z0-9-]{10,}"                   // Slack
+    "|xapp-[0-9]-[A-Za-z0-9-]{10,}"                     // Slack app-level tokens
+    "|sk-ant-[A-Za-z0-9_-]{20,}"                        // Anthropic
+    "|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"  // OpenAI
+    "|AIza[0-9A-Za-z_-]{35}"                            // Google API keys
+    "|ya29\\.[0-9A-Za-z_-]{20,}"                        // Google OAuth access tokens
+    "|(?:sk|rk)_live_[0-9A-Za-z]{10,}"                  // Stripe
+    "|whsec_[0-9A-Za-z]{20,}"
+    "|tskey-[A-Za-z0-9-]{16,}"  // Tailscale                                        // Stripe webhook signing secrets
+    "|npm_[A-Za-z0-9]{36}"      // npm
+    "|dckr_pat_[A-Za-z0-9_-]{20,}"                                   // Docker Hub
+    "|pypi-[A-Za-z0-9_-]{50,}"                                       // PyPI
+    "|hf_[A-Za-z0-9]{30,}"                                           // Hugging Face
+    "|SG\\.[A-Za-z0-9_-]{16,}\\.[A-Za-z0-9_-]{16,}"                  // SendGrid
+    "|dop_v1_[a-f0-9]{64}"                                           // DigitalOcean
+    "|dapi[a-f0-9]{32}"                                              // Databricks
+    "|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"                            // Shopify
     "|eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"  // JWT
     ")\\b"
-    "|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)"  // PEM
-    ")"
-    "|[A-Za-z][A-Za-z0-9+.-]*://([^\\s/:@<>]+:[^\\s/@<>]+)@";  // URL with credentials
+    "|(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$))"
+    "|[A-Za-z][A-Za-z0-9+.-]*://([^\\s/:@<>'\"]*:[^\\s/@<>'\"]+)@"
+    "|[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@"
+    "|(?:hooks\\.slack\\.com/(?:services|workflows|triggers)/|discord(?:app)?\\.com/api/webhooks/|"
+    "webhook\\.office\\.com/webhookb2/|outlook\\.office\\.com/webhook/)"
+    "([A-Za-z0-9/_@-]{20,})"
+    "|(?i:accountkey|sharedaccesskey|sharedaccesssignature|password|passwd|pwd|_?authtoken|_auth)=[\"']?"
+    "([^\\s;&'\"<>]{4,})"
+    "|(?i:x-api-key|api-key|x-auth-token|private-token|x-access-token|x-goog-api-key):\\s*([A-Za-z0-9._~+/=-]{8,})"
+    "|[?&](?i:token|access_token|api_key|apikey|key|sig|signature|secret|password|auth)=([^&\\s#'\"<>]{8,})"
+    "|\"(?i:password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|api_key|apikey|auth|"
+    "private_key|secret_access_key|session_token)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.){6,})\""
+    "|(?i:bearer|basic|token)\\s+([A-Za-z0-9._~+/=-]{16,})";
 
 const RE2& SecretRe() {
   static const RE2* re = [] {
@@ -61,6 +92,7 @@ const RE2& SecretRe() {
     options.set_log_errors(false);
     auto* r = new RE2(kSecretPattern, options);
     AT_CHECK(r->ok());
+    AT_CHECK(r->NumberOfCapturingGroups() == kGroupCount - 1);
     return r;
   }();
   return *re;
@@ -69,83 +101,322 @@ const RE2& SecretRe() {
 bool HasDigit(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-
-// Shapes the pattern cannot check: OpenAI- and Slack-style tokens are random, so they contain a
-// digit; "sk-some-long-kebab-case-name" does not.
-bool PlausibleToken(std::string_view token) {
-  if (StartsWith(token, "sk-") || StartsWith(token, "xox")) return HasDigit(token);
-  return true;
+bool HasAlpha(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isalpha(c) != 0; });
 }
 
-// Finds the next secret at or after `pos`. Returns the span to replace, or an empty view.
-std::string_view FindSecret(std::string_view text, size_t pos) {
+// A value that refers to something else instead of being a credential: a shell or template variable,
+// a path, a fingerprint already put there.
+bool IsReference(std::string_view v) {
+  return v.empty() || v[0] == '$' || v[0] == '<' || v[0] == '/' || v[0] == '~' || v[0] == '%' || v[0] == '{' ||
+         v[0] == '*';
+}
+
+// Shapes the pattern cannot check. OpenAI-, Slack-style and bearer tokens are random, so they contain
+// a digit; "sk-some-long-kebab-case-name" does not.
+bool Plausible(int group, std::string_view span) {
+  switch (group) {
+    case kToken:
+      if (StartsWith(span, "sk-") || StartsWith(span, "xox")) return HasDigit(span);
+      return true;
+    case kUrlKey:
+    case kBearer:
+      return HasDigit(span) && HasAlpha(span);
+    case kKeyword:
+    case kHeader:
+    case kQueryParam:
+    case kJsonField:
+      return !IsReference(span);
+    default:
+      return true;
+  }
+}
+
+struct Hit {
+  std::string_view span;  // empty: nothing found
+  int group = 0;          // a Group, or kWord
+};
+
+Hit FindShapeSecret(std::string_view text, size_t pos);
+
+enum class NameSignal { kNone, kWeak, kStrong };
+NameSignal ClassifyName(std::string_view name);
+bool LooksRandom(std::string_view s);
+
+// Word separators of FindWordSecret (not std::isspace: a locale lookup per byte dominated the scan).
+bool IsSpaceOrQuote(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\'' || c == '"';
+}
+
+// "mydb", "json", "main": what a boolean flag's next argument usually is. A value with digits,
+// capitals or symbols, 6 bytes or more, is taken for the flag's value.
+bool NotAPlainWord(std::string_view s) {
+  return s.size() >= 6 && std::any_of(s.begin(), s.end(), [](unsigned char c) { return !std::islower(c) && c != '-'; });
+}
+
+bool IsNameChars(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxNameBytes &&
+         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+             std::string_view::npos;
+}
+
+// Credentials that only their name gives away, word by word (words end at whitespace and quotes):
+//  - NAME=value and --name=value, classified by IsSecretEnv (a credential shape inside the value is
+//    left to FindShapeSecret, which replaces only that part: DATABASE_URL=postgres://app:<fp>@db);
+//  - a value given as the word after its name: `--api-key VALUE`, `aws configure set
+//    aws_secret_access_key VALUE`, `curl -u user:password`. Prose ("fix the token refresh") is not a
+//    name: it must be a flag or contain '_', and the value must look random.
+// Done here rather than in the shape pattern: words with '=' are common, and a pattern alternative
+// matching each of them would run RE2's slow submatch engine on every one.
+Hit FindWordSecret(std::string_view text, size_t pos) {
+  std::string_view prev;
+  size_t i = pos;
+  while (i < text.size()) {
+    while (i < text.size() && IsSpaceOrQuote(text[i])) ++i;
+    size_t start = i;
+    while (i < text.size() && !IsSpaceOrQuote(text[i])) ++i;
+    if (start == i) break;
+    std::string_view word = text.substr(start, i - start);
+    size_t eq = word.find('=');
+    if (eq != std::string_view::npos) {
+      size_t dashes = std::min<size_t>(word.find_first_not_of('-'), 2);
+      std::string_view name = word.substr(dashes, eq - dashes);
+      std::string_view value = word.substr(eq + 1);
+      if (IsNameChars(name) && !std::isdigit(static_cast<unsigned char>(name[0])) && name[0] != '-' &&
+          !IsReference(value) && FindShapeSecret(value, 0).span.empty() && IsSecretEnv(name, value)) {
+        return {value, kWord};
+      }
+    } else if (!prev.empty() && word[0] != '-' && !IsReference(word)) {
+      const bool flag = prev[0] == '-';
+      std::string_view name = prev.substr(prev.find_first_not_of('-'));
+      if ((name == "u" || name == "user") && flag) {
+        size_t colon = word.find(':');
+        if (colon != std::string_view::npos && colon + 1 < word.size() && !IsReference(word.substr(colon + 1)) &&
+            word.find("://") == std::string_view::npos) {
+          return {word, kWord};
+        }
+      } else if ((flag || name.find('_') != std::string_view::npos) && IsNameChars(name) &&
+                 ClassifyName(name) == NameSignal::kStrong && (LooksRandom(word) || (flag && NotAPlainWord(word)))) {
+        return {word, kWord};
+      }
+    }
+    prev = (eq != std::string_view::npos || word.find_first_not_of('-') == std::string_view::npos) ? std::string_view()
+                                                                                                   : word;
+  }
+  return {};
+}
+
+// Finds the next credential at or after `pos`. With `words` false, only shapes (IsSecretEnv uses this
+// on a value: no recursion through names).
+Hit FindSecret(std::string_view text, size_t pos, bool words) {
+  Hit shape = FindShapeSecret(text, pos);
+  if (!words) return shape;
+  Hit word = FindWordSecret(text, pos);
+  if (word.span.empty()) return shape;
+  if (shape.span.empty() || word.span.data() < shape.span.data()) return word;
+  return shape;
+}
+
+Hit FindShapeSecret(std::string_view text, size_t pos) {
   const RE2& re = SecretRe();
-  std::array<re2::StringPiece, 3> m;
+  std::array<re2::StringPiece, kGroupCount> m;
   while (pos < text.size()) {
     if (!re.Match(re2::StringPiece(text.data(), text.size()), pos, text.size(), RE2::UNANCHORED, m.data(),
                   static_cast<int>(m.size()))) {
       return {};
     }
-    if (m[1].data() != nullptr) {
-      std::string_view token(m[1].data(), m[1].size());
-      if (PlausibleToken(token)) return token;
-    } else if (m[2].data() != nullptr) {
-      return {m[2].data(), m[2].size()};
+    for (int g = 1; g < kGroupCount; ++g) {
+      if (m[g].data() == nullptr) continue;
+      std::string_view span(m[g].data(), m[g].size());
+      if (Plausible(g, span)) return {span, g};
+      break;
     }
-    // An implausible token: continue after it.
+    // An implausible match: continue after it.
     pos = static_cast<size_t>(m[0].data() - text.data()) + std::max<size_t>(m[0].size(), 1);
   }
   return {};
 }
 
-// An absolute path (e.g. AWS_SHARED_CREDENTIALS_FILE=/home/u/.aws/credentials) points at a secret but
-// is not one; redacting it would hide which file an agent read.
-bool IsPlainAbsolutePath(std::string_view v) {
-  if (v.empty() || v[0] != '/') return false;
-  return std::all_of(v.begin(), v.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '/' || c == '.' || c == '_' || c == '-';
-  });
-}
+// ---- Names -------------------------------------------------------------------------------------
 
-}  // namespace
+// Whole names that no word rule catches.
+constexpr std::string_view kSecretNames[] = {"MYSQL_PWD", "AWS_ACCESS_KEY_ID", "NPM_CONFIG__AUTH"};
 
-bool IsSecretEnvName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameBytes) return false;
+// A last word ending like this names the credential itself (SLACKTOKEN, PGPASSWORD, MAPSAPIKEY).
+constexpr std::string_view kStrongEndings[] = {"TOKEN",      "SECRET",  "PASSWORD",   "PASSWD",
+                                               "PASSPHRASE", "APIKEY",  "PRIVATEKEY", "ACCESSKEY",
+                                               "SECRETKEY",  "AUTHKEY", "JWT"};
+// A last word equal to one of these, after at least one other word (STRIPE_KEY; but not KEY, PWD).
+constexpr std::string_view kStrongWords[] = {"KEY",  "KEYS",       "PAT",         "AUTH",  "PWD",
+                                             "PASS", "CREDENTIAL", "CREDENTIALS", "COOKIE"};
+// Words that make a name credential-related without saying the variable is the credential
+// (SECRET_KEY_BASE, SENTRY_DSN, SLACK_WEBHOOK_URL, PASSWORD_MIN_LENGTH, KEY_VAULT_NAME).
+constexpr std::string_view kWeakParts[] = {"TOKEN",  "SECRET",     "PASSWORD", "PASSWD",  "PASSPHRASE",
+                                           "APIKEY", "CREDENTIAL", "PRIVATE",  "SIGNING", "ENCRYPTION"};
+constexpr std::string_view kWeakWords[] = {"KEY", "AUTH", "DSN", "WEBHOOK", "PAT", "PASS", "COOKIE", "JWT"};
+// Words before KEY that make it public (STRIPE_PUBLISHABLE_KEY, SSH_PUBLIC_KEY).
+constexpr std::string_view kPublicWords[] = {"PUBLIC", "PUBLISHABLE", "PUB"};
+
+NameSignal ClassifyName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameBytes) return NameSignal::kNone;
   std::array<char, kMaxNameBytes> buf;
   for (size_t i = 0; i < name.size(); ++i) {
     buf[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[i])));
   }
   std::string_view upper(buf.data(), name.size());
-  for (auto n : kNotSecretNames) {
-    if (upper == n) return false;
-  }
   for (auto n : kSecretNames) {
-    if (upper == n) return true;
+    if (upper == n) return NameSignal::kStrong;
   }
-  if (StartsWith(upper, "AWS_")) return true;
-  for (auto s : kSecretSuffixes) {
-    if (EndsWith(upper, s)) return true;
+  // Words: split on _ - . : / (npm spells "//registry/:_authToken").
+  std::array<std::string_view, 32> words;
+  size_t count = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= upper.size() && count < words.size(); ++i) {
+    if (i == upper.size() || upper[i] == '_' || upper[i] == '-' || upper[i] == '.' || upper[i] == ':' ||
+        upper[i] == '/') {
+      if (i > start) words[count++] = upper.substr(start, i - start);
+      start = i + 1;
+    }
   }
-  for (auto p : kSecretParts) {
-    if (Contains(upper, p)) return true;
+  if (count == 0) return NameSignal::kNone;
+  std::string_view last = words[count - 1];
+  bool public_key = count >= 2 && std::find(std::begin(kPublicWords), std::end(kPublicWords), words[count - 2]) !=
+                                      std::end(kPublicWords);
+  if (public_key) return NameSignal::kNone;
+  for (auto e : kStrongEndings) {
+    if (EndsWith(last, e)) return NameSignal::kStrong;
+  }
+  if (count >= 2) {
+    for (auto w : kStrongWords) {
+      if (last == w) return NameSignal::kStrong;
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    for (auto p : kWeakParts) {
+      if (words[i].find(p) != std::string_view::npos) return NameSignal::kWeak;
+    }
+    for (auto w : kWeakWords) {
+      if (words[i] == w) return NameSignal::kWeak;
+    }
+  }
+  return NameSignal::kNone;
+}
+
+// ---- Values ------------------------------------------------------------------------------------
+
+enum class ValueShape { kEmpty, kBoolean, kShortNumber, kNumber, kPath, kUrl, kOther };
+
+constexpr std::string_view kBooleanWords[] = {"true", "false", "yes",     "no",       "on",      "off",
+                                              "y",    "n",     "enabled", "disabled", "enable",  "disable",
+                                              "none", "null",  "nil",     "auto",     "default", "unset"};
+
+ValueShape ShapeOf(std::string_view v) {
+  if (v.empty()) return ValueShape::kEmpty;
+  for (auto w : kBooleanWords) {
+    if (EqualsIgnoreCase(v, w)) return ValueShape::kBoolean;
+  }
+  if (v.find_first_not_of("0123456789.-") == std::string_view::npos && HasDigit(v)) {
+    return v.size() < 6 ? ValueShape::kShortNumber : ValueShape::kNumber;
+  }
+  bool spaces = std::any_of(v.begin(), v.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+  if (!spaces && (v[0] == '/' || StartsWith(v, "~/") || StartsWith(v, "./") || StartsWith(v, "../"))) {
+    return ValueShape::kPath;
+  }
+  if (!spaces) {
+    size_t colon = v.find("://");
+    if (colon != std::string_view::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(v[0]))) {
+      bool scheme = std::all_of(v.begin(), v.begin() + static_cast<ptrdiff_t>(colon),
+                                [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '.' || c == '-'; });
+      if (scheme) return ValueShape::kUrl;
+    }
+  }
+  return ValueShape::kOther;
+}
+
+// Random-looking: letters and digits mixed (or both cases over a long run), and a high character
+// entropy. Words, kebab-case names, version strings and the like are not.
+bool LooksRandom(std::string_view s) {
+  if (s.size() < 20) return false;
+  bool lower = false, upper = false, digit = false;
+  std::array<int, 256> freq{};
+  for (unsigned char c : s) {
+    lower = lower || std::islower(c);
+    upper = upper || std::isupper(c);
+    digit = digit || std::isdigit(c);
+    ++freq[c];
+  }
+  if (!((digit && (lower || upper)) || (lower && upper && s.size() >= 24))) return false;
+  double entropy = 0;
+  for (int f : freq) {
+    if (f == 0) continue;
+    double p = static_cast<double>(f) / static_cast<double>(s.size());
+    entropy -= p * std::log2(p);
+  }
+  return entropy >= 3.0;
+}
+
+// A run of 20+ token characters that looks random, anywhere in the value (a key inside a URL).
+bool HasRandomSegment(std::string_view v) {
+  size_t start = 0;
+  for (size_t i = 0; i <= v.size(); ++i) {
+    bool token_char = i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '+' || v[i] == '=' ||
+                                       v[i] == '_' || v[i] == '-');
+    if (token_char) continue;
+    if (LooksRandom(v.substr(start, i - start))) return true;
+    start = i + 1;
   }
   return false;
 }
 
-bool LooksLikeSecretValue(std::string_view value) { return !FindSecret(value, 0).empty(); }
+}  // namespace
+
+bool IsSecretEnv(std::string_view name, std::string_view value) {
+  if (value.empty() || StartsWith(value, "<secret:fp:")) return false;
+  if (!FindSecret(value, 0, false).span.empty()) return true;  // rule 1
+  const ValueShape shape = ShapeOf(value);
+  const NameSignal signal = ClassifyName(name);
+  if (signal == NameSignal::kNone) return false;
+  switch (shape) {  // rule 2
+    case ValueShape::kEmpty:
+    case ValueShape::kBoolean:
+    case ValueShape::kShortNumber:
+    case ValueShape::kPath:
+      return false;
+    case ValueShape::kUrl:  // a capability URL under a credential-ish name carries a random key
+      return signal == NameSignal::kWeak && HasRandomSegment(value);
+    case ValueShape::kNumber:  // a PIN under a credential's name; a count or a port otherwise
+      return signal == NameSignal::kStrong;
+    case ValueShape::kOther:
+      break;
+  }
+  if (signal == NameSignal::kStrong) return true;  // rule 3
+  return HasRandomSegment(value);                  // rule 4
+}
+
+bool LooksLikeSecretValue(std::string_view text) { return !FindSecret(text, 0, true).span.empty(); }
 
 SecretScanner::SecretScanner(const Hash256& key, const std::vector<std::string>& environ) : key_(key) {
   AT_CHECK(sodium_init() >= 0);
+  auto remember = [this](std::string_view v) {
+    if (v.size() >= kMinSecretBytes) secret_values_.emplace_back(v);
+  };
   for (const std::string& entry : environ) {
     size_t eq = entry.find('=');
     if (eq == 0 || eq == std::string::npos) continue;  // not NAME=value
     std::string_view name(entry.data(), eq);
     std::string_view value = std::string_view(entry).substr(eq + 1);
     env_names_.emplace_back(name);
-    // A *_URL such as DATABASE_URL is secret only when it carries credentials: the value check finds those.
-    if (!IsSecretEnvName(name) && !LooksLikeSecretValue(value)) continue;
+    if (!IsSecretEnv(name, value)) continue;
     secret_env_names_.emplace_back(name);
-    if (value.size() >= kMinSecretBytes && !IsPlainAbsolutePath(value)) secret_values_.emplace_back(value);
+    remember(value);
+    // The credential parts too: a database password typed alone in argv (`mysql -pPASSWORD`, a
+    // libpq keyword string) is the same secret as the URL it came from.
+    for (Hit h = FindSecret(value, 0, true); !h.span.empty();) {
+      remember(h.span);
+      if (h.group == kUrlPassword) remember(h.span.substr(h.span.find(':') + 1));
+      size_t next = static_cast<size_t>(h.span.data() - value.data()) + h.span.size();
+      h = FindSecret(value, next, true);
+    }
   }
   // Longest first, so that a secret containing another is replaced whole.
   std::sort(secret_values_.begin(), secret_values_.end(),
@@ -172,7 +443,7 @@ std::string SecretScanner::Fingerprint(std::string_view value) const {
 
 bool SecretScanner::Redact(std::string* s) const {
   bool changed = false;
-  // Known values first: they may have any shape, and a fingerprint never matches a token pattern.
+  // Known values first: they may have any shape, and a fingerprint never matches a credential shape.
   for (const std::string& secret : secret_values_) {
     size_t pos = s->find(secret);
     if (pos == std::string::npos) continue;
@@ -185,17 +456,17 @@ bool SecretScanner::Redact(std::string* s) const {
   }
   changed |= RedactEncodedForms(s);
   // Then anything shaped like a credential. Common case (nothing found): no allocation.
-  std::string_view hit = FindSecret(*s, 0);
-  if (hit.empty()) return changed;
+  Hit hit = FindSecret(*s, 0, true);
+  if (hit.span.empty()) return changed;
   std::string out;
   out.reserve(s->size());
   size_t done = 0;
-  while (!hit.empty()) {
-    size_t start = static_cast<size_t>(hit.data() - s->data());
+  while (!hit.span.empty()) {
+    size_t start = static_cast<size_t>(hit.span.data() - s->data());
     out.append(*s, done, start - done);
-    out.append(Fingerprint(hit));
-    done = start + hit.size();
-    hit = FindSecret(*s, done);
+    out.append(Fingerprint(hit.span));
+    done = start + hit.span.size();
+    hit = FindSecret(*s, done, true);
   }
   out.append(*s, done, std::string::npos);
   *s = std::move(out);
@@ -367,6 +638,29 @@ bool SecretScanner::RedactEncodedForms(std::string* s) const {
       pos = s->find(f.form, pos + f.fingerprint.size());
       changed = true;
     }
+  }
+  return changed;
+}
+
+bool SecretScanner::RedactArgv(std::vector<std::string>* argv) const {
+  bool changed = false;
+  std::string pair;
+  for (size_t i = 0; i < argv->size(); ++i) {
+    std::string& arg = (*argv)[i];
+    changed = Redact(&arg) || changed;
+    if (i == 0 || arg.empty()) continue;
+    // The pair as one string: a hit inside the second word is this argument's value.
+    const std::string& prev = (*argv)[i - 1];
+    pair.assign(prev).push_back(' ');
+    const size_t offset = pair.size();
+    pair.append(arg);
+    size_t last_word = prev.size();
+    while (last_word > 0 && !IsSpaceOrQuote(prev[last_word - 1])) --last_word;
+    Hit hit = FindWordSecret(pair, last_word);
+    if (hit.span.empty() || static_cast<size_t>(hit.span.data() - pair.data()) < offset) continue;
+    const size_t start = static_cast<size_t>(hit.span.data() - pair.data()) - offset;
+    arg.replace(start, hit.span.size(), Fingerprint(hit.span));
+    changed = true;
   }
   return changed;
 }

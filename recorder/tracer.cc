@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "format/sys.h"
 
@@ -121,7 +124,6 @@ Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(o
   threads_.reserve(4096);
   env_.mem = &mem_;
   env_.paths = &paths_;
-  env_.secrets = options_.secrets;
   env_.allow_io_uring = options_.allow_io_uring;
 }
 
@@ -133,9 +135,83 @@ Tracer::~Tracer() {
   }
 }
 
-void Tracer::Forward(int sig) {
-  pid_t pid = main_pid_.load(std::memory_order_relaxed);
-  if (pid > 0) kill(pid, sig);
+void Tracer::RequestSignal(int sig, pid_t skip_pgrp, std::string reason) {
+  std::lock_guard lock(requests_mu_);
+  requests_.push_back(Request{false, sig, skip_pgrp, std::move(reason)});
+  posted_.fetch_add(1, std::memory_order_release);
+}
+
+void Tracer::RequestKill(std::string reason) {
+  std::lock_guard lock(requests_mu_);
+  requests_.push_back(Request{true, SIGKILL, 0, std::move(reason)});
+  posted_.fetch_add(1, std::memory_order_release);
+}
+
+bool Tracer::RequestsPending() const {
+  return taken_.load(std::memory_order_acquire) != posted_.load(std::memory_order_acquire);
+}
+
+void Tracer::Wake() {
+  pid_t tid = run_tid_.load(std::memory_order_acquire);
+  if (tid > 0) syscall(SYS_tgkill, getpid(), tid, SIGURG);
+}
+
+std::vector<StoppedProcess> Tracer::SignalAll(int sig, pid_t skip_pgrp) {
+  std::vector<StoppedProcess> reached;
+  std::vector<pid_t> groups;
+  for (const auto& [tid, t] : threads_) {
+    if (t->pid > 0) groups.push_back(t->pid);
+  }
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  for (pid_t pid : groups) {
+    // Every pid here is a traced task not yet waited for by this tracer: alive or a zombie, never
+    // reused, so the signal cannot reach an unrelated process.
+    if (skip_pgrp > 0 && getpgid(pid) == skip_pgrp) continue;
+    StoppedProcess p;
+    p.pid = pid;
+    auto comm = ReadFileToString("/proc/" + std::to_string(pid) + "/comm", 64);
+    if (comm.ok()) {
+      p.comm = std::move(comm).value();
+      if (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
+    }
+    if (kill(pid, sig) == 0) reached.push_back(std::move(p));
+  }
+  return reached;
+}
+
+void Tracer::EmitControl(const char* action, int sig, const std::string& reason,
+                         const std::vector<StoppedProcess>& procs) {
+  nlohmann::json j;
+  j["action"] = action;
+  j["signal"] = sigabbrev_np(sig) != nullptr ? std::string("SIG") + sigabbrev_np(sig) : std::to_string(sig);
+  j["reason"] = reason;
+  nlohmann::json list = nlohmann::json::array();
+  for (const StoppedProcess& p : procs) list.push_back({{"pid", p.pid}, {"comm", p.comm}});
+  j["processes"] = std::move(list);
+  extra_.Clear();
+  extra_.mono_ns = Now(CLOCK_MONOTONIC);
+  extra_.wall_ns = Now(CLOCK_REALTIME);
+  extra_.kind = EventKind::kAnnotation;
+  extra_.text = std::string("recorder: ") + action;
+  extra_.json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  Emit(extra_);
+}
+
+void Tracer::TakeRequests() {
+  std::vector<Request> reqs;
+  {
+    std::lock_guard lock(requests_mu_);
+    reqs.swap(requests_);
+    taken_.store(posted_.load(std::memory_order_acquire), std::memory_order_release);
+  }
+  for (const Request& r : reqs) {
+    if (r.kill) killing_ = true;
+    std::vector<StoppedProcess> reached = SignalAll(r.sig, r.skip_pgrp);
+    EmitControl(r.kill ? "kill" : "signal", r.sig, r.reason, reached);
+    auto& list = r.kill ? outcome_.killed : outcome_.signalled;
+    list.insert(list.end(), reached.begin(), reached.end());
+  }
 }
 
 Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
@@ -176,6 +252,7 @@ Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
       r = read(go[0], &b, 1);
     } while (r < 0 && errno == EINTR);
     if (r != 1) _exit(125);  // the tracer gave up
+    if (spec.sigmask.has_value()) sigprocmask(SIG_SETMASK, &*spec.sigmask, nullptr);
     ChildFailure f{kStageSetup, 0};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       f.err = errno;
@@ -243,6 +320,11 @@ Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
   t->in_syscall = false;
   t->counted = false;
   threads_[tid] = t;
+  if (killing_) {
+    // A task born after the kill (its parent's fork was in flight): it must not outlive the recording.
+    (void)syscall(SYS_tgkill, pid, tid, SIGKILL);
+    if (tid == pid) outcome_.killed.push_back(StoppedProcess{pid, {}});
+  }
   return t;
 }
 
@@ -266,11 +348,12 @@ void Tracer::Resume(pid_t tid, ThreadState* t, int sig) {
 }
 
 void Tracer::Emit(const Event& ev) {
-  if (sink_failed_) return;
+  // Offered even after a failure: the sink counts what it refuses (for the gap event), and may take
+  // events again once the store recovers.
   Status s = sink_->Append(ev);
   if (!s.ok()) {
-    sink_failed_ = true;
-    outcome_.sink_status = s;
+    if (outcome_.sink_status.ok()) outcome_.sink_status = s;
+    ++outcome_.events_refused;
     return;
   }
   ++outcome_.events;
@@ -479,8 +562,45 @@ void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {
   Remove(tid);
 }
 
+namespace {
+
+void OnWake(int) {}
+
+// While Run() runs: SIGURG (Tracer::Wake) interrupts its waitpid. Installed without SA_RESTART, and
+// SIGURG's default action is to be ignored, so a wake that comes early or late harms nothing.
+class WakeSignal {
+ public:
+  WakeSignal() {
+    struct sigaction sa {};
+    sa.sa_handler = OnWake;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGURG, &sa, &old_action_);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGURG);
+    pthread_sigmask(SIG_UNBLOCK, &set, &old_mask_);
+  }
+  ~WakeSignal() {
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    sigaction(SIGURG, &old_action_, nullptr);
+  }
+
+ private:
+  struct sigaction old_action_;
+  sigset_t old_mask_;
+};
+
+}  // namespace
+
 Result<TraceOutcome> Tracer::Run() {
+  WakeSignal wake;
+  run_tid_.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
+  struct ClearTid {
+    std::atomic<pid_t>* tid;
+    ~ClearTid() { tid->store(0, std::memory_order_release); }
+  } clear_tid{&run_tid_};
   while (true) {
+    if (RequestsPending()) TakeRequests();
     int status = 0;
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {

@@ -27,15 +27,27 @@
 //   - A call still pending when its thread dies is recorded with result -EINTR.
 //   - A call interrupted by a signal and restarted by the kernel is recorded at each attempt.
 //   - proc.exit is recorded once per process (thread group), with the leader's tid.
+//   - Stop requests (RequestSignal, RequestKill) are recorded as an `annotation` with pid 0, text
+//     "recorder: signal" or "recorder: kill" and json {"action", "signal", "reason", "processes":
+//     [{"pid", "comm"}...]} naming every process the signal was sent to.
 //
-// Thread-safety: Start and Run from one thread; Forward() may be called from a signal handler.
+// Stopping: a signal or kill goes to every traced process (each thread group once) and never to a
+// pid that was reaped: a traced task stays a zombie, its pid unusable by anyone else, until this
+// tracer has waited for it, and it leaves the traced set only then. After RequestKill, a task seen
+// for the first time later (a fork in flight) is killed on sight.
+//
+// Thread-safety: Start and Run from one thread. RequestSignal, RequestKill, RequestsPending and Wake
+// may be called from any other thread while Run runs (or before it); they are not async-signal-safe.
 #ifndef AGENTTRACE_RECORDER_TRACER_H_
 #define AGENTTRACE_RECORDER_TRACER_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +60,6 @@
 
 namespace agenttrace {
 
-class SecretScanner;
 
 // Where the tracer puts events. AsyncSessionWriter in production, a vector in tests.
 class EventSink {
@@ -65,12 +76,20 @@ struct TracerOptions {
   // Keep the tracer thread (only) on the CPU it starts on; the agent may run anywhere. The scheduler
   // then tends to wake a stopped tracee's tracer, and the tracee it resumes, on one CPU.
   bool pin_tracer = true;
-  const SecretScanner* secrets = nullptr;  // redacts argv of exec events; must outlive the tracer
 };
 
 struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0] without '/' is searched in the PATH of `env`, like execvp
   std::vector<std::string> env;   // the agent's whole environment, "NAME=value"
+  // The agent's signal mask; unset: the caller's. The recorder blocks the signals it waits for, which
+  // the agent must not inherit.
+  std::optional<sigset_t> sigmask;
+};
+
+// A traced process that a stop request reached.
+struct StoppedProcess {
+  pid_t pid = 0;
+  std::string comm;  // /proc/PID/comm at the time (empty if it was already gone)
 };
 
 struct TraceOutcome {
@@ -79,7 +98,10 @@ struct TraceOutcome {
   int exec_errno = 0;      // non-zero: the agent itself could not be executed (exit_code 126 or 127)
   uint64_t events = 0;     // events appended
   uint64_t processes = 0;  // processes seen (including the agent)
-  Status sink_status;      // first failure of the sink; recording of events stopped there
+  uint64_t events_refused = 0;            // events the sink refused (it failed); every event is still offered
+  Status sink_status;                     // first failure of the sink
+  std::vector<StoppedProcess> signalled;  // processes RequestSignal reached
+  std::vector<StoppedProcess> killed;     // processes RequestKill reached (SIGKILL)
 };
 
 class Tracer {
@@ -97,8 +119,17 @@ class Tracer {
   Result<TraceOutcome> Run();
 
   pid_t main_pid() const { return main_pid_.load(std::memory_order_relaxed); }
-  // Sends `sig` to the agent. Async-signal-safe.
-  void Forward(int sig);
+
+  // Asks Run() to send `sig` to every traced process, except those whose process group is
+  // `skip_pgrp` when it is > 0 (they got a terminal's signal already). `reason` is recorded.
+  void RequestSignal(int sig, pid_t skip_pgrp, std::string reason);
+  // Asks Run() to SIGKILL every traced process, and every one that appears until Run() returns.
+  void RequestKill(std::string reason);
+  // True while a request has not been taken up by Run() yet (Run() may sit in waitpid: see Wake).
+  bool RequestsPending() const;
+  // Interrupts Run()'s waitpid (a thread-directed SIGURG) so that it takes up pending requests. A wake
+  // that arrives just before Run() blocks is lost: callers repeat it while RequestsPending().
+  void Wake();
 
  private:
   struct ThreadState {
@@ -125,6 +156,17 @@ class Tracer {
   void FinishPending(ThreadState* t, int64_t result);
   void StartEvent(pid_t tid, ThreadState* t, Event* ev);
   void Emit(const Event& ev);
+  void TakeRequests();
+  // Sends `sig` to every traced process (once per thread group); returns those reached.
+  std::vector<StoppedProcess> SignalAll(int sig, pid_t skip_pgrp);
+  void EmitControl(const char* action, int sig, const std::string& reason, const std::vector<StoppedProcess>& procs);
+
+  struct Request {
+    bool kill = false;
+    int sig = 0;
+    pid_t skip_pgrp = 0;
+    std::string reason;
+  };
 
   EventSink* sink_;
   TracerOptions options_;
@@ -140,7 +182,13 @@ class Tracer {
   DecodeEnv env_;
   Event extra_;  // events made outside a call (proc.exit, clone-untraced)
   TraceOutcome outcome_;
-  bool sink_failed_ = false;
+  bool killing_ = false;  // RequestKill was taken up: new tasks are killed on sight
+
+  mutable std::mutex requests_mu_;
+  std::vector<Request> requests_;    // guarded by requests_mu_
+  std::atomic<uint64_t> posted_{0};  // requests posted ...
+  std::atomic<uint64_t> taken_{0};   // ... and taken up by Run()
+  std::atomic<pid_t> run_tid_{0};    // the thread in Run(), for Wake()
 };
 
 }  // namespace agenttrace

@@ -49,9 +49,11 @@ Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, c
 // Per-event lazily computed inputs of matchers.
 struct SessionEvaluator::Scratch {
   const Event* event = nullptr;
+  const std::vector<Action>* actions = nullptr;  // every action of `event` (for `unless` exceptions)
   bool argv_built = false;
   std::string argv;
-  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON, 3 nested too deep
+  int args_state = 0;  // 0 not parsed, 1 parsed, 2 not JSON, 3 nested too deep, 4 the recorder's
+                       // truncation marker (arguments over its bound, stored as size + hash)
   Json args;
   std::string value;
 
@@ -91,9 +93,16 @@ struct SessionEvaluator::Scratch {
     if (args_state == 0) {
       // Checked before parsing: a value nested this deep would overflow the stack when the matcher
       // serialises it (stored sessions may come from anywhere, not only from our bounded producers).
-      if (CheckJsonBounds(event->json, "arguments").ok()) {
+      if (event->json.empty()) {  // a call without arguments: known, and empty
+        args = Json::object();
+        args_state = 1;
+      } else if (CheckJsonBounds(event->json, "arguments").ok()) {
         args = Json::parse(event->json, nullptr, false);
         args_state = args.is_discarded() ? 2 : 1;
+        if (args_state == 1 && args.is_object() && args.size() == 3 && args.value("truncated", false) &&
+            args.contains("blake2b") && args.contains("size")) {
+          args_state = 4;
+        }
       } else {
         args_state = 3;
       }
@@ -104,9 +113,15 @@ struct SessionEvaluator::Scratch {
 
 class CompiledMatch {
  public:
-  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars) {
+  // `unknown_args_match`: when a tool call's arguments cannot be examined (truncated by the recorder's
+  // bound, not JSON, nested too deep), `args` conditions hold. True for the matchers of deny and ask
+  // rules and of irreversible entries, so that padding a call past the bound cannot slip it past them;
+  // false for allow rules, which must see what they allow.
+  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars,
+                                                        bool unknown_args_match = false) {
     auto m = std::unique_ptr<CompiledMatch>(new CompiledMatch());
     m->spec_ = &s;
+    m->unknown_args_match_ = unknown_args_match;
     m->class_mask_ = s.class_mask;
     if (!s.paths.empty()) {
       AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(s.paths, vars, GlobFlavor::kPath));
@@ -117,6 +132,12 @@ class CompiledMatch {
     AT_ASSIGN_OR_RETURN(m->tools_, CompileGlobs(s.tools, vars, GlobFlavor::kPlain));
     AT_ASSIGN_OR_RETURN(m->servers_, CompileGlobs(s.servers, vars, GlobFlavor::kPlain));
     AT_ASSIGN_OR_RETURN(m->env_, CompileGlobs(s.env, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->not_env_, CompileGlobs(s.not_env, vars, GlobFlavor::kPlain));
+    for (const MatchSpec& u : s.unless) {
+      auto cu = Compile(u, vars);
+      if (!cu.ok()) return cu.status().WithContext("unless at line " + u.pos.ToString());
+      m->unless_.push_back(std::move(*cu));
+    }
     AT_ASSIGN_OR_RETURN(m->text_, CompileGlobs(s.text, vars, GlobFlavor::kPlain));
     for (const PosString& h : s.hosts) {
       AT_ASSIGN_OR_RETURN(HostPattern hp, HostPattern::Parse(h.text));
@@ -154,7 +175,10 @@ class CompiledMatch {
   bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
   uint32_t class_bits() const { return class_mask_ == 0 ? ~0u : class_mask_; }
   bool has_paths() const { return paths_ != nullptr; }
-  bool has_args() const { return !args_.empty(); }
+  bool has_args() const { return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) {
+                                    return u->has_args();
+                                  }); }
+  bool has_unless() const { return !unless_.empty(); }
   const std::string& paths_regex() const { return paths_regex_; }
 
   // Whether the action (with `path` standing for its path: the path as written or the resolved one)
@@ -225,14 +249,23 @@ class CompiledMatch {
     if (!args_.empty()) {
       if (a.cls != ActionClass::kToolCall) return no([&] { return std::string("args: not a tool call"); });
       const Json* j = sc.Args();
+      auto unknown = [&](const char* what) {
+        if (unknown_args_match_) {
+          if (why) *why = std::string("args: the arguments are unknown (") + what + "): the condition holds (fail closed)";
+          return true;
+        }
+        return no([&] { return std::string("args: the arguments are unknown (") + what + ")"; });
+      };
+      bool args_known = j != nullptr;
       if (j == nullptr && sc.args_state == 3) {
-        return no([&] {
-          return "args: the arguments exceed " + std::to_string(kMaxJsonBytes) + " bytes or nest deeper than " +
-                 std::to_string(kMaxJsonDepth);
-        });
+        if (!unknown("over the JSON size or depth bound")) return false;
+      } else if (j == nullptr && sc.args_state == 4) {
+        if (!unknown("truncated by the recorder")) return false;
+      } else if (j == nullptr) {
+        if (!unknown("not JSON")) return false;
       }
-      if (j == nullptr) return no([&] { return std::string("args: the arguments are not JSON"); });
-      for (const Arg& arg : args_) {
+      for (size_t k = 0; args_known && k < args_.size(); ++k) {
+        const Arg& arg = args_[k];
         if (!j->contains(arg.pointer)) return no([&] { return std::string("args: no value at " + arg.pointer_text); });
         const Json& v = j->at(arg.pointer);
         const std::string* s = nullptr;
@@ -251,9 +284,15 @@ class CompiledMatch {
       if (!RE2::FullMatch(a.env, *env_))
         return no([&] { return std::string("env: no glob matches " + std::string(a.env)); });
     }
+    if (not_env_ && !a.env.empty() && RE2::FullMatch(a.env, *not_env_)) {
+      return no([&] { return std::string("not_env: " + std::string(a.env) + " is excluded"); });
+    }
     if (text_) {
       if (a.cls != ActionClass::kEscape) return no([&] { return std::string("text: not an escape"); });
       if (!RE2::FullMatch(e.text, *text_)) return no([&] { return std::string("text: no glob matches " + e.text); });
+    }
+    if (const CompiledMatch* u = MatchingException(a, path, sc)) {
+      return no([&] { return std::string("unless: the event matches the exception at line " + u->spec_->pos.ToString()); });
     }
     if (why) *why = "all conditions hold";
     return true;
@@ -267,10 +306,28 @@ class CompiledMatch {
     std::string text;
   };
   CompiledMatch() = default;
+
+  // The first `unless` exception that some action of the event meets, or null. The action being decided
+  // is checked on `path` only (the path the decision is about: a link named like an exception must not
+  // excuse its target); the event's other actions on what they really touched (the resolved path).
+  const CompiledMatch* MatchingException(const Action& a, std::string_view path, SessionEvaluator::Scratch& sc) const {
+    for (const auto& u : unless_) {
+      if (u->Matches(a, path, sc, true, nullptr)) return u.get();
+      if (sc.actions == nullptr) continue;
+      for (const Action& b : *sc.actions) {
+        if (&b == &a) continue;
+        if (u->Matches(b, b.resolved.empty() ? b.path : b.resolved, sc, true, nullptr)) return u.get();
+      }
+    }
+    return nullptr;
+  }
+
   const MatchSpec* spec_ = nullptr;
+  bool unknown_args_match_ = false;
   uint32_t class_mask_ = 0;
   std::string paths_regex_;
-  std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, text_;
+  std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, not_env_, text_;
+  std::vector<std::unique_ptr<CompiledMatch>> unless_;
   std::vector<HostPattern> hosts_, not_hosts_;
   std::vector<PortRange> ports_;
   std::vector<Arg> args_;
@@ -308,7 +365,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
     auto ctx = [&](const Status& s) { return s.WithContext(policy.source + ": rule \"" + rule.id + "\""); };
     if (rule.sequence) {
       for (const MatchSpec& step : rule.sequence->steps) {
-        auto m = CompiledMatch::Compile(step, vars);
+        auto m = CompiledMatch::Compile(step, vars, rule.decision != Decision::kAllow);
         if (!m.ok()) return ctx(m.status());
         cp->needs_tool_args_ = cp->needs_tool_args_ || (*m)->has_args();
         cp->seq_steps_[r].push_back(std::move(*m));
@@ -319,7 +376,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       cp->stateful_classes_.push_back(classes);
       continue;
     }
-    auto m = CompiledMatch::Compile(rule.match, vars);
+    auto m = CompiledMatch::Compile(rule.match, vars, rule.decision != Decision::kAllow);
     if (!m.ok()) return ctx(m.status());
     cp->rule_match_[r] = std::move(*m);
     if (rule.budget) {
@@ -328,6 +385,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       continue;
     }
     const CompiledMatch& cm = *cp->rule_match_[r];
+    cp->plain_unless_ = cp->plain_unless_ || cm.has_unless();
     for (int c = 0; c < kActionClassCount; ++c) {
       if (!cm.AppliesTo(static_cast<ActionClass>(c))) continue;
       RuleIndex::PerClass& pc = cp->index_->cls[c];
@@ -352,7 +410,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
     }
   }
   for (const MatchSpec& irr : policy.irreversible) {
-    auto m = CompiledMatch::Compile(irr, vars);
+    auto m = CompiledMatch::Compile(irr, vars, true);
     if (!m.ok()) return m.status().WithContext(policy.source + ": irreversible entry at line " + irr.pos.ToString());
     cp->irreversible_.push_back(std::move(*m));
   }
@@ -392,6 +450,7 @@ struct SessionEvaluator::BudgetState {
 
 SessionEvaluator::SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy)
     : policy_(std::move(policy)), scratch_(std::make_unique<Scratch>()) {
+  scratch_->actions = &actions_;
   for (int r : policy_->stateful_rules_) {
     const Rule& rule = policy_->policy().rules[r];
     auto s = std::make_unique<SeqState>();
@@ -421,7 +480,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
                          rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
     }
   }
-  const bool cacheable = explain == nullptr && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
+  const bool cacheable = explain == nullptr && !policy_->plain_unless_ && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
                                                  a.cls == ActionClass::kFileDelete);
   PathFacts* facts = nullptr;
   int slot = 0;

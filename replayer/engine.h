@@ -13,6 +13,11 @@
 // and an allow on the link name alone never allows the target. The event's decision is the strongest
 // over its actions and the stateful rules that fired on it.
 //
+// Exceptions: a matcher with `unless` does not match an action when any action of the same event
+// meets one of its exceptions (the action itself on the path being decided, the others on their
+// resolved paths). Such a rule's outcome on a path depends on the rest of the event, so a policy with
+// one among its plain rules does not cache per-path outcomes.
+//
 // Thread-safety: a CompiledPolicy is immutable and shared by threads. A SessionEvaluator belongs to
 // one thread (it holds the stateful rules' state and scratch buffers).
 #ifndef AGENTTRACE_REPLAYER_ENGINE_H_
@@ -67,6 +72,9 @@ class CompiledPolicy {
   // can apply to. An event with none of them cannot advance or fire the rule.
   std::vector<uint32_t> stateful_classes_;
   bool needs_tool_args_ = false;
+  // A plain rule has an `unless` exception: its outcome on a path depends on the event's other
+  // actions, so per-path outcomes are not cached.
+  bool plain_unless_ = false;
 };
 
 // Compiled policies by environment: sessions recorded in the same place share one compilation.

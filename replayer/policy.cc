@@ -181,8 +181,19 @@ class Parser {
   }
 
   static const std::set<std::string>& MatchKeys() {
-    static const std::set<std::string> kKeys = {"class", "paths", "not_paths", "hosts", "not_hosts", "ports",
-                                                "argv", "tools", "servers", "args", "env", "text", "failed"};
+    static const std::set<std::string> kKeys = {"class", "paths", "not_paths", "hosts", "not_hosts", "ports", "argv",
+                                                "tools", "servers", "args", "env", "not_env", "text", "failed",
+                                                "unless"};
+    return kKeys;
+  }
+
+  // The keys of an `unless` exception: a match spec's, without another `unless`.
+  static const std::set<std::string>& UnlessKeys() {
+    static const std::set<std::string> kKeys = [] {
+      std::set<std::string> k = MatchKeys();
+      k.erase("unless");
+      return k;
+    }();
     return kKeys;
   }
 
@@ -276,6 +287,7 @@ class Parser {
     if (YAML::Node x = m["tools"]) spec.tools = StringList(x, "tools", PatternKind::kPlainGlob);
     if (YAML::Node x = m["servers"]) spec.servers = StringList(x, "servers", PatternKind::kPlainGlob);
     if (YAML::Node x = m["env"]) spec.env = StringList(x, "env", PatternKind::kPlainGlob);
+    if (YAML::Node x = m["not_env"]) spec.not_env = StringList(x, "not_env", PatternKind::kPlainGlob);
     if (YAML::Node x = m["text"]) spec.text = StringList(x, "text", PatternKind::kPlainGlob);
     if (YAML::Node x = m["failed"]) spec.failed = Bool(x, "failed");
     if (YAML::Node x = m["args"]) {
@@ -302,7 +314,26 @@ class Parser {
         spec.args.push_back(std::move(am));
       }
     }
+    if (YAML::Node x = m["unless"]) ParseUnless(x, &spec);
     return spec;
+  }
+
+  // `unless: {conditions}` or `unless: [{conditions}, ...]`.
+  void ParseUnless(const YAML::Node& x, MatchSpec* spec) {
+    auto one = [&](const YAML::Node& u) {
+      if (!u.IsMap()) Fail(u, "an `unless` exception must be a mapping of conditions");
+      if (u.size() == 0) Fail(u, "an `unless` exception needs at least one condition (an empty one would match everything)");
+      if (u["unless"]) Fail(u["unless"], "`unless` cannot be nested inside an `unless` exception");
+      CheckKeys(u, UnlessKeys(), "unless exception");
+      spec->unless.push_back(ParseMatch(u));
+    };
+    if (x.IsMap()) {
+      one(x);
+    } else if (x.IsSequence() && x.size() > 0) {
+      for (const YAML::Node& u : x) one(u);
+    } else {
+      Fail(x, "`unless` must be a mapping of conditions or a non-empty sequence of them");
+    }
   }
 
   Rule ParseRule(const YAML::Node& r) {

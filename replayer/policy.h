@@ -61,8 +61,12 @@ struct MatchSpec {
   std::vector<PosString> servers;     // server-name globs (tool.call)
   std::vector<ArgMatcher> args;       // tool argument matchers (tool.call)
   std::vector<PosString> env;         // environment variable name globs (secret.read from env)
+  std::vector<PosString> not_env;
   std::vector<PosString> text;        // escape descriptions (process.escape)
   std::optional<bool> failed;         // only failed (true) / only successful (false) attempts
+  // Exceptions: the spec does not match when any action of the same event meets one of these (each a
+  // spec of its own, without `unless`). Any item may match (OR).
+  std::vector<MatchSpec> unless;
   SourcePos pos;
 };
 

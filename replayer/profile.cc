@@ -1,126 +1,83 @@
 #include "replayer/profile.h"
 
-#include <algorithm>
 #include <cctype>
 
+#include "format/event_json.h"
+
 namespace agenttrace {
-namespace {
-
-bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
-
-bool LooksLikeUuid(std::string_view s, size_t i) {
-  static const int kGroups[] = {8, 4, 4, 4, 12};
-  size_t p = i;
-  for (int g = 0; g < 5; ++g) {
-    for (int k = 0; k < kGroups[g]; ++k, ++p) {
-      if (p >= s.size() || !IsHex(s[p])) return false;
-    }
-    if (g < 4) {
-      if (p >= s.size() || s[p] != '-') return false;
-      ++p;
-    }
+bool ProfileRawResource(const Action& a, std::string* out) {
+  out->clear();
+  if (!a.env.empty()) {
+    *out = "env:";
+    out->append(a.env);
+    return false;
   }
-  return p == s.size() || !IsHex(s[p]);
+  if (!a.resolved.empty()) {
+    out->assign(a.resolved);
+    return true;
+  }
+  if (!a.path.empty()) {
+    out->assign(a.path);
+    return true;
+  }
+  if (!a.host.empty()) {
+    out->assign(a.host);
+    out->push_back(':');
+    out->append(a.port >= 32768 ? std::string("ephemeral") : std::to_string(a.port));
+    return false;
+  }
+  if (a.event != nullptr && a.cls == ActionClass::kToolCall) {
+    if (!a.event->server.empty()) *out = a.event->server + "/";
+    out->append(a.event->tool);
+    return false;
+  }
+  if (a.event != nullptr) *out = NormalizeVolatileText(a.Resource());
+  return false;
 }
 
-// Replaces volatile runs in `s`. `in_tmp`: also numbers and random-looking names.
-std::string Scrub(std::string_view s, bool in_tmp) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    bool at_start = i == 0 || !IsAlnum(s[i - 1]);
-    if (at_start && LooksLikeUuid(s, i)) {
-      out += "<uuid>";
-      i += 36;
-      continue;
-    }
-    if (at_start && IsAlnum(s[i])) {
-      size_t j = i;
-      bool digit = false, upper = false, lower = false, all_hex = true, all_digit = true;
-      while (j < s.size() && IsAlnum(s[j])) {
-        char c = s[j];
-        digit |= IsDigit(c);
-        upper |= std::isupper(static_cast<unsigned char>(c)) != 0;
-        lower |= std::islower(static_cast<unsigned char>(c)) != 0;
-        all_hex &= IsHex(c);
-        all_digit &= IsDigit(c);
-        ++j;
-      }
-      size_t len = j - i;
-      if (all_digit && (len >= 9 || in_tmp)) {
-        out += "N";
-      } else if (all_hex && len >= 16) {
-        out += "<hex>";
-      } else if (in_tmp && ((len >= 6 && (digit || (upper && lower))) || len >= 8)) {
-        // mkstemp-style names: a short prefix and six random characters ("cczywngj" from gcc is all
-        // lower case, so case mixing alone does not catch it).
-        out += "*";
-      } else if (in_tmp && digit) {
-        // Numbers inside a word (file12.log): digits become N.
-        for (size_t k = i; k < j; ++k) {
-          if (IsDigit(s[k])) {
-            if (out.empty() || out.back() != 'N' || k == i || !IsDigit(s[k - 1])) out.push_back('N');
-          } else {
-            out.push_back(s[k]);
-          }
-        }
-      } else {
-        out.append(s.substr(i, len));
-      }
-      i = j;
-      continue;
-    }
-    out.push_back(s[i]);
-    ++i;
-  }
-  return out;
+std::string ProfileResource(std::string_view raw, bool is_path, const PathVars& vars, const TempPaths* temps) {
+  return is_path ? NormalizeProfilePath(raw, vars, temps) : std::string(raw);
 }
 
-
-}  // namespace
-
-std::string NormalizeProfilePath(std::string_view path, const PathVars& vars) {
-  std::string norm = NeedsNormalization(path) ? NormalizePath(path) : std::string(path);
-  std::string out;
-  std::string_view rest = norm;
-  PathVarPrefix var = LongestPathVarPrefix(norm, vars);
-  bool in_tmp = var.is_tmp;
-  if (!var.name.empty()) {
-    out = var.name;
-    rest = std::string_view(norm).substr(var.dir_len);
-  }
-  if (!in_tmp && rest.substr(0, 6) == "/proc/" && rest.size() > 6 && IsDigit(rest[6])) {
-    size_t j = 6;
-    while (j < rest.size() && IsDigit(rest[j])) ++j;
-    out += "/proc/N";
-    rest = rest.substr(j);
-  }
-  out += Scrub(rest, in_tmp);
-  return out;
-}
-
-std::string ProfileEntry(const Action& a, const PathVars& vars) {
+std::string ProfileEntry(const Action& a, const PathVars& vars, const TempPaths* temps) {
   std::string out(ActionClassName(a.cls));
   out.push_back(' ');
-  if (!a.env.empty()) {
-    out += "env:";
-    out += a.env;
-  } else if (!a.resolved.empty()) {
-    out += NormalizeProfilePath(a.resolved, vars);
-  } else if (!a.path.empty()) {
-    out += NormalizeProfilePath(a.path, vars);
-  } else if (!a.host.empty()) {
-    out += a.host;
-    out.push_back(':');
-    out += a.port >= 32768 ? std::string("ephemeral") : std::to_string(a.port);
-  } else if (a.event != nullptr && a.cls == ActionClass::kToolCall) {
-    if (!a.event->server.empty()) out += a.event->server + "/";
-    out += a.event->tool;
-  } else if (a.event != nullptr) {
-    out += Scrub(a.Resource(), false);
+  std::string raw;
+  bool is_path = ProfileRawResource(a, &raw);
+  out += ProfileResource(raw, is_path, vars, temps);
+  return out;
+}
+
+void ProfileBuilder::Add(const Event& e) {
+  temps_.Observe(e);
+  DeriveBaseActions(e, &actions_);
+  char ok = IsFailedAttempt(e) ? '-' : '+';  // a connect in progress reached its host
+  for (const Action& a : actions_) {
+    key_.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
+    // Paths, the common case, go into the key without an intermediate copy.
+    std::string_view path = !a.env.empty() ? std::string_view() : !a.resolved.empty() ? a.resolved : a.path;
+    if (!path.empty()) {
+      key_.push_back('p');
+      key_.push_back(ok);
+      key_.append(path);
+    } else {
+      bool is_path = ProfileRawResource(a, &raw_text_);
+      key_.push_back(is_path ? 'p' : 'r');
+      key_.push_back(ok);
+      key_ += raw_text_;
+    }
+    if (raw_.find(std::string_view(key_)) == raw_.end()) raw_.insert(key_);
+  }
+}
+
+std::set<std::string> ProfileBuilder::Finish() const {
+  std::set<std::string> out;
+  for (const std::string& k : raw_) {
+    auto cls = static_cast<ActionClass>(k[0] - 'A');
+    std::string entry(ActionClassName(cls));
+    entry.push_back(' ');
+    entry += ProfileResource(std::string_view(k).substr(3), k[1] == 'p', vars_, &temps_);
+    out.insert(std::move(entry));
   }
   return out;
 }

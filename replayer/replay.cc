@@ -46,8 +46,14 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   const ReplayOptions& opt = *shared.options;
   const auto& rules = shared.policy->rules;
   std::vector<uint64_t> hits(rules.size() + 1, 0);  // last slot: default
-  std::unordered_set<std::string, StringHash, std::equal_to<>> seen;
-  std::string key;
+  // The profile comes from the events alone (not from the evaluator's actions, which depend on the
+  // policy's secrets and evaluate_failed), so stability is the same under any policy.
+  ProfileBuilder profile(vars);
+  // Blast radius: files written or deleted and hosts come from the profile's successful actions;
+  // secrets (which depend on the policy's `secrets:`) and side-effecting tools are collected here
+  // ("class letter, 'p' or 'r', text"), and normalised at the end like the profile.
+  std::unordered_set<std::string, StringHash, std::equal_to<>> blast_raw;
+  std::string key, raw;
   bool saw_exec = false;
   for (;;) {
     Result<const Event*> next = (*src)->Next();
@@ -63,6 +69,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     std::vector<std::string>* explain =
         opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;
     const EventVerdict& v = ev.Evaluate(*e, explain);
+    profile.Add(*e);
     if (!v.evaluated) continue;
     ++res->evaluated;
     ++hits[v.rule >= 0 ? static_cast<size_t>(v.rule) : rules.size()];
@@ -94,43 +101,38 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
         ++res->findings_dropped;
       }
     }
-    // Profile and blast radius: normalise each distinct raw resource once.
-    bool succeeded = !IsFailedAttempt(*e);
+    if (IsFailedAttempt(*e)) continue;
     for (const Action& a : ev.actions()) {
-      key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
-      key.push_back(succeeded ? '+' : '-');
       if (a.cls == ActionClass::kToolCall) {
-        key += e->server;
-        key.push_back('\0');
+        if (!LooksSideEffecting(e->tool) &&
+            !(shared.side_effect_tools && RE2::FullMatch(e->tool, *shared.side_effect_tools))) {
+          continue;
+        }
+      } else if (a.cls != ActionClass::kSecretRead) {
+        continue;
       }
-      key += a.Resource();
-      if (!a.host.empty()) {
-        char port[8];
-        auto [end, ec] = std::to_chars(port, port + sizeof port, a.port);
-        key.push_back(':');
-        key.append(port, end);
-      }
-      if (seen.find(std::string_view(key)) != seen.end()) continue;
-      seen.insert(key);
-      std::string entry = ProfileEntry(a, vars);
-      std::string resource = entry.substr(entry.find(' ') + 1);
-      res->profile.insert(std::move(entry));
-      if (!succeeded) continue;
-      switch (a.cls) {
-        case ActionClass::kFileWrite:
-        case ActionClass::kFileDelete:
-          if (resource.rfind("${workspace}", 0) != 0) res->blast.written_outside_workspace.insert(resource);
-          break;
-        case ActionClass::kNetConnect: res->blast.hosts.insert(resource); break;
-        case ActionClass::kSecretRead: res->blast.secrets.insert(resource); break;
-        case ActionClass::kToolCall:
-          if (LooksSideEffecting(e->tool) ||
-              (shared.side_effect_tools && RE2::FullMatch(e->tool, *shared.side_effect_tools))) {
-            res->blast.side_effect_tools.insert(resource);
-          }
-          break;
-        default: break;
-      }
+      bool is_path = ProfileRawResource(a, &raw);
+      key.assign(1, static_cast<char>('A' + static_cast<int>(a.cls)));
+      key.push_back(is_path ? 'p' : 'r');
+      key += raw;
+      if (blast_raw.find(std::string_view(key)) == blast_raw.end()) blast_raw.insert(key);
+    }
+  }
+  res->profile = profile.Finish();
+  profile.ForEachSucceeded([&](ActionClass cls, std::string resource) {
+    if (cls == ActionClass::kNetConnect) {
+      res->blast.hosts.insert(std::move(resource));
+    } else if ((cls == ActionClass::kFileWrite || cls == ActionClass::kFileDelete) &&
+               resource.rfind("${workspace}", 0) != 0) {
+      res->blast.written_outside_workspace.insert(std::move(resource));
+    }
+  });
+  for (const std::string& k : blast_raw) {
+    std::string resource = ProfileResource(std::string_view(k).substr(2), k[1] == 'p', vars, &profile.temps());
+    if (k[0] - 'A' == static_cast<int>(ActionClass::kSecretRead)) {
+      res->blast.secrets.insert(std::move(resource));
+    } else {
+      res->blast.side_effect_tools.insert(std::move(resource));
     }
   }
   for (size_t r = 0; r < hits.size(); ++r) {

@@ -5,6 +5,7 @@
 
 #include "replayer/engine.h"
 #include "replayer/matchers.h"
+#include "replayer/normalize.h"
 
 namespace agenttrace {
 namespace {
@@ -26,14 +27,28 @@ std::string Quote(std::string_view s) {
   return o + "\"";
 }
 
-
-// A glob matching `path` in sessions with these directories.
-std::string GeneralizePath(std::string_view raw, const PathVars& vars) {
+// A glob matching `path` and the same task's path in a fresh run: the normalised form as a glob
+// (replayer/normalize.h), or all of ${tmp}/** below the temporary directory.
+std::string GeneralizePath(std::string_view raw, const PathVars& vars, const TempPaths& temps) {
   std::string path = NeedsNormalization(raw) ? NormalizePath(raw) : std::string(raw);
   PathVarPrefix var = LongestPathVarPrefix(path, vars);
-  if (var.name.empty()) return EscapeGlob(path);
   if (var.is_tmp) return "${tmp}/**";
-  return std::string(var.name) + EscapeGlob(std::string_view(path).substr(var.dir_len));
+  return NormalizeVolatilePath(path, vars, &temps).glob;
+}
+
+// Whether deleting what `glob` matches (a file the sessions created and deleted themselves) may be
+// exempted from `irreversible:`. Not for globs under ${workspace} or ${tmp} (exempt already), nor for
+// a bare `*` less than two directories below the root or ${home}: sed -i on ~/.bashrc leaves
+// ${home}/sedXXXXXX, globbed ${home}/*, and exempting that would exempt deleting any file there.
+bool ExemptTempDelete(std::string_view glob) {
+  if (glob.rfind("${workspace}", 0) == 0 || glob.rfind("${tmp}", 0) == 0) return false;
+  size_t slash = glob.rfind('/');
+  if (slash == std::string_view::npos) return false;
+  if (glob.substr(slash + 1) != "*") return true;
+  std::string_view rest = glob.rfind("${home}", 0) == 0 ? glob.substr(7) : glob;
+  size_t depth = 0;
+  for (char c : rest) depth += c == '/' ? 1 : 0;
+  return depth >= 3;
 }
 
 std::string HostEntry(std::string_view address, uint16_t port) {
@@ -48,7 +63,10 @@ const std::vector<std::string>& DefaultSecretGlobs() {
       "~/.ssh/**",          "~/.aws/**",   "~/.config/gcloud/**", "~/.azure/**", "~/.kube/config",
       "~/.docker/config.json", "~/.netrc", "~/.npmrc",           "~/.pypirc",   "~/.git-credentials",
       "~/.config/gh/hosts.yml", "~/.gnupg/**", "**/.env",         "**/.env.*",   "**/id_rsa*",
-      "**/id_ed25519*",     "**/*.pem",    "**/*.key"};
+      "**/id_ed25519*",     "**/*.key",
+      // Private keys in PEM files, not every .pem: public CA bundles (/etc/ssl/certs/*.pem, certifi's
+      // cacert.pem) are read by every TLS client.
+      "**/*key*.pem",       "/etc/ssl/private/**"};
   return kGlobs;
 }
 
@@ -60,16 +78,21 @@ Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, con
   PolicyCache cache(&base);
   std::map<ActionClass, std::set<std::string>> paths, hosts;
   std::set<std::string> tools, envs, escapes;
+  std::set<std::string> temp_deletes;  // globs of the sessions' own temporary files they deleted
+  std::set<std::pair<ActionClass, std::string>> raw_paths;
   for (const SessionInput& in : sessions) {
     PathVars vars{in.info.cwd, in.info.home, in.info.tmp};
     AT_ASSIGN_OR_RETURN(auto cp, cache.Get(vars));
     SessionEvaluator ev(cp);
+    TempPaths temps;
+    raw_paths.clear();
     AT_ASSIGN_OR_RETURN(auto src, in.open());
     for (;;) {
       Result<const Event*> next = src->Next();
       if (!next.ok()) return next.status().WithContext("session " + in.info.id.ToString());
       if (*next == nullptr) break;
       ev.Evaluate(**next);
+      temps.Observe(**next);
       for (const Action& a : ev.actions()) {
         switch (a.cls) {
           case ActionClass::kToolCall: tools.insert(EscapeGlob(a.event->tool)); break;
@@ -80,12 +103,21 @@ Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, con
             } else if (!a.host.empty()) {
               hosts[a.cls].insert(HostEntry(a.host, a.port));
             } else if (!a.path.empty()) {
-              paths[a.cls].insert(GeneralizePath(a.path, vars));
-              if (!a.resolved.empty()) paths[a.cls].insert(GeneralizePath(a.resolved, vars));
+              raw_paths.emplace(a.cls, a.path);
+              if (!a.resolved.empty()) raw_paths.emplace(a.cls, a.resolved);
             }
             break;
         }
       }
+    }
+    // Paths are generalised once the session's temporary files are known (a later delete makes an
+    // earlier name temporary).
+    for (const auto& [cls, raw] : raw_paths) {
+      std::string glob = GeneralizePath(raw, vars, temps);
+      if (cls == ActionClass::kFileDelete && temps.Covers(NormalizePath(raw)) && ExemptTempDelete(glob)) {
+        temp_deletes.insert(glob);
+      }
+      paths[cls].insert(std::move(glob));
     }
   }
   std::string o;
@@ -96,7 +128,10 @@ Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, con
   o += "secrets:\n";
   for (const std::string& g : DefaultSecretGlobs()) o += "  - " + Quote(g) + "\n";
   o += "irreversible:\n";
-  o += "  - {class: file.delete, not_paths: [\"${workspace}/**\", \"${tmp}/**\"]}\n";
+  o += "  - {class: file.delete, not_paths: [\"${workspace}/**\", \"${tmp}/**\"";
+  // Deleting a file the session itself created is not irreversible (Python's /dev/shm/sem.*).
+  for (const std::string& g : temp_deletes) o += ", " + Quote(g);
+  o += "]}\n";
   size_t rules_at = o.size();
   o += "rules:\n";
   auto list = [&](const char* key, const std::set<std::string>& items) {

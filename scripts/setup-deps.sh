@@ -19,6 +19,8 @@ packages=(
   libseccomp-dev
   strace
   nodejs npm
+  # The real-task suite (tests/e2e/real_tasks_test.cc) records these tools at work.
+  make sed python3
 )
 
 missing=()

@@ -3,21 +3,16 @@
 // events to that recording instead, so one session holds the agent's syscalls and its tool calls.
 //
 // stdout belongs to the MCP protocol: nothing but the server's bytes may ever be written there.
-#include <limits.h>
-#include <pwd.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
 
 #include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
 #include "recorder/mcp_proxy.h"
+#include "recorder/recording_sink.h"
 #include "recorder/secrets.h"
 #include "tools/cmd_record.h"
 #include "tools/exit_codes.h"
@@ -30,23 +25,6 @@ namespace {
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? v : "";
-}
-
-void FillHostInfo(SessionInfo* info) {
-  char buf[PATH_MAX];
-  if (::getcwd(buf, sizeof buf) != nullptr) info->cwd = buf;
-  info->home = Env("HOME");
-  info->tmp = Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR");
-  if (::gethostname(buf, sizeof buf) == 0) info->host.assign(buf, strnlen(buf, sizeof buf));
-  if (passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) info->user = pw->pw_name;
-  utsname u;
-  if (::uname(&u) == 0) {
-    info->kernel = u.release;
-    info->arch = u.machine;
-  }
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  info->start_wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 int ProxyFailed(const Status& st) {
@@ -112,21 +90,10 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   ::unsetenv(kEnvFingerprintKey);
   SecretScanner scanner(*key, env);
 
-  SessionInfo info;
-  info.label = o.label;
-  info.agent_name = o.agent;
-  info.agent_version = o.agent_version;
-  info.argv = o.command;
-  for (std::string& a : info.argv) scanner.Redact(&a);
-  info.env_names = scanner.env_names();
-  info.secret_env_names = scanner.secret_env_names();
-  info.recorder = "mcp";
-  FillHostInfo(&info);
+  RecordingOrigin origin{o.label, o.agent, o.agent_version, "mcp", o.command};
   WriterOptions wopts;
   wopts.sign_key = o.sign_key;
-  auto writer = (*store)->CreateSession(std::move(info), wopts);
-  if (!writer.ok()) return ProxyFailed(writer.status().WithContext("store " + dir));
-  auto async = AsyncSessionWriter::Start(std::move(*writer));
+  auto async = RecordingSink::Create(**store, NewSessionInfo(origin, scanner), &scanner, wopts);
   if (!async.ok()) return ProxyFailed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };

@@ -1,13 +1,15 @@
 // `agenttrace record`: runs a command under the syscall recorder (recorder/recorder.h), or with
 // --mcp the MCP stdio proxy (tools/cmd_mcp.cc), and exits with the recorded command's status.
 //
-// Exit status: the agent's own (128+n when killed by signal n); 125 when the recorder itself failed
-// (store, ptrace or seccomp not available), 126 when the command could not be executed, 127 when it
-// was not found (tools/exit_codes.h, docs/cli.md).
+// Exit status: the agent's own (128+n when killed by signal n); 124 when --timeout stopped it; 125 when
+// the recorder itself failed (store, ptrace or seccomp not available, or a store failure stopped the
+// agent), 126 when the command could not
+// be executed, 127 when it was not found (tools/exit_codes.h, docs/cli.md).
 #include "tools/cmd_record.h"
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -18,6 +20,7 @@
 #include "recorder/event_socket.h"
 #include "recorder/recorder.h"
 #include "tools/cli.h"
+#include "tools/duration.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
@@ -33,6 +36,10 @@ struct RecordFlags {
   bool quiet = false;
   uint64_t max_result_bytes = 64u << 10;
   std::string sign_key;
+  std::string kill_after = "5s";
+  std::string timeout;
+  std::string on_store_failure = "stop";
+  uint64_t max_store_bytes = 0;
   std::vector<std::string> command;
 };
 
@@ -45,6 +52,17 @@ Result<std::shared_ptr<const SigningKey>> LoadSignKey(const RecordFlags& f) {
   }
   if (path.empty()) return std::shared_ptr<const SigningKey>();
   return SigningKey::Load(path);
+}
+
+// "123 (sleep), 124 (bash)".
+std::string DescribeProcesses(const std::vector<StoppedProcess>& procs) {
+  std::string s;
+  for (const StoppedProcess& p : procs) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(p.pid);
+    if (!p.comm.empty()) s += " (" + p.comm + ")";
+  }
+  return s;
 }
 
 int RunRecordCommand(Cli& cli, const RecordFlags& f) {
@@ -104,6 +122,30 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.cpu_pin = f.cpu_pin;
   o.pin_tracer = !f.no_pin_tracer;
   o.sign_key = sign_key;
+  o.max_store_bytes = f.max_store_bytes;
+  Result<std::chrono::milliseconds> kill_after = ParseDuration(f.kill_after);
+  if (!kill_after.ok()) return ReportError(kill_after.status(), "record --kill-after");
+  o.stop.kill_after = *kill_after;
+  if (!f.timeout.empty()) {
+    Result<std::chrono::milliseconds> timeout = ParseDuration(f.timeout);
+    if (!timeout.ok()) return ReportError(timeout.status(), "record --timeout");
+    if (timeout->count() == 0) {
+      std::fprintf(stderr, "agenttrace: record --timeout: must be more than 0\n");
+      return kExitUsage;
+    }
+    o.stop.timeout = *timeout;
+  }
+  if (f.on_store_failure == "stop") {
+    o.stop.on_store_failure = StoreFailurePolicy::kStop;
+  } else if (f.on_store_failure == "pause") {
+    o.stop.on_store_failure = StoreFailurePolicy::kPause;
+  } else if (f.on_store_failure == "continue") {
+    o.stop.on_store_failure = StoreFailurePolicy::kContinue;
+  } else {
+    std::fprintf(stderr, "agenttrace: record --on-store-failure: '%s' is not one of stop, pause, continue\n",
+                 f.on_store_failure.c_str());
+    return kExitUsage;
+  }
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
     std::fprintf(stderr, "agenttrace: record: %s\n", r.status().message().c_str());
@@ -114,11 +156,28 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
                  r->session.ToString().c_str());
     return r->not_found ? kExitNotFound : kExitCannotExec;
   }
+  if (!r->killed.empty()) {
+    std::fprintf(stderr, "agenttrace: record: killed %zu traced process(es) still running: %s\n", r->killed.size(),
+                 DescribeProcesses(r->killed).c_str());
+  }
+  if (!r->store_failure.ok()) {
+    std::string what = "agenttrace: record: session " + r->session.ToString() + " is incomplete: the store failed (" +
+                       r->store_failure.message() + ")";
+    if (r->gap_error.ok()) {
+      what += "; a gap event records " + std::to_string(r->events_lost) + " lost event(s)";
+    } else {
+      what += "; the loss could not be recorded as a gap (" + r->gap_error.message() + ")";
+    }
+    if (!r->finish_error.ok()) what += "; the session could not be finished (" + r->finish_error.message() + ")";
+    std::fprintf(stderr, "%s\n", what.c_str());
+    if (r->store_failure_ended_run) return kExitRecordFailed;
+  }
   if (!f.quiet) {
     std::fprintf(stderr, "agenttrace: recorded session %s: %llu events, %llu processes, exit %d\n",
                  r->session.ToString().c_str(), static_cast<unsigned long long>(r->events),
                  static_cast<unsigned long long>(r->processes), r->exit_code);
   }
+  if (r->timed_out) return kExitTimeout;
   return r->exit_code;
 }
 
@@ -148,6 +207,21 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_option("--sign-key", flags->sign_key,
                   "sign the completed session's head with this Ed25519 private key file (from `agenttrace key "
                   "generate`; default: $AGENTTRACE_SIGN_KEY)");
+  sub->add_option("--kill-after", flags->kill_after,
+                  "after a stop signal or the timeout, kill the traced processes still running this much "
+                  "later (a second signal kills at once); 0: at once (default 5s; units ms, s, m, h)")
+      ->capture_default_str();
+  sub->add_option("--timeout", flags->timeout,
+                  "stop the recording after this long like a SIGTERM (then --kill-after); exit status 124");
+  sub->add_option("--on-store-failure", flags->on_store_failure,
+                  "when the store cannot be written (disk full, I/O error): stop (kill the agent's processes, "
+                  "exit 125), pause (SIGSTOP them until the store takes writes again) or continue (let the "
+                  "agent run on unrecorded); the session is never complete")
+      ->capture_default_str();
+  sub->add_option("--max-store-bytes", flags->max_store_bytes,
+                  "the store's data file (LMDB map) never grows past SIZE (e.g. 512K, 64M); needing more is a "
+                  "store failure (MDB_MAP_FULL)")
+      ->transform(CLI::AsSizeValue(false));
   sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
   sub->add_option("command", flags->command, "the command to record, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });

@@ -12,6 +12,7 @@ inline constexpr int kExitBadPolicy = 4;       // the policy file is invalid
 inline constexpr int kExitInternal = 70;       // a bug in agenttrace (EX_SOFTWARE)
 // `agenttrace record` exits with the agent's own status (128+n for signal n). Its own failures use
 // the codes of env(1)/timeout(1), which agents rarely return:
+inline constexpr int kExitTimeout = 124;       // agenttrace record --timeout stopped the recording
 inline constexpr int kExitRecordFailed = 125;  // agenttrace record itself failed (store, ptrace not permitted)
 inline constexpr int kExitCannotExec = 126;    // the command was found but could not be executed
 inline constexpr int kExitNotFound = 127;      // the command was not found

@@ -41,6 +41,13 @@ void FuzzPolicyOne(const uint8_t* data, size_t size) {
   t.tool = "write_file";
   t.json = R"({"path":"/etc/x","n":[1,2]})";
   ev.Evaluate(t);
+  // Two actions on two paths in one event: what `unless` exceptions look across.
+  Event r;
+  r.kind = EventKind::kFileRename;
+  r.seq = 4;
+  r.path = "/w/a";
+  r.path2 = "/h/.ssh/b";
+  ev.Evaluate(r);
 }
 
 }  // namespace agenttrace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "tests/replayer/test_util.h"
 
 namespace agenttrace {
@@ -151,6 +154,99 @@ rules:
   EXPECT_EQ(h.Decide(Exec("/usr/bin/ls", {"ls"})), "allow:default");
 }
 
+TEST(EngineTest, NotEnvExcludesVariables) {
+  Harness h(R"(
+version: 1
+default: allow
+rules:
+  - {id: no-secret-env, decision: deny, class: secret.read, not_env: ["GH_TOKEN", "NPM_*"]}
+)");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/curl", {"curl"}, {"AWS_SECRET_ACCESS_KEY"})), "deny:no-secret-env");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/gh", {"gh"}, {"GH_TOKEN"})), "allow:default");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/npm", {"npm"}, {"NPM_TOKEN", "GH_TOKEN"})), "allow:default");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/npm", {"npm"}, {"NPM_TOKEN", "OPENAI_API_KEY"})), "deny:no-secret-env");
+}
+
+// `unless` is met by any action of the same event: the secret.read of GH_TOKEN is excused by the exec
+// action of gh in the same event.
+TEST(EngineTest, UnlessLooksAtTheWholeEvent) {
+  Harness h(R"(
+version: 1
+default: allow
+rules:
+  - id: gh-token-only-for-gh
+    decision: deny
+    class: secret.read
+    env: ["GH_TOKEN"]
+    unless: {class: exec, paths: ["/usr/bin/gh"]}
+)");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/gh", {"gh", "pr", "list"}, {"GH_TOKEN"})), "allow:default");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/curl", {"curl"}, {"GH_TOKEN"})), "deny:gh-token-only-for-gh");
+  // argv[0] is the caller's choice; the executable is not.
+  EXPECT_EQ(h.Decide(Exec("/home/u/proj/bin/gh", {"gh"}, {"GH_TOKEN"})), "deny:gh-token-only-for-gh");
+}
+
+// A symlink named like the exception does not excuse its target: the action being decided is checked
+// on the path the decision is about.
+TEST(EngineTest, UnlessCannotBeMetByALinkName) {
+  Harness h(R"(
+version: 1
+default: allow
+rules:
+  - id: no-ssh
+    decision: deny
+    class: file.read
+    paths: ["~/.ssh/**"]
+    unless: {paths: ["~/.ssh/known_hosts"]}
+)");
+  EXPECT_EQ(h.Decide(Open("/home/u/.ssh/known_hosts")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/home/u/.ssh/id_rsa")), "deny:no-ssh");
+  EXPECT_EQ(h.Decide(Open("/home/u/.ssh/known_hosts", O_RDONLY, 3, "/home/u/.ssh/id_rsa")), "deny:no-ssh");
+}
+
+// With `unless`, the outcome on a path depends on the event's other actions: it must not be cached
+// per path.
+TEST(EngineTest, UnlessOutcomeIsNotCachedPerPath) {
+  Harness h(R"(
+version: 1
+default: allow
+rules:
+  - id: no-writes
+    decision: deny
+    class: file.write
+    paths: ["${workspace}/**"]
+    unless: {class: file.delete, paths: ["${workspace}/draft.txt"]}
+)");
+  EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/home/u/proj/draft.txt", "/home/u/proj/final.txt")),
+            "allow:default");
+  EXPECT_EQ(h.Decide(Open("/home/u/proj/final.txt", O_WRONLY | O_CREAT)), "deny:no-writes");
+  EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/home/u/proj/other.txt", "/home/u/proj/final.txt")),
+            "deny:no-writes");
+}
+
+// The example of docs/policy.md ("Secrets"), read from the documentation itself so that the two
+// cannot drift apart: GH_TOKEN is allowed for gh and denied for anything else, other secrets denied.
+TEST(EngineTest, DocsGhTokenForGhExample) {
+  std::ifstream in(std::string(AGENTTRACE_DOCS_DIR) + "/policy.md");
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  size_t id = doc.find("id: gh-token-for-gh");
+  ASSERT_NE(id, std::string::npos);
+  size_t start = doc.rfind("```yaml\n", id);
+  size_t end = doc.find("```", id);
+  ASSERT_NE(start, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  Harness h(doc.substr(start + 8, end - start - 8));
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/gh", {"gh", "pr", "list"}, {"GH_TOKEN"})), "allow:gh-token-for-gh");
+  EXPECT_EQ(h.Decide(Exec("/usr/local/bin/gh", {"gh"}, {"GH_TOKEN"})), "allow:gh-token-for-gh");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/curl", {"curl", "-H", "x"}, {"GH_TOKEN"})), "deny:gh-token-only-for-gh");
+  EXPECT_EQ(h.Decide(Exec("/home/u/proj/gh", {"gh"}, {"GH_TOKEN"})), "deny:gh-token-only-for-gh");
+  EXPECT_EQ(h.Decide(Exec("/usr/bin/gh", {"gh"}, {"GH_TOKEN", "AWS_SECRET_ACCESS_KEY"})), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/home/u/.ssh/id_rsa")), "deny:no-secrets");
+}
+
 TEST(EngineTest, ExecPathAndArgv) {
   Harness h(R"(
 version: 1
@@ -217,7 +313,8 @@ rules:
   EXPECT_EQ(h.Decide(ToolCall("read_file", R"({"path":"/etc/passwd"})")), "allow:default");
   EXPECT_EQ(h.Decide(ToolCall("list", R"({"options":{"count":12345}})", "fs")), "ask:ask-big");
   EXPECT_EQ(h.Decide(ToolCall("list", R"({"options":{"count":12345}})", "other")), "allow:default");
-  EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "allow:default");
+  // Arguments that cannot be read meet a deny rule's `args` (fail closed; see below).
+  EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "deny:no-etc-writes");
 }
 
 // A stored tool call from anywhere (not only our bounded producers) must not crash replay: the
@@ -231,9 +328,36 @@ rules:
   - {id: any-path, decision: ask, class: tool.call, args: [{pointer: /path, regex: ".*"}]}
 )");
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + deep + "}")), "allow:default");
+  // Arguments that cannot be examined meet the deny rule's condition: fail closed.
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + deep + "}")), "deny:no-etc");
   EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":)" + std::string(200, '[') + std::string(200, ']') + "}")),
             "ask:any-path");
+}
+
+// An agent that pads a tool call past the recorder's argument bound (stored as size + hash) must not
+// slip it past an `args` deny rule; an allow rule must not allow what it cannot see.
+TEST(EngineTest, TruncatedArgumentsMeetDenyAndAskConditionsButNeverAllowOnes) {
+  Harness h(R"(
+version: 1
+default: ask
+rules:
+  - {id: ws-writes, decision: allow, class: tool.call, tools: [write_file], args: [{pointer: /path, glob: "/srv/ws/**"}]}
+  - {id: no-etc, decision: deny, class: tool.call, tools: [write_file], args: [{pointer: /path, glob: "/etc/**"}]}
+)");
+  std::string marker = R"({"truncated":true,"size":2000000,"blake2b":"00ff"})";
+  EXPECT_EQ(h.Decide(ToolCall("write_file", marker)), "deny:no-etc");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", "not json")), "deny:no-etc");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":"/srv/ws/a.txt"})")), "allow:ws-writes");
+  EXPECT_EQ(h.Decide(ToolCall("write_file", R"({"path":"/etc/passwd"})")), "deny:no-etc");
+  // A call without arguments is known to have none: no value at /path, neither rule applies.
+  EXPECT_EQ(h.Decide(ToolCall("write_file", "")), "ask:default");
+  Harness allow_only(R"(
+version: 1
+default: deny
+rules:
+  - {id: ws-writes, decision: allow, class: tool.call, tools: [write_file], args: [{pointer: /path, glob: "/srv/ws/**"}]}
+)");
+  EXPECT_EQ(allow_only.Decide(ToolCall("write_file", marker)), "deny:default");
 }
 
 TEST(EngineTest, EscapesAreEvaluated) {

@@ -143,6 +143,59 @@ TEST(PolicyParseTest, TaskOutcomeSettings) {
   EXPECT_NE(ErrorOf("version: 1\npromotion: {require_success: maybe}\n").find("require_success"), std::string::npos);
 }
 
+TEST(PolicyParseTest, ExceptionsNotEnvAndUnless) {
+  auto p = ParsePolicy(R"(
+version: 1
+lists:
+  gh: ["/usr/bin/gh", "/usr/local/bin/gh"]
+rules:
+  - {id: a, decision: deny, class: secret.read, not_env: ["GH_TOKEN", "NPM_*"]}
+  - id: b
+    decision: deny
+    class: secret.read
+    env: [GH_TOKEN]
+    unless: {class: exec, paths: $gh}
+  - id: c
+    decision: deny
+    class: file.read
+    paths: ["~/.ssh/**"]
+    unless: [{paths: ["~/.ssh/known_hosts"]}, {paths: ["~/.ssh/*.pub"], failed: false}]
+)", "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->rules.size(), 3u);
+  ASSERT_EQ(p->rules[0].match.not_env.size(), 2u);
+  EXPECT_EQ(p->rules[0].match.not_env[1].text, "NPM_*");
+  ASSERT_EQ(p->rules[1].match.unless.size(), 1u);
+  EXPECT_EQ(p->rules[1].match.unless[0].paths.size(), 2u);
+  EXPECT_EQ(p->rules[1].match.unless[0].pos.line, 11);
+  ASSERT_EQ(p->rules[2].match.unless.size(), 2u);
+  EXPECT_EQ(p->rules[2].match.unless[1].failed, false);
+}
+
+TEST(PolicyParseTest, RejectsBadExceptionsWithLineAndColumn) {
+  std::string e = ErrorOf("version: 1\nrules:\n  - id: a\n    decision: deny\n    unless: {}\n");
+  EXPECT_NE(e.find("p.yaml:5:13:"), std::string::npos) << e;
+  EXPECT_NE(e.find("at least one condition"), std::string::npos) << e;
+  e = ErrorOf("version: 1\nrules:\n  - id: a\n    decision: deny\n    unless: {paths: [/a], unless: {paths: [/b]}}\n");
+  EXPECT_NE(e.find("p.yaml:5:35:"), std::string::npos) << e;
+  EXPECT_NE(e.find("cannot be nested"), std::string::npos) << e;
+  e = ErrorOf("version: 1\nrules:\n  - id: a\n    decision: deny\n    unless: {pathz: [/a]}\n");
+  EXPECT_NE(e.find("p.yaml:5:14:"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key \"pathz\" in unless exception"), std::string::npos) << e;
+  EXPECT_NE(ErrorOf("version: 1\nrules:\n  - {id: a, decision: deny, unless: /a}\n").find("mapping of conditions"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\nrules:\n  - {id: a, decision: deny, unless: []}\n").find("non-empty sequence"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\nrules:\n  - {id: a, decision: deny, unless: {class: file.eat}}\n").find("unknown class"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\nrules:\n  - {id: a, decision: deny, not_env: [\"A{\"]}\n").find("unbalanced"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\nrules:\n  - id: a\n    decision: deny\n    unless: {class: exec}\n    sequence: {steps: "
+                    "[{class: exec}, {class: exec}]}\n")
+                .find("in its steps"),
+            std::string::npos);
+}
+
 TEST(PolicyParseTest, BoundsSizeAndNesting) {
   std::string big = "version: 1\n# " + std::string(kMaxPolicyBytes, 'x') + "\n";
   EXPECT_NE(ErrorOf(big).find("limit"), std::string::npos);

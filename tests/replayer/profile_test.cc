@@ -1,5 +1,6 @@
 #include "replayer/profile.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 namespace agenttrace {
@@ -46,6 +47,44 @@ TEST(ProfileTest, EphemeralPortsAndEntries) {
   s.env = "AWS_SECRET_ACCESS_KEY";
   s.event = &e;
   EXPECT_EQ(ProfileEntry(s, kVars), "secret.read env:AWS_SECRET_ACCESS_KEY");
+}
+
+Event Ev(EventKind kind, std::string path, uint64_t flags = 0, std::string path2 = "") {
+  Event e;
+  e.kind = kind;
+  e.path = std::move(path);
+  e.path2 = std::move(path2);
+  e.flags = flags;
+  e.result = kind == EventKind::kFileOpen ? 3 : 0;
+  return e;
+}
+
+// One run of a task that edits a file with `sed -i` (its temporary name random) and writes `out`.
+std::set<std::string> SedRun(const std::string& random, const std::string& pid, const std::string& out) {
+  ProfileBuilder b(kVars);
+  for (const Event& e : {Ev(EventKind::kFileOpen, "/home/u/proj/util.c", O_RDONLY),
+                         Ev(EventKind::kFileOpen, "/home/u/proj/sed" + random, O_RDWR | O_CREAT | O_EXCL),
+                         Ev(EventKind::kFileRename, "/home/u/proj/sed" + random, 0, "/home/u/proj/util.c"),
+                         Ev(EventKind::kFileOpen, "/proc/" + pid + "/maps", O_RDONLY),
+                         Ev(EventKind::kFileOpen, "/home/u/proj/" + out, O_WRONLY | O_CREAT | O_TRUNC)}) {
+    b.Add(e);
+  }
+  return b.Finish();
+}
+
+TEST(ProfileTest, TemporaryFilesCollapseStableNamesDoNot) {
+  std::set<std::string> a = SedRun("vV8FQW", "4242", "out/report.txt");
+  std::set<std::string> b = SedRun("2JyCu1", "9419", "out/report.txt");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.count("file.write ${workspace}/*"), 1u) << ::testing::PrintToString(a);
+  EXPECT_EQ(a.count("file.delete ${workspace}/*"), 1u);
+  EXPECT_EQ(a.count("file.write ${workspace}/util.c"), 1u);
+  EXPECT_EQ(a.count("file.read /proc/N/maps"), 1u);
+  EXPECT_DOUBLE_EQ(Jaccard(a, b), 1.0);
+  // A run that writes another output file differs.
+  std::set<std::string> c = SedRun("33ijRt", "17", "out/other.txt");
+  EXPECT_LT(Jaccard(a, c), 1.0);
+  EXPECT_EQ(c.count("file.write ${workspace}/out/other.txt"), 1u);
 }
 
 TEST(ProfileTest, Jaccard) {

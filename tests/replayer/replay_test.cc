@@ -130,6 +130,64 @@ TEST(ReplayTest, CountsFindingsAndVerdictsPerLabel) {
   EXPECT_FALSE(r.promotable);
 }
 
+// Stability measures behaviour, not the policy: the same sessions replayed under policies that differ
+// in `secrets:` and `evaluate_failed` give the same profiles and the same stability.
+TEST(ReplayTest, StabilityDoesNotDependOnThePolicy) {
+  auto run = [](int variant) {
+    std::vector<Event> ev = GoodRun(0);
+    ev.push_back(Open("/home/u/.config/tool/settings.json"));
+    ev.push_back(Open("/home/u/proj/missing.txt", O_RDONLY, -ENOENT));
+    if (variant == 1) ev.push_back(Open("/home/u/proj/extra.txt"));
+    return ev;
+  };
+  auto inputs = [&] {
+    std::vector<SessionInput> in;
+    for (int i = 0; i < 3; ++i) in.push_back(Input(i + 1, "task", run(i == 2 ? 1 : 0)));
+    return in;
+  };
+  Policy plain = MustParse(kPolicy);
+  Policy other = MustParse(std::string(kPolicy) + "evaluate_failed: false\n");
+  other.secrets.push_back({"~/.config/tool/**", {}});
+  ReplayOptions opt;
+  opt.threads = 1;
+  auto a = RunReplay(plain, inputs(), opt);
+  auto b = RunReplay(other, inputs(), opt);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->labels.size(), 1u);
+  EXPECT_LT(a->labels[0].stability, 1.0);  // the extra read in the third run counts
+  EXPECT_DOUBLE_EQ(a->labels[0].stability, b->labels[0].stability);
+  for (size_t i = 0; i < a->sessions.size(); ++i) EXPECT_EQ(a->sessions[i].profile, b->sessions[i].profile);
+  // The policies do see the events differently.
+  EXPECT_NE(a->sessions[0].evaluated, b->sessions[0].evaluated);
+  EXPECT_EQ(a->sessions[0].profile.count("file.read ${workspace}/missing.txt"), 1u);
+}
+
+// Temporary files with random names, pids and time stamps in names do not lower stability.
+TEST(ReplayTest, RandomNamesDoNotLowerStability) {
+  auto run = [](const std::string& random, const std::string& pid, const std::string& stamp) {
+    std::string tmp_obj = "/home/u/proj/.git/objects/0a/tmp_obj_" + random;
+    std::string sem = "/dev/shm/sem." + random;
+    return std::vector<Event>{Exec("/usr/bin/git", {"git", "gc"}),
+                              Open(tmp_obj, O_WRONLY | O_CREAT | O_EXCL),
+                              testing::Simple(EventKind::kFileRename, tmp_obj, "/home/u/proj/.git/objects/0a/1b2c"),
+                              Open(sem, O_RDWR | O_CREAT | O_EXCL),
+                              testing::Simple(EventKind::kFileDelete, sem),
+                              Open("/proc/" + pid + "/maps"),
+                              Open("/home/u/.npm/_logs/" + stamp + "-debug-0.log", O_WRONLY | O_CREAT)};
+  };
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "git", run("8lKMUl", "9419", "2026-11-29T22_34_08_673Z")));
+  in.push_back(Input(2, "git", run("c1Z8CT", "16452", "2026-11-29T22_35_10_001Z")));
+  in.push_back(Input(3, "git", run("yw9nSd", "733", "2026-11-30T01_00_00_999Z")));
+  ReplayOptions opt;
+  auto r = RunReplay(MustParse(kPolicy), std::move(in), opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_DOUBLE_EQ(r->labels[0].stability, 1.0) << ::testing::PrintToString(r->labels[0].unique_actions);
+  // The blast radius uses the same normalisation: one entry per temporary name shape, not per run.
+  EXPECT_EQ(r->labels[0].blast.written_outside_workspace,
+            (std::set<std::string>{"/dev/shm/sem.*", "${home}/.npm/_logs/<time>-debug-0.log"}));
+}
+
 TEST(ReplayTest, PromotionThresholdsAndOverrides) {
   Policy p = MustParse(kPolicy);
   ReplayReport r = DoReplay(p, Mixed());
@@ -481,7 +539,10 @@ TEST(ReportTest, JunitIsWellFormedXmlWhateverTheRecordedBytes) {
   std::string error;
   EXPECT_TRUE(ParsesAsXml(x, &error)) << error << "\n" << x;
   EXPECT_TRUE(IsValidUtf8(x));
-  EXPECT_NE(x.find("/etc/bad-\xEF\xBF\xBD\xEF\xBF\xBD-utf8"), std::string::npos) << x;
+  // Finding texts name invalid bytes with the reversible escape (format/text_escape.h); the label, a
+  // raw recorded string, gets U+FFFD from the XML writer.
+  EXPECT_NE(x.find("/etc/bad-\\xff\\xfe-utf8"), std::string::npos) << x;
+  EXPECT_NE(x.find("label-\xEF\xBF\xBD"), std::string::npos) << x;
   EXPECT_NE(x.find("&lt;&amp;&gt;&quot;&apos;"), std::string::npos) << x;
 }
 

@@ -78,6 +78,69 @@ TEST(SuggestTest, OutputIsValidAndAllowsEverythingObserved) {
   EXPECT_EQ(r2->sessions[0].denies, 2u);
 }
 
+// One run of a deterministic task whose tools pick random temporary names, pids and inode numbers:
+// git's tmp_obj_XXXXXX (after a failed first try in a missing directory), Python's /dev/shm
+// semaphores, make reading /proc/PID/maps, bash reading a pipe through /proc/self/fd.
+std::vector<Event> TaskRun(const std::string& ws, const std::string& random, const std::string& pid,
+                           const std::string& python, const std::string& inode) {
+  std::string obj_dir = ws + "/.git/objects/0a";
+  std::string tmp_obj = obj_dir + "/tmp_obj_" + random;
+  std::string sem = "/dev/shm/sem." + random;
+  std::string sem_final = "/dev/shm/sem.mp-" + python;
+  return {Exec("/usr/bin/git", {"git", "gc"}),
+          Open(obj_dir + "/tmp_obj_" + python.substr(0, 6), O_RDWR | O_CREAT | O_EXCL, -ENOENT),
+          Simple(EventKind::kFileMkdir, obj_dir),
+          Open(tmp_obj, O_RDWR | O_CREAT | O_EXCL),
+          Simple(EventKind::kFileLink, tmp_obj, obj_dir + "/1b2c3d"),
+          Simple(EventKind::kFileDelete, tmp_obj),
+          Open(sem, O_RDWR | O_CREAT | O_EXCL),
+          Simple(EventKind::kFileLink, sem, sem_final),
+          Simple(EventKind::kFileDelete, sem),
+          Open(sem_final, O_RDWR),
+          Simple(EventKind::kFileDelete, sem_final),
+          Open("/proc/" + pid + "/maps"),
+          Open("/proc/self/fd/0", O_RDONLY, 3, "pipe:[" + inode + "]"),
+          Open(ws + "/out/result.txt", O_WRONLY | O_CREAT | O_TRUNC)};
+}
+
+// The policy suggested from k runs passes a (k+1)-th fresh run of the same task: no deny, and
+// deleting the task's own temporary files is not irreversible.
+TEST(SuggestTest, FreshRunOfTheSameTaskPasses) {
+  std::vector<SessionInput> k;
+  k.push_back(Session(1, "/home/u/proj", TaskRun("/home/u/proj", "8lKMUl", "9419", "awo_wt4v", "246751")));
+  k.push_back(Session(2, "/home/u/proj", TaskRun("/home/u/proj", "c1Z8CT", "16452", "2lpu3j4u", "246799")));
+  auto yaml = SuggestPolicy(k, "task");
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto policy = ParsePolicy(*yaml, "suggested.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
+  EXPECT_NE(yaml->find("\"/proc/*/maps\""), std::string::npos) << *yaml;
+  EXPECT_NE(yaml->find("\"${workspace}/.git/objects/0a/tmp_obj_*\""), std::string::npos) << *yaml;
+  EXPECT_NE(yaml->find("\"pipe:\\\\[*\\\\]\""), std::string::npos) << *yaml;
+  EXPECT_EQ(yaml->find("8lKMUl"), std::string::npos) << *yaml;  // no literal random name
+  ReplayOptions opt;
+  opt.threads = 1;
+  opt.promotion = policy->promotion;
+  auto own = RunReplay(*policy, k, opt);
+  ASSERT_TRUE(own.ok());
+  for (const SessionResult& s : own->sessions) {
+    EXPECT_EQ(s.denies, 0u);
+    EXPECT_EQ(s.irreversible, 0u) << (s.findings.empty() ? "" : s.findings[0].what);
+  }
+  std::vector<SessionInput> fresh;
+  fresh.push_back(Session(3, "/home/u/proj2", TaskRun("/home/u/proj2", "yw9nSd", "733", "h5mfl4e_", "9")));
+  auto r = RunReplay(*policy, std::move(fresh), opt);
+  ASSERT_TRUE(r.ok());
+  const SessionResult& s = r->sessions[0];
+  EXPECT_EQ(s.denies, 0u) << (s.findings.empty() ? "" : s.findings[0].what);
+  EXPECT_EQ(s.irreversible, 0u) << (s.findings.empty() ? "" : s.findings[0].what);
+  // What the task did not do stays denied, and deleting a file it did not create stays irreversible.
+  std::vector<SessionInput> other;
+  other.push_back(Session(4, "/home/u/proj", {Open("/proc/1/environ"), Simple(EventKind::kFileDelete, "/dev/shm/keep")}));
+  auto r2 = RunReplay(*policy, std::move(other), opt);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->sessions[0].denies, 2u);
+}
+
 TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
   std::vector<SessionInput> v;
   v.push_back(Session(1, "/w", {}));
@@ -86,6 +149,24 @@ TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
   auto policy = ParsePolicy(*yaml, "s.yaml");
   ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
   EXPECT_TRUE(policy->rules.empty());
+}
+
+// Issue #10: `**/*.pem` among the suggested secrets made every read of a public CA bundle a secret.read.
+TEST(SuggestTest, PublicCertificatesAreNotSecretsRegression) {
+  std::string yaml = "version: 1\ndefault: allow\nsecrets:\n";
+  for (const std::string& g : DefaultSecretGlobs()) yaml += "  - \"" + g + "\"\n";
+  yaml += "rules:\n  - {id: no-secrets, decision: deny, class: secret.read}\n";
+  testing::Harness h(yaml);
+  EXPECT_EQ(h.Decide(Open("/etc/ssl/certs/ca-certificates.pem")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/etc/ssl/certs/ISRG_Root_X1.pem")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/home/u/proj/.venv/lib/python3.12/site-packages/certifi/cacert.pem")), "allow:default");
+  EXPECT_EQ(h.Decide(Open("/etc/letsencrypt/live/example.com/privkey.pem")), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/home/u/proj/certs/server-key.pem")), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/etc/ssl/private/ssl-cert-snakeoil.key")), "deny:no-secrets");
+  EXPECT_EQ(h.Decide(Open("/home/u/.ssh/id_ed25519")), "deny:no-secrets");
+  auto suggested = SuggestPolicy(Sessions(), "build");
+  ASSERT_TRUE(suggested.ok());
+  EXPECT_EQ(suggested->find("\"**/*.pem\""), std::string::npos) << *suggested;
 }
 
 }  // namespace

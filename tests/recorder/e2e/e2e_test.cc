@@ -3,23 +3,23 @@
 // exports the session as JSON lines and checks that every printed action was recorded with those
 // field values. Needs ptrace (root or ptrace_scope 0), like the recorder itself.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <sched.h>
-
-#include <tuple>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -27,6 +27,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "format/text_escape.h"
@@ -55,7 +57,9 @@ std::string Describe(const std::vector<std::string>& argv) {
 
 // Runs argv (no shell) with extra environment entries, capturing stdout and stderr until both are
 // closed (so output of daemonised descendants is included), bounded by kTimeoutSeconds.
-RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {}) {
+// `started`, if given, is called with the child's pid right after it was started.
+RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
+                     const std::function<void(pid_t)>& started = nullptr) {
   RunResult result;
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -93,6 +97,7 @@ RunResult RunCommand(const std::vector<std::string>& argv, const std::vector<std
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  if (started) started(pid);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
@@ -536,6 +541,38 @@ TEST_F(RecordTest, SecretInArgvNeverReachesTheStore) {
   EXPECT_TRUE(exec_seen) << "no exec of echo recorded:\n" << s.EventsOfKind("exec");
 }
 
+// Issue #10: the session record kept the agent's command line as given, so a token typed in it showed
+// in `ls`, `show` and the export header. The token is not in the environment: only its shape tells.
+TEST_F(RecordTest, CommandLineTokenNeverReachesLsShowOrExportRegression) {
+  const std::string token = std::string("ghp_") + "CmdLineToken0123456789abcdefGHIJKLMN";
+  ASSERT_EQ(token.size(), 40u);
+  RunResult r = Record({"sh", "-c", "echo " + token});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_THAT(r.out, ::testing::HasSubstr(token));  // the agent itself saw the real value
+  Session s = Export();
+  ASSERT_FALSE(s.id.empty());
+  const std::string fragment = token.substr(4, 20);
+  RunResult ls = RunCommand({AGENTTRACE_BIN, "ls", "--store", store_});
+  RunResult ls_json = RunCommand({AGENTTRACE_BIN, "ls", "--json", "--store", store_});
+  RunResult show = RunCommand({AGENTTRACE_BIN, "show", s.id, "--store", store_});
+  for (const RunResult* out : {&ls, &ls_json, &show}) {
+    EXPECT_EQ(out->status, 0) << out->err;
+    EXPECT_EQ(out->out.find(fragment), std::string::npos) << out->out;
+  }
+  EXPECT_EQ(s.export_text.find(fragment), std::string::npos) << s.export_text;
+  for (const auto& entry : fs::recursive_directory_iterator(store_)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(fragment), std::string::npos) << "token fragment found in " << entry.path();
+  }
+  // What is kept instead: the command line with a fingerprint in place of the token.
+  auto argv = s.header.value("argv", std::vector<std::string>{});
+  ASSERT_EQ(argv.size(), 3u) << s.header.dump();
+  EXPECT_TRUE(std::regex_match(argv[2], std::regex("echo <secret:fp:[0-9a-f]{64}>"))) << argv[2];
+  EXPECT_THAT(show.out, ::testing::HasSubstr("<secret:fp:")) << show.out;
+}
+
 TEST_F(RecordTest, AgentInheritsNoDescriptorOfTheStore) {
   RunResult r = Record({Program("e2e_fds")});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -603,6 +640,342 @@ TEST_F(RecordTest, PathCallsThroughSymlinkedDirectoriesRecordTheKernelPath) {
   replay = RunCommand({AGENTTRACE_BIN, "replay", "--store", store_, "--policy", policy});
   EXPECT_EQ(replay.status, 1) << replay.out << replay.err;
   EXPECT_NE(replay.out.find("destination resolved " + home + "/.ssh/made/moved"), std::string::npos) << replay.out;
+}
+
+// ------------------------------------------------------------------------------ stopping a recording
+
+// True when `pid` has exited (gone, or a zombie nobody reaped).
+bool ProcessGone(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (stat.empty()) return true;
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+std::vector<pid_t> ReadPids(const std::string& path) {
+  std::vector<pid_t> pids;
+  std::ifstream in(path);
+  long p;
+  while (in >> p) pids.push_back(static_cast<pid_t>(p));
+  return pids;
+}
+
+// The pids of the processes listed by the recorder's "recorder: <action>" annotation.
+std::set<pid_t> AnnotatedPids(const Session& s, const std::string& action) {
+  std::set<pid_t> pids;
+  for (const auto& e : s.events) {
+    if (e.value("kind", "") != "annotation" || e.value("text", "") != "recorder: " + action) continue;
+    Json j = Json::parse(e.value("json", ""), nullptr, false);
+    if (!j.is_object()) continue;
+    for (const auto& p : j.value("processes", Json::array())) pids.insert(p.value("pid", 0));
+  }
+  return pids;
+}
+
+class StopTest : public RecordTest {
+ protected:
+  struct StopRun {
+    RunResult run;
+    double seconds_after_first_signal = -1;  // how long the recorder took to end after it
+    std::vector<pid_t> descendants;          // pids the agent wrote to work_/pids
+  };
+
+  // Records `bash -c script` with extra record flags. Once the agent wrote work_/ready, sends the
+  // recorder each of `signals` (200 ms apart), after the pid in work_/main (if written) has exited.
+  // The script writes its long-lived descendants' pids to work_/pids before touching work_/ready.
+  StopRun RecordAndSignal(const std::vector<std::string>& flags, const std::string& script,
+                          const std::vector<int>& signals) {
+    StopRun r;
+    std::vector<std::string> argv = {AGENTTRACE_BIN, "record", "--store", store_};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--", "/bin/bash", "-c", "cd " + work_ + " || exit 99; " + script});
+    std::thread actor;
+    std::chrono::steady_clock::time_point signalled{};
+    r.run = RunCommand(argv, {}, [&](pid_t recorder) {
+      if (signals.empty()) return;
+      actor = std::thread([&, recorder] {
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!fs::exists(work_ + "/ready") && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        // A script that wrote work_/main wants its main process gone (exited, reaped) first.
+        for (pid_t main : ReadPids(work_ + "/main")) {
+          while (!ProcessGone(main) && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+        }
+        signalled = std::chrono::steady_clock::now();
+        for (size_t i = 0; i < signals.size(); ++i) {
+          if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          // Not once it has exited: RunCommand reaps it, and its pid may then be someone else's.
+          siginfo_t si{};
+          if (waitid(P_PID, recorder, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != 0) break;
+          kill(recorder, signals[i]);
+        }
+      });
+    });
+    if (actor.joinable()) actor.join();
+    if (!signals.empty()) {
+      r.seconds_after_first_signal =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+    }
+    r.descendants = ReadPids(work_ + "/pids");
+    last_record_ = r.run;
+    return r;
+  }
+};
+
+// The main command exits at once and leaves two descendants, one in its own session: SIGTERM to the
+// recorder used to go to the (already reaped) main pid only, and the recording never ended.
+TEST_F(StopTest, SigtermReachesSetsidDescendantsAfterTheMainCommandExited) {
+  StopRun r = RecordAndSignal({},
+                              "echo $$ > main; setsid sleep infinity & echo $! > pids; "
+                              "sleep infinity & echo $! >> pids; touch ready; exit 7",
+                              {SIGTERM});
+  EXPECT_EQ(r.run.status, 7) << r.run.err;  // the main command's own status
+  EXPECT_LT(r.seconds_after_first_signal, 4.0) << "SIGTERM did not stop the recording promptly";
+  ASSERT_EQ(r.descendants.size(), 2u);
+  for (pid_t p : r.descendants) EXPECT_TRUE(ProcessGone(p)) << "traced process " << p << " survived";
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "complete") << s.header.dump();
+  std::set<pid_t> signalled = AnnotatedPids(s, "signal");
+  for (pid_t p : r.descendants) EXPECT_EQ(signalled.count(p), 1u) << "no signal recorded for " << p;
+  // Never the main command's pid: it was reaped, so the number may belong to someone else by now.
+  std::vector<pid_t> main = ReadPids(work_ + "/main");
+  ASSERT_EQ(main.size(), 1u);
+  EXPECT_EQ(signalled.count(main[0]), 0u);
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("SIGTERM: sent to every traced process"));
+}
+
+TEST_F(StopTest, DescendantIgnoringSigtermIsKilledAfterTheGracePeriod) {
+  StopRun r = RecordAndSignal({"--kill-after", "1s"},
+                              "trap '' TERM; setsid sleep infinity & echo $! > pids; touch ready; wait", {SIGTERM});
+  EXPECT_EQ(r.run.status, 128 + SIGKILL) << r.run.err;  // bash ignored SIGTERM too and was killed
+  EXPECT_GT(r.seconds_after_first_signal, 0.9);
+  EXPECT_LT(r.seconds_after_first_signal, 5.0);
+  ASSERT_EQ(r.descendants.size(), 1u);
+  EXPECT_TRUE(ProcessGone(r.descendants[0]));
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "complete") << s.header.dump();
+  EXPECT_EQ(AnnotatedPids(s, "kill").count(r.descendants[0]), 1u) << s.EventsOfKind("annotation");
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("killed 2 traced process(es) still running: "));
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr(std::to_string(r.descendants[0]) + " (sleep)"));
+}
+
+TEST_F(StopTest, SecondSignalKillsAtOnce) {
+  StopRun r =
+      RecordAndSignal({"--kill-after", "60s"},
+                      "trap '' TERM INT; setsid sleep infinity & echo $! > pids; touch ready; wait", {SIGTERM, SIGINT});
+  EXPECT_EQ(r.run.status, 128 + SIGKILL) << r.run.err;
+  EXPECT_LT(r.seconds_after_first_signal, 5.0);
+  ASSERT_EQ(r.descendants.size(), 1u);
+  EXPECT_TRUE(ProcessGone(r.descendants[0]));
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "complete");
+  EXPECT_EQ(AnnotatedPids(s, "kill").count(r.descendants[0]), 1u) << s.EventsOfKind("annotation");
+}
+
+TEST_F(StopTest, TimeoutStopsTheTreeAndExits124) {
+  auto start = std::chrono::steady_clock::now();
+  // Long enough for bash to start its descendant under the tracer on a busy machine.
+  StopRun r = RecordAndSignal({"--timeout", "2500ms", "--kill-after", "2s"},
+                              "setsid sleep infinity & echo $! > pids; touch ready; sleep infinity", {});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.run.status, 124) << r.run.err;
+  EXPECT_GT(seconds, 2.4);
+  EXPECT_LT(seconds, 7.0);
+  ASSERT_EQ(r.descendants.size(), 1u) << "the agent did not start its descendant within the timeout";
+  EXPECT_TRUE(ProcessGone(r.descendants[0]));
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "complete");
+  EXPECT_EQ(s.header.value("exit_signal", 0), SIGTERM) << s.header.dump();
+  EXPECT_EQ(AnnotatedPids(s, "signal").count(r.descendants[0]), 1u);
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("timeout of 2.5 s reached"));
+}
+
+TEST_F(StopTest, BadDurationIsAUsageError) {
+  RunResult r = RunCommand({AGENTTRACE_BIN, "record", "--store", store_, "--timeout", "10x", "--", "/bin/true"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("invalid duration '10x'"));
+  EXPECT_FALSE(fs::exists(store_)) << "nothing should have been recorded";
+}
+
+// ------------------------------------------------------------------------------ store failures
+
+// The state letter of /proc/PID/stat ('T' stopped, 'Z' zombie ...), or 0 if gone.
+char ProcessState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
+}
+
+// Stopped: 'T', or 't' under a tracer (a group-stop held with PTRACE_LISTEN). A ptrace stop at a
+// syscall also shows 't' but lasts microseconds, so it must last over several samples.
+bool StaysStopped(pid_t pid) {
+  for (int i = 0; i < 10; ++i) {
+    char st = ProcessState(pid);
+    if (st != 'T' && st != 't') return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::vector<Json> GapEvents(const Session& s) {
+  std::vector<Json> gaps;
+  for (const auto& e : s.events) {
+    if (e.value("kind", "") == "gap") gaps.push_back(e);
+  }
+  return gaps;
+}
+
+// An agent that would run for ever, recording a few thousand events a second.
+constexpr char kEndlessAgent[] = "echo $$ > pids; touch ready; while :; do cat /etc/hostname > /dev/null; done";
+
+class StoreFailureTest : public StopTest {
+ protected:
+  void TearDown() override {
+    if (mounted_) umount2(tiny_.c_str(), MNT_DETACH);
+    StopTest::TearDown();
+  }
+
+  // Puts the store on a tmpfs of `size` (we run as root in CI). If mounting is not permitted, bounds
+  // the store's LMDB map instead (same failure path, MDB_MAP_FULL instead of ENOSPC) and says so.
+  // Returns the record flags to use.
+  std::vector<std::string> TinyStore(const std::string& size) {
+    tiny_ = root_ + "/tiny";
+    fs::create_directories(tiny_);
+    if (mount("tmpfs", tiny_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0) {
+      mounted_ = true;
+      store_ = tiny_ + "/store";
+      RecordProperty("store", "tmpfs of " + size);
+      std::cout << "[ store    ] on a tmpfs of " << size << "\n";
+      return {};
+    }
+    std::string why = strerror(errno);
+    RecordProperty("store", "bounded LMDB map of " + size + " (mount: " + why + ")");
+    std::cout << "[ store    ] mount not permitted (" << why << "): bounded LMDB map of " << size << " instead\n";
+    return {"--max-store-bytes", size};
+  }
+
+  std::string tiny_;
+  bool mounted_ = false;
+};
+
+// A full store used to print "Input/output error" and let the agent run on, unrecorded, for minutes.
+TEST_F(StoreFailureTest, FullStoreStopsTheAgentRecordsAGapAndExits125) {
+  std::vector<std::string> flags = TinyStore("256k");
+  auto start = std::chrono::steady_clock::now();
+  StopRun r = RecordAndSignal(flags, kEndlessAgent, {});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.run.status, 125) << r.run.err;
+  EXPECT_LT(seconds, 50.0);
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr(mounted_ ? "no space left on device (ENOSPC" : "MDB_MAP_FULL"));
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("killing every traced process (--on-store-failure stop)"));
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("is incomplete: the store failed"));
+  ASSERT_EQ(r.descendants.size(), 1u);
+  EXPECT_TRUE(ProcessGone(r.descendants[0]));
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "incomplete") << s.header.dump();
+  std::vector<Json> gaps = GapEvents(s);
+  ASSERT_EQ(gaps.size(), 1u) << "the loss was not recorded";
+  EXPECT_GT(gaps[0].value("size", 0), 0);
+  EXPECT_THAT(gaps[0].value("text", ""), ::testing::HasSubstr(mounted_ ? "ENOSPC" : "MDB_MAP_FULL"));
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("a gap event records " + std::to_string(gaps[0].value("size", 0))));
+  RunResult verify = RunCommand({AGENTTRACE_BIN, "verify", "--store", store_, s.id});
+  EXPECT_EQ(verify.status, 0) << verify.out << verify.err;
+}
+
+TEST_F(StoreFailureTest, ContinueLetsTheAgentFinishAndRecordsTheLoss) {
+  // About 5000 events fill a 128 KiB map; the agent makes some 18000.
+  std::vector<std::string> flags = {"--on-store-failure", "continue", "--max-store-bytes", "128K"};
+  StopRun r = RecordAndSignal(
+      flags, "for i in $(seq 1 500); do cat /etc/hostname /none-$RANDOM$RANDOM 2>/dev/null >&2; done; exit 3", {});
+  EXPECT_EQ(r.run.status, 3) << r.run.err;  // the agent's own status: it was let run
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("MDB_MAP_FULL"));
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("the agent runs on unrecorded"));
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "incomplete") << s.header.dump();
+  std::vector<Json> gaps = GapEvents(s);
+  ASSERT_EQ(gaps.size(), 1u);
+  // Every event after the failure is counted (the tracer keeps offering them), not only the last
+  // commit interval's worth: more than were recorded before the map filled.
+  EXPECT_GT(gaps[0].value("size", 0), s.header.value("event_count", 0)) << gaps[0].dump() << s.header.dump();
+  EXPECT_EQ(s.header.value("exit_code", -1), 3);
+}
+
+// --on-store-failure pause: the tree is stopped; once space is freed the store takes writes again,
+// the loss is recorded and the agent continues. Without tmpfs (no space to free), the operator's
+// SIGTERM ends the pause instead, which kills the stopped tree.
+TEST_F(StoreFailureTest, PauseStopsTheTreeUntilTheStoreTakesWritesAgain) {
+  // A paused recording resumes once the store has 1 MiB of room: the ballast, once deleted, gives it.
+  std::vector<std::string> flags = TinyStore("2m");
+  flags.insert(flags.end(), {"--on-store-failure", "pause"});
+  const std::string ballast = tiny_ + "/ballast";
+  if (mounted_) {
+    std::ofstream(ballast) << std::string(1600 << 10, 'x');
+  } else {
+    flags[1] = "256K";
+  }
+  std::thread actor;
+  std::string script = "cd " + work_ +
+                       " || exit 99; echo $$ > pids; "
+                       "while [ ! -e done ]; do cat /etc/hostname > /dev/null; done; exit 4";
+  std::vector<std::string> argv = {AGENTTRACE_BIN, "record", "--store", store_};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"--", "/bin/bash", "-c", script});
+  bool saw_stopped = false, saw_resumed = false;
+  RunResult run = RunCommand(argv, {}, [&](pid_t recorder) {
+    actor = std::thread([&, recorder] {
+      auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(45);
+      pid_t agent = 0;
+      while (std::chrono::steady_clock::now() < give_up) {
+        std::vector<pid_t> p = ReadPids(work_ + "/pids");
+        if (!p.empty() && StaysStopped(p[0])) {
+          agent = p[0];
+          saw_stopped = true;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (agent == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (!StaysStopped(agent)) return;  // it must stay stopped while the store is full
+      if (!mounted_) {
+        kill(recorder, SIGTERM);
+        return;
+      }
+      fs::remove(ballast);
+      while (std::chrono::steady_clock::now() < give_up && StaysStopped(agent)) {
+      }
+      saw_resumed = !StaysStopped(agent);
+      std::ofstream(work_ + "/done") << "";
+    });
+  });
+  if (actor.joinable()) actor.join();
+  last_record_ = run;
+  ASSERT_TRUE(saw_stopped) << "the agent was never stopped\n" << run.err;
+  EXPECT_THAT(run.err, ::testing::HasSubstr("every traced process is stopped (SIGSTOP)"));
+  Session s = Export();
+  EXPECT_EQ(s.header.value("state", ""), "incomplete") << s.header.dump();
+  std::vector<Json> gaps = GapEvents(s);
+  ASSERT_GE(gaps.size(), 1u) << run.err;
+  EXPECT_GT(gaps[0].value("size", 0), 0);
+  if (mounted_) {
+    EXPECT_TRUE(saw_resumed);
+    EXPECT_THAT(run.err, ::testing::HasSubstr("the store takes writes again"));
+    EXPECT_EQ(run.status, 4) << run.err;  // the agent finished on its own
+    bool cont_after_gap = false;
+    for (const auto& e : s.events) {
+      cont_after_gap |= e.value("kind", "") == "annotation" && e.value("seq", 0) > gaps[0].value("seq", 0) &&
+                        e.value("json", "").find("\"SIGCONT\"") != std::string::npos;
+    }
+    EXPECT_TRUE(cont_after_gap) << "the SIGCONT is not recorded after the gap:\n" << s.EventsOfKind("annotation");
+  } else {
+    EXPECT_EQ(run.status, 125) << run.err;
+    EXPECT_THAT(run.err, ::testing::HasSubstr("killed 1 traced process(es)"));
+  }
 }
 
 }  // namespace

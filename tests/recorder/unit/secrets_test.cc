@@ -22,28 +22,74 @@ Hash256 Key(uint8_t fill) {
   return k;
 }
 
-TEST(IsSecretEnvNameTest, SecretNames) {
+TEST(IsSecretEnvTest, CredentialNamesWithCredentialValues) {
   for (const char* name : {"GITHUB_TOKEN", "github_token", "GH_TOKEN", "NPM_TOKEN", "SLACKTOKEN", "OPENAI_API_KEY",
                            "ANTHROPIC_API_KEY", "STRIPE_KEY", "SSH_KEYS", "DB_PASSWORD", "PGPASSWORD",
-                           "MYSQL_ROOT_PASSWD", "GPG_PASSPHRASE", "GOOGLE_APPLICATION_CREDENTIALS",
-                           "JIRA_PAT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                           "CLIENT_SECRET", "MY_SECRET_THING", "MAPSAPIKEY", "SIGNING_PRIVATE_KEY_PEM",
-                           "Aws_Secret_Access_Key", "MYSQL_PWD"}) {
-    EXPECT_TRUE(IsSecretEnvName(name)) << name;
+                           "MYSQL_ROOT_PASSWD", "GPG_PASSPHRASE", "AZURE_CREDENTIALS", "JIRA_PAT",
+                           "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CLIENT_SECRET", "MAPSAPIKEY",
+                           "SIGNING_PRIVATE_KEY", "Aws_Secret_Access_Key", "MYSQL_PWD", "REDIS_PASS", "BASIC_AUTH"}) {
+    EXPECT_TRUE(IsSecretEnv(name, "Zq8vN2mKp4")) << name;
   }
 }
 
-TEST(IsSecretEnvNameTest, NotSecretNames) {
+TEST(IsSecretEnvTest, OrdinaryNames) {
   for (const char* name : {"PATH", "HOME", "PWD", "OLDPWD", "USER", "SHELL", "TERM", "LANG", "XKB_KEYBOARD",
-                           "KEYBOARD_LAYOUT", "AWS_REGION", "aws_region", "AWS_DEFAULT_REGION", "AWS_PROFILE",
-                           "TOKENIZERS_PARALLELISM", "DATABASE_URL", "XDG_DATA_PATH", "PATHEXT", "KEY",
-                           "MONKEY", "SSH_AUTH_SOCK", "PATCH_LEVEL", "HISTFILE", ""}) {
-    EXPECT_FALSE(IsSecretEnvName(name)) << name;
+                           "KEYBOARD_LAYOUT", "AWS_REGION", "TOKENIZERS_PARALLELISM", "DATABASE_URL", "PATHEXT",
+                           "KEY", "MONKEY", "SSH_AUTH_SOCK", "PATCH_LEVEL", "HISTFILE", "MAX_TOKENS", ""}) {
+    EXPECT_FALSE(IsSecretEnv(name, "Zq8vN2mKp4")) << name;
   }
 }
 
-TEST(IsSecretEnvNameTest, OverlongNameIsNotClassified) {
-  EXPECT_FALSE(IsSecretEnvName(std::string(300, 'A') + "_TOKEN"));
+// Issue #10: every exec of every session became a secret.read on machines that set these.
+TEST(IsSecretEnvTest, ConfigurationUnderCredentialLikeNamesRegression) {
+  EXPECT_FALSE(IsSecretEnv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"));
+  EXPECT_FALSE(IsSecretEnv("AWS_DEFAULT_OUTPUT", "json"));
+  EXPECT_FALSE(IsSecretEnv("AWS_SDK_LOAD_CONFIG", "1"));
+  EXPECT_FALSE(IsSecretEnv("PASSWORD_MIN_LENGTH", "12"));
+  EXPECT_FALSE(IsSecretEnv("SECRET_SCANNING", "enabled"));
+  EXPECT_FALSE(IsSecretEnv("PASSWORD_STORE_DIR", "/home/u/.password-store"));
+  EXPECT_FALSE(IsSecretEnv("CREDENTIALS_DIRECTORY", "/run/credentials/app.service"));
+}
+
+// A path or a boolean is not a secret even if the name says it is.
+TEST(IsSecretEnvTest, ValueShapeOverridesName) {
+  EXPECT_FALSE(IsSecretEnv("GITHUB_TOKEN", ""));
+  EXPECT_FALSE(IsSecretEnv("API_KEY", "/run/secrets/api_key"));
+  EXPECT_FALSE(IsSecretEnv("API_KEY", "~/.config/key"));
+  EXPECT_FALSE(IsSecretEnv("USE_API_KEY", "true"));
+  EXPECT_FALSE(IsSecretEnv("SLACK_TOKEN", "false"));
+  EXPECT_FALSE(IsSecretEnv("TOKEN_URL", "https://auth.example.com/token"));
+  EXPECT_TRUE(IsSecretEnv("DB_PASSWORD", "12345678"));   // a numeric password
+  EXPECT_FALSE(IsSecretEnv("DB_PASSWORD", "5432"));      // too short to be anything but a number
+  EXPECT_TRUE(IsSecretEnv("SESSION_SECRET", "keyboard cat"));
+}
+
+// Issue #10: credentials under names that say nothing.
+TEST(IsSecretEnvTest, CredentialValuesUnderOrdinaryNamesRegression) {
+  EXPECT_TRUE(IsSecretEnv("REDIS_URL", "redis://:hunter22pw@cache:6379/0"));
+  EXPECT_TRUE(IsSecretEnv("SENTRY_DSN", "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/42"));
+  EXPECT_TRUE(IsSecretEnv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0000/B0000/FAKEexample0000XXXXXXXX"));
+  EXPECT_TRUE(IsSecretEnv("AZURE_STORAGE_CONNECTION_STRING",
+                          "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=FAKE0000key==;EndpointSuffix=core"));
+  EXPECT_TRUE(IsSecretEnv("NOTES", "contains " + kAwsKeyId));
+  EXPECT_FALSE(IsSecretEnv("REDIS_URL", "redis://cache:6379/0"));
+}
+
+// A credential word that is not the last word needs a random-looking value.
+TEST(IsSecretEnvTest, WeakNamesNeedRandomValues) {
+  EXPECT_TRUE(IsSecretEnv("SECRET_KEY_BASE", "0123456789abcdef0123456789abcdef0123456789abcdef"));
+  EXPECT_FALSE(IsSecretEnv("KEY_VAULT_NAME", "kv-prod-westeurope"));
+  EXPECT_FALSE(IsSecretEnv("GPG_KEY_ID", "3AA5C34371567BD2"));
+  EXPECT_FALSE(IsSecretEnv("STRIPE_PUBLISHABLE_KEY", "pk_live_EXAMPLE0000publishable0000"));
+  // A URL under such a name is a capability URL when it carries a random key.
+  EXPECT_TRUE(IsSecretEnv("TEAMS_WEBHOOK_URL", "https://hooks.example.com/in/Zq8vN2mKp4xY7wL1aB3cD5"));
+  EXPECT_FALSE(IsSecretEnv("SLACK_WEBHOOK_URL", "https://hooks.example.com/in/deployments"));
+  EXPECT_TRUE(IsSecretEnv("TAILSCALE_AUTHKEY", "FAKE0000"));
+}
+
+TEST(IsSecretEnvTest, OverlongNameIsClassifiedByValueOnly) {
+  EXPECT_FALSE(IsSecretEnv(std::string(300, 'A') + "_TOKEN", "Zq8vN2mKp4"));
+  EXPECT_TRUE(IsSecretEnv(std::string(300, 'A') + "_TOKEN", kGithubToken));
 }
 
 TEST(LooksLikeSecretValueTest, KnownFormats) {
@@ -66,6 +112,19 @@ TEST(LooksLikeSecretValueTest, KnownFormats) {
       "postgres://app:hunter22@db.internal:5432/prod",
       "see https://user:pa55word@example.com/x for details",
       "Authorization: Bearer " + kGithubToken,
+      "redis://:hunter22pw@cache:6379",
+      "DB_PASSWORD=correcthorse ./migrate",
+      "--api-key=Zq8vN2mKp4xY7wL1",
+      "--api-key Zq8vN2mKp4xY7wL1aB3cD5",
+      "curl -u admin:hunter22 https://x",
+      "https://hooks.slack.com/services/T0000/B0000/FAKEexample0000XXXXXXXX",
+      "AccountKey=FAKE0000key==;",
+      "{\"password\":\"hunter22\"}",
+      "PlainLoginModule required username=\"app\" password=\"hunter22\";",  // quoted, as in a JAAS config
+      "curl -H 'X-Api-Key: Zq8vN2mKp4xY' https://x",
+      "https://example.webhook.office.com/webhookb2/0000-fake@0000/IncomingWebhook/FAKE0000EXAMPLE0000abcd/0",
+      std::string("tskey-auth-") + "FAKE0000-EXAMPLE0000",
+      "helm repo add p https://charts --password FAKEhelm0000pass",
   };
   for (const auto& s : secrets) EXPECT_TRUE(LooksLikeSecretValue(s)) << s;
 }
@@ -88,6 +147,11 @@ TEST(LooksLikeSecretValueTest, FalsePositives) {
       "eyJhbGciOiJIUzI1NiJ9",                         // one JWT part alone
       "sk_test_4eC39HqLyjWDarjtT1zdp7dc",             // Stripe test keys are not live credentials
       "0123456789abcdef0123456789abcdef01234567",     // a git commit id
+      "git commit -m 'fix the token refresh when the password expires'",
+      "echo $GITHUB_TOKEN",
+      "--password-file=/run/secrets/db",
+      "env PASSWORD_MIN_LENGTH=12 OLDPWD=/home/u ./configure",
+      "psql postgres://app@db/prod",
   };
   for (const auto& s : plain) EXPECT_FALSE(LooksLikeSecretValue(s)) << s;
 }
@@ -169,7 +233,50 @@ TEST(SecretScannerTest, LeavesOrdinaryTextAlone) {
   const std::string before = arg;
   EXPECT_FALSE(scanner.Redact(&arg));
   EXPECT_EQ(arg, before);
-  EXPECT_EQ(scanner.secret_env_names(), std::vector<std::string>{"AWS_SHARED_CREDENTIALS_FILE"});
+  // A path to a credential file is not a credential: reading the file is recorded on its own.
+  EXPECT_TRUE(scanner.secret_env_names().empty());
+}
+
+// Issue #10: the password of a database URL known from the environment, typed alone in argv.
+TEST(SecretScannerTest, RedactsPasswordOfKnownUrlAloneRegression) {
+  SecretScanner scanner(Key(4), {"DATABASE_URL=postgres://app:Tr0ub4dor3x@db.internal:5432/prod",
+                                 "REDIS_URL=redis://:s3cretRedis@cache:6379"});
+  for (std::string arg : {std::string("-pTr0ub4dor3x"), std::string("Tr0ub4dor3x"),
+                          std::string("host=db password=Tr0ub4dor3x"), std::string("AUTH s3cretRedis")}) {
+    const std::string before = arg;
+    EXPECT_TRUE(scanner.Redact(&arg)) << before;
+    EXPECT_EQ(arg.find("Tr0ub4dor3x"), std::string::npos) << arg;
+    EXPECT_EQ(arg.find("s3cretRedis"), std::string::npos) << arg;
+  }
+  std::string arg = "-pTr0ub4dor3x";
+  scanner.Redact(&arg);
+  EXPECT_EQ(arg, "-p" + scanner.Fingerprint("Tr0ub4dor3x"));
+}
+
+TEST(SecretScannerTest, RedactsAssignmentsAndFlagsByName) {
+  SecretScanner scanner(Key(5), {});
+  std::string arg = "env DB_PASSWORD=correcthorse PASSWORD_MIN_LENGTH=12 ./migrate --api-key Zq8vN2mKp4xY7wL1aB3cD5";
+  EXPECT_TRUE(scanner.Redact(&arg));
+  EXPECT_EQ(arg, "env DB_PASSWORD=" + scanner.Fingerprint("correcthorse") + " PASSWORD_MIN_LENGTH=12 ./migrate --api-key " +
+                     scanner.Fingerprint("Zq8vN2mKp4xY7wL1aB3cD5"));
+  // A URL's credentials inside an assignment: only they are replaced, the host stays readable.
+  std::string url = "DATABASE_URL=postgres://app:hunter22@db/prod";
+  EXPECT_TRUE(scanner.Redact(&url));
+  EXPECT_EQ(url, "DATABASE_URL=postgres://" + scanner.Fingerprint("app:hunter22") + "@db/prod");
+}
+
+// In exec argv a flag and its value are separate arguments.
+TEST(SecretScannerTest, RedactArgvSeesFlagValuePairs) {
+  SecretScanner scanner(Key(6), {});
+  std::vector<std::string> argv = {"deploy", "--api-key", "Zq8vN2mKp4xY7wL1aB3cD5", "--region", "eu-west-1",
+                                   "-u", "admin:hunter22", "--name", "Zq8vN2mKp4xY7wL1aB3cD5x"};
+  EXPECT_TRUE(scanner.RedactArgv(&argv));
+  EXPECT_EQ(argv, (std::vector<std::string>{"deploy", "--api-key", scanner.Fingerprint("Zq8vN2mKp4xY7wL1aB3cD5"),
+                                            "--region", "eu-west-1", "-u", scanner.Fingerprint("admin:hunter22"),
+                                            "--name", "Zq8vN2mKp4xY7wL1aB3cD5x"}));
+  std::vector<std::string> plain = {"psql",   "--password", "mydb",          "git",     "commit", "-m",
+                                    "token refresh", "--token", "/run/secrets/tok", "--secret", "$SECRET"};
+  EXPECT_FALSE(scanner.RedactArgv(&plain));
 }
 
 TEST(SecretScannerTest, BinaryAndHugeInputStayBounded) {

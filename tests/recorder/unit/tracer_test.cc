@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/sched.h>
@@ -11,20 +12,20 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <seccomp.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -407,6 +408,54 @@ TEST(TracerTest, DaemonisedGrandchildKeepsTheRecordingOpen) {
   rmdir(tmpl);
 }
 
+// Stop requests from another thread while Run() sits in waitpid: the signal reaches the setsid'd
+// grandchild (not the reaped main pid), the kill ends one that ignores it, and both are recorded.
+TEST(TracerTest, RequestSignalAndKillReachTheWholeTreeFromAnotherThread) {
+  auto filter = BuildSeccompFilter();
+  ASSERT_TRUE(filter.ok());
+  VectorSink sink;
+  Tracer tracer(&sink, {});
+  SpawnSpec spec;
+  spec.argv = {"/bin/sh", "-c", "setsid sleep 1000 & (trap '' TERM; exec setsid sleep 1000) & exit 0"};
+  for (char** e = environ; *e != nullptr; ++e) spec.env.emplace_back(*e);
+  ASSERT_TRUE(tracer.Start(spec, *filter).ok());
+  const pid_t main_pid = tracer.main_pid();
+  std::thread control([&] {
+    auto post = [&](auto request) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      request();
+      while (tracer.RequestsPending()) {
+        tracer.Wake();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    };
+    post([&] { tracer.RequestSignal(SIGTERM, 0, "test term"); });
+    post([&] { tracer.RequestKill("test kill"); });
+  });
+  auto start = std::chrono::steady_clock::now();
+  Result<TraceOutcome> out = tracer.Run();
+  control.join();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(out->exit_code, 0);
+  ASSERT_EQ(out->signalled.size(), 2u);  // both sleeps; never the reaped shell
+  for (const StoppedProcess& p : out->signalled) {
+    EXPECT_NE(p.pid, main_pid);
+    EXPECT_EQ(p.comm, "sleep");
+  }
+  ASSERT_EQ(out->killed.size(), 1u);  // only the one that ignored SIGTERM was left
+  EXPECT_EQ(out->killed[0].comm, "sleep");
+  auto notes = OfKind(sink.events, EventKind::kAnnotation);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0]->text, "recorder: signal");
+  EXPECT_NE(notes[0]->json.find("\"signal\":\"SIGTERM\""), std::string::npos) << notes[0]->json;
+  EXPECT_NE(notes[0]->json.find("test term"), std::string::npos) << notes[0]->json;
+  EXPECT_EQ(notes[1]->text, "recorder: kill");
+  EXPECT_NE(notes[1]->json.find("\"pid\":" + std::to_string(out->killed[0].pid)), std::string::npos) << notes[1]->json;
+  int killed_exits = 0;
+  for (const Event* e : OfKind(sink.events, EventKind::kProcExit)) killed_exits += e->signal == SIGKILL;
+  EXPECT_EQ(killed_exits, 1);
+}
 
 TEST(TracerTest, ExecFromANonLeaderThread) {
   Recording rec = RecordHelper("thread-exec");
@@ -438,7 +487,7 @@ TEST(TracerTest, PtraceNotPermittedIsExplained) {
     }
     VectorSink sink;
     Tracer tracer(&sink, {});
-    SpawnSpec spec{{"/bin/true"}, {"PATH=/usr/bin:/bin"}};
+    SpawnSpec spec{{"/bin/true"}, {"PATH=/usr/bin:/bin"}, std::nullopt};
     Status s = tracer.Start(spec, *filter);
     bool explained = s.code() == StatusCode::kPermissionDenied &&
                      s.message().find("ptrace is not permitted") != std::string::npos &&

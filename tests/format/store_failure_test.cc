@@ -1,0 +1,198 @@
+// Store failures: a writer that hit MDB_MAP_FULL (a bounded map) records the loss as a `gap` event,
+// continues from its last commit, and can end the session incomplete; the async writer reports the
+// failure once, counts what it refused and takes events again after the gap.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "format/store.h"
+
+namespace agenttrace {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "agenttrace-store-failure-XXXXXX").string();
+    AT_CHECK(mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A store whose map cannot grow past 1 MiB.
+std::unique_ptr<Store> BoundedStore(const std::string& dir) {
+  StoreOptions so;
+  so.initial_map_bytes = 512 << 10;
+  so.max_map_bytes = 1 << 20;
+  auto s = Store::Open(dir, so);
+  AT_CHECK_MSG(s.ok(), s.status().ToString());
+  return std::move(*s);
+}
+
+// Incompressible, so that a few hundred fill the map.
+Event BigEvent(std::mt19937_64& rng, int64_t n) {
+  Event e;
+  e.kind = EventKind::kToolResult;
+  e.size = n;
+  e.json.resize(4096);
+  for (auto& c : e.json) c = static_cast<char>('a' + rng() % 26);
+  return e;
+}
+
+std::vector<Event> ReadAll(Store& store, const SessionId& id, Status* error) {
+  std::vector<Event> out;
+  auto reader = store.OpenSession(id);
+  if (!reader.ok()) {
+    *error = reader.status();
+    return out;
+  }
+  for (;;) {
+    auto e = (*reader)->Next();
+    if (!e.ok()) {
+      *error = e.status();
+      return out;
+    }
+    if (*e == nullptr) return out;
+    out.push_back(**e);
+  }
+}
+
+TEST(StoreFailureTest, MapFullThenGapContinuesFromTheLastCommitAndEndsIncomplete) {
+  TempDir dir;
+  auto store = BoundedStore(dir.path());
+  WriterOptions wo;
+  wo.chunk_max_raw_bytes = 64 << 10;  // several sealed chunks before the map is full
+  auto w = store->CreateSession(SessionInfo{}, wo);
+  ASSERT_TRUE(w.ok());
+  std::mt19937_64 rng(3);
+  Status last;
+  uint64_t appended = 0;
+  for (int i = 0; i < 2000 && last.ok(); ++i) {
+    auto r = (*w)->Append(BigEvent(rng, i));
+    last = r.status();
+    ++appended;
+    if (last.ok() && i % 10 == 9) last = (*w)->Flush();
+  }
+  ASSERT_EQ(last.code(), StatusCode::kResourceExhausted) << last.ToString();
+  EXPECT_THAT(last.message(), HasSubstr("MDB_MAP_FULL"));
+  const SessionId id = (*w)->info().id;
+  const uint64_t committed = store->GetSession(id)->event_count;
+  ASSERT_GT(committed, 0u);
+  ASSERT_LT(committed, appended);
+  EXPECT_FALSE((*w)->Append(BigEvent(rng, -1)).ok());  // unusable until the gap
+
+  auto gap = (*w)->RecordGap(5, "store failure: test", 1234);
+  ASSERT_TRUE(gap.ok()) << gap.status().ToString();
+  EXPECT_EQ(*gap, appended - committed + 5);
+  Event after;
+  after.kind = EventKind::kAnnotation;
+  after.text = "after the gap";
+  ASSERT_TRUE((*w)->Append(after).ok());
+  ASSERT_TRUE((*w)->FinishIncomplete(0, 9).ok());
+
+  SessionInfo info = *store->GetSession(id);
+  EXPECT_EQ(info.state, SessionState::kIncomplete);
+  EXPECT_EQ(info.exit_signal, 9);
+  EXPECT_EQ(info.event_count, committed + 2);
+  Status err;
+  std::vector<Event> back = ReadAll(*store, id, &err);
+  ASSERT_TRUE(err.ok()) << err.ToString();
+  ASSERT_EQ(back.size(), committed + 2);
+  for (size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i].seq, i);
+  for (uint64_t i = 0; i < committed; ++i) ASSERT_EQ(back[i].size, static_cast<int64_t>(i));
+  const Event& g = back[committed];
+  EXPECT_EQ(g.kind, EventKind::kGap);
+  EXPECT_EQ(g.size, static_cast<int64_t>(*gap));
+  EXPECT_EQ(g.text, "store failure: test");
+  EXPECT_EQ(g.duration_ns, 1234);
+  EXPECT_EQ(back.back().text, "after the gap");
+  auto verified = store->Verify(id);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok) << verified->problem;
+}
+
+TEST(StoreFailureTest, GapThatCannotBeWrittenKeepsItsCountForTheNextAttempt) {
+  TempDir dir;
+  auto store = BoundedStore(dir.path());
+  auto w = store->CreateSession(SessionInfo{}, WriterOptions{});
+  ASSERT_TRUE(w.ok());
+  std::mt19937_64 rng(4);
+  Status last;
+  uint64_t appended = 0;
+  for (int i = 0; i < 2000 && last.ok(); ++i) {
+    last = (*w)->Append(BigEvent(rng, i)).status();
+    ++appended;
+    if (last.ok() && i % 10 == 9) last = (*w)->Flush();
+  }
+  ASSERT_FALSE(last.ok());
+  const uint64_t committed = (*w)->info().event_count;
+  // A gap whose text alone overflows the map fails; its count is carried to the next attempt.
+  std::string huge(4 << 20, ' ');
+  for (auto& c : huge) c = static_cast<char>('a' + rng() % 26);
+  auto too_big = (*w)->RecordGap(2, huge, 0);
+  ASSERT_FALSE(too_big.ok());
+  auto gap = (*w)->RecordGap(3, "second try", 0);
+  ASSERT_TRUE(gap.ok()) << gap.status().ToString();
+  EXPECT_EQ(*gap, appended - committed + 2 + 3);
+}
+
+TEST(StoreFailureTest, AsyncWriterReportsOnceCountsRefusedEventsAndResumesAfterTheGap) {
+  TempDir dir;
+  auto store = BoundedStore(dir.path());
+  auto w = store->CreateSession(SessionInfo{});
+  ASSERT_TRUE(w.ok());
+  WriterOptions wo;
+  wo.commit_interval_ms = 5;
+  auto started = AsyncSessionWriter::Start(std::move(*w), wo);
+  ASSERT_TRUE(started.ok());
+  AsyncSessionWriter& async = **started;
+  std::atomic<int> reports{0};
+  std::string reported;
+  async.SetFailureCallback([&](const Status& st) {
+    reported = st.message();
+    reports.fetch_add(1);
+  });
+  std::mt19937_64 rng(5);
+  uint64_t offered = 0;
+  Status st;
+  for (int i = 0; i < 5000 && st.ok(); ++i) {
+    st = async.Append(BigEvent(rng, i));
+    ++offered;
+  }
+  ASSERT_FALSE(st.ok()) << "the map never filled";
+  for (int i = 0; i < 10; ++i, ++offered) EXPECT_FALSE(async.Append(BigEvent(rng, -1)).ok());
+  for (int i = 0; i < 200 && reports.load() == 0; ++i) usleep(10 * 1000);
+  EXPECT_EQ(reports.load(), 1);
+  EXPECT_THAT(reported, HasSubstr("MDB_MAP_FULL"));
+
+  const SessionId id = async.id();
+  const uint64_t committed = store->GetSession(id)->event_count;
+  auto gap = async.RecordGap("store failure: test");
+  ASSERT_TRUE(gap.ok()) << gap.status().ToString();
+  EXPECT_EQ(*gap, offered - committed);  // every event offered and not committed
+  Event after;
+  after.kind = EventKind::kAnnotation;
+  after.text = "after";
+  ASSERT_TRUE(async.Append(after).ok());
+  ASSERT_TRUE(async.FinishIncomplete(0, 0).ok());
+  EXPECT_EQ(reports.load(), 1);
+  SessionInfo info = *store->GetSession(id);
+  EXPECT_EQ(info.state, SessionState::kIncomplete);
+  EXPECT_EQ(info.event_count, committed + 2);
+}
+
+}  // namespace
+}  // namespace agenttrace

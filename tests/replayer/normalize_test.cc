@@ -1,0 +1,187 @@
+#include "replayer/normalize.h"
+
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+
+#include <random>
+#include <string>
+
+#include "tests/replayer/test_util.h"
+
+namespace agenttrace {
+namespace {
+
+using testing::Open;
+using testing::Simple;
+
+const PathVars kVars{"/home/u/proj", "/home/u", "/tmp"};
+
+std::string Text(std::string_view path, const TempPaths* temps = nullptr) {
+  return NormalizeVolatilePath(path, kVars, temps).text;
+}
+
+// True when the suggested glob for `path` (normalised with `temps`) matches `other`.
+bool GlobMatches(std::string_view path, const TempPaths* temps, const std::string& other) {
+  std::string glob = NormalizeVolatilePath(path, kVars, temps).glob;
+  auto re = GlobToRegex(glob, kVars, GlobFlavor::kPath);
+  EXPECT_TRUE(re.ok()) << glob;
+  if (!re.ok()) return false;
+  return RE2::FullMatch(other, RE2(*re));
+}
+
+// A session's temporary files: each created exclusively and removed again.
+TempPaths TempsOf(const std::vector<std::string>& paths) {
+  TempPaths t;
+  for (const std::string& p : paths) {
+    t.Observe(Open(p, O_WRONLY | O_CREAT | O_EXCL));
+    t.Observe(Simple(EventKind::kFileDelete, p));
+  }
+  return t;
+}
+
+TEST(NormalizeTest, VolatilePartsAnywhere) {
+  // Outside ${tmp} and outside any temporary file: pids, times, inode numbers.
+  EXPECT_EQ(Text("/proc/9419/maps"), "/proc/N/maps");
+  EXPECT_EQ(Text("/proc/9419/task/9420/stat"), "/proc/N/task/N/stat");
+  EXPECT_EQ(Text("/proc/12/fd/3"), "/proc/N/fd/N");
+  EXPECT_EQ(Text("/dev/pts/3"), "/dev/pts/N");
+  EXPECT_EQ(Text("pipe:[246751]"), "pipe:[N]");
+  EXPECT_EQ(Text("socket:[42]"), "socket:[N]");
+  EXPECT_EQ(Text("anon_inode:[eventfd]"), "anon_inode:[eventfd]");
+  EXPECT_EQ(Text("/home/u/.npm/_logs/2026-11-29T22_34_08_673Z-debug-0.log"), "${home}/.npm/_logs/<time>-debug-0.log");
+  EXPECT_EQ(Text("/home/u/proj/out/run-20261129T223408Z.json"), "${workspace}/out/run-<time>.json");
+  EXPECT_EQ(Text("/home/u/proj/log/2026-11-29.txt"), "${workspace}/log/<time>.txt");
+  EXPECT_EQ(Text("/home/u/proj/.git/objects/pack/.tmp-16452-pack-0123456789abcdef0123.idx"),
+            "${workspace}/.git/objects/pack/.tmp-N-pack-<hex>.idx");
+  EXPECT_EQ(Text("/var/lock/file.lock.1234567"), "/var/lock/file.lock.N");
+  EXPECT_EQ(Text("/home/u/proj/run-0190b5c4-8e1a-7abc-9def-0123456789ab.json"), "${workspace}/run-<uuid>.json");
+}
+
+TEST(NormalizeTest, StableNamesStayStable) {
+  EXPECT_EQ(Text("/home/u/proj/out/report.txt"), "${workspace}/out/report.txt");
+  EXPECT_NE(Text("/home/u/proj/out/report.txt"), Text("/home/u/proj/out/other.txt"));
+  EXPECT_EQ(Text("/usr/bin/python3.11"), "/usr/bin/python3.11");
+  EXPECT_EQ(Text("/usr/bin/sha256sum"), "/usr/bin/sha256sum");
+  EXPECT_EQ(Text("/usr/lib/x86_64-linux-gnu/libc.so.6"), "/usr/lib/x86_64-linux-gnu/libc.so.6");
+  EXPECT_EQ(Text("/home/u/proj/repo/f1.txt"), "${workspace}/repo/f1.txt");
+  EXPECT_EQ(Text("/home/u/proj/v2/main.py"), "${workspace}/v2/main.py");
+  EXPECT_EQ(Text("/usr/include/c++/12/vector"), "/usr/include/c++/12/vector");
+  EXPECT_EQ(Text("/srv/data/file[1].txt"), "/srv/data/file[1].txt");
+  // A random-looking name that the session did not create and remove keeps its letters.
+  EXPECT_EQ(Text("/home/u/proj/sedvV8FQW"), "${workspace}/sedvV8FQW");
+}
+
+TEST(NormalizeTest, TemporaryFilesOfTheSessionAreRandomNames) {
+  const std::vector<std::string> made = {
+      "/home/u/proj/repo/.git/objects/0a/tmp_obj_8lKMUl",
+      "/home/u/proj/sedvV8FQW",
+      "/home/u/proj/repo/.git/tpTikCL",
+      "/dev/shm/sem.8BGAUS",
+      "/dev/shm/sem.mp-awo_wt4v",
+      "/home/u/proj/repo/.git/objects/pack/.tmp-16452-pack-0123456789abcdef0123456789abcdef01234567.idx",
+      "/home/u/.npm/_cacache/tmp/387d4a94-3783-4884-b9fd-c66d2e5d048e"};
+  TempPaths t = TempsOf(made);
+  EXPECT_EQ(Text(made[0], &t), "${workspace}/repo/.git/objects/0a/tmp_obj_*");
+  EXPECT_EQ(Text(made[1], &t), "${workspace}/*");
+  EXPECT_EQ(Text(made[2], &t), "${workspace}/repo/.git/*");
+  EXPECT_EQ(Text(made[3], &t), "/dev/shm/sem.*");
+  EXPECT_EQ(Text(made[4], &t), "/dev/shm/sem.mp-*");
+  EXPECT_EQ(Text(made[5], &t), "${workspace}/repo/.git/objects/pack/.tmp-*-pack-*.idx");
+  EXPECT_EQ(Text(made[6], &t), "${home}/.npm/_cacache/tmp/*");
+  // Below ${tmp} every name is treated as temporary.
+  EXPECT_EQ(Text("/tmp/tmpab_cd12e/tmp06ja10hg"), "${tmp}/tmp*/tmp*");
+  EXPECT_EQ(Text("/tmp/cc8sY2ab.cdtor.c"), "${tmp}/*.cdtor.c");
+  EXPECT_EQ(Text("/tmp/task-AbC123/part.txt"), "${tmp}/task-*/part.txt");
+  // Globs: the normalised form as a glob matches the name and a fresh run's name.
+  EXPECT_EQ(NormalizeVolatilePath(made[0], kVars, &t).glob, "${workspace}/repo/.git/objects/0a/tmp_obj_*");
+  EXPECT_TRUE(GlobMatches(made[0], &t, "/home/u/proj/repo/.git/objects/0a/tmp_obj_c1Z8CT"));
+  EXPECT_TRUE(GlobMatches(made[5], &t, "/home/u/proj/repo/.git/objects/pack/.tmp-87-pack-ffff0123456789abcdef.idx"));
+  EXPECT_TRUE(GlobMatches("/proc/9419/maps", nullptr, "/proc/17/maps"));
+  EXPECT_EQ(NormalizeVolatilePath("pipe:[246751]", kVars).glob, "pipe:\\[*\\]");
+  EXPECT_TRUE(GlobMatches("pipe:[246751]", nullptr, "pipe:[77]"));
+  EXPECT_TRUE(GlobMatches("/home/u/.npm/_logs/2026-11-29T22_34_08_673Z-debug-0.log", nullptr,
+                          "/home/u/.npm/_logs/2027-01-02T03_04_05_006Z-debug-0.log"));
+  EXPECT_FALSE(GlobMatches("/home/u/proj/out/report.txt", nullptr, "/home/u/proj/out/other.txt"));
+}
+
+// Property: names made from one template with different random characters normalise alike.
+TEST(NormalizeTest, SameTemplateSameFormWhateverTheRandomCharacters) {
+  std::mt19937 rng(12345);
+  const std::string kMkstemp = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const std::string kPython = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  auto random = [&](const std::string& alphabet, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
+    return s;
+  };
+  struct Template {
+    std::string before, alphabet, after;
+    int n;
+  };
+  const std::vector<Template> templates = {
+      {"/home/u/proj/.git/objects/0a/tmp_obj_", kMkstemp, "", 6},
+      {"/home/u/proj/sed", kMkstemp, "", 6},
+      {"/home/u/proj/.git/t", kMkstemp, "", 6},
+      {"/dev/shm/sem.", kMkstemp, "", 6},
+      {"/dev/shm/sem.mp-", kPython, "", 8},
+      {"/home/u/proj/tmp", kPython, ".txt", 8},
+      {"/tmp/cc", kMkstemp, ".s", 6},
+      {"/tmp/", kPython, "", 8},
+      {"/tmp/tmp", kPython, "", 8},
+      {"/tmp/pymp-", kPython, "", 8},
+  };
+  for (const Template& tp : templates) {
+    std::string first;
+    for (int k = 0; k < 2000; ++k) {
+      std::string path = tp.before + random(tp.alphabet, tp.n) + tp.after;
+      TempPaths t = TempsOf({path});
+      std::string text = Text(path, &t);
+      if (k == 0) first = text;
+      ASSERT_EQ(text, first) << path;
+    }
+  }
+}
+
+TEST(TempPathsTest, CreatedAndRemovedBySession) {
+  TempPaths t;
+  // Exclusive create then delete: temporary.
+  t.Observe(Open("/w/a.tmp", O_WRONLY | O_CREAT | O_EXCL));
+  t.Observe(Simple(EventKind::kFileDelete, "/w/a.tmp"));
+  // Exclusive create then renamed away: the old name is temporary, the new one is not.
+  t.Observe(Open("/w/sedAb12Cd", O_WRONLY | O_CREAT | O_EXCL));
+  t.Observe(Simple(EventKind::kFileRename, "/w/sedAb12Cd", "/w/util.c"));
+  // A plain O_CREAT may open an existing file: deleting it is a real deletion.
+  t.Observe(Open("/w/notes.txt", O_WRONLY | O_CREAT | O_TRUNC));
+  t.Observe(Simple(EventKind::kFileDelete, "/w/notes.txt"));
+  // A directory the session made: what it creates inside is its own.
+  t.Observe(Simple(EventKind::kFileMkdir, "/w/d"));
+  t.Observe(Open("/w/d/part.txt", O_WRONLY | O_CREAT | O_TRUNC));
+  t.Observe(Simple(EventKind::kFileDelete, "/w/d/part.txt"));
+  t.Observe(Simple(EventKind::kFileRmdir, "/w/d"));
+  // Created again after its removal: it exists at the end.
+  t.Observe(Simple(EventKind::kFileMkdir, "/w/e"));
+  t.Observe(Open("/w/e/f1.txt", O_WRONLY | O_CREAT));
+  t.Observe(Simple(EventKind::kFileDelete, "/w/e/f1.txt"));
+  t.Observe(Open("/w/e/f1.txt", O_WRONLY | O_CREAT));
+  // A failed exclusive create (missing directory): the name never existed.
+  t.Observe(Open("/w/objects/0a/tmp_obj_Zz9yXw", O_WRONLY | O_CREAT | O_EXCL, -ENOENT));
+  // A failed delete removes nothing.
+  t.Observe(Open("/w/keep", O_WRONLY | O_CREAT | O_EXCL));
+  Event failed = Simple(EventKind::kFileDelete, "/w/keep");
+  failed.result = -EACCES;
+  t.Observe(failed);
+  EXPECT_TRUE(t.Contains("/w/a.tmp"));
+  EXPECT_TRUE(t.Contains("/w/sedAb12Cd"));
+  EXPECT_FALSE(t.Contains("/w/util.c"));
+  EXPECT_FALSE(t.Contains("/w/notes.txt"));
+  EXPECT_TRUE(t.Contains("/w/d/part.txt"));
+  EXPECT_TRUE(t.Contains("/w/d"));
+  EXPECT_TRUE(t.Covers("/w/d/anything"));
+  EXPECT_FALSE(t.Contains("/w/e/f1.txt"));
+  EXPECT_TRUE(t.Contains("/w/objects/0a/tmp_obj_Zz9yXw"));
+  EXPECT_FALSE(t.Contains("/w/keep"));
+  EXPECT_FALSE(t.Covers("/w/keep"));
+}
+
+}  // namespace
+}  // namespace agenttrace
