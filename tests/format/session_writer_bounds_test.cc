@@ -12,25 +12,14 @@
 #include <thread>
 
 #include "format/store.h"
+#include "tests/format/temp_dir.h"
 
 namespace agenttrace {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "agenttrace-writer-test-XXXXXX").string();
-    AT_CHECK(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // A SessionWriter whose Append blocks until Release(): stands for a disk that stopped keeping up.
 class StalledWriter final : public SessionWriter {

@@ -12,25 +12,14 @@
 #include <vector>
 
 #include "format/store.h"
+#include "tests/format/temp_dir.h"
 
 namespace agenttrace {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "agenttrace-store-failure-XXXXXX").string();
-    AT_CHECK(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // A store whose map cannot grow past 1 MiB.
 std::unique_ptr<Store> BoundedStore(const std::string& dir) {

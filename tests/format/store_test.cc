@@ -23,25 +23,14 @@
 #include "format/chunk_codec.h"
 #include "format/session_record.h"
 #include "tests/format/synthetic_events.h"
+#include "tests/format/temp_dir.h"
 
 namespace agenttrace {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "agenttrace-store-test-XXXXXX").string();
-    AT_CHECK(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::unique_ptr<Store> OpenStore(const std::string& dir, const StoreOptions& options = {}) {
   auto s = Store::Open(dir, options);
