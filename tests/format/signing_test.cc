@@ -13,25 +13,14 @@
 #include "format/store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/format/temp_dir.h"
 
 namespace agenttrace {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "agenttrace-signing-test-XXXXXX").string();
-    AT_CHECK(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::shared_ptr<const SigningKey> Key(uint8_t b) {
   std::array<uint8_t, 32> seed;
