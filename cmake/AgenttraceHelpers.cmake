@@ -10,6 +10,9 @@ function(agenttrace_add_test)
   endif()
   gtest_discover_tests(${T_NAME}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
+    # Recordings made by tests create their fingerprint key here, not in the user's own config.
+    # (LABELS last: an empty label list would otherwise take the next keyword as its value.)
+    PROPERTIES TIMEOUT ${T_TIMEOUT} ENVIRONMENT "XDG_CONFIG_HOME=${PROJECT_BINARY_DIR}/test-config"
+      LABELS "${T_LABELS}"
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endfunction()

@@ -68,6 +68,10 @@ struct SessionInfo {
   std::vector<std::string> env_names;         // environment variable names seen at start
   std::vector<std::string> secret_env_names;  // the subset classified secret
   std::string recorder;       // "ptrace", "mcp", "import", "synthetic", ...
+  // Ed25519 signature over the completed session's head (format/signing.h) and the public key that
+  // made it; both empty when the session is not signed.
+  std::string head_signature;  // 64 bytes or empty
+  std::string signer_key;      // 32 bytes or empty
 
   bool operator==(const SessionInfo&) const = default;
 };

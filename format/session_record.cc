@@ -53,6 +53,11 @@ std::string EncodeSessionInfo(const SessionInfo& in) {
   SetList(s.initEnvNames(static_cast<unsigned>(in.env_names.size())), in.env_names);
   SetList(s.initSecretEnvNames(static_cast<unsigned>(in.secret_env_names.size())), in.secret_env_names);
   s.setRecorder(in.recorder);
+  if (!in.head_signature.empty()) {
+    s.setHeadSignature(
+        capnp::Data::Reader(reinterpret_cast<const uint8_t*>(in.head_signature.data()), in.head_signature.size()));
+    s.setSignerKey(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(in.signer_key.data()), in.signer_key.size()));
+  }
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
@@ -105,6 +110,13 @@ Result<SessionInfo> DecodeSessionInfo(std::string_view bytes) {
     GetList(s.getEnvNames(), &out.env_names);
     GetList(s.getSecretEnvNames(), &out.secret_env_names);
     out.recorder = Str(s.getRecorder());
+    // Sizes are checked where signatures are verified (format/signing.cc): a record with a malformed
+    // signature still reads, and verify --pubkey names what is wrong with it. Bounded here only.
+    auto sig = s.getHeadSignature();
+    auto signer = s.getSignerKey();
+    if (sig.size() > 1024 || signer.size() > 1024) return Status::Corruption("session record: oversized signature");
+    out.head_signature.assign(reinterpret_cast<const char*>(sig.begin()), sig.size());
+    out.signer_key.assign(reinterpret_cast<const char*>(signer.begin()), signer.size());
   } catch (const kj::Exception& ex) {
     return Status::Corruption(std::string("session record: ") + ex.getDescription().cStr());
   }

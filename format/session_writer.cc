@@ -9,6 +9,7 @@
 
 #include "format/chunk_codec.h"
 #include "format/session_record.h"
+#include "format/signing.h"
 #include "format/store.h"
 #include "format/store_internal.h"
 
@@ -39,7 +40,11 @@ int64_t NowWallNs() {
 class SessionWriterImpl final : public SessionWriter {
  public:
   SessionWriterImpl(std::shared_ptr<StoreCore> core, SessionInfo info, const WriterOptions& options, UniqueFd lock)
-      : core_(std::move(core)), info_(std::move(info)), encoder_(options), lock_(std::move(lock)) {}
+      : core_(std::move(core)),
+        info_(std::move(info)),
+        encoder_(options),
+        sign_key_(options.sign_key),
+        lock_(std::move(lock)) {}
 
   ~SessionWriterImpl() override {
     // Not finished: keep what was appended (best effort). The session stays kRecording on disk and
@@ -123,6 +128,9 @@ class SessionWriterImpl final : public SessionWriter {
     next.exit_code = exit_code;
     next.exit_signal = exit_signal;
     next.state = state;
+    // Signed in the commit that completes the session: there is never a complete record whose
+    // signature is still to come. A session that ends incomplete is not signed (docs/threat-model.md).
+    if (sign_key_ && state == SessionState::kComplete) SignSessionHead(*sign_key_, &next);
     AT_RETURN_IF_ERROR(CommitRecord(next));
     info_ = std::move(next);
     finished_ = true;
@@ -145,6 +153,8 @@ class SessionWriterImpl final : public SessionWriter {
     next.raw_bytes = info_.raw_bytes;
     next.stored_bytes = info_.stored_bytes;
     next.head_hash = info_.head_hash;
+    next.head_signature = info_.head_signature;
+    next.signer_key = info_.signer_key;
     info_ = std::move(next);
     info_dirty_ = true;
   }
@@ -209,6 +219,7 @@ class SessionWriterImpl final : public SessionWriter {
   std::shared_ptr<StoreCore> core_;
   SessionInfo info_;  // as committed, plus UpdateInfo changes while info_dirty_
   ChunkEncoder encoder_;
+  std::shared_ptr<const SigningKey> sign_key_;  // signs the head at Finish when set
   UniqueFd lock_;
   std::string chunk_;  // reused buffer for the encoded chunk
   uint64_t next_seq_ = 0;

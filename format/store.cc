@@ -1,5 +1,6 @@
-// The LMDB trace store: opening, session records, liveness, readers, Resolve, Verify, Stats and the
-// fingerprint key. Writers live in session_writer.cc. On-disk format: docs/format.md, "Storage".
+// The LMDB trace store: opening, session records, liveness, readers, Resolve, Verify and Stats. No key
+// material is kept here (recorder/fingerprint_key.h, format/signing.h). Writers live in
+// session_writer.cc. On-disk format: docs/format.md, "Storage".
 #include "format/store.h"
 
 #include <fcntl.h>
@@ -196,6 +197,8 @@ class StoreImpl final : public Store {
     info.state = SessionState::kRecording;
     info.event_count = info.chunk_count = info.raw_bytes = info.stored_bytes = 0;
     info.head_hash = Hash256{};
+    info.head_signature.clear();
+    info.signer_key.clear();
     info.end_wall_ns = 0;
     AT_ASSIGN_OR_RETURN(UniqueFd lock, TakeSessionLock(*core_, info.id));
     std::string key = SessionKey(info.id);
@@ -351,6 +354,7 @@ class StoreImpl final : public Store {
       ++vs->result.chunks_checked;
     }
     vs->done = true;
+    vs->result.record = info;
     const uint64_t last = info.chunk_count == 0 ? 0 : info.chunk_count - 1;
     if (vs->prev != info.head_hash) return vs->Bad(last, "head hash mismatch");
     if (vs->next_seq != info.event_count) {
@@ -377,53 +381,9 @@ class StoreImpl final : public Store {
 
   const std::string& dir() const override { return core_->dir; }
 
-  Result<Hash256> FingerprintKey() override {
-    std::lock_guard lock(key_mu_);
-    if (key_.has_value()) return *key_;
-    std::string path = core_->dir + "/fingerprint.key";
-    AT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path, 64));
-    if (bytes.size() != 32) return Status::Corruption(path + ": " + std::to_string(bytes.size()) + " bytes, not 32");
-    Hash256 k;
-    std::memcpy(k.data(), bytes.data(), 32);
-    key_ = k;
-    return k;
-  }
-
  private:
   std::shared_ptr<StoreCore> core_;
-  std::mutex key_mu_;
-  std::optional<Hash256> key_;
 };
-
-// Creates <dir>/fingerprint.key (32 random bytes, 0600) unless it exists. Written to a temporary file
-// and hard-linked into place so that a concurrent opener never sees a partial key.
-Status EnsureFingerprintKey(const std::string& dir) {
-  std::string path = dir + "/fingerprint.key";
-  if (::access(path.c_str(), F_OK) == 0) return Status::Ok();
-  uint8_t key[32];
-  size_t got = 0;
-  while (got < sizeof key) {
-    ssize_t n = ::getrandom(key + got, sizeof key - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("getrandom", errno);
-    }
-    got += static_cast<size_t>(n);
-  }
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    UniqueFd fd(RetryEintr([&] { return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); }));
-    if (!fd.valid()) return Status::FromErrno("create " + tmp, errno);
-    AT_RETURN_IF_ERROR(
-        WriteAll(fd.get(), std::string_view(reinterpret_cast<const char*>(key), sizeof key), "write " + tmp));
-    if (::fsync(fd.get()) != 0) return Status::FromErrno("fsync " + tmp, errno);
-  }
-  int rc = ::link(tmp.c_str(), path.c_str());
-  int err = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0 && err != EEXIST) return Status::FromErrno("link " + path, err);
-  return Status::Ok();
-}
 
 Status CheckOrSetVersion(LmdbEnv& env, const std::string& dir) {
   static const std::string kKey = "format_version";
@@ -463,7 +423,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   core->dir = dir;
   AT_ASSIGN_OR_RETURN(core->env, LmdbEnv::Open(dir, options));
   AT_RETURN_IF_ERROR(CheckOrSetVersion(*core->env, dir));
-  if (!options.read_only) AT_RETURN_IF_ERROR(EnsureFingerprintKey(dir));
   return std::unique_ptr<Store>(new StoreImpl(std::move(core)));
 }
 

@@ -33,6 +33,8 @@
 
 namespace agenttrace {
 
+class SigningKey;
+
 // $AGENTTRACE_STORE if set and non-empty, else "./.agenttrace".
 std::string DefaultStoreDir();
 
@@ -57,6 +59,9 @@ struct WriterOptions {
   int zstd_level = 3;
   int64_t commit_interval_ms = 200;              // AsyncSessionWriter: max time an event waits uncommitted
   uint64_t async_max_pending_bytes = 64ull << 20;  // AsyncSessionWriter: producers wait beyond this
+  // When set, Finish signs the completed session's head with it (format/signing.h) in the same
+  // commit that marks the session complete.
+  std::shared_ptr<const SigningKey> sign_key;
 };
 
 struct ReaderOptions {
@@ -75,6 +80,9 @@ struct VerifyResult {
   std::optional<uint64_t> first_bad_chunk;  // the first chunk that failed
   std::string problem;                      // "bad checksum", "broken chain", "head hash mismatch", ...
   uint64_t read_transactions = 0;           // one per batch of chunks (see Store::Verify)
+  // The session record the chain was checked against (read in the last transaction): a signature
+  // check of the head (format/signing.h) must use this one, not a later read.
+  SessionInfo record;
 };
 
 struct StoreStats {
@@ -201,10 +209,8 @@ class Store {
   virtual Result<VerifyResult> Verify(const SessionId& id) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::string& dir() const = 0;
-  // The store's secret key for fingerprinting secret values (created with the store, 0600 file in the
-  // store directory): the same value gets the same fingerprint within one store, and fingerprints do
-  // not reveal the value to anyone without the key.
-  virtual Result<Hash256> FingerprintKey() = 0;
+  // No key material lives in a store: the key that fingerprints secret values is the recorder's
+  // (recorder/fingerprint_key.h), so that handing out a store does not hand out the key.
 };
 
 }  // namespace agenttrace

@@ -17,8 +17,10 @@
 #include <memory>
 #include <set>
 
+#include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
+#include "recorder/fingerprint_key.h"
 #include "recorder/recording_sink.h"
 #include "recorder/run_control.h"
 #include "recorder/seccomp_filter.h"
@@ -119,22 +121,29 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     store_options.initial_map_bytes = std::min(store_options.initial_map_bytes, o.max_store_bytes);
   }
   AT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(o.store_dir, store_options));
-  AT_ASSIGN_OR_RETURN(Hash256 key, store->FingerprintKey());
+  AT_ASSIGN_OR_RETURN(Hash256 key, LoadFingerprintKey());
+  if (std::string w = LegacyStoreKeyWarning(o.store_dir); !w.empty()) {
+    std::fprintf(stderr, "agenttrace: warning: %s\n", w.c_str());
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   SecretScanner scanner(key, env);
   AT_ASSIGN_OR_RETURN(SeccompProgram filter, BuildSeccompFilter());
 
   RecordingOrigin origin{o.label, o.agent_name, o.agent_version, "ptrace", o.command};
+  WriterOptions wopts;
+  wopts.sign_key = o.sign_key;
   AT_ASSIGN_OR_RETURN(std::unique_ptr<RecordingSink> async,
-                      RecordingSink::Create(*store, NewSessionInfo(origin, scanner), &scanner));
+                      RecordingSink::Create(*store, NewSessionInfo(origin, scanner), &scanner, wopts));
   RecordOutcome out;
   out.session = async->id();
 
-  // The agent's environment: ours, with the recording's socket and session id.
+  // The agent's environment: ours, with the recording's socket and session id, and without the
+  // recorder's own keys (the agent has no business knowing where they are).
   std::vector<std::string> agent_env;
   for (const std::string& e : env) {
-    if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0) {
+    if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0 ||
+        e.rfind(std::string(kEnvSignKey) + "=", 0) == 0 || e.rfind(std::string(kEnvFingerprintKey) + "=", 0) == 0) {
       continue;
     }
     agent_env.push_back(e);

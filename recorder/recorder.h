@@ -10,6 +10,7 @@
 #define AGENTTRACE_RECORDER_RECORDER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include "recorder/tracer.h"
 
 namespace agenttrace {
+
+class SigningKey;
 
 struct RecordOptions {
   std::string store_dir;
@@ -31,6 +34,7 @@ struct RecordOptions {
   bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
   StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
   uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
+  std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed
 };
 
 struct RecordOutcome {

@@ -368,8 +368,6 @@ bool HasRandomSegment(std::string_view v) {
   return false;
 }
 
-constexpr size_t kMinSecretBytes = 6;
-
 }  // namespace
 
 bool IsSecretEnv(std::string_view name, std::string_view value) {
@@ -424,6 +422,7 @@ SecretScanner::SecretScanner(const Hash256& key, const std::vector<std::string>&
   std::sort(secret_values_.begin(), secret_values_.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   secret_values_.erase(std::unique(secret_values_.begin(), secret_values_.end()), secret_values_.end());
+  BuildEncodedForms();
 }
 
 std::string SecretScanner::Fingerprint(std::string_view value) const {
@@ -432,7 +431,9 @@ std::string SecretScanner::Fingerprint(std::string_view value) const {
                      key_.data(), key_.size());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "<secret:fp:";
-  for (size_t i = 0; i < 8; ++i) {
+  // All 32 bytes: a truncated fingerprint would make collisions between distinct secrets plausible,
+  // and the key, not the length, is what keeps the value from being guessed.
+  for (size_t i = 0; i < digest.size(); ++i) {
     out.push_back(kHex[digest[i] >> 4]);
     out.push_back(kHex[digest[i] & 0xf]);
   }
@@ -453,6 +454,7 @@ bool SecretScanner::Redact(std::string* s) const {
     } while (pos != std::string::npos);
     changed = true;
   }
+  changed |= RedactEncodedForms(s);
   // Then anything shaped like a credential. Common case (nothing found): no allocation.
   Hit hit = FindSecret(*s, 0, true);
   if (hit.span.empty()) return changed;
@@ -469,6 +471,175 @@ bool SecretScanner::Redact(std::string* s) const {
   out.append(*s, done, std::string::npos);
   *s = std::move(out);
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Encoded forms of known secret values. A tool argument or result carries a value the agent read in
+// whatever form the tool used: inside JSON (escaped), in a URL (percent-encoded), in an
+// Authorization header or a data blob (base64). Each form is a literal string found like the raw value.
+
+namespace {
+
+void AppendJsonEscaped(std::string_view v, bool escape_slash, bool ascii_only, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto u_escape = [&](uint32_t cp) {
+    out->append("\\u");
+    for (int shift = 12; shift >= 0; shift -= 4) out->push_back(kHex[(cp >> shift) & 0xF]);
+  };
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        continue;
+      case '\\':
+        out->append("\\\\");
+        continue;
+      case '\n':
+        out->append("\\n");
+        continue;
+      case '\r':
+        out->append("\\r");
+        continue;
+      case '\t':
+        out->append("\\t");
+        continue;
+      case '\b':
+        out->append("\\b");
+        continue;
+      case '\f':
+        out->append("\\f");
+        continue;
+      case '/':
+        out->append(escape_slash ? "\\/" : "/");
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x20) {
+      u_escape(c);
+    } else if (c < 0x80 || !ascii_only) {
+      out->push_back(static_cast<char>(c));
+    } else {
+      // \uXXXX (surrogate pairs above the BMP) for a well-formed UTF-8 sequence; other bytes as they are.
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+      uint32_t cp = len == 4 ? c & 0x07u : len == 3 ? c & 0x0Fu : c & 0x1Fu;
+      bool ok = len > 1 && i + len <= v.size();
+      for (size_t k = 1; ok && k < len; ++k) {
+        unsigned char cc = static_cast<unsigned char>(v[i + k]);
+        ok = (cc & 0xC0) == 0x80;
+        cp = (cp << 6) | (cc & 0x3Fu);
+      }
+      if (!ok) {
+        out->push_back(static_cast<char>(c));
+        continue;
+      }
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        u_escape(0xD800 + (cp >> 10));
+        u_escape(0xDC00 + (cp & 0x3FF));
+      } else {
+        u_escape(cp);
+      }
+      i += len - 1;
+    }
+  }
+}
+
+// Percent-encoding: `keep` lists the bytes besides [A-Za-z0-9] left as they are.
+std::string PercentEncoded(std::string_view v, std::string_view keep, bool upper, bool space_as_plus) {
+  const char* hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || (c != 0 && keep.find(static_cast<char>(c)) != std::string_view::npos)) {
+      out.push_back(static_cast<char>(c));
+    } else if (c == ' ' && space_as_plus) {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+// The base64 characters that depend only on `v`'s bytes when `v` starts `align` bytes (0..2) into a
+// 3-byte group of an encoded blob: every other character also mixes in a neighbour's bits, so these
+// are what any encoding of a blob containing `v` at that alignment has in common.
+std::string Base64Core(std::string_view v, size_t align, bool url_safe) {
+  const char* alphabet = url_safe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                                  : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const size_t first_bit = 8 * align, end_bit = first_bit + 8 * v.size();
+  auto bit = [&](size_t b) -> unsigned {
+    size_t byte = b / 8;
+    if (byte < align) return 0;
+    return (static_cast<unsigned char>(v[byte - align]) >> (7 - b % 8)) & 1u;
+  };
+  std::string out;
+  for (size_t i = (first_bit + 5) / 6; 6 * i + 6 <= end_bit; ++i) {
+    unsigned sextet = 0;
+    for (size_t b = 6 * i; b < 6 * i + 6; ++b) sextet = (sextet << 1) | bit(b);
+    out.push_back(alphabet[sextet]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> EncodedSecretForms(std::string_view value) {
+  std::vector<std::string> forms;
+  if (value.size() < kMinSecretBytes) return forms;
+  auto add = [&](std::string f) {
+    if (f.size() >= kMinSecretBytes && f != value && std::find(forms.begin(), forms.end(), f) == forms.end()) {
+      forms.push_back(std::move(f));
+    }
+  };
+  // JSON string contents, as serialisers write them (with and without \/, raw UTF-8 or \u escapes),
+  // and once more for JSON carried inside a JSON string (a tool result's text holding JSON).
+  for (bool slash : {false, true}) {
+    for (bool ascii : {false, true}) {
+      std::string once;
+      AppendJsonEscaped(value, slash, ascii, &once);
+      std::string twice;
+      AppendJsonEscaped(once, slash, ascii, &twice);
+      add(std::move(once));
+      add(std::move(twice));
+    }
+  }
+  // Percent-encoding: RFC 3986 unreserved kept (upper- and lower-case hex), encodeURIComponent's set,
+  // and form encoding (space as '+').
+  add(PercentEncoded(value, "-._~", true, false));
+  add(PercentEncoded(value, "-._~", false, false));
+  add(PercentEncoded(value, "-._~!*'()", true, false));
+  add(PercentEncoded(value, "-._*", true, true));
+  // base64 and base64url at the three alignments.
+  for (bool url_safe : {false, true}) {
+    for (size_t align = 0; align < 3; ++align) add(Base64Core(value, align, url_safe));
+  }
+  return forms;
+}
+
+void SecretScanner::BuildEncodedForms() {
+  for (const std::string& secret : secret_values_) {
+    const std::string fp = Fingerprint(secret);
+    for (std::string& form : EncodedSecretForms(secret)) encoded_forms_.push_back({std::move(form), fp});
+  }
+  std::sort(encoded_forms_.begin(), encoded_forms_.end(),
+            [](const EncodedForm& a, const EncodedForm& b) { return a.form.size() > b.form.size(); });
+}
+
+bool SecretScanner::RedactEncodedForms(std::string* s) const {
+  bool changed = false;
+  for (const EncodedForm& f : encoded_forms_) {
+    size_t pos = s->find(f.form);
+    while (pos != std::string::npos) {
+      s->replace(pos, f.form.size(), f.fingerprint);
+      pos = s->find(f.form, pos + f.fingerprint.size());
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 bool SecretScanner::RedactArgv(std::vector<std::string>* argv) const {

@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
+#include "recorder/fingerprint_key.h"
 #include "recorder/mcp_proxy.h"
 #include "recorder/nested_event_sink.h"
 #include "recorder/recording_sink.h"
@@ -80,17 +82,27 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   std::string socket = Env(kEnvSocket);
   if (!socket.empty()) return RunNested(socket, std::move(po));
 
+  // The server inherits our environment: not the location of the recorder's signing key (already
+  // loaded). No other thread runs yet, so changing the environment is safe.
+  ::unsetenv(kEnvSignKey);
   std::string dir = StoreDir(cli);
   auto store = Store::Open(dir);
   if (!store.ok()) return ProxyFailed(store.status().WithContext("store " + dir));
-  auto key = (*store)->FingerprintKey();
-  if (!key.ok()) return ProxyFailed(key.status().WithContext("store " + dir));
+  auto key = LoadFingerprintKey();
+  if (!key.ok()) return ProxyFailed(key.status().WithContext("fingerprint key"));
+  if (std::string w = LegacyStoreKeyWarning(dir); !w.empty()) {
+    std::fprintf(stderr, "agenttrace: warning: %s\n", w.c_str());
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  // The server does not get the key either (the scanner above keeps the value to redact it).
+  ::unsetenv(kEnvFingerprintKey);
   SecretScanner scanner(*key, env);
 
   RecordingOrigin origin{o.label, o.agent, o.agent_version, "mcp", o.command};
-  auto async = RecordingSink::Create(**store, NewSessionInfo(origin, scanner), &scanner);
+  WriterOptions wopts;
+  wopts.sign_key = o.sign_key;
+  auto async = RecordingSink::Create(**store, NewSessionInfo(origin, scanner), &scanner, wopts);
   if (!async.ok()) return ProxyFailed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "format/signing.h"
 #include "format/store.h"
 #include "recorder/event_socket.h"
 #include "recorder/recorder.h"
@@ -34,12 +35,24 @@ struct RecordFlags {
   bool no_pin_tracer = false;
   bool quiet = false;
   uint64_t max_result_bytes = 64u << 10;
+  std::string sign_key;
   std::string kill_after = "5s";
   std::string timeout;
   std::string on_store_failure = "stop";
   uint64_t max_store_bytes = 0;
   std::vector<std::string> command;
 };
+
+// The key from --sign-key, else $AGENTTRACE_SIGN_KEY; null when neither is given.
+Result<std::shared_ptr<const SigningKey>> LoadSignKey(const RecordFlags& f) {
+  std::string path = f.sign_key;
+  if (path.empty()) {
+    const char* env = std::getenv(kEnvSignKey);
+    if (env != nullptr) path = env;
+  }
+  if (path.empty()) return std::shared_ptr<const SigningKey>();
+  return SigningKey::Load(path);
+}
 
 // "123 (sleep), 124 (bash)".
 std::string DescribeProcesses(const std::vector<StoppedProcess>& procs) {
@@ -56,6 +69,17 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   if (f.command.empty()) {
     std::fprintf(stderr, "agenttrace: record: no command given (usage: agenttrace record [OPTIONS] -- CMD ARGS...)\n");
     return kExitUsage;
+  }
+  // Nested under a recording (the event socket is set), tool events join the enclosing session, which
+  // its own recorder signs.
+  std::shared_ptr<const SigningKey> sign_key;
+  if (std::getenv(kEnvSocket) == nullptr) {
+    auto k = LoadSignKey(f);
+    if (!k.ok()) {
+      std::fprintf(stderr, "agenttrace: record: %s\n", k.status().message().c_str());
+      return kExitRecordFailed;
+    }
+    sign_key = std::move(k).value();
   }
   if (f.mcp && f.trace_server && std::getenv(kEnvSocket) == nullptr) {
     // The server's syscalls and its tool calls in one session: record `agenttrace record --mcp -- SERVER`
@@ -85,6 +109,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     m.trace_server = f.trace_server;
     m.command = f.command;
     m.max_result_bytes = f.max_result_bytes;
+    m.sign_key = sign_key;
     return RunMcpRecord(cli, m);
   }
   RecordOptions o;
@@ -96,6 +121,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.allow_io_uring = f.allow_io_uring;
   o.cpu_pin = f.cpu_pin;
   o.pin_tracer = !f.no_pin_tracer;
+  o.sign_key = sign_key;
   o.max_store_bytes = f.max_store_bytes;
   Result<std::chrono::milliseconds> kill_after = ParseDuration(f.kill_after);
   if (!kill_after.ok()) return ReportError(kill_after.status(), "record --kill-after");
@@ -178,6 +204,9 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_flag("--no-pin-tracer", flags->no_pin_tracer,
                 "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
                 "agent is never restricted unless --cpu-pin)");
+  sub->add_option("--sign-key", flags->sign_key,
+                  "sign the completed session's head with this Ed25519 private key file (from `agenttrace key "
+                  "generate`; default: $AGENTTRACE_SIGN_KEY)");
   sub->add_option("--kill-after", flags->kill_after,
                   "after a stop signal or the timeout, kill the traced processes still running this much "
                   "later (a second signal kills at once); 0: at once (default 5s; units ms, s, m, h)")

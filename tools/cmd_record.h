@@ -4,6 +4,7 @@
 #define AGENTTRACE_TOOLS_CMD_RECORD_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,12 +12,15 @@
 
 namespace agenttrace {
 
+class SigningKey;
+
 // Options of `agenttrace record --mcp [...] -- SERVER_CMD ARGS...`.
 struct McpRecordOptions {
   std::string label, agent, agent_version;
   bool trace_server = false;
   std::vector<std::string> command;
   uint64_t max_result_bytes = 64u << 10;  // --max-result-bytes: larger results are stored as size + hash
+  std::shared_ptr<const SigningKey> sign_key;  // --sign-key / $AGENTTRACE_SIGN_KEY: signs the session head
 };
 
 // Runs the MCP stdio proxy for the server `o.command` and records its tool events (into a new session,

@@ -22,6 +22,7 @@
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +30,9 @@
 #include "format/event.h"
 #include "format/event_json.h"
 #include "format/event_text.h"
+#include "format/key_file.h"
 #include "format/session.h"
+#include "format/signing.h"
 #include "format/status.h"
 #include "format/store.h"
 #include "format/sys.h"
@@ -308,6 +311,10 @@ Json SessionToJson(const SessionInfo& s) {
   j["host"] = s.host;
   j["user"] = s.user;
   j["recorder"] = s.recorder;
+  // Which key signed the head (verify --pubkey checks it); absent when unsigned.
+  if (!s.signer_key.empty()) {
+    j["signer_key"] = BytesToHex(reinterpret_cast<const uint8_t*>(s.signer_key.data()), s.signer_key.size());
+  }
   return j;
 }
 
@@ -614,6 +621,7 @@ int RunImport(const Cli& cli, const ImportOptions& opt) {
 
 struct VerifyOptions {
   std::vector<std::string> sessions;
+  std::string pubkey;  // --pubkey: also check each session head's signature against this key
 };
 
 int RunVerify(const Cli& cli, const VerifyOptions& opt) {
@@ -631,6 +639,12 @@ int RunVerify(const Cli& cli, const VerifyOptions& opt) {
       ids.push_back(*id);
     }
   }
+  std::optional<PublicKey> pubkey;
+  if (!opt.pubkey.empty()) {
+    auto k = LoadPublicKey(opt.pubkey);
+    if (!k.ok()) return ReportError(k.status(), "verify --pubkey");
+    pubkey = *k;
+  }
   int rc = kExitOk;
   std::string out;
   for (const SessionId& id : ids) {
@@ -645,9 +659,14 @@ int RunVerify(const Cli& cli, const VerifyOptions& opt) {
       rc = kExitCorrupt;
       continue;
     }
-    if (r->ok) {
+    // The signature is checked against the very record the chain was recomputed against.
+    Status signature = r->ok && pubkey ? VerifySessionHead(r->record, *pubkey) : Status::Ok();
+    if (r->ok && !signature.ok()) {
+      out += sid + " BAD SIGNATURE: " + Printable(signature.message()) + "\n";
+      rc = kExitCorrupt;
+    } else if (r->ok) {
       out += sid + " ok (" + std::to_string(r->chunks_checked) + " chunks, " + std::to_string(r->events_checked) +
-             " events)\n";
+             " events" + (pubkey ? ", signed" : "") + ")\n";
     } else {
       out += sid + " BROKEN";
       if (r->first_bad_chunk) out += " at chunk " + std::to_string(*r->first_bad_chunk);
@@ -752,6 +771,9 @@ void RegisterStoreCommands(Cli& cli) {
     CLI::App* sub = cli.app.add_subcommand("verify", "recompute sessions' hash chains (all when none given)");
     AddStoreOption(sub, cli);
     sub->add_option("sessions", opt->sessions, "session ids or unique prefixes");
+    sub->add_option("--pubkey", opt->pubkey,
+                    "also require each session head to be signed by this Ed25519 public key (a .pub file from "
+                    "`agenttrace key generate`, or its 64 hex digits)");
     sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunVerify(cli, *opt); }; });
   }
   {

@@ -55,6 +55,13 @@ struct Session {
   envNames @22 :List(Text);
   secretEnvNames @23 :List(Text);
   recorder @24 :Text;
+  headSignature @25 :Data;
+  # Empty, or the 64-byte Ed25519 signature of the completed session's head: the message of
+  # format/signing.h (domain "agenttrace-session-head-v1", id, headHash, counts, state, times, exit
+  # status, label). Readers that verify signatures check it against a public key they trust; a
+  # signature alone proves nothing (anyone can sign with a key of their own).
+  signerKey @26 :Data;
+  # Empty, or the 32-byte Ed25519 public key of the signature (which key signed, for messages only).
 }
 
 struct Chunk {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -451,28 +452,22 @@ TEST(StoreTest, UpdateInfoIsPersistedButCannotChangeCountsOrIdentity) {
   EXPECT_EQ(info->event_count, 0u);
 }
 
-TEST(StoreTest, FingerprintKeyIsCreatedOnceWithMode0600) {
+// Anyone given a store (a CI artifact) must not get a key with it: the files a store consists of are
+// the LMDB environment and the writers' lock files, nothing else.
+TEST(StoreTest, StoreHoldsNoKeyFile) {
   TempDir dir;
-  Hash256 first;
   {
     auto store = OpenStore(dir.path());
-    auto k = store->FingerprintKey();
-    ASSERT_TRUE(k.ok()) << k.status().ToString();
-    first = *k;
-    EXPECT_NE(first, Hash256{});
+    auto w = store->CreateSession(SessionInfo{});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Finish(0, 0).ok());
   }
-  auto store = OpenStore(dir.path());
-  auto k = store->FingerprintKey();
-  ASSERT_TRUE(k.ok());
-  EXPECT_EQ(*k, first);
-  struct stat st;
-  ASSERT_EQ(::stat((dir.path() + "/fingerprint.key").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(st.st_size, 32);
-  TempDir other;
-  auto k2 = OpenStore(other.path())->FingerprintKey();
-  ASSERT_TRUE(k2.ok());
-  EXPECT_NE(*k2, first);
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+    if (entry.is_regular_file()) files.push_back(entry.path().filename().string());
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"data.mdb", "lock.mdb"}));
 }
 
 TEST(StoreTest, ReadOnlyOpenOfMissingStoreIsNotFound) {

@@ -2,6 +2,7 @@
 // filesystem server from npm (transcripts identical with and without the proxy; every tools/call
 // recorded with its result), exit statuses, nesting through the event socket, and `emit`.
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -400,6 +402,100 @@ TEST_F(McpCliTest, EmitOutsideARecording) {
   RunResult gone = RunShell(kBin + " emit --socket /nonexistent/sock --kind annotation --text x");
   EXPECT_EQ(gone.status, 2);
   EXPECT_NE(gone.err.find("/nonexistent/sock"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets in tool traffic, and the fingerprint key that never enters a store.
+
+// The stored tool.call arguments of the one session in `store`, after recording one echo call whose
+// arguments are `args_json`, with `env` (NAME=value words) added to the proxy's environment.
+std::string RecordEchoCall(const fs::path& store, const std::string& env, const std::string& args_json,
+                           std::string* result_json = nullptr) {
+  std::string input = R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})"
+                      "\n"
+                      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":)" +
+                      args_json + "}}\n";
+  RunResult r = RunShell(env + " " + kBin + " record --mcp --store " + Quote(store) + " -- " + kFake + " mcp", input);
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::string call;
+  for (const Event& e : SessionEvents(store, nullptr)) {
+    if (e.kind == EventKind::kToolCall) call = e.json;
+    if (e.kind == EventKind::kToolResult && result_json != nullptr) *result_json = e.json;
+  }
+  return call;
+}
+
+// Every byte of every regular file under `dir`.
+std::string AllFileBytes(const fs::path& dir) {
+  std::string all;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) all += Slurp(entry.path());
+  }
+  return all;
+}
+
+TEST_F(McpCliTest, FingerprintKeyStaysOutOfTheStoreAndFingerprintsCompareAcrossStores) {
+  TempDir a, b, c, config;
+  const std::string key_hex = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+  const std::string other_hex(64, '7');
+  const std::string secret = "pw-Ur8mKq2Lx";
+  const std::string args = R"({"password":")" + secret + R"("})";
+  const std::string env = "XDG_CONFIG_HOME=" + Quote(config.path()) + " DB_PASSWORD=" + secret;
+  std::string fa = RecordEchoCall(a.path(), "AGENTTRACE_FINGERPRINT_KEY=" + key_hex + " " + env, args);
+  std::string fb = RecordEchoCall(b.path(), "AGENTTRACE_FINGERPRINT_KEY=" + key_hex + " " + env, args);
+  std::string fc = RecordEchoCall(c.path(), "AGENTTRACE_FINGERPRINT_KEY=" + other_hex + " " + env, args);
+  EXPECT_THAT(fa, ::testing::MatchesRegex(R"(\{"password":"<secret:fp:[0-9a-f]{64}>"\})"));
+  EXPECT_EQ(fa, fb);  // the same key in two stores: the same fingerprint
+  EXPECT_NE(fa, fc);
+  // No key material in any file of the store, in any form; nor a key file.
+  std::array<uint8_t, 32> raw;
+  for (size_t i = 0; i < 32; ++i) raw[i] = static_cast<uint8_t>(std::stoi(key_hex.substr(2 * i, 2), nullptr, 16));
+  const std::string raw_key(reinterpret_cast<const char*>(raw.data()), raw.size());
+  for (const TempDir* d : {&a, &b}) {
+    std::string bytes = AllFileBytes(d->path());
+    EXPECT_EQ(bytes.find(raw_key), std::string::npos);
+    EXPECT_EQ(bytes.find(key_hex), std::string::npos);
+    EXPECT_EQ(bytes.find(secret), std::string::npos);
+    EXPECT_FALSE(fs::exists(d->path() / "fingerprint.key"));
+  }
+  EXPECT_FALSE(fs::exists(config.path() / "agenttrace" / "fingerprint.key"));  // the environment gave it
+
+  // Without the variable: the per-user key, created once, outside the store, the same for every store.
+  TempDir d, e;
+  std::string fd = RecordEchoCall(d.path(), env, args);
+  std::string fe = RecordEchoCall(e.path(), env, args);
+  EXPECT_EQ(fd, fe);
+  EXPECT_NE(fd, fa);
+  const fs::path user_key = config.path() / "agenttrace" / "fingerprint.key";
+  ASSERT_TRUE(fs::exists(user_key));
+  std::string user_hex = Slurp(user_key).substr(0, 64);
+  EXPECT_EQ(AllFileBytes(d.path()).find(user_hex), std::string::npos);
+  EXPECT_EQ(fs::status(user_key).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+// A secret the server hands back through a tool (here: echoed inside the result's text, which is
+// JSON inside a JSON string) or the agent passes in an encoded form is stored as its fingerprint, in
+// the tool.call arguments and in the tool.result.
+TEST_F(McpCliTest, EncodedSecretValuesInToolTrafficAreRedacted) {
+  TempDir store, config;
+  const std::string secret = "s3cr\"et/pa ss";
+  const std::string b64 = "dXNlcjpzM2NyImV0L3BhIHNz";  // base64("user:" + secret)
+  const std::string args =
+      R"({"raw":"s3cr\"et/pa ss","url":"https://h/?pw=s3cr%22et%2Fpa%20ss","auth":"Basic )" + b64 + R"("})";
+  std::string result;
+  std::string call = RecordEchoCall(
+      store.path(), "XDG_CONFIG_HOME=" + Quote(config.path()) + " DB_PASSWORD=" + Quote(secret), args, &result);
+  ASSERT_FALSE(call.empty());
+  ASSERT_FALSE(result.empty());
+  for (const std::string& stored : {call, result}) {
+    EXPECT_EQ(stored.find("s3cr"), std::string::npos) << stored;
+    EXPECT_EQ(stored.find("pa ss"), std::string::npos) << stored;
+    EXPECT_EQ(stored.find("%2Fpa%20ss"), std::string::npos) << stored;
+    EXPECT_EQ(stored.find(b64.substr(8, 12)), std::string::npos) << stored;  // the middle of the base64
+  }
+  size_t n = 0;
+  for (size_t at = call.find("<secret:fp:"); at != std::string::npos; at = call.find("<secret:fp:", at + 1)) ++n;
+  EXPECT_EQ(n, 3u) << call;
 }
 
 }  // namespace

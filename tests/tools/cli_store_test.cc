@@ -705,5 +705,81 @@ TEST_F(CliStoreTest, LargeSessionRoundTrip) {
               static_cast<long long>(ms(t1 - t0)), static_cast<long long>(ms(t2 - t1)));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Signed session heads (docs/threat-model.md, "Signed session heads").
+
+// One-event chunk 0 of a session, encoded as the writer would (chained to nothing).
+std::string OneEventChunk(const std::string& path) {
+  ChunkEncoder enc{WriterOptions{}};
+  Event e;
+  e.kind = EventKind::kFileOpen;
+  e.path = path;
+  enc.Add(e);
+  std::string chunk;
+  Status st = enc.Seal(0, Hash256{}, &chunk);
+  AT_CHECK_MSG(st.ok(), st.ToString());
+  return chunk;
+}
+
+TEST_F(CliStoreTest, RecomputedChainPassesVerifyButFailsVerifyPubkey) {
+  const std::string keys = dir_ + "/keys";
+  RunResult gen = Run({"key", "generate", "--out", keys});
+  ASSERT_EQ(gen.exit_code, 0) << Describe(gen);
+  const std::string sk = keys + "/session-sign.key", pk = keys + "/session-sign.pub";
+  EXPECT_EQ(gen.out, sk + "\n" + pk + "\n");
+  ASSERT_EQ(Run({"key", "generate", "--out", keys, "--name", "other"}).exit_code, 0);
+
+  // The key from the environment; the agent does not see where it is.
+  ASSERT_EQ(::setenv("AGENTTRACE_SIGN_KEY", sk.c_str(), 1), 0);
+  RunResult rec =
+      Run({"record", "--store", store_, "-q", "--", "/bin/sh", "-c", "echo sign-key=${AGENTTRACE_SIGN_KEY:-unset}"});
+  ::unsetenv("AGENTTRACE_SIGN_KEY");
+  ASSERT_EQ(rec.exit_code, 0) << Describe(rec);
+  EXPECT_EQ(rec.out, "sign-key=unset\n");
+  nlohmann::json ls = LsJson(store_);
+  ASSERT_EQ(ls.size(), 1u);
+  const std::string id = ls[0]["id"].get<std::string>();
+  ASSERT_EQ(ls[0]["chunks"].get<uint64_t>(), 1u);  // ReplaceSessionChunks rewrites chunk 0 only
+  const std::string pub_line = ReadFile(pk);
+  EXPECT_EQ(pub_line, "agenttrace-ed25519-public-v1 " + ls[0].value("signer_key", std::string("?")) + "\n");
+
+  RunResult ok = Run({"verify", "--store", store_, "--pubkey", pk});
+  EXPECT_EQ(ok.exit_code, 0) << Describe(ok);
+  EXPECT_THAT(ok.out, HasSubstr(id + " ok ("));
+  EXPECT_THAT(ok.out, HasSubstr("signed)"));
+  RunResult other = Run({"verify", "--store", store_, "--pubkey", keys + "/other.pub"});
+  EXPECT_EQ(other.exit_code, 3) << Describe(other);
+  EXPECT_THAT(other.out, HasSubstr(id + " BAD SIGNATURE: session head is signed by another key"));
+
+  // The forger rewrites chunk 0 and the record's head hash and counts: the chain is consistent again.
+  ASSERT_EQ(ReplaceSessionChunks(store_, id, OneEventChunk("/tmp/harmless")), "");
+  RunResult plain = Run({"verify", "--store", store_});
+  EXPECT_EQ(plain.exit_code, 0) << Describe(plain);
+  RunResult forged = Run({"verify", "--store", store_, "--pubkey", pk});
+  EXPECT_EQ(forged.exit_code, 3) << Describe(forged);
+  EXPECT_THAT(forged.out, HasSubstr(id + " BAD SIGNATURE: session head signature does not match the head"));
+
+  // Unsigned sessions (here an import) fail too; a private key given as the public one is refused.
+  std::string imported = Import(DataPath("session.jsonl"));
+  RunResult unsigned_run = Run({"verify", "--store", store_, "--pubkey", pk, imported});
+  EXPECT_EQ(unsigned_run.exit_code, 3) << Describe(unsigned_run);
+  EXPECT_THAT(unsigned_run.out, HasSubstr("session head is not signed"));
+  RunResult swapped = Run({"verify", "--store", store_, "--pubkey", sk});
+  EXPECT_EQ(swapped.exit_code, 2) << Describe(swapped);
+  EXPECT_THAT(swapped.err, HasSubstr("is a private key"));
+}
+
+TEST_F(CliStoreTest, RecordRefusesASigningKeyOthersCanRead) {
+  const std::string keys = dir_ + "/keys";
+  ASSERT_EQ(Run({"key", "generate", "--out", keys}).exit_code, 0);
+  const std::string sk = keys + "/session-sign.key";
+  ASSERT_EQ(::chmod(sk.c_str(), 0644), 0);
+  RunResult rec = Run({"record", "--store", store_, "--sign-key", sk, "--", "/bin/true"});
+  EXPECT_EQ(rec.exit_code, 125) << Describe(rec);
+  EXPECT_THAT(rec.err, HasSubstr("mode 0644"));
+  // Nothing was recorded unsigned in its place.
+  EXPECT_FALSE(fs::exists(store_ + "/data.mdb"));
+}
+
 }  // namespace
 }  // namespace agenttrace

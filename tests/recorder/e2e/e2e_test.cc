@@ -530,7 +530,7 @@ TEST_F(RecordTest, SecretInArgvNeverReachesTheStore) {
   EXPECT_THAT(names, ::testing::Contains("GITHUB_TOKEN")) << s.header.dump();
 
   bool exec_seen = false;
-  static const std::regex kFingerprint("token=<secret:fp:[0-9a-f]{16}>");
+  static const std::regex kFingerprint("token=<secret:fp:[0-9a-f]{64}>");
   for (const auto& e : s.events) {
     if (e.value("kind", "") != "exec") continue;
     auto argv = e.value("argv", std::vector<std::string>{});
@@ -570,7 +570,7 @@ TEST_F(RecordTest, CommandLineTokenNeverReachesLsShowOrExportRegression) {
   // What is kept instead: the command line with a fingerprint in place of the token.
   auto argv = s.header.value("argv", std::vector<std::string>{});
   ASSERT_EQ(argv.size(), 3u) << s.header.dump();
-  EXPECT_TRUE(std::regex_match(argv[2], std::regex("echo <secret:fp:[0-9a-f]{16}>"))) << argv[2];
+  EXPECT_TRUE(std::regex_match(argv[2], std::regex("echo <secret:fp:[0-9a-f]{64}>"))) << argv[2];
   EXPECT_THAT(show.out, ::testing::HasSubstr("<secret:fp:")) << show.out;
 }
 

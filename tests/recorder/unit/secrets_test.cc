@@ -170,7 +170,7 @@ TEST(SecretScannerTest, FingerprintFormatAndStability) {
   SecretScanner a2(Key(1), {"X=y"});
   SecretScanner b(Key(2), {});
   const std::string fp = a.Fingerprint("hunter22");
-  EXPECT_TRUE(std::regex_match(fp, std::regex("<secret:fp:[0-9a-f]{16}>"))) << fp;
+  EXPECT_TRUE(std::regex_match(fp, std::regex("<secret:fp:[0-9a-f]{64}>"))) << fp;
   EXPECT_EQ(fp, a.Fingerprint("hunter22"));
   EXPECT_EQ(fp, a2.Fingerprint("hunter22"));  // same key, another scanner
   EXPECT_NE(fp, b.Fingerprint("hunter22"));   // another store's key
