@@ -378,6 +378,25 @@ TEST_F(RecordTest, IoUringSetupIsRecordedAsEscape) {
   EXPECT_EQ(ExpectAllRecorded(r, s), 1u) << r.out;
 }
 
+// ptrace, process_vm_*, mount, umount2, unshare, setns, chroot and pivot_root: each attempt is an
+// escape, succeeded or not (docs/threat-model.md), and a policy can deny it.
+TEST_F(RecordTest, NamespaceAndTamperingCallsAreRecordedAsEscapes) {
+  RunResult r = Record({Program("e2e_escapes")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = Export();
+  EXPECT_EQ(ExpectAllRecorded(r, s), 9u) << r.out;
+  std::string policy = root_ + "/policy.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules:\n"
+                           "  - {id: no-escape, decision: deny, class: process.escape}\n";
+  RunResult replay = RunCommand({AGENTTRACE_BIN, "replay", "--store", store_, "--policy", policy, "--json",
+                                 root_ + "/report.json"});
+  EXPECT_EQ(replay.status, 1) << replay.out << replay.err;
+  std::ifstream in(root_ + "/report.json");
+  Json report = Json::parse(in, nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["sessions"][0]["rule_hits"].value("no-escape", 0), 9) << report["sessions"][0].dump();
+}
+
 TEST_F(RecordTest, LoopbackTcpAndUdpWithSendtoSendmsgAndSendmmsg) {
   RunResult r = Record({Program("e2e_net")});
   ASSERT_EQ(r.status, 0) << r.err;
