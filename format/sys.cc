@@ -33,19 +33,4 @@ Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) 
   return out;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    UniqueFd fd(RetryEintr([&] { return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); }));
-    if (!fd.valid()) return Status::FromErrno("create " + tmp, errno);
-    AT_RETURN_IF_ERROR(WriteAll(fd.get(), data, "write " + tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::FromErrno("rename " + tmp + " to " + path, err);
-  }
-  return Status::Ok();
-}
-
 }  // namespace agenttrace

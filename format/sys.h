@@ -26,8 +26,6 @@ Status WriteAll(int fd, std::string_view data, std::string_view what);
 // Reads a whole (small) file, at most max_bytes; larger files give ResourceExhausted.
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 64u << 20);
 
-// Writes a file atomically (temp file + rename).
-Status WriteFileAtomically(const std::string& path, std::string_view data);
 
 }  // namespace agenttrace
 

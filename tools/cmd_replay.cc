@@ -17,6 +17,7 @@
 #include "replayer/suggest.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
+#include "format/output_file.h"
 
 namespace agenttrace {
 namespace {
@@ -77,15 +78,10 @@ int LoadPolicy(const std::string& path, Policy* out) {
 }
 
 bool WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) {
-    std::fprintf(stderr, "agenttrace: cannot write %s\n", path.c_str());
-    return false;
-  }
-  f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  f.close();
-  if (!f) {
-    std::fprintf(stderr, "agenttrace: cannot write %s\n", path.c_str());
+  // Whole or not at all: a CI step must never read a half-written report as complete.
+  Status st = WriteFileAtomically(path, data);
+  if (!st.ok()) {
+    std::fprintf(stderr, "agenttrace: cannot write %s: %s\n", path.c_str(), st.message().c_str());
     return false;
   }
   return true;

@@ -38,6 +38,7 @@
 #include "format/sys.h"
 #include "format/text_escape.h"
 #include "format/unique_fd.h"
+#include "format/output_file.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
 
@@ -46,7 +47,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr size_t kOutputFlushBytes = 1u << 20;  // export: write to the fd in 1 MiB pieces
 constexpr size_t kInputReadBytes = 1u << 20;    // import: read(2) size
 constexpr size_t kShowMaxFieldBytes = 200;      // show: longer JSON/text fields are cut
 
@@ -151,77 +151,6 @@ std::string Printable(std::string_view s) { return Escaped(s); }
 
 // ---------------------------------------------------------------------------------------------
 // Buffered I/O.
-
-// Writes to stdout or to a file. A file is written under a temporary name and renamed into place by
-// Commit(), so that a failed export never leaves a truncated file that looks complete.
-class Output {
- public:
-  static Result<std::unique_ptr<Output>> Open(const std::string& path) {
-    auto out = std::unique_ptr<Output>(new Output());
-    if (path.empty() || path == "-") {
-      out->fd_ = STDOUT_FILENO;
-      out->what_ = "standard output";
-    } else {
-      out->path_ = path;
-      // The temporary name sits in a directory others may write to: create it exclusively and never
-      // through a symlink, or a planted link would make us overwrite its target. A name already
-      // taken (planted or stale) is left alone and another one is tried.
-      const std::string base = path + ".tmp-" + std::to_string(::getpid());
-      for (int attempt = 0; attempt < 16 && !out->owned_.valid(); ++attempt) {
-        out->tmp_path_ = base;
-        if (attempt > 0) {
-          uint32_t r = 0;
-          if (::getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint32_t>(attempt);
-          out->tmp_path_ += "-" + std::to_string(r);
-        }
-        out->owned_.reset(RetryEintr([&] {
-          return ::open(out->tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        }));
-        if (!out->owned_.valid() && errno != EEXIST) break;
-      }
-      if (!out->owned_.valid()) {
-        Status st = Status::FromErrno("create " + out->tmp_path_, errno);
-        out->tmp_path_.clear();  // not ours: the destructor must not unlink it
-        return st;
-      }
-      out->fd_ = out->owned_.get();
-      out->what_ = path;
-    }
-    out->buf_.reserve(kOutputFlushBytes + (64u << 10));
-    return out;
-  }
-  Output(const Output&) = delete;
-  Output& operator=(const Output&) = delete;
-  ~Output() {
-    if (!tmp_path_.empty() && !committed_) ::unlink(tmp_path_.c_str());
-  }
-
-  // The buffer to append to; call MaybeFlush() after each record.
-  std::string* buffer() { return &buf_; }
-  Status MaybeFlush() { return buf_.size() >= kOutputFlushBytes ? Flush() : Status::Ok(); }
-  Status Flush() {
-    Status s = WriteAll(fd_, buf_, what_);
-    buf_.clear();
-    return s;
-  }
-  // Flushes; for a file, syncs nothing but closes and renames it into place.
-  Status Commit() {
-    AT_RETURN_IF_ERROR(Flush());
-    if (tmp_path_.empty()) return Status::Ok();
-    if (::close(owned_.release()) != 0) return Status::FromErrno("close " + tmp_path_, errno);
-    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) return Status::FromErrno("rename to " + path_, errno);
-    committed_ = true;
-    return Status::Ok();
-  }
-
- private:
-  Output() = default;
-  int fd_ = -1;
-  UniqueFd owned_;
-  std::string path_, tmp_path_, what_;
-  std::string buf_;
-  bool committed_ = false;
-};
 
 // Splits a byte stream into lines ('\n'; the last line may lack it) of at most `max_line` bytes, with
 // one large read buffer: the returned views stay valid until the next call.
@@ -377,9 +306,9 @@ int RunShow(const Cli& cli, const ShowOptions& opt) {
   if (!reader.ok()) return ReportError(reader.status(), "show");
   const SessionInfo& s = (*reader)->info();
 
-  auto out_or = Output::Open("-");
+  auto out_or = OutputFile::Open("-");
   if (!out_or.ok()) return ReportError(out_or.status(), "show");
-  Output& output = **out_or;
+  OutputFile& output = **out_or;
   std::string* out = output.buffer();
   auto field = [&](const char* name, const std::string& value) {
     char buf[16];
@@ -472,7 +401,7 @@ int RunExport(const Cli& cli, const ExportOptions& opt) {
   const std::string context = "export";  // store errors name the session themselves
   auto reader = (*store)->OpenSession(*id);
   if (!reader.ok()) return ReportError(reader.status(), context);
-  auto output = Output::Open(opt.output);
+  auto output = OutputFile::Open(opt.output);
   if (!output.ok()) return ReportError(output.status(), context);
   std::string* out = (*output)->buffer();
   out->append(SessionHeaderToJson((*reader)->info()));

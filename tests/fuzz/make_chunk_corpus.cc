@@ -9,6 +9,7 @@
 
 #include "format/chunk_codec.h"
 #include "format/chunk_codec_testing.h"
+#include "format/output_file.h"
 #include "format/sys.h"
 #include "tests/format/synthetic_events.h"
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -525,6 +526,38 @@ std::string CorruptLargestChunk(const std::string& store_dir) {
   }
   mdb_env_close(env);
   return result;
+}
+
+// Replay's reports replace their destination whole: a symlink planted at a report's name is replaced,
+// never followed (the old writer truncated and wrote through it), and no temporary file is left.
+TEST_F(CliStoreTest, ReplayReportsAreWrittenWholeAndNeverThroughASymlink) {
+  Import(DataPath("session.jsonl"));
+  std::string policy = dir_ + "/allow.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules: []\npromotion: {require_success: false}\n";
+  std::string victim = dir_ + "/victim.txt";
+  std::ofstream(victim) << "must stay\n";
+  std::string junit = dir_ + "/junit.xml";
+  ASSERT_EQ(::symlink(victim.c_str(), junit.c_str()), 0);
+  RunResult replay = Run({"replay", "--store", store_, "--policy", policy, "--junit", junit, "--json",
+                          dir_ + "/report.json", kSessionId});
+  EXPECT_LE(replay.exit_code, 1) << replay.err;
+  std::ifstream v(victim);
+  std::string content((std::istreambuf_iterator<char>(v)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "must stay\n");
+  struct stat st {};
+  ASSERT_EQ(::lstat(junit.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  std::ifstream j(junit);
+  std::string xml((std::istreambuf_iterator<char>(j)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(xml.rfind("<?xml", 0), 0u) << xml;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+  // An unwritable destination is an I/O error (exit 2) that names the file.
+  RunResult bad = Run({"replay", "--store", store_, "--policy", policy, "--junit", dir_ + "/no/such/dir/j.xml",
+                       kSessionId});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("no/such/dir/j.xml"), std::string::npos) << bad.err;
 }
 
 TEST_F(CliStoreTest, VerifyDetectsACorruptedChunk) {
