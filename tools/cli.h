@@ -33,6 +33,7 @@ void RegisterStoreCommands(Cli& cli);      // ls, show, export, import, verify, 
 void RegisterRecordCommands(Cli& cli);     // record                                   (cmd_record.cc)
 void RegisterToolEventCommands(Cli& cli);  // emit                                     (cmd_emit.cc)
 void RegisterReplayCommands(Cli& cli);     // replay, policy check, policy suggest     (cmd_replay.cc)
+void RegisterDiffCommands(Cli& cli);       // diff                                     (cmd_diff.cc)
 
 }  // namespace agenttrace
 

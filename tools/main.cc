@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   RegisterRecordCommands(cli);
   RegisterToolEventCommands(cli);
   RegisterReplayCommands(cli);
+  RegisterDiffCommands(cli);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
