@@ -285,10 +285,25 @@ Result<DiffReport> RunDiff(std::vector<SessionInput> a, std::string a_name, std:
   if (policy != nullptr) {
     r.policy_used = true;
     r.policy_source = policy->source;
-    for (const auto& [res, bits] : sa.decisions) {
-      auto it = sb.decisions.find(res);
-      if (it == sb.decisions.end() || it->second == bits) continue;
-      r.decisions.push_back({res, DecisionsText(bits), DecisionsText(it->second)});
+    // Resources on both sides whose decisions differ, and resources of one side only that were asked
+    // about or denied there (an allowed new action is already in only_in_a / only_in_b).
+    constexpr uint8_t kNotAllow =
+        (1u << static_cast<unsigned>(Decision::kAsk)) | (1u << static_cast<unsigned>(Decision::kDeny));
+    auto ia = sa.decisions.begin(), ib = sb.decisions.begin();
+    while (ia != sa.decisions.end() || ib != sb.decisions.end()) {
+      if (ib == sb.decisions.end() || (ia != sa.decisions.end() && ia->first < ib->first)) {
+        if (ia->second & kNotAllow) r.decisions.push_back({ia->first, DecisionsText(ia->second), "-"});
+        ++ia;
+      } else if (ia == sa.decisions.end() || ib->first < ia->first) {
+        if (ib->second & kNotAllow) r.decisions.push_back({ib->first, "-", DecisionsText(ib->second)});
+        ++ib;
+      } else {
+        if (ia->second != ib->second) {
+          r.decisions.push_back({ia->first, DecisionsText(ia->second), DecisionsText(ib->second)});
+        }
+        ++ia;
+        ++ib;
+      }
     }
   }
   return r;

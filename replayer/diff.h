@@ -9,7 +9,8 @@
 //   - for one session per side, the first step where the sequences of tool calls and execs diverge,
 //     found by an edit-distance alignment over (kind, name, normalised arguments), both sequences
 //     capped at kMaxDiffSteps steps;
-//   - with a policy, the resources present on both sides whose decisions differ.
+//   - with a policy, the resources present on both sides whose decisions differ, and the resources of
+//     one side only that were asked about or denied there ("-" on the other side).
 // Every list is sorted, so the report is deterministic.
 //
 // Thread-safety: RunDiff is reentrant (it uses RunReplay's worker threads and joins them).
@@ -57,7 +58,7 @@ struct StepAlignment {
 
 struct DecisionChange {
   std::string resource;  // "class resource"
-  std::string a, b;      // decisions seen on each side, strongest last: "allow", "allow,deny"
+  std::string a, b;      // decisions seen on each side, strongest last: "allow", "allow,deny"; "-": none
 };
 
 struct ReachChange {

@@ -58,6 +58,19 @@ Json SideJson(const DiffSideSummary& s) {
   return j;
 }
 
+// A Markdown code span for recorded text (which may hold backticks), safe inside a table cell.
+std::string Code(const std::string& s) {
+  std::string body;
+  for (char c : s) {
+    if (c == '|')
+      body += "\\|";
+    else
+      body.push_back(c);
+  }
+  if (body.find('`') == std::string::npos) return "`" + body + "`";
+  return "`` " + body + " ``";
+}
+
 }  // namespace
 
 std::string RenderDiffText(const DiffReport& r) {
@@ -162,7 +175,7 @@ std::string RenderDiffMarkdown(const DiffReport& r) {
         out += "- ... " + std::to_string(v.size() - kMarkdownMaxItems) + " more\n";
         break;
       }
-      out += "- `" + s + "`\n";
+      out += "- " + Code(s) + "\n";
     }
     out += "\n";
   };
@@ -178,8 +191,8 @@ std::string RenderDiffMarkdown(const DiffReport& r) {
       const Divergence& d = *r.steps->divergence;
       out += "First divergence after " + std::to_string(r.steps->common_prefix) + " equal steps (" + KindText(d.kind) +
              "):\n\n";
-      if (d.a) out += "- A step " + std::to_string(d.index_a + 1) + ": `" + StepText(*d.a) + "`\n";
-      if (d.b) out += "- B step " + std::to_string(d.index_b + 1) + ": `" + StepText(*d.b) + "`\n";
+      if (d.a) out += "- A step " + std::to_string(d.index_a + 1) + ": " + Code(StepText(*d.a)) + "\n";
+      if (d.b) out += "- B step " + std::to_string(d.index_b + 1) + ": " + Code(StepText(*d.b)) + "\n";
       out += "\n";
     }
   }
@@ -189,7 +202,7 @@ std::string RenderDiffMarkdown(const DiffReport& r) {
       out += "No change.\n\n";
     } else {
       out += "| resource | A | B |\n|---|---|---|\n";
-      for (const DecisionChange& c : r.decisions) out += "| `" + c.resource + "` | " + c.a + " | " + c.b + " |\n";
+      for (const DecisionChange& c : r.decisions) out += "| " + Code(c.resource) + " | " + c.a + " | " + c.b + " |\n";
       out += "\n";
     }
   }
