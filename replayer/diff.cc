@@ -1,6 +1,8 @@
 #include "replayer/diff.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -37,6 +39,23 @@ std::string NormalizeArgText(std::string_view text, const PathVars& vars) {
   return NormalizeVolatileText(cur);
 }
 
+// Step keys are kept for up to kMaxDiffSteps steps per side, and tool arguments can be megabytes:
+// a longer key keeps its first kMaxStepKeyBytes and a hash of the whole, which still tells keys apart.
+constexpr size_t kMaxStepKeyBytes = 4096;
+
+void BoundKey(std::string* key) {
+  if (key->size() <= kMaxStepKeyBytes) return;
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : *key) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "...#%016llx", static_cast<unsigned long long>(h));
+  key->resize(kMaxStepKeyBytes);
+  key->append(buf);
+}
+
 std::string StepKey(const Event& e, const PathVars& vars, const TempPaths& temps) {
   std::string key(EventKindName(e.kind));
   key.push_back(' ');
@@ -45,6 +64,7 @@ std::string StepKey(const Event& e, const PathVars& vars, const TempPaths& temps
     key += e.tool;
     key.push_back(' ');
     key += NormalizeArgText(e.json, vars);
+    BoundKey(&key);
     return key;
   }
   key += NormalizeProfilePath(e.path, vars, &temps);
@@ -55,6 +75,7 @@ std::string StepKey(const Event& e, const PathVars& vars, const TempPaths& temps
     key += !arg.empty() && arg[0] == '/' ? NormalizeProfilePath(arg, vars, &temps) : NormalizeArgText(arg, vars);
   }
   key.push_back(']');
+  BoundKey(&key);
   return key;
 }
 

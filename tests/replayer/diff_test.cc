@@ -182,6 +182,18 @@ TEST(DiffTest, StepsAreCapped) {
   EXPECT_TRUE(truncated);
 }
 
+TEST(DiffTest, LongToolArgumentsAreBoundedButStillCompared) {
+  std::string big(100000, 'q');  // not hex: the normaliser would fold a hex run
+  std::string other = big;
+  other.back() = 'z';  // differs only past the kept prefix
+  auto steps_a = SessionSteps(Input(1, {ToolCall("t", "\"" + big + "\"")}), nullptr);
+  auto steps_b = SessionSteps(Input(2, {ToolCall("t", "\"" + other + "\"")}), nullptr);
+  ASSERT_TRUE(steps_a.ok() && steps_b.ok());
+  EXPECT_LT((*steps_a)[0].key.size(), 5000u);
+  EXPECT_NE((*steps_a)[0].key, (*steps_b)[0].key);
+  EXPECT_EQ(AlignSteps(*steps_a, *steps_b, false).divergence->kind, "changed");
+}
+
 TEST(DiffTest, LabelSetsUseTheUnionAndSkipAlignment) {
   // A has the README read in one session only, B in the other: the union is the same.
   std::vector<Event> extra = TaskRun("tmpQ3x9Lk2a");
