@@ -1,8 +1,11 @@
 // Renders a DiffReport (replayer/diff.h) as console text, JSON and Markdown. Output depends only on
-// the report, whose lists are sorted: the same sessions give the same bytes.
+// the report, whose lists are sorted: the same sessions give the same bytes. Resources and step keys
+// are recorded bytes (a file name may hold control characters or invalid UTF-8): every output writes
+// them in the escaped form of format/text_escape.h; event texts come escaped from DescribeEvent.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "format/text_escape.h"
 #include "replayer/diff.h"
 
 namespace agenttrace {
@@ -14,7 +17,7 @@ using Json = nlohmann::ordered_json;
 constexpr size_t kMarkdownMaxItems = 100;
 
 std::string SideLine(const char* tag, const DiffSideSummary& s) {
-  std::string out = std::string(tag) + " = " + s.name + " (" + std::to_string(s.sessions.size()) +
+  std::string out = std::string(tag) + " = " + Escaped(s.name) + " (" + std::to_string(s.sessions.size()) +
                     (s.sessions.size() == 1 ? " session, " : " sessions, ") + std::to_string(s.profile_size) +
                     " profile entries)";
   return out;
@@ -37,7 +40,7 @@ std::string AlignmentHeader(const StepAlignment& st) {
 
 Json Strings(const std::vector<std::string>& v) {
   Json a = Json::array();
-  for (const auto& s : v) a.push_back(s);
+  for (const auto& s : v) a.push_back(Escaped(s));
   return a;
 }
 
@@ -46,19 +49,19 @@ Json StepJson(const std::optional<DiffStep>& s) {
   Json j;
   j["seq"] = s->seq;
   j["what"] = s->what;
-  j["key"] = s->key;
+  j["key"] = Escaped(s->key);
   return j;
 }
 
 Json SideJson(const DiffSideSummary& s) {
   Json j;
-  j["name"] = s.name;
+  j["name"] = Escaped(s.name);
   j["sessions"] = Strings(s.sessions);
   j["profile_entries"] = s.profile_size;
   return j;
 }
 
-// A Markdown code span for recorded text (which may hold backticks), safe inside a table cell.
+// A Markdown code span for escaped text (which may hold backticks), safe inside a table cell.
 std::string Code(const std::string& s) {
   std::string body;
   for (char c : s) {
@@ -80,15 +83,15 @@ std::string RenderDiffText(const DiffReport& r) {
   auto list = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
     out += std::string(title) + " (" + std::to_string(v.size()) + "):\n";
-    for (const auto& s : v) out += "  " + s + "\n";
+    for (const auto& s : v) out += "  " + Escaped(s) + "\n";
   };
   list("only in A", r.only_a);
   list("only in B", r.only_b);
   if (!r.reach.empty()) {
     out += "reach:\n";
     for (const ReachChange& c : r.reach) {
-      for (const auto& s : c.added) out += "  new " + c.kind + ": " + s + "\n";
-      for (const auto& s : c.removed) out += "  gone " + c.kind + ": " + s + "\n";
+      for (const auto& s : c.added) out += "  new " + c.kind + ": " + Escaped(s) + "\n";
+      for (const auto& s : c.removed) out += "  gone " + c.kind + ": " + Escaped(s) + "\n";
     }
   }
   if (r.steps) {
@@ -111,7 +114,8 @@ std::string RenderDiffText(const DiffReport& r) {
       out += "no change\n";
     } else {
       out += std::to_string(r.decisions.size()) + " changed\n";
-      for (const DecisionChange& c : r.decisions) out += "  " + c.resource + ": A " + c.a + ", B " + c.b + "\n";
+      for (const DecisionChange& c : r.decisions)
+        out += "  " + Escaped(c.resource) + ": A " + c.a + ", B " + c.b + "\n";
     }
   }
   if (!r.first_error.ok()) out += "error: " + r.first_error.ToString() + "\n";
@@ -156,7 +160,8 @@ std::string RenderDiffJson(const DiffReport& r) {
   }
   j["policy"] = r.policy_used ? Json(r.policy_source) : Json(nullptr);
   Json dec = Json::array();
-  for (const DecisionChange& c : r.decisions) dec.push_back({{"resource", c.resource}, {"a", c.a}, {"b", c.b}});
+  for (const DecisionChange& c : r.decisions)
+    dec.push_back({{"resource", Escaped(c.resource)}, {"a", c.a}, {"b", c.b}});
   j["decisions"] = std::move(dec);
   j["error"] = r.first_error.ok() ? Json(nullptr) : Json(r.first_error.ToString());
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -175,7 +180,7 @@ std::string RenderDiffMarkdown(const DiffReport& r) {
         out += "- ... " + std::to_string(v.size() - kMarkdownMaxItems) + " more\n";
         break;
       }
-      out += "- " + Code(s) + "\n";
+      out += "- " + Code(Escaped(s)) + "\n";
     }
     out += "\n";
   };
@@ -202,7 +207,8 @@ std::string RenderDiffMarkdown(const DiffReport& r) {
       out += "No change.\n\n";
     } else {
       out += "| resource | A | B |\n|---|---|---|\n";
-      for (const DecisionChange& c : r.decisions) out += "| " + Code(c.resource) + " | " + c.a + " | " + c.b + " |\n";
+      for (const DecisionChange& c : r.decisions)
+        out += "| " + Code(Escaped(c.resource)) + " | " + c.a + " | " + c.b + " |\n";
       out += "\n";
     }
   }

@@ -194,6 +194,20 @@ TEST(DiffTest, LongToolArgumentsAreBoundedButStillCompared) {
   EXPECT_EQ(AlignSteps(*steps_a, *steps_b, false).divergence->kind, "changed");
 }
 
+TEST(DiffTest, RecordedNamesAreEscapedInEveryOutput) {
+  std::vector<Event> b = TaskRun("x");
+  b.push_back(Open("/home/u/proj/evil\x1b[2J|`\xff"));
+  DiffReport r = MustDiff(One(Input(1, TaskRun("x"))), One(Input(2, b)));
+  ASSERT_EQ(r.only_b.size(), 1u);
+  std::string text = RenderDiffText(r), md = RenderDiffMarkdown(r), json = RenderDiffJson(r);
+  EXPECT_NE(text.find("file.read ${workspace}/evil\\x1b[2J|`\\xff"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  EXPECT_NE(md.find("`` file.read ${workspace}/evil\\x1b[2J\\|`\\xff ``"), std::string::npos) << md;
+  EXPECT_EQ(md.find('\x1b'), std::string::npos);
+  auto j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["only_in_b"][0], "file.read ${workspace}/evil\\x1b[2J|`\\xff");
+}
+
 TEST(DiffTest, LabelSetsUseTheUnionAndSkipAlignment) {
   // A has the README read in one session only, B in the other: the union is the same.
   std::vector<Event> extra = TaskRun("tmpQ3x9Lk2a");
