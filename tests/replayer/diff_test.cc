@@ -172,6 +172,20 @@ TEST(DiffTest, FirstDivergenceOfSessionsIsTheChangedToolArgument) {
   EXPECT_FALSE(r.equal());
 }
 
+TEST(DiffTest, AlignmentOfTwoFullLengthDisjointSequences) {
+  // The worst case of the quadratic alignment: kMaxDiffSteps steps per side, nothing in common.
+  std::vector<DiffStep> a, b;
+  for (size_t i = 0; i < kMaxDiffSteps; ++i) {
+    a.push_back({"a" + std::to_string(i), i, ""});
+    b.push_back({"b" + std::to_string(i), i, ""});
+  }
+  b.push_back({"b-extra", kMaxDiffSteps, ""});
+  StepAlignment s = AlignSteps(a, b, false);
+  EXPECT_EQ(s.edit_distance, kMaxDiffSteps + 1);
+  EXPECT_EQ(s.common_prefix, 0u);
+  EXPECT_EQ(s.divergence->kind, "changed");
+}
+
 TEST(DiffTest, StepsAreCapped) {
   std::vector<Event> ev;
   for (size_t i = 0; i < kMaxDiffSteps + 5; ++i) ev.push_back(ToolCall("t", "{}"));
