@@ -34,6 +34,7 @@ void RegisterRecordCommands(Cli& cli);     // record                            
 void RegisterToolEventCommands(Cli& cli);  // emit                                     (cmd_emit.cc)
 void RegisterReplayCommands(Cli& cli);     // replay, policy check, policy suggest     (cmd_replay.cc)
 void RegisterKeyCommands(Cli& cli);        // key generate                             (cmd_key.cc)
+void RegisterDiffCommands(Cli& cli);       // diff                                     (cmd_diff.cc)
 
 }  // namespace agenttrace
 

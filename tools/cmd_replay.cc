@@ -1,11 +1,9 @@
 // `agenttrace replay`, `agenttrace policy check`, `agenttrace policy suggest` (docs/cli.md, docs/policy.md).
-#include <sys/stat.h>
 
-#include <cstdio>
 #include <algorithm>
-#include <fstream>
-#include <optional>
+#include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +15,7 @@
 #include "replayer/suggest.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
-#include "format/output_file.h"
+#include "tools/select.h"
 
 namespace agenttrace {
 namespace {
@@ -48,108 +46,6 @@ struct SuggestArgs {
   std::vector<std::string> sessions;
   std::string output;
 };
-
-bool IsRegularFile(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool IsDirectory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// Loads a policy; prints the error and returns the exit code (0 on success).
-int LoadPolicy(const std::string& path, Policy* out) {
-  auto p = LoadPolicyFile(path);
-  if (!p.ok()) {
-    std::fprintf(stderr, "agenttrace: %s\n", p.status().message().c_str());
-    return p.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
-  }
-  // Session-independent checks are done; compile once with placeholder directories to catch what only
-  // compilation finds (matcher memory limits).
-  auto cp = CompiledPolicy::Compile(*p, PathVars{"/workspace", "/home/user", "/tmp"});
-  if (!cp.ok()) {
-    std::fprintf(stderr, "agenttrace: %s\n", cp.status().message().c_str());
-    return kExitBadPolicy;
-  }
-  *out = std::move(*p);
-  return kExitOk;
-}
-
-bool WriteFile(const std::string& path, const std::string& data) {
-  // Whole or not at all: a CI step must never read a half-written report as complete.
-  Status st = WriteFileAtomically(path, data);
-  if (!st.ok()) {
-    std::fprintf(stderr, "agenttrace: cannot write %s: %s\n", path.c_str(), st.message().c_str());
-    return false;
-  }
-  return true;
-}
-
-// Collects the inputs: JSON-lines files named on the command line and sessions of the store (by id
-// or prefix, by label, or all when neither is given). Returns an exit code on failure.
-int SelectSessions(const Cli& cli, const std::vector<std::string>& args, const std::string* label,
-                   std::shared_ptr<Store>* store_out, std::vector<SessionInput>* inputs) {
-  std::vector<std::string> ids;
-  for (const std::string& a : args) {
-    if (!IsRegularFile(a)) {
-      ids.push_back(a);
-      continue;
-    }
-    auto s = ReadJsonlSession(a);
-    if (!s.ok()) {
-      std::fprintf(stderr, "agenttrace: %s\n", s.status().message().c_str());
-      return s.status().code() == StatusCode::kIOError ? kExitUsage : kExitCorrupt;
-    }
-    if (label != nullptr && s->info.label != *label) continue;
-    auto events = std::make_shared<const std::vector<Event>>(std::move(s->events));
-    inputs->push_back(MemoryInput(std::move(s->info), std::move(events), a));
-  }
-  bool need_store = !ids.empty() || args.empty();
-  if (!need_store) return kExitOk;
-  std::string dir = StoreDir(cli);
-  if (!IsDirectory(dir)) {
-    std::fprintf(stderr, "agenttrace: no trace store at %s\n", dir.c_str());
-    return kExitUsage;
-  }
-  StoreOptions so;
-  so.read_only = true;
-  auto opened = Store::Open(dir, so);
-  if (!opened.ok()) return ReportError(opened.status(), "store " + dir);
-  std::shared_ptr<Store> store(std::move(*opened));
-  *store_out = store;
-  std::vector<SessionInfo> chosen;
-  if (!ids.empty()) {
-    for (const std::string& text : ids) {
-      auto id = store->Resolve(text);
-      if (!id.ok()) return ReportError(id.status(), "session \"" + text + "\"");
-      auto info = store->GetSession(*id);
-      if (!info.ok()) return ReportError(info.status(), "session " + text);
-      if (label != nullptr && info->label != *label) continue;
-      chosen.push_back(std::move(*info));
-    }
-  } else {
-    auto all = store->ListSessions();
-    if (!all.ok()) return ReportError(all.status(), "store " + dir);
-    for (SessionInfo& s : *all) {
-      if (label == nullptr || s.label == *label) chosen.push_back(std::move(s));
-    }
-  }
-  for (SessionInfo& info : chosen) {
-    SessionInput in;
-    SessionId id = info.id;
-    in.info = std::move(info);
-    in.origin = "store";
-    in.open = [store, id]() -> Result<std::unique_ptr<EventSource>> {
-      auto r = store->OpenSession(id);
-      if (!r.ok()) return r.status();
-      return std::unique_ptr<EventSource>(std::move(*r));
-    };
-    inputs->push_back(std::move(in));
-  }
-  return kExitOk;
-}
 
 int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
   Policy policy;

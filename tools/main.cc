@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   RegisterToolEventCommands(cli);
   RegisterReplayCommands(cli);
   RegisterKeyCommands(cli);
+  RegisterDiffCommands(cli);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,8 +1,9 @@
 // Golden tests: stored sessions (JSON lines) replayed against stored policies must give exactly the
-// stored reports, byte for byte.
+// stored reports, byte for byte; likewise for behaviour diffs.
 //
 // Layout: tests/golden/<case>/policy.yaml, tests/golden/<case>/sessions/*.jsonl,
-// tests/golden/<case>/expected.json and expected.md. To regenerate after an intended change of
+// tests/golden/<case>/expected.json and expected.md. Diff cases: tests/golden/diff-<case>/a.jsonl,
+// b.jsonl, diff-policy.yaml and expected.txt, expected.json, expected.md. To regenerate after an intended change of
 // behaviour or report format, run the test with AGENTTRACE_REGENERATE_GOLDEN=1 and review the diff:
 //   AGENTTRACE_REGENERATE_GOLDEN=1 ctest -R replayer_golden
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "replayer/diff.h"
 #include "replayer/policy.h"
 #include "replayer/replay.h"
 #include "replayer/report.h"
@@ -74,6 +76,57 @@ TEST_P(GoldenTest, ReportsMatchByteForByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return n;
+                         });
+
+std::vector<std::string> DiffCases() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(AGENTTRACE_GOLDEN_DIR)) {
+    std::string name = e.path().filename().string();
+    if (e.is_directory() && name.rfind("diff-", 0) == 0) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+SessionInput FileInput(const fs::path& f) {
+  auto s = ParseJsonlSession(ReadAll(f), f.filename().string());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  if (!s.ok()) return SessionInput();
+  return MemoryInput(s->info, std::make_shared<const std::vector<Event>>(std::move(s->events)), f.filename().string());
+}
+
+class DiffGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DiffGoldenTest, DiffReportsMatchByteForByte) {
+  fs::path dir = fs::path(AGENTTRACE_GOLDEN_DIR) / GetParam();
+  auto policy = ParsePolicy(ReadAll(dir / "diff-policy.yaml"), "diff-policy.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  std::vector<SessionInput> a, b;
+  a.push_back(FileInput(dir / "a.jsonl"));
+  b.push_back(FileInput(dir / "b.jsonl"));
+  auto report = RunDiff(std::move(a), "a.jsonl", std::move(b), "b.jsonl", &*policy);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  std::string text = RenderDiffText(*report);
+  std::string json = RenderDiffJson(*report);
+  std::string md = RenderDiffMarkdown(*report);
+  const char* regen = std::getenv("AGENTTRACE_REGENERATE_GOLDEN");
+  if (regen != nullptr && std::string(regen) == "1") {
+    std::ofstream(dir / "expected.txt", std::ios::binary) << text;
+    std::ofstream(dir / "expected.json", std::ios::binary) << json;
+    std::ofstream(dir / "expected.md", std::ios::binary) << md;
+    GTEST_SKIP() << "regenerated " << dir.string();
+  }
+  ASSERT_TRUE(fs::exists(dir / "expected.txt")) << "missing; regenerate (see the top of golden_test.cc)";
+  EXPECT_EQ(text, ReadAll(dir / "expected.txt"));
+  EXPECT_EQ(json, ReadAll(dir / "expected.json"));
+  EXPECT_EQ(md, ReadAll(dir / "expected.md"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, DiffGoldenTest, ::testing::ValuesIn(DiffCases()),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';

@@ -1,0 +1,159 @@
+// End-to-end tests of `agenttrace diff`: the built binary on the golden diff sessions
+// (tests/golden/diff-agent-v2), checking exit codes (0 equal, 1 different, 2 usage, 3 corrupt,
+// 4 bad policy) and that the outputs are the reports the golden test pins.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace agenttrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Golden(const std::string& name) { return std::string(AGENTTRACE_DIFF_DATA) + "/" + name; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+class CliDiffTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/agenttrace-diff-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    store_ = dir_ + "/store";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs agenttrace with `args` (environment without AGENTTRACE_STORE).
+  RunResult Run(const std::vector<std::string>& args) {
+    std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    std::vector<std::string> argv_s = {AGENTTRACE_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "AGENTTRACE_STORE=", 17) != 0) envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    RunResult r;
+    if (rc != 0) {
+      r.err = std::string("posix_spawn failed: ") + std::strerror(rc);
+      return r;
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = ReadFile(out_path);
+    r.err = ReadFile(err_path);
+    return r;
+  }
+
+  std::string dir_, store_;
+};
+
+TEST_F(CliDiffTest, SameSessionIsEqualExitZero) {
+  RunResult r = Run({"diff", Golden("a.jsonl"), Golden("a.jsonl")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("agenttrace diff: equal\n", 0), 0u) << r.out;
+}
+
+TEST_F(CliDiffTest, DifferentSessionsExitOneWithTheGoldenReports) {
+  std::string json = dir_ + "/diff.json", md = dir_ + "/diff.md";
+  RunResult r = Run({"diff", "--policy", Golden("diff-policy.yaml"), "--json", json, "--markdown", md,
+                     Golden("a.jsonl"), Golden("b.jsonl")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("new hosts: 203.0.113.9:443"), std::string::npos) << r.out;
+  // The golden reports name the sides "a.jsonl" and "b.jsonl"; here they are full paths.
+  auto j = nlohmann::json::parse(ReadFile(json));
+  auto golden = nlohmann::json::parse(ReadFile(Golden("expected.json")));
+  EXPECT_EQ(j["a"]["name"], Golden("a.jsonl"));
+  j["a"]["name"] = "a.jsonl";
+  j["b"]["name"] = "b.jsonl";
+  j["policy"] = "diff-policy.yaml";
+  EXPECT_EQ(j, golden);
+  EXPECT_NE(ReadFile(md).find("| `net.connect 203.0.113.9:443` | - | deny |"), std::string::npos);
+}
+
+TEST_F(CliDiffTest, JsonToStandardOutput) {
+  RunResult r = Run({"diff", "--json", "-", Golden("a.jsonl"), Golden("b.jsonl")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["equal"].get<bool>());
+  EXPECT_TRUE(j["policy"].is_null());
+  EXPECT_EQ(j["steps"]["divergence"]["kind"], "only_in_b");
+}
+
+TEST_F(CliDiffTest, LabelsFromFilesAndFromTheStore) {
+  RunResult files = Run({"diff", "--label", "agent-v1", "--label", "agent-v2", Golden("a.jsonl"), Golden("b.jsonl")});
+  EXPECT_EQ(files.exit_code, 1) << files.err;
+  EXPECT_NE(files.out.find("A = label agent-v1 (1 session"), std::string::npos) << files.out;
+  RunResult same = Run({"diff", "--label", "agent-v1", "--label", "agent-v1", Golden("a.jsonl"), Golden("b.jsonl")});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  for (const char* f : {"a.jsonl", "b.jsonl"}) {
+    RunResult imp = Run({"import", "--store", store_, Golden(f)});
+    ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  }
+  RunResult store = Run({"diff", "--store", store_, "--label", "agent-v1", "--label", "agent-v2"});
+  EXPECT_EQ(store.exit_code, 1) << store.err;
+  EXPECT_NE(store.out.find("only in B (3):"), std::string::npos) << store.out;
+  RunResult by_id =
+      Run({"diff", "--store", store_, "0190b5c4-8e1a-7abc-9def-000000000001", "0190b5c4-8e1a-7abc-9def-000000000001"});
+  EXPECT_EQ(by_id.exit_code, 0) << by_id.err;
+}
+
+TEST_F(CliDiffTest, UsageCorruptAndBadPolicyExitCodes) {
+  EXPECT_EQ(Run({"diff", Golden("a.jsonl")}).exit_code, 2);
+  EXPECT_EQ(Run({"diff", "--label", "agent-v1", Golden("a.jsonl")}).exit_code, 2);
+  RunResult none = Run({"diff", "--label", "agent-v1", "--label", "nope", Golden("a.jsonl")});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("no sessions selected for label nope"), std::string::npos) << none.err;
+  std::string corrupt = dir_ + "/corrupt.jsonl";
+  std::ofstream(corrupt) << ReadFile(Golden("a.jsonl")) << "{not json\n";
+  EXPECT_EQ(Run({"diff", Golden("a.jsonl"), corrupt}).exit_code, 3);
+  std::string bad = dir_ + "/bad.yaml";
+  std::ofstream(bad) << "version: 1\nrules: [{id: x, decision: perhaps}]\n";
+  EXPECT_EQ(Run({"diff", "--policy", bad, Golden("a.jsonl"), Golden("b.jsonl")}).exit_code, 4);
+}
+
+}  // namespace
+}  // namespace agenttrace
