@@ -6,11 +6,10 @@
 #include <atomic>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <thread>
 #include <unordered_set>
 
-#include "format/event_json.h"
+#include "format/jsonl_reader.h"
 #include "replayer/engine.h"
 #include "replayer/profile.h"
 
@@ -315,39 +314,18 @@ void Assess(const Promotion& pr, ReplayReport* report) {
   }
 }
 
-Result<JsonlSession> ParseJsonlSession(std::string_view text, const std::string& name) {
-  JsonlSession s;
-  size_t pos = 0, line_no = 0;
-  bool have_header = false;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++line_no;
-    if (line.empty()) continue;
-    std::string where = name + ":" + std::to_string(line_no);
-    if (!have_header) {
-      auto h = SessionHeaderFromJson(line);
-      if (!h.ok()) return h.status().WithContext(where);
-      s.info = std::move(*h);
-      have_header = true;
-      continue;
-    }
-    auto e = EventFromJson(line, true);
-    if (!e.ok()) return Status(StatusCode::kCorruption, e.status().message()).WithContext(where);
-    s.events.push_back(std::move(*e));
-  }
-  if (!have_header) return Status::InvalidArgument(name + ": empty file (expected an agenttrace-jsonl header line)");
-  return s;
-}
-
-Result<JsonlSession> ReadJsonlSession(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot open " + path);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::IOError("cannot read " + path);
-  return ParseJsonlSession(data, path);
+Result<SessionInput> JsonlFileInput(const std::string& path, std::string origin) {
+  auto header = JsonlReader::Open(path);
+  if (!header.ok()) return header.status();
+  SessionInput in;
+  in.info = (*header)->info();
+  in.origin = std::move(origin);
+  in.open = [path]() -> Result<std::unique_ptr<EventSource>> {
+    auto r = JsonlReader::Open(path);
+    if (!r.ok()) return r.status();
+    return std::unique_ptr<EventSource>(std::move(*r));
+  };
+  return in;
 }
 
 SessionInput MemoryInput(SessionInfo info, std::shared_ptr<const std::vector<Event>> events, std::string origin) {

@@ -137,14 +137,11 @@ Result<ReplayReport> RunReplay(const Policy& policy, std::vector<SessionInput> i
 // Computes labels, stability and verdicts from session results (used by RunReplay; exposed for tests).
 void Assess(const Promotion& promotion, ReplayReport* report);
 
-// A session read from a JSON-lines export (agenttrace export --format jsonl): header line, then one
-// event per line.
-struct JsonlSession {
-  SessionInfo info;
-  std::vector<Event> events;
-};
-Result<JsonlSession> ReadJsonlSession(const std::string& path);
-Result<JsonlSession> ParseJsonlSession(std::string_view text, const std::string& name);
+// A session in a JSON-lines file (agenttrace export --format jsonl). Reads only the header now (a
+// bad or missing header fails here, as Corruption naming the file); `open` reopens the file and
+// streams its events through a JsonlReader (format/jsonl_reader.h), so a bad line or a seq gap
+// becomes the session's read error (Corruption) and a large file is never held in memory.
+Result<SessionInput> JsonlFileInput(const std::string& path, std::string origin);
 // A SessionInput over events held in memory (shared, so the input can be copied).
 SessionInput MemoryInput(SessionInfo info, std::shared_ptr<const std::vector<Event>> events, std::string origin);
 

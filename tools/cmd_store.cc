@@ -30,6 +30,7 @@
 #include "format/event.h"
 #include "format/event_json.h"
 #include "format/event_text.h"
+#include "format/jsonl_reader.h"
 #include "format/key_file.h"
 #include "format/session.h"
 #include "format/signing.h"
@@ -47,7 +48,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr size_t kInputReadBytes = 1u << 20;    // import: read(2) size
 constexpr size_t kShowMaxFieldBytes = 200;      // show: longer JSON/text fields are cut
 
 // ---------------------------------------------------------------------------------------------
@@ -148,67 +148,6 @@ std::string AgentText(const SessionInfo& s) {
 
 // Recorded text for people, in the escaped form of format/text_escape.h.
 std::string Printable(std::string_view s) { return Escaped(s); }
-
-// ---------------------------------------------------------------------------------------------
-// Buffered I/O.
-
-// Splits a byte stream into lines ('\n'; the last line may lack it) of at most `max_line` bytes, with
-// one large read buffer: the returned views stay valid until the next call.
-class LineReader {
- public:
-  LineReader(int fd, std::string what, size_t max_line) : fd_(fd), what_(std::move(what)), max_line_(max_line) {
-    buf_.resize(std::min(max_line_ + 1, kInputReadBytes * 2));
-  }
-
-  // True and `*line` set when a line was read; false at the end of input.
-  Result<bool> Next(std::string_view* line) {
-    for (;;) {
-      const char* base = buf_.data();
-      if (const void* nl = std::memchr(base + scan_, '\n', end_ - scan_)) {
-        size_t pos = static_cast<const char*>(nl) - base;
-        if (pos - start_ > max_line_) return TooLong();
-        *line = std::string_view(base + start_, pos - start_);
-        start_ = scan_ = pos + 1;
-        return true;
-      }
-      scan_ = end_;
-      if (end_ - start_ > max_line_) return TooLong();
-      if (eof_) {
-        if (start_ == end_) return false;
-        *line = std::string_view(base + start_, end_ - start_);
-        start_ = scan_ = end_;
-        return true;
-      }
-      // Make room: move the partial line to the front, grow if it fills the buffer.
-      if (start_ > 0) {
-        std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
-        end_ -= start_;
-        scan_ -= start_;
-        start_ = 0;
-      }
-      if (end_ == buf_.size()) buf_.resize(std::min(buf_.size() * 2, max_line_ + 2));
-      size_t want = std::min(kInputReadBytes, buf_.size() - end_);
-      ssize_t n = RetryEintr([&] { return ::read(fd_, buf_.data() + end_, want); });
-      if (n < 0) return Status::FromErrno("read " + what_, errno);
-      if (n == 0) eof_ = true;
-      end_ += static_cast<size_t>(n);
-    }
-  }
-
- private:
-  Status TooLong() const {
-    return Status::Corruption("line longer than the limit of " + std::to_string(max_line_) + " bytes");
-  }
-
-  int fd_;
-  std::string what_;
-  size_t max_line_;
-  std::string buf_;
-  size_t start_ = 0;  // first byte of the current line
-  size_t scan_ = 0;   // bytes before this are known not to be '\n'
-  size_t end_ = 0;    // end of valid data
-  bool eof_ = false;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Commands.
@@ -425,35 +364,17 @@ struct ImportOptions {
   bool new_id = false;
 };
 
-Status LineError(uint64_t line_no, const Status& s) {
-  return Status::Corruption("line " + std::to_string(line_no) + ": " + s.message());
-}
-
 int RunImport(const Cli& cli, const ImportOptions& opt) {
   const bool from_stdin = opt.input.empty() || opt.input == "-";
   const std::string what = from_stdin ? std::string("standard input") : opt.input;
   const std::string context = "import " + what;
-  UniqueFd owned;
-  int fd = STDIN_FILENO;
-  if (!from_stdin) {
-    owned.reset(::open(opt.input.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!owned.valid()) return ReportError(Status::FromErrno("open " + opt.input, errno), "import");
-    fd = owned.get();
-  }
-  LineReader lines(fd, what, kMaxJsonLineBytes);
-
-  // Line 1: the header. Nothing is written to the store before it parsed.
-  std::string_view line;
-  auto got = lines.Next(&line);
-  if (!got.ok()) return ReportError(got.status().code() == StatusCode::kIOError ? got.status()
-                                                                                   : LineError(1, got.status()),
-                                    context);
-  if (!*got) return ReportError(Status::Corruption("empty input: no header line"), context);
-  auto header = SessionHeaderFromJson(line);
-  if (!header.ok()) return ReportError(LineError(1, header.status()), context);
-  SessionInfo info = std::move(header).value();
+  // Line 1: the header. Nothing is written to the store before it parsed. Reader errors name the
+  // input and line themselves.
+  auto reader_or = from_stdin ? JsonlReader::FromFd(STDIN_FILENO, what) : JsonlReader::Open(opt.input);
+  if (!reader_or.ok()) return ReportError(reader_or.status(), "import");
+  JsonlReader& reader = **reader_or;
+  SessionInfo info = reader.info();
   const SessionState final_state = info.state;
-  const uint64_t declared_events = info.event_count;
 
   std::string dir = StoreDir(cli);
   auto store = Store::Open(dir);
@@ -477,42 +398,29 @@ int RunImport(const Cli& cli, const ImportOptions& opt) {
   const std::string sid = writer->info().id.ToString();
 
   // On any failure below the partial session stays `incomplete` (the writer is dropped unfinished).
-  auto fail = [&](const Status& s) {
+  auto fail = [&](const Status& s, const char* where = nullptr) {
     Status flushed = writer->Flush();
     (void)flushed;  // best effort: keep what was read before the error inspectable
     writer.reset();
     std::fprintf(stderr, "agenttrace: import: partial session %s left incomplete\n", sid.c_str());
-    return ReportError(s, context);
+    return ReportError(s, where != nullptr ? std::string(where) : context);
   };
 
-  uint64_t line_no = 1;
+  // The reader checks each line, the dense seq and the header's event count (format/jsonl_reader.h).
   uint64_t expected_seq = 0;
   for (;;) {
-    got = lines.Next(&line);
-    ++line_no;
-    if (!got.ok()) {
-      return fail(got.status().code() == StatusCode::kIOError ? got.status() : LineError(line_no, got.status()));
-    }
-    if (!*got) break;
-    if (line.empty()) continue;
-    auto event = EventFromJson(line, /*require_seq=*/true);
-    if (!event.ok()) return fail(LineError(line_no, event.status()));
-    if (event->seq != expected_seq) {
-      return fail(Status::Corruption("line " + std::to_string(line_no) + ": event seq " +
-                                     std::to_string(event->seq) + ", expected " + std::to_string(expected_seq) +
-                                     " (events must be numbered 0, 1, 2, ... in order)"));
-    }
+    auto next = reader.Next();
+    if (!next.ok()) return fail(next.status(), "import");
+    const Event* event = *next;
+    if (event == nullptr) break;
+    const std::string where = "line " + std::to_string(reader.line());
     auto seq = writer->Append(*event);
-    if (!seq.ok()) return fail(seq.status().WithContext("line " + std::to_string(line_no)));
+    if (!seq.ok()) return fail(seq.status().WithContext(where));
     if (*seq != expected_seq) {
-      return fail(Status::Internal("store assigned seq " + std::to_string(*seq) + " to line " +
-                                   std::to_string(line_no) + ", expected " + std::to_string(expected_seq)));
+      return fail(Status::Internal("store assigned seq " + std::to_string(*seq) + " to " + where + ", expected " +
+                                   std::to_string(expected_seq)));
     }
     ++expected_seq;
-  }
-  if (declared_events != 0 && declared_events != expected_seq) {
-    return fail(Status::Corruption("header declares " + std::to_string(declared_events) + " events but " +
-                                   std::to_string(expected_seq) + " were read (truncated input?)"));
   }
 
   // Restore the recorded facts the writer does not derive itself.

@@ -61,14 +61,14 @@ int SelectSessions(const Cli& cli, const std::vector<std::string>& args, const s
       ids.push_back(a);
       continue;
     }
-    auto s = ReadJsonlSession(a);
-    if (!s.ok()) {
-      std::fprintf(stderr, "agenttrace: %s\n", s.status().message().c_str());
-      return s.status().code() == StatusCode::kIOError ? kExitUsage : kExitCorrupt;
+    // Only the header is read now; the events are streamed (and checked) when the session is replayed.
+    auto in = JsonlFileInput(a, a);
+    if (!in.ok()) {
+      std::fprintf(stderr, "agenttrace: %s\n", in.status().message().c_str());
+      return in.status().code() == StatusCode::kCorruption ? kExitCorrupt : kExitUsage;
     }
-    if (label != nullptr && s->info.label != *label) continue;
-    auto events = std::make_shared<const std::vector<Event>>(std::move(s->events));
-    inputs->push_back(MemoryInput(std::move(s->info), std::move(events), a));
+    if (label != nullptr && in->info.label != *label) continue;
+    inputs->push_back(std::move(*in));
   }
   bool need_store = !ids.empty() || args.empty();
   if (!need_store) return kExitOk;

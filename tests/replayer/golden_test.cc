@@ -52,10 +52,9 @@ TEST_P(GoldenTest, ReportsMatchByteForByte) {
   ASSERT_FALSE(files.empty());
   std::vector<SessionInput> inputs;
   for (const fs::path& f : files) {
-    auto s = ParseJsonlSession(ReadAll(f), f.filename().string());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    inputs.push_back(MemoryInput(s->info, std::make_shared<const std::vector<Event>>(std::move(s->events)),
-                                 "sessions/" + f.filename().string()));
+    auto in = JsonlFileInput(f.string(), "sessions/" + f.filename().string());
+    ASSERT_TRUE(in.ok()) << in.status().ToString();
+    inputs.push_back(std::move(*in));
   }
   ReplayOptions opt;
   opt.threads = 3;
@@ -93,10 +92,10 @@ std::vector<std::string> DiffCases() {
 }
 
 SessionInput FileInput(const fs::path& f) {
-  auto s = ParseJsonlSession(ReadAll(f), f.filename().string());
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  if (!s.ok()) return SessionInput();
-  return MemoryInput(s->info, std::make_shared<const std::vector<Event>>(std::move(s->events)), f.filename().string());
+  auto in = JsonlFileInput(f.string(), f.filename().string());
+  EXPECT_TRUE(in.ok()) << in.status().ToString();
+  if (!in.ok()) return SessionInput();
+  return std::move(*in);
 }
 
 class DiffGoldenTest : public ::testing::TestWithParam<std::string> {};

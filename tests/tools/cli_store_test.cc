@@ -404,6 +404,61 @@ TEST_F(CliStoreTest, BadInputLinesExitThreeNamingTheLine) {
   }
 }
 
+// Replay and diff of a .jsonl file read it through the same checks as import (format/jsonl_reader.h):
+// a bad line, a seq gap or a truncated file is a corrupt session (exit 3) naming the file and line,
+// never a verdict over the events before it. Before, replay loaded the file and checked no seq.
+TEST_F(CliStoreTest, ReplayAndDiffOfAJsonlFileCheckEveryLine) {
+  const auto good = SplitLines(ReadFile(DataPath("session.jsonl")));
+  std::string policy = dir_ + "/allow.yaml";
+  std::ofstream(policy) << "version: 1\ndefault: allow\nrules: []\npromotion: {require_success: false}\n";
+  std::string good_file = dir_ + "/good.jsonl";
+  WriteFile(good_file, JoinLines(good));
+  RunResult ok = Run({"replay", "--policy", policy, good_file});
+  EXPECT_LE(ok.exit_code, 1) << Describe(ok);
+
+  struct Case {
+    std::string name;
+    std::vector<std::string> lines;
+    std::string expect;
+  };
+  std::vector<Case> cases;
+  {
+    auto l = good;
+    l.erase(l.begin() + 2);  // seq 1 missing: line 3 carries seq 2
+    cases.push_back({"seq_gap", l, "seq_gap.jsonl: line 3: event seq 2, expected 1"});
+  }
+  {
+    auto l = good;
+    std::swap(l[5], l[6]);
+    cases.push_back({"seq_order", l, "seq_order.jsonl: line 6: event seq 5, expected 4"});
+  }
+  {
+    auto l = good;
+    l[3] = "{\"seq\":2, not json";
+    cases.push_back({"invalid_json", l, "invalid_json.jsonl: line 4: not valid JSON"});
+  }
+  {
+    auto l = good;
+    l.pop_back();
+    cases.push_back({"truncated", l, "header declares 12 events but 11 were read"});
+  }
+  {
+    auto l = good;
+    l[0] = R"({"format":"something-else"})";
+    cases.push_back({"bad_header", l, "bad_header.jsonl: line 1: "});
+  }
+  for (const Case& c : cases) {
+    std::string file = dir_ + "/" + c.name + ".jsonl";
+    WriteFile(file, JoinLines(c.lines));
+    RunResult r = Run({"replay", "--policy", policy, file});
+    EXPECT_EQ(r.exit_code, 3) << c.name << "\n" << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr(c.expect)) << c.name;
+    RunResult d = Run({"diff", good_file, file});
+    EXPECT_EQ(d.exit_code, 3) << c.name << "\n" << Describe(d);
+    EXPECT_THAT(d.err, HasSubstr(c.expect)) << c.name;
+  }
+}
+
 TEST_F(CliStoreTest, SessionsAreNamedByUniquePrefix) {
   Import(DataPath("session.jsonl"));
   std::string a = Import(DataPath("session.jsonl"), /*new_id=*/true);
