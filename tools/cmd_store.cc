@@ -5,8 +5,9 @@
 // form of format/event_json.h; both stream (one event in memory at a time) with large buffers, so a
 // session of millions of events goes through in bounded memory.
 //
-// Import writes events as it reads them and finishes the session only once every line was read and
-// checked: a bad line (exit 3, "line N: ...") leaves the partial session in the store in state
+// Import reads through JsonlReader (format/jsonl_reader.h, the checks replay of .jsonl files shares),
+// writes events as it reads them and finishes the session only once every line was read and
+// checked: a bad line (exit 3, "FILE: line N: ...") leaves the partial session in the store in state
 // `incomplete`, never `complete` (the store has no delete; the message names the partial session).
 #include <fcntl.h>
 #include <sys/random.h>
