@@ -3,7 +3,13 @@
 #include <expat.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "format/event_json.h"
 
 #include "replayer/report.h"
 #include "tests/replayer/test_util.h"
@@ -575,6 +581,54 @@ TEST(DeterminismTest, SameReportForAnyThreadCountAndRun) {
   std::string again = render_all(DoReplay(p, reversed, 4));
   EXPECT_EQ(one, four);
   EXPECT_EQ(one, again);
+}
+
+// A .jsonl file is selected by its header alone; its events are streamed through JsonlReader when the
+// session is replayed, so a seq gap there is the session's read error (Corruption, exit 3), not a
+// verdict over the events before it.
+TEST(ReplayTest, JsonlFileInputReadsTheHeaderThenStreamsAndChecksOnOpen) {
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("agenttrace-replay-" + std::to_string(::getpid()) + ".jsonl"))
+                         .string();
+  SessionInfo info;
+  info.label = "agent-v1";
+  info.state = SessionState::kComplete;
+  auto line = [](uint64_t seq) {
+    Event e;
+    e.seq = seq;
+    e.kind = EventKind::kAnnotation;
+    e.text = "step";
+    return EventToJson(e) + "\n";
+  };
+  std::ofstream(path, std::ios::binary) << SessionHeaderToJson(info) << "\n" << line(0) << line(1);
+  auto in = JsonlFileInput(path, "file");
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(in->info.label, "agent-v1");
+  // Rewritten after selection: what replay reads is what the file holds when the session is opened.
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << SessionHeaderToJson(info) << "\n"
+                                                          << line(0) << line(2);
+  ReplayOptions opt;
+  opt.threads = 1;
+  std::vector<SessionInput> inputs;
+  inputs.push_back(std::move(*in));
+  auto r = RunReplay(MustParse("version: 1\ndefault: allow\nrules: []\n"), std::move(inputs), opt);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->sessions.size(), 1u);
+  const SessionResult& s = r->sessions[0];
+  EXPECT_EQ(s.error.code(), StatusCode::kCorruption) << s.error.ToString();
+  EXPECT_NE(s.error.message().find(": line 3: event seq 2, expected 1"), std::string::npos) << s.error.ToString();
+  EXPECT_EQ(s.events, 1u);  // the event before the bad line was read
+  EXPECT_FALSE(s.passed);
+  EXPECT_EQ(r->first_error.code(), StatusCode::kCorruption);
+  EXPECT_FALSE(r->promotable);
+
+  // A file without a valid header is refused at selection.
+  std::ofstream(path, std::ios::binary) << "{\"format\":\"other\"}\n";
+  auto bad = JsonlFileInput(path, "file");
+  std::filesystem::remove(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
 }
 
 }  // namespace
