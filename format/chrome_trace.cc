@@ -64,7 +64,7 @@ ChromeTraceWriter::ChromeTraceWriter(const SessionInfo& info, std::string* out) 
   // "metadata" after it, where Chrome puts its own.
   out_->append("{\"traceEvents\":[\n");
   std::string* m = &metadata_;
-  m->append("\"displayTimeUnit\":\"ns\",\"metadata\":{\"agenttrace-session\":");
+  m->append("\"metadata\":{\"agenttrace-session\":");
   AppendJsonString(info.id.ToString(), m);
   m->append(",\"label\":");
   AppendJsonRecorded(info.label, m);
@@ -232,7 +232,7 @@ void ChromeTraceWriter::Finish() {
     out_->append("}}");
   };
   std::map<int32_t, std::string> server_of_tid;
-  for (const auto& [server, tid] : server_tids_) server_of_tid[tid] = Escaped(server);
+  for (const auto& [server, tid] : server_tids_) server_of_tid[tid] = server.empty() ? "(no server)" : Escaped(server);
   int32_t last_pid = 0;
   bool any = false;
   for (const auto& [key, ns] : track_last_ns_) {

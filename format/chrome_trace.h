@@ -1,7 +1,7 @@
 // Chrome Trace Event JSON (`agenttrace export --format chrome-trace`, docs/cli.md): a session as a
 // timeline that ui.perfetto.dev and chrome://tracing open.
 //
-//   {"traceEvents":[ ...events... ],"displayTimeUnit":"ns","metadata":{...session...}}
+//   {"traceEvents":[ ...events... ],"metadata":{...session...}}
 //
 // Each recorded process is a process track and each thread a thread track; every recorded system call
 // (and annotation, MCP message, gap) is an instant event (`ph:"i"`, thread scope) on its thread's
@@ -13,6 +13,7 @@
 // (kChromeToolPid) is above Linux's pid_max so it cannot collide with a recorded one. Policy decisions
 // passed to AddDecision are instant events `cat:"policy"` on the decided event's track.
 //
+// No displayTimeUnit: Perfetto once read "ns" there as the unit of `ts`, which is always µs here.
 // `ts` is microseconds (with ns precision) since the session's first event, from CLOCK_MONOTONIC; it
 // never decreases on a track (a late-stamped event is drawn at its track's previous time). Every
 // recorded string is written in the escaped form of format/text_escape.h and then JSON-quoted, so the

@@ -1,6 +1,7 @@
 #include "tools/export_chrome.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <utility>
 #include <vector>
@@ -41,7 +42,10 @@ int CollectDecisions(const std::shared_ptr<Store>& store, const SessionId& id, c
   // Every decision is drawn, so none may be dropped; findings are bounded by the session's events.
   opt.max_findings_per_session = SIZE_MAX;
   auto report = RunReplay(policy, std::move(inputs), opt);
-  if (!report.ok()) return ReportError(report.status(), "export: policy");
+  if (!report.ok()) {  // a problem of the policy itself, as in replay and diff
+    std::fprintf(stderr, "agenttrace: export: %s\n", report.status().message().c_str());
+    return kExitBadPolicy;
+  }
   if (report->sessions.size() != 1) return ReportError(Status::Internal("replay lost the session"), "export");
   const SessionResult& s = report->sessions[0];
   if (!s.error.ok()) return ReportError(s.error, "export");
