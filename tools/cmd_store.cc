@@ -3,7 +3,8 @@
 // Read commands open the store read-only and never create it: a missing directory is a usage error.
 // Sessions are named by their full id or a unique prefix of it. Export and import speak the JSON-lines
 // form of format/event_json.h; both stream (one event in memory at a time) with large buffers, so a
-// session of millions of events goes through in bounded memory.
+// session of millions of events goes through in bounded memory. `export --format chrome-trace` is
+// handed to tools/export_chrome.cc.
 //
 // Import reads through JsonlReader (format/jsonl_reader.h, the checks replay of .jsonl files shares),
 // writes events as it reads them and finishes the session only once every line was read and
@@ -43,6 +44,7 @@
 #include "format/output_file.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
+#include "tools/export_chrome.h"
 
 namespace agenttrace {
 namespace {
@@ -331,6 +333,7 @@ struct ExportOptions {
   std::string session;
   std::string format = "jsonl";
   std::string output;
+  std::string policy;  // chrome-trace only: mark this policy's denies and asks
 };
 
 int RunExport(const Cli& cli, const ExportOptions& opt) {
@@ -339,6 +342,12 @@ int RunExport(const Cli& cli, const ExportOptions& opt) {
   auto id = ResolveSession(**store, opt.session);
   if (!id.ok()) return ReportError(id.status(), "export");
   const std::string context = "export";  // store errors name the session themselves
+  if (opt.format == "chrome-trace") {
+    return ExportChromeTrace(std::shared_ptr<Store>(std::move(*store)), *id, opt.policy, opt.output);
+  }
+  if (!opt.policy.empty()) {
+    return ReportError(Status::InvalidArgument("--policy needs --format chrome-trace"), context);
+  }
   auto reader = (*store)->OpenSession(*id);
   if (!reader.ok()) return ReportError(reader.status(), context);
   auto output = OutputFile::Open(opt.output);
@@ -588,10 +597,14 @@ void RegisterStoreCommands(Cli& cli) {
   }
   {
     auto opt = std::make_shared<ExportOptions>();
-    CLI::App* sub = cli.app.add_subcommand("export", "write a session as JSON lines");
+    CLI::App* sub =
+        cli.app.add_subcommand("export", "write a session as JSON lines or as a Chrome trace (Perfetto)");
     AddStoreOption(sub, cli);
     sub->add_option("session", opt->session, "session id or unique prefix")->required();
-    sub->add_option("--format", opt->format, "output format")->check(CLI::IsMember({"jsonl"}));
+    sub->add_option("--format", opt->format, "output format: jsonl (default) or chrome-trace")
+        ->check(CLI::IsMember({"jsonl", "chrome-trace"}));
+    sub->add_option("--policy", opt->policy,
+                    "chrome-trace: replay against this policy and mark each deny and ask (YAML, docs/policy.md)");
     sub->add_option("-o,--output", opt->output, "output file (default: standard output)");
     sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunExport(cli, *opt); }; });
   }

@@ -15,7 +15,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -314,6 +316,76 @@ TEST_F(CliStoreTest, NonUtf8NamesRoundTripThroughExportAndImport) {
                               HasSubstr("/home/dev/repo/back\\\\slash.txt"),
                               HasSubstr("command   demo-agent '--out=r\\xe9sum\\xe9'")));
   EXPECT_EQ(show.out.find('\xe9'), std::string::npos) << "raw bytes reached the terminal";
+}
+
+TEST_F(CliStoreTest, ExportChromeTraceHasTracksAToolSpanAndPolicyDecisions) {
+  ASSERT_EQ(Import(DataPath("session.jsonl")), kSessionId);
+  const std::string file = dir_ + "/trace.json";
+  RunResult r = Run({"export", "--store", store_, "--format", "chrome-trace", "-o", file, "0190b5c4"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  auto doc = nlohmann::json::parse(ReadFile(file), nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << ReadFile(file);
+  ASSERT_TRUE(doc["traceEvents"].is_array());
+  EXPECT_EQ(doc["metadata"]["agenttrace-session"], kSessionId);
+
+  std::map<int, std::string> process_names;
+  std::set<std::pair<int, int>> threads;
+  std::vector<nlohmann::json> begins, ends, policy;
+  size_t instants = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    ASSERT_TRUE(e.contains("ph") && e.contains("ts") && e.contains("pid") && e.contains("tid")) << e;
+    if (e["ph"] == "M" && e["name"] == "process_name") process_names[e["pid"].get<int>()] = e["args"]["name"];
+    if (e["ph"] == "M" && e["name"] == "thread_name") threads.insert({e["pid"].get<int>(), e["tid"].get<int>()});
+    if (e["ph"] == "b") begins.push_back(e);
+    if (e["ph"] == "e") ends.push_back(e);
+    if (e["ph"] == "i" && e["cat"] == "policy") policy.push_back(e);
+    if (e["ph"] == "i" && e["cat"] != "policy") ++instants;
+  }
+  EXPECT_EQ(instants, 10u);     // the 12 events less the tool call and its result
+  EXPECT_TRUE(policy.empty());  // no --policy, no decisions
+  EXPECT_EQ(process_names[4242], "git commit -m 'fix bug' (pid 4242)");
+  EXPECT_EQ(process_names[4250], "git commit -m 'fix bug' (pid 4250)");  // forked from 4242
+  EXPECT_TRUE(threads.count({4242, 4243}));
+  ASSERT_EQ(begins.size(), 1u);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(begins[0]["name"], "fs/read_file");
+  EXPECT_EQ(begins[0]["id"], ends[0]["id"]);
+  EXPECT_EQ(begins[0]["args"]["request_id"], "7");
+  EXPECT_DOUBLE_EQ(ends[0]["ts"].get<double>() - begins[0]["ts"].get<double>(), 1500.0);  // µs
+  EXPECT_EQ(process_names[begins[0]["pid"].get<int>()], "mcp tools");
+
+  // With a policy, each deny and ask is an instant event on the decided event's track.
+  const std::string policy_file = dir_ + "/policy.yaml";
+  WriteFile(policy_file,
+            "version: 1\ndefault: allow\nrules:\n"
+            "  - id: no-network\n    decision: deny\n    class: net.connect\n"
+            "  - id: ask-b\n    decision: ask\n    class: file.write\n    paths: [\"/home/dev/repo/b.txt\"]\n");
+  RunResult with = Run({"export", "--store", store_, "--format", "chrome-trace", "--policy", policy_file, kSessionId});
+  ASSERT_EQ(with.exit_code, 0) << Describe(with);
+  auto decided = nlohmann::json::parse(with.out, nullptr, false);
+  ASSERT_FALSE(decided.is_discarded()) << with.out;
+  policy.clear();
+  for (const auto& e : decided["traceEvents"]) {
+    if (e["ph"] == "i" && e["cat"] == "policy") policy.push_back(e);
+  }
+  ASSERT_EQ(policy.size(), 2u) << with.out;
+  EXPECT_EQ(policy[0]["name"], "ask ask-b");
+  EXPECT_EQ(policy[0]["args"]["seq"], 3);
+  EXPECT_EQ(policy[1]["name"], "deny no-network");
+  EXPECT_EQ(policy[1]["args"]["decision"], "deny");
+  EXPECT_EQ(policy[1]["pid"], 4250);
+  EXPECT_EQ(policy[1]["tid"], 4250);
+  EXPECT_EQ(policy[1]["ts"], 49000.0);
+
+  // --policy belongs to chrome-trace; a policy that cannot be read writes nothing.
+  RunResult jsonl = Run({"export", "--store", store_, "--policy", policy_file, kSessionId});
+  EXPECT_EQ(jsonl.exit_code, 2) << Describe(jsonl);
+  EXPECT_THAT(jsonl.err, HasSubstr("--policy needs --format chrome-trace"));
+  const std::string not_written = dir_ + "/none.json";
+  RunResult bad = Run({"export", "--store", store_, "--format", "chrome-trace", "--policy", dir_ + "/missing.yaml",
+                       "-o", not_written, kSessionId});
+  EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
+  EXPECT_FALSE(fs::exists(not_written));
 }
 
 TEST_F(CliStoreTest, IncompleteStateSurvivesTheRoundTrip) {
