@@ -34,7 +34,7 @@ std::vector<std::string> Environment() {
       "GITHUB_ACTIONS=true",
       "GITHUB_SHA=0123456789abcdef0123456789abcdef01234567",
       "GITHUB_REF=refs/heads/main",
-      "RUNNER_TEMP=/home/runner/work/_temp",
+      "RUNNER_TEMP=/home/runner/_temp",
       "GIT_AUTHOR_NAME=Dev Example",
       "GIT_AUTHOR_EMAIL=dev@example.com",
       "SSH_AUTH_SOCK=/tmp/ssh-XXXX/agent.1",
