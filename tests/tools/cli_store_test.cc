@@ -33,6 +33,8 @@
 
 extern char** environ;
 
+#include "tests/tools/cli_run.h"
+
 namespace agenttrace {
 namespace {
 
@@ -45,13 +47,6 @@ constexpr char kSessionId[] = "0190b5c4-8e1a-7abc-9def-0123456789ab";
 constexpr char kIncompleteId[] = "0190b5c4-9000-7000-8000-00000000beef";
 
 std::string DataPath(const std::string& name) { return std::string(AGENTTRACE_TEST_DATA) + "/" + name; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -73,11 +68,8 @@ std::string JoinLines(const std::vector<std::string>& lines) {
   return out;
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::ReadFile;
+using testing::RunResult;
 
 class CliStoreTest : public ::testing::Test {
  protected:
@@ -95,37 +87,7 @@ class CliStoreTest : public ::testing::Test {
 
   // Runs agenttrace with `args`, stdin from `stdin_path`; environment without AGENTTRACE_STORE.
   RunResult Run(const std::vector<std::string>& args, const std::string& stdin_path = "/dev/null") {
-    std::string out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
-    std::vector<std::string> argv_s = {AGENTTRACE_BIN};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "AGENTTRACE_STORE=", 17) != 0) envp.push_back(*e);
-    }
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    RunResult r;
-    if (rc != 0) {
-      r.err = std::string("posix_spawn failed: ") + std::strerror(rc);
-      return r;
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    return r;
+    return testing::RunCli(AGENTTRACE_BIN, args, dir_, stdin_path);
   }
 
   // Imports `file` into the test store; returns the new session's id.
