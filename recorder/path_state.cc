@@ -286,11 +286,11 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
     int target = -1;
     if (follow_last) {  // the whole path, from the same base, so that the leaf's symlink is followed as the kernel does
       size_t from = path.find_first_not_of('/');
-      std::string full(from == std::string_view::npos ? std::string_view(".") : path.substr(from));
+      dir_part_.assign(from == std::string_view::npos ? std::string_view(".") : path.substr(from));
       open_how leaf{};
       leaf.flags = O_PATH | O_CLOEXEC;
       leaf.resolve = how.resolve;
-      target = static_cast<int>(syscall(SYS_openat2, base, full.c_str(), &leaf, sizeof(leaf)));
+      target = static_cast<int>(syscall(SYS_openat2, base, dir_part_.c_str(), &leaf, sizeof(leaf)));
     }
     if (target >= 0) {
       ok = OwnFdPath(target, out);

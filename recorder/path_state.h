@@ -109,7 +109,7 @@ class PathResolver {
   bool OwnFdPath(int fd, std::string* out);
 
   std::string base_;
-  std::string dir_part_;
+  std::string dir_part_;  // KernelPath's scratch: the parent's path, then the whole path (no allocation per call)
   std::string cwd_;  // the cwd of cwd_tid_ (0: none) at this stop
   pid_t cwd_tid_ = 0;
   char link_[4096];
