@@ -32,26 +32,14 @@ std::string Golden(const std::string& name) { return std::string(AGENTTRACE_DIFF
 using testing::ReadFile;
 using testing::RunResult;
 
-class CliDiffTest : public ::testing::Test {
+class CliDiffTest : public testing::CliTestBase {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/agenttrace-diff-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    store_ = dir_ + "/store";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  CliDiffTest() : CliTestBase("agenttrace-diff") {}
 
   // Runs agenttrace with `args` (environment without AGENTTRACE_STORE).
   RunResult Run(const std::vector<std::string>& args) {
     return testing::RunCli(AGENTTRACE_BIN, args, dir_);
   }
-
-  std::string dir_, store_;
 };
 
 TEST_F(CliDiffTest, SameSessionIsEqualExitZero) {

@@ -9,8 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -69,6 +74,26 @@ inline RunResult RunCli(const std::string& binary, const std::vector<std::string
   r.err = ReadFile(err_path);
   return r;
 }
+
+// A fixture with a fresh directory (dir_, removed afterwards) and a store path inside it (store_).
+class CliTestBase : public ::testing::Test {
+ protected:
+  explicit CliTestBase(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix_ + "-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    store_ = dir_ + "/store";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string prefix_;
+  std::string dir_, store_;
+};
 
 }  // namespace agenttrace::testing
 

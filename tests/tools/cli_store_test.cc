@@ -71,19 +71,9 @@ std::string JoinLines(const std::vector<std::string>& lines) {
 using testing::ReadFile;
 using testing::RunResult;
 
-class CliStoreTest : public ::testing::Test {
+class CliStoreTest : public testing::CliTestBase {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/agenttrace-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    store_ = dir_ + "/store";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  CliStoreTest() : CliTestBase("agenttrace-cli") {}
 
   // Runs agenttrace with `args`, stdin from `stdin_path`; environment without AGENTTRACE_STORE.
   RunResult Run(const std::vector<std::string>& args, const std::string& stdin_path = "/dev/null") {
@@ -107,9 +97,6 @@ class CliStoreTest : public ::testing::Test {
     EXPECT_TRUE(j.is_array()) << r.out;
     return j;
   }
-
-  std::string dir_;
-  std::string store_;
 };
 
 std::string Describe(const RunResult& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err; }
