@@ -18,7 +18,12 @@ packages=(
   libsodium-dev
   libseccomp-dev
   strace
+  # HTTP: the MCP Streamable HTTP proxy (server side, cpp-httplib; TLS upstream via OpenSSL) and the
+  # OTLP exporter (client, libcurl).
+  libcpp-httplib-dev libssl-dev libcurl4-openssl-dev
   nodejs npm
+  # Browser tests of the HTML report (tests/mcp/node: playwright-core drives it headless).
+  chromium
   # The real-task suite (tests/e2e/real_tasks_test.cc) records these tools at work.
   make sed python3
 )
