@@ -225,6 +225,7 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
   Json findings = Json::array();
   uint64_t findings_dropped = 0;
   size_t timeline_bytes = 0;
+  bool budget_left = true;
   for (size_t i = 0; i < r.sessions.size(); ++i) {
     const SessionResult& s = r.sessions[i];
     Json sj;
@@ -250,7 +251,9 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
     if (s.timeline.collected) {
       Json tj = TimelineJson(s.timeline);
       const size_t bytes = Dump(tj["events"]).size();
-      if (timeline_bytes + bytes <= kHtmlMaxTimelineBytes) {
+      // Once a session does not fit, later ones are omitted too: the cut is one point in session order.
+      budget_left = budget_left && timeline_bytes + bytes <= kHtmlMaxTimelineBytes;
+      if (budget_left) {
         timeline_bytes += bytes;
         for (const TimelineEvent& e : s.timeline.events) in_timeline.insert(e.seq);
         sj["timeline"] = std::move(tj);
