@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -46,12 +47,16 @@ std::string DecisionText(bool evaluated, Decision d) { return evaluated ? std::s
 
 // Timeline events use short keys: a session holds up to TimelineLimits::max_events of them.
 // Times are nanoseconds since the session's first event (a wall-clock nanosecond count does not fit
-// a JavaScript number exactly).
-Json TimelineJson(const SessionTimeline& tl) {
+// a JavaScript number exactly). Events past `share` bytes of JSON are dropped (counted by kind),
+// except findings; *bytes gets the size kept and *kept the seqs kept.
+Json TimelineJson(const SessionTimeline& tl, size_t share, size_t* bytes, std::set<uint64_t>* kept) {
   Json j;
   j["start_ns"] = std::to_string(tl.start_ns);
   j["dur_ns"] = tl.end_ns - tl.start_ns;
   Json evs = Json::array();
+  uint64_t cut = 0;
+  std::map<std::string, uint64_t> by_kind_map = tl.dropped_by_kind;
+  *bytes = 0;
   for (const TimelineEvent& e : tl.events) {
     Json x;
     x["s"] = e.seq;
@@ -69,12 +74,20 @@ Json TimelineJson(const SessionTimeline& tl) {
     x["j"] = e.record;
     if (e.record_cut) x["jc"] = true;
     if (e.explained) x["x"] = e.explain;
+    const size_t size = Dump(x).size() + 1;
+    if (*bytes + size > share && !e.finding) {
+      ++cut;
+      ++by_kind_map[std::string(EventKindName(e.kind))];
+      continue;
+    }
+    *bytes += size;
+    kept->insert(e.seq);
     evs.push_back(std::move(x));
   }
   j["events"] = std::move(evs);
-  j["events_dropped"] = tl.events_dropped;
+  j["events_dropped"] = tl.events_dropped + cut;
   Json by_kind = Json::object();
-  for (const auto& [k, n] : tl.dropped_by_kind) by_kind[k] = n;
+  for (const auto& [k, n] : by_kind_map) by_kind[k] = n;
   j["dropped_by_kind"] = by_kind;
   Json procs = Json::array();
   for (const TimelineProcess& p : tl.processes) {
@@ -224,8 +237,13 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
   Json sessions = Json::array();
   Json findings = Json::array();
   uint64_t findings_dropped = 0;
+  // The timeline budget is shared fairly: each session may use an equal share (at least
+  // kHtmlMinSessionShare), so that one long session does not crowd out the others; findings are
+  // always kept. Once the budget is spent, later sessions (in session order) have no timeline.
+  size_t with_timeline = 0;
+  for (const SessionResult& s : r.sessions) with_timeline += s.timeline.collected ? 1 : 0;
+  const size_t share = std::max(kHtmlMinSessionShare, kHtmlMaxTimelineBytes / std::max<size_t>(1, with_timeline));
   size_t timeline_bytes = 0;
-  bool budget_left = true;
   for (size_t i = 0; i < r.sessions.size(); ++i) {
     const SessionResult& s = r.sessions[i];
     Json sj;
@@ -248,23 +266,17 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
     sj["gaps"] = s.gaps;
     sj["blast_radius"] = BlastJson(s.blast);
     std::set<uint64_t> in_timeline;
-    if (s.timeline.collected) {
-      Json tj = TimelineJson(s.timeline);
-      const size_t bytes = Dump(tj["events"]).size();
-      // Once a session does not fit, later ones are omitted too: the cut is one point in session order.
-      budget_left = budget_left && timeline_bytes + bytes <= kHtmlMaxTimelineBytes;
-      if (budget_left) {
-        timeline_bytes += bytes;
-        for (const TimelineEvent& e : s.timeline.events) in_timeline.insert(e.seq);
-        sj["timeline"] = std::move(tj);
-      } else {
-        sj["timeline"] = nullptr;
-        sj["timeline_omitted"] = "the report's timeline size limit (" + std::to_string(kHtmlMaxTimelineBytes) +
-                                 " bytes) was reached by earlier sessions";
-      }
-    } else {
+    if (!s.timeline.collected) {
       sj["timeline"] = nullptr;
       sj["timeline_omitted"] = "no timeline was collected";
+    } else if (timeline_bytes >= kHtmlMaxTimelineBytes) {
+      sj["timeline"] = nullptr;
+      sj["timeline_omitted"] = "the report's timeline size limit (" + std::to_string(kHtmlMaxTimelineBytes) +
+                               " bytes) was reached by earlier sessions";
+    } else {
+      size_t bytes = 0;
+      sj["timeline"] = TimelineJson(s.timeline, share, &bytes, &in_timeline);
+      timeline_bytes += bytes;
     }
     for (const Finding& f : s.findings) {
       if (findings.size() == kHtmlMaxFindings) {

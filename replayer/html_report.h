@@ -29,9 +29,13 @@
 
 namespace agenttrace {
 
-// Timeline events embedded over all sessions, in bytes of JSON: sessions past it (in session order)
-// are summarised (counts, findings) without their timeline.
+// Timeline events embedded over all sessions, in bytes of JSON. Each session gets an equal share of
+// it (at least kHtmlMinSessionShare): its events past the share are summarised (counted by kind),
+// except findings, which are always kept. Sessions after the budget is spent (in session order, only
+// possible with more than kHtmlMaxTimelineBytes / kHtmlMinSessionShare sessions) have no timeline;
+// the last session started may overrun the budget by its share.
 inline constexpr size_t kHtmlMaxTimelineBytes = 8u << 20;
+inline constexpr size_t kHtmlMinSessionShare = 128u << 10;
 // Findings listed over all sessions (each session keeps at most ReplayOptions::max_findings_per_session).
 inline constexpr size_t kHtmlMaxFindings = 2000;
 // Items per blast-radius list and unique actions per label.

@@ -230,7 +230,7 @@ std::string_view HtmlReportScript() {
     rows().forEach(function (r) { if (r.pid !== null) procSel.appendChild(el('option', { value: r.pid }, r.label)); });
     if (tl.events_dropped > 0) {
       var parts = Object.keys(tl.dropped_by_kind).map(function (k) { return k + ' ' + tl.dropped_by_kind[k]; });
-      sessionInfo.appendChild(el('div', null, 'Summarised: ' + tl.events_dropped + ' later event(s) are not embedded (' + parts.join(', ') +
+      sessionInfo.appendChild(el('div', null, 'Summarised: ' + tl.events_dropped + ' event(s) are not embedded (' + parts.join(', ') +
         '); findings are kept up to the report limit, and the rules considered only for the events before the cut.'));
     }
     applyFilters();

@@ -7,6 +7,20 @@
 namespace agenttrace {
 namespace {
 constexpr size_t kDroppedProcess = static_cast<size_t>(-1);
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Lines of SessionEvaluator's explanation (replayer/engine.cc) for rules that do not apply to the
+// event at all (tests/replayer/html_report_test.cc checks that they are recognised).
+bool IsOtherClassLine(std::string_view line) {
+  return line.find("): no match: class ") != std::string_view::npos && EndsWith(line, " not listed");
+}
+bool IsStatefulNotAdvancedLine(std::string_view line) {
+  return (line.rfind("  sequence rule ", 0) == 0 && line.find(": no step matches this event") != std::string_view::npos) ||
+         (line.rfind("  budget rule ", 0) == 0 && EndsWith(line, ": does not match this event"));
+}
 }  // namespace
 
 std::string CutUtf8(std::string_view s, size_t max) {
@@ -113,14 +127,30 @@ void TimelineBuilder::Add(const Event& e, const EventVerdict& v, const std::vect
   t.record = t.record_cut ? CutUtf8(record, limits_.max_record_bytes) : std::move(record);
   if (early && explain != nullptr) {
     t.explained = true;
+    size_t other_class = 0, not_advanced = 0, more = 0;
     for (const std::string& line : *explain) {
-      if (t.explain.size() == limits_.max_explain_lines) {
-        t.explain.push_back("... " + std::to_string(explain->size() - limits_.max_explain_lines) + " more line(s)");
-        break;
+      // Most lines of --explain say a rule does not apply at all; with a real policy they are most
+      // of the page. They are counted, not listed.
+      if (IsOtherClassLine(line)) {
+        ++other_class;
+        continue;
+      }
+      if (IsStatefulNotAdvancedLine(line)) {
+        ++not_advanced;
+        continue;
+      }
+      if (t.explain.size() >= limits_.max_explain_lines) {
+        ++more;
+        continue;
       }
       t.explain.push_back(line.size() > limits_.max_explain_line_bytes
                               ? CutUtf8(line, limits_.max_explain_line_bytes) + "..."
                               : line);
+    }
+    if (more > 0) t.explain.push_back("  ... " + std::to_string(more) + " more line(s)");
+    if (other_class + not_advanced > 0) {
+      t.explain.push_back("  (not shown: " + std::to_string(other_class) + " rule(s) for other action classes, " +
+                          std::to_string(not_advanced) + " sequence or budget rule(s) this event does not advance)");
     }
   }
   tl_.events.push_back(std::move(t));
