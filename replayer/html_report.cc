@@ -47,8 +47,8 @@ std::string DecisionText(bool evaluated, Decision d) { return evaluated ? std::s
 
 // Timeline events use short keys: a session holds up to TimelineLimits::max_events of them.
 // Times are nanoseconds since the session's first event (a wall-clock nanosecond count does not fit
-// a JavaScript number exactly). Events past `share` bytes of JSON are dropped (counted by kind),
-// except findings; *bytes gets the size kept and *kept the seqs kept.
+// a JavaScript number exactly). Events past 3/4 of `share` bytes of JSON are dropped (counted by
+// kind), findings past all of it; *bytes gets the size kept and *kept the seqs kept.
 Json TimelineJson(const SessionTimeline& tl, size_t share, size_t* bytes, std::set<uint64_t>* kept) {
   Json j;
   j["start_ns"] = std::to_string(tl.start_ns);
@@ -74,8 +74,9 @@ Json TimelineJson(const SessionTimeline& tl, size_t share, size_t* bytes, std::s
     x["j"] = e.record;
     if (e.record_cut) x["jc"] = true;
     if (e.explained) x["x"] = e.explain;
+    // Ordinary events fill three quarters of the share; findings may use all of it.
     const size_t size = Dump(x).size() + 1;
-    if (*bytes + size > share && !e.finding) {
+    if (*bytes + size > (e.finding ? share : share / 4 * 3)) {
       ++cut;
       ++by_kind_map[std::string(EventKindName(e.kind))];
       continue;
@@ -118,13 +119,13 @@ Json TimelineJson(const SessionTimeline& tl, size_t share, size_t* bytes, std::s
   return j;
 }
 
-// The diff's lists are as long as the sessions make them: keep the first kHtmlMaxListItems of each.
+// The diff's lists are as long as the sessions make them: keep the first kHtmlMaxDiffListItems of each.
 void CapDiffLists(Json* diff) {
   Json dropped = Json::object();
   auto cap = [&](Json& a, const std::string& name) {
-    if (!a.is_array() || a.size() <= kHtmlMaxListItems) return;
-    dropped[name] = a.size() - kHtmlMaxListItems;
-    a.erase(a.begin() + static_cast<std::ptrdiff_t>(kHtmlMaxListItems), a.end());
+    if (!a.is_array() || a.size() <= kHtmlMaxDiffListItems) return;
+    dropped[name] = a.size() - kHtmlMaxDiffListItems;
+    a.erase(a.begin() + static_cast<std::ptrdiff_t>(kHtmlMaxDiffListItems), a.end());
   };
   cap((*diff)["only_in_a"], "only_in_a");
   cap((*diff)["only_in_b"], "only_in_b");
@@ -211,7 +212,8 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
   j["limits"] = Json{{"timeline_bytes", kHtmlMaxTimelineBytes},
                      {"findings", kHtmlMaxFindings},
                      {"list_items", kHtmlMaxListItems},
-                     {"diff_pairs", kHtmlMaxDiffPairs}};
+                     {"diff_pairs", kHtmlMaxDiffPairs},
+                     {"diff_list_items", kHtmlMaxDiffListItems}};
   Json labels = Json::array();
   for (const LabelResult& L : r.labels) {
     Json lj;
@@ -238,8 +240,8 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
   Json findings = Json::array();
   uint64_t findings_dropped = 0;
   // The timeline budget is shared fairly: each session may use an equal share (at least
-  // kHtmlMinSessionShare), so that one long session does not crowd out the others; findings are
-  // always kept. Once the budget is spent, later sessions (in session order) have no timeline.
+  // kHtmlMinSessionShare), so that one long session does not crowd out the others. Once the budget is
+  // spent, later sessions (in session order) have no timeline.
   size_t with_timeline = 0;
   for (const SessionResult& s : r.sessions) with_timeline += s.timeline.collected ? 1 : 0;
   const size_t share = std::max(kHtmlMinSessionShare, kHtmlMaxTimelineBytes / std::max<size_t>(1, with_timeline));

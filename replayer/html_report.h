@@ -30,16 +30,18 @@
 namespace agenttrace {
 
 // Timeline events embedded over all sessions, in bytes of JSON. Each session gets an equal share of
-// it (at least kHtmlMinSessionShare): its events past the share are summarised (counted by kind),
-// except findings, which are always kept. Sessions after the budget is spent (in session order, only
-// possible with more than kHtmlMaxTimelineBytes / kHtmlMinSessionShare sessions) have no timeline;
-// the last session started may overrun the budget by its share.
+// it (at least kHtmlMinSessionShare): its ordinary events fill up to 3/4 of the share, findings up to
+// all of it; events past that are summarised (counted by kind). Sessions after the budget is spent
+// (in session order; only possible with more than kHtmlMaxTimelineBytes / kHtmlMinSessionShare
+// sessions) have no timeline, so all timelines together stay under the budget plus one share.
 inline constexpr size_t kHtmlMaxTimelineBytes = 8u << 20;
 inline constexpr size_t kHtmlMinSessionShare = 128u << 10;
 // Findings listed over all sessions (each session keeps at most ReplayOptions::max_findings_per_session).
 inline constexpr size_t kHtmlMaxFindings = 2000;
 // Items per blast-radius list and unique actions per label.
-inline constexpr size_t kHtmlMaxListItems = 500;
+inline constexpr size_t kHtmlMaxListItems = 200;
+// Items per list of a behaviour diff (only in A, only in B, each reach change, decisions).
+inline constexpr size_t kHtmlMaxDiffListItems = 100;
 // Precomputed behaviour diffs: consecutive sessions of each label, at most this many pairs in all.
 inline constexpr size_t kHtmlMaxDiffPairs = 32;
 

@@ -21,6 +21,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #fafafa; font-weight: 600; }
 td.num, th.num { text-align: right; }
+#findings td.mono { white-space: nowrap; }
 td.what { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; word-break: break-all; }
 .verdict { display: inline-block; font-weight: 700; padding: 2px 10px; border-radius: 4px; color: #fff; }
 .verdict.ok { background: var(--allow); } .verdict.bad { background: var(--deny); }
@@ -30,6 +31,7 @@ td.what { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 .controls { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center; margin: 8px 0; }
 .controls label { display: flex; gap: 4px; align-items: center; }
 button, select, input { font: inherit; }
+select { max-width: 340px; }
 button { cursor: pointer; }
 a.goto { cursor: pointer; color: #0b57d0; text-decoration: underline; }
 #lanes { border: 1px solid var(--line); overflow-x: auto; position: relative; }
@@ -45,11 +47,16 @@ a.goto { cursor: pointer; color: #0b57d0; text-decoration: underline; }
 .span { position: absolute; top: 3px; height: 16px; background: #bbdefb; border: 1px solid #64b5f6; border-radius: 3px;
   font-size: 11px; overflow: hidden; white-space: nowrap; padding: 0 3px; min-width: 3px; }
 .span.err { background: #ffcdd2; border-color: #e57373; } .span.open { border-style: dashed; }
+#findings-scroll { max-height: 300px; overflow-y: auto; border: 1px solid var(--line); }
+#findings th { position: sticky; top: 0; z-index: 1; }
+#events-scroll { max-height: 480px; overflow-y: auto; border: 1px solid var(--line); margin-top: 6px; }
+#events th { position: sticky; top: 0; z-index: 1; }
 #events tr { cursor: pointer; } #events tr:hover { background: #f3f7ff; }
 tr.hl, #events tr.hl { background: #fff3c4 !important; outline: 2px solid #e6b800; }
 #detail { border: 1px solid var(--line); padding: 8px 12px; margin-top: 10px; background: #fcfcfc; }
 .pager { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+ul.criteria { margin: 2px 0 8px; padding-left: 20px; } .crit { margin-top: 6px; }
 ul.items { margin: 4px 0; padding-left: 20px; } ul.items li { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; word-break: break-all; }
 )css";
 }
@@ -83,11 +90,14 @@ std::string_view HtmlReportScript() {
     return e;
   }
   function labelName(l) { return l === '' ? '(no label)' : l; }
-  function shortId(id) { return id.slice(0, 8); }
   function ms(ns) { return (ns / 1e6).toFixed(3) + ' ms'; }
   function decClass(d) { return d ? 'dec-' + d : 'muted'; }
   function decText(d) { return d || 'not evaluated'; }
-  function sessionName(i) { var s = D.sessions[i]; return shortId(s.id) + ' [' + labelName(s.label) + ']'; }
+  // Session ids are time-ordered (their first digits are the same for runs of one day): name a session
+  // by its label, its run number within the label and the end of its id.
+  var runOf = {};
+  D.labels.forEach(function (L) { L.sessions.forEach(function (si, k) { runOf[si] = k + 1; }); });
+  function sessionName(i) { var s = D.sessions[i]; return labelName(s.label) + ' #' + runOf[i] + ' (\u2026' + s.id.slice(-8) + ')'; }
   function list(items, dropped) {
     var ul = el('ul', { class: 'items' });
     items.forEach(function (x) { ul.appendChild(el('li', null, x)); });
@@ -117,13 +127,20 @@ std::string_view HtmlReportScript() {
       el('td', { class: L.promotable ? 'ok' : 'fail' }, L.promotable ? 'promotable' : 'NOT promotable')));
   });
   app.appendChild(lt);
+  // Criteria per label: the failed ones first, spelled out; the ones met on one line.
   D.labels.forEach(function (L) {
-    app.appendChild(el('h3', null, 'Criteria: ' + labelName(L.label)));
     var ul = el('ul', { class: 'criteria' });
+    var met = [];
     L.criteria.forEach(function (c) {
-      ul.appendChild(el('li', null, el('span', { class: c.ok ? 'ok' : 'fail' }, c.ok ? 'ok' : 'FAIL'), ' ', el('code', null, c.name), ': ' + c.detail));
+      if (c.ok) { met.push(c); return; }
+      ul.appendChild(el('li', null, el('span', { class: 'fail' }, 'FAIL'), ' ', el('code', null, c.name), ': ' + c.detail));
     });
-    app.appendChild(ul);
+    if (met.length) {
+      var li = el('li', { class: 'met' }, el('span', { class: 'ok' }, 'ok'), ' ');
+      met.forEach(function (c, k) { li.appendChild(el('code', { title: c.detail }, c.name)); if (k + 1 < met.length) li.appendChild(document.createTextNode(', ')); });
+      ul.appendChild(li);
+    }
+    app.appendChild(el('div', { class: 'crit' }, el('strong', null, labelName(L.label) + ': '), ul));
   });
 
   // ---- findings ----
@@ -147,7 +164,7 @@ std::string_view HtmlReportScript() {
         el('td', { class: 'num' }, f.seq), el('td', { class: decClass(f.decision) }, dec), el('td', null, el('code', null, f.rule)),
         el('td', null, f['class']), el('td', { class: 'what' }, f.what), el('td', null, link)));
     });
-    findingsBox.appendChild(t);
+    findingsBox.appendChild(el('div', { id: 'findings-scroll' }, t));
     findingsBox.appendChild(pager(D.findings.length, FINDINGS_PAGE, findingsPage, function (p) { findingsPage = p; renderFindings(); }));
     if (D.findings_dropped > 0) findingsBox.appendChild(el('p', { class: 'note' }, D.findings_dropped + ' more finding(s) not listed (report limit).'));
   }
@@ -162,7 +179,7 @@ std::string_view HtmlReportScript() {
   }
 
   // ---- timeline ----
-  app.appendChild(el('h2', null, 'Timeline'));
+  app.appendChild(el('h2', { id: 'timeline' }, 'Timeline'));
   var sessionSel = el('select', { id: 'session-select' });
   D.sessions.forEach(function (s, i) {
     sessionSel.appendChild(el('option', { value: i }, sessionName(i) + ' ' + s.events + ' events, ' + s.deny + ' deny' + (s.passed ? '' : ', failed')));
@@ -184,6 +201,7 @@ std::string_view HtmlReportScript() {
   var sessionInfo = el('div', { id: 'session-info', class: 'note' });
   var lanes = el('div', { id: 'lanes' });
   var eventsBox = el('div');
+  var eventsScroll = el('div', { id: 'events-scroll' });
   var detail = el('div', { id: 'detail' }, el('span', { class: 'muted' }, 'Click an event (a mark or a row) to see its record and the rules considered.'));
   app.appendChild(sessionInfo);
   app.appendChild(lanes);
@@ -304,6 +322,7 @@ std::string_view HtmlReportScript() {
     eventsBox.replaceChildren();
     eventsBox.appendChild(el('p', { class: 'note', id: 'events-count' }, filtered.length + ' of ' + tl.events.length + ' embedded events match the filters.'));
     var t = el('table', { id: 'events' });
+    eventsScroll.replaceChildren(t);
     t.appendChild(el('tr', null, el('th', { class: 'num' }, 'Seq'), el('th', { class: 'num' }, 'Time'), el('th', { class: 'num' }, 'Pid'),
       el('th', null, 'Decision'), el('th', null, 'Rule'), el('th', null, 'Event')));
     var start = eventsPage * PAGE;
@@ -313,7 +332,7 @@ std::string_view HtmlReportScript() {
         el('td', { class: 'dec ' + decClass(e.d) }, decText(e.d) + (e.i ? ' (irreversible)' : '')), el('td', null, e.r ? el('code', null, e.r) : ''),
         el('td', { class: 'what' }, e.w)));
     });
-    eventsBox.appendChild(t);
+    eventsBox.appendChild(eventsScroll);
     eventsBox.appendChild(pager(filtered.length, PAGE, eventsPage, function (p) { eventsPage = p; renderEvents(); }));
   }
   function showEvent(e) {
@@ -325,7 +344,7 @@ std::string_view HtmlReportScript() {
     if (mark) mark.classList.add('sel');
     var rec = e.j;
     if (!e.jc) { try { rec = JSON.stringify(JSON.parse(e.j), null, 2); } catch (err) { rec = e.j; } }
-    detail.replaceChildren(el('h3', null, 'Event ' + e.s + ' of session ' + shortId(D.sessions[cur].id)),
+    detail.replaceChildren(el('h3', null, 'Event ' + e.s + ' of ' + sessionName(cur)),
       el('div', null, 'Decision: ', el('span', { class: decClass(e.d) }, decText(e.d)), e.r ? ' by rule ' : '', e.r ? el('code', null, e.r) : '',
         e.c ? ' (class ' + e.c + ')' : '', e.i ? ', irreversible' : ''),
       el('div', { class: 'what', id: 'detail-what' }, e.w),
@@ -393,8 +412,8 @@ std::string_view HtmlReportScript() {
       Object.keys(d.reach).forEach(function (k) {
         var r = d.reach[k];
         diffOut.appendChild(el('h3', null, 'Changed reach: ' + k));
-        if (r.added.length) diffOut.appendChild(el('div', null, 'new in B:', list(r.added, 0)));
-        if (r.removed.length) diffOut.appendChild(el('div', null, 'gone from A:', list(r.removed, 0)));
+        if (r.added.length) diffOut.appendChild(el('div', null, 'new in B:', list(r.added, dropped[k + '.added'] || 0)));
+        if (r.removed.length) diffOut.appendChild(el('div', null, 'gone from A:', list(r.removed, dropped[k + '.removed'] || 0)));
       });
       if (d.steps) {
         var s = d.steps, v = s.divergence;

@@ -107,7 +107,10 @@ try {
   check((await page.textContent('#verdict')) === 'NOT promotable', 'the verdict text is shown', await page.textContent('#verdict'));
   const labels = await page.$$eval('#labels tr.label-row td:first-child', (tds) => tds.map((t) => t.textContent));
   check(JSON.stringify(labels) === JSON.stringify(['fix-tests', 'injection']), 'one verdict row per label', JSON.stringify(labels));
-  check(await page.locator('ul.criteria li', { hasText: 'max_violations' }).count() === 2, 'the criteria are listed per label');
+  check(await page.locator('ul.criteria li', { hasText: 'FAIL max_violations: 5 deny(s), allowed <= 0' }).count() === 1 &&
+        await page.locator('ul.criteria li', { hasText: 'FAIL max_violations: 2 deny(s), allowed <= 0' }).count() === 1,
+        'the failed criteria are spelled out per label');
+  check(await page.locator('ul.criteria li.met', { hasText: 'agent_ran' }).count() === 2, 'the criteria met are listed per label');
 
   // Filter session run3 (index 2) by deny: only its 5 denied events remain, as rows and as marks.
   await page.selectOption('#session-select', '2');
