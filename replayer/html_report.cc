@@ -178,8 +178,8 @@ std::string EscapeJsonForScript(std::string_view json) {
   return o;
 }
 
-Result<std::vector<HtmlDiffPair>> ComputeHtmlDiffs(const ReplayReport& report,
-                                                   const std::vector<SessionInput>& inputs, const Policy& policy) {
+Result<std::vector<HtmlDiffPair>> ComputeHtmlDiffs(const ReplayReport& report, const std::vector<SessionInput>& inputs,
+                                                   const Policy& policy) {
   std::map<std::pair<std::string, std::string>, const SessionInput*> by_key;
   for (const SessionInput& in : inputs) by_key.emplace(std::make_pair(in.info.id.ToString(), in.origin), &in);
   auto input_of = [&](size_t i) -> const SessionInput* {

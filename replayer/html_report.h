@@ -53,8 +53,8 @@ struct HtmlDiffPair {
 
 // Computes the diffs of consecutive sessions of each label (in session order), at most
 // kHtmlMaxDiffPairs. `inputs` are the inputs the report was made from (matched by id and origin).
-Result<std::vector<HtmlDiffPair>> ComputeHtmlDiffs(const ReplayReport& report,
-                                                   const std::vector<SessionInput>& inputs, const Policy& policy);
+Result<std::vector<HtmlDiffPair>> ComputeHtmlDiffs(const ReplayReport& report, const std::vector<SessionInput>& inputs,
+                                                   const Policy& policy);
 
 // The data the page embeds, as JSON (before escaping for the <script> element). Exposed for tests.
 std::string HtmlReportData(const ReplayReport& report, const std::vector<HtmlDiffPair>& diffs);

@@ -18,7 +18,8 @@ bool IsOtherClassLine(std::string_view line) {
   return line.find("): no match: class ") != std::string_view::npos && EndsWith(line, " not listed");
 }
 bool IsStatefulNotAdvancedLine(std::string_view line) {
-  return (line.rfind("  sequence rule ", 0) == 0 && line.find(": no step matches this event") != std::string_view::npos) ||
+  return (line.rfind("  sequence rule ", 0) == 0 &&
+          line.find(": no step matches this event") != std::string_view::npos) ||
          (line.rfind("  budget rule ", 0) == 0 && EndsWith(line, ": does not match this event"));
 }
 }  // namespace
@@ -143,9 +144,8 @@ void TimelineBuilder::Add(const Event& e, const EventVerdict& v, const std::vect
         ++more;
         continue;
       }
-      t.explain.push_back(line.size() > limits_.max_explain_line_bytes
-                              ? CutUtf8(line, limits_.max_explain_line_bytes) + "..."
-                              : line);
+      t.explain.push_back(
+          line.size() > limits_.max_explain_line_bytes ? CutUtf8(line, limits_.max_explain_line_bytes) + "..." : line);
     }
     if (more > 0) t.explain.push_back("  ... " + std::to_string(more) + " more line(s)");
     if (other_class + not_advanced > 0) {

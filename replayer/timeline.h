@@ -27,12 +27,12 @@
 namespace agenttrace {
 
 struct TimelineLimits {
-  size_t max_events = 2000;          // events kept with their rules considered
-  size_t max_late_findings = 1000;   // findings kept after max_events (without rules considered)
+  size_t max_events = 2000;         // events kept with their rules considered
+  size_t max_late_findings = 1000;  // findings kept after max_events (without rules considered)
   size_t max_processes = 500;
   size_t max_spans = 1000;
-  size_t max_record_bytes = 2048;    // of an event's JSON record
-  size_t max_explain_lines = 48;     // rules-considered lines per event
+  size_t max_record_bytes = 2048;  // of an event's JSON record
+  size_t max_explain_lines = 48;   // rules-considered lines per event
   size_t max_explain_line_bytes = 240;
 };
 
@@ -46,20 +46,20 @@ struct TimelineEvent {
   std::string rule;                      // deciding rule id, "default"; empty when not evaluated
   ActionClass cls = ActionClass::kFileRead;
   bool irreversible = false;
-  bool finding = false;                  // deny, ask or irreversible
-  std::string what;                      // DescribeEvent
-  std::string record;                    // the JSON-lines record (format/event_json.h), maybe cut
+  bool finding = false;  // deny, ask or irreversible
+  std::string what;      // DescribeEvent
+  std::string record;    // the JSON-lines record (format/event_json.h), maybe cut
   bool record_cut = false;
-  bool explained = false;                // explain holds the rules considered
+  bool explained = false;  // explain holds the rules considered
   std::vector<std::string> explain;
 };
 
 struct TimelineProcess {
   int32_t pid = 0;
-  int32_t ppid = 0;          // 0: unknown (the root, or spawned before recording started)
-  int64_t start_ns = 0;      // first event of the process (or its spawn)
-  int64_t end_ns = 0;        // last event (or its exit)
-  std::string name;          // argv of its last successful exec, shell-quoted and cut
+  int32_t ppid = 0;      // 0: unknown (the root, or spawned before recording started)
+  int64_t start_ns = 0;  // first event of the process (or its spawn)
+  int64_t end_ns = 0;    // last event (or its exit)
+  std::string name;      // argv of its last successful exec, shell-quoted and cut
   bool exited = false;
   int32_t exit_code = 0;
   int32_t signal = 0;
@@ -71,7 +71,7 @@ struct TimelineSpan {
   std::string server, tool;
   uint64_t call_seq = 0;
   int64_t start_ns = 0;
-  int64_t duration_ns = 0;   // from the result; 0 with no result
+  int64_t duration_ns = 0;  // from the result; 0 with no result
   bool has_result = false;
   bool is_error = false;
 };
@@ -84,7 +84,7 @@ struct SessionTimeline {
   std::map<std::string, uint64_t> dropped_by_kind;
   std::vector<TimelineProcess> processes;  // in order of appearance
   uint64_t processes_dropped = 0;
-  std::vector<TimelineSpan> spans;         // in order of the calls
+  std::vector<TimelineSpan> spans;  // in order of the calls
   uint64_t spans_dropped = 0;
 };
 

@@ -244,7 +244,9 @@ TEST(HtmlReportTest, LargeSessionsAreCutAtTheLimitsAndKeepLaterFindings) {
 }
 
 TEST(HtmlReportTest, RecordCutNeverSplitsAUtf8Character) {
-  std::string s = "ab\xC3\xA9" "cd";  // é is two bytes at offsets 2-3
+  std::string s =
+      "ab\xC3\xA9"
+      "cd";  // é is two bytes at offsets 2-3
   EXPECT_EQ(CutUtf8(s, 3), "ab");
   EXPECT_EQ(CutUtf8(s, 4), "ab\xC3\xA9");
   EXPECT_EQ(CutUtf8(s, 100), s);
