@@ -87,6 +87,12 @@ if (!fs.existsSync(out)) { console.error('FAILED: no report written'); process.e
 const again = report(path.join(work, 'again.html'));
 check(again.status === 1 && fs.readFileSync(out).equals(fs.readFileSync(path.join(work, 'again.html'))),
       'the same sessions and policy give a byte-identical page');
+const viaReplay = spawnSync(args.agenttrace, ['replay', '--policy', path.join(golden, 'policy.yaml'), ...sessions, evil,
+                                              '--html', path.join(work, 'replay.html')], { encoding: 'utf8' });
+check(viaReplay.status === 1 && fs.readFileSync(out).equals(fs.readFileSync(path.join(work, 'replay.html'))),
+      '`replay --html` writes the same page', `exit ${viaReplay.status}: ${viaReplay.stderr}`);
+const noOutput = spawnSync(args.agenttrace, ['report', '--policy', path.join(golden, 'policy.yaml'), ...sessions], { encoding: 'utf8' });
+check(noOutput.status === 2 && /output/.test(noOutput.stderr), '`report` without -o is a usage error', noOutput.stderr);
 const html = fs.readFileSync(out, 'utf8');
 check(!html.includes('<img') && !html.includes('</script><script>window'), 'no injected markup in the file itself');
 
