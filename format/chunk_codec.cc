@@ -10,13 +10,25 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <limits>
+#include <type_traits>
 #include <optional>
 
 #include "format/chunk_columns.h"
+#include "format/chunk_fields.h"
 #include "schema/agenttrace.capnp.h"
 
 namespace agenttrace {
 namespace {
+
+using Column = ChunkEncoder::Column;
+using chunk_fields::Family;
+using chunk_fields::FamilyOf;
+using chunk_fields::NotInCodec1;
+using chunk_fields::UnZz32;
+using chunk_fields::UnZz64;
+using chunk_fields::Zz32;
+using chunk_fields::Zz64;
 
 static_assert(kChunkFormatVersion == schema::FORMAT_VERSION, "schema formatVersion and kChunkFormatVersion differ");
 
@@ -28,32 +40,6 @@ uint64_t GetLe(const uint8_t* p, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
   return v;
-}
-
-// Zigzag keeps small magnitudes small: 0,-1,1,-2 -> 0,1,2,3. Arithmetic is done unsigned so that any
-// input (also overflowing differences) round-trips exactly.
-uint64_t Zz64(uint64_t v) { return (v << 1) ^ (0 - (v >> 63)); }
-uint64_t UnZz64(uint64_t u) { return (u >> 1) ^ (0 - (u & 1)); }
-uint32_t Zz32(uint32_t v) { return (v << 1) ^ (0 - (v >> 31)); }
-uint32_t UnZz32(uint32_t u) { return (u >> 1) ^ (0 - (u & 1)); }
-
-// Which union member of schema::Event carries a kind's fields.
-enum class Family { kFile, kExec, kProc, kNet, kTool, kSys };
-Family FamilyOf(EventKind kind) {
-  uint16_t k = static_cast<uint16_t>(kind);
-  if (k <= static_cast<uint16_t>(EventKind::kFileRmdir)) return Family::kFile;
-  switch (kind) {
-    case EventKind::kExec: return Family::kExec;
-    case EventKind::kProcSpawn:
-    case EventKind::kProcExit: return Family::kProc;
-    case EventKind::kNetConnect:
-    case EventKind::kNetBind:
-    case EventKind::kNetListen:
-    case EventKind::kNetSend: return Family::kNet;
-    case EventKind::kEscape:
-    case EventKind::kRaw: return Family::kSys;
-    default: return Family::kTool;
-  }
 }
 
 void EnsureSodium() {
@@ -238,82 +224,62 @@ void ChunkEncoder::Ref(Column c, std::string_view s) {
   columns_[c].push_back(1);  // the next new string
 }
 
-void ChunkEncoder::Add(const Event& e) {
-  // The order of the Put/Ref calls below is the format (docs/format.md, "Codec 2"): the decoder
-  // reads the columns back in the same order.
-  ++events_;
-  const uint64_t mono = static_cast<uint64_t>(e.mono_ns);
-  const uint64_t skew = static_cast<uint64_t>(e.wall_ns) - mono;
-  Put(kKinds, static_cast<uint16_t>(e.kind));
-  Put(kMono, Zz64(mono - last_mono_));
-  Put(kWall, Zz64(skew - last_skew_));
-  Put(kPid, Zz32(static_cast<uint32_t>(e.pid) - last_pid_));
-  Put(kTid, Zz32(static_cast<uint32_t>(e.tid) - static_cast<uint32_t>(e.pid)));
-  Put(kResults, Zz64(static_cast<uint64_t>(e.result)));
-  last_mono_ = mono;
-  last_skew_ = skew;
-  last_pid_ = static_cast<uint32_t>(e.pid);
-  switch (FamilyOf(e.kind)) {
-    case Family::kFile:
-      Ref(kPaths, e.path);
-      Ref(kPaths2, e.path2);
-      Ref(kPaths2, e.resolved);
-      Ref(kPaths2, e.resolved2);  // codec 3
-      Put(kFlags, e.flags);
-      Put(kValues, e.mode);
-      Put(kValues, e.uid);
-      Put(kValues, e.gid);
-      Put(kValues, Zz64(static_cast<uint64_t>(e.size)));
-      break;
-    case Family::kExec:
-      Ref(kPaths, e.path);
-      Ref(kPaths2, e.resolved);
-      Put(kFlags, e.flags);
-      for (const auto* list : {&e.argv, &e.env_names, &e.secret_env_names}) {
-        Put(kLists, list->size());
-        for (const auto& s : *list) Ref(kLists, s);
-      }
-      break;
-    case Family::kProc:
-      Put(kFlags, e.flags);
-      Put(kValues, Zz32(static_cast<uint32_t>(e.child_pid) - static_cast<uint32_t>(e.pid)));
-      Put(kValues, Zz32(static_cast<uint32_t>(e.exit_code)));
-      Put(kValues, Zz32(static_cast<uint32_t>(e.signal)));
-      Put(kValues, e.is_thread ? 1 : 0);
-      break;
-    case Family::kNet:
-      Ref(kPaths, e.path);
-      Ref(kStrings, e.address);
-      Put(kFlags, e.flags);
-      Put(kValues, e.family);
-      Put(kValues, e.port);
-      Put(kValues, Zz64(static_cast<uint64_t>(e.size)));
-      break;
-    case Family::kTool:
-      Ref(kStrings, e.server);
-      Ref(kStrings, e.tool);
-      Ref(kStrings, e.method);
-      Ref(kStrings, e.request_id);
-      Ref(kStrings, e.json);
-      Ref(kStrings, e.text);
-      Put(kValues, e.is_error ? 1 : 0);
-      Put(kValues, static_cast<uint8_t>(e.direction));
-      Put(kValues, Zz64(static_cast<uint64_t>(e.duration_ns)));
-      Put(kValues, Zz64(static_cast<uint64_t>(e.size)));
-      break;
-    case Family::kSys: {
-      Ref(kStrings, e.text);
-      Put(kValues, e.syscall_nr);
-      Put(kValues, e.arch);
-      bool any = false;
-      for (uint64_t a : e.args) any |= a != 0;
-      Put(kValues, any ? 6 : 0);
-      if (any) {
-        for (uint64_t a : e.args) Put(kValues, a);
-      }
-      break;
+// Writes each field to its column (format/chunk_fields.h).
+struct ChunkEncoder::FieldWriter {
+  ChunkEncoder& enc;
+
+  template <class G>
+  void Ref(Column c, const std::string& s, const G&) {
+    enc.Ref(c, s);
+  }
+  template <class G>
+  void List(Column c, const std::vector<std::string>& list, const G&) {
+    enc.Put(c, list.size());
+    for (const auto& s : list) enc.Ref(c, s);
+  }
+  template <class T, class G>
+  void Uint(Column c, T v, const G&) {
+    static_assert(std::is_unsigned_v<T>);
+    enc.Put(c, v);
+  }
+  template <class T, class G>
+  void Zigzag(Column c, T v, const G&) {
+    static_assert(std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t>);
+    if constexpr (sizeof(T) == 8) {
+      enc.Put(c, Zz64(static_cast<uint64_t>(v)));
+    } else {
+      enc.Put(c, Zz32(static_cast<uint32_t>(v)));
     }
   }
+  template <class G>
+  void ZigzagFromPid(Column c, int32_t v, int32_t pid, const G&) {
+    enc.Put(c, Zz32(static_cast<uint32_t>(v) - static_cast<uint32_t>(pid)));
+  }
+  template <class G>
+  void Bool(Column c, bool v, const G&) {
+    enc.Put(c, v ? 1 : 0);
+  }
+  template <class G>
+  void Dir(Column c, Direction v, const G&) {
+    enc.Put(c, static_cast<uint8_t>(v));
+  }
+  template <class G>
+  void Args(Column c, const std::array<uint64_t, 6>& args, const G&) {
+    bool any = false;
+    for (uint64_t a : args) any |= a != 0;
+    enc.Put(c, any ? 6 : 0);
+    if (any) {
+      for (uint64_t a : args) enc.Put(c, a);
+    }
+  }
+};
+
+void ChunkEncoder::Add(const Event& e) {
+  ++events_;
+  const chunk_fields::Common common = chunk_fields::StoreCommon(e, &bases_);
+  for (int c = 0; c < chunk_fields::kCommonCount; ++c) Put(static_cast<Column>(c), common.v[c]);
+  FieldWriter writer{*this};
+  chunk_fields::VisitFields(FamilyOf(e.kind), writer, e);
 }
 
 uint64_t ChunkEncoder::estimated_raw_bytes() const {
@@ -342,8 +308,7 @@ void ChunkEncoder::Reset() {
   std::fill(table_->slots.begin(), table_->slots.end(), 0);
   table_->hashes.clear();
   table_->count = 0;
-  last_mono_ = last_skew_ = 0;
-  last_pid_ = 0;
+  bases_ = {};
 }
 
 Status ChunkEncoder::Seal(uint64_t first_seq, const Hash256& prev_hash, std::string* out, ChunkHeader* header_out) {
@@ -545,8 +510,7 @@ Status ChunkDecoder::Open(std::string_view chunk, const ChunkContext& ctx, const
   s.Close();
   ctx_ = ctx;
   next_ = 0;
-  prev_mono_ = prev_skew_ = 0;
-  prev_pid_ = 0;
+  bases_ = {};
   header_ = ChunkHeader{};
   header_.event_count = 0;
   auto parsed = ParseChunkHeader(chunk);
@@ -713,23 +677,31 @@ Result<bool> ChunkDecoder::Next(Event* out) {
   return false;
 }
 
-Result<bool> ChunkDecoder::NextColumns(Event* out) {
-  State& s = *state_;
-  const uint32_t index = next_;
-  const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
+// Reads each field from its column (format/chunk_fields.h). After the first truncated or
+// out-of-range value (bad_column) or a value no field may hold (fatal), the remaining fields read as
+// zero and the event is reported as corrupt.
+struct ChunkDecoder::ColumnReader {
+  ColumnReader(ChunkDecoder& decoder, State& state)
+      : d(decoder), s(state), n_strings(static_cast<uint32_t>(state.string_ends.size())) {}
+
+  ChunkDecoder& d;
+  State& s;
+  const uint32_t n_strings;
   const char* bad_column = nullptr;  // set on a truncated or out-of-range value
-  auto get = [&](ChunkEncoder::Column c, uint64_t max = UINT64_MAX) __attribute__((always_inline)) -> uint64_t {
+  std::string fatal;                  // set (with bad_column = "") on a value no field may hold
+  bool bad_ref = false;
+  uint64_t event_bytes = 0;
+  int over = 0;  // which decoding bound was passed (WithinDecodeBounds)
+
+  __attribute__((always_inline)) uint64_t Get(Column c, uint64_t max = UINT64_MAX) {
     uint64_t v = 0;
     if (bad_column == nullptr && (!ReadVarint(&s.columns[c].pos, s.columns[c].end, &v) || v > max)) {
       bad_column = columns::kNames[c];
     }
     return bad_column == nullptr ? v : 0;
-  };
-  bool bad_ref = false;
-  uint64_t event_bytes = 0;
-  int over = 0;  // which decoding bound was passed (WithinDecodeBounds)
-  auto ref = [&](ChunkEncoder::Column c, std::string* dst) __attribute__((always_inline)) {
-    uint64_t r = get(c);
+  }
+  __attribute__((always_inline)) void RefTo(Column c, std::string* dst) {
+    uint64_t r = Get(c);
     dst->clear();
     if (r == 0 || bad_column != nullptr || over != 0) return;
     uint64_t number;  // 1-based
@@ -744,9 +716,73 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
       return;
     }
     uint32_t begin = number == 1 ? 0 : s.string_ends[number - 2];
-    if (!WithinDecodeBounds(s.string_ends[number - 1] - begin, &event_bytes, &over)) return;
+    if (!d.WithinDecodeBounds(s.string_ends[number - 1] - begin, &event_bytes, &over)) return;
     dst->assign(s.string_data + begin, s.string_ends[number - 1] - begin);
-  };
+  }
+  void Fatal(std::string what) {
+    fatal = std::move(what);
+    bad_column = "";
+  }
+
+  template <class G>
+  __attribute__((always_inline)) void Ref(Column c, std::string& dst, const G&) {
+    RefTo(c, &dst);
+  }
+  __attribute__((always_inline)) void Ref(Column c, std::string& dst, NotInCodec1 field) {
+    if (d.header_.codec >= field.since) RefTo(c, &dst);
+  }
+  template <class G>
+  void List(Column c, std::vector<std::string>& list, const G&) {
+    // Each entry takes at least one byte: a count beyond the column's remaining bytes is corrupt.
+    const auto& col = s.columns[c];
+    uint64_t count = Get(c, 0xFFFF);
+    if (bad_column == nullptr && count > static_cast<uint64_t>(col.end - col.pos)) bad_column = columns::kNames[c];
+    if (bad_column != nullptr) return;
+    list.resize(count);
+    for (auto& item : list) RefTo(c, &item);
+  }
+  template <class T, class G>
+  __attribute__((always_inline)) void Uint(Column c, T& v, const G&) {
+    static_assert(std::is_unsigned_v<T>);
+    v = static_cast<T>(Get(c, std::numeric_limits<T>::max()));
+  }
+  template <class T, class G>
+  __attribute__((always_inline)) void Zigzag(Column c, T& v, const G&) {
+    static_assert(std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t>);
+    if constexpr (sizeof(T) == 8) {
+      v = static_cast<T>(UnZz64(Get(c)));
+    } else {
+      v = static_cast<T>(UnZz32(static_cast<uint32_t>(Get(c, UINT32_MAX))));
+    }
+  }
+  template <class G>
+  __attribute__((always_inline)) void ZigzagFromPid(Column c, int32_t& v, int32_t pid, const G&) {
+    v = static_cast<int32_t>(static_cast<uint32_t>(pid) + UnZz32(static_cast<uint32_t>(Get(c, UINT32_MAX))));
+  }
+  template <class G>
+  __attribute__((always_inline)) void Bool(Column c, bool& v, const G&) {
+    v = Get(c, 1) != 0;
+  }
+  template <class G>
+  void Dir(Column c, Direction& v, const G&) {
+    uint64_t dir = Get(c);
+    if (bad_column == nullptr && dir > static_cast<uint8_t>(Direction::kToAgent)) {
+      return Fatal("bad direction " + std::to_string(dir));
+    }
+    v = static_cast<Direction>(dir);
+  }
+  template <class G>
+  void Args(Column c, std::array<uint64_t, 6>& args, const G&) {
+    uint64_t nargs = Get(c);
+    if (bad_column == nullptr && nargs != 0 && nargs != 6) return Fatal(std::to_string(nargs) + " syscall args, not 6");
+    for (uint64_t j = 0; j < nargs && bad_column == nullptr; ++j) args[j] = Get(c);
+  }
+};
+
+Result<bool> ChunkDecoder::NextColumns(Event* out) {
+  State& s = *state_;
+  const uint32_t index = next_;
+  ColumnReader r(*this, s);
   auto fail = [&](const std::string& what) -> Result<bool> {
     next_ = header_.event_count;
     s.open = false;
@@ -754,246 +790,172 @@ Result<bool> ChunkDecoder::NextColumns(Event* out) {
   };
 
   out->Clear();
-  uint64_t kind = get(ChunkEncoder::kKinds, 0xFFFF);
-  if (bad_column == nullptr && !IsValidEventKind(static_cast<uint16_t>(kind))) {
+  chunk_fields::Common common;
+  uint64_t kind = common.v[ChunkEncoder::kKinds] = r.Get(ChunkEncoder::kKinds, chunk_fields::kCommonMax[0]);
+  if (r.bad_column == nullptr && !IsValidEventKind(static_cast<uint16_t>(kind))) {
     return fail("unknown kind " + std::to_string(kind));
   }
   out->kind = static_cast<EventKind>(kind);
   out->seq = header_.first_seq + index;
-  uint64_t mono = prev_mono_ + UnZz64(get(ChunkEncoder::kMono));
-  uint64_t skew = prev_skew_ + UnZz64(get(ChunkEncoder::kWall));
-  uint32_t pid = prev_pid_ + UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kPid, UINT32_MAX)));
-  out->mono_ns = static_cast<int64_t>(mono);
-  out->wall_ns = static_cast<int64_t>(mono + skew);
-  out->pid = static_cast<int32_t>(pid);
-  out->tid = static_cast<int32_t>(pid + UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kTid, UINT32_MAX))));
-  out->result = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kResults)));
-  prev_mono_ = mono;
-  prev_skew_ = skew;
-  prev_pid_ = pid;
-  if (bad_column == nullptr) {
-    switch (FamilyOf(out->kind)) {
-      case Family::kFile:
-        ref(ChunkEncoder::kPaths, &out->path);
-        ref(ChunkEncoder::kPaths2, &out->path2);
-        ref(ChunkEncoder::kPaths2, &out->resolved);
-        if (header_.codec >= kCodecColumns3Zstd) ref(ChunkEncoder::kPaths2, &out->resolved2);
-        out->flags = get(ChunkEncoder::kFlags);
-        out->mode = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
-        out->uid = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
-        out->gid = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
-        out->size = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
-        break;
-      case Family::kExec:
-        ref(ChunkEncoder::kPaths, &out->path);
-        ref(ChunkEncoder::kPaths2, &out->resolved);
-        out->flags = get(ChunkEncoder::kFlags);
-        for (auto* list : {&out->argv, &out->env_names, &out->secret_env_names}) {
-          // Each entry takes at least one byte: a count beyond the column's remaining bytes is corrupt.
-          const auto& c = s.columns[ChunkEncoder::kLists];
-          uint64_t count = get(ChunkEncoder::kLists, 0xFFFF);
-          if (bad_column == nullptr && count > static_cast<uint64_t>(c.end - c.pos)) bad_column = "lists";
-          if (bad_column != nullptr) break;
-          list->resize(count);
-          for (auto& item : *list) ref(ChunkEncoder::kLists, &item);
-        }
-        break;
-      case Family::kProc:
-        out->flags = get(ChunkEncoder::kFlags);
-        out->child_pid = static_cast<int32_t>(pid + UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX))));
-        out->exit_code = static_cast<int32_t>(UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX))));
-        out->signal = static_cast<int32_t>(UnZz32(static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX))));
-        out->is_thread = get(ChunkEncoder::kValues, 1) != 0;
-        break;
-      case Family::kNet:
-        ref(ChunkEncoder::kPaths, &out->path);
-        ref(ChunkEncoder::kStrings, &out->address);
-        out->flags = get(ChunkEncoder::kFlags);
-        out->family = static_cast<uint16_t>(get(ChunkEncoder::kValues, 0xFFFF));
-        out->port = static_cast<uint16_t>(get(ChunkEncoder::kValues, 0xFFFF));
-        out->size = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
-        break;
-      case Family::kTool: {
-        ref(ChunkEncoder::kStrings, &out->server);
-        ref(ChunkEncoder::kStrings, &out->tool);
-        ref(ChunkEncoder::kStrings, &out->method);
-        ref(ChunkEncoder::kStrings, &out->request_id);
-        ref(ChunkEncoder::kStrings, &out->json);
-        ref(ChunkEncoder::kStrings, &out->text);
-        out->is_error = get(ChunkEncoder::kValues, 1) != 0;
-        uint64_t dir = get(ChunkEncoder::kValues, UINT64_MAX);
-        if (bad_column == nullptr && dir > static_cast<uint8_t>(Direction::kToAgent)) {
-          return fail("bad direction " + std::to_string(dir));
-        }
-        out->direction = static_cast<Direction>(dir);
-        out->duration_ns = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
-        out->size = static_cast<int64_t>(UnZz64(get(ChunkEncoder::kValues)));
-        break;
-      }
-      case Family::kSys: {
-        ref(ChunkEncoder::kStrings, &out->text);
-        out->syscall_nr = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
-        out->arch = static_cast<uint32_t>(get(ChunkEncoder::kValues, UINT32_MAX));
-        uint64_t nargs = get(ChunkEncoder::kValues);
-        if (bad_column == nullptr && nargs != 0 && nargs != 6) {
-          return fail(std::to_string(nargs) + " syscall args, not 6");
-        }
-        for (uint64_t j = 0; j < nargs && bad_column == nullptr; ++j) out->args[j] = get(ChunkEncoder::kValues);
-        break;
-      }
-    }
+  for (int c = ChunkEncoder::kKinds + 1; c < chunk_fields::kCommonCount; ++c) {
+    common.v[c] = r.Get(static_cast<Column>(c), chunk_fields::kCommonMax[c]);
   }
-  if (bad_column != nullptr) return fail(std::string(bad_column) + " column: truncated or out-of-range value");
-  if (over != 0) return fail(OverBound(over));
-  if (bad_ref) {
-    return fail("string reference out of range (table has " + std::to_string(n_strings) + " strings, " +
+  chunk_fields::LoadCommon(common, &bases_, out);
+  if (r.bad_column == nullptr) chunk_fields::VisitFields(FamilyOf(out->kind), r, *out);
+  if (!r.fatal.empty()) return fail(r.fatal);
+  if (r.bad_column != nullptr) return fail(std::string(r.bad_column) + " column: truncated or out-of-range value");
+  if (r.over != 0) return fail(OverBound(r.over));
+  if (r.bad_ref) {
+    return fail("string reference out of range (table has " + std::to_string(r.n_strings) + " strings, " +
                 std::to_string(s.seen) + " referenced before)");
   }
   ++next_;
   return true;
 }
 
-Result<bool> ChunkDecoder::NextRow(Event* out) {
-  State& s = *state_;
-  const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
+// Reads each field from its codec-1 accessor on the Event struct's group R (format/chunk_fields.h).
+// Strings stop at the first reference out of range or past a decoding bound (ok = false).
+template <class R>
+struct ChunkDecoder::RowReader {
+  RowReader(ChunkDecoder& decoder, R group) : d(decoder), r(group) {}
+
+  ChunkDecoder& d;
+  R r;
+  bool ok = true;
   uint64_t event_bytes = 0;
-  int over = 0;  // which decoding bound was passed (WithinDecodeBounds)
+  int over = 0;       // which decoding bound was passed (WithinDecodeBounds)
+  std::string fatal;  // a value no field may hold
+
   // Sets `dst` to string `ref`; false if the reference is out of range or a decoding bound is passed.
-  auto str = [&](uint32_t ref, std::string* dst) {
+  bool Str(uint32_t ref, std::string* dst) {
+    State& s = *d.state_;
     if (ref == 0) {
       dst->clear();
       return true;
     }
-    if (ref > n_strings) return false;
+    if (ref > s.string_ends.size()) return false;
     uint32_t begin = ref == 1 ? 0 : s.string_ends[ref - 2];
-    if (!WithinDecodeBounds(s.string_ends[ref - 1] - begin, &event_bytes, &over)) return false;
+    if (!d.WithinDecodeBounds(s.string_ends[ref - 1] - begin, &event_bytes, &over)) return false;
     dst->assign(s.string_data + begin, s.string_ends[ref - 1] - begin);
     return true;
-  };
-  auto list = [&](capnp::List<uint32_t>::Reader refs, std::vector<std::string>* dst) {
-    dst->resize(refs.size());
-    for (unsigned i = 0; i < refs.size(); ++i) {
-      if (!str(refs[i], &(*dst)[i])) return false;
+  }
+
+  template <class G>
+  void Ref(Column, std::string& dst, const G& get) {
+    if (ok) ok = Str(get(r), &dst);
+  }
+  void Ref(Column, std::string&, NotInCodec1) {}
+  template <class G>
+  void List(Column, std::vector<std::string>& dst, const G& get) {
+    if (!ok) return;
+    auto refs = get(r);
+    dst.resize(refs.size());
+    for (unsigned i = 0; i < refs.size() && ok; ++i) ok = Str(refs[i], &dst[i]);
+  }
+  template <class T, class G>
+  void Uint(Column, T& v, const G& get) {
+    v = get(r);
+  }
+  template <class T, class G>
+  void Zigzag(Column, T& v, const G& get) {
+    if constexpr (sizeof(T) == 8) {
+      v = static_cast<T>(UnZz64(get(r)));
+    } else {
+      v = static_cast<T>(UnZz32(get(r)));
     }
-    return true;
-  };
+  }
+  template <class G>
+  void ZigzagFromPid(Column, int32_t& v, int32_t pid, const G& get) {
+    v = static_cast<int32_t>(static_cast<uint32_t>(pid) + UnZz32(get(r)));
+  }
+  template <class G>
+  void Bool(Column, bool& v, const G& get) {
+    v = get(r);
+  }
+  template <class G>
+  void Dir(Column, Direction& v, const G& get) {
+    uint8_t dir = get(r);
+    if (dir > static_cast<uint8_t>(Direction::kToAgent)) {
+      if (fatal.empty()) fatal = "bad direction " + std::to_string(dir);
+      return;
+    }
+    v = static_cast<Direction>(dir);
+  }
+  template <class G>
+  void Args(Column, std::array<uint64_t, 6>& v, const G& get) {
+    auto args = get(r);
+    if (args.size() != 0 && args.size() != 6) {
+      if (fatal.empty()) fatal = std::to_string(args.size()) + " syscall args, not 6";
+      return;
+    }
+    for (unsigned j = 0; j < args.size(); ++j) v[j] = args[j];
+  }
+};
+
+Result<bool> ChunkDecoder::NextRow(Event* out) {
+  State& s = *state_;
+  const uint32_t n_strings = static_cast<uint32_t>(s.string_ends.size());
   const uint32_t index = next_;
+  auto fail = [&](const std::string& what) -> Result<bool> {
+    next_ = header_.event_count;
+    return Fail("event " + std::to_string(index) + ": " + what);
+  };
   try {
     auto e = s.events[index];
     uint16_t kind = e.getKind();
-    if (!IsValidEventKind(kind)) {
-      next_ = header_.event_count;
-      return Fail("event " + std::to_string(index) + ": unknown kind " + std::to_string(kind));
-    }
+    if (!IsValidEventKind(kind)) return fail("unknown kind " + std::to_string(kind));
     out->Clear();
     out->kind = static_cast<EventKind>(kind);
     out->seq = header_.first_seq + index;
-    uint64_t mono = prev_mono_ + UnZz64(s.mono[index]);
-    uint64_t skew = prev_skew_ + UnZz64(e.getWallDelta());
-    uint32_t pid = prev_pid_ + UnZz32(e.getPidDelta());
-    out->mono_ns = static_cast<int64_t>(mono);
-    out->wall_ns = static_cast<int64_t>(mono + skew);
-    out->pid = static_cast<int32_t>(pid);
-    out->tid = static_cast<int32_t>(pid + UnZz32(e.getTidDelta()));
-    out->result = static_cast<int64_t>(UnZz64(e.getResult()));
-    prev_mono_ = mono;
-    prev_skew_ = skew;
-    prev_pid_ = pid;
+    chunk_fields::Common common;
+    common.v[ChunkEncoder::kKinds] = kind;
+    common.v[ChunkEncoder::kMono] = s.mono[index];
+    common.v[ChunkEncoder::kWall] = e.getWallDelta();
+    common.v[ChunkEncoder::kPid] = e.getPidDelta();
+    common.v[ChunkEncoder::kTid] = e.getTidDelta();
+    common.v[ChunkEncoder::kResults] = e.getResult();
+    chunk_fields::LoadCommon(common, &bases_, out);
 
-    bool ok = true;
-    Family family = FamilyOf(out->kind);
-    bool family_ok = false;
+    // The fields of the union member the event holds, which must be its kind's family.
+    bool ok = true, family_ok = false;
+    int over = 0;
+    std::string fatal;
+    auto read = [&](auto group, Family family, auto visit) {
+      family_ok = family == FamilyOf(out->kind);
+      RowReader<decltype(group)> reader(*this, group);
+      visit(reader, *out);
+      ok = reader.ok;
+      over = reader.over;
+      fatal = std::move(reader.fatal);
+    };
     switch (e.which()) {
-      case schema::Event::FILE: {
-        family_ok = family == Family::kFile;
-        auto f = e.getFile();
-        ok = str(f.getPath(), &out->path) && str(f.getPath2(), &out->path2) && str(f.getResolved(), &out->resolved);
-        out->flags = f.getFlags();
-        out->mode = f.getMode();
-        out->uid = f.getUid();
-        out->gid = f.getGid();
-        out->size = static_cast<int64_t>(UnZz64(f.getSize()));
+      case schema::Event::FILE:
+        read(e.getFile(), Family::kFile, [](auto& v, Event& ev) { chunk_fields::VisitFileFields(v, ev); });
         break;
-      }
-      case schema::Event::EXEC: {
-        family_ok = family == Family::kExec;
-        auto x = e.getExec();
-        ok = str(x.getPath(), &out->path) && str(x.getResolved(), &out->resolved) &&
-             list(x.getArgv(), &out->argv) && list(x.getEnvNames(), &out->env_names) &&
-             list(x.getSecretEnvNames(), &out->secret_env_names);
-        out->flags = x.getFlags();
+      case schema::Event::EXEC:
+        read(e.getExec(), Family::kExec, [](auto& v, Event& ev) { chunk_fields::VisitExecFields(v, ev); });
         break;
-      }
-      case schema::Event::PROC: {
-        family_ok = family == Family::kProc;
-        auto x = e.getProc();
-        out->child_pid = static_cast<int32_t>(pid + UnZz32(x.getChildPid()));
-        out->exit_code = static_cast<int32_t>(UnZz32(x.getExitCode()));
-        out->signal = static_cast<int32_t>(UnZz32(x.getSignal()));
-        out->flags = x.getFlags();
-        out->is_thread = x.getIsThread();
+      case schema::Event::PROC:
+        read(e.getProc(), Family::kProc, [](auto& v, Event& ev) { chunk_fields::VisitProcFields(v, ev); });
         break;
-      }
-      case schema::Event::NET: {
-        family_ok = family == Family::kNet;
-        auto x = e.getNet();
-        out->family = x.getFamily();
-        out->port = x.getPort();
-        ok = str(x.getAddress(), &out->address) && str(x.getPath(), &out->path);
-        out->size = static_cast<int64_t>(UnZz64(x.getSize()));
-        out->flags = x.getFlags();
+      case schema::Event::NET:
+        read(e.getNet(), Family::kNet, [](auto& v, Event& ev) { chunk_fields::VisitNetFields(v, ev); });
         break;
-      }
-      case schema::Event::TOOL: {
-        family_ok = family == Family::kTool;
-        auto x = e.getTool();
-        ok = str(x.getServer(), &out->server) && str(x.getTool(), &out->tool) && str(x.getMethod(), &out->method) &&
-             str(x.getRequestId(), &out->request_id) && str(x.getJson(), &out->json) && str(x.getText(), &out->text);
-        out->is_error = x.getIsError();
-        uint8_t dir = x.getDirection();
-        if (dir > static_cast<uint8_t>(Direction::kToAgent)) {
-          next_ = header_.event_count;
-          return Fail("event " + std::to_string(index) + ": bad direction " + std::to_string(dir));
-        }
-        out->direction = static_cast<Direction>(dir);
-        out->duration_ns = static_cast<int64_t>(UnZz64(x.getDurationNs()));
-        out->size = static_cast<int64_t>(UnZz64(x.getSize()));
+      case schema::Event::TOOL:
+        read(e.getTool(), Family::kTool, [](auto& v, Event& ev) { chunk_fields::VisitToolFields(v, ev); });
         break;
-      }
-      case schema::Event::SYS: {
-        family_ok = family == Family::kSys;
-        auto x = e.getSys();
-        ok = str(x.getText(), &out->text);
-        out->syscall_nr = x.getSyscallNr();
-        out->arch = x.getArch();
-        auto args = x.getArgs();
-        if (args.size() != 0 && args.size() != 6) {
-          next_ = header_.event_count;
-          return Fail("event " + std::to_string(index) + ": " + std::to_string(args.size()) + " syscall args, not 6");
-        }
-        for (unsigned j = 0; j < args.size(); ++j) out->args[j] = args[j];
+      case schema::Event::SYS:
+        read(e.getSys(), Family::kSys, [](auto& v, Event& ev) { chunk_fields::VisitSysFields(v, ev); });
         break;
-      }
       default:
         break;
     }
-    if (!family_ok) {
-      next_ = header_.event_count;
-      return Fail("event " + std::to_string(index) + ": fields do not match kind " +
-                  std::string(EventKindName(out->kind)));
-    }
-    if (!ok && over != 0) {
-      next_ = header_.event_count;
-      return Fail("event " + std::to_string(index) + ": " + OverBound(over));
-    }
-    if (!ok) {
-      next_ = header_.event_count;
-      return Fail("event " + std::to_string(index) + ": string reference out of range (table has " +
-                  std::to_string(n_strings) + " strings)");
-    }
+    if (!fatal.empty()) return fail(fatal);
+    if (!family_ok) return fail("fields do not match kind " + std::string(EventKindName(out->kind)));
+    if (!ok && over != 0) return fail(OverBound(over));
+    if (!ok) return fail("string reference out of range (table has " + std::to_string(n_strings) + " strings)");
   } catch (const kj::Exception& ex) {
-    next_ = header_.event_count;
-    return Fail("event " + std::to_string(index) + ": malformed message: " + ex.getDescription().cStr());
+    return fail(std::string("malformed message: ") + ex.getDescription().cStr());
   }
   ++next_;
   return true;

@@ -67,6 +67,13 @@ Hash256 Blake2b256(std::string_view data);
 // The hash a following chunk chains to: BLAKE2b-256 over the whole chunk (header + payload).
 inline Hash256 ChunkHash(std::string_view chunk) { return Blake2b256(chunk); }
 
+// What the common fields of an event are stored relative to: the previous event's mono_ns, wall_ns -
+// mono_ns and pid (zero at a chunk's start). See format/chunk_fields.h.
+struct ChunkDeltaBases {
+  uint64_t mono = 0, skew = 0;
+  uint32_t pid = 0;
+};
+
 // Accumulates events for one chunk. Add() interns strings and keeps integers only, so an Event may be
 // reused by the caller right after the call.
 class ChunkEncoder {
@@ -103,6 +110,7 @@ class ChunkEncoder {
   // Interns `s` and appends its relative reference (see `Columns` in the schema) to column `c`.
   void Ref(Column c, std::string_view s);
   void Put(Column c, uint64_t v);
+  struct FieldWriter;  // writes one event's family fields (format/chunk_fields.h)
 
   WriterOptions options_;
   uint32_t events_ = 0;
@@ -113,8 +121,7 @@ class ChunkEncoder {
   std::unique_ptr<StringTable> table_;
   struct Buffers;
   std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, message bytes, zstd context
-  uint64_t last_mono_ = 0, last_skew_ = 0;  // delta bases: previous event's mono_ns, wall_ns - mono_ns
-  uint32_t last_pid_ = 0;
+  ChunkDeltaBases bases_;
   uint64_t decoded_bytes_ = 0;  // string bytes of the events added (interned repeats counted each time)
 };
 
@@ -159,13 +166,15 @@ class ChunkDecoder {
   Status OpenColumns(uint32_t event_count);  // codec 2
   Result<bool> NextRow(Event* out);
   Result<bool> NextColumns(Event* out);
+  struct ColumnReader;  // reads one event's family fields from the columns (format/chunk_fields.h)
+  template <class R>
+  struct RowReader;  // reads them from a codec-1 Event struct's group R
 
   ReaderOptions options_;
   ChunkContext ctx_;
   ChunkHeader header_;
   uint32_t next_ = 0;
-  uint64_t prev_mono_ = 0, prev_skew_ = 0;  // delta bases, as in ChunkEncoder
-  uint32_t prev_pid_ = 0;
+  ChunkDeltaBases bases_;
   struct State;
   std::unique_ptr<State> state_;
 };
