@@ -74,6 +74,8 @@ struct ChunkDeltaBases {
   uint32_t pid = 0;
 };
 
+class ChunkStringTable;
+
 // Accumulates events for one chunk. Add() interns strings and keeps integers only, so an Event may be
 // reused by the caller right after the call.
 class ChunkEncoder {
@@ -115,21 +117,12 @@ class ChunkEncoder {
   WriterOptions options_;
   uint32_t events_ = 0;
   std::string columns_[kColumnCount];
-  std::string string_data_;
-  std::vector<uint32_t> string_ends_;
-  struct StringTable;
-  std::unique_ptr<StringTable> table_;
+  std::unique_ptr<ChunkStringTable> table_;  // the chunk's interned strings (format/chunk_strings.h)
   struct Buffers;
   std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, message bytes, zstd context
   ChunkDeltaBases bases_;
   uint64_t decoded_bytes_ = 0;  // string bytes of the events added (interned repeats counted each time)
 };
-
-// Frames arbitrary `raw` bytes as a chunk of codec `codec`: zstd-compresses them and prepends a header
-// whose sizes and payload hash are correct. For tests, fuzz seeds and tools that need chunks with a
-// chosen content; the store's writer uses ChunkEncoder.
-std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
-                       int zstd_level = 3, uint16_t codec = kCodecCapnpPackedZstd);
 
 // Where a chunk comes from, for error messages ("session <id>: chunk <n>: <what>").
 struct ChunkContext {

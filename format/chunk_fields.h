@@ -1,6 +1,6 @@
 // What a chunk stores of each event, written once: the one description of the field layout that the
-// encoder (ChunkEncoder::Add), the codec-2/3 column decoder (ChunkDecoder::NextColumns) and the
-// read-only codec-1 row decoder (ChunkDecoder::NextRow) all go through.
+// encoder (format/chunk_encoder.cc), the codec-2/3 column decoder (format/chunk_decoder.cc) and the
+// read-only codec-1 row decoder (format/chunk_rows_decoder.cc) all go through.
 //
 // An event is its common fields (kind, clocks, pid, tid, result: one column each, see Common) plus the
 // fields of its family (the schema's `Event` union member). Each family's fields are listed once, by
