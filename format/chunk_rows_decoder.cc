@@ -16,17 +16,8 @@
 #include "schema/agenttrace.capnp.h"
 
 namespace agenttrace {
-namespace {
-
 using Column = ChunkEncoder::Column;
 using chunk_fields::Family;
-using chunk_fields::FamilyOf;
-using chunk_fields::NotInCodec1;
-using chunk_fields::UnZz32;
-using chunk_fields::UnZz64;
-using chunk_varint::ReadVarint;
-
-}  // namespace
 
 Status ChunkDecoder::OpenRows(uint32_t event_count) {
   State& s = *state_;
@@ -51,7 +42,7 @@ Status ChunkDecoder::OpenRows(uint32_t event_count) {
     s.mono.resize(event_count);
     const uint8_t* pos = mono.begin();
     for (uint32_t i = 0; i < event_count; ++i) {
-      if (!ReadVarint(&pos, mono.end(), &s.mono[i])) {
+      if (!chunk_varint::ReadVarint(&pos, mono.end(), &s.mono[i])) {
         return Fail("mono clock column: bad or missing varint for event " + std::to_string(i));
       }
     }
@@ -105,7 +96,7 @@ struct ChunkDecoder::RowReader {
   void Ref(Column, std::string& dst, const G& get) {
     if (ok) ok = Str(get(r), &dst);
   }
-  void Ref(Column, std::string&, NotInCodec1) {}
+  void Ref(Column, std::string&, chunk_fields::NotInCodec1) {}
   template <class G>
   void List(Column, std::vector<std::string>& dst, const G& get) {
     if (!ok) return;
@@ -120,14 +111,14 @@ struct ChunkDecoder::RowReader {
   template <class T, class G>
   void Zigzag(Column, T& v, const G& get) {
     if constexpr (sizeof(T) == 8) {
-      v = static_cast<T>(UnZz64(get(r)));
+      v = static_cast<T>(chunk_fields::UnZz64(get(r)));
     } else {
-      v = static_cast<T>(UnZz32(get(r)));
+      v = static_cast<T>(chunk_fields::UnZz32(get(r)));
     }
   }
   template <class G>
   void ZigzagFromPid(Column, int32_t& v, int32_t pid, const G& get) {
-    v = static_cast<int32_t>(static_cast<uint32_t>(pid) + UnZz32(get(r)));
+    v = static_cast<int32_t>(static_cast<uint32_t>(pid) + chunk_fields::UnZz32(get(r)));
   }
   template <class G>
   void Bool(Column, bool& v, const G& get) {
@@ -182,7 +173,7 @@ Result<bool> ChunkDecoder::NextRow(Event* out) {
     int over = 0;
     std::string fatal;
     auto read = [&](auto group, Family family, auto visit) {
-      family_ok = family == FamilyOf(out->kind);
+      family_ok = family == chunk_fields::FamilyOf(out->kind);
       RowReader<decltype(group)> reader(*this, group);
       visit(reader, *out);
       ok = reader.ok;
