@@ -8,6 +8,10 @@
 // chunk and integers are delta/zigzag encoded, so that repeated paths and monotone clocks cost almost
 // nothing after compression.
 //
+// What each event stores is listed once, in format/chunk_fields.h. The implementation is one job a file:
+// chunk_header.cc (header, hashing), chunk_strings.h (string table, front coding), chunk_encoder.cc,
+// chunk_decoder.cc (codec 2/3) and chunk_rows_decoder.cc (codec 1, read only).
+//
 // Invariants: an encoded chunk's header names its first sequence number, event count, raw and stored
 // sizes, BLAKE2b-256 of the payload and the hash of the previous chunk (zero for chunk 0). The chunk's
 // own hash (ChunkHash: BLAKE2b-256 over header + payload) is what the next chunk's header chains to.
