@@ -21,6 +21,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr size_t kMaxNotes = 100;
+constexpr useconds_t kAnswerAfterNotificationsUs = 5000;
 
 int64_t NowNs(clockid_t clock) {
   timespec ts;
@@ -188,9 +189,17 @@ class ServeLines final : public LineSink {
     if (recorder_ != nullptr) recorder_->OnClientLine(line);
     PlayerStep step = player_.OnClientMessage(line);
     std::string out;
-    for (const std::string& r : step.replies) {
-      out += r;
+    for (size_t i = 0; i < step.replies.size(); ++i) {
+      out += step.replies[i];
       out.push_back('\n');
+      if (i + 2 == step.replies.size() && step.request) {
+        // Notifications first, then a pause before the answer: the official SDKs handle a notification
+        // a tick after reading it but an answer at once, and forget a request's progress handler when
+        // its answer arrives; notifications in the same read as the answer would be lost.
+        if (out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();
+        out.clear();
+        ::usleep(kAnswerAfterNotificationsUs);
+      }
     }
     if (!out.empty() && out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();
     if (recorder_ != nullptr) recorder_->OnStep(step);
