@@ -36,19 +36,17 @@
 #include <string_view>
 #include <vector>
 
+#include "format/cassette_annotations.h"
 #include "format/event.h"
 #include "format/event_source.h"
 #include "format/status.h"
 
 namespace agenttrace {
 
-// Annotation text of the marker written after each answer of a serving run; its json:
-// {"request_id":ID,"method":M,"tool":T,"served":"replayed"|"live"|"miss"|"unusable"|"local",
-//  "source":"<session id>#<seq of the recorded answer>"}.
-inline constexpr char kServedAnnotation[] = "cassette.served";
-// Annotation text written once at the start of a serving run; json: {"sessions":[ids],"match":M,
-// "record_mode":R,"server":S}. A gate tells replayed runs from live ones by it.
-inline constexpr char kSourceAnnotation[] = "cassette.source";
+// kServedAnnotation after each answer of a serving run, json {"request_id":ID,"method":M,"tool":T,
+// "served":"replayed"|"live"|"miss"|"unusable"|"local","source":"<session id>#<seq of the answer>"};
+// kSourceAnnotation once at its start, json {"sessions":[ids],"match":M,"record_mode":R,"server":S}.
+// A gate tells replayed runs from live ones by them.
 
 // JSON-RPC error codes of the player's own answers (implementation-defined server error range).
 inline constexpr int kCassetteMissCode = -32010;       // no recorded answer for this request

@@ -96,6 +96,11 @@ TEST_F(CassetteGateTest, ToolDependentFlakinessDisappearsWhenToolsAreServedFromA
   EXPECT_LT(live_stability, 0.99);
   EXPECT_EQ(replayed_status, 0) << replayed.dump();
   EXPECT_EQ(replayed_stability, 1.0);
+  // The reports tell served runs from live ones.
+  for (const Json& s : replayed["sessions"]) {
+    EXPECT_EQ(s["cassette"], (Json{{"served", true}, {"misses", 0}})) << s.dump();
+  }
+  for (const Json& s : live["sessions"]) EXPECT_FALSE(s.contains("cassette")) << s.dump();
 
   // Each served session names its cassette: a gate can tell replayed runs from live ones.
   CmdResult exp =
