@@ -10,12 +10,24 @@
 #include <thread>
 #include <unordered_set>
 
+#include "format/cassette_annotations.h"
 #include "format/jsonl_reader.h"
 #include "replayer/engine.h"
 #include "replayer/profile.h"
 
 namespace agenttrace {
 namespace {
+
+// Serving-run markers (format/cassette_annotations.h). A miss is found in the json text: the marker
+// is written by agenttrace itself, compact, with "served" as a plain string.
+void NoteCassette(const Event& e, SessionResult* res) {
+  if (e.text == kSourceAnnotation) {
+    res->cassette = true;
+  } else if (e.text == kServedAnnotation && (e.json.find("\"served\":\"miss\"") != std::string::npos ||
+                                             e.json.find("\"served\":\"unusable\"") != std::string::npos)) {
+    ++res->cassette_misses;
+  }
+}
 
 struct StringHash {
   using is_transparent = void;
@@ -67,6 +79,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     if (e == nullptr) break;
     ++res->events;
     if (e->kind == EventKind::kGap) ++res->gaps;
+    if (e->kind == EventKind::kAnnotation) NoteCassette(*e, res);
     if (e->kind == EventKind::kExec && e->result >= 0) saw_exec = true;
     std::vector<std::string>* explain =
         opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;

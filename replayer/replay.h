@@ -70,6 +70,10 @@ struct SessionResult {
   Status error;                 // a read failure (Corruption, IOError): events before it were evaluated
   bool incomplete = false;      // the recording did not finish (state not complete)
   uint64_t gaps = 0;            // gap events (events lost while recording)
+  // Tools served by `replay --serve` (a cassette.source annotation), and the requests it could not
+  // answer from the cassette (cassette.served "miss" or "unusable"): replayed runs told from live ones.
+  bool cassette = false;
+  uint64_t cassette_misses = 0;
   uint64_t events = 0;
   uint64_t evaluated = 0;
   uint64_t allows = 0, asks = 0, denies = 0, irreversible = 0;

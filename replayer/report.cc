@@ -164,6 +164,10 @@ std::string RenderText(const ReplayReport& r) {
     if (!s.agent_ran) o += ", AGENT NEVER RAN (" + s.not_run_reason + ")";
     if (s.incomplete) o += ", INCOMPLETE recording";
     if (s.gaps > 0) o += ", " + std::to_string(s.gaps) + " gap(s)";
+    if (s.cassette) {
+      o += ", tools served from a cassette (" + std::to_string(s.cassette_misses) +
+           " request(s) without a recorded answer)";
+    }
     o += "\n";
     if (!s.error.ok()) o += "  ERROR: " + s.error.ToString() + "\n";
     for (const Finding& f : s.findings) {
@@ -259,6 +263,7 @@ std::string RenderJson(const ReplayReport& r) {
     sj["deny"] = s.denies;
     sj["irreversible"] = s.irreversible;
     sj["gaps"] = s.gaps;
+    if (s.cassette) sj["cassette"] = {{"served", true}, {"misses", s.cassette_misses}};
     Json hits = Json::object();
     for (const auto& [id, n] : s.rule_hits) hits[id] = n;
     sj["rule_hits"] = hits;

@@ -5,6 +5,7 @@
 
 #include "format/store.h"
 #include "tools/cli.h"
+#include "tools/cmd_serve.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   RegisterKeyCommands(cli);
   RegisterDiffCommands(cli);
   RegisterReportCommands(cli);
+  cli.serve_command = TakeServeCommand(&argc, argv);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

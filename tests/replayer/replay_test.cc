@@ -633,3 +633,42 @@ TEST(ReplayTest, JsonlFileInputReadsTheHeaderThenStreamsAndChecksOnOpen) {
 
 }  // namespace
 }  // namespace agenttrace
+
+namespace agenttrace {
+namespace {
+
+Event Note(const std::string& text, const std::string& json) {
+  Event e;
+  e.kind = EventKind::kAnnotation;
+  e.text = text;
+  e.json = json;
+  return e;
+}
+
+// Runs whose tools came from `replay --serve` say so in the reports, with the requests the cassette
+// could not answer; live runs say nothing.
+TEST(ReplayTest, SessionsServedFromACassetteAreToldApart) {
+  Policy p = MustParse(kPolicy);
+  std::vector<Event> served = GoodRun(0);
+  served.push_back(Note("cassette.source", R"({"sessions":["s1"]})"));
+  served.push_back(Note("cassette.served", R"({"method":"tools/call","request_id":1,"served":"replayed"})"));
+  served.push_back(Note("cassette.served", R"({"method":"tools/call","request_id":2,"served":"miss"})"));
+  served.push_back(Note("cassette.served", R"({"method":"tools/call","request_id":3,"served":"unusable"})"));
+  std::vector<SessionInput> in;
+  in.push_back(Input(1, "a", served));
+  in.push_back(Input(2, "a", GoodRun(0)));
+  ReplayReport r = DoReplay(p, std::move(in));
+  ASSERT_EQ(r.sessions.size(), 2u);
+  EXPECT_TRUE(r.sessions[0].cassette);
+  EXPECT_EQ(r.sessions[0].cassette_misses, 2u);
+  EXPECT_FALSE(r.sessions[1].cassette);
+  std::string text = RenderText(r);
+  EXPECT_NE(text.find("tools served from a cassette (2 request(s) without a recorded answer)"), std::string::npos)
+      << text;
+  nlohmann::json j = nlohmann::json::parse(RenderJson(r));
+  EXPECT_EQ(j["sessions"][0]["cassette"]["misses"], 2);
+  EXPECT_FALSE(j["sessions"][1].contains("cassette"));
+}
+
+}  // namespace
+}  // namespace agenttrace
