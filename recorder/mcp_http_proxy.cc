@@ -29,6 +29,8 @@
 namespace agenttrace {
 namespace {
 
+constexpr auto kClientCheckInterval = std::chrono::milliseconds(250);
+
 int64_t NowNs(clockid_t clock) {
   timespec ts;
   clock_gettime(clock, &ts);
@@ -474,13 +476,20 @@ void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const ht
   // Request body, bounded: the server never sees an oversized request.
   std::string body;
   uint64_t body_size = 0;
+  bool read_ok = true;
   if (reader != nullptr) {
-    (*reader)([&](const char* data, size_t n) {
+    read_ok = (*reader)([&](const char* data, size_t n) {
       body_size += n;
       if (body.size() + n > o_.max_message_bytes) return false;
       body.append(data, n);
       return true;
     });
+    // httplib refuses a declared Content-Length over the bound itself (status 413) without reading.
+    if (!read_ok && res.status == 413) {
+      body_size =
+          std::max<uint64_t>(body_size, std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10));
+      body_size = std::max<uint64_t>(body_size, o_.max_message_bytes + 1);
+    }
   } else {
     body = req.body;
     body_size = body.size();
@@ -491,8 +500,16 @@ void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const ht
                 true);
     PushError(q_, Direction::kToServer,
               req.method + " body over " + std::to_string(o_.max_message_bytes) + " bytes refused; answered 413");
-    mreq.headers.emplace("Connection", "close");  // the rest of the body is still unread
+    mreq.headers.emplace("Connection", "close");  // the rest of the body may still be unread
     Refuse(res, 413, "request body over " + std::to_string(o_.max_message_bytes) + " bytes");
+    return;
+  }
+  if (!read_ok) {
+    --active_;
+    PushError(q_, Direction::kToServer,
+              req.method + " body unreadable after " + std::to_string(body_size) + " bytes; answered 400", body);
+    mreq.headers.emplace("Connection", "close");
+    Refuse(res, 400, "request body unreadable");
     return;
   }
   if (!body.empty()) PushMessage(q_, Direction::kToServer, body, body.size(), false);
@@ -575,9 +592,16 @@ void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const ht
   auto releaser = [this, x](bool) { Finish(x); };
   // One relayed chunk per call; false ends the client's connection (the upstream body broke off, the
   // client stopped reading, or the proxy stops).
-  auto next = [this, x](httplib::DataSink& sink, bool* ended) {
+  auto next = [x](httplib::DataSink& sink, bool* ended) {
     std::unique_lock<std::mutex> lock(x->mu);
-    x->cv.wait(lock, [&] { return !x->chunks.empty() || x->done || x->cancelled; });
+    // A client that leaves a silent stream is noticed by polling its socket (is_writable peeks for
+    // EOF): its slot and upstream request must not wait for the upstream's next event.
+    while (!x->cv.wait_for(lock, kClientCheckInterval, [&] { return !x->chunks.empty() || x->done || x->cancelled; })) {
+      lock.unlock();
+      bool alive = sink.is_writable();
+      lock.lock();
+      if (!alive) return false;
+    }
     if (x->cancelled) return false;
     if (x->chunks.empty()) {
       *ended = true;
