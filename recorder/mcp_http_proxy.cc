@@ -350,6 +350,7 @@ std::unique_ptr<httplib::Client> Proxy::TakeClient() {
   c->set_read_timeout(ms(o_.idle_timeout_ms));
   c->set_write_timeout(ms(o_.write_timeout_ms));
   c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);  // small SSE events must not wait for the peer's delayed ACK (Nagle)
   c->set_decompress(false);  // bytes pass through as the server coded them
   c->set_url_encode(false);  // the client's target, as sent
   c->set_follow_location(false);
@@ -776,6 +777,7 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, c
   httplib::Server server;
   const size_t max_connections = options.max_streams * 2 + 16;
   server.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
+  server.set_tcp_nodelay(true);  // a relayed event goes out at once, not after a delayed ACK
   server.set_keep_alive_timeout(2);  // also bounds how long stopping waits for idle connections
   server.set_keep_alive_max_count(1000);
   server.set_read_timeout(std::chrono::seconds(30));
