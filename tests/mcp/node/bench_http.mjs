@@ -5,7 +5,7 @@
 //
 // Usage: node bench_http.mjs AGENTTRACE_BIN [CALLS [CONCURRENCY]]
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,8 +75,17 @@ try {
   // does not favour one side; each side's figures are from its two rounds together.
   const via = `http://127.0.0.1:${proxy.port}/mcp`;
   const rounds = [];
+  // The proxy's own CPU time (user + system, in clock ticks of 10 ms) per proxied call: less sensitive
+  // to the machine's load than latency.
+  const cpuTicks = () => {
+    const f = readFileSync(`/proc/${proxy.p.pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return Number(f[11]) + Number(f[12]);
+  };
+  let ticks = 0;
   for (const [name, url] of [["direct", upstream], ["proxied", via], ["proxied", via], ["direct", upstream]]) {
+    const before = cpuTicks();
     rounds.push([name, await measure(url)]);
+    if (name === "proxied") ticks += cpuTicks() - before;
   }
   const f = (v) => v.toFixed(0);
   const side = (name) => {
@@ -93,6 +102,8 @@ try {
   console.log(`proxied: p50 ${f(proxied.p50)} us, p99 ${f(proxied.p99)} us, ${f(proxied.rate)} calls/s`);
   console.log(`added  : p50 ${f(proxied.p50 - direct.p50)} us, p99 ${f(proxied.p99 - direct.p99)} us, ` +
               `throughput x${(proxied.rate / direct.rate).toFixed(2)}`);
+  // Each round makes 200 warm-up + 2 x CALLS calls.
+  console.log(`proxy CPU: ${((ticks * 10000) / (2 * (200 + 2 * CALLS))).toFixed(0)} us per proxied call`);
 } finally {
   proxy.p.kill("SIGTERM");
   await new Promise((r) => proxy.p.on("exit", r));
