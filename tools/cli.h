@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "format/status.h"
 
@@ -17,6 +18,7 @@ struct Cli {
   CLI::App app{"agenttrace: record AI agents' actions and replay them against a policy", "agenttrace"};
   std::string store_dir;     // from --store, else DefaultStoreDir()
   std::function<int()> run;  // set by the selected subcommand
+  std::vector<std::string> serve_command;  // `replay --serve ... -- SERVER CMD` (tools/cmd_serve.h)
 };
 
 // Adds `--store DIR` to `sub`, bound to cli.store_dir.

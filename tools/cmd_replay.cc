@@ -14,6 +14,7 @@
 #include "replayer/report.h"
 #include "replayer/suggest.h"
 #include "tools/cli.h"
+#include "tools/cmd_serve.h"
 #include "tools/exit_codes.h"
 #include "tools/select.h"
 
@@ -33,6 +34,8 @@ struct ReplayArgs {
   bool allow_irreversible = false, no_irreversible = false;
   bool require_success = false, no_require_success = false;
   std::vector<int32_t> success_exit_codes;
+  bool serve = false;
+  ServeArgs serve_args;
   CLI::Option *o_label = nullptr, *o_explain = nullptr, *o_min_sessions = nullptr, *o_max_violations = nullptr,
               *o_max_asks = nullptr, *o_min_stability = nullptr;
 };
@@ -48,6 +51,10 @@ struct SuggestArgs {
 };
 
 int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
+  if (a.policy.empty()) {
+    std::fprintf(stderr, "agenttrace: replay: --policy is required (or --serve to serve recorded tools)\n");
+    return kExitUsage;
+  }
   Policy policy;
   if (int rc = LoadPolicy(a.policy, &policy); rc != kExitOk) return rc;
   Promotion pr = policy.promotion;
@@ -180,7 +187,7 @@ void RegisterReplayCommands(Cli& cli) {
     auto a = std::make_shared<ReplayArgs>();
     CLI::App* sub = cli.app.add_subcommand("replay", "replay sessions against a policy and gate promotion");
     AddStoreOption(sub, cli);
-    sub->add_option("--policy", a->policy, "policy file (YAML, docs/policy.md)")->required();
+    sub->add_option("--policy", a->policy, "policy file (YAML, docs/policy.md); required unless --serve");
     a->o_label = sub->add_option("--label", a->label, "replay the sessions with this label");
     sub->add_option("sessions", a->sessions, "session ids/prefixes, or JSON-lines export files (default: all)");
     a->o_explain = sub->add_option("--explain", a->explain_value, "explain every rule considered for event SEQ");
@@ -202,7 +209,29 @@ void RegisterReplayCommands(Cli& cli) {
     sub->add_option("--success-exit-codes", a->success_exit_codes,
                     "exit statuses that count as task success (default 0), e.g. 0,3")
         ->delimiter(',');
-    sub->callback([&cli, a] { cli.run = [&cli, a] { return RunReplayCommand(cli, *a); }; });
+    sub->add_flag("--serve", a->serve,
+                  "serve the sessions' recorded MCP answers on stdin/stdout (an MCP server; docs/cli.md); "
+                  "a live server command may follow --");
+    sub->add_option("--match", a->serve_args.match, "with --serve: method_params (default), strict, sequential");
+    sub->add_option("--record-mode", a->serve_args.record_mode,
+                    "with --serve: none (default: a miss is an error), once, new_episodes, all");
+    sub->add_option("--server", a->serve_args.server, "with --serve: the MCP server whose answers are served");
+    sub->add_option("--agent", a->serve_args.agent, "with --serve: agent name of the serving run's session");
+    sub->add_option("--max-result-bytes", a->serve_args.max_result_bytes,
+                    "with --serve: larger answers are recorded as size + hash in the serving run's session");
+    sub->callback([&cli, a] {
+      cli.run = [&cli, a] {
+        if (!a->serve) {
+          if (!cli.serve_command.empty()) return kExitUsage;  // unreachable: only taken with --serve
+          return RunReplayCommand(cli, *a);
+        }
+        ServeArgs s = a->serve_args;
+        s.sessions = a->sessions;
+        s.label = a->label;
+        s.label_given = a->o_label->count() > 0;
+        return RunServe(cli, s);
+      };
+    });
   }
   CLI::App* policy = cli.app.add_subcommand("policy", "check or suggest policies");
   policy->require_subcommand(1);

@@ -7,6 +7,7 @@ namespace agenttrace {
 inline constexpr int kExitOk = 0;              // success; replay: promotable
 inline constexpr int kExitNotPromotable = 1;   // replay: the gate failed (the agent, not the tool)
 inline constexpr int kExitDifferent = 1;       // diff: the two sides behave differently
+inline constexpr int kExitServeMiss = 1;       // replay --serve: a request had no usable recorded answer
 inline constexpr int kExitUsage = 2;           // bad usage, or an I/O error (unreadable file, store)
 inline constexpr int kExitCorrupt = 3;         // invalid or corrupt trace data (verify, import, replay)
 inline constexpr int kExitBadPolicy = 4;       // the policy file is invalid

@@ -5,6 +5,7 @@
 
 #include "format/store.h"
 #include "tools/cli.h"
+#include "tools/cmd_serve.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   RegisterReplayCommands(cli);
   RegisterKeyCommands(cli);
   RegisterDiffCommands(cli);
+  cli.serve_command = TakeServeCommand(&argc, argv);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

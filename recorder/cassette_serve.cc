@@ -1,0 +1,255 @@
+#include "recorder/cassette_serve.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "format/sys.h"
+
+extern char** environ;
+
+namespace agenttrace {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxNotes = 100;
+constexpr useconds_t kAnswerAfterNotificationsUs = 5000;
+
+int64_t NowNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = RetryEintr([&] { return ::write(fd, data.data(), data.size()); });
+    if (n < 0) return Status::FromErrno("write", errno);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// ServedRecorder
+
+ServedRecorder::ServedRecorder(McpTrackerOptions options, std::function<void(const Event&)> emit)
+    : tracker_(std::move(options), emit), emit_(std::move(emit)) {}
+
+void ServedRecorder::OnClientLine(std::string_view line) {
+  tracker_.OnLine(Direction::kToServer, line, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+}
+
+void ServedRecorder::OnStep(const PlayerStep& step) {
+  for (const std::string& r : step.replies) {
+    tracker_.OnLine(Direction::kToAgent, r, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+  }
+  if (!step.request) return;
+  Json a = {
+      {"request_id", Json::parse(step.request_id, nullptr, false)}, {"method", step.method}, {"served", step.served}};
+  if (!step.tool.empty()) a["tool"] = step.tool;
+  if (!step.source.empty()) a["source"] = step.source;
+  if (!step.note.empty()) a["note"] = step.note;
+  Annotate(kServedAnnotation, a.dump());
+}
+
+void ServedRecorder::Annotate(std::string_view text, std::string json) {
+  Event e;
+  e.kind = EventKind::kAnnotation;
+  e.mono_ns = NowNs(CLOCK_MONOTONIC);
+  e.wall_ns = NowNs(CLOCK_REALTIME);
+  e.text.assign(text);
+  e.json = std::move(json);
+  e.server = tracker_.server_name();
+  emit_(e);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// StdioUpstream
+
+Result<std::unique_ptr<StdioUpstream>> StdioUpstream::Start(const std::vector<std::string>& command) {
+  if (command.empty()) return Status::InvalidArgument("no live server command given (after --)");
+  int in_p[2], out_p[2];
+  if (::pipe2(in_p, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  UniqueFd in_r(in_p[0]), in_w(in_p[1]);
+  if (::pipe2(out_p, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  UniqueFd out_r(out_p[0]), out_w(out_p[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> argv;
+  for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Status::FromErrno("cannot run live MCP server \"" + command[0] + "\"", rc);
+  return std::unique_ptr<StdioUpstream>(new StdioUpstream(pid, std::move(in_w), std::move(out_r)));
+}
+
+StdioUpstream::~StdioUpstream() {
+  in_.reset();  // the server sees EOF and should exit
+  int st = 0;
+  for (int ms = 0; ms < 5000; ms += 10) {
+    if (RetryEintr([&] { return ::waitpid(pid_, &st, WNOHANG); }) == pid_) return;
+    if (ms == 2000) ::kill(pid_, SIGTERM);
+    ::usleep(10000);
+  }
+  ::kill(pid_, SIGKILL);
+  RetryEintr([&] { return ::waitpid(pid_, &st, 0); });
+}
+
+Status StdioUpstream::WriteLine(const std::string& line) {
+  std::string l = line;
+  l.push_back('\n');
+  Status st = WriteAll(in_.get(), l);
+  if (!st.ok()) return Status::IOError("the live server stopped reading: " + st.message());
+  return st;
+}
+
+Result<std::string> StdioUpstream::ReadLine() {
+  for (;;) {
+    size_t nl = buf_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buf_.substr(0, nl);
+      buf_.erase(0, nl + 1);
+      if (line.empty()) continue;
+      return line;
+    }
+    if (buf_.size() > kDefaultMaxMessageBytes) {
+      return Status::ResourceExhausted("the live server sent a message above " +
+                                       std::to_string(kDefaultMaxMessageBytes) + " bytes");
+    }
+    char chunk[64 << 10];
+    ssize_t n = RetryEintr([&] { return ::read(out_.get(), chunk, sizeof chunk); });
+    if (n < 0) return Status::FromErrno("reading the live server", errno);
+    if (n == 0) return Status::IOError("the live server closed its output (exited?)");
+    buf_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+Status StdioUpstream::Notify(const std::string& notification) { return WriteLine(notification); }
+
+Result<std::vector<std::string>> StdioUpstream::Exchange(const std::string& request) {
+  Json req = Json::parse(request, nullptr, false);
+  if (!req.is_object() || !req.contains("id")) return Status::InvalidArgument("not a JSON-RPC request");
+  const Json id = req["id"];
+  AT_RETURN_IF_ERROR(WriteLine(request));
+  std::vector<std::string> out;
+  for (;;) {
+    AT_ASSIGN_OR_RETURN(std::string line, ReadLine());
+    Json m = Json::parse(line, nullptr, false);
+    if (!m.is_object()) return Status::IOError("the live server sent something that is not JSON-RPC");
+    bool has_method = m.contains("method");
+    if (!has_method && m.contains("id")) {
+      if (m["id"] == id) {
+        out.push_back(std::move(line));
+        return out;
+      }
+      continue;  // a late answer to something else
+    }
+    if (has_method && m.contains("id")) {
+      Json err = {{"jsonrpc", "2.0"},
+                  {"id", m["id"]},
+                  {"error", {{"code", -32601}, {"message", "not supported by agenttrace replay --serve"}}}};
+      AT_RETURN_IF_ERROR(WriteLine(err.dump()));
+    }
+    out.push_back(std::move(line));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RunStdioServe
+
+namespace {
+
+class ServeLines final : public LineSink {
+ public:
+  ServeLines(const StdioServeOptions& o, CassettePlayer& p, ServedRecorder* r, StdioServeResult* res)
+      : options_(o), player_(p), recorder_(r), result_(res) {}
+  void OnLine(std::string_view line) override {
+    if (recorder_ != nullptr) recorder_->OnClientLine(line);
+    PlayerStep step = player_.OnClientMessage(line);
+    std::string out;
+    for (size_t i = 0; i < step.replies.size(); ++i) {
+      out += step.replies[i];
+      out.push_back('\n');
+      if (i + 2 == step.replies.size() && step.request) {
+        // Notifications first, then a pause before the answer: the official SDKs handle a notification
+        // a tick after reading it but an answer at once, and forget a request's progress handler when
+        // its answer arrives; notifications in the same read as the answer would be lost.
+        if (out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();
+        out.clear();
+        ::usleep(kAnswerAfterNotificationsUs);
+      }
+    }
+    if (!out.empty() && out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();
+    if (recorder_ != nullptr) recorder_->OnStep(step);
+    if (!step.request) return;
+    ++result_->requests;
+    if (!step.note.empty() && result_->notes.size() < kMaxNotes) {
+      std::string what = step.method + (step.tool.empty() ? "" : " " + step.tool);
+      result_->notes.push_back(step.served + ": " + what + ": " + step.note);
+    }
+  }
+  void OnOversized(std::string_view head, uint64_t size, bool complete) override {
+    (void)complete;
+    if (recorder_ != nullptr) recorder_->Annotate("cassette.oversized", Json{{"size", size}}.dump());
+    if (result_->notes.size() < kMaxNotes) {
+      result_->notes.push_back("a client message of " + std::to_string(size) +
+                               " bytes was too large: " + std::string(head.substr(0, 80)));
+    }
+  }
+  void OnTrailingBytes(std::string_view bytes) override { OnLine(bytes); }
+  bool out_ok() const { return out_ok_; }
+
+ private:
+  const StdioServeOptions& options_;
+  CassettePlayer& player_;
+  ServedRecorder* recorder_;
+  StdioServeResult* result_;
+  bool out_ok_ = true;
+};
+
+}  // namespace
+
+Result<StdioServeResult> RunStdioServe(const StdioServeOptions& options, CassettePlayer& player,
+                                       ServedRecorder* recorder) {
+  StdioServeResult result;
+  ServeLines lines(options, player, recorder, &result);
+  LineSplitter splitter(options.max_message_bytes);
+  std::vector<char> buf(256u << 10);
+  for (;;) {
+    ssize_t n = RetryEintr([&] { return ::read(options.in_fd, buf.data(), buf.size()); });
+    if (n < 0) return Status::FromErrno("reading the client", errno);
+    if (n == 0) break;
+    splitter.Feed(std::string_view(buf.data(), static_cast<size_t>(n)), &lines);
+    if (!lines.out_ok()) break;  // the client is gone
+  }
+  splitter.Finish(&lines);
+  if (recorder != nullptr) recorder->Flush();
+  result.replayed = player.replayed();
+  result.live = player.live();
+  result.misses = player.misses();
+  return result;
+}
+
+}  // namespace agenttrace
