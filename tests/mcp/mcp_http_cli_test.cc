@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -394,6 +395,71 @@ TEST_F(McpHttpCliTest, StreamsBeyondTheMaximumGet503AndOversizedRequestsGet413) 
   EXPECT_GE(refused_503, 1);  // the third stream, and retries before the slots were given back
   EXPECT_EQ(refused_413, 1);
   EXPECT_EQ(oversized, 1);
+}
+
+TEST_F(McpHttpCliTest, ReplayServeHttpAnswersLikeTheLiveServerAndAMissIsAnError) {
+  // Record a live session through the proxy, then take the server away and serve the cassette.
+  std::string live_out;
+  {
+    Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+    std::string sport = server.WaitFor(kListening, 1);
+    ASSERT_FALSE(sport.empty()) << server.err();
+    std::string pport;
+    auto proxy = StartProxy("http://127.0.0.1:" + sport + "/mcp", {"--label", "cassette-http"}, &pport);
+    ASSERT_FALSE(pport.empty()) << proxy->err();
+    RunResult live = RunShell("node " + Quote((kNodeDir / "http_client.mjs").string()) + " http://127.0.0.1:" + pport +
+                              "/mcp '' plain");
+    ASSERT_EQ(live.status, 0) << live.err;
+    live_out = live.out;
+    ASSERT_EQ(proxy->Stop(SIGTERM), 0);
+  }
+  const std::string store = (dir_.path() / "store").string();
+  Background serve(
+      {kBin, "replay", "--serve", "--http", "--listen", "127.0.0.1:0", "--label", "cassette-http", "--store", store},
+      dir_.path(), "serve");
+  std::string port = serve.WaitFor(std::regex("listening on http://127\\.0\\.0\\.1:([0-9]+)/mcp"), 2);
+  ASSERT_FALSE(port.empty()) << serve.err();
+  const std::string url = "http://127.0.0.1:" + port + "/mcp";
+  RunResult replayed = RunShell("node " + Quote((kNodeDir / "http_client.mjs").string()) + " " + url + " '' plain");
+  ASSERT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, live_out);  // the same results, progress notifications included
+  EXPECT_NE(replayed.out.find("\"progress\":5"), std::string::npos);
+
+  // A request the cassette does not hold: the documented JSON-RPC error, and exit 1 at the end.
+  const fs::path headers = dir_.path() / "headers";
+  RunResult init = RunShell(
+      "curl -sS -m 5 -D " + Quote(headers.string()) +
+      " -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d " +
+      Quote("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\","
+            "\"capabilities\":{},\"clientInfo\":{\"name\":\"curl\",\"version\":\"1\"}}}") +
+      " " + url);
+  ASSERT_EQ(init.status, 0) << init.err;
+  std::smatch m;
+  std::string h = Slurp(headers);
+  ASSERT_TRUE(std::regex_search(h, m, std::regex("[Mm]cp-[Ss]ession-[Ii]d: ([0-9a-f-]+)"))) << h;
+  const std::string sid = m[1];
+  RunResult miss = RunShell(
+      "curl -sS -m 5 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H " +
+      Quote("Mcp-Session-Id: " + sid) + " -d " +
+      Quote("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":"
+            "{\"text\":\"never recorded\"}}}") +
+      " " + url);
+  EXPECT_NE(miss.out.find("no recorded answer for tools/call echo"), std::string::npos) << miss.out;
+  EXPECT_NE(miss.out.find("\"id\":1"), std::string::npos) << miss.out;
+  RunResult no_session = RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' -H 'Mcp-Session-Id: nope' -d " +
+                                  Quote("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}") + " " + url);
+  EXPECT_EQ(no_session.out, "404");
+  EXPECT_EQ(serve.Stop(SIGINT), 1) << serve.err();
+  EXPECT_NE(serve.err().find("1 without a recorded answer"), std::string::npos) << serve.err();
+
+  // The serving run is itself a session, told apart from live ones by its recorder.
+  auto st = Store::Open(store, StoreOptions{.read_only = true});
+  ASSERT_TRUE(st.ok());
+  auto sessions = (*st)->ListSessions();
+  ASSERT_TRUE(sessions.ok());
+  std::multiset<std::string> recorders;
+  for (const SessionInfo& s : *sessions) recorders.insert(s.recorder);
+  EXPECT_EQ(recorders, (std::multiset<std::string>{"mcp-http", "mcp-replay"}));
 }
 
 TEST_F(McpHttpCliTest, BadOptionsAreUsageErrors) {
