@@ -250,7 +250,7 @@ CassettePlayer::CassettePlayer(const Cassette* cassette, PlayerOptions options)
     const CassetteExchange& x = xs[i];
     // Recorded params are already redacted; the key is rebuilt from them as the live one is.
     keys_.push_back(Key(x.method, x.tool, x.params));
-    by_key_[keys_.back()].push_back(i);
+    by_key_[keys_.back()].exchanges.push_back(i);
   }
 }
 
@@ -301,13 +301,13 @@ long CassettePlayer::Match(const std::string& method, const std::string& tool, c
   (void)tool;
   auto it = by_key_.find(key);
   if (it == by_key_.end()) return -1;
-  for (size_t i : it->second) {
-    if (!used_[i]) {
-      used_[i] = true;
-      return static_cast<long>(i);
-    }
+  Slot& slot = it->second;
+  if (slot.next >= slot.exchanges.size()) {
+    return -1;  // every recorded answer to this request was served already: a call more is new behaviour
   }
-  return -1;  // every recorded answer to this request was served already: a call more is new behaviour
+  size_t i = slot.exchanges[slot.next++];
+  used_[i] = true;
+  return static_cast<long>(i);
 }
 
 std::string CassettePlayer::NextExpected() const {

@@ -172,11 +172,15 @@ class CassettePlayer {
 
   const Cassette* cassette_;
   PlayerOptions options_;
-  std::vector<std::string> keys_;                      // per exchange
-  std::vector<bool> used_;                             // per exchange
-  std::map<std::string, std::vector<size_t>> by_key_;  // key -> exchanges, recorded order
-  size_t next_ = 0;                                    // strict: the next exchange expected
-  std::string initialize_params_;                      // the client's initialize params, for a live server
+  std::vector<std::string> keys_;  // per exchange
+  std::vector<bool> used_;         // per exchange
+  struct Slot {
+    std::vector<size_t> exchanges;  // recorded order
+    size_t next = 0;                // the first one not served yet (they are served in order)
+  };
+  std::map<std::string, Slot> by_key_;
+  size_t next_ = 0;                // strict: the next exchange expected
+  std::string initialize_params_;  // the client's initialize params, for a live server
   std::unique_ptr<Live> live_state_;
   uint64_t misses_ = 0, replayed_ = 0, live_ = 0;
 };

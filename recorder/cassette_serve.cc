@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "format/sys.h"
 
@@ -46,8 +50,8 @@ Status WriteAll(int fd, std::string_view data) {
 ServedRecorder::ServedRecorder(McpTrackerOptions options, std::function<void(const Event&)> emit)
     : tracker_(std::move(options), emit), emit_(std::move(emit)) {}
 
-void ServedRecorder::OnClientLine(std::string_view line) {
-  tracker_.OnLine(Direction::kToServer, line, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+void ServedRecorder::OnClientLine(std::string_view line, int64_t mono_ns, int64_t wall_ns) {
+  tracker_.OnLine(Direction::kToServer, line, mono_ns, wall_ns);
 }
 
 void ServedRecorder::OnStep(const PlayerStep& step) {
@@ -181,12 +185,63 @@ Result<std::vector<std::string>> StdioUpstream::Exchange(const std::string& requ
 
 namespace {
 
+// Records on its own thread, as the proxy does: answering never waits for redaction or the store.
+// The queue is bounded; when the recording falls that far behind, the serving thread waits (nothing is
+// dropped).
+class RecordQueue {
+ public:
+  explicit RecordQueue(ServedRecorder* r) : recorder_(r), thread_([this] { Loop(); }) {}
+  ~RecordQueue() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Push(std::string line, int64_t mono, int64_t wall, PlayerStep step) {
+    std::unique_lock<std::mutex> lock(mu_);
+    room_.wait(lock, [&] { return q_.size() < kMaxQueued; });
+    q_.push_back(Item{std::move(line), mono, wall, std::move(step)});
+    cv_.notify_one();
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 4096;
+  struct Item {
+    std::string line;
+    int64_t mono, wall;
+    PlayerStep step;
+  };
+  void Loop() {
+    for (;;) {
+      Item it;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !q_.empty() || closed_; });
+        if (q_.empty()) return;
+        it = std::move(q_.front());
+        q_.pop_front();
+      }
+      room_.notify_one();
+      recorder_->OnClientLine(it.line, it.mono, it.wall);
+      recorder_->OnStep(it.step);
+    }
+  }
+  ServedRecorder* recorder_;
+  std::mutex mu_;
+  std::condition_variable cv_, room_;
+  std::deque<Item> q_;
+  bool closed_ = false;
+  std::thread thread_;
+};
+
 class ServeLines final : public LineSink {
  public:
-  ServeLines(const StdioServeOptions& o, CassettePlayer& p, ServedRecorder* r, StdioServeResult* res)
+  ServeLines(const StdioServeOptions& o, CassettePlayer& p, RecordQueue* r, StdioServeResult* res)
       : options_(o), player_(p), recorder_(r), result_(res) {}
   void OnLine(std::string_view line) override {
-    if (recorder_ != nullptr) recorder_->OnClientLine(line);
+    const int64_t mono = NowNs(CLOCK_MONOTONIC), wall = NowNs(CLOCK_REALTIME);
     PlayerStep step = player_.OnClientMessage(line);
     std::string out;
     for (size_t i = 0; i < step.replies.size(); ++i) {
@@ -202,17 +257,17 @@ class ServeLines final : public LineSink {
       }
     }
     if (!out.empty() && out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();
-    if (recorder_ != nullptr) recorder_->OnStep(step);
-    if (!step.request) return;
-    ++result_->requests;
-    if (!step.note.empty() && result_->notes.size() < kMaxNotes) {
-      std::string what = step.method + (step.tool.empty() ? "" : " " + step.tool);
-      result_->notes.push_back(step.served + ": " + what + ": " + step.note);
+    if (step.request) {
+      ++result_->requests;
+      if (!step.note.empty() && result_->notes.size() < kMaxNotes) {
+        std::string what = step.method + (step.tool.empty() ? "" : " " + step.tool);
+        result_->notes.push_back(step.served + ": " + what + ": " + step.note);
+      }
     }
+    if (recorder_ != nullptr) recorder_->Push(std::string(line), mono, wall, std::move(step));
   }
   void OnOversized(std::string_view head, uint64_t size, bool complete) override {
     (void)complete;
-    if (recorder_ != nullptr) recorder_->Annotate("cassette.oversized", Json{{"size", size}}.dump());
     if (result_->notes.size() < kMaxNotes) {
       result_->notes.push_back("a client message of " + std::to_string(size) +
                                " bytes was too large: " + std::string(head.substr(0, 80)));
@@ -224,7 +279,7 @@ class ServeLines final : public LineSink {
  private:
   const StdioServeOptions& options_;
   CassettePlayer& player_;
-  ServedRecorder* recorder_;
+  RecordQueue* recorder_;
   StdioServeResult* result_;
   bool out_ok_ = true;
 };
@@ -234,18 +289,27 @@ class ServeLines final : public LineSink {
 Result<StdioServeResult> RunStdioServe(const StdioServeOptions& options, CassettePlayer& player,
                                        ServedRecorder* recorder) {
   StdioServeResult result;
-  ServeLines lines(options, player, recorder, &result);
-  LineSplitter splitter(options.max_message_bytes);
-  std::vector<char> buf(256u << 10);
-  for (;;) {
-    ssize_t n = RetryEintr([&] { return ::read(options.in_fd, buf.data(), buf.size()); });
-    if (n < 0) return Status::FromErrno("reading the client", errno);
-    if (n == 0) break;
-    splitter.Feed(std::string_view(buf.data(), static_cast<size_t>(n)), &lines);
-    if (!lines.out_ok()) break;  // the client is gone
-  }
-  splitter.Finish(&lines);
+  Status read_status;
+  {
+    std::unique_ptr<RecordQueue> queue;
+    if (recorder != nullptr) queue = std::make_unique<RecordQueue>(recorder);
+    ServeLines lines(options, player, queue.get(), &result);
+    LineSplitter splitter(options.max_message_bytes);
+    std::vector<char> buf(256u << 10);
+    for (;;) {
+      ssize_t n = RetryEintr([&] { return ::read(options.in_fd, buf.data(), buf.size()); });
+      if (n < 0) {
+        read_status = Status::FromErrno("reading the client", errno);
+        break;
+      }
+      if (n == 0) break;
+      splitter.Feed(std::string_view(buf.data(), static_cast<size_t>(n)), &lines);
+      if (!lines.out_ok()) break;  // the client is gone
+    }
+    if (read_status.ok()) splitter.Finish(&lines);
+  }  // the recording thread has caught up
   if (recorder != nullptr) recorder->Flush();
+  if (!read_status.ok()) return read_status;
   result.replayed = player.replayed();
   result.live = player.live();
   result.misses = player.misses();

@@ -34,8 +34,9 @@ class ServedRecorder {
  public:
   // `emit` receives every event (server, direction, times set; seq and pid left to the writer).
   ServedRecorder(McpTrackerOptions options, std::function<void(const Event&)> emit);
-  // The client's message, before it is answered.
-  void OnClientLine(std::string_view line);
+  // The client's message, read at the given times (recorded after it is answered, so that recording
+  // does not delay the answer; call before OnStep of its answer).
+  void OnClientLine(std::string_view line, int64_t mono_ns, int64_t wall_ns);
   // What the player did with it: the replies sent, then the served marker when it was a request.
   void OnStep(const PlayerStep& step);
   // At the end of the run.
@@ -86,7 +87,7 @@ struct StdioServeResult {
 };
 
 // Serves until in_fd ends (or out_fd is gone). Every client line and every step goes to `recorder`
-// (may be null).
+// (may be null) on a recording thread of its own, in order; its emit function runs on that thread.
 Result<StdioServeResult> RunStdioServe(const StdioServeOptions& options, CassettePlayer& player,
                                        ServedRecorder* recorder);
 

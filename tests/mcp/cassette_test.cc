@@ -219,7 +219,7 @@ TEST(CassetteTest, ServedSessionsContributeOnlyTheirLiveEpisodes) {
     events.back().seq = events.size() - 1;
   });
   auto serve = [&](const std::string& req, const std::string& answer, const std::string& how) {
-    rec.OnClientLine(req);
+    rec.OnClientLine(req, 0, 0);
     PlayerStep s;
     s.request = true;
     s.request_id = std::to_string(Json::parse(req)["id"].get<int>());
