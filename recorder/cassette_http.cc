@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,12 @@ constexpr size_t kMaxNotes = 100;
 // As on stdio (recorder/cassette_serve.cc): the SDKs forget a request's progress handler as soon as
 // its answer arrives, so notifications go out first and the answer a moment later.
 constexpr auto kAnswerAfterNotifications = std::chrono::milliseconds(5);
+
+int64_t NowNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 std::string NewSessionId() {
   unsigned char b[16];
@@ -72,7 +79,7 @@ class HttpServer {
       if (it == sessions_.end()) return Plain(res, 404, "Session not found");
       player = it->second.get();
     }
-    if (recorder_ != nullptr) recorder_->OnClientLine(req.body);
+    if (recorder_ != nullptr) recorder_->OnClientLine(req.body, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
     PlayerStep step = player->OnClientMessage(req.body);
     if (recorder_ != nullptr) recorder_->OnStep(step);
     if (!new_sid.empty()) res.set_header("Mcp-Session-Id", new_sid);
