@@ -462,6 +462,79 @@ TEST_F(McpHttpCliTest, ReplayServeHttpAnswersLikeTheLiveServerAndAMissIsAnError)
   EXPECT_EQ(recorders, (std::multiset<std::string>{"mcp-http", "mcp-replay"}));
 }
 
+TEST_F(McpHttpCliTest, AClientThatStopsReadingDoesNotHoldUpOtherStreams) {
+  Background bad({"node", (kNodeDir / "http_bad_upstream.mjs").string()}, dir_.path(), "bad");
+  std::string bport = bad.WaitFor(kListening, 1);
+  ASSERT_FALSE(bport.empty()) << bad.err();
+  std::string pport;
+  auto proxy = StartProxy("http://127.0.0.1:" + bport + "/", {}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  // A client that asks for an endless event stream and never reads it: its socket, the proxy's relay
+  // buffer for it and the upstream connection fill up and stay full.
+  const std::string js = "const s = require('net').connect(" + pport +
+                         ", '127.0.0.1', () => { s.write('GET /flood HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); "
+                         "s.pause(); console.log('asked'); }); setTimeout(() => {}, 600000);";
+  Background stalled({"node", "-e", js}, dir_.path(), "stalled");
+  ASSERT_FALSE(stalled.WaitFor(std::regex("(asked)"), 1).empty()) << stalled.err();
+  std::this_thread::sleep_for(1s);
+  // Meanwhile other clients are served at once.
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    RunResult r = RunShell("curl -sS -m 5 -X POST -d " +
+                           Quote("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(100 + i) + ",\"method\":\"ping\"}") +
+                           " http://127.0.0.1:" + pport + "/ok");
+    ASSERT_EQ(r.out, "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(100 + i) + ",\"result\":{\"ok\":true}}") << r.err;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+  stalled.Stop(SIGKILL);
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
+  auto ev = SessionEvents((dir_.path() / "store").string(), nullptr);
+  int answered = 0, flood = 0;
+  for (const Event& e : ev) {
+    if (e.kind == EventKind::kMcpResponse && !e.is_error) ++answered;
+    if (e.kind == EventKind::kMcpNotification) ++flood;
+  }
+  EXPECT_EQ(answered, 20);
+  EXPECT_GT(flood, 0);  // what the stalled client was sent is recorded as it passed
+}
+
+TEST_F(McpHttpCliTest, HttpsUpstreamIsVerifiedWithOpenSsl) {
+  if (RunShell("command -v openssl").status != 0) GTEST_SKIP() << "SKIPPED: no openssl command to make a certificate";
+  const fs::path cert = dir_.path() / "cert.pem", key = dir_.path() / "key.pem";
+  RunResult gen = RunShell(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1 -keyout " +
+      Quote(key.string()) + " -out " + Quote(cert.string()));
+  ASSERT_EQ(gen.status, 0) << gen.err;
+  ::setenv("TLS_CERT", cert.c_str(), 1);
+  ::setenv("TLS_KEY", key.c_str(), 1);
+  Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+  ::unsetenv("TLS_CERT");
+  ::unsetenv("TLS_KEY");
+  std::string sport = server.WaitFor(kListening, 1);
+  ASSERT_FALSE(sport.empty()) << server.err();
+  const std::string upstream = "https://127.0.0.1:" + sport + "/mcp";
+  const std::string client = "node " + Quote((kNodeDir / "http_client.mjs").string()) + " ";
+  RunResult direct = RunShell("NODE_EXTRA_CA_CERTS=" + Quote(cert.string()) + " " + client + upstream + " ''");
+  ASSERT_EQ(direct.status, 0) << direct.err;
+
+  std::string pport;
+  auto proxy = StartProxy(upstream, {"--ca-file", cert.string()}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  RunResult proxied = RunShell(client + "http://127.0.0.1:" + pport + "/mcp ''");
+  ASSERT_EQ(proxied.status, 0) << proxied.err;
+  EXPECT_EQ(direct.out, proxied.out);
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0);
+
+  // Without the CA the upstream's certificate is not trusted: 502, recorded, nothing forwarded.
+  auto untrusting = StartProxy(upstream, {}, &pport);
+  ASSERT_FALSE(pport.empty()) << untrusting->err();
+  RunResult refused =
+      RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST -d '{}' http://127.0.0.1:" + pport + "/mcp");
+  EXPECT_EQ(refused.out, "502");
+  EXPECT_EQ(untrusting->Stop(SIGTERM), 0);
+}
+
 TEST_F(McpHttpCliTest, BadOptionsAreUsageErrors) {
   EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0").status, 2);
   EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0 --upstream ftp://x/").status, 2);

@@ -4,6 +4,7 @@
 //   /garbage   a response that is not HTTP at all, then close
 //   /cut       200 text/event-stream (chunked): one event, then half a chunk and close
 //   /hold      200 text/event-stream (chunked) that stays open without events until the client leaves
+//   /flood     200 text/event-stream (chunked) of 1 KiB notifications, as fast as the reader takes them
 //   anything else: 200 application/json with a JSON-RPC result echoing the request id
 //
 // Usage: node http_bad_upstream.mjs [PORT]
@@ -36,6 +37,15 @@ const server = net.createServer((sock) => {
     } else if (path === "/hold") {
       sock.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
       sock.write("2\r\n:\n\r\n");  // a comment, so that the client sees the stream open
+    } else if (path === "/flood") {
+      sock.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+      const ev = `data: {"jsonrpc":"2.0","method":"notifications/message","params":{"data":"${"f".repeat(1000)}"}}\n\n`;
+      const chunk = `${ev.length.toString(16)}\r\n${ev}\r\n`;
+      const pump = () => {
+        while (!sock.destroyed && sock.write(chunk)) {}
+        if (!sock.destroyed) sock.once("drain", pump);
+      };
+      pump();
     } else {
       let id = null;
       try { id = JSON.parse(body).id ?? null; } catch {}

@@ -6,7 +6,10 @@
 // Last-Event-ID and receives the rest from the event store); echo {text}; fail (a tool error).
 //
 // Usage: node http_server.mjs [PORT]   (0 or absent: any free port)
+// With TLS_CERT and TLS_KEY set (PEM files), it speaks HTTPS.
 import http from "node:http";
+import https from "node:https";
+import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -48,7 +51,7 @@ async function readJson(req) {
   return text ? JSON.parse(text) : undefined;
 }
 
-const httpServer = http.createServer(async (req, res) => {
+const handler = async (req, res) => {
   try {
     if (!req.url.startsWith("/mcp")) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not here\n");
@@ -78,7 +81,10 @@ const httpServer = http.createServer(async (req, res) => {
     if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
     res.end(String(e));
   }
-});
+};
+const httpServer = process.env.TLS_CERT
+  ? https.createServer({ cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) }, handler)
+  : http.createServer(handler);
 httpServer.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
   process.stdout.write(`listening ${httpServer.address().port}\n`);
 });
