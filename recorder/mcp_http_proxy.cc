@@ -455,8 +455,9 @@ void Proxy::Finish(const std::shared_ptr<Exchange>& x) {
 
 void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
   ++exchanges_;
-  // httplib would otherwise re-encode (gzip/br) or cut (Range) our relayed bodies on its own. The
-  // Request object is not const: httplib lends it to the handler const-qualified only by convention.
+  // Accept-Encoding goes neither upstream (answers must come uncompressed to be recorded) nor to
+  // httplib, which would otherwise gzip our relayed bodies on its own; Range would make it cut them.
+  // The Request object is not const: httplib lends it to the handler const-qualified by convention.
   auto& mreq = const_cast<httplib::Request&>(req);
   mreq.ranges.clear();
   for (auto it = mreq.headers.begin(); it != mreq.headers.end();) {

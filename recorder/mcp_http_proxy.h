@@ -4,9 +4,10 @@
 // so both transports give the same event kinds.
 //
 // Forwarding: method, target (path and query) and body unchanged; request headers unchanged except the
-// hop-by-hop ones (Connection, Keep-Alive, TE, Upgrade, Proxy-*, Transfer-Encoding) and Host, which
-// names the upstream (as a reverse proxy must for TLS and virtual hosts). Status, reason-free status
-// line and response headers unchanged except the hop-by-hop ones; the body is relayed as it arrives
+// hop-by-hop ones (Connection, Keep-Alive, TE, Upgrade, Proxy-*, Transfer-Encoding), Host, which
+// names the upstream (as a reverse proxy must for TLS and virtual hosts), and Accept-Encoding, so that
+// answers come uncompressed and every message can be recorded. Status code (with the standard reason
+// phrase) and response headers unchanged except the hop-by-hop ones; the body is relayed as it arrives
 // (SSE events are never held back), with its Content-Length when the upstream gave one, else chunked.
 // No content coding is added or removed. HTTP parsing and TLS are cpp-httplib's (OpenSSL).
 //

@@ -296,6 +296,19 @@ TEST_F(McpHttpCliTest, MalformedUpstreamAnswersArePassedThroughAndRecordedAsErro
   EXPECT_NE(garbage.out.find("\n502"), std::string::npos) << garbage.out;
   RunResult cut = post("/cut", 3);
   EXPECT_NE(cut.out.find("\"data\":\"one\""), std::string::npos) << cut.out;  // what came before the break
+  // Headers: end-to-end ones pass both ways, Host names the upstream, Accept-Encoding stays behind (so
+  // the answer comes uncompressed: recordable, and not re-encoded by the proxy either).
+  RunResult hdr = RunShell(
+      "curl -sS -m 5 -D - -X POST -H 'Accept-Encoding: gzip, br' -H 'X-Trace: t-1' -H "
+      "'Authorization: Bearer abc' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}' " +
+      base + "/headers");
+  EXPECT_NE(hdr.out.find("\"X-Trace: t-1\""), std::string::npos) << hdr.out;
+  EXPECT_NE(hdr.out.find("\"Authorization: Bearer abc\""), std::string::npos) << hdr.out;
+  EXPECT_NE(hdr.out.find("\"Host: 127.0.0.1:" + bport + "\""), std::string::npos) << hdr.out;
+  EXPECT_EQ(hdr.out.find("Accept-Encoding"), std::string::npos) << hdr.out;
+  EXPECT_EQ(hdr.out.find("REMOTE_ADDR"), std::string::npos) << hdr.out;
+  EXPECT_NE(hdr.out.find("X-Upstream: yes"), std::string::npos) << hdr.out;  // a response header
+  EXPECT_EQ(hdr.out.find("Content-Encoding"), std::string::npos) << hdr.out;
   RunResult fine = post("/ok", 4);
   EXPECT_EQ(fine.out, "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"ok\":true}}\n200");  // still serving
   EXPECT_EQ(proxy->Stop(SIGTERM), 0);

@@ -5,6 +5,7 @@
 //   /cut       200 text/event-stream (chunked): one event, then half a chunk and close
 //   /hold      200 text/event-stream (chunked) that stays open without events until the client leaves
 //   /flood     200 text/event-stream (chunked) of 1 KiB notifications, as fast as the reader takes them
+//   /headers   200 application/json: a JSON-RPC result holding the request's header lines as received
 //   anything else: 200 application/json with a JSON-RPC result echoing the request id
 //
 // Usage: node http_bad_upstream.mjs [PORT]
@@ -37,6 +38,9 @@ const server = net.createServer((sock) => {
     } else if (path === "/hold") {
       sock.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
       sock.write("2\r\n:\n\r\n");  // a comment, so that the client sees the stream open
+    } else if (path === "/headers") {
+      const b = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { head: head.split("\r\n").slice(1) } });
+      sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Upstream: yes\r\nContent-Length: ${b.length}\r\n\r\n${b}`);
     } else if (path === "/flood") {
       sock.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
       const ev = `data: {"jsonrpc":"2.0","method":"notifications/message","params":{"data":"${"f".repeat(1000)}"}}\n\n`;
