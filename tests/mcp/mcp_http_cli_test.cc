@@ -20,6 +20,7 @@
 
 #include "format/store.h"
 #include "recorder/event_socket.h"
+#include "tests/mcp/fake_writer.h"
 
 namespace agenttrace {
 namespace {
@@ -546,6 +547,35 @@ TEST_F(McpHttpCliTest, HttpsUpstreamIsVerifiedWithOpenSsl) {
       RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST -d '{}' http://127.0.0.1:" + pport + "/mcp");
   EXPECT_EQ(refused.out, "502");
   EXPECT_EQ(untrusting->Stop(SIGTERM), 0);
+}
+
+TEST_F(McpHttpCliTest, NestedProxySendsEventsToTheEnclosingRecording) {
+  Background bad({"node", (kNodeDir / "http_bad_upstream.mjs").string()}, dir_.path(), "bad");
+  std::string bport = bad.WaitFor(kListening, 1);
+  ASSERT_FALSE(bport.empty()) << bad.err();
+  FakeAsyncWriter writer;
+  const std::string path = (dir_.path() / "sock").string();
+  auto server = EventSocketServer::Start(path, &writer, nullptr);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ::setenv(kEnvSocket, path.c_str(), 1);
+  std::string pport;
+  auto proxy = StartProxy("http://127.0.0.1:" + bport + "/", {}, &pport);
+  ::unsetenv(kEnvSocket);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  RunResult r = RunShell("curl -sS -m 5 -X POST -d " +
+                         Quote("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+                               "\"arguments\":{\"k\":\"v\"}}}") +
+                         " http://127.0.0.1:" + pport + "/ok");
+  EXPECT_EQ(r.out, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"ok\":true}}") << r.err;
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
+  (*server)->Stop();
+  std::vector<EventKind> kinds;
+  for (const Event& e : writer.Events()) {
+    kinds.push_back(e.kind);
+    EXPECT_GT(e.pid, 0);
+  }
+  EXPECT_EQ(kinds, (std::vector<EventKind>{EventKind::kToolCall, EventKind::kToolResult}));
+  EXPECT_FALSE(fs::exists(dir_.path() / "store"));  // no session of its own
 }
 
 TEST_F(McpHttpCliTest, BadOptionsAreUsageErrors) {
