@@ -233,6 +233,7 @@ int RunServe(Cli& cli, const ServeArgs& a) {
     return std::unique_ptr<LiveUpstream>(std::move(*up));
   };
   Result<StdioServeResult> result = StdioServeResult{};
+  std::unique_ptr<CassettePlayer> player;  // stdio: lives (with its live server) to the end, as before
   if (a.http) {
     // One player per MCP session (each initialize), all over the same cassette.
     std::function<std::unique_ptr<CassettePlayer>()> make = [&cassette, &po] {
@@ -240,8 +241,8 @@ int RunServe(Cli& cli, const ServeArgs& a) {
     };
     result = RunHttpServe(http, make, &recorder);
   } else {
-    CassettePlayer player(&cassette, po);
-    result = RunStdioServe(StdioServeOptions{}, player, &recorder);
+    player = std::make_unique<CassettePlayer>(&cassette, po);
+    result = RunStdioServe(StdioServeOptions{}, *player, &recorder);
   }
   int rc = kExitOk;
   if (!result.ok()) {
