@@ -127,12 +127,12 @@ int RunServe(Cli& cli, const ServeArgs& a) {
     return Usage("--record-mode " + a.record_mode + " needs the live server: replay --serve ... -- SERVER CMD");
   }
 
-  // The cassette. `once` and `all` may start without a store or without sessions.
+  // The cassette: `all` reads none; `once` may start without a store (no cassette yet).
   Cassette cassette;
   std::vector<std::string> ids;
-  const bool may_be_empty = *mode == RecordMode::kOnce || *mode == RecordMode::kAll;
-  bool have_sessions = a.label_given || !a.sessions.empty() || !may_be_empty;
-  if (have_sessions && !(may_be_empty && a.sessions.empty() && !std::filesystem::exists(StoreDir(cli)))) {
+  bool load = *mode != RecordMode::kAll;
+  if (*mode == RecordMode::kOnce && a.sessions.empty() && !std::filesystem::exists(StoreDir(cli))) load = false;
+  if (load) {
     if (int rc = LoadCassette(cli, a, &cassette, &ids); rc != kExitOk) return rc;
   }
   if (*mode == RecordMode::kOnce) {
