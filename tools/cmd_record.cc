@@ -29,6 +29,10 @@ namespace {
 struct RecordFlags {
   std::string label, agent, agent_version;
   bool mcp = false;
+  bool mcp_http = false;
+  std::string listen, upstream, ca_file;
+  uint64_t max_message_bytes = 0;
+  uint64_t max_streams = 64;
   bool trace_server = false;
   bool allow_io_uring = false;
   bool cpu_pin = false;
@@ -66,6 +70,33 @@ std::string DescribeProcesses(const std::vector<StoppedProcess>& procs) {
 }
 
 int RunRecordCommand(Cli& cli, const RecordFlags& f) {
+  if (f.mcp_http) {
+    if (!f.command.empty() || f.mcp || f.trace_server) {
+      std::fprintf(stderr,
+                   "agenttrace: record --mcp-http: takes no command (and no --mcp, --trace-server): the "
+                   "server is the one at --upstream\n");
+      return kExitUsage;
+    }
+    McpHttpRecordOptions m;
+    m.label = f.label;
+    m.agent = f.agent;
+    m.agent_version = f.agent_version;
+    m.listen = f.listen;
+    m.upstream = f.upstream;
+    m.max_result_bytes = f.max_result_bytes;
+    m.max_message_bytes = f.max_message_bytes;
+    m.max_streams = f.max_streams;
+    m.ca_file = f.ca_file;
+    if (std::getenv(kEnvSocket) == nullptr) {
+      auto k = LoadSignKey(f);
+      if (!k.ok()) {
+        std::fprintf(stderr, "agenttrace: record: %s\n", k.status().message().c_str());
+        return kExitRecordFailed;
+      }
+      m.sign_key = std::move(k).value();
+    }
+    return RunMcpHttpRecord(cli, m);
+  }
   if (f.command.empty()) {
     std::fprintf(stderr, "agenttrace: record: no command given (usage: agenttrace record [OPTIONS] -- CMD ARGS...)\n");
     return kExitUsage;
@@ -193,6 +224,24 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_option("--agent", flags->agent, "name of the agent being recorded");
   sub->add_option("--agent-version", flags->agent_version, "version of the agent being recorded");
   sub->add_flag("--mcp", flags->mcp, "the command is an MCP stdio server: proxy it and record its tool calls");
+  sub->add_flag("--mcp-http", flags->mcp_http,
+                "proxy an MCP server spoken to over Streamable HTTP (--listen, --upstream) and record its tool "
+                "calls until SIGINT/SIGTERM; takes no command");
+  sub->add_option("--listen", flags->listen,
+                  "with --mcp-http: HOST:PORT to accept the agent's requests on (PORT 0: "
+                  "any free port, printed on stderr)");
+  sub->add_option("--upstream", flags->upstream,
+                  "with --mcp-http: the MCP server's endpoint URL, http(s)://HOST[:PORT][/PATH]");
+  sub->add_option("--max-message-bytes", flags->max_message_bytes,
+                  "with --mcp-http: larger request bodies are refused (413); larger response messages are "
+                  "forwarded and recorded as size + head (default 16M)")
+      ->transform(CLI::AsSizeValue(false));
+  sub->add_option("--max-streams", flags->max_streams,
+                  "with --mcp-http: HTTP exchanges in flight at once; more are answered 503")
+      ->capture_default_str();
+  sub->add_option("--ca-file", flags->ca_file,
+                  "with --mcp-http: CA bundle to verify an https upstream with "
+                  "(default: the system's)");
   sub->add_flag("--trace-server", flags->trace_server,
                 "with --mcp: also record the syscalls of the server's process tree, in the same session");
   sub->add_option("--max-result-bytes", flags->max_result_bytes,
@@ -223,7 +272,8 @@ void RegisterRecordCommands(Cli& cli) {
                   "store failure (MDB_MAP_FULL)")
       ->transform(CLI::AsSizeValue(false));
   sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
-  sub->add_option("command", flags->command, "the command to record, after --")->required();
+  // Not required by the parser: --mcp-http takes none; RunRecordCommand says what is missing.
+  sub->add_option("command", flags->command, "the command to record, after --");
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });
 }
 

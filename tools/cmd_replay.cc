@@ -221,6 +221,9 @@ void RegisterReplayCommands(Cli& cli) {
     sub->add_flag("--serve", a->serve,
                   "serve the sessions' recorded MCP answers on stdin/stdout (an MCP server; docs/cli.md); "
                   "a live server command may follow --");
+    sub->add_flag("--http", a->serve_args.http,
+                  "with --serve: speak MCP Streamable HTTP on --listen instead of stdio (until SIGINT/SIGTERM)");
+    sub->add_option("--listen", a->serve_args.listen, "with --serve --http: HOST:PORT (PORT 0: any free port)");
     sub->add_option("--match", a->serve_args.match, "with --serve: method_params (default), strict, sequential");
     sub->add_option("--record-mode", a->serve_args.record_mode,
                     "with --serve: none (default: a miss is an error), once, new_episodes, all");

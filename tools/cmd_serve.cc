@@ -16,6 +16,7 @@
 
 #include "format/store.h"
 #include "recorder/cassette.h"
+#include "recorder/cassette_http.h"
 #include "recorder/cassette_serve.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
@@ -105,6 +106,23 @@ int RunServe(Cli& cli, const ServeArgs& a) {
   auto mode = ParseRecordMode(a.record_mode);
   if (!mode) return Usage("--record-mode '" + a.record_mode + "' is not one of none, once, new_episodes, all");
   const std::vector<std::string>& live_cmd = cli.serve_command;
+  HttpServeOptions http;
+  if (a.http) {
+    size_t colon = a.listen.rfind(':');
+    char* end = nullptr;
+    long port = colon == std::string::npos ? -1 : std::strtol(a.listen.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || *end != '\0' || port < 0 || port > 65535) {
+      return Usage("--http needs --listen HOST:PORT (e.g. 127.0.0.1:8931), not '" + a.listen + "'");
+    }
+    http.listen_host = a.listen.substr(0, colon);
+    http.listen_port = static_cast<int>(port);
+    http.on_listening = [&http](int p) {
+      std::fprintf(stderr, "agenttrace: replay --serve: listening on http://%s:%d/mcp\n", http.listen_host.c_str(), p);
+      std::fflush(stderr);
+    };
+  } else if (!a.listen.empty()) {
+    return Usage("--listen is for --http");
+  }
   if ((*mode == RecordMode::kNewEpisodes || *mode == RecordMode::kAll) && live_cmd.empty()) {
     return Usage("--record-mode " + a.record_mode + " needs the live server: replay --serve ... -- SERVER CMD");
   }
@@ -145,6 +163,14 @@ int RunServe(Cli& cli, const ServeArgs& a) {
                  r.c_str());
   }
 
+  if (a.http) {
+    // Before the store's writer thread starts: a stop signal must reach the server's signalfd (which
+    // blocks them in this thread), not kill the process through a thread that does not block it.
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop, sig);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  }
   // From here on, stdout is the client's.
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
@@ -206,8 +232,18 @@ int RunServe(Cli& cli, const ServeArgs& a) {
     if (!up.ok()) return up.status();
     return std::unique_ptr<LiveUpstream>(std::move(*up));
   };
-  CassettePlayer player(&cassette, po);
-  auto result = RunStdioServe(StdioServeOptions{}, player, &recorder);
+  Result<StdioServeResult> result = StdioServeResult{};
+  std::unique_ptr<CassettePlayer> player;  // stdio: lives (with its live server) to the end, as before
+  if (a.http) {
+    // One player per MCP session (each initialize), all over the same cassette.
+    std::function<std::unique_ptr<CassettePlayer>()> make = [&cassette, &po] {
+      return std::make_unique<CassettePlayer>(&cassette, po);
+    };
+    result = RunHttpServe(http, make, &recorder);
+  } else {
+    player = std::make_unique<CassettePlayer>(&cassette, po);
+    result = RunStdioServe(StdioServeOptions{}, *player, &recorder);
+  }
   int rc = kExitOk;
   if (!result.ok()) {
     std::fprintf(stderr, "agenttrace: replay --serve: %s\n", result.status().message().c_str());

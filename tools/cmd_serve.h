@@ -19,6 +19,8 @@ struct ServeArgs {
   std::string server;  // --server: the MCP server whose exchanges are served
   std::string agent;   // --agent: the serving run's agent name
   uint64_t max_result_bytes = 64u << 10;
+  bool http = false;   // --http: serve over Streamable HTTP on --listen instead of stdio
+  std::string listen;  // --listen HOST:PORT (PORT 0: any free port, printed on stderr)
 };
 
 // Serves the cassette on stdin/stdout until stdin ends; the live server command (after --) is

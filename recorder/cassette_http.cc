@@ -1,0 +1,222 @@
+#include "recorder/cassette_http.h"
+
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "format/sys.h"
+#include "format/unique_fd.h"
+
+namespace agenttrace {
+namespace {
+
+constexpr size_t kMaxNotes = 100;
+// As on stdio (recorder/cassette_serve.cc): the SDKs forget a request's progress handler as soon as
+// its answer arrives, so notifications go out first and the answer a moment later.
+constexpr auto kAnswerAfterNotifications = std::chrono::milliseconds(5);
+
+int64_t NowNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string NewSessionId() {
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < sizeof b; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[b[i] >> 4];
+    s += kHex[b[i] & 15];
+  }
+  return s;
+}
+
+bool IsInitialize(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  auto m = j.find("method");
+  return m != j.end() && m->is_string() && m->get<std::string>() == "initialize";
+}
+
+void Plain(httplib::Response& res, int status, const std::string& what) {
+  res.status = status;
+  nlohmann::json err = {{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32000}, {"message", what}}}};
+  res.set_content(err.dump(), "application/json");
+}
+
+class HttpServer {
+ public:
+  HttpServer(const HttpServeOptions& o, const std::function<std::unique_ptr<CassettePlayer>()>& make,
+             ServedRecorder* recorder)
+      : o_(o), make_(make), recorder_(recorder) {}
+
+  void Post(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string sid = req.get_header_value("Mcp-Session-Id");
+    CassettePlayer* player = nullptr;
+    std::string new_sid;
+    if (IsInitialize(req.body)) {
+      if (sessions_.size() >= o_.max_sessions) return Plain(res, 503, "too many MCP sessions open");
+      new_sid = NewSessionId();
+      player = (sessions_[new_sid] = make_()).get();
+    } else if (sid.empty()) {
+      return Plain(res, 400, "Bad Request: no Mcp-Session-Id header (send initialize first)");
+    } else {
+      auto it = sessions_.find(sid);
+      if (it == sessions_.end()) return Plain(res, 404, "Session not found");
+      player = it->second.get();
+    }
+    if (recorder_ != nullptr) recorder_->OnClientLine(req.body, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+    PlayerStep step = player->OnClientMessage(req.body);
+    if (recorder_ != nullptr) recorder_->OnStep(step);
+    if (!new_sid.empty()) res.set_header("Mcp-Session-Id", new_sid);
+    if (!step.request) {
+      res.status = 202;
+      return;
+    }
+    ++result_.requests;
+    if (!step.note.empty() && result_.notes.size() < kMaxNotes) {
+      std::string what = step.method + (step.tool.empty() ? "" : " " + step.tool);
+      result_.notes.push_back(step.served + ": " + what + ": " + step.note);
+    }
+    res.status = 200;
+    if (step.replies.size() <= 1) {
+      res.set_content(step.replies.empty() ? std::string() : step.replies.back(), "application/json");
+      return;
+    }
+    // Notifications, then the answer, as one SSE stream written event by event.
+    auto replies = std::make_shared<std::vector<std::string>>(std::move(step.replies));
+    auto next = std::make_shared<size_t>(0);
+    res.set_chunked_content_provider("text/event-stream", [replies, next](size_t, httplib::DataSink& sink) {
+      if (*next == replies->size()) {
+        sink.done();
+        return true;
+      }
+      if (*next + 1 == replies->size()) std::this_thread::sleep_for(kAnswerAfterNotifications);
+      std::string ev = "event: message\ndata: " + (*replies)[(*next)++] + "\n\n";
+      return sink.write(ev.data(), ev.size());
+    });
+  }
+
+  void Delete(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(req.get_header_value("Mcp-Session-Id"));
+    if (it == sessions_.end()) return Plain(res, 404, "Session not found");
+    sessions_.erase(it);
+    res.status = 200;
+  }
+
+  StdioServeResult Result() {
+    std::lock_guard<std::mutex> lock(mu_);
+    StdioServeResult r = result_;
+    // Counted by the players; a finished session's player is gone, so count as they end.
+    for (const auto& [sid, p] : sessions_) {
+      r.replayed += p->replayed();
+      r.live += p->live();
+      r.misses += p->misses();
+    }
+    r.replayed += ended_.replayed;
+    r.live += ended_.live;
+    r.misses += ended_.misses;
+    return r;
+  }
+
+  // Keeps the counts of sessions that end (DELETE) before their players go.
+  void EndSession(const std::string& sid) {
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end()) return;
+    ended_.replayed += it->second->replayed();
+    ended_.live += it->second->live();
+    ended_.misses += it->second->misses();
+  }
+
+  std::mutex& mu() { return mu_; }
+
+ private:
+  const HttpServeOptions& o_;
+  const std::function<std::unique_ptr<CassettePlayer>()>& make_;
+  ServedRecorder* recorder_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<CassettePlayer>> sessions_;
+  StdioServeResult result_;
+  StdioServeResult ended_;
+};
+
+}  // namespace
+
+Result<StdioServeResult> RunHttpServe(const HttpServeOptions& options,
+                                      const std::function<std::unique_ptr<CassettePlayer>()>& make_player,
+                                      ServedRecorder* recorder) {
+  sigset_t stop_set;
+  sigemptyset(&stop_set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_set, s);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &stop_set, &old_mask);
+  struct sigaction ign {
+  }, old_pipe{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ign, &old_pipe);
+  struct Restore {
+    sigset_t mask;
+    struct sigaction pipe;
+    ~Restore() {
+      sigaction(SIGPIPE, &pipe, nullptr);
+      pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+    }
+  } restore{old_mask, old_pipe};
+  UniqueFd sfd(::signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sfd.valid()) return Status::FromErrno("signalfd", errno);
+
+  HttpServer serve(options, make_player, recorder);
+  httplib::Server server;
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_timeout(2);
+  server.set_payload_max_length(options.max_message_bytes);
+  server.Post(".*", [&](const httplib::Request& req, httplib::Response& res) { serve.Post(req, res); });
+  server.Delete(".*", [&](const httplib::Request& req, httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lock(serve.mu());
+      serve.EndSession(req.get_header_value("Mcp-Session-Id"));
+    }
+    serve.Delete(req, res);
+  });
+  server.Get(".*", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 405;
+    res.set_header("Allow", "POST, DELETE");
+  });
+  int port = options.listen_port;
+  if (port == 0) {
+    port = server.bind_to_any_port(options.listen_host);
+  } else if (!server.bind_to_port(options.listen_host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return Status::IOError("cannot listen on " + options.listen_host + ":" + std::to_string(options.listen_port));
+  }
+  std::thread listener([&] { server.listen_after_bind(); });
+  if (options.on_listening) options.on_listening(port);
+  for (;;) {
+    pollfd p[2] = {{sfd.get(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
+    int n = RetryEintr([&] { return ::poll(p, options.stop_fd >= 0 ? 2 : 1, -1); });
+    if (n < 0 || (p[0].revents & POLLIN)) break;
+    if (options.stop_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) break;
+  }
+  server.stop();
+  listener.join();
+  return serve.Result();
+}
+
+}  // namespace agenttrace

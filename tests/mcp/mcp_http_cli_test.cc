@@ -1,0 +1,590 @@
+// End to end through the agenttrace binary: `record --mcp-http` between the official SDK's Streamable
+// HTTP client and server (transcripts identical with and without the proxy, SSE progress, a stream
+// resumed with Last-Event-ID, the session's events, no Authorization value in the store), and its
+// bounds and failure handling against a misbehaving upstream (malformed answers recorded as errors,
+// 502, 503 beyond --max-streams, 413 beyond --max-message-bytes).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "format/store.h"
+#include "recorder/event_socket.h"
+#include "tests/mcp/fake_writer.h"
+
+namespace agenttrace {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kBin = AGENTTRACE_BIN;
+const fs::path kNodeDir = MCP_NODE_DIR;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/at-mcphttp-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) std::abort();
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A background process with stdout and stderr in files; SIGKILLed on destruction if still running.
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const fs::path& dir, const std::string& name)
+      : out_(dir / (name + ".out")), err_(dir / (name + ".err")) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      FILE* o = std::freopen(out_.c_str(), "w", stdout);
+      FILE* e = std::freopen(err_.c_str(), "w", stderr);
+      (void)o;
+      (void)e;
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  // Waits until `re`'s first group appears in stdout (which=1) or stderr (2); "" after 15 s.
+  std::string WaitFor(const std::regex& re, int which) {
+    for (int i = 0; i < 750; ++i) {
+      std::smatch m;
+      std::string s = Slurp(which == 1 ? out_ : err_);
+      if (std::regex_search(s, m, re)) return m[1];
+      std::this_thread::sleep_for(20ms);
+    }
+    return "";
+  }
+  // Sends `sig` and returns the exit status (128+n for a signal), -1 after 20 s.
+  int Stop(int sig) {
+    ::kill(pid_, sig);
+    for (int i = 0; i < 2000; ++i) {
+      int st;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        reaped_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+  std::string err() const { return Slurp(err_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  fs::path out_, err_;
+};
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+RunResult RunShell(const std::string& cmd) {
+  TempDir io;
+  std::string full = "(" + cmd + ") </dev/null >" + Quote(io.path() / "out") + " 2>" + Quote(io.path() / "err");
+  int st = std::system(full.c_str());
+  RunResult r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = Slurp(io.path() / "out");
+  r.err = Slurp(io.path() / "err");
+  return r;
+}
+
+std::vector<Event> SessionEvents(const std::string& store_dir, SessionInfo* info_out) {
+  auto store = Store::Open(store_dir, StoreOptions{.read_only = true});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!store.ok()) return {};
+  auto sessions = (*store)->ListSessions();
+  EXPECT_TRUE(sessions.ok());
+  EXPECT_EQ(sessions->size(), 1u);
+  if (sessions->size() != 1) return {};
+  if (info_out != nullptr) *info_out = (*sessions)[0];
+  auto reader = (*store)->OpenSession((*sessions)[0].id);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<Event> out;
+  for (;;) {
+    auto e = (*reader)->Next();
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    if (!e.ok() || *e == nullptr) break;
+    out.push_back(**e);
+  }
+  return out;
+}
+
+// Every byte of every file under `dir`.
+std::string AllBytes(const fs::path& dir) {
+  std::string all;
+  for (const auto& f : fs::recursive_directory_iterator(dir)) {
+    if (f.is_regular_file()) all += Slurp(f.path());
+  }
+  return all;
+}
+
+const std::regex kListening("listening ([0-9]+)");
+const std::regex kProxyListening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+
+class McpHttpCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::unsetenv(kEnvSocket);
+    ::unsetenv(kEnvSession);
+    if (!fs::exists(kNodeDir / "node_modules/@modelcontextprotocol/sdk")) {
+      GTEST_SKIP() << "SKIPPED: npm packages missing in " << kNodeDir
+                   << "/node_modules (run `npm ci` there). The Streamable HTTP tests did NOT run.";
+    }
+    if (RunShell("command -v node").status != 0) GTEST_SKIP() << "SKIPPED: node is not installed";
+  }
+
+  std::unique_ptr<Background> StartProxy(const std::string& upstream, const std::vector<std::string>& extra,
+                                         std::string* port) {
+    std::vector<std::string> argv = {kBin,       "record",      "--mcp-http",
+                                     "--listen", "127.0.0.1:0", "--upstream",
+                                     upstream,   "--store",     (dir_.path() / "store").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Background>(argv, dir_.path(), "proxy" + std::to_string(++proxies_));
+    *port = p->WaitFor(kProxyListening, 2);
+    return p;
+  }
+
+  TempDir dir_;
+  int proxies_ = 0;  // each proxy writes its own files: a second one must not see the first's port
+};
+
+TEST_F(McpHttpCliTest, SdkClientAndServerSameTranscriptThroughTheProxyWithProgressAndResumption) {
+  Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+  std::string sport = server.WaitFor(kListening, 1);
+  ASSERT_FALSE(sport.empty()) << server.err();
+  const std::string upstream = "http://127.0.0.1:" + sport + "/mcp";
+  const std::string secret = "Bearer at-test-sekrit-4c1d9e";
+  const std::string client = "node " + Quote((kNodeDir / "http_client.mjs").string()) + " ";
+
+  RunResult direct = RunShell(client + upstream + " " + Quote(secret));
+  ASSERT_EQ(direct.status, 0) << direct.err;
+  auto resumed = [&] {
+    std::string e = server.err();
+    size_t n = 0;
+    for (size_t at = 0; (at = e.find("resumed a stream with Last-Event-ID", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  ASSERT_GE(resumed(), 1u) << "the direct run did not exercise resumption";
+  size_t resumed_direct = resumed();
+
+  std::string pport;
+  auto proxy = StartProxy(upstream, {"--label", "http-e2e", "--agent", "node-test"}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  RunResult proxied = RunShell(client + "http://127.0.0.1:" + pport + "/mcp " + Quote(secret));
+  ASSERT_EQ(proxied.status, 0) << proxied.err;
+  EXPECT_EQ(direct.out, proxied.out);  // the client cannot tell the proxy is there
+  EXPECT_NE(proxied.out.find("\"progress\":5"), std::string::npos);
+  EXPECT_NE(proxied.out.find("\"terminated\",\"value\":true"), std::string::npos);
+  EXPECT_GT(resumed(), resumed_direct) << "the proxied run's stream was not resumed through the proxy";
+
+  EXPECT_EQ(proxy->Stop(SIGINT), 0) << proxy->err();
+  EXPECT_NE(proxy->err().find("recorded MCP HTTP session"), std::string::npos) << proxy->err();
+
+  SessionInfo info;
+  auto ev = SessionEvents((dir_.path() / "store").string(), &info);
+  EXPECT_EQ(info.recorder, "mcp-http");
+  EXPECT_EQ(info.label, "http-e2e");
+  EXPECT_EQ(info.state, SessionState::kComplete);
+  std::map<std::string, std::string> calls;  // request id -> tool
+  std::map<std::string, const Event*> results;
+  std::map<std::string, int> progress;  // progress token -> notifications
+  int defs = 0, errors = 0;
+  for (const Event& e : ev) {
+    if (e.kind == EventKind::kProtocolError) {
+      ++errors;
+      ADD_FAILURE() << "unexpected protocol.error: " << e.text << " " << e.json;
+    }
+    if (e.kind == EventKind::kToolCall) calls[e.request_id] = e.tool;
+    if (e.kind == EventKind::kToolResult) results[e.request_id] = &e;
+    if (e.kind == EventKind::kToolDef) {
+      ++defs;
+      EXPECT_EQ(e.text.size(), 64u);
+    }
+    if (e.kind == EventKind::kMcpNotification && e.method == "notifications/progress") {
+      std::smatch m;
+      if (std::regex_search(e.json, m, std::regex("\"progressToken\":([0-9]+)"))) ++progress[m[1]];
+    }
+    EXPECT_EQ(e.server, "agenttrace-http-test-server") << EventKindName(e.kind);
+  }
+  EXPECT_EQ(defs, 3);
+  ASSERT_EQ(calls.size(), 5u);  // echo, count, count (resumed), fail, no_such_tool
+  ASSERT_EQ(results.size(), calls.size());
+  int counts = 0;
+  for (const auto& [id, tool] : calls) {
+    ASSERT_TRUE(results.count(id)) << "no result for " << tool;
+    EXPECT_EQ(results[id]->tool, tool);
+    if (tool == "count") {
+      ++counts;
+      EXPECT_EQ(progress[id], 5) << "progress notifications of count call " << id;
+      EXPECT_NE(results[id]->json.find("counted to 5"), std::string::npos);
+    }
+    if (tool == "fail" || tool == "no_such_tool") {
+      EXPECT_TRUE(results[id]->is_error) << tool;
+    }
+  }
+  EXPECT_EQ(counts, 2);
+  // The Authorization header went to the server on every request, and nowhere into the store.
+  EXPECT_EQ(AllBytes(dir_.path() / "store").find("sekrit"), std::string::npos);
+  RunResult exported =
+      RunShell(kBin + " export --store " + Quote((dir_.path() / "store").string()) + " " + info.id.ToString());
+  ASSERT_EQ(exported.status, 0) << exported.err;
+  EXPECT_NE(exported.out.find("counted to 5"), std::string::npos);
+  EXPECT_EQ(exported.out.find("sekrit"), std::string::npos);
+}
+
+TEST_F(McpHttpCliTest, MalformedUpstreamAnswersArePassedThroughAndRecordedAsErrors) {
+  Background bad({"node", (kNodeDir / "http_bad_upstream.mjs").string()}, dir_.path(), "bad");
+  std::string bport = bad.WaitFor(kListening, 1);
+  ASSERT_FALSE(bport.empty()) << bad.err();
+  std::string pport;
+  auto proxy = StartProxy("http://127.0.0.1:" + bport + "/", {}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  const std::string base = "http://127.0.0.1:" + pport;
+  auto post = [&](const std::string& path, int id) {
+    return RunShell("curl -sS -m 5 -w '\\n%{http_code}' -X POST -H 'Content-Type: application/json' -d " +
+                    Quote("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":\"ping\"}") + " " + base +
+                    path);
+  };
+  RunResult badjson = post("/badjson", 1);
+  EXPECT_EQ(badjson.out, "{not json\n200");  // passed through unchanged
+  RunResult garbage = post("/garbage", 2);
+  EXPECT_NE(garbage.out.find("\n502"), std::string::npos) << garbage.out;
+  RunResult cut = post("/cut", 3);
+  EXPECT_NE(cut.out.find("\"data\":\"one\""), std::string::npos) << cut.out;  // what came before the break
+  // Headers: end-to-end ones pass both ways, Host names the upstream, Accept-Encoding stays behind (so
+  // the answer comes uncompressed: recordable, and not re-encoded by the proxy either).
+  RunResult hdr = RunShell(
+      "curl -sS -m 5 -D - -X POST -H 'Accept-Encoding: gzip, br' -H 'X-Trace: t-1' -H "
+      "'Authorization: Bearer abc' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}' " +
+      base + "/headers");
+  EXPECT_NE(hdr.out.find("\"X-Trace: t-1\""), std::string::npos) << hdr.out;
+  EXPECT_NE(hdr.out.find("\"Authorization: Bearer abc\""), std::string::npos) << hdr.out;
+  EXPECT_NE(hdr.out.find("\"Host: 127.0.0.1:" + bport + "\""), std::string::npos) << hdr.out;
+  EXPECT_EQ(hdr.out.find("Accept-Encoding"), std::string::npos) << hdr.out;
+  EXPECT_EQ(hdr.out.find("REMOTE_ADDR"), std::string::npos) << hdr.out;
+  EXPECT_NE(hdr.out.find("X-Upstream: yes"), std::string::npos) << hdr.out;  // a response header
+  EXPECT_EQ(hdr.out.find("Content-Encoding"), std::string::npos) << hdr.out;
+  RunResult fine = post("/ok", 4);
+  EXPECT_EQ(fine.out, "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"ok\":true}}\n200");  // still serving
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0);
+
+  // An upstream that is not there at all.
+  bad.Stop(SIGKILL);
+  auto proxy2 = StartProxy("http://127.0.0.1:" + bport + "/", {}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy2->err();
+  RunResult refused = RunShell("curl -sS -m 5 -w '\\n%{http_code}' -X POST -d '{}' http://127.0.0.1:" + pport + "/");
+  EXPECT_NE(refused.out.find("\n502"), std::string::npos) << refused.out;
+  EXPECT_EQ(proxy2->Stop(SIGTERM), 0);
+
+  auto store = Store::Open((dir_.path() / "store").string(), StoreOptions{.read_only = true});
+  ASSERT_TRUE(store.ok());
+  auto sessions = (*store)->ListSessions();
+  ASSERT_TRUE(sessions.ok());
+  ASSERT_EQ(sessions->size(), 2u);
+  std::vector<std::string> errors;
+  int responses = 0;
+  for (const SessionInfo& s : *sessions) {
+    EXPECT_EQ(s.state, SessionState::kComplete);
+    auto reader = (*store)->OpenSession(s.id);
+    ASSERT_TRUE(reader.ok());
+    for (;;) {
+      auto e = (*reader)->Next();
+      ASSERT_TRUE(e.ok());
+      if (*e == nullptr) break;
+      if ((*e)->kind == EventKind::kProtocolError) errors.push_back((*e)->text + " | " + (*e)->json);
+      if ((*e)->kind == EventKind::kMcpResponse && (*e)->request_id == "4") ++responses;
+    }
+  }
+  auto has = [&](const std::string& what) {
+    for (const std::string& e : errors) {
+      if (e.find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  std::string all;
+  for (const std::string& e : errors) all += e + "\n";
+  EXPECT_TRUE(has("invalid JSON | {not json")) << all;
+  EXPECT_TRUE(has("http: upstream http://127.0.0.1:" + bport + " unreachable or its answer unreadable")) << all;
+  EXPECT_TRUE(has("http: upstream response broken off")) << all;
+  EXPECT_TRUE(has("http: event stream ended inside an event")) << all;
+  EXPECT_TRUE(has("Connection; answered 502")) << all;
+  EXPECT_EQ(responses, 1);
+}
+
+TEST_F(McpHttpCliTest, StreamsBeyondTheMaximumGet503AndOversizedRequestsGet413) {
+  Background bad({"node", (kNodeDir / "http_bad_upstream.mjs").string()}, dir_.path(), "bad");
+  std::string bport = bad.WaitFor(kListening, 1);
+  ASSERT_FALSE(bport.empty()) << bad.err();
+  std::string pport;
+  auto proxy =
+      StartProxy("http://127.0.0.1:" + bport + "/", {"--max-streams", "2", "--max-message-bytes", "1K"}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  const std::string base = "http://127.0.0.1:" + pport;
+  // Two long-lived streams fill the proxy; the third is refused while they last.
+  Background hold1({"curl", "-sS", "-N", base + "/hold"}, dir_.path(), "hold1");
+  Background hold2({"curl", "-sS", "-N", base + "/hold"}, dir_.path(), "hold2");
+  ASSERT_FALSE(hold1.WaitFor(std::regex("(:)"), 1).empty());
+  ASSERT_FALSE(hold2.WaitFor(std::regex("(:)"), 1).empty());
+  RunResult third = RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' " + base + "/hold");
+  EXPECT_EQ(third.out, "503");
+  hold1.Stop(SIGKILL);
+  hold2.Stop(SIGKILL);
+  // Slots are given back when the clients go away.
+  std::string code;
+  for (int i = 0; i < 100 && code != "200"; ++i) {
+    code = RunShell(
+               "curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST -d '{\"jsonrpc\":\"2.0\",\"id\":1,"
+               "\"method\":\"ping\"}' " +
+               base + "/ok")
+               .out;
+    if (code != "200") std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(code, "200");
+  // A request body over --max-message-bytes never reaches the server.
+  std::string big =
+      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":{\"pad\":\"" + std::string(2000, 'a') + "\"}}";
+  std::ofstream(dir_.path() / "big.json") << big;
+  RunResult too_big = RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST --data-binary @" +
+                               Quote((dir_.path() / "big.json").string()) + " " + base + "/ok");
+  EXPECT_EQ(too_big.out, "413");
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0);
+
+  auto ev = SessionEvents((dir_.path() / "store").string(), nullptr);
+  int refused_503 = 0, refused_413 = 0, oversized = 0;
+  for (const Event& e : ev) {
+    if (e.kind != EventKind::kProtocolError) continue;
+    if (e.text.find("streams already in flight (--max-streams); answered 503") != std::string::npos) ++refused_503;
+    if (e.text.find("refused; answered 413") != std::string::npos) ++refused_413;
+    if (e.text.find("exceeds the maximum") != std::string::npos) {
+      ++oversized;
+      EXPECT_EQ(e.size, static_cast<int64_t>(big.size()));
+    }
+  }
+  EXPECT_GE(refused_503, 1);  // the third stream, and retries before the slots were given back
+  EXPECT_EQ(refused_413, 1);
+  EXPECT_EQ(oversized, 1);
+}
+
+TEST_F(McpHttpCliTest, ReplayServeHttpAnswersLikeTheLiveServerAndAMissIsAnError) {
+  // Record a live session through the proxy, then take the server away and serve the cassette.
+  std::string live_out;
+  {
+    Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+    std::string sport = server.WaitFor(kListening, 1);
+    ASSERT_FALSE(sport.empty()) << server.err();
+    std::string pport;
+    auto proxy = StartProxy("http://127.0.0.1:" + sport + "/mcp", {"--label", "cassette-http"}, &pport);
+    ASSERT_FALSE(pport.empty()) << proxy->err();
+    RunResult live = RunShell("node " + Quote((kNodeDir / "http_client.mjs").string()) + " http://127.0.0.1:" + pport +
+                              "/mcp '' plain");
+    ASSERT_EQ(live.status, 0) << live.err;
+    live_out = live.out;
+    ASSERT_EQ(proxy->Stop(SIGTERM), 0);
+  }
+  const std::string store = (dir_.path() / "store").string();
+  Background serve(
+      {kBin, "replay", "--serve", "--http", "--listen", "127.0.0.1:0", "--label", "cassette-http", "--store", store},
+      dir_.path(), "serve");
+  std::string port = serve.WaitFor(std::regex("listening on http://127\\.0\\.0\\.1:([0-9]+)/mcp"), 2);
+  ASSERT_FALSE(port.empty()) << serve.err();
+  const std::string url = "http://127.0.0.1:" + port + "/mcp";
+  RunResult replayed = RunShell("node " + Quote((kNodeDir / "http_client.mjs").string()) + " " + url + " '' plain");
+  ASSERT_EQ(replayed.status, 0) << replayed.err;
+  EXPECT_EQ(replayed.out, live_out);  // the same results, progress notifications included
+  EXPECT_NE(replayed.out.find("\"progress\":5"), std::string::npos);
+
+  // A request the cassette does not hold: the documented JSON-RPC error, and exit 1 at the end.
+  const fs::path headers = dir_.path() / "headers";
+  RunResult init = RunShell(
+      "curl -sS -m 5 -D " + Quote(headers.string()) +
+      " -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d " +
+      Quote("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\","
+            "\"capabilities\":{},\"clientInfo\":{\"name\":\"curl\",\"version\":\"1\"}}}") +
+      " " + url);
+  ASSERT_EQ(init.status, 0) << init.err;
+  std::smatch m;
+  std::string h = Slurp(headers);
+  ASSERT_TRUE(std::regex_search(h, m, std::regex("[Mm]cp-[Ss]ession-[Ii]d: ([0-9a-f-]+)"))) << h;
+  const std::string sid = m[1];
+  RunResult miss = RunShell(
+      "curl -sS -m 5 -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H " +
+      Quote("Mcp-Session-Id: " + sid) + " -d " +
+      Quote("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":"
+            "{\"text\":\"never recorded\"}}}") +
+      " " + url);
+  EXPECT_NE(miss.out.find("no recorded answer for tools/call echo"), std::string::npos) << miss.out;
+  EXPECT_NE(miss.out.find("\"id\":1"), std::string::npos) << miss.out;
+  RunResult no_session = RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' -H 'Mcp-Session-Id: nope' -d " +
+                                  Quote("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}") + " " + url);
+  EXPECT_EQ(no_session.out, "404");
+  EXPECT_EQ(serve.Stop(SIGINT), 1) << serve.err();
+  EXPECT_NE(serve.err().find("1 without a recorded answer"), std::string::npos) << serve.err();
+
+  // The serving run is itself a session, told apart from live ones by its recorder.
+  auto st = Store::Open(store, StoreOptions{.read_only = true});
+  ASSERT_TRUE(st.ok());
+  auto sessions = (*st)->ListSessions();
+  ASSERT_TRUE(sessions.ok());
+  std::multiset<std::string> recorders;
+  for (const SessionInfo& s : *sessions) recorders.insert(s.recorder);
+  EXPECT_EQ(recorders, (std::multiset<std::string>{"mcp-http", "mcp-replay"}));
+}
+
+TEST_F(McpHttpCliTest, AClientThatStopsReadingDoesNotHoldUpOtherStreams) {
+  Background bad({"node", (kNodeDir / "http_bad_upstream.mjs").string()}, dir_.path(), "bad");
+  std::string bport = bad.WaitFor(kListening, 1);
+  ASSERT_FALSE(bport.empty()) << bad.err();
+  std::string pport;
+  auto proxy = StartProxy("http://127.0.0.1:" + bport + "/", {}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  // A client that asks for an endless event stream and never reads it: its socket, the proxy's relay
+  // buffer for it and the upstream connection fill up and stay full.
+  const std::string js = "const s = require('net').connect(" + pport +
+                         ", '127.0.0.1', () => { s.write('GET /flood HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); "
+                         "s.pause(); console.log('asked'); }); setTimeout(() => {}, 600000);";
+  Background stalled({"node", "-e", js}, dir_.path(), "stalled");
+  ASSERT_FALSE(stalled.WaitFor(std::regex("(asked)"), 1).empty()) << stalled.err();
+  std::this_thread::sleep_for(1s);
+  // Meanwhile other clients are served at once.
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    RunResult r = RunShell("curl -sS -m 5 -X POST -d " +
+                           Quote("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(100 + i) + ",\"method\":\"ping\"}") +
+                           " http://127.0.0.1:" + pport + "/ok");
+    ASSERT_EQ(r.out, "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(100 + i) + ",\"result\":{\"ok\":true}}") << r.err;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+  stalled.Stop(SIGKILL);
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
+  auto ev = SessionEvents((dir_.path() / "store").string(), nullptr);
+  int answered = 0, flood = 0;
+  for (const Event& e : ev) {
+    if (e.kind == EventKind::kMcpResponse && !e.is_error) ++answered;
+    if (e.kind == EventKind::kMcpNotification) ++flood;
+  }
+  EXPECT_EQ(answered, 20);
+  EXPECT_GT(flood, 0);  // what the stalled client was sent is recorded as it passed
+}
+
+TEST_F(McpHttpCliTest, HttpsUpstreamIsVerifiedWithOpenSsl) {
+  if (RunShell("command -v openssl").status != 0) GTEST_SKIP() << "SKIPPED: no openssl command to make a certificate";
+  const fs::path cert = dir_.path() / "cert.pem", key = dir_.path() / "key.pem";
+  RunResult gen = RunShell(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1 -keyout " +
+      Quote(key.string()) + " -out " + Quote(cert.string()));
+  ASSERT_EQ(gen.status, 0) << gen.err;
+  ::setenv("TLS_CERT", cert.c_str(), 1);
+  ::setenv("TLS_KEY", key.c_str(), 1);
+  Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+  ::unsetenv("TLS_CERT");
+  ::unsetenv("TLS_KEY");
+  std::string sport = server.WaitFor(kListening, 1);
+  ASSERT_FALSE(sport.empty()) << server.err();
+  const std::string upstream = "https://127.0.0.1:" + sport + "/mcp";
+  const std::string client = "node " + Quote((kNodeDir / "http_client.mjs").string()) + " ";
+  RunResult direct = RunShell("NODE_EXTRA_CA_CERTS=" + Quote(cert.string()) + " " + client + upstream + " ''");
+  ASSERT_EQ(direct.status, 0) << direct.err;
+
+  std::string pport;
+  auto proxy = StartProxy(upstream, {"--ca-file", cert.string()}, &pport);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  RunResult proxied = RunShell(client + "http://127.0.0.1:" + pport + "/mcp ''");
+  ASSERT_EQ(proxied.status, 0) << proxied.err;
+  EXPECT_EQ(direct.out, proxied.out);
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0);
+
+  // Without the CA the upstream's certificate is not trusted: 502, recorded, nothing forwarded.
+  auto untrusting = StartProxy(upstream, {}, &pport);
+  ASSERT_FALSE(pport.empty()) << untrusting->err();
+  RunResult refused =
+      RunShell("curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST -d '{}' http://127.0.0.1:" + pport + "/mcp");
+  EXPECT_EQ(refused.out, "502");
+  EXPECT_EQ(untrusting->Stop(SIGTERM), 0);
+}
+
+TEST_F(McpHttpCliTest, NestedProxySendsEventsToTheEnclosingRecording) {
+  Background bad({"node", (kNodeDir / "http_bad_upstream.mjs").string()}, dir_.path(), "bad");
+  std::string bport = bad.WaitFor(kListening, 1);
+  ASSERT_FALSE(bport.empty()) << bad.err();
+  FakeAsyncWriter writer;
+  const std::string path = (dir_.path() / "sock").string();
+  auto server = EventSocketServer::Start(path, &writer, nullptr);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ::setenv(kEnvSocket, path.c_str(), 1);
+  std::string pport;
+  auto proxy = StartProxy("http://127.0.0.1:" + bport + "/", {}, &pport);
+  ::unsetenv(kEnvSocket);
+  ASSERT_FALSE(pport.empty()) << proxy->err();
+  RunResult r = RunShell("curl -sS -m 5 -X POST -d " +
+                         Quote("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+                               "\"arguments\":{\"k\":\"v\"}}}") +
+                         " http://127.0.0.1:" + pport + "/ok");
+  EXPECT_EQ(r.out, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"ok\":true}}") << r.err;
+  EXPECT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
+  (*server)->Stop();
+  std::vector<EventKind> kinds;
+  for (const Event& e : writer.Events()) {
+    kinds.push_back(e.kind);
+    EXPECT_GT(e.pid, 0);
+  }
+  EXPECT_EQ(kinds, (std::vector<EventKind>{EventKind::kToolCall, EventKind::kToolResult}));
+  EXPECT_FALSE(fs::exists(dir_.path() / "store"));  // no session of its own
+}
+
+TEST_F(McpHttpCliTest, BadOptionsAreUsageErrors) {
+  EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0").status, 2);
+  EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0 --upstream ftp://x/").status, 2);
+  EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen nope --upstream http://127.0.0.1:1/").status, 2);
+  EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0 --upstream http://u:p@127.0.0.1:1/").status, 2);
+  EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:1/ -- cat").status, 2);
+}
+
+}  // namespace
+}  // namespace agenttrace

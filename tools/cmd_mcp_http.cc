@@ -1,0 +1,129 @@
+// `agenttrace record --mcp-http`: the MCP Streamable HTTP proxy as a command (recorder/mcp_http_proxy.h).
+// Standalone it records into its own session of the store; under `agenttrace record -- AGENT`
+// ($AGENTTRACE_SOCKET set) its events join that recording, as `record --mcp` does.
+#include <cstdio>
+#include <cstdlib>
+
+#include "format/signing.h"
+#include "format/store.h"
+#include "recorder/event_socket.h"
+#include "recorder/fingerprint_key.h"
+#include "recorder/mcp_http_proxy.h"
+#include "recorder/nested_event_sink.h"
+#include "recorder/recording_sink.h"
+#include "recorder/secrets.h"
+#include "tools/cmd_record.h"
+#include "tools/exit_codes.h"
+
+extern char** environ;
+
+namespace agenttrace {
+namespace {
+
+constexpr int64_t kNestedShutdownWaitMs = 10000;
+
+int Failed(const Status& st) {
+  std::fprintf(stderr, "agenttrace: record --mcp-http: %s\n", st.message().c_str());
+  return st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRecordFailed;
+}
+
+// "HOST:PORT" or "[V6]:PORT".
+Status ParseListen(const std::string& s, McpHttpProxyOptions* po) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+    return Status::InvalidArgument("--listen \"" + s + "\": expected HOST:PORT (e.g. 127.0.0.1:8931)");
+  }
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = s.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535) return Status::InvalidArgument("--listen \"" + s + "\": bad port");
+  po->listen_host = host;
+  po->listen_port = static_cast<int>(p);
+  return Status::Ok();
+}
+
+void SayListening(const McpHttpProxyOptions& po, int port) {
+  auto url = ParseUpstreamUrl(po.upstream);
+  std::string path = url.ok() ? url->path : "/";
+  std::fprintf(stderr, "agenttrace: record --mcp-http: listening on http://%s:%d%s (upstream %s)\n",
+               po.listen_host.c_str(), port, path.c_str(), url.ok() ? url->Origin().c_str() : "?");
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
+  if (o.listen.empty() || o.upstream.empty()) {
+    std::fprintf(stderr, "agenttrace: record --mcp-http: --listen HOST:PORT and --upstream URL are required\n");
+    return kExitUsage;
+  }
+  // Before any thread starts (the store's writer): a stop signal must reach the proxy's signalfd, not
+  // kill the process through a thread that does not block it.
+  BlockProxySignals();
+  McpHttpProxyOptions po;
+  if (Status st = ParseListen(o.listen, &po); !st.ok()) return Failed(st);
+  if (auto u = ParseUpstreamUrl(o.upstream); !u.ok()) return Failed(u.status());
+  po.upstream = o.upstream;
+  po.max_result_bytes = o.max_result_bytes;
+  if (o.max_message_bytes != 0) po.max_message_bytes = o.max_message_bytes;
+  po.max_streams = o.max_streams;
+  po.ca_file = o.ca_file;
+  po.on_listening = [&po](int port) { SayListening(po, port); };
+
+  std::string socket;
+  if (const char* s = std::getenv(kEnvSocket); s != nullptr) socket = s;
+  if (!socket.empty()) {
+    auto client = EventSocketClient::Connect(socket);
+    if (!client.ok()) return Failed(client.status().WithContext(std::string(kEnvSocket) + "=" + socket));
+    NestedSinkOptions so;
+    so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
+    NestedEventSink sink(socket, std::move(*client), so);
+    auto result = RunMcpHttpProxy(po, [&sink](const Event& e) { return sink.Send(e); });
+    sink.StopWaitingAfter(kNestedShutdownWaitMs);
+    sink.Finish();
+    if (!result.ok()) return Failed(result.status());
+    return kExitOk;
+  }
+
+  std::string dir = StoreDir(cli);
+  auto store = Store::Open(dir);
+  if (!store.ok()) return Failed(store.status().WithContext("store " + dir));
+  auto key = LoadFingerprintKey();
+  if (!key.ok()) return Failed(key.status().WithContext("fingerprint key"));
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  SecretScanner scanner(*key, env);
+  RecordingOrigin origin{o.label, o.agent, o.agent_version, "mcp-http", {"--upstream", o.upstream}};
+  WriterOptions wopts;
+  wopts.sign_key = o.sign_key;
+  auto async = RecordingSink::Create(**store, NewSessionInfo(origin, scanner), &scanner, wopts);
+  if (!async.ok()) return Failed(async.status().WithContext("store " + dir));
+  AsyncSessionWriter* sink = async->get();
+  po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
+
+  auto result = RunMcpHttpProxy(po, [sink](const Event& e) { return sink->Append(e); });
+  if (!result.ok()) {
+    int rc = Failed(result.status());
+    (void)sink->Finish(rc, 0);
+    return rc;
+  }
+  Status fin = sink->Finish(0, 0);
+  if (!result->sink_status.ok()) {
+    std::fprintf(stderr, "agenttrace: record --mcp-http: recording stopped early: %s\n",
+                 result->sink_status.message().c_str());
+  }
+  if (!fin.ok()) {
+    std::fprintf(stderr, "agenttrace: record --mcp-http: finishing the session: %s\n", fin.message().c_str());
+    return kExitRecordFailed;
+  }
+  std::fprintf(stderr,
+               "agenttrace: recorded MCP HTTP session %s (%s, %llu events, %llu requests, %llu refused) in %s\n",
+               sink->id().ToString().c_str(), result->server_name.c_str(),
+               static_cast<unsigned long long>(result->events), static_cast<unsigned long long>(result->exchanges),
+               static_cast<unsigned long long>(result->refused), dir.c_str());
+  return result->sink_status.ok() ? kExitOk : kExitRecordFailed;
+}
+
+}  // namespace agenttrace
