@@ -173,6 +173,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);
   SpawnSpec spec{o.command, agent_env, stop_signals.original_mask()};
+  spec.landlock_ruleset_fd = o.landlock_ruleset_fd;
 
   auto finish = [&](int code, int sig) {
     if (socket) socket->Stop();

@@ -35,6 +35,9 @@ struct RecordOptions {
   StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
   uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
   std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed
+  // A Landlock ruleset (recorder/landlock.h) enforced on the agent before exec; -1: none. Owned by the
+  // caller, open until RunRecord returns.
+  int landlock_ruleset_fd = -1;
 };
 
 struct RecordOutcome {

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/sys.h"
+#include "recorder/landlock.h"
 
 namespace agenttrace {
 namespace {
@@ -257,7 +258,8 @@ Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       f.err = errno;
     } else {
-      f.err = InstallSeccompFilter(filter);
+      f.err = spec.landlock_ruleset_fd >= 0 ? LandlockRestrictSelf(spec.landlock_ruleset_fd) : 0;
+      if (f.err == 0) f.err = InstallSeccompFilter(filter);
     }
     if (f.err == 0) {
       execve(program.c_str(), argv.data(), envp.data());

@@ -86,6 +86,9 @@ struct SpawnSpec {
   // The agent's signal mask; unset: the caller's. The recorder blocks the signals it waits for, which
   // the agent must not inherit.
   std::optional<sigset_t> sigmask;
+  // A Landlock ruleset (recorder/landlock.h) the child enforces on itself after no_new_privs, before
+  // the seccomp filter and exec; -1: none. The caller keeps it open until Start returns.
+  int landlock_ruleset_fd = -1;
 };
 
 // A traced process that a stop request reached.
