@@ -131,7 +131,8 @@ Status Builder::AddAllow(const MatchSpec& m, Contribution* out) {
     if (anywhere != gs.end()) {
       // A glob without a literal directory ("**/name") can match anywhere.
       unrestricted_ |= groups;
-      out->unrestricted.push_back(name + " (a glob that can match anywhere)");
+      out->unrestricted.push_back(name + " (a glob that can match anywhere; give it a directory, as in " +
+                                  "${workspace}/**/name, to let the kernel bound it)");
       continue;
     }
     std::string where;

@@ -1,0 +1,147 @@
+#include "tools/landlock_cli.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "replayer/landlock_plan.h"
+#include "tools/exit_codes.h"
+
+namespace agenttrace {
+namespace {
+
+std::string PortList(const std::vector<uint16_t>& ports) {
+  if (ports.empty()) return "none";
+  std::string s;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    // Runs of consecutive ports as ranges.
+    size_t j = i;
+    while (j + 1 < ports.size() && ports[j + 1] == ports[j] + 1) ++j;
+    if (!s.empty()) s += ", ";
+    s += std::to_string(ports[i]);
+    if (j > i) s += "-" + std::to_string(ports[j]);
+    i = j;
+  }
+  return s;
+}
+
+}  // namespace
+
+PathVars PathVarsHere() {
+  PathVars v;
+  char buf[4096];
+  if (getcwd(buf, sizeof(buf)) != nullptr) v.workspace = buf;
+  const char* home = std::getenv("HOME");
+  v.home = home != nullptr ? home : "";
+  const char* tmp = std::getenv("TMPDIR");
+  v.tmp = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  return v;
+}
+
+int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FILE* out) {
+  auto lp = PlanLandlock(policy, vars);
+  if (!lp.ok()) {
+    std::fprintf(stderr, "agenttrace: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
+    return kExitBadPolicy;
+  }
+  std::fprintf(out, "kernel backstop (Landlock) under `run --mode enforce`, for ${workspace}=%s ${home}=%s ${tmp}=%s\n",
+               vars.workspace.c_str(), vars.home.c_str(), vars.tmp.c_str());
+  LandlockSupport support = ProbeLandlock();
+  if (support.abi > 0) {
+    std::fprintf(out, "  this kernel: Landlock ABI %d\n", support.abi);
+  } else {
+    std::fprintf(out,
+                 "  this kernel: no Landlock (%s): run enforces with the tracer alone, or refuses with "
+                 "--require-landlock\n",
+                 support.why.c_str());
+  }
+  const SandboxPlan& plan = lp->plan;
+  if (plan.empty()) {
+    std::fprintf(out, "  no kernel part: %s\n",
+                 lp->no_kernel_part.empty() ? "no right can be restricted" : lp->no_kernel_part.c_str());
+  } else {
+    std::fprintf(out, "  restricted: %s\n",
+                 plan.handled_fs ? sandbox::AccessNames(plan.handled_fs).c_str() : "no file right");
+    if (uint64_t free = sandbox::kAllRights & ~plan.handled_fs) {
+      std::fprintf(out, "  not restricted: %s\n", sandbox::AccessNames(free).c_str());
+    }
+    for (const SandboxPathRule& r : plan.paths) {
+      std::fprintf(out, "  allowed beneath %s: %s\n", r.path.c_str(), sandbox::AccessNames(r.access).c_str());
+    }
+    auto tcp = [](bool restricted, const std::vector<uint16_t>& ports) -> std::string {
+      if (!restricted) return "not restricted";
+      if (ports.empty()) return "refused on every port (no allow rule names a TCP port)";
+      return "only to port " + PortList(ports);
+    };
+    std::fprintf(out, "  TCP connect: %s\n", tcp(plan.restrict_connect, plan.connect_ports).c_str());
+    std::fprintf(out, "  TCP bind: %s\n", tcp(plan.restrict_bind, plan.bind_ports).c_str());
+  }
+  for (const std::string& n : lp->notes) std::fprintf(out, "  note: %s\n", n.c_str());
+  if (support.abi > 0 && !plan.empty()) {
+    // What applying it here would do: rights this kernel lacks, paths that do not exist.
+    auto prepared = PrepareLandlock(plan);
+    if (!prepared.ok()) {
+      std::fprintf(out, "  cannot be applied here: %s\n", prepared.status().message().c_str());
+    } else {
+      for (const std::string& n : prepared->notes) std::fprintf(out, "  note (this machine): %s\n", n.c_str());
+    }
+  }
+  size_t counts[3] = {0, 0, 0};
+  std::fprintf(out, "  rules:\n");
+  for (const RuleEnforcement& e : lp->rules) {
+    ++counts[static_cast<int>(e.where)];
+    std::fprintf(out, "    %-13s %s: %s\n", std::string(EnforcementName(e.where)).c_str(),
+                 policy.rules[e.rule].id.c_str(), e.why.c_str());
+  }
+  std::fprintf(out,
+               "  %zu rule(s) enforced by the kernel, %zu bounded by the kernel and decided by the tracer, %zu by "
+               "the tracer only\n",
+               counts[0], counts[1], counts[2]);
+  return kExitOk;
+}
+
+std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
+                                                 int* exit_code) {
+  *exit_code = kExitOk;
+  auto lp = PlanLandlock(policy, vars);
+  if (!lp.ok()) {
+    std::fprintf(stderr, "agenttrace: run: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
+    *exit_code = kExitBadPolicy;
+    return std::nullopt;
+  }
+  if (lp->plan.empty()) {
+    std::string why = lp->no_kernel_part.empty() ? "no right of the policy can be restricted" : lp->no_kernel_part;
+    if (require) {
+      std::fprintf(stderr, "agenttrace: run: --require-landlock: the policy has no kernel part (%s)\n", why.c_str());
+      *exit_code = kExitUsage;
+    } else {
+      std::fprintf(stderr, "agenttrace: run: no Landlock backstop: %s; the tracer enforces alone\n", why.c_str());
+    }
+    return std::nullopt;
+  }
+  auto prepared = PrepareLandlock(lp->plan);
+  if (!prepared.ok()) {
+    bool missing = prepared.status().code() == StatusCode::kUnsupported;
+    if (missing && !require) {
+      std::fprintf(stderr,
+                   "agenttrace: run: warning: %s; the tracer enforces alone (paths read from the agent's memory can "
+                   "race: docs/threat-model.md); --require-landlock refuses to run without it\n",
+                   prepared.status().message().c_str());
+      return std::nullopt;
+    }
+    std::fprintf(stderr, "agenttrace: run: %s%s\n", require && missing ? "--require-landlock: " : "",
+                 prepared.status().message().c_str());
+    *exit_code = kExitRecordFailed;
+    return std::nullopt;
+  }
+  if (!prepared->ruleset.valid()) {
+    std::fprintf(stderr, "agenttrace: run: Landlock ABI %d can apply nothing of the policy's kernel part%s\n",
+                 prepared->abi, require ? "" : "; the tracer enforces alone");
+    if (require) *exit_code = kExitRecordFailed;
+    return std::nullopt;
+  }
+  return std::move(prepared).value();
+}
+
+}  // namespace agenttrace
