@@ -25,14 +25,13 @@
 
 namespace agenttrace {
 
-
 // Bounds on what is read from a tracee per call (untrusted input).
 inline constexpr size_t kMaxPathBytes = 4096;
-inline constexpr size_t kMaxArgBytes = 64 * 1024;          // one argv entry
-inline constexpr size_t kMaxArgvBytes = 1024 * 1024;       // all argv entries of one exec
+inline constexpr size_t kMaxArgBytes = 64 * 1024;     // one argv entry
+inline constexpr size_t kMaxArgvBytes = 1024 * 1024;  // all argv entries of one exec
 inline constexpr size_t kMaxArgvEntries = 4096;
 inline constexpr size_t kMaxEnvEntries = 4096;
-inline constexpr size_t kMaxEnvEntryBytes = 4096;          // read to find the name and classify the value
+inline constexpr size_t kMaxEnvEntryBytes = 4096;  // read to find the name and classify the value
 
 struct SyscallCall {
   pid_t tid = 0;
@@ -44,12 +43,12 @@ struct SyscallCall {
 };
 
 struct EntryAction {
-  bool want_exit = true;        // resume with PTRACE_SYSCALL and complete the event at exit
-  bool drop = false;            // nothing to record (e.g. sendmsg without an address)
-  int deny_errno = 0;           // skip the syscall; it returns -deny_errno (event recorded at once)
-  bool set_arg0 = false;        // replace argument 0 (clone: CLONE_UNTRACED stripped)
+  bool want_exit = true;  // resume with PTRACE_SYSCALL and complete the event at exit
+  bool drop = false;      // nothing to record (e.g. sendmsg without an address)
+  int deny_errno = 0;     // skip the syscall; it returns -deny_errno (event recorded at once)
+  bool set_arg0 = false;  // replace argument 0 (clone: CLONE_UNTRACED stripped)
   uint64_t new_arg0 = 0;
-  bool poke = false;            // write poke_value at poke_addr (clone3: CLONE_UNTRACED stripped)
+  bool poke = false;  // write poke_value at poke_addr (clone3: CLONE_UNTRACED stripped)
   uint64_t poke_addr = 0;
   uint64_t poke_value = 0;
   bool untraced_clone = false;  // the call asked for CLONE_UNTRACED: also record an escape
@@ -59,7 +58,10 @@ struct DecodeEnv {
   TraceeMemory* mem = nullptr;
   PathResolver* paths = nullptr;
   bool allow_io_uring = false;
-  std::string scratch;   // reused buffers
+  // Request-time enforcement decides an open at entry, so its `resolved` (the object the kernel will
+  // walk to, symlinks followed) is computed there too; a successful open's fd path replaces it at exit.
+  bool resolve_opens_at_entry = false;
+  std::string scratch;  // reused buffers
   std::string scratch2;
   std::vector<uint64_t> pointers;  // an exec's argv and envp entries
   // Set by an exit decoder (the tracer clears it before each): the entry-time reading of a pointer
@@ -70,7 +72,8 @@ struct DecodeEnv {
   std::vector<std::string> cmdline;  // scratch of the exec check
 };
 
-// Per family. Exit decoders may set env.toctou (above). *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch and args set.
+// Per family. Exit decoders may set env.toctou (above). *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch
+// and args set.
 EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev);
 void DecodeFileExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev);
 EntryAction DecodeProcessEntry(const SyscallCall& c, DecodeEnv& env, Event* ev);  // and escapes
