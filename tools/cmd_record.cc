@@ -122,6 +122,7 @@ int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::o
   o.pin_tracer = !f.no_pin_tracer;
   o.sign_key = sign_key;
   o.max_store_bytes = f.max_store_bytes;
+  o.landlock_ruleset_fd = f.landlock_ruleset_fd;
   Result<std::chrono::milliseconds> kill_after = ParseDuration(f.kill_after);
   if (!kill_after.ok()) return ReportError(kill_after.status(), std::string(verb) + " --kill-after");
   o.stop.kill_after = *kill_after;

@@ -33,6 +33,7 @@ struct RecordFlags {
   std::string on_store_failure = "stop";
   uint64_t max_store_bytes = 0;
   std::vector<std::string> command;
+  int landlock_ruleset_fd = -1;  // not a flag: `run` sets it (RecordOptions::landlock_ruleset_fd)
 };
 
 // Adds the syscall recorder's flags that `record` and `run` share (--label ... --quiet).

@@ -30,6 +30,7 @@
 #include "tools/cmd_record.h"
 #include "tools/duration.h"
 #include "tools/exit_codes.h"
+#include "tools/landlock_cli.h"
 
 namespace agenttrace {
 namespace {
@@ -41,6 +42,8 @@ struct RunFlags {
   std::string ask;  // empty: tty with a terminal, deny without one or in CI
   std::string ask_timeout = "60s";
   bool watch_policy = false;
+  bool require_landlock = false;  // refuse to run without the kernel backstop (tools/landlock_cli.h)
+  bool no_landlock = false;       // enforce with the tracer alone
 };
 
 // A policy file read once: its text's digest identifies it in the session's events.
@@ -220,7 +223,28 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
                    static_cast<unsigned long long>(n.reloads));
     }
   };
-  int rc = RunSyscallRecording(cli, f.record, "run", std::move(e), summary);
+  // The kernel backstop (enforce only: audit blocks nothing).
+  RecordFlags record = f.record;
+  std::optional<PreparedLandlock> landlock;
+  if (f.require_landlock && (*mode != EnforceMode::kEnforce || f.no_landlock)) {
+    std::fprintf(stderr, "agenttrace: run: --require-landlock needs --mode enforce (and no --no-landlock)\n");
+    return kExitUsage;
+  }
+  if (*mode == EnforceMode::kEnforce && !f.no_landlock) {
+    int landlock_rc = kExitOk;
+    landlock = SetUpRunLandlock(*loaded->policy, PathVarsHere(), f.require_landlock, &landlock_rc);
+    if (landlock_rc != kExitOk) return landlock_rc;
+    if (landlock) {
+      record.landlock_ruleset_fd = landlock->ruleset.get();
+      if (!f.record.quiet) {
+        std::fprintf(stderr,
+                     "agenttrace: run: Landlock ABI %d backs the policy (%zu hierarchies; `policy check "
+                     "--enforce` shows which rules the kernel enforces)\n",
+                     landlock->abi, landlock->path_rules);
+      }
+    }
+  }
+  int rc = RunSyscallRecording(cli, record, "run", std::move(e), summary);
   reloader.Stop();
   if (compile_failed) return kExitBadPolicy;
   return rc;
@@ -247,6 +271,10 @@ void RegisterRunCommands(Cli& cli) {
       ->capture_default_str();
   sub->add_flag("--watch-policy", flags->watch_policy,
                 "reload the policy when its file changes, as SIGHUP does (an invalid policy is refused)");
+  sub->add_flag("--require-landlock", flags->require_landlock,
+                "refuse to run when the kernel cannot back the policy with Landlock (old kernel, disabled LSM, "
+                "a policy with no kernel part); by default the tracer then enforces alone");
+  sub->add_flag("--no-landlock", flags->no_landlock, "enforce with the tracer alone, without the Landlock backstop");
   AddCommonRecordFlags(sub, &flags->record);
   sub->add_option("command", flags->record.command, "the command to run, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRunCommand(cli, *flags); }; });
