@@ -68,7 +68,8 @@ struct Grant {
 
 class Builder {
  public:
-  Builder(const Policy& policy, const PathVars& vars) : policy_(policy), vars_(vars) {}
+  Builder(const Policy& policy, const PathVars& vars, const ExistingAncestorFn& existing)
+      : policy_(policy), vars_(vars), existing_(existing) {}
 
   Result<LandlockPlan> Build();
 
@@ -87,6 +88,8 @@ class Builder {
 
   const Policy& policy_;
   const PathVars& vars_;
+  const ExistingAncestorFn& existing_;
+  std::map<std::string, std::string> widened_;  // missing path -> the ancestor used instead
   std::map<std::string, uint64_t> grants_;
   uint64_t unrestricted_ = 0;
   struct Ports {
@@ -101,7 +104,16 @@ Result<std::vector<Grant>> Builder::Grants(const std::vector<PosString>& globs) 
     auto p = LiteralGlobPrefix(g.text, vars_);
     if (!p.ok()) return p.status().WithContext("line " + g.pos.ToString());
     if (p->relative) continue;
-    out.push_back({p->path, p->exact ? Parent(p->path) : p->path});
+    Grant grant{p->path, p->exact ? Parent(p->path) : p->path};
+    if (existing_) {
+      std::string at = existing_(p->path);
+      if (at != p->path) {
+        // Whatever appears there later is beneath `at`, its entries included.
+        widened_.emplace(p->path, at);
+        grant = {at, at};
+      }
+    }
+    out.push_back(std::move(grant));
   }
   return out;
 }
@@ -314,6 +326,9 @@ void Builder::Finish(LandlockPlan* out) {
     }
     if (!covered) plan.paths.push_back({path, a});
   }
+  for (const auto& [missing, at] : widened_) {
+    out->notes.push_back(missing + " does not exist: allowed beneath " + at + " instead");
+  }
   if (unrestricted_ != 0 && plan.handled_fs != 0) {
     out->notes.push_back("not restricted by the kernel: " + AccessNames(unrestricted_));
   }
@@ -479,8 +494,8 @@ Result<GlobPrefix> LiteralGlobPrefix(std::string_view glob, const PathVars& vars
   return out;
 }
 
-Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars) {
-  Builder b(policy, vars);
+Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars, const ExistingAncestorFn& existing) {
+  Builder b(policy, vars, existing);
   return b.Build();
 }
 

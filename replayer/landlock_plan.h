@@ -14,6 +14,7 @@
 #ifndef AGENTTRACE_REPLAYER_LANDLOCK_PLAN_H_
 #define AGENTTRACE_REPLAYER_LANDLOCK_PLAN_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,11 +62,18 @@ struct GlobPrefix {
 };
 Result<GlobPrefix> LiteralGlobPrefix(std::string_view glob, const PathVars& vars);
 
+// The nearest existing path at or above an absolute path (the path itself when it exists). Landlock
+// can only name existing objects, so a hierarchy that does not exist yet is allowed beneath its
+// nearest existing ancestor (never narrower than the policy). Supplied by the caller, which may look
+// at the file system; without one, paths are taken as they are.
+using ExistingAncestorFn = std::function<std::string(const std::string&)>;
+
 // Builds the plan of `policy` for a session with `vars`. InvalidArgument on a glob the policy parser
 // would have refused.
-Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars);
-inline Result<LandlockPlan> PlanLandlock(const CompiledPolicy& compiled) {
-  return PlanLandlock(compiled.policy(), compiled.vars());
+Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars,
+                                  const ExistingAncestorFn& existing = nullptr);
+inline Result<LandlockPlan> PlanLandlock(const CompiledPolicy& compiled, const ExistingAncestorFn& existing = nullptr) {
+  return PlanLandlock(compiled.policy(), compiled.vars(), existing);
 }
 
 // At most this many TCP ports per direction; beyond, the direction is left to the tracer.

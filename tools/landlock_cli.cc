@@ -1,7 +1,9 @@
 #include "tools/landlock_cli.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -26,6 +28,17 @@ std::string PortList(const std::vector<uint16_t>& ports) {
   return s;
 }
 
+// The nearest existing path at or above `path`, as the kernel will find it when the agent starts.
+std::string ExistingAncestor(const std::string& path) {
+  std::string p = path;
+  struct stat st;
+  while (p != "/" && stat(p.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+    size_t slash = p.rfind('/');
+    p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+  }
+  return p;
+}
+
 }  // namespace
 
 PathVars PathVarsHere() {
@@ -40,7 +53,7 @@ PathVars PathVarsHere() {
 }
 
 int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FILE* out) {
-  auto lp = PlanLandlock(policy, vars);
+  auto lp = PlanLandlock(policy, vars, ExistingAncestor);
   if (!lp.ok()) {
     std::fprintf(stderr, "agenttrace: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
     return kExitBadPolicy;
@@ -104,7 +117,7 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
                                                  int* exit_code) {
   *exit_code = kExitOk;
-  auto lp = PlanLandlock(policy, vars);
+  auto lp = PlanLandlock(policy, vars, ExistingAncestor);
   if (!lp.ok()) {
     std::fprintf(stderr, "agenttrace: run: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
     *exit_code = kExitBadPolicy;

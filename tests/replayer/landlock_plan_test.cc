@@ -228,6 +228,27 @@ rules:
   EXPECT_EQ(la.notes.size(), 2u);
 }
 
+TEST(LandlockPlanTest, MissingHierarchiesWidenAndTheReportFollows) {
+  Policy p = MustParse(R"(
+version: 1
+rules:
+  - {id: data, decision: allow, class: file.read, paths: ["/srv/data/**"]}
+  - {id: keys, decision: deny, class: file.read, paths: ["/srv/keys/**"]}
+)");
+  // Without a look at the file system the deny lies outside the only allowed tree.
+  EXPECT_EQ(RuleOf(Plan(p), p, "keys").where, Enforcement::kKernel);
+  // Where /srv/data does not exist (yet), Landlock can only allow beneath /srv, which holds the keys.
+  auto lp = PlanLandlock(p, TestVars(), [](const std::string& path) {
+    return path.compare(0, 9, "/srv/data") == 0 ? std::string("/srv") : path;
+  });
+  ASSERT_TRUE(lp.ok()) << lp.status().ToString();
+  EXPECT_NE(AccessAt(lp->plan, "/srv") & sb::kReadFile, 0u);
+  EXPECT_EQ(AccessAt(lp->plan, "/srv/data"), 0u);
+  EXPECT_EQ(RuleOf(*lp, p, "keys").where, Enforcement::kTracer);
+  ASSERT_EQ(lp->notes.size(), 1u);
+  EXPECT_EQ(lp->notes[0], "/srv/data does not exist: allowed beneath /srv instead");
+}
+
 // --- the invariant: the kernel never refuses what the engine allows ---
 
 bool Beneath(const std::string& path, const std::string& dir) {
