@@ -124,15 +124,9 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     ++res->evaluated;
     ++hits[v.rule >= 0 ? static_cast<size_t>(v.rule) : rules.size()];
     switch (v.decision) {
-      case Decision::kAllow:
-        ++res->allows;
-        break;
-      case Decision::kAsk:
-        ++res->asks;
-        break;
-      case Decision::kDeny:
-        ++res->denies;
-        break;
+      case Decision::kAllow: ++res->allows; break;
+      case Decision::kAsk: ++res->asks; break;
+      case Decision::kDeny: ++res->denies; break;
     }
     if (v.irreversible) ++res->irreversible;
     if (v.decision != Decision::kAllow || v.irreversible) {
@@ -201,10 +195,8 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
       res->not_run_reason = "no events were recorded";
     } else if (in.info.recorder == "ptrace" && !saw_exec) {
       res->agent_ran = false;
-      res->not_run_reason =
-          "no exec succeeded: the command was not found, not executable, or the recorder failed "
-          "before it ran (" +
-          OutcomeText(in.info) + ")";
+      res->not_run_reason = "no exec succeeded: the command was not found, not executable, or the recorder failed "
+                            "before it ran (" + OutcomeText(in.info) + ")";
     }
   }
   return Status::Ok();
@@ -345,9 +337,8 @@ void Assess(const Promotion& pr, ReplayReport* report) {
       if (v.size() > 10) out += ", ...";
       return out;
     };
-    L.criteria.push_back(
-        {"agent_ran", L.not_run == 0,
-         std::to_string(L.not_run) + " session(s) in which the agent never ran" + joined(not_run_ids)});
+    L.criteria.push_back({"agent_ran", L.not_run == 0,
+                          std::to_string(L.not_run) + " session(s) in which the agent never ran" + joined(not_run_ids)});
     std::string codes;
     for (int32_t c : pr.success_exit_codes) codes += (codes.empty() ? "" : ", ") + std::to_string(c);
     L.criteria.push_back({"task_outcome", !pr.require_success || L.task_failures == 0,

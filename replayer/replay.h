@@ -33,9 +33,9 @@ struct SessionInput {
 };
 
 struct ReplayOptions {
-  unsigned threads = 0;                    // 0 = std::thread::hardware_concurrency()
-  std::optional<uint64_t> explain_seq;     // explain this event of every session (use with one session)
-  Promotion promotion;                     // effective gate (policy's, overridden by the command line)
+  unsigned threads = 0;                  // 0 = std::thread::hardware_concurrency()
+  std::optional<uint64_t> explain_seq;   // explain this event of every session (use with one session)
+  Promotion promotion;                   // effective gate (policy's, overridden by the command line)
   size_t max_findings_per_session = 1000;  // findings kept per session; the rest are only counted
 };
 
@@ -44,7 +44,7 @@ struct Finding {
   int64_t wall_ns = 0;
   int32_t pid = 0;
   Decision decision = Decision::kAllow;
-  std::string rule_id;  // "default" when no rule matched
+  std::string rule_id;                   // "default" when no rule matched
   ActionClass cls = ActionClass::kFileRead;
   bool irreversible = false;
   std::string what;      // DescribeEvent
@@ -70,9 +70,9 @@ struct BlastRadius {
 struct SessionResult {
   SessionInfo info;
   std::string origin;
-  Status error;             // a read failure (Corruption, IOError): events before it were evaluated
-  bool incomplete = false;  // the recording did not finish (state not complete)
-  uint64_t gaps = 0;        // gap events (events lost while recording)
+  Status error;                 // a read failure (Corruption, IOError): events before it were evaluated
+  bool incomplete = false;      // the recording did not finish (state not complete)
+  uint64_t gaps = 0;            // gap events (events lost while recording)
   uint64_t events = 0;
   uint64_t evaluated = 0;
   uint64_t allows = 0, asks = 0, denies = 0, irreversible = 0;
@@ -105,8 +105,8 @@ struct SessionResult {
 std::string OutcomeText(const SessionInfo& info);
 
 struct Criterion {
-  std::string name;  // agent_ran, task_outcome, min_sessions, max_violations, max_asks, min_stability,
-                     // irreversible, complete
+  std::string name;    // agent_ran, task_outcome, min_sessions, max_violations, max_asks, min_stability,
+                       // irreversible, complete
   bool ok = true;
   std::string detail;  // "3 >= 3"
 };
@@ -115,12 +115,12 @@ struct LabelResult {
   std::string label;
   std::vector<size_t> sessions;  // indices into ReplayReport::sessions
   uint64_t denies = 0, asks = 0, irreversible = 0, incomplete = 0;
-  uint64_t not_run = 0;                     // sessions whose agent never ran
-  uint64_t task_failures = 0;               // sessions whose agent ran and exited unsuccessfully
-  uint64_t passed = 0;                      // sessions that passed
-  bool pass_k = false;                      // all sessions passed
-  double stability = 1.0;                   // mean pairwise Jaccard of profiles; 1.0 with fewer than 2 sessions;
-                                            // a pair of empty profiles scores 0 (no behaviour is no evidence)
+  uint64_t not_run = 0;          // sessions whose agent never ran
+  uint64_t task_failures = 0;    // sessions whose agent ran and exited unsuccessfully
+  uint64_t passed = 0;           // sessions that passed
+  bool pass_k = false;           // all sessions passed
+  double stability = 1.0;        // mean pairwise Jaccard of profiles; 1.0 with fewer than 2 sessions;
+                                 // a pair of empty profiles scores 0 (no behaviour is no evidence)
   std::vector<std::string> unique_actions;  // "session-id action" for actions seen in exactly one session
   BlastRadius blast;
   std::vector<Criterion> criteria;
@@ -135,7 +135,7 @@ struct RuleSummary {
 
 struct ReplayReport {
   std::string policy_source;
-  std::vector<RuleSummary> rules;  // the policy's rules in file order
+  std::vector<RuleSummary> rules;       // the policy's rules in file order
   Decision default_decision = Decision::kDeny;
   Promotion promotion;
   std::vector<SessionResult> sessions;  // in session id order

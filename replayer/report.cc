@@ -97,21 +97,11 @@ std::string XmlEscape(std::string_view s) {
       continue;
     }
     switch (c) {
-      case '&':
-        o += "&amp;";
-        break;
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      case '\'':
-        o += "&apos;";
-        break;
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
       default:
         if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
           o += kReplacement;  // not allowed in XML 1.0 (DEL is allowed but invisible)
@@ -167,9 +157,9 @@ std::string RenderText(const ReplayReport& r) {
   std::string o;
   for (const SessionResult& s : r.sessions) {
     o += "session " + s.info.id.ToString() + " [" + LabelName(s.info.label) + "] " + s.origin + ": " +
-         std::to_string(s.events) + " events, " + std::to_string(s.evaluated) +
-         " evaluated: " + std::to_string(s.allows) + " allow, " + std::to_string(s.asks) + " ask, " +
-         std::to_string(s.denies) + " deny, " + std::to_string(s.irreversible) + " irreversible";
+         std::to_string(s.events) + " events, " + std::to_string(s.evaluated) + " evaluated: " +
+         std::to_string(s.allows) + " allow, " + std::to_string(s.asks) + " ask, " + std::to_string(s.denies) +
+         " deny, " + std::to_string(s.irreversible) + " irreversible";
     o += ", " + OutcomeText(s.info);
     if (!s.agent_ran) o += ", AGENT NEVER RAN (" + s.not_run_reason + ")";
     if (s.incomplete) o += ", INCOMPLETE recording";
@@ -199,8 +189,7 @@ std::string RenderText(const ReplayReport& r) {
     o += "label " + LabelName(L.label) + ": " + (L.promotable ? "promotable" : "NOT promotable") + " (" +
          std::to_string(L.sessions.size()) + " session(s), pass^k " + (L.pass_k ? "yes" : "no") + ", stability " +
          Fixed(L.stability) + ")\n";
-    for (const Criterion& c : L.criteria)
-      o += std::string("  ") + (c.ok ? "ok   " : "FAIL ") + c.name + ": " + c.detail + "\n";
+    for (const Criterion& c : L.criteria) o += std::string("  ") + (c.ok ? "ok   " : "FAIL ") + c.name + ": " + c.detail + "\n";
   }
   o += std::string("verdict: ") + (r.promotable ? "promotable" : "NOT promotable") + "\n";
   return o;
@@ -363,8 +352,8 @@ std::string RenderMarkdown(const ReplayReport& r) {
     for (const auto& [s, f] : top) {
       std::string dec = f->decision == Decision::kAllow ? "irreversible" : std::string(DecisionName(f->decision));
       if (f->decision != Decision::kAllow && f->irreversible) dec += " (irreversible)";
-      o += "| " + s->info.id.ToString() + " | " + std::to_string(f->seq) + " | " + dec + " | `" + MdCell(f->rule_id) +
-           "` | " + std::string(ActionClassName(f->cls)) + " | `" + MdCell(f->what) + "` |\n";
+      o += "| " + s->info.id.ToString() + " | " + std::to_string(f->seq) + " | " + dec + " | `" +
+           MdCell(f->rule_id) + "` | " + std::string(ActionClassName(f->cls)) + " | `" + MdCell(f->what) + "` |\n";
     }
     if (total_findings > top.size()) o += "\n... " + std::to_string(total_findings - top.size()) + " more\n";
   }
@@ -449,8 +438,7 @@ std::string RenderJunit(const ReplayReport& r) {
           if (n++ == kMarkdownMaxFindings) break;
           body += "seq " + std::to_string(f.seq) + " rule " + f.rule_id + ": " + f.what + "\n";
         }
-        cases +=
-            "      <failure type=\"policy\" message=\"" + XmlEscape(msg) + "\">" + XmlEscape(body) + "</failure>\n";
+        cases += "      <failure type=\"policy\" message=\"" + XmlEscape(msg) + "\">" + XmlEscape(body) + "</failure>\n";
       }
       cases += "    </testcase>\n";
     }
@@ -465,8 +453,8 @@ std::string RenderJunit(const ReplayReport& r) {
     }
     tests += lt;
     failures += lf;
-    suites += "  <testsuite name=\"" + cls + "\" tests=\"" + std::to_string(lt) + "\" failures=\"" +
-              std::to_string(lf) + "\" errors=\"0\" skipped=\"0\">\n" + cases + "  </testsuite>\n";
+    suites += "  <testsuite name=\"" + cls + "\" tests=\"" + std::to_string(lt) + "\" failures=\"" + std::to_string(lf) +
+              "\" errors=\"0\" skipped=\"0\">\n" + cases + "  </testsuite>\n";
   }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"agenttrace replay\" tests=\"" +
          std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\">\n" + suites +
@@ -500,9 +488,8 @@ std::string RenderSarif(const ReplayReport& r) {
       auto it = index.find(f.rule_id);
       if (it != index.end()) res["ruleIndex"] = it->second;
       res["level"] = level_of(f.decision);
-      res["message"] =
-          Json{{"text", std::string(DecisionName(f.decision)) + " by rule " + f.rule_id + ": " + f.what + " (session " +
-                            s.info.id.ToString() + ", event " + std::to_string(f.seq) + ")"}};
+      res["message"] = Json{{"text", std::string(DecisionName(f.decision)) + " by rule " + f.rule_id + ": " + f.what +
+                                         " (session " + s.info.id.ToString() + ", event " + std::to_string(f.seq) + ")"}};
       std::string fqn = "session/" + s.info.id.ToString() + "/event/" + std::to_string(f.seq);
       res["locations"] = Json::array(
           {Json{{"logicalLocations", Json::array({Json{{"fullyQualifiedName", fqn}, {"kind", "event"}}})}}});
