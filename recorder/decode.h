@@ -27,11 +27,11 @@ namespace agenttrace {
 
 // Bounds on what is read from a tracee per call (untrusted input).
 inline constexpr size_t kMaxPathBytes = 4096;
-inline constexpr size_t kMaxArgBytes = 64 * 1024;     // one argv entry
-inline constexpr size_t kMaxArgvBytes = 1024 * 1024;  // all argv entries of one exec
+inline constexpr size_t kMaxArgBytes = 64 * 1024;          // one argv entry
+inline constexpr size_t kMaxArgvBytes = 1024 * 1024;       // all argv entries of one exec
 inline constexpr size_t kMaxArgvEntries = 4096;
 inline constexpr size_t kMaxEnvEntries = 4096;
-inline constexpr size_t kMaxEnvEntryBytes = 4096;  // read to find the name and classify the value
+inline constexpr size_t kMaxEnvEntryBytes = 4096;          // read to find the name and classify the value
 
 struct SyscallCall {
   pid_t tid = 0;
@@ -43,12 +43,12 @@ struct SyscallCall {
 };
 
 struct EntryAction {
-  bool want_exit = true;  // resume with PTRACE_SYSCALL and complete the event at exit
-  bool drop = false;      // nothing to record (e.g. sendmsg without an address)
-  int deny_errno = 0;     // skip the syscall; it returns -deny_errno (event recorded at once)
-  bool set_arg0 = false;  // replace argument 0 (clone: CLONE_UNTRACED stripped)
+  bool want_exit = true;        // resume with PTRACE_SYSCALL and complete the event at exit
+  bool drop = false;            // nothing to record (e.g. sendmsg without an address)
+  int deny_errno = 0;           // skip the syscall; it returns -deny_errno (event recorded at once)
+  bool set_arg0 = false;        // replace argument 0 (clone: CLONE_UNTRACED stripped)
   uint64_t new_arg0 = 0;
-  bool poke = false;  // write poke_value at poke_addr (clone3: CLONE_UNTRACED stripped)
+  bool poke = false;            // write poke_value at poke_addr (clone3: CLONE_UNTRACED stripped)
   uint64_t poke_addr = 0;
   uint64_t poke_value = 0;
   bool untraced_clone = false;  // the call asked for CLONE_UNTRACED: also record an escape

@@ -13,7 +13,8 @@ namespace {
 int AsFd(uint64_t arg) { return static_cast<int>(static_cast<int32_t>(arg)); }
 
 // Reads the path at `addr` and resolves it against `dirfd` into *out.
-void PathArg(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t addr, bool empty_means_fd, std::string* out) {
+void PathArg(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t addr, bool empty_means_fd,
+             std::string* out) {
   if (!env.mem->ReadString(c.tid, addr, kMaxPathBytes, &env.scratch)) {
     out->clear();  // NULL or unreadable pointer: the kernel will answer EFAULT, recorded as result
     return;

@@ -180,7 +180,8 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     }
   }
   if (!sock_status.ok()) {
-    std::fprintf(stderr, "agenttrace: warning: no event socket for tool events: %s\n", sock_status.message().c_str());
+    std::fprintf(stderr, "agenttrace: warning: no event socket for tool events: %s\n",
+                 sock_status.message().c_str());
   }
 
   TracerOptions topts;

@@ -48,12 +48,12 @@ struct RecordOptions {
   std::string label;
   std::string agent_name;
   std::string agent_version;
-  std::vector<std::string> command;            // argv of the agent; argv[0] is searched in PATH
-  bool allow_io_uring = false;                 // let io_uring_setup through (the attempt is still recorded)
-  bool cpu_pin = false;                        // tracer and agent on one CPU
-  bool pin_tracer = true;                      // the tracer thread on one CPU, the agent anywhere
-  StopOptions stop;                            // --kill-after, --timeout, --on-store-failure
-  uint64_t max_store_bytes = 0;                // the store's LMDB map never grows past this; 0: the default bound
+  std::vector<std::string> command;  // argv of the agent; argv[0] is searched in PATH
+  bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
+  bool cpu_pin = false;              // tracer and agent on one CPU
+  bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
+  StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
+  uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
   std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed
   std::optional<EnforceOptions> enforce;       // `agenttrace run`
   // A Landlock ruleset (recorder/landlock.h) enforced on the agent before exec; -1: none. Owned by the
@@ -63,8 +63,8 @@ struct RecordOptions {
 
 struct RecordOutcome {
   SessionId session;
-  int exit_code = -1;           // the agent's exit code, or 128+n when killed by signal n
-  int signal = 0;               // killing signal of the agent, 0 if it exited
+  int exit_code = -1;     // the agent's exit code, or 128+n when killed by signal n
+  int signal = 0;         // killing signal of the agent, 0 if it exited
   bool not_found = false;       // the command was not found (nothing ran; exit_code 127)
   bool cannot_execute = false;  // it was found but exec failed (exit_code 126)
   std::string message;          // what went wrong when not_found or cannot_execute

@@ -80,7 +80,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     outer.trace_server = false;
     outer.quiet = true;  // the MCP client reads our stderr as the server's
     outer.command = {std::string(self, static_cast<size_t>(n)), "record", "--mcp", "--max-result-bytes",
-                     std::to_string(f.max_result_bytes),        "--"};
+                     std::to_string(f.max_result_bytes), "--"};
     outer.command.insert(outer.command.end(), f.command.begin(), f.command.end());
     return RunRecordCommand(cli, outer);
   }
@@ -218,9 +218,8 @@ void AddCommonRecordFlags(CLI::App* sub, RecordFlags* f) {
 void RegisterRecordCommands(Cli& cli) {
   auto flags = std::make_shared<RecordFlags>();
   CLI::App* sub = cli.app.add_subcommand(
-      "record",
-      "run a command and record what it and all its descendants do (or, with --mcp, proxy an MCP "
-      "server and record its tool calls)");
+      "record", "run a command and record what it and all its descendants do (or, with --mcp, proxy an MCP "
+                "server and record its tool calls)");
   AddStoreOption(sub, cli);
   AddCommonRecordFlags(sub, flags.get());
   sub->add_flag("--mcp", flags->mcp, "the command is an MCP stdio server: proxy it and record its tool calls");

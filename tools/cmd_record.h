@@ -51,7 +51,7 @@ struct McpRecordOptions {
   std::string label, agent, agent_version;
   bool trace_server = false;
   std::vector<std::string> command;
-  uint64_t max_result_bytes = 64u << 10;       // --max-result-bytes: larger results are stored as size + hash
+  uint64_t max_result_bytes = 64u << 10;  // --max-result-bytes: larger results are stored as size + hash
   std::shared_ptr<const SigningKey> sign_key;  // --sign-key / $AGENTTRACE_SIGN_KEY: signs the session head
 };
 
