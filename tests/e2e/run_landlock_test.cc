@@ -92,6 +92,34 @@ TEST_F(RunLandlockTest, EnforceWithTheTracerAloneLeavesAWindow) {
   RecordProperty("denied_reads_without_landlock", static_cast<int>(r.denied));
 }
 
+// The kernel's part never refuses what the policy allows: a real toolchain (sh, cc, as, ld, the
+// program built) runs under a workspace policy with the backstop on.
+TEST_F(RunLandlockTest, AnAllowedBuildStillSucceedsUnderLandlock) {
+  std::string ws = dir_ + "/ws";
+  std::filesystem::create_directories(ws);
+  std::ofstream(ws + "/hello.c") << "#include <stdio.h>\nint main(void) { puts(\"built\"); return 0; }\n";
+  std::string build_policy = dir_ + "/build.yaml";
+  std::ofstream(build_policy)
+      << "version: 1\ndefault: deny\nrules:\n"
+         "  - {id: read, decision: allow, class: [file.read, exec], paths: [\"/usr/**\", \"/lib/**\", "
+         "\"/lib64/**\", \"/bin/**\", \"/etc/**\", \"/proc/**\", \"/dev/null\", \"${tmp}/**\", \""
+      << ws
+      << "/**\"]}\n"
+         "  - {id: write, decision: allow, class: [file.write, file.delete], paths: [\"${tmp}/**\", "
+         "\"/dev/null\", \""
+      << ws << "/**\"]}\n";
+  // A PATH without directories the policy does not let the shell probe.
+  testing::RunResult r =
+      RunCli(AGENTTRACE_BIN,
+             {"run", "--store", store_, "--policy", build_policy, "--require-landlock", "--", "/bin/sh", "-c",
+              "PATH=/usr/bin:/bin; cd " + ws + " && cc -o hello hello.c && ./hello"},
+             dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "built\n");
+  EXPECT_NE(r.err.find("Landlock ABI"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(ws + "/hello"));
+}
+
 TEST_F(RunLandlockTest, NoLandlockInTheKernel) {
   std::string marker = dir_ + "/ran";
   auto run = [&](std::vector<std::string> extra) {

@@ -135,6 +135,34 @@ TEST(LandlockTest, ExecNeedsExecuteOnTheProgramAndTheLoader) {
   EXPECT_EQ(run("/usr/bin/true"), 0);
 }
 
+TEST(LandlockTest, TheLoaderRunsWhereOnlyTheProgramMayBeExecuted) {
+  TempDir dir;
+  std::string bin = dir.path() + "/bin";
+  ASSERT_EQ(mkdir(bin.c_str(), 0755), 0);
+  ASSERT_EQ(system(("cp /usr/bin/true '" + bin + "/true'").c_str()), 0);
+  SandboxPlan plan;
+  plan.handled_fs = sb::kExecute | sb::kReadFile;
+  // Libraries may be read but nothing under /usr executed: the dynamic program still needs the
+  // loader, which the kernel opens for execution on its own.
+  plan.paths = {{"/usr", sb::kReadFile},
+                {"/lib", sb::kReadFile},
+                {"/lib64", sb::kReadFile},
+                {"/etc", sb::kReadFile},
+                {bin, sb::kExecute | sb::kReadFile}};
+  auto prepared = PrepareLandlock(plan);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  std::string prog = bin + "/true";
+  auto run = [&](const std::string& p) {
+    return InChild(prepared->ruleset.get(), [&] {
+      char* argv[] = {const_cast<char*>(p.c_str()), nullptr};
+      execv(p.c_str(), argv);
+      return errno == EACCES ? 13 : 1;
+    });
+  };
+  EXPECT_EQ(run(prog), 0);
+  EXPECT_EQ(run("/usr/bin/true"), 13);  // the plan's own refusal still holds
+}
+
 TEST(LandlockTest, MissingPathWidensToItsNearestAncestor) {
   TempDir dir;
   WriteFile(dir.path() + "/later.txt", "x");
