@@ -171,6 +171,29 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
     return loaded.status().code() == StatusCode::kInvalidArgument ? kExitBadPolicy : kExitUsage;
   }
 
+  // The kernel backstop (enforce only: audit blocks nothing).
+  RecordFlags record_flags = f.record;
+  std::optional<PreparedLandlock> landlock;
+  std::string landlock_why_not = f.no_landlock ? "--no-landlock: the tracer enforces alone" : "";
+  if (f.require_landlock && (*mode != EnforceMode::kEnforce || f.no_landlock)) {
+    std::fprintf(stderr, "agenttrace: run: --require-landlock needs --mode enforce (and no --no-landlock)\n");
+    return kExitUsage;
+  }
+  if (*mode == EnforceMode::kEnforce && !f.no_landlock) {
+    int landlock_rc = kExitOk;
+    landlock = SetUpRunLandlock(*loaded->policy, PathVarsHere(), f.require_landlock, &landlock_rc, &landlock_why_not);
+    if (landlock_rc != kExitOk) return landlock_rc;
+    if (landlock) {
+      record_flags.landlock_ruleset_fd = landlock->ruleset.get();
+      if (!f.record.quiet) {
+        std::fprintf(stderr,
+                     "agenttrace: run: Landlock ABI %d backs the policy (%zu hierarchies; `policy check "
+                     "--enforce` shows which rules the kernel enforces)\n",
+                     landlock->abi, landlock->path_rules);
+      }
+    }
+  }
+
   std::unique_ptr<LiveDecider> decider;
   Reloader reloader(f.policy);
   EnforceOptions e;
@@ -179,6 +202,7 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
   bool compile_failed = false;
   e.start = [&](const SessionInfo& info, std::function<void(const Event&)> record) -> Result<RequestDecider*> {
     record(MakeEnforcementEvent(*mode, f.policy, loaded->digest));
+    if (*mode == EnforceMode::kEnforce) record(MakeLandlockEvent(landlock, landlock_why_not));
     LiveDeciderOptions lo;
     lo.mode = *mode;
     lo.record = std::move(record);
@@ -223,28 +247,7 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
                    static_cast<unsigned long long>(n.reloads));
     }
   };
-  // The kernel backstop (enforce only: audit blocks nothing).
-  RecordFlags record = f.record;
-  std::optional<PreparedLandlock> landlock;
-  if (f.require_landlock && (*mode != EnforceMode::kEnforce || f.no_landlock)) {
-    std::fprintf(stderr, "agenttrace: run: --require-landlock needs --mode enforce (and no --no-landlock)\n");
-    return kExitUsage;
-  }
-  if (*mode == EnforceMode::kEnforce && !f.no_landlock) {
-    int landlock_rc = kExitOk;
-    landlock = SetUpRunLandlock(*loaded->policy, PathVarsHere(), f.require_landlock, &landlock_rc);
-    if (landlock_rc != kExitOk) return landlock_rc;
-    if (landlock) {
-      record.landlock_ruleset_fd = landlock->ruleset.get();
-      if (!f.record.quiet) {
-        std::fprintf(stderr,
-                     "agenttrace: run: Landlock ABI %d backs the policy (%zu hierarchies; `policy check "
-                     "--enforce` shows which rules the kernel enforces)\n",
-                     landlock->abi, landlock->path_rules);
-      }
-    }
-  }
-  int rc = RunSyscallRecording(cli, record, "run", std::move(e), summary);
+  int rc = RunSyscallRecording(cli, record_flags, "run", std::move(e), summary);
   reloader.Stop();
   if (compile_failed) return kExitBadPolicy;
   return rc;

@@ -1,10 +1,12 @@
 #include "tools/landlock_cli.h"
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "replayer/landlock_plan.h"
@@ -115,7 +117,7 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
 }
 
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code) {
+                                                 int* exit_code, std::string* why_not) {
   *exit_code = kExitOk;
   auto lp = PlanLandlock(policy, vars, ExistingAncestor);
   if (!lp.ok()) {
@@ -125,6 +127,7 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
   }
   if (lp->plan.empty()) {
     std::string why = lp->no_kernel_part.empty() ? "no right of the policy can be restricted" : lp->no_kernel_part;
+    *why_not = why;
     if (require) {
       std::fprintf(stderr, "agenttrace: run: --require-landlock: the policy has no kernel part (%s)\n", why.c_str());
       *exit_code = kExitUsage;
@@ -136,6 +139,7 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
   auto prepared = PrepareLandlock(lp->plan);
   if (!prepared.ok()) {
     bool missing = prepared.status().code() == StatusCode::kUnsupported;
+    *why_not = prepared.status().message();
     if (missing && !require) {
       std::fprintf(stderr,
                    "agenttrace: run: warning: %s; the tracer enforces alone (paths read from the agent's memory can "
@@ -149,12 +153,41 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
     return std::nullopt;
   }
   if (!prepared->ruleset.valid()) {
+    *why_not = "Landlock ABI " + std::to_string(prepared->abi) + " can apply nothing of the policy's kernel part";
     std::fprintf(stderr, "agenttrace: run: Landlock ABI %d can apply nothing of the policy's kernel part%s\n",
                  prepared->abi, require ? "" : "; the tracer enforces alone");
     if (require) *exit_code = kExitRecordFailed;
     return std::nullopt;
   }
   return std::move(prepared).value();
+}
+
+}  // namespace agenttrace
+
+namespace agenttrace {
+
+Event MakeLandlockEvent(const std::optional<PreparedLandlock>& applied, std::string_view why_not) {
+  Event e;
+  e.kind = EventKind::kAnnotation;
+  e.text = "landlock";
+  timespec mono, wall;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
+  e.mono_ns = static_cast<int64_t>(mono.tv_sec) * 1000000000 + mono.tv_nsec;
+  e.wall_ns = static_cast<int64_t>(wall.tv_sec) * 1000000000 + wall.tv_nsec;
+  nlohmann::json j;
+  j["applied"] = applied.has_value();
+  if (applied) {
+    j["abi"] = applied->abi;
+    j["restricted"] = sandbox::AccessNames(applied->handled_fs);
+    j["hierarchies"] = applied->path_rules;
+    j["tcp_connect"] = applied->restrict_connect;
+    j["tcp_bind"] = applied->restrict_bind;
+  } else {
+    j["why"] = why_not;
+  }
+  e.json = j.dump();
+  return e;
 }
 
 }  // namespace agenttrace

@@ -7,7 +7,10 @@
 
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <string_view>
 
+#include "format/event.h"
 #include "recorder/landlock.h"
 #include "replayer/matchers.h"
 #include "replayer/policy.h"
@@ -23,11 +26,15 @@ PathVars PathVarsHere();
 int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FILE* out);
 
 // For `run --mode enforce`: the prepared ruleset of `policy`, or nullopt when there is none to apply
-// (no kernel part, or no Landlock: said on stderr, the tracer enforces alone). `*exit_code` is set
-// to non-zero when the run must not start: --require-landlock without a usable Landlock, or a
-// failure to build the ruleset.
+// (no kernel part, or no Landlock: said on stderr, the tracer enforces alone; `*why_not` says why).
+// `*exit_code` is set to non-zero when the run must not start: --require-landlock without a usable
+// Landlock, or a failure to build the ruleset.
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code);
+                                                 int* exit_code, std::string* why_not);
+
+// The "landlock" annotation of a run (docs/format.md, "Decision events"): whether the kernel backstop
+// was applied, and what it restricts, or why not.
+Event MakeLandlockEvent(const std::optional<PreparedLandlock>& applied, std::string_view why_not);
 
 }  // namespace agenttrace
 

@@ -58,6 +58,13 @@ class RunLandlockTest : public testing::CliTestBase {
     return race;
   }
 
+  // The exported JSON lines of the session a run reported on stderr.
+  std::string ExportOf(const std::string& err) {
+    std::smatch m;
+    if (!std::regex_search(err, m, std::regex("recorded session ([0-9a-f-]+)"))) return "";
+    return RunCli(AGENTTRACE_BIN, {"export", m[1], "--store", store_}, dir_).out;
+  }
+
   std::string policy_, last_err_;
 };
 
@@ -118,6 +125,10 @@ TEST_F(RunLandlockTest, AnAllowedBuildStillSucceedsUnderLandlock) {
   EXPECT_EQ(r.out, "built\n");
   EXPECT_NE(r.err.find("Landlock ABI"), std::string::npos) << r.err;
   EXPECT_TRUE(std::filesystem::exists(ws + "/hello"));
+  // The session says the backstop was on.
+  std::string jsonl = ExportOf(r.err);
+  EXPECT_NE(jsonl.find(R"("text":"landlock")"), std::string::npos) << jsonl.substr(0, 2000);
+  EXPECT_NE(jsonl.find(R"(\"applied\":true,)"), std::string::npos) << jsonl.substr(0, 2000);
 }
 
 TEST_F(RunLandlockTest, NoLandlockInTheKernel) {
@@ -141,6 +152,9 @@ TEST_F(RunLandlockTest, NoLandlockInTheKernel) {
   EXPECT_NE(alone.err.find("warning: the kernel has no Landlock (ENOSYS)"), std::string::npos) << alone.err;
   EXPECT_NE(alone.err.find("the tracer enforces alone"), std::string::npos) << alone.err;
   EXPECT_TRUE(std::filesystem::exists(marker));
+  std::string jsonl = ExportOf(alone.err);
+  EXPECT_NE(jsonl.find(R"(\"applied\":false,\"why\":\"the kernel has no Landlock (ENOSYS))"), std::string::npos)
+      << jsonl.substr(0, 2000);
 }
 
 TEST_F(RunLandlockTest, RequireLandlockNeedsAKernelPartAndEnforceMode) {
