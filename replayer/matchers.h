@@ -87,6 +87,9 @@ class HostPattern {
   // one action checked against many patterns parses its address once.
   bool Matches(std::string_view host, uint16_t port, const IpAddress* ip) const;
   const std::string& text() const { return text_; }
+  // The port or range the pattern names; false when it matches every port.
+  bool has_port() const { return has_port_; }
+  const PortRange& ports() const { return ports_; }
 
  private:
   enum class Kind { kExact, kGlob, kCidr } kind_ = Kind::kExact;

@@ -17,6 +17,7 @@
 #include "tools/cmd_serve.h"
 #include "tools/exit_codes.h"
 #include "tools/html_output.h"
+#include "tools/landlock_cli.h"
 #include "tools/select.h"
 
 namespace agenttrace {
@@ -43,6 +44,7 @@ struct ReplayArgs {
 
 struct CheckArgs {
   std::string policy;
+  bool enforce = false;  // also print the kernel (Landlock) part under `run --mode enforce`
 };
 
 struct SuggestArgs {
@@ -161,6 +163,7 @@ int RunPolicyCheck(const CheckArgs& a) {
   for (int32_t c : p.promotion.success_exit_codes) codes += (codes.empty() ? "" : ", ") + std::to_string(c);
   std::printf("  task outcome: %s (success exit codes: %s)\n",
               p.promotion.require_success ? "required" : "not required", codes.c_str());
+  if (a.enforce) return PrintLandlockEnforcement(p, PathVarsHere(), stdout);
   return kExitOk;
 }
 
@@ -251,6 +254,9 @@ void RegisterReplayCommands(Cli& cli) {
     auto a = std::make_shared<CheckArgs>();
     CLI::App* sub = policy->add_subcommand("check", "validate a policy file (exit 4 if invalid)");
     sub->add_option("policy", a->policy, "policy file")->required();
+    sub->add_flag("--enforce", a->enforce,
+                  "also say which rules the kernel (Landlock) enforces under `run --mode enforce` and which only "
+                  "the tracer, for a session started here");
     sub->callback([&cli, a] { cli.run = [a] { return RunPolicyCheck(*a); }; });
   }
   {

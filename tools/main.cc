@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   RegisterKeyCommands(cli);
   RegisterDiffCommands(cli);
   RegisterReportCommands(cli);
+  RegisterRunCommands(cli);
   cli.serve_command = TakeServeCommand(&argc, argv);
   try {
     cli.app.parse(argc, argv);
