@@ -1,6 +1,6 @@
 // `agenttrace export SESSION`: a session as JSON lines (format/event_json.h), streamed one event at a
 // time with large buffers so that millions of events go through in bounded memory. Other formats are
-// handed to their own command paths (tools/export_chrome.h).
+// handed to their own command paths (tools/export_chrome.h, tools/export_otlp.h).
 #include <memory>
 #include <string>
 
@@ -12,6 +12,7 @@
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
 #include "tools/export_chrome.h"
+#include "tools/export_otlp.h"
 #include "tools/store_commands.h"
 
 namespace agenttrace {
@@ -21,7 +22,8 @@ struct ExportOptions {
   std::string session;
   std::string format = "jsonl";
   std::string output;
-  std::string policy;  // chrome-trace only: mark this policy's denies and asks
+  std::string policy;         // chrome-trace and otlp: mark this policy's denies and asks
+  std::string otlp_endpoint;  // otlp: POST to this OTLP/HTTP receiver instead of writing
 };
 
 int RunExport(const Cli& cli, const ExportOptions& opt) {
@@ -30,11 +32,20 @@ int RunExport(const Cli& cli, const ExportOptions& opt) {
   auto id = ResolveSession(**store, opt.session);
   if (!id.ok()) return ReportError(id.status(), "export");
   const std::string context = "export";  // store errors name the session themselves
+  if (!opt.otlp_endpoint.empty() && opt.format != "otlp") {
+    return ReportError(Status::InvalidArgument("--otlp-endpoint needs --format otlp"), context);
+  }
+  if (!opt.otlp_endpoint.empty() && !opt.output.empty()) {
+    return ReportError(Status::InvalidArgument("--otlp-endpoint and -o are exclusive"), context);
+  }
   if (opt.format == "chrome-trace") {
     return ExportChromeTrace(std::shared_ptr<Store>(std::move(*store)), *id, opt.policy, opt.output);
   }
+  if (opt.format == "otlp") {
+    return ExportOtlp(std::shared_ptr<Store>(std::move(*store)), *id, opt.policy, opt.output, opt.otlp_endpoint);
+  }
   if (!opt.policy.empty()) {
-    return ReportError(Status::InvalidArgument("--policy needs --format chrome-trace"), context);
+    return ReportError(Status::InvalidArgument("--policy needs --format chrome-trace or otlp"), context);
   }
   auto reader = (*store)->OpenSession(*id);
   if (!reader.ok()) return ReportError(reader.status(), context);
@@ -63,10 +74,14 @@ void RegisterExportCommand(Cli& cli) {
   CLI::App* sub = cli.app.add_subcommand("export", "write a session as JSON lines or as a Chrome trace (Perfetto)");
   AddStoreOption(sub, cli);
   sub->add_option("session", opt->session, "session id or unique prefix")->required();
-  sub->add_option("--format", opt->format, "output format: jsonl (default) or chrome-trace")
-      ->check(CLI::IsMember({"jsonl", "chrome-trace"}));
+  sub->add_option("--format", opt->format, "output format: jsonl (default), chrome-trace or otlp")
+      ->check(CLI::IsMember({"jsonl", "chrome-trace", "otlp"}));
   sub->add_option("--policy", opt->policy,
-                  "chrome-trace: replay against this policy and mark each deny and ask (YAML, docs/policy.md)");
+                  "chrome-trace, otlp: replay against this policy and mark each deny and ask (YAML, "
+                  "docs/policy.md)");
+  sub->add_option("--otlp-endpoint", opt->otlp_endpoint,
+                  "otlp: POST the traces to this OTLP/HTTP receiver (http://HOST:4318; /v1/traces is added "
+                  "when the URL has no path)");
   sub->add_option("-o,--output", opt->output, "output file (default: standard output)");
   sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunExport(cli, *opt); }; });
 }
