@@ -1,4 +1,5 @@
 // `agenttrace import [FILE]`: a JSON-lines session (format/event_json.h) into the store (docs/cli.md).
+// Agent transcripts (--format claude-code|codex) are handed to tools/import_transcript.h.
 //
 // Import reads through JsonlReader (format/jsonl_reader.h, the checks replay of .jsonl files shares),
 // writes events as it reads them and finishes the session only once every line was read and
@@ -17,6 +18,7 @@
 #include "format/store.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
+#include "tools/import_transcript.h"
 #include "tools/store_commands.h"
 
 namespace agenttrace {
@@ -26,9 +28,21 @@ struct ImportOptions {
   std::string format = "jsonl";
   std::string input = "-";
   bool new_id = false;
+  std::string join;   // transcripts: merge into a copy of this recorded session
+  std::string label;  // transcripts: the new session's label
+  bool label_set = false;
 };
 
 int RunImport(const Cli& cli, const ImportOptions& opt) {
+  if (opt.format != "jsonl") {
+    if (opt.new_id) return ReportError(Status::InvalidArgument("--new-id is for --format jsonl"), "import");
+    TranscriptImportOptions t{opt.format, opt.input, opt.join, std::nullopt};
+    if (opt.label_set) t.label = opt.label;
+    return ImportTranscript(cli, t);
+  }
+  if (!opt.join.empty() || opt.label_set) {
+    return ReportError(Status::InvalidArgument("--join and --label are for --format claude-code or codex"), "import");
+  }
   const bool from_stdin = opt.input.empty() || opt.input == "-";
   const std::string what = from_stdin ? std::string("standard input") : opt.input;
   const std::string context = "import " + what;
@@ -124,12 +138,23 @@ int RunImport(const Cli& cli, const ImportOptions& opt) {
 
 void RegisterImportCommand(Cli& cli) {
   auto opt = std::make_shared<ImportOptions>();
-  CLI::App* sub = cli.app.add_subcommand("import", "read a JSON-lines session into the store");
+  CLI::App* sub =
+      cli.app.add_subcommand("import", "read a JSON-lines session, or an agent's transcript, into the store");
   AddStoreOption(sub, cli);
-  sub->add_option("--format", opt->format, "input format")->check(CLI::IsMember({"jsonl"}));
+  sub->add_option("--format", opt->format,
+                  "input format: jsonl (default; an agenttrace export), claude-code (a Claude Code session "
+                  "transcript) or codex (a Codex rollout file)")
+      ->check(CLI::IsMember({"jsonl", "claude-code", "codex"}));
   sub->add_option("file", opt->input, "input file, or - for standard input (default)");
   sub->add_flag("--new-id", opt->new_id, "give the session a fresh id instead of the header's");
-  sub->callback([&cli, opt] { cli.run = [&cli, opt] { return RunImport(cli, *opt); }; });
+  sub->add_option("--join", opt->join,
+                  "transcripts: write a new session holding this recorded session's events with the "
+                  "transcript's tool calls merged in by time");
+  CLI::Option* label = sub->add_option("--label", opt->label, "transcripts: the new session's label");
+  sub->callback([&cli, opt, label] {
+    opt->label_set = label->count() > 0;
+    cli.run = [&cli, opt] { return RunImport(cli, *opt); };
+  });
 }
 
 }  // namespace agenttrace
