@@ -48,15 +48,13 @@ Result<const Event*> JsonlReader::Next() {
     if (!got.ok()) return Fail(got.status());
     if (!*got) break;
     if (line.empty()) continue;
-    auto event = EventFromJson(line, /*require_seq=*/true);
-    if (!event.ok()) return Fail(LineError(event.status()));
-    if (event->seq != next_seq_) {
-      return Fail(LineError(Status::Corruption("event seq " + std::to_string(event->seq) + ", expected " +
+    if (Status s = ParseEventJson(line, /*require_seq=*/true, &event_); !s.ok()) return Fail(LineError(s));
+    if (event_.seq != next_seq_) {
+      return Fail(LineError(Status::Corruption("event seq " + std::to_string(event_.seq) + ", expected " +
                                                std::to_string(next_seq_) +
                                                " (events must be numbered 0, 1, 2, ... in order)")));
     }
     ++next_seq_;
-    event_ = std::move(event).value();
     return static_cast<const Event*>(&event_);
   }
   done_ = true;
