@@ -174,8 +174,10 @@ OtlpTraceWriter::Process& OtlpTraceWriter::ProcessOf(const Event& e) {
     p.span.parent_id = root_.span_id;
     p.span.start_ns = TimeOf(e);
     if (auto s = spawned_.find(e.pid); s != spawned_.end()) {
-      p.span.parent_id = s->second.first;
-      p.parent_pid = s->second.second;
+      // The child's span starts at its fork, so that it covers the whole life of the process.
+      p.span.parent_id = s->second.parent_span;
+      p.parent_pid = s->second.parent_pid;
+      p.span.start_ns = std::min(p.span.start_ns, s->second.time_ns);
       p.have_parent = true;
       spawned_.erase(s);
     }
@@ -269,7 +271,7 @@ void OtlpTraceWriter::AddEvent(const Event& e, const OtlpDecision* decision) {
       c->second.have_parent = true;
       c->second.span.start_ns = std::min(c->second.span.start_ns, t);
     } else if (c == processes_.end()) {
-      spawned_[child] = {span->span_id, e.pid};
+      spawned_[child] = Spawn{span->span_id, e.pid, t};
     }
   } else if (e.kind == EventKind::kExec && e.result == 0 && e.pid != 0) {
     Process& p = processes_[e.pid];

@@ -120,7 +120,12 @@ class OtlpTraceWriter {
   int64_t first_ns_ = 0, last_ns_ = 0;
   bool have_time_ = false;
   std::map<int32_t, Process> processes_;
-  std::map<int32_t, std::pair<uint64_t, int32_t>> spawned_;  // child pid -> (parent's span id, parent pid)
+  struct Spawn {
+    uint64_t parent_span;
+    int32_t parent_pid;
+    int64_t time_ns;
+  };
+  std::map<int32_t, Spawn> spawned_;  // child pid -> its fork, until the child's first event
   std::map<CallKey, Span> open_calls_;
   std::string line_spans_;  // spans of the line being built
   size_t line_span_count_ = 0;

@@ -212,7 +212,8 @@ TEST_F(CliOtlpTest, SessionProcessesAndToolCallsAreSpansOfOneTrace) {
   EXPECT_EQ((*child)["name"], "git");
   EXPECT_EQ(Attributes(*child)["process.parent_pid"], "4242");
   EXPECT_EQ(Attributes(*child)["process.exit.code"], "1");
-  EXPECT_EQ((*child)["endTimeUnixNano"], "1767225600090000000");  // its proc.exit
+  EXPECT_EQ((*child)["startTimeUnixNano"], "1767225600040000000");  // its fork in 4242
+  EXPECT_EQ((*child)["endTimeUnixNano"], "1767225600090000000");    // its proc.exit
 
   // The MCP tool call: an MCP client span per the MCP conventions, compatible with execute_tool.
   const nlohmann::json* call = SpanNamed(spans, "tools/call read_file");
