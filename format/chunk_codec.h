@@ -8,6 +8,10 @@
 // chunk and integers are delta/zigzag encoded, so that repeated paths and monotone clocks cost almost
 // nothing after compression.
 //
+// What each event stores is listed once, in format/chunk_fields.h. The implementation is one job a file:
+// chunk_header.cc (header, hashing), chunk_strings.h (string table, front coding), chunk_encoder.cc,
+// chunk_decoder.cc (codec 2/3) and chunk_rows_decoder.cc (codec 1, read only).
+//
 // Invariants: an encoded chunk's header names its first sequence number, event count, raw and stored
 // sizes, BLAKE2b-256 of the payload and the hash of the previous chunk (zero for chunk 0). The chunk's
 // own hash (ChunkHash: BLAKE2b-256 over header + payload) is what the next chunk's header chains to.
@@ -67,6 +71,15 @@ Hash256 Blake2b256(std::string_view data);
 // The hash a following chunk chains to: BLAKE2b-256 over the whole chunk (header + payload).
 inline Hash256 ChunkHash(std::string_view chunk) { return Blake2b256(chunk); }
 
+// What the common fields of an event are stored relative to: the previous event's mono_ns, wall_ns -
+// mono_ns and pid (zero at a chunk's start). See format/chunk_fields.h.
+struct ChunkDeltaBases {
+  uint64_t mono = 0, skew = 0;
+  uint32_t pid = 0;
+};
+
+class ChunkStringTable;
+
 // Accumulates events for one chunk. Add() interns strings and keeps integers only, so an Event may be
 // reused by the caller right after the call.
 class ChunkEncoder {
@@ -103,26 +116,17 @@ class ChunkEncoder {
   // Interns `s` and appends its relative reference (see `Columns` in the schema) to column `c`.
   void Ref(Column c, std::string_view s);
   void Put(Column c, uint64_t v);
+  struct FieldWriter;  // writes one event's family fields (format/chunk_fields.h)
 
   WriterOptions options_;
   uint32_t events_ = 0;
   std::string columns_[kColumnCount];
-  std::string string_data_;
-  std::vector<uint32_t> string_ends_;
-  struct StringTable;
-  std::unique_ptr<StringTable> table_;
+  std::unique_ptr<ChunkStringTable> table_;  // the chunk's interned strings (format/chunk_strings.h)
   struct Buffers;
   std::unique_ptr<Buffers> buffers_;  // capnp scratch segment, message bytes, zstd context
-  uint64_t last_mono_ = 0, last_skew_ = 0;  // delta bases: previous event's mono_ns, wall_ns - mono_ns
-  uint32_t last_pid_ = 0;
+  ChunkDeltaBases bases_;
   uint64_t decoded_bytes_ = 0;  // string bytes of the events added (interned repeats counted each time)
 };
-
-// Frames arbitrary `raw` bytes as a chunk of codec `codec`: zstd-compresses them and prepends a header
-// whose sizes and payload hash are correct. For tests, fuzz seeds and tools that need chunks with a
-// chosen content; the store's writer uses ChunkEncoder.
-std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
-                       int zstd_level = 3, uint16_t codec = kCodecCapnpPackedZstd);
 
 // Where a chunk comes from, for error messages ("session <id>: chunk <n>: <what>").
 struct ChunkContext {
@@ -159,13 +163,15 @@ class ChunkDecoder {
   Status OpenColumns(uint32_t event_count);  // codec 2
   Result<bool> NextRow(Event* out);
   Result<bool> NextColumns(Event* out);
+  struct ColumnReader;  // reads one event's family fields from the columns (format/chunk_fields.h)
+  template <class R>
+  struct RowReader;  // reads them from a codec-1 Event struct's group R
 
   ReaderOptions options_;
   ChunkContext ctx_;
   ChunkHeader header_;
   uint32_t next_ = 0;
-  uint64_t prev_mono_ = 0, prev_skew_ = 0;  // delta bases, as in ChunkEncoder
-  uint32_t prev_pid_ = 0;
+  ChunkDeltaBases bases_;
   struct State;
   std::unique_ptr<State> state_;
 };

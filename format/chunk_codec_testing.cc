@@ -4,12 +4,35 @@
 #include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
 #include <kj/io.h>
+#include <zstd.h>
 
+#include "format/chunk_codec.h"
 #include "format/chunk_columns.h"
 #include "format/event.h"
 #include "schema/agenttrace.capnp.h"
 
-namespace agenttrace::testing {
+namespace agenttrace {
+
+std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
+                       int zstd_level, uint16_t codec) {
+  std::string out(kChunkHeaderSize + ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(out.data() + kChunkHeaderSize, out.size() - kChunkHeaderSize, raw.data(), raw.size(),
+                           zstd_level);
+  AT_CHECK_MSG(!ZSTD_isError(n), ZSTD_getErrorName(n));
+  out.resize(kChunkHeaderSize + n);
+  ChunkHeader h;
+  h.codec = codec;
+  h.first_seq = first_seq;
+  h.event_count = event_count;
+  h.raw_size = static_cast<uint32_t>(raw.size());
+  h.stored_size = static_cast<uint32_t>(n);
+  h.payload_hash = Blake2b256(std::string_view(out).substr(kChunkHeaderSize));
+  h.prev_hash = prev_hash;
+  EncodeChunkHeader(h, reinterpret_cast<uint8_t*>(out.data()));
+  return out;
+}
+
+namespace testing {
 
 std::string EncodeRawChunkMessage(const RawChunk& chunk) {
   capnp::MallocMessageBuilder message;
@@ -81,4 +104,5 @@ std::string ArgvBombColumnsMessage(uint64_t string_bytes, uint32_t refs) {
   return EncodeRawColumnsMessage(c);
 }
 
-}  // namespace agenttrace::testing
+}  // namespace testing
+}  // namespace agenttrace

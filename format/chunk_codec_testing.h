@@ -1,5 +1,6 @@
-// Builds chunk messages that ChunkEncoder would never write, for decoder tests and fuzz seeds, without
-// exposing the generated Cap'n Proto header outside format/.
+// Builds chunks and chunk messages that ChunkEncoder would never write, for decoder tests, fuzz targets
+// and fuzz seeds, without exposing the generated Cap'n Proto header outside format/. Not part of the
+// production library: it lives in agenttrace_format_testing, which only tests and fuzzers link.
 //
 // Thread-safety: stateless.
 #ifndef AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_
@@ -8,9 +9,20 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
-namespace agenttrace::testing {
+#include "format/chunk_codec.h"
+
+namespace agenttrace {
+
+// Frames arbitrary `raw` bytes as a chunk of codec `codec`: zstd-compresses them and prepends a header whose sizes and payload hash are correct.
+// For tests, fuzz targets and seeds that need chunks with a chosen content; the store's writer uses
+// ChunkEncoder.
+std::string FrameChunk(std::string_view raw, uint64_t first_seq, uint32_t event_count, const Hash256& prev_hash,
+                       int zstd_level = 3, uint16_t codec = kCodecCapnpPackedZstd);
+
+namespace testing {
 
 // A Chunk message described field by field. Each event sets its kind, one union group and (for the
 // groups that have one) the first string reference: file.path, exec.path, net.address, tool.server,
@@ -50,6 +62,7 @@ std::string EncodeRawColumnsMessage(const RawColumns& columns);
 // decompression bomb that the decoder's per-event bound must stop).
 std::string ArgvBombColumnsMessage(uint64_t string_bytes, uint32_t refs);
 
-}  // namespace agenttrace::testing
+}  // namespace testing
+}  // namespace agenttrace
 
 #endif  // AGENTTRACE_FORMAT_CHUNK_CODEC_TESTING_H_

@@ -30,6 +30,10 @@ namespace agenttrace {
 // into *out: absolute, no ".", "..", empty components or trailing slash ("/a/./b/../c" -> "/a/c",
 // "/.." -> "/"). Symlinks are not followed. `base` is ignored when `path` is absolute. Reuses *out's
 // capacity.
+// The replayer has its own NormalizePath(path) (replayer/matchers.h): the same result on absolute
+// paths, but it keeps relative paths relative (it knows no cwd), and what this function returns is a
+// fixed point of it, so replay never rewrites a recorded path. tests/replayer/path_normalizers_test.cc
+// shows both.
 void NormalizePath(std::string_view base, std::string_view path, std::string* out);
 
 // Reads of tracee memory go through a small cache of whole pages: an exec's argv and environment

@@ -680,7 +680,8 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
   scratch_->Reset(&e);
   memo_ = {};
   DeriveBaseActions(e, &actions_);
-  // Defensive normalisation of paths the producer left with "." / ".." / "//".
+  // Defensive normalisation of paths the producer left with "." / ".." / "//" (matchers.h says how it
+  // relates to the recorder's normaliser).
   size_t used = 0;
   for (Action& a : actions_) {
     for (std::string_view* p : {&a.path, &a.resolved}) {

@@ -52,6 +52,11 @@ std::string EscapeGlob(std::string_view literal);
 
 // Lexical normalisation of an absolute path: collapses "//", removes ".", resolves ".." (never above
 // "/"), drops a trailing '/'. Relative input is returned with the same treatment (no leading '/').
+// Differs from the recorder's NormalizePath(base, path, out) (recorder/path_state.h) only on relative
+// and empty input: the recorder joins them to the tracee's cwd, which replay does not know, so here a
+// relative path stays relative and keeps its leading ".." ("" -> "."): joining it to an invented base
+// would let a policy match a path nobody named. Recorded paths are absolute and already normal, so the
+// engine's defensive pass leaves them alone (tests/replayer/path_normalizers_test.cc).
 std::string NormalizePath(std::string_view path);
 // True when NormalizePath(path) would change it (cheap check used on the hot path).
 bool NeedsNormalization(std::string_view path);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -54,6 +55,8 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   std::unordered_set<std::string, StringHash, std::equal_to<>> blast_raw;
   std::string key, raw;
   bool saw_exec = false;
+  std::optional<TimelineBuilder> timeline;
+  if (opt.timeline) timeline.emplace(opt.timeline_limits, &rules);
   for (;;) {
     Result<const Event*> next = (*src)->Next();
     if (!next.ok()) {
@@ -67,7 +70,9 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     if (e->kind == EventKind::kExec && e->result >= 0) saw_exec = true;
     std::vector<std::string>* explain =
         opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;
+    if (timeline && explain == nullptr) explain = timeline->ExplainSink();
     const EventVerdict& v = ev.Evaluate(*e, explain);
+    if (timeline) timeline->Add(*e, v, explain);
     profile.Add(*e);
     if (!v.evaluated) continue;
     ++res->evaluated;
@@ -117,6 +122,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
       if (blast_raw.find(std::string_view(key)) == blast_raw.end()) blast_raw.insert(key);
     }
   }
+  if (timeline) res->timeline = timeline->Finish();
   res->profile = profile.Finish();
   profile.ForEachSucceeded([&](ActionClass cls, std::string resource) {
     if (cls == ActionClass::kNetConnect) {

@@ -22,6 +22,7 @@
 #include "format/status.h"
 #include "replayer/action.h"
 #include "replayer/policy.h"
+#include "replayer/timeline.h"
 
 namespace agenttrace {
 
@@ -37,6 +38,10 @@ struct ReplayOptions {
   std::optional<uint64_t> explain_seq;   // explain this event of every session (use with one session)
   Promotion promotion;                   // effective gate (policy's, overridden by the command line)
   size_t max_findings_per_session = 1000;  // findings kept per session; the rest are only counted
+  // Collect each session's timeline (SessionResult::timeline) for the HTML report. Off by default:
+  // the first events are then evaluated with their explanation, which costs time.
+  bool timeline = false;
+  TimelineLimits timeline_limits;
 };
 
 struct Finding {
@@ -74,6 +79,7 @@ struct SessionResult {
   std::set<std::string> profile;
   BlastRadius blast;
   std::vector<std::string> explain;
+  SessionTimeline timeline;     // collected only with ReplayOptions::timeline
   // Whether the agent ran at all. A session with no events, or a syscall recording in which no exec
   // succeeded (command not found, not executable, recorder set-up failure), never ran: that is a
   // finding that blocks promotion, never a pass.

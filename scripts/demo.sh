@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: records K runs of each sample agent (with their MCP tool calls)
 # under `agenttrace record`, replays them against the candidate policy, prints the verdict per agent and
-# writes Markdown, JUnit, SARIF and JSON reports into one output folder.
+# writes Markdown, JUnit, SARIF, JSON and HTML reports into one output folder.
 #
 # Usage: scripts/demo.sh [--runs K] [--out DIR] [--policy FILE] [--no-build]
 # Every run uses a new output folder (default out/demo-<UTC time>) with its own store.
@@ -79,7 +79,8 @@ echo "==> replaying against $POLICY"
 rc=0
 "$AGENTTRACE" replay --store "$STORE" --policy "$POLICY" \
   --markdown "$REPORTS/summary.md" --junit "$REPORTS/junit.xml" \
-  --sarif "$REPORTS/results.sarif" --json "$REPORTS/report.json" >"$REPORTS/replay.txt" || rc=$?
+  --sarif "$REPORTS/results.sarif" --json "$REPORTS/report.json" --html "$REPORTS/report.html" \
+  >"$REPORTS/replay.txt" || rc=$?
 if ((rc != 0 && rc != 1)); then
   cat "$REPORTS/replay.txt"
   echo "demo: replay failed with exit code $rc" >&2
@@ -106,7 +107,8 @@ awk '
 ' "$REPORTS/replay.txt"
 echo
 echo "==> reports written to $REPORTS"
-echo "    summary.md (GitHub job summary), junit.xml, results.sarif, report.json, replay.txt (full text)"
+echo "    summary.md (GitHub job summary), junit.xml, results.sarif, report.json, replay.txt (full text),"
+echo "    report.html (open it in a browser: timeline, findings, diffs)"
 echo "    store: $STORE  (try: $AGENTTRACE ls --store $STORE)"
 # The demo succeeded if it produced a verdict: replay's exit 1 means "not every agent is promotable",
 # which is what the demo is meant to show.

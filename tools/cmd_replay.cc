@@ -15,6 +15,7 @@
 #include "replayer/suggest.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
+#include "tools/html_output.h"
 #include "tools/select.h"
 
 namespace agenttrace {
@@ -27,7 +28,7 @@ struct ReplayArgs {
   std::optional<uint64_t> explain;
   uint64_t explain_value = 0;
   unsigned threads = 0;
-  std::string junit, sarif, json, markdown;
+  std::string junit, sarif, json, markdown, html;
   uint64_t min_sessions = 0, max_violations = 0, max_asks = 0;
   double min_stability = 0;
   bool allow_irreversible = false, no_irreversible = false;
@@ -93,6 +94,7 @@ int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
   ReplayOptions opt;
   opt.threads = a.threads;
   opt.promotion = pr;
+  opt.timeline = !a.html.empty();
   if (a.o_explain->count()) {
     if (inputs.size() != 1) {
       std::fprintf(stderr, "agenttrace: --explain needs exactly one session (%zu selected)\n", inputs.size());
@@ -100,6 +102,9 @@ int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
     }
     opt.explain_seq = a.explain_value;
   }
+  // The HTML report's diffs read the sessions again: keep the inputs (copies share their store).
+  std::vector<SessionInput> kept;
+  if (!a.html.empty()) kept = inputs;
   auto report = RunReplay(policy, std::move(inputs), opt);
   if (!report.ok()) {
     std::fprintf(stderr, "agenttrace: %s\n", report.status().message().c_str());
@@ -113,6 +118,9 @@ int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
   if (!a.markdown.empty()) ok = WriteFile(a.markdown, RenderMarkdown(*report)) && ok;
   if (!a.junit.empty()) ok = WriteFile(a.junit, RenderJunit(*report)) && ok;
   if (!a.sarif.empty()) ok = WriteFile(a.sarif, RenderSarif(*report)) && ok;
+  if (!a.html.empty()) {
+    if (int rc = WriteHtmlReport(a.html, policy, *report, kept); rc != kExitOk) return rc;
+  }
   if (!ok) return kExitUsage;
   if (!report->first_error.ok()) {
     std::fprintf(stderr, "agenttrace: %s\n", report->first_error.ToString().c_str());
@@ -189,6 +197,7 @@ void RegisterReplayCommands(Cli& cli) {
     sub->add_option("--sarif", a->sarif, "write a SARIF 2.1.0 report");
     sub->add_option("--json", a->json, "write the full JSON report");
     sub->add_option("--markdown", a->markdown, "write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)");
+    sub->add_option("--html", a->html, "write the self-contained HTML report (as `agenttrace report`)");
     a->o_min_sessions = sub->add_option("--min-sessions", a->min_sessions, "override promotion.min_sessions");
     a->o_max_violations = sub->add_option("--max-violations", a->max_violations, "override promotion.max_violations");
     a->o_max_asks = sub->add_option("--max-asks", a->max_asks, "override promotion.max_asks");

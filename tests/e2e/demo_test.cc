@@ -88,7 +88,7 @@ int DemoTest::exit_code_ = -1;
 TEST_F(DemoTest, ReachesTheExpectedVerdicts) {
   ASSERT_EQ(exit_code_, 0) << Log();
   ASSERT_NE(report_, nullptr) << Log();
-  for (const char* f : {"summary.md", "junit.xml", "results.sarif", "report.json"}) {
+  for (const char* f : {"summary.md", "junit.xml", "results.sarif", "report.json", "report.html"}) {
     EXPECT_GT(fs::file_size(*out_ + "/reports/" + f), 0u) << f;
   }
   EXPECT_EQ((*report_)["sessions"].size(), 15u);

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "format/chunk_codec.h"
+#include "format/chunk_codec_testing.h"
 
 namespace agenttrace {
 

@@ -2,7 +2,8 @@
 // stored reports, byte for byte; likewise for behaviour diffs.
 //
 // Layout: tests/golden/<case>/policy.yaml, tests/golden/<case>/sessions/*.jsonl,
-// tests/golden/<case>/expected.json and expected.md. Diff cases: tests/golden/diff-<case>/a.jsonl,
+// tests/golden/<case>/expected.json and expected.md, and expected-html-data.json (the data the HTML
+// report embeds, pretty-printed). Diff cases: tests/golden/diff-<case>/a.jsonl,
 // b.jsonl, diff-policy.yaml and expected.txt, expected.json, expected.md. To regenerate after an intended change of
 // behaviour or report format, run the test with AGENTTRACE_REGENERATE_GOLDEN=1 and review the diff:
 //   AGENTTRACE_REGENERATE_GOLDEN=1 ctest -R replayer_golden
@@ -14,7 +15,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "replayer/diff.h"
+#include "replayer/html_report.h"
 #include "replayer/policy.h"
 #include "replayer/replay.h"
 #include "replayer/report.h"
@@ -59,19 +63,31 @@ TEST_P(GoldenTest, ReportsMatchByteForByte) {
   ReplayOptions opt;
   opt.threads = 3;
   opt.promotion = policy->promotion;
+  const std::vector<SessionInput> kept = inputs;
   auto report = RunReplay(*policy, std::move(inputs), opt);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   std::string json = RenderJson(*report);
   std::string md = RenderMarkdown(*report);
+  // The HTML report's timeline evaluates events with their explanation: verdicts must not change.
+  ReplayOptions with_timeline = opt;
+  with_timeline.timeline = true;
+  auto report2 = RunReplay(*policy, kept, with_timeline);
+  ASSERT_TRUE(report2.ok()) << report2.status().ToString();
+  EXPECT_EQ(RenderJson(*report2), json);
+  auto diffs = ComputeHtmlDiffs(*report2, kept, *policy);
+  ASSERT_TRUE(diffs.ok()) << diffs.status().ToString();
+  std::string html_data = nlohmann::ordered_json::parse(HtmlReportData(*report2, *diffs)).dump(1) + "\n";
   const char* regen = std::getenv("AGENTTRACE_REGENERATE_GOLDEN");
   if (regen != nullptr && std::string(regen) == "1") {
     std::ofstream(dir / "expected.json", std::ios::binary) << json;
     std::ofstream(dir / "expected.md", std::ios::binary) << md;
+    std::ofstream(dir / "expected-html-data.json", std::ios::binary) << html_data;
     GTEST_SKIP() << "regenerated " << dir.string();
   }
   ASSERT_TRUE(fs::exists(dir / "expected.json")) << "missing; regenerate (see the top of golden_test.cc)";
   EXPECT_EQ(json, ReadAll(dir / "expected.json"));
   EXPECT_EQ(md, ReadAll(dir / "expected.md"));
+  EXPECT_EQ(html_data, ReadAll(dir / "expected-html-data.json"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(Cases()),
