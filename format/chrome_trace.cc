@@ -16,24 +16,7 @@ constexpr size_t kNameBytes = 160;       // event names: what a track's slice la
 constexpr size_t kWhatBytes = 1000;      // args.what: the full text form, bounded
 constexpr size_t kTrackNameBytes = 200;  // process names from an exec's path and argv
 
-// `text` must already be valid UTF-8 (escaped form); quotes it for JSON.
-void AppendJsonString(std::string_view text, std::string* out) {
-  out->push_back('"');
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(ch);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out->append(buf);
-    } else {
-      out->push_back(ch);
-    }
-  }
-  out->push_back('"');
-}
+void AppendJsonString(std::string_view text, std::string* out) { AppendJsonQuoted(text, out); }
 
 // Recorded bytes: escaped (text_escape.h), then quoted.
 void AppendJsonRecorded(std::string_view bytes, std::string* out) { AppendJsonString(Escaped(bytes), out); }

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 #include <variant>
 
+#include "format/event_json_scan.h"
 #include "format/text_escape.h"
 
 namespace agenttrace {
@@ -15,15 +17,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr int kJsonFormatVersion = 1;
-
-template <typename T>
-void PutIf(Json& j, const char* key, const T& v, const T& def) {
-  if (!(v == def)) j[key] = v;
-}
-
-void PutStrings(Json& j, const char* key, const std::vector<std::string>& v) {
-  if (!v.empty()) j[key] = v;
-}
 
 std::string_view DirectionName(Direction d) {
   switch (d) {
@@ -234,56 +227,198 @@ std::string_view ErrnoName(int err) {
   }
 }
 
+namespace {
+
+// Appends `s` (valid UTF-8) as a JSON string exactly as nlohmann::json's dump() writes it, so that the
+// export's bytes stay those it always had: the short escapes, other control characters as \u00xx.
+void AppendDumpString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  const char* run = s.data();
+  const char* end = s.data() + s.size();
+  for (const char* p = run; p < end; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(run, p - run);
+    run = p + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
+    }
+  }
+  out->append(run, end - run);
+  out->push_back('"');
+}
+
+// Writes the event's fields in the order of the format (docs/format.md), each only when it differs
+// from its default; a text field that is not valid UTF-8 is written escaped and named in "escaped".
+class EventJsonWriter {
+ public:
+  explicit EventJsonWriter(std::string* out) : out_(out) {}
+  void Key(const char* key) {
+    out_->push_back(first_ ? '{' : ',');
+    first_ = false;
+    out_->push_back('"');
+    out_->append(key);
+    out_->append("\":");
+  }
+  void Int(const char* key, int64_t v) {
+    Key(key);
+    AppendNumber(v);
+  }
+  void Uint(const char* key, uint64_t v) {
+    Key(key);
+    AppendNumber(v);
+  }
+  template <typename T>
+  void IntIf(const char* key, T v) {
+    if (v == 0) return;
+    if constexpr (std::is_unsigned_v<T>) {
+      Uint(key, v);
+    } else {
+      Int(key, v);
+    }
+  }
+  void Text(const char* key, const std::string& v) {
+    if (v.empty()) return;
+    Key(key);
+    if (IsValidUtf8(v)) {
+      AppendDumpString(v, out_);
+    } else {
+      AppendDumpString(Escaped(v), out_);
+      escaped_.push_back(key);
+    }
+  }
+  void Texts(const char* key, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    Key(key);
+    bool valid = std::all_of(v.begin(), v.end(), [](const std::string& s) { return IsValidUtf8(s); });
+    out_->push_back('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out_->push_back(',');
+      AppendDumpString(valid ? std::string_view(v[i]) : std::string_view(Escaped(v[i])), out_);
+    }
+    out_->push_back(']');
+    if (!valid) escaped_.push_back(key);
+  }
+  void BoolIf(const char* key, bool v) {
+    if (!v) return;
+    Key(key);
+    out_->append("true");
+  }
+  void Raw(const char* key, std::string_view json) {
+    Key(key);
+    out_->append(json);
+  }
+  // The "escaped" list goes last, in the order of kEventTextFields; then the object closes.
+  void Close() {
+    if (!escaped_.empty()) {
+      std::vector<const char*> ordered;
+      for (const TextField<Event>& f : kEventTextFields) {
+        for (const char* k : escaped_) {
+          if (std::string_view(k) == f.name) ordered.push_back(k);
+        }
+      }
+      Key(kEscapedKey);
+      out_->push_back('[');
+      for (size_t i = 0; i < ordered.size(); ++i) {
+        if (i > 0) out_->push_back(',');
+        AppendDumpString(ordered[i], out_);
+      }
+      out_->push_back(']');
+    }
+    out_->push_back('}');
+  }
+
+ private:
+  template <typename T>
+  void AppendNumber(T v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_->append(buf, r.ptr - buf);
+  }
+  std::string* out_;
+  bool first_ = true;
+  std::vector<const char*> escaped_;
+};
+
+}  // namespace
+
 void AppendEventJson(const Event& e, std::string* out) {
-  Json j;
-  j["seq"] = e.seq;
-  j["ts_ns"] = e.wall_ns;
-  j["mono_ns"] = e.mono_ns;
-  j["pid"] = e.pid;
-  j["tid"] = e.tid;
-  j["kind"] = EventKindName(e.kind);
+  EventJsonWriter w(out);
+  w.Uint("seq", e.seq);
+  w.Int("ts_ns", e.wall_ns);
+  w.Int("mono_ns", e.mono_ns);
+  w.Int("pid", e.pid);
+  w.Int("tid", e.tid);
+  w.Key("kind");
+  AppendDumpString(EventKindName(e.kind), out);
   if (IsSyscallKind(e.kind)) {
-    j["result"] = e.result;
+    w.Int("result", e.result);
     if (e.result < 0 && e.result > -4096) {
       auto name = ErrnoName(static_cast<int>(-e.result));
-      if (!name.empty()) j["error"] = name;
+      if (!name.empty()) {
+        w.Key("error");
+        AppendDumpString(name, out);
+      }
     }
   } else {
-    PutIf<int64_t>(j, "result", e.result, 0);
+    w.IntIf("result", e.result);
   }
-  PutIf<std::string>(j, "path", e.path, "");
-  PutIf<std::string>(j, "path2", e.path2, "");
-  PutIf<std::string>(j, "resolved", e.resolved, "");
-  PutIf<std::string>(j, "resolved2", e.resolved2, "");
-  PutIf<uint64_t>(j, "flags", e.flags, 0);
-  PutIf<uint32_t>(j, "mode", e.mode, 0);
-  PutIf<uint32_t>(j, "uid", e.uid, 0);
-  PutIf<uint32_t>(j, "gid", e.gid, 0);
-  PutIf<int64_t>(j, "size", e.size, 0);
-  PutStrings(j, "argv", e.argv);
-  PutStrings(j, "env_names", e.env_names);
-  PutStrings(j, "secret_env_names", e.secret_env_names);
-  PutIf<int32_t>(j, "child_pid", e.child_pid, 0);
-  PutIf<bool>(j, "is_thread", e.is_thread, false);
-  PutIf<int32_t>(j, "exit_code", e.exit_code, 0);
-  PutIf<int32_t>(j, "signal", e.signal, 0);
-  PutIf<uint16_t>(j, "family", e.family, 0);
-  PutIf<std::string>(j, "address", e.address, "");
-  PutIf<uint16_t>(j, "port", e.port, 0);
-  PutIf<std::string>(j, "server", e.server, "");
-  PutIf<std::string>(j, "tool", e.tool, "");
-  PutIf<std::string>(j, "method", e.method, "");
-  PutIf<std::string>(j, "request_id", e.request_id, "");
-  PutIf<std::string>(j, "json", e.json, "");
-  PutIf<bool>(j, "is_error", e.is_error, false);
-  PutIf<int64_t>(j, "duration_ns", e.duration_ns, 0);
-  if (e.direction != Direction::kNone) j["direction"] = DirectionName(e.direction);
-  PutIf<uint32_t>(j, "syscall_nr", e.syscall_nr, 0);
-  PutIf<uint32_t>(j, "arch", e.arch, 0);
-  if (e.args != std::array<uint64_t, 6>{}) j["args"] = e.args;
-  PutIf<std::string>(j, "text", e.text, "");
-  PutEscapedFields(e, kEventTextFields, j);
-  out->append(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+  w.Text("path", e.path);
+  w.Text("path2", e.path2);
+  w.Text("resolved", e.resolved);
+  w.Text("resolved2", e.resolved2);
+  w.IntIf("flags", e.flags);
+  w.IntIf("mode", e.mode);
+  w.IntIf("uid", e.uid);
+  w.IntIf("gid", e.gid);
+  w.IntIf("size", e.size);
+  w.Texts("argv", e.argv);
+  w.Texts("env_names", e.env_names);
+  w.Texts("secret_env_names", e.secret_env_names);
+  w.IntIf("child_pid", e.child_pid);
+  w.BoolIf("is_thread", e.is_thread);
+  w.IntIf("exit_code", e.exit_code);
+  w.IntIf("signal", e.signal);
+  w.IntIf("family", e.family);
+  w.Text("address", e.address);
+  w.IntIf("port", e.port);
+  w.Text("server", e.server);
+  w.Text("tool", e.tool);
+  w.Text("method", e.method);
+  w.Text("request_id", e.request_id);
+  w.Text("json", e.json);
+  w.BoolIf("is_error", e.is_error);
+  w.IntIf("duration_ns", e.duration_ns);
+  if (e.direction != Direction::kNone) {
+    w.Key("direction");
+    AppendDumpString(DirectionName(e.direction), out);
+  }
+  w.IntIf("syscall_nr", e.syscall_nr);
+  w.IntIf("arch", e.arch);
+  if (e.args != std::array<uint64_t, 6>{}) {
+    w.Key("args");
+    out->push_back('[');
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, e.args[i]);
+      out->append(buf, r.ptr - buf);
+    }
+    out->push_back(']');
+  }
+  w.Text("text", e.text);
+  w.Close();
 }
 
 std::string EventToJson(const Event& event) {
@@ -292,7 +427,22 @@ std::string EventToJson(const Event& event) {
   return s;
 }
 
+Status ParseEventJson(std::string_view line, bool require_seq, Event* out) {
+  std::string scratch;
+  if (line.size() <= kMaxJsonBytes && ScanEventJson(line, require_seq, out, &scratch)) return Status::Ok();
+  AT_ASSIGN_OR_RETURN(*out, EventFromJsonFull(line, require_seq));
+  return Status::Ok();
+}
+
 Result<Event> EventFromJson(std::string_view line, bool require_seq) {
+  Event e;
+  AT_RETURN_IF_ERROR(ParseEventJson(line, require_seq, &e));
+  return e;
+}
+
+// The full parser: every line the fast path (format/event_json_scan.cc) declines, and the source
+// of every error message.
+Result<Event> EventFromJsonFull(std::string_view line, bool require_seq) {
   AT_ASSIGN_OR_RETURN(Json j, ParseObject(line));
   Event e;
   auto kit = j.find("kind");

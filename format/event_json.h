@@ -31,6 +31,8 @@ std::string EventToJson(const Event& event);
 // than kMaxJsonDepth, and a tool.call whose `json` (the arguments, parsed again by replay's `args`
 // matcher) nests deeper than kMaxJsonDepth.
 Result<Event> EventFromJson(std::string_view line, bool require_seq = true);
+// The same into *out, reusing its strings' capacity (the JSON-lines reader's per-line path).
+Status ParseEventJson(std::string_view line, bool require_seq, Event* out);
 
 // The header line of an export: {"format":"agenttrace-jsonl","version":1,"session":{...}}.
 // Storage-level facts (chunk count, hashes, byte counts) are not part of it.

@@ -1,7 +1,7 @@
 // JsonlReader: the one way a JSON-lines session (the form of `agenttrace export --format jsonl`,
 // docs/format.md "JSON lines") is read back, by `import` and by replay/diff of .jsonl files.
 //
-// It streams: one line in memory at a time, in one read buffer of at most about two lines, so a
+// It streams: one line in memory at a time (format/line_reader.h), so a
 // session of millions of events is read in bounded memory. Every line is bounded (kMaxJsonLineBytes)
 // and checked as it is read: line 1 must be the header; each later non-empty line is one event whose
 // seq is the next of 0, 1, 2, ...; at the end, a header that declares an event count must match the
@@ -19,9 +19,9 @@
 
 #include "format/event.h"
 #include "format/event_source.h"
+#include "format/line_reader.h"
 #include "format/session.h"
 #include "format/status.h"
-#include "format/unique_fd.h"
 
 namespace agenttrace {
 
@@ -43,27 +43,20 @@ class JsonlReader final : public EventSource {
   Result<const Event*> Next() override;
 
  private:
-  JsonlReader(int fd, UniqueFd owned, std::string name);
+  explicit JsonlReader(std::unique_ptr<LineReader> lines);
   Status ReadHeader();
   // True and *line set when a line was read; false at the end of input.
   Result<bool> NextLine(std::string_view* line);
   Status LineError(const Status& s) const;
   Status Fail(Status s);
 
-  UniqueFd owned_;
-  int fd_;
+  std::unique_ptr<LineReader> lines_;
   std::string name_;
   SessionInfo info_;
   Event event_;
   uint64_t line_no_ = 0;
   uint64_t next_seq_ = 0;
   bool done_ = false;
-  // Line splitting over one read buffer.
-  std::string buf_;
-  size_t start_ = 0;  // first byte of the current line
-  size_t scan_ = 0;   // bytes before this are known not to be '\n'
-  size_t end_ = 0;    // end of valid data
-  bool eof_ = false;
 };
 
 }  // namespace agenttrace

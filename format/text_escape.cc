@@ -100,4 +100,23 @@ Result<std::string> Unescape(std::string_view text) {
   return out;
 }
 
+void AppendJsonQuoted(std::string_view utf8, std::string* out) {
+  out->push_back('"');
+  for (char ch : utf8) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(ch);
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out->append("\\u00");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xf]);
+    } else {
+      out->push_back(ch);
+    }
+  }
+  out->push_back('"');
+}
+
 }  // namespace agenttrace

@@ -32,6 +32,10 @@ bool IsValidUtf8(std::string_view s);
 void AppendEscaped(std::string_view bytes, std::string* out);
 std::string Escaped(std::string_view bytes);
 
+// Appends `utf8` as a JSON string literal: quotes, `"` and `\` backslashed, control characters as
+// \u00XX. `utf8` must already be valid UTF-8 (the escaped form above is); bytes are copied as they are.
+void AppendJsonQuoted(std::string_view utf8, std::string* out);
+
 // The bytes whose escaped form is `text`. InvalidArgument (naming the offset) for a `\` that does
 // not start `\\` or `\xNN`. Text that was never escaped and contains no `\` comes back unchanged.
 Result<std::string> Unescape(std::string_view text);

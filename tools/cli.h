@@ -31,7 +31,7 @@ std::string StoreDir(const Cli& cli);
 // Internal -> kExitInternal.
 int ReportError(const Status& status, const std::string& context = "");
 
-void RegisterStoreCommands(Cli& cli);      // ls, show, export, import, verify, stats  (cmd_store.cc)
+void RegisterStoreCommands(Cli& cli);      // ls, show, export, import, verify, stats  (store_commands.h)
 void RegisterRecordCommands(Cli& cli);     // record                                   (cmd_record.cc)
 void RegisterToolEventCommands(Cli& cli);  // emit                                     (cmd_emit.cc)
 void RegisterReplayCommands(Cli& cli);     // replay, policy check, policy suggest     (cmd_replay.cc)

@@ -1,5 +1,5 @@
 // `agenttrace export --format chrome-trace [--policy P]` (docs/cli.md): the command path that writes a
-// session as Chrome Trace Event JSON (format/chrome_trace.h). It lives apart from cmd_store.cc because
+// session as Chrome Trace Event JSON (format/chrome_trace.h). It lives apart from cmd_export.cc because
 // with --policy it first replays the session (replayer/) to mark each deny and ask on the timeline.
 #ifndef AGENTTRACE_TOOLS_EXPORT_CHROME_H_
 #define AGENTTRACE_TOOLS_EXPORT_CHROME_H_
