@@ -740,9 +740,28 @@ Result<TraceOutcome> Tracer::Run() {
 
 namespace {
 
-// File events fail as a permission problem of the file; the rest as an operation not permitted.
-int DenyErrno(EventKind kind) {
-  return static_cast<uint16_t>(kind) <= static_cast<uint16_t>(EventKind::kFileRmdir) ? EACCES : EPERM;
+// File events fail as a permission problem of the file; the rest as an operation not permitted. But
+// a call that needs an existing object whose path does not exist fails with ENOENT, as it would have
+// without the policy: programs probe paths (execvp's PATH search, configuration lookups) and take
+// ENOENT as "try the next one", EACCES or EPERM as an error. The call is skipped either way.
+int DenyErrno(const Event& ev) {
+  const EventKind kind = ev.kind;
+  int err = static_cast<uint16_t>(kind) <= static_cast<uint16_t>(EventKind::kFileRmdir) ? EACCES : EPERM;
+  bool needs_existing = false;
+  switch (kind) {
+    case EventKind::kFileOpen: needs_existing = (ev.flags & O_CREAT) == 0; break;
+    case EventKind::kExec:
+    case EventKind::kFileDelete:
+    case EventKind::kFileRmdir:
+    case EventKind::kFileChmod:
+    case EventKind::kFileChown:
+    case EventKind::kFileTruncate: needs_existing = true; break;
+    default: break;
+  }
+  if (!needs_existing || ev.path.empty() || ev.path[0] != '/') return err;
+  struct stat st;
+  if (lstat(ev.path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) return errno;
+  return err;
 }
 
 }  // namespace
@@ -768,7 +787,7 @@ bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
     Emit(MakeAnswerEvent(t->ev, d, options_.mode, refused));
     ++outcome_.asks_denied;
   }
-  ApplyDeny(tid, t, DenyErrno(t->ev.kind));
+  ApplyDeny(tid, t, DenyErrno(t->ev));
   return false;
 }
 
@@ -845,7 +864,7 @@ void Tracer::OnAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer) {
     ContinueEntry(tid, t);
   } else {
     ++outcome_.asks_denied;
-    ApplyDeny(tid, t, DenyErrno(t->ev.kind));
+    ApplyDeny(tid, t, DenyErrno(t->ev));
   }
 }
 
