@@ -787,6 +787,7 @@ bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
     Emit(MakeAnswerEvent(t->ev, d, options_.mode, refused));
     ++outcome_.asks_denied;
   }
+  t->decision = std::move(d);  // named by a decision.failed event if the denial cannot be applied
   ApplyDeny(tid, t, DenyErrno(t->ev));
   return false;
 }
@@ -835,9 +836,7 @@ void Tracer::FinishDenied(pid_t tid, ThreadState* t) {
 }
 
 void Tracer::FailEnforcement(pid_t tid, ThreadState* t, const std::string& why) {
-  RequestDecision d;
-  d.rule = t->decision.rule;
-  Emit(MakeDecisionFailedEvent(t->ev, d, why));
+  Emit(MakeDecisionFailedEvent(t->ev, t->decision, why));
   std::fprintf(stderr, "agenttrace: run: a denied call of process %d could not be blocked (%s): killing the agent\n",
                t->pid, why.c_str());
   if (!outcome_.enforcement_failed) {
