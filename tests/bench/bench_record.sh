@@ -13,7 +13,9 @@
 # ENFORCE=POLICY: also run each workload under `agenttrace run --mode ${ENFORCE_MODE:-enforce} --ask deny
 #   --policy POLICY` in the same alternation, and print its median, its ratio to native and to record,
 #   and the decisions it recorded. A workload that the policy breaks (a denied call makes it fail) is
-#   reported as such, not timed.
+#   reported as such, not timed. ENFORCE=bench: a generated policy of 200 rules that allows the four
+#   workloads (default deny; the workspace, the system directories, loopback; 190 deny and ask rules
+#   on paths, hosts and programs the workloads never touch, plus a sequence and a budget).
 # COUNT=1: instead of timing, run each workload once under strace and once under agenttrace, each tracer
 #   itself under an outer `strace -o` that follows only the tracer's own (main) thread, and print per
 #   recorded event the syscalls the tracer made and its ptrace stops (each stop ends with exactly one
@@ -67,6 +69,38 @@ for name in ${syscalls//,/ }; do
   if strace -qq -e trace="$name" -o /dev/null true 2>/dev/null; then known+=("$name"); else unknown+=("$name"); fi
 done
 strace_syscalls=$(IFS=,; echo "${known[*]}")
+
+if [[ "${ENFORCE:-}" == bench ]]; then
+  ENFORCE="$work/enforce-policy.yaml"
+  {
+    echo 'version: 1'
+    echo 'default: deny'
+    echo 'secrets: ["~/.ssh/**", "~/.aws/**", "**/.env"]'
+    echo 'rules:'
+    echo '  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/**", "${tmp}/**", "${home}/**"]}'
+    echo '  - {id: sys, decision: allow, class: [file.read, exec], paths: ["/usr/**", "/etc/**", "/lib/**", "/lib64/**", "/bin/**", "/proc/**", "/sys/**", "/dev/**"]}'
+    echo '  - {id: dev-write, decision: allow, class: file.write, paths: ["/dev/null", "/dev/tty"]}'
+    echo '  - {id: bench-bin, decision: allow, class: exec, paths: ["${tmp}/**"]}'
+    echo '  - {id: loopback, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1", "::1"]}'
+    # listen(2) names no address: at request time its event has none, so no host rule can match it.
+    echo '  - {id: listen, decision: allow, class: net.listen}'
+    echo '  - {id: no-secrets, decision: deny, class: secret.read}'
+    for i in $(seq 0 189); do
+      case $((i % 5)) in
+        0) echo "  - {id: deny-dir$i, decision: deny, class: [file.read, file.write], paths: [\"/srv/data$i/**\", \"~/private$i/**/*.{db,sqlite}\"]}" ;;
+        1) echo "  - {id: ask-hook$i, decision: ask, class: file.write, paths: [\"\${workspace}/.git/hooks$i/*\"]}" ;;
+        2) echo "  - {id: exec$i, decision: ask, class: exec, paths: [\"**/tool$i\"]}" ;;
+        3) echo "  - {id: host$i, decision: deny, class: net.connect, hosts: [\"192.0.$((i % 250)).0/24\"]}" ;;
+        4) echo "  - {id: cfg$i, decision: ask, class: file.write, paths: [\"\${home}/.config/app$i/**\"]}" ;;
+      esac
+    done
+    echo '  - id: exfil'
+    echo '    decision: deny'
+    echo '    sequence: {steps: [{class: secret.read}, {class: net.connect}], within: {events: 100}}'
+    echo '  - {id: exec-budget, decision: ask, class: exec, budget: {max: 100000}}'
+  } >"$ENFORCE"
+  "$at" policy check "$ENFORCE" >/dev/null || die "the generated enforcement policy is invalid"
+fi
 
 # --- Workloads. prepare_X makes a fresh working directory (untimed); run_X is what is measured. ---
 mkdir -p "$work/bin" "$work/home"
@@ -239,12 +273,12 @@ for wl in "${workloads[@]}"; do
 done
 if [[ -n "${ENFORCE:-}" ]]; then
   echo
-  echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") (same repetitions, interleaved):"
+  echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") ($(grep -c '^  - ' "$ENFORCE") rules; same repetitions, interleaved):"
   printf '%-24s %9s %9s %9s %7s %8s %10s\n' workload native_s record_s run_s x run/rec decisions
   for wl in "${workloads[@]}"; do
     if grep -q failed "$work/t-enforce-$wl"; then
       printf '%-24s the workload failed under the policy: %s\n' "${names[$wl]}" \
-        "$(grep -m1 -v '^agenttrace: run' "$work/run-$wl.err" | head -c 120)"
+        "$(grep -m1 -v '^agenttrace: run (' "$work/run-$wl.err" | head -c 160)"
       continue
     fi
     n=$(median <"$work/t-native-$wl"); a=$(median <"$work/t-agenttrace-$wl"); e=$(median <"$work/t-enforce-$wl")
