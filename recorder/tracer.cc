@@ -641,6 +641,14 @@ class WakeSignal {
 
 Result<TraceOutcome> Tracer::Run() {
   WakeSignal wake;
+  // Destroyed after clear_tid: once Run() no longer takes requests, the worker's last answers (the
+  // denials of asks still queued) must not wait for it (PostAnswer stops waking when run_tid_ is 0).
+  struct StopWorker {
+    std::unique_ptr<AskWorker>* w;
+    ~StopWorker() {
+      if (*w) (*w)->Stop();
+    }
+  } stop_worker{&ask_worker_};
   run_tid_.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   struct ClearTid {
     std::atomic<pid_t>* tid;
@@ -653,12 +661,6 @@ Result<TraceOutcome> Tracer::Run() {
                                                 PostAnswer(static_cast<pid_t>(ticket & 0xffffffffu), ticket, a);
                                               });
   }
-  struct StopWorker {
-    std::unique_ptr<AskWorker>* w;
-    ~StopWorker() {
-      if (*w) (*w)->Stop();
-    }
-  } stop_worker{&ask_worker_};
   while (true) {
     if (RequestsPending()) TakeRequests();
     int status = 0;

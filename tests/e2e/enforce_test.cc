@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -424,6 +425,22 @@ TEST_F(EnforceTest, AskParksOnlyTheAskingThread) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("read done"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("allowed 1"), std::string::npos) << r.out;
+}
+
+// An agent killed while its thread waits for an answer: the recording still ends (the late answer
+// is dropped), and the call never ran.
+TEST_F(EnforceTest, AgentKilledWhileAnAskWaitsEndsTheRun) {
+  WritePolicy("ask.yaml",
+              "version: 1\ndefault: allow\nrules:\n  - {id: ask-notes, decision: ask, class: file.read, "
+              "paths: [\"${workspace}/notes-*\"]}\n");
+  std::ofstream(ws_ + "/notes-1") << "n\n";
+  auto start = std::chrono::steady_clock::now();
+  CmdResult r = Run("timeout -s KILL 60 " + Probe() + " read:" + ws_ + "/notes-1", "enforce", "ask.yaml",
+                    "--ask 'exec:sleep 3; exit 0' --timeout 1s --kill-after 0");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 124) << r.out;  // run's own timeout
+  EXPECT_EQ(r.out.find("-> ok"), std::string::npos) << r.out;
+  EXPECT_LT(took, std::chrono::seconds(30)) << r.out;
 }
 
 TEST_F(EnforceTest, InvalidPolicyExitsFour) {
