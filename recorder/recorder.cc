@@ -172,7 +172,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::unique_ptr<RedactingDecider> redacting;
   if (o.enforce.has_value()) {
     RecordingSink* rec = async.get();
-    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->Append(e); });
+    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->AppendRedacted(e); });
     if (!decider.ok()) {
       (void)async->Finish(125, 0);
       return decider.status();

@@ -443,6 +443,24 @@ TEST_F(EnforceTest, AgentKilledWhileAnAskWaitsEndsTheRun) {
   EXPECT_LT(took, std::chrono::seconds(30)) << r.out;
 }
 
+// The requests in decision events are redacted as the recorded events are: a token on a command line
+// never reaches the store.
+TEST_F(EnforceTest, DecisionRequestsAreRedacted) {
+  const std::string token = "ghp_" + std::string("Zq8vN3xW1kLm5Rt7Yp2Hs9Dc4Fg6Jb0AeUi");
+  CmdResult r = Run("env echo --token " + token);
+  EXPECT_EQ(r.status, 0) << r.out;
+  int execs = 0;
+  for (const Json& d : Decisions(LastSession())) {
+    if (d["request"]["kind"] == "exec" && d["request"]["path"] == "/usr/bin/echo") ++execs;
+  }
+  EXPECT_EQ(execs, 1);
+  CmdResult ls = Sh(Bin() + " ls --store '" + store_ + "' --json");
+  std::string id = Json::parse(ls.out).back()["id"];
+  CmdResult ex = Sh(Bin() + " export --store '" + store_ + "' --format jsonl " + id);
+  EXPECT_EQ(ex.out.find(token), std::string::npos) << "the token leaked into the session";
+  EXPECT_NE(ex.out.find("--token"), std::string::npos);
+}
+
 TEST_F(EnforceTest, InvalidPolicyExitsFour) {
   WritePolicy("bad.yaml", "version: 1\nrules: [\n");
   CmdResult r = Run("true", "enforce", "bad.yaml");
