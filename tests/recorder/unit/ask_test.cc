@@ -137,8 +137,21 @@ TEST_F(ExecAskResolverTest, NonZeroExitSignalAndTimeoutDeny) {
   EXPECT_FALSE(ExecAskResolver("kill -9 $$", 5000ms, &children_).Ask(Request(), AskDecision()).allow);
   EXPECT_FALSE(ExecAskResolver("/nonexistent/approver", 5000ms, &children_).Ask(Request(), AskDecision()).allow);
   auto start = std::chrono::steady_clock::now();
-  AskAnswer slow = ExecAskResolver("sleep 30", 200ms, &children_).Ask(Request(), AskDecision());
+  // At the timeout the program's own children go with it (they would hold its output open).
+  AskAnswer slow = ExecAskResolver("sleep 30 & echo $! > '" + dir_ + "/child'; wait", 200ms, &children_)
+                       .Ask(Request(), AskDecision());
   EXPECT_FALSE(slow.allow);
+  pid_t child = 0;
+  std::ifstream(dir_ + "/child") >> child;
+  ASSERT_GT(child, 0);
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string pid_s, comm, state;
+    gone = !(stat >> pid_s >> comm >> state) || state == "Z";
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "the timed-out program's child " << child << " still runs";
   EXPECT_NE(slow.who.find("(timeout)"), std::string::npos) << slow.who;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   // A program that never reads its input cannot block the resolver.
