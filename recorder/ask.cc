@@ -117,6 +117,7 @@ AskAnswer ExecAskResolver::Ask(const Event& request, const RequestDecision& deci
   pid_t pid = children_->SpawnHelper([&]() -> pid_t {
     pid_t p = fork();
     if (p == 0) {
+      setpgid(0, 0);  // its own group: a timeout kills whatever it started too
       sigprocmask(SIG_SETMASK, &none, nullptr);
       signal(SIGPIPE, SIG_DFL);
       if (dup2(in[0], 0) < 0 || dup2(2, 1) < 0) _exit(126);  // its chatter goes to our stderr
@@ -142,6 +143,7 @@ AskAnswer ExecAskResolver::Ask(const Event& request, const RequestDecision& deci
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   std::optional<int> status = children_->WaitHelper(pid, timeout_);
   if (!status) {
+    kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     (void)children_->WaitHelper(pid, std::chrono::milliseconds(5000));
     return {false, who + " (timeout)"};
