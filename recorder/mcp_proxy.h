@@ -11,9 +11,20 @@
 // Lifetime: the agent closing our stdin closes the server's stdin; the server gets 2 s to exit, then
 // SIGTERM, then SIGKILL 5 s after the stdin close. The server exiting (or closing its stdout) closes our
 // stdout. SIGTERM/SIGINT/SIGHUP sent to the proxy are passed on to the server. The result is the
-// server's wait status. Neither direction's write ever blocks indefinitely (an agent that stops reading
-// does not hold the shutdown): 1 s after the server exited, what cannot be delivered is still
-// recorded but no longer delivered.
+// server's wait status.
+//
+// No hang: each direction reads ahead of its peer into a buffer bounded by max_buffered_bytes, and no
+// write ever blocks indefinitely, so an agent that stops reading does not hold the shutdown; nor does
+// one that also leaves requests unsent while the server, blocked writing its answers, stops reading
+// them: the end of the agent's input is seen even when the buffer is full (its writer closed the pipe),
+// the 2 s / 5 s rule above ends the server, and 1 s after the server's end what could not be
+// delivered is still recorded but no longer delivered, and counted (undelivered_*) in a `gap` event.
+//
+// Request-time decisions: with a decider, each `tools/call` the agent sends is decided before it is
+// forwarded (recorder/mcp_relay.h). Allowed: forwarded. Denied (or an ask answered no, or an ask with
+// no resolver): never forwarded; the proxy answers the agent with a JSON-RPC error with the same id
+// naming the rule and its reason. The tool.call and a decision event are recorded (unless the decider
+// records them itself: decider_records).
 //
 // Thread-safety: RunMcpProxy is called from one thread; it starts and joins its own threads. It
 // changes the process's SIGPIPE disposition to ignored and blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP while
@@ -28,6 +39,7 @@
 #include <vector>
 
 #include "format/event.h"
+#include "format/request_decider.h"
 #include "format/status.h"
 #include "recorder/jsonrpc_framing.h"
 
@@ -47,6 +59,13 @@ struct McpProxyOptions {
   // Called (from RunMcpProxy's thread) once the server has exited, before the proxy drains and joins
   // its threads: a sink that may wait (back-pressure) bounds its waits from here. May be empty.
   std::function<void()> on_server_exit;
+  // Per direction, what is read ahead of a peer that does not take it yet; reading stops beyond it.
+  size_t max_buffered_bytes = 16u << 20;
+  // Decides each agent tools/call before it is forwarded; null: everything is forwarded. Must stay
+  // valid until the process ends (a decision still in progress at shutdown is abandoned, not joined).
+  RequestDecider* decider = nullptr;
+  AskResolver* ask = nullptr;    // answers asks; null: an ask is denied, and the answer says so
+  bool decider_records = false;  // the decider records the tool.call and its decision (nested proxy)
 };
 
 struct McpProxyResult {
@@ -57,6 +76,15 @@ struct McpProxyResult {
   uint64_t bytes_to_server = 0;
   uint64_t bytes_to_agent = 0;
   Status sink_status;       // the first error the sink returned (recording stopped there), else OK
+  uint64_t denied = 0;      // tools/call requests answered with an error by the proxy
+  uint64_t asked = 0;       // tools/call requests the policy asked about
+  // Read and never delivered, recorded as one `gap` event: toward the server, any (the recording
+  // holds requests the server never got); toward the agent, what remained when the proxy stopped
+  // while the agent was not reading. An agent that closed its end before the last answers (a client
+  // exiting) is not a gap: lost_to_agent_bytes.
+  uint64_t undelivered_to_server_bytes = 0, undelivered_to_agent_bytes = 0;
+  uint64_t undelivered_messages = 0;
+  uint64_t lost_to_agent_bytes = 0;
   // 128+n for signal n, else the exit code: what the proxy should exit with.
   int ExitStatus() const { return exit_signal != 0 ? 128 + exit_signal : exit_code; }
 };
