@@ -1,0 +1,196 @@
+// LiveDecider: the request-time decider over one SessionEvaluator shared by every producer.
+#include "replayer/live_decider.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "format/decision_event.h"
+#include "tests/replayer/test_util.h"
+
+namespace agenttrace {
+namespace {
+
+using testing::Connect;
+using testing::MustParse;
+using testing::Open;
+using testing::TestVars;
+using testing::ToolCall;
+
+const char* kPolicy = R"(
+version: 1
+default: deny
+secrets: ["~/.ssh/**"]
+lists:
+  allowed_hosts: ["127.0.0.1"]
+rules:
+  - {id: ws, description: the workspace, decision: allow, class: [file.read, file.write], paths: ["${workspace}/**"]}
+  - {id: net, decision: allow, class: net.connect}
+  - {id: tools, decision: allow, class: tool.call}
+  - {id: ask-env, description: env files need a human, decision: ask, class: file.read, paths: ["**/.env"]}
+  - id: exfil
+    description: a secret, then the network
+    decision: deny
+    sequence:
+      steps:
+        - {class: tool.call, tools: ["read_secret"]}
+        - {class: net.connect, not_hosts: ["$allowed_hosts"]}
+  - {id: write-budget, description: at most 3 writes, decision: deny, class: file.write, budget: {max: 3}}
+)";
+
+struct Recorded {
+  std::mutex mu;
+  std::vector<Event> events;
+  LiveDeciderOptions Options(EnforceMode mode = EnforceMode::kEnforce) {
+    LiveDeciderOptions o;
+    o.mode = mode;
+    o.record = [this](const Event& e) {
+      std::lock_guard lock(mu);
+      events.push_back(e);
+    };
+    return o;
+  }
+};
+
+std::unique_ptr<LiveDecider> Make(const char* yaml, LiveDeciderOptions o) {
+  auto d = LiveDecider::Create(std::make_shared<const Policy>(MustParse(yaml)), TestVars(), std::move(o));
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? std::move(d).value() : nullptr;
+}
+
+TEST(LiveDeciderTest, DecidesWithRuleAndDescriptionAndRecordsEachDecision) {
+  Recorded rec;
+  auto d = Make(kPolicy, rec.Options(EnforceMode::kAudit));
+  RequestDecision a = d->Decide(Open("/home/u/proj/main.c", O_RDONLY, 0));
+  EXPECT_EQ(a.verdict, RequestVerdict::kAllow);
+  EXPECT_EQ(a.rule, "ws");
+  RequestDecision b = d->Decide(Open("/etc/shadow", O_RDONLY, 0));
+  EXPECT_EQ(b.verdict, RequestVerdict::kDeny);
+  EXPECT_EQ(b.rule, "default");
+  RequestDecision c = d->Decide(Open("/home/u/proj/.env", O_RDONLY, 0));
+  EXPECT_EQ(c.verdict, RequestVerdict::kAsk);
+  EXPECT_EQ(c.rule, "ask-env");
+  EXPECT_EQ(c.reason, "env files need a human");
+  EXPECT_FALSE(c.error);
+
+  ASSERT_EQ(rec.events.size(), 3u);
+  auto r = ParseDecisionEvent(rec.events[1]);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->decision.verdict, RequestVerdict::kDeny);
+  EXPECT_EQ(r->decision.rule, "default");
+  EXPECT_EQ(r->mode, EnforceMode::kAudit);
+  EXPECT_EQ(r->request.path, "/etc/shadow");
+  EXPECT_EQ(r->request.seq, 1u);  // requests are numbered in decision order
+  DecisionCounts n = d->counts();
+  EXPECT_EQ(n.allow, 1u);
+  EXPECT_EQ(n.deny, 1u);
+  EXPECT_EQ(n.ask, 1u);
+}
+
+TEST(LiveDeciderTest, RequestOfNoActionClassIsAllowedAndNotRecorded) {
+  Recorded rec;
+  auto d = Make(kPolicy, rec.Options());
+  Event spawn;
+  spawn.kind = EventKind::kProcSpawn;
+  RequestDecision r = d->Decide(spawn);
+  EXPECT_EQ(r.verdict, RequestVerdict::kAllow);
+  EXPECT_TRUE(r.rule.empty());
+  EXPECT_TRUE(rec.events.empty());
+}
+
+// One state for every producer: the tool call (MCP proxy's thread) and the connect (tracer's thread)
+// complete one sequence.
+TEST(LiveDeciderTest, SequenceSpansProducersOnDifferentThreads) {
+  Recorded rec;
+  auto d = Make(kPolicy, rec.Options());
+  EXPECT_EQ(d->Decide(Connect("93.184.216.34", 443)).verdict, RequestVerdict::kAllow);
+  std::thread proxy([&] { EXPECT_EQ(d->Decide(ToolCall("read_secret", "{}")).verdict, RequestVerdict::kAllow); });
+  proxy.join();
+  std::thread tracer([&] {
+    RequestDecision c = d->Decide(Connect("93.184.216.34", 443));
+    EXPECT_EQ(c.verdict, RequestVerdict::kDeny);
+    EXPECT_EQ(c.rule, "exfil");
+  });
+  tracer.join();
+  EXPECT_EQ(d->Decide(Connect("127.0.0.1", 8080)).verdict, RequestVerdict::kAllow);
+}
+
+// Concurrent producers share one budget: exactly max requests pass, whatever the interleaving, and
+// the decision events come in the order the evaluator made them.
+TEST(LiveDeciderTest, ConcurrentRequestsShareOneBudget) {
+  Recorded rec;
+  auto d = Make(kPolicy, rec.Options());
+  std::atomic<int> allowed{0}, denied{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        RequestDecision r = d->Decide(Open("/home/u/proj/out" + std::to_string(t * 100 + i), O_WRONLY | O_CREAT, 0));
+        (r.verdict == RequestVerdict::kAllow ? allowed : denied)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), 3);
+  EXPECT_EQ(denied.load(), 97);
+  ASSERT_EQ(rec.events.size(), 100u);
+  for (size_t i = 0; i < rec.events.size(); ++i) {
+    auto r = ParseDecisionEvent(rec.events[i]);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->request.seq, i);
+    EXPECT_EQ(r->decision.verdict, i < 3 ? RequestVerdict::kAllow : RequestVerdict::kDeny) << i;
+  }
+}
+
+TEST(LiveDeciderTest, ReloadReplacesThePolicyAndRestartsState) {
+  Recorded rec;
+  auto d = Make(kPolicy, rec.Options());
+  for (int i = 0; i < 3; ++i) d->Decide(Open("/home/u/proj/f", O_WRONLY, 0));
+  EXPECT_EQ(d->Decide(Open("/home/u/proj/f", O_WRONLY, 0)).verdict, RequestVerdict::kDeny);
+  const char* strict = R"(
+version: 1
+default: deny
+rules:
+  - {id: read-only, decision: allow, class: file.read, paths: ["${workspace}/**"]}
+)";
+  ASSERT_TRUE(d->Reload(std::make_shared<const Policy>(MustParse(strict)), "strict.yaml", "abc").ok());
+  EXPECT_EQ(d->Decide(Connect("127.0.0.1", 80)).verdict, RequestVerdict::kDeny);  // revoked
+  RequestDecision r = d->Decide(Open("/home/u/proj/main.c", O_RDONLY, 0));
+  EXPECT_EQ(r.rule, "read-only");
+  EXPECT_EQ(d->counts().reloads, 1u);
+  auto reload = std::find_if(rec.events.begin(), rec.events.end(), [](const Event& e) { return IsReloadEvent(e); });
+  ASSERT_NE(reload, rec.events.end());
+  EXPECT_NE(reload->json.find("\"ok\":true"), std::string::npos) << reload->json;
+  EXPECT_NE(reload->json.find("strict.yaml"), std::string::npos);
+
+  // Back to the budget policy: its state starts afresh (three writes pass again).
+  ASSERT_TRUE(d->Reload(std::make_shared<const Policy>(MustParse(kPolicy)), "p.yaml", "def").ok());
+  EXPECT_EQ(d->Decide(Open("/home/u/proj/f", O_WRONLY, 0)).verdict, RequestVerdict::kAllow);
+}
+
+TEST(LiveDeciderTest, RefusedReloadIsRecordedAndKeepsThePolicy) {
+  Recorded rec;
+  auto d = Make(kPolicy, rec.Options());
+  d->RecordRefusedReload("bad.yaml", "", "bad.yaml:3:1: unknown key");
+  ASSERT_EQ(rec.events.size(), 1u);
+  EXPECT_TRUE(IsReloadEvent(rec.events[0]));
+  EXPECT_NE(rec.events[0].json.find("\"ok\":false"), std::string::npos);
+  EXPECT_EQ(d->Decide(Open("/home/u/proj/main.c", O_RDONLY, 0)).rule, "ws");
+}
+
+TEST(DecisionEventTest, MalformedDecisionIsCorruption) {
+  Event e;
+  e.kind = EventKind::kAnnotation;
+  e.text = std::string(kDecisionText);
+  e.json = R"({"decision":"perhaps","rule":"x","mode":"enforce","request":{"kind":"file.open"}})";
+  EXPECT_EQ(ParseDecisionEvent(e).status().code(), StatusCode::kCorruption);
+  e.json = R"({"decision":"deny","rule":"x","mode":"enforce"})";
+  EXPECT_EQ(ParseDecisionEvent(e).status().code(), StatusCode::kCorruption);
+  e.json = "not json";
+  EXPECT_EQ(ParseDecisionEvent(e).status().code(), StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace agenttrace
