@@ -171,6 +171,7 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   up_opts.injector = &injector;
   up_opts.decider = options.decider;
   up_opts.ask = options.ask;
+  up_opts.mode = options.mode;
   up_opts.decider_records = options.decider_records;
   up_opts.tracker = topts;
   up_opts.on_input_end = [&] { Signal(agent_eof.get()); };

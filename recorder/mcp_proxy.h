@@ -23,8 +23,10 @@
 // Request-time decisions: with a decider, each `tools/call` the agent sends is decided before it is
 // forwarded (recorder/mcp_relay.h). Allowed: forwarded. Denied (or an ask answered no, or an ask with
 // no resolver): never forwarded; the proxy answers the agent with a JSON-RPC error with the same id
-// naming the rule and its reason. The tool.call and a decision event are recorded (unless the decider
-// records them itself: decider_records).
+// naming the rule and its reason. The decider records its decision (replayer/live_decider.h); the
+// proxy records the tool.call and, for an ask, who answered (format/decision_event.h), unless the
+// decider records those too (decider_records: a nested proxy asking the enclosing session). In audit
+// mode nothing is blocked and asks are not put to anyone.
 //
 // Thread-safety: RunMcpProxy is called from one thread; it starts and joins its own threads. It
 // changes the process's SIGPIPE disposition to ignored and blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP while
@@ -38,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "format/decision_event.h"
 #include "format/event.h"
 #include "format/request_decider.h"
 #include "format/status.h"
@@ -53,8 +56,8 @@ struct McpProxyOptions {
   int agent_out_fd = 1;              // what the agent reads (we write); closed when the server is done
   size_t max_result_bytes = 64u << 10;
   size_t max_message_bytes = kDefaultMaxMessageBytes;
-  int64_t term_after_ms = 2000;      // after the agent closed stdin: SIGTERM the server ...
-  int64_t kill_after_ms = 5000;      // ... and SIGKILL it
+  int64_t term_after_ms = 2000;              // after the agent closed stdin: SIGTERM the server ...
+  int64_t kill_after_ms = 5000;              // ... and SIGKILL it
   std::function<void(std::string*)> redact;  // secret redaction of recorded JSON; may be empty
   // Called (from RunMcpProxy's thread) once the server has exited, before the proxy drains and joins
   // its threads: a sink that may wait (back-pressure) bounds its waits from here. May be empty.
@@ -64,8 +67,9 @@ struct McpProxyOptions {
   // Decides each agent tools/call before it is forwarded; null: everything is forwarded. Must stay
   // valid until the process ends (a decision still in progress at shutdown is abandoned, not joined).
   RequestDecider* decider = nullptr;
-  AskResolver* ask = nullptr;    // answers asks; null: an ask is denied, and the answer says so
-  bool decider_records = false;  // the decider records the tool.call and its decision (nested proxy)
+  AskResolver* ask = nullptr;  // answers asks; null: an ask is denied, and the answer says so
+  EnforceMode mode = EnforceMode::kEnforce;
+  bool decider_records = false;  // the decider records the tool.call and ask answers (nested proxy)
 };
 
 struct McpProxyResult {
@@ -75,9 +79,9 @@ struct McpProxyResult {
   uint64_t events = 0;
   uint64_t bytes_to_server = 0;
   uint64_t bytes_to_agent = 0;
-  Status sink_status;       // the first error the sink returned (recording stopped there), else OK
-  uint64_t denied = 0;      // tools/call requests answered with an error by the proxy
-  uint64_t asked = 0;       // tools/call requests the policy asked about
+  Status sink_status;   // the first error the sink returned (recording stopped there), else OK
+  uint64_t denied = 0;  // tools/call requests answered with an error by the proxy
+  uint64_t asked = 0;   // tools/call requests the policy asked about
   // Read and never delivered, recorded as one `gap` event: toward the server, any (the recording
   // holds requests the server never got); toward the agent, what remained when the proxy stopped
   // while the agent was not reading. An agent that closed its end before the last answers (a client

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "format/decision_event.h"
 #include "format/sys.h"
-#include "recorder/decision_event.h"
 #include "recorder/mcp_proxy.h"
 
 namespace agenttrace::mcp_relay {
@@ -101,9 +101,10 @@ struct DecisionItem {
 // Submit/TakeDone/Outstanding from the relay's thread.
 class DecisionWorker {
  public:
-  DecisionWorker(RequestDecider* decider, AskResolver* ask) : state_(std::make_shared<State>()) {
+  DecisionWorker(RequestDecider* decider, AskResolver* ask, EnforceMode mode) : state_(std::make_shared<State>()) {
     state_->decider = decider;
     state_->ask = ask;
+    state_->mode = mode;
     state_->fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     AT_CHECK(state_->fd.valid());
     thread_ = std::thread([s = state_] { Loop(*s); });
@@ -158,6 +159,7 @@ class DecisionWorker {
   struct State {
     RequestDecider* decider = nullptr;
     AskResolver* ask = nullptr;
+    EnforceMode mode = EnforceMode::kEnforce;
     UniqueFd fd;
     std::mutex mu;
     std::condition_variable cv, exit_cv;
@@ -174,6 +176,10 @@ class DecisionWorker {
       item.decision = RequestDecision{};
       item.decision.error = true;
       item.decision.reason = std::string("the policy could not decide: ") + e.what();
+    }
+    if (s.mode == EnforceMode::kAudit) {  // recorded as it would have been enforced; nothing blocked
+      item.allowed = true;
+      return;
     }
     switch (item.decision.verdict) {
       case RequestVerdict::kAllow:
@@ -245,7 +251,7 @@ std::string DenialLine(const DecisionItem& item) {
 class UpRelay final : public LineSink {
  public:
   UpRelay(const RelayOptions& o, RelayStats* stats) : o_(o), stats_(stats), splitter_(o.max_message_bytes) {
-    if (o_.decider != nullptr) worker_ = std::make_unique<DecisionWorker>(o_.decider, o_.ask);
+    if (o_.decider != nullptr) worker_ = std::make_unique<DecisionWorker>(o_.decider, o_.ask, o_.mode);
   }
 
   void Run() {
@@ -375,9 +381,9 @@ class UpRelay final : public LineSink {
 
   void TakeDecisions() {
     for (auto& item : worker_->TakeDone()) {
-      if (!o_.decider_records) {
-        o_.queue->PushEvent(
-            DecisionEvent(item->call, item->decision, item->asked ? &item->answer : nullptr, item->allowed));
+      // The decider records its decision; the proxy records who answered an ask.
+      if (item->asked && !o_.decider_records) {
+        o_.queue->PushEvent(MakeAnswerEvent(item->call, item->decision, o_.mode, item->answer));
       }
       if (item->asked) ++stats_->asked;
       if (item->allowed) {

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "format/decision_event.h"
 #include "format/event.h"
 #include "format/request_decider.h"
 #include "format/unique_fd.h"
@@ -148,11 +149,12 @@ struct RelayOptions {
   ServerName* server_name = nullptr;
   Injector* injector = nullptr;
   // agent->server only:
-  RequestDecider* decider = nullptr;   // null: forward bytes as they come
-  AskResolver* ask = nullptr;          // null: an ask is denied
-  bool decider_records = false;        // the decider records calls and decisions itself
-  McpTrackerOptions tracker;           // how a tools/call becomes the event that is decided
-  std::function<void()> on_input_end;  // the input ended (or its writer closed it); called once
+  RequestDecider* decider = nullptr;         // null: forward bytes as they come
+  AskResolver* ask = nullptr;                // null: an ask is denied
+  EnforceMode mode = EnforceMode::kEnforce;  // audit: decided and recorded, never blocked
+  bool decider_records = false;              // the decider records the tool calls and ask answers too
+  McpTrackerOptions tracker;                 // how a tools/call becomes the event that is decided
+  std::function<void()> on_input_end;        // the input ended (or its writer closed it); called once
 };
 
 // agent -> server. Runs on its own thread until the input ended and everything was delivered or
