@@ -10,6 +10,15 @@
 // the tracer records (syscalls, escapes) are refused; tool kinds, annotations, protocol errors and
 // gaps are accepted.
 //
+// Decisions (request/answer; docs/cli.md, "Event socket"): a line {"decide": X, "resolve_ask": B} where
+// X is a tool.call event or a pre-tool-use hook payload asks the session's RequestDecider before the
+// tool runs. The server records the tool.call, decides it (the decider records its decision), and
+// answers {"ok":true,"policy":true,"decision":"allow|ask|deny","rule":R,"reason":S,"mode":M}; with
+// "resolve_ask":true an ask is put to the session's AskResolver (other connections keep flowing while
+// a human answers) and the answer adds "answer":"allow|deny","by":WHO. A recording without a decider
+// answers {"ok":true,"policy":false,"decision":"allow",...} explicitly: nothing is enforced. The asking
+// side denies when it gets no answer (fail closed).
+//
 // Thread-safety: the server runs its own thread; Start/Stop from one thread.
 #ifndef AGENTTRACE_RECORDER_EVENT_SOCKET_H_
 #define AGENTTRACE_RECORDER_EVENT_SOCKET_H_
@@ -18,7 +27,9 @@
 #include <string>
 #include <string_view>
 
+#include "format/decision_event.h"
 #include "format/event.h"
+#include "format/request_decider.h"
 #include "format/status.h"
 #include "format/store.h"
 #include "format/unique_fd.h"
@@ -31,12 +42,22 @@ inline constexpr char kEnvSession[] = "AGENTTRACE_SESSION";  // id of the sessio
 
 class SecretScanner;
 
+// Who answers {"decide": ...} lines. All null: the recording has no policy.
+struct EventSocketDecisions {
+  RequestDecider* decider = nullptr;
+  AskResolver* ask = nullptr;  // null: an ask is answered "ask" (the caller decides what that means)
+  EnforceMode mode = EnforceMode::kEnforce;
+};
+
 class EventSocketServer {
  public:
   // Listens on a new socket at `path` (which must not exist) and records what arrives into `sink`.
-  // `sink` and `secrets` (may be null) must outlive the server.
+  // `sink`, `secrets` (may be null) and the decider and resolver of `decisions` must outlive the
+  // server (an ask still being answered when the server stops is abandoned, not joined: its resolver
+  // must then outlive the process).
   static Result<std::unique_ptr<EventSocketServer>> Start(const std::string& path, AsyncSessionWriter* sink,
-                                                          const SecretScanner* secrets);
+                                                          const SecretScanner* secrets,
+                                                          EventSocketDecisions decisions = {});
   virtual ~EventSocketServer() = default;  // stops, closes connections, unlinks the socket
   virtual const std::string& path() const = 0;
   // Stops accepting, drains what was already received, joins the thread.
@@ -58,12 +79,27 @@ class EventSocketClient {
   // Sends `event` in the JSON-lines form (its seq and times are restamped by the server).
   Status SendEvent(const Event& event, int timeout_ms = 10000);
 
+  // Sends {"decide": request_json, "resolve_ask": resolve_ask} and waits up to `timeout_ms` for the
+  // answer. `request_json` is a tool.call event in the JSON-lines form or a hook payload.
+  // InvalidArgument when the recorder refused the request; IOError when the connection failed or no
+  // answer came in time (the caller then denies).
+  struct Decision {
+    bool policy = false;  // false: the recording has no policy (decision is allow)
+    RequestDecision decision;
+    EnforceMode mode = EnforceMode::kEnforce;
+    bool answered = false;  // an ask was put to the session's resolver
+    AskAnswer answer;
+  };
+  Result<Decision> Decide(std::string_view request_json, bool resolve_ask, int timeout_ms);
+
   // The two halves of SendLine, for a caller that keeps waiting for one answer (back-pressure).
   // Send writes the line; Await waits up to `timeout_ms` for the next answer. On a timeout Await
   // returns IOError and sets *timed_out (may be null): the answer is still owed, so call Await again
   // before the next Send, or drop the client.
   Status Send(std::string_view line);
   Status Await(int timeout_ms, bool* timed_out = nullptr);
+  // Await's answer line itself (without its newline), whatever it says.
+  Result<std::string> AwaitLine(int timeout_ms, bool* timed_out = nullptr);
 
  private:
   explicit EventSocketClient(UniqueFd fd) : fd_(std::move(fd)) {}
