@@ -339,10 +339,15 @@ void ServerImpl::HandleDecide(Connection* c, const nlohmann::json& request, std:
     Answer(c, ErrorAnswer(what));
     return;
   }
-  Status st = sink_->Append(e);
-  if (!st.ok()) {  // the asking side denies on an error answer
-    Answer(c, ErrorAnswer("recording failed: " + st.ToString()));
-    return;
+  // "record": false — the asker records the call itself (a nested proxy, through its own events).
+  auto rec = request.find("record");
+  const bool record = !(rec != request.end() && rec->is_boolean() && !rec->get<bool>());
+  if (record) {
+    Status st = sink_->Append(e);
+    if (!st.ok()) {  // the asking side denies on an error answer
+      Answer(c, ErrorAnswer("recording failed: " + st.ToString()));
+      return;
+    }
   }
   if (decisions_.decider == nullptr) {
     Answer(c,
@@ -577,10 +582,11 @@ Status EventSocketClient::Await(int timeout_ms, bool* timed_out) {
 }
 
 Result<EventSocketClient::Decision> EventSocketClient::Decide(std::string_view request_json, bool resolve_ask,
-                                                              int timeout_ms) {
+                                                              int timeout_ms, bool record) {
   std::string line = "{\"decide\":";
   line.append(request_json);
-  line += resolve_ask ? ",\"resolve_ask\":true}" : ",\"resolve_ask\":false}";
+  line += resolve_ask ? ",\"resolve_ask\":true" : ",\"resolve_ask\":false";
+  line += record ? "}" : ",\"record\":false}";
   AT_RETURN_IF_ERROR(Send(line));
   AT_ASSIGN_OR_RETURN(std::string answer, AwaitLine(timeout_ms));
   using Json = nlohmann::json;

@@ -12,8 +12,8 @@
 //
 // Decisions (request/answer; docs/cli.md, "Event socket"): a line {"decide": X, "resolve_ask": B} where
 // X is a tool.call event or a pre-tool-use hook payload asks the session's RequestDecider before the
-// tool runs. The server records the tool.call, decides it (the decider records its decision), and
-// answers {"ok":true,"policy":true,"decision":"allow|ask|deny","rule":R,"reason":S,"mode":M}; with
+// tool runs. The server records the tool.call (unless "record": false), decides it (the decider records its decision),
+// and answers {"ok":true,"policy":true,"decision":"allow|ask|deny","rule":R,"reason":S,"mode":M}; with
 // "resolve_ask":true an ask is put to the session's AskResolver (other connections keep flowing while
 // a human answers) and the answer adds "answer":"allow|deny","by":WHO. A recording without a decider
 // answers {"ok":true,"policy":false,"decision":"allow",...} explicitly: nothing is enforced. The asking
@@ -39,6 +39,9 @@ namespace agenttrace {
 // Environment variables the recorder exports to the traced agent.
 inline constexpr char kEnvSocket[] = "AGENTTRACE_SOCKET";    // path of the event socket
 inline constexpr char kEnvSession[] = "AGENTTRACE_SESSION";  // id of the session being recorded
+// Set (to "1") by a recording whose event socket answers decisions with a policy (`agenttrace run`):
+// a nested `record --mcp` then has each tools/call decided by that session.
+inline constexpr char kEnvDecides[] = "AGENTTRACE_DECIDES";
 
 class SecretScanner;
 
@@ -90,7 +93,8 @@ class EventSocketClient {
     bool answered = false;  // an ask was put to the session's resolver
     AskAnswer answer;
   };
-  Result<Decision> Decide(std::string_view request_json, bool resolve_ask, int timeout_ms);
+  // `record` false: the recording does not record the tool.call (the asker records it itself).
+  Result<Decision> Decide(std::string_view request_json, bool resolve_ask, int timeout_ms, bool record = true);
 
   // The two halves of SendLine, for a caller that keeps waiting for one answer (back-pressure).
   // Send writes the line; Await waits up to `timeout_ms` for the next answer. On a timeout Await

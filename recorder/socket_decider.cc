@@ -24,7 +24,8 @@ RequestDecision SocketDecider::Decide(const Event& request) {
   }
   std::string line;
   AppendEventJson(request, &line);
-  auto answer = client_->Decide(line, /*resolve_ask=*/true, timeout_ms_);
+  // The proxy records the tool.call itself, in wire order with the rest of its events.
+  auto answer = client_->Decide(line, /*resolve_ask=*/true, timeout_ms_, /*record=*/false);
   if (!answer.ok()) {
     client_.reset();  // out of step (an answer may still come): a new connection next time
     return Denied(answer.status().message());

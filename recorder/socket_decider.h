@@ -1,8 +1,8 @@
 // A RequestDecider that asks the enclosing session's decider through its event socket: a nested
 // `agenttrace record --mcp` inside `agenttrace run` decides each tools/call with the run's own live
 // evaluator, so one session has one state (a secret read through a syscall and a tool call complete
-// the same sequence rule). The session records the tool.call, its decision and any ask answer; the
-// proxy using this decider sets McpProxyOptions::decider_records.
+// the same sequence rule). The session's decider records its decision and the session any ask answer
+// it obtained; the proxy records the tool.call itself (the request says "record": false).
 //
 // Answers, as RequestDecision: the session's verdict; an ask the session put to its resolver becomes
 // the answer (allow/deny, the reason naming who answered); a session in audit mode, or one without a

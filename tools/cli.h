@@ -35,6 +35,7 @@ void RegisterToolEventCommands(Cli& cli);  // emit                              
 void RegisterReplayCommands(Cli& cli);     // replay, policy check, policy suggest     (cmd_replay.cc)
 void RegisterKeyCommands(Cli& cli);        // key generate                             (cmd_key.cc)
 void RegisterDiffCommands(Cli& cli);       // diff                                     (cmd_diff.cc)
+void RegisterHookCommands(Cli& cli);       // hook                                     (cmd_hook.cc)
 void RegisterRunCommands(Cli& cli);        // run                                      (cmd_run.cc)
 
 }  // namespace agenttrace

@@ -21,6 +21,11 @@ struct McpRecordOptions {
   std::vector<std::string> command;
   uint64_t max_result_bytes = 64u << 10;  // --max-result-bytes: larger results are stored as size + hash
   std::shared_ptr<const SigningKey> sign_key;  // --sign-key / $AGENTTRACE_SIGN_KEY: signs the session head
+  // --policy/--mode/--ask: decide each tools/call before it is forwarded (standalone; nested, the
+  // enclosing session's decider always decides).
+  std::string policy;
+  std::string mode = "enforce";
+  std::string ask = "deny";
 };
 
 // Runs the MCP stdio proxy for the server `o.command` and records its tool events (into a new session,

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   RegisterReplayCommands(cli);
   RegisterKeyCommands(cli);
   RegisterDiffCommands(cli);
+  RegisterHookCommands(cli);
   RegisterRunCommands(cli);
   try {
     cli.app.parse(argc, argv);
