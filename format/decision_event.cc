@@ -76,7 +76,15 @@ Event MakeDecisionEvent(const Event& request, const RequestDecision& decision, E
   e.json = Dump(j);
   e.json.pop_back();  // '}'
   e.json += ",\"request\":";
-  AppendEventJson(request, &e.json);
+  if (request.env_names.empty()) {
+    AppendEventJson(request, &e.json);
+  } else {
+    // An exec's variable names (dozens) are on its recorded event already and no policy reads them;
+    // the secret ones, which make secret.read actions, stay.
+    Event slim = request;
+    slim.env_names.clear();
+    AppendEventJson(slim, &e.json);
+  }
   e.json += '}';
   return e;
 }

@@ -5,7 +5,7 @@
 //   "decision"          one per decided request, appended while the decider's lock is held, so their
 //                       order in the session is the order in which the live evaluator saw the requests.
 //                       json: {"decision","rule","mode","reason"?,"error"?,"request":{event as known
-//                       at request time, in the JSON-lines form}}. Replay re-evaluates the requests
+//                       at request time, in the JSON-lines form, without env_names}}. Replay re-evaluates the requests
 //                       in that order (the result is never consulted: it was not known) and compares.
 //   "decision.answer"   how an ask was answered: {"answer":"allow"|"deny","by","rule","mode"}; pid, tid
 //                       and mono_ns are those of the request it answers.

@@ -25,7 +25,6 @@
 
 namespace agenttrace {
 
-
 // Bounds on what is read from a tracee per call (untrusted input).
 inline constexpr size_t kMaxPathBytes = 4096;
 inline constexpr size_t kMaxArgBytes = 64 * 1024;          // one argv entry
@@ -59,7 +58,10 @@ struct DecodeEnv {
   TraceeMemory* mem = nullptr;
   PathResolver* paths = nullptr;
   bool allow_io_uring = false;
-  std::string scratch;   // reused buffers
+  // Request-time enforcement decides an open at entry, so its `resolved` (the object the kernel will
+  // walk to, symlinks followed) is computed there too; a successful open's fd path replaces it at exit.
+  bool resolve_opens_at_entry = false;
+  std::string scratch;  // reused buffers
   std::string scratch2;
   std::vector<uint64_t> pointers;  // an exec's argv and envp entries
   // Set by an exit decoder (the tracer clears it before each): the entry-time reading of a pointer
@@ -70,7 +72,8 @@ struct DecodeEnv {
   std::vector<std::string> cmdline;  // scratch of the exec check
 };
 
-// Per family. Exit decoders may set env.toctou (above). *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch and args set.
+// Per family. Exit decoders may set env.toctou (above). *ev arrives cleared with pid, tid, timestamps, syscall_nr, arch
+// and args set.
 EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev);
 void DecodeFileExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev);
 EntryAction DecodeProcessEntry(const SyscallCall& c, DecodeEnv& env, Event* ev);  // and escapes

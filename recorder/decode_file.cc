@@ -52,12 +52,16 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
       ev->flags = a[1];
       ev->mode = CreateMode(a[1], a[2]);
+      if (env.resolve_opens_at_entry) KernelArg(c, env, AT_FDCWD, (a[1] & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
       break;
     case Decoder::kOpenat:
       ev->kind = EventKind::kFileOpen;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
       ev->flags = a[2];
       ev->mode = CreateMode(a[2], a[3]);
+      if (env.resolve_opens_at_entry) {
+        KernelArg(c, env, AsFd(a[0]), (a[2] & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
+      }
       break;
     case Decoder::kOpenat2: {
       ev->kind = EventKind::kFileOpen;
@@ -67,6 +71,9 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       if (env.mem->Read(c.tid, a[2], &how, size)) {
         ev->flags = how.flags;
         ev->mode = CreateMode(how.flags, how.mode);
+      }
+      if (env.resolve_opens_at_entry) {
+        KernelArg(c, env, AsFd(a[0]), (ev->flags & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
       }
       break;
     }
@@ -222,8 +229,13 @@ void DecodeFileExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event*
   if ((c.info->flags & kFdResult) == 0 || result < 0) return;
   // The kernel's view of what was opened (symlinks followed): taken after the fact, so it is immune
   // to the tracee rewriting its path buffer between our read and the kernel's.
-  if (env.paths->FdPath(c.tid, static_cast<int>(result), &env.scratch2) && env.scratch2 != ev->path) {
-    ev->resolved = env.scratch2;
+  if (env.paths->FdPath(c.tid, static_cast<int>(result), &env.scratch2)) {
+    // Replaces what an entry-time resolution guessed (DecodeEnv::resolve_opens_at_entry).
+    if (env.scratch2 != ev->path) {
+      ev->resolved = env.scratch2;
+    } else {
+      ev->resolved.clear();
+    }
   }
 }
 

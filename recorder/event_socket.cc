@@ -61,6 +61,13 @@ bool AcceptedOnSocket(EventKind k) {
   }
 }
 
+// Texts of the annotations only the recorder writes (format/decision_event.h): accepting them from
+// another process would let the agent forge what was enforced.
+bool IsReservedRecorderText(std::string_view text) {
+  return text == kDecisionText || text == kDecisionAnswerText || text == kDecisionFailedText ||
+         text == kPolicyReloadText || text == kEnforcementText;
+}
+
 Status MakeSockaddr(const std::string& path, sockaddr_un* addr) {
   std::memset(addr, 0, sizeof *addr);
   addr->sun_family = AF_UNIX;
@@ -145,6 +152,14 @@ class ServerImpl final : public EventSocketServer {
     ::unlink(path_.c_str());
   }
   const std::string& path() const override { return path_; }
+  void SetDecisions(EventSocketDecisions decisions) override {
+    std::lock_guard<std::mutex> lock(decisions_mu_);
+    decisions_ = decisions;
+  }
+  EventSocketDecisions Decisions() const {
+    std::lock_guard<std::mutex> lock(decisions_mu_);
+    return decisions_;
+  }
 
   void Stop() override {
     if (!thread_.joinable()) return;
@@ -181,7 +196,8 @@ class ServerImpl final : public EventSocketServer {
   UniqueFd wake_fd_;
   AsyncSessionWriter* sink_;
   const SecretScanner* secrets_;
-  EventSocketDecisions decisions_;
+  mutable std::mutex decisions_mu_;
+  EventSocketDecisions decisions_;  // guarded by decisions_mu_
   std::shared_ptr<AskShared> asks_;
   std::list<Connection> conns_;
   std::thread thread_;
@@ -257,6 +273,13 @@ bool ServerImpl::ParseRequest(Connection* c, std::string_view line, Event* out) 
     return false;
   }
   Event& e = parsed.value();
+  if (e.kind == EventKind::kAnnotation && IsReservedRecorderText(e.text)) {
+    std::string what = "annotation text \"" + e.text +
+                       "\" is reserved for the recorder's own enforcement events and not accepted on the event socket";
+    RecordError(c, what, line, line.size());
+    Answer(c, ErrorAnswer(what));
+    return false;
+  }
   if (!AcceptedOnSocket(e.kind)) {
     std::string what = "kind \"" + std::string(EventKindName(e.kind)) +
                        "\" is recorded by the tracer and not accepted on the event socket";
@@ -311,7 +334,7 @@ void ServerImpl::HandleLine(Connection* c, std::string_view line) {
 
 std::string ServerImpl::DecisionAnswer(const RequestDecision& d, const AskAnswer* a) const {
   nlohmann::json j = {{"ok", true},     {"policy", true},     {"decision", RequestVerdictName(d.verdict)},
-                      {"rule", d.rule}, {"reason", d.reason}, {"mode", EnforceModeName(decisions_.mode)}};
+                      {"rule", d.rule}, {"reason", d.reason}, {"mode", EnforceModeName(Decisions().mode)}};
   if (d.error) j["decider_error"] = true;
   if (a != nullptr) {
     j["answer"] = a->allow ? "allow" : "deny";
@@ -349,7 +372,8 @@ void ServerImpl::HandleDecide(Connection* c, const nlohmann::json& request, std:
       return;
     }
   }
-  if (decisions_.decider == nullptr) {
+  const EventSocketDecisions decisions = Decisions();
+  if (decisions.decider == nullptr) {
     Answer(c,
            "{\"ok\":true,\"policy\":false,\"decision\":\"allow\",\"rule\":\"\",\"reason\":\"this recording has no "
            "policy: nothing is enforced\"}\n");
@@ -357,16 +381,16 @@ void ServerImpl::HandleDecide(Connection* c, const nlohmann::json& request, std:
   }
   RequestDecision d;
   try {
-    d = decisions_.decider->Decide(e);
+    d = decisions.decider->Decide(e);
   } catch (const std::exception& ex) {
     d = RequestDecision{};
     d.error = true;
     d.reason = std::string("the policy could not decide: ") + ex.what();
   }
-  if (d.verdict == RequestVerdict::kAsk && resolve_ask && decisions_.ask != nullptr &&
-      decisions_.mode == EnforceMode::kEnforce) {
+  if (d.verdict == RequestVerdict::kAsk && resolve_ask && decisions.ask != nullptr &&
+      decisions.mode == EnforceMode::kEnforce) {
     c->waiting = true;
-    std::thread([asks = asks_, resolver = decisions_.ask, conn = c, call = e, d]() mutable {
+    std::thread([asks = asks_, resolver = decisions.ask, conn = c, call = e, d]() mutable {
       AskAnswer a;
       try {
         a = resolver->Ask(call, d);
@@ -392,7 +416,7 @@ void ServerImpl::FinishAsks() {
     done.swap(asks_->done);
   }
   for (AskShared::Done& d : done) {
-    (void)sink_->Append(MakeAnswerEvent(d.call, d.decision, decisions_.mode, d.answer));
+    (void)sink_->Append(MakeAnswerEvent(d.call, d.decision, Decisions().mode, d.answer));
     Connection* c = d.conn;
     Answer(c, DecisionAnswer(d.decision, &d.answer));
     c->waiting = false;

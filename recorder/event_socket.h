@@ -6,7 +6,8 @@
 // form of format/event_json.h without seq/ts (the recorder stamps them), or a Claude Code / Codex /
 // Gemini CLI hook payload (recognised by "hook_event_name"). Each line is answered by one line:
 // {"ok":true} or {"ok":false,"error":"..."}. A malformed line is answered with an error and recorded as
-// a protocol.error event; it never stops the recording. Lines are bounded (kMaxJsonLineBytes). Kinds
+// a protocol.error event; it never stops the recording. Annotations with the texts of the recorder's own
+// enforcement events (format/decision_event.h) are refused. Lines are bounded (kMaxJsonLineBytes). Kinds
 // the tracer records (syscalls, escapes) are refused; tool kinds, annotations, protocol errors and
 // gaps are accepted.
 //
@@ -65,6 +66,9 @@ class EventSocketServer {
   virtual const std::string& path() const = 0;
   // Stops accepting, drains what was already received, joins the thread.
   virtual void Stop() = 0;
+  // Replaces who answers decision requests (a recording whose decider exists only once its session
+  // does). The decider and resolver must outlive the server.
+  virtual void SetDecisions(EventSocketDecisions decisions) = 0;
 };
 
 // The client side (`agenttrace emit`, a nested `agenttrace record --mcp`): one connection; each line

@@ -37,6 +37,23 @@ std::string GetEnvOr(const char* name, const char* fallback) {
   return (v != nullptr && *v != '\0') ? v : fallback;
 }
 
+// Decides on the request as it will be recorded: redacted (the session never holds a secret the
+// agent typed, so the request a decision event carries must not either, and replay decides on it).
+class RedactingDecider final : public RequestDecider {
+ public:
+  RedactingDecider(RequestDecider* inner, const SecretScanner* secrets) : inner_(inner), secrets_(secrets) {}
+  RequestDecision Decide(const Event& request) override {
+    if (request.argv.empty() && request.json.empty() && request.text.empty()) return inner_->Decide(request);
+    Event copy = request;
+    RedactEvent(*secrets_, &copy);
+    return inner_->Decide(copy);
+  }
+
+ private:
+  RequestDecider* inner_;
+  const SecretScanner* secrets_;
+};
+
 class WriterSink : public EventSink {
  public:
   explicit WriterSink(AsyncSessionWriter* w) : w_(w) {}
@@ -133,8 +150,9 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   RecordingOrigin origin{o.label, o.agent_name, o.agent_version, "ptrace", o.command};
   WriterOptions wopts;
   wopts.sign_key = o.sign_key;
+  const SessionInfo session_info = NewSessionInfo(origin, scanner);
   AT_ASSIGN_OR_RETURN(std::unique_ptr<RecordingSink> async,
-                      RecordingSink::Create(*store, NewSessionInfo(origin, scanner), &scanner, wopts));
+                      RecordingSink::Create(*store, session_info, &scanner, wopts));
   RecordOutcome out;
   out.session = async->id();
 
@@ -143,6 +161,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::vector<std::string> agent_env;
   for (const std::string& e : env) {
     if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0 ||
+        e.rfind(std::string(kEnvDecides) + "=", 0) == 0 ||
         e.rfind(std::string(kEnvSignKey) + "=", 0) == 0 || e.rfind(std::string(kEnvFingerprintKey) + "=", 0) == 0) {
       continue;
     }
@@ -170,8 +189,29 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   topts.allow_io_uring = o.allow_io_uring;
   topts.cpu_pin = o.cpu_pin;
   topts.pin_tracer = o.pin_tracer;
+  std::unique_ptr<RedactingDecider> redacting;
+  if (o.enforce.has_value()) {
+    RecordingSink* rec = async.get();
+    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->Append(e); });
+    if (!decider.ok()) {
+      if (socket) socket->Stop();
+      (void)async->Finish(125, 0);
+      return decider.status();
+    }
+    redacting = std::make_unique<RedactingDecider>(*decider, &scanner);
+    topts.decider = redacting.get();
+    topts.ask = o.enforce->ask;
+    topts.mode = o.enforce->mode;
+    // Tool calls (hooks, nested MCP proxies) are decided by the same decider through the event socket:
+    // one session, one state.
+    if (socket) {
+      socket->SetDecisions({redacting.get(), o.enforce->ask, o.enforce->mode});
+      agent_env.push_back(std::string(kEnvDecides) + "=1");
+    }
+  }
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);
+  if (o.enforce.has_value() && o.enforce->set_children) o.enforce->set_children(&tracer);
   SpawnSpec spec{o.command, agent_env, stop_signals.original_mask()};
 
   auto finish = [&](int code, int sig) {
@@ -206,7 +246,9 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   };
   // Declared before the writer's callback is set and kept until the writer is finished: the writer
   // thread may report a failure up to its last commit.
-  StopSupervisor supervisor(&tracer, stop_signals, o.stop, resume);
+  StopOptions stop = o.stop;
+  if (o.enforce.has_value() && o.enforce->on_hangup) stop.on_hangup = o.enforce->on_hangup;
+  StopSupervisor supervisor(&tracer, stop_signals, stop, resume);
   sup.store(&supervisor);
   async->SetFailureCallback([&supervisor](const Status& st) { supervisor.OnStoreFailure(st); });
   Result<TraceOutcome> traced = tracer.Run();
@@ -222,6 +264,13 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   out.events = traced->events;
   out.processes = traced->processes;
   out.killed = traced->killed;
+  out.denied = traced->denied;
+  out.asks_allowed = traced->asks_allowed;
+  out.asks_denied = traced->asks_denied;
+  out.would_deny = traced->would_deny;
+  out.would_ask = traced->would_ask;
+  out.enforcement_failed = traced->enforcement_failed;
+  out.enforcement_failure = traced->enforcement_failure;
   if (traced->exec_errno != 0) {
     out.not_found = traced->exec_errno == ENOENT || traced->exec_errno == ENOTDIR;
     out.cannot_execute = !out.not_found;

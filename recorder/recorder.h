@@ -10,10 +10,14 @@
 #define AGENTTRACE_RECORDER_RECORDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "format/decision_event.h"
+#include "format/request_decider.h"
 #include "format/session.h"
 #include "format/status.h"
 #include "recorder/run_control.h"
@@ -22,6 +26,22 @@
 namespace agenttrace {
 
 class SigningKey;
+
+// Request-time enforcement of a recording (`agenttrace run`; TracerOptions::decider says how the
+// tracer applies decisions).
+struct EnforceOptions {
+  // Called once the session exists, before the agent starts, with the session's record and a function
+  // that appends an event to the session (thread-safe; redacted like every event). Returns the decider
+  // for the run; it must stay valid until RunRecord returns. Its requests reach it redacted as the
+  // recorded events are, so that the decisions on record are the decisions made.
+  std::function<Result<RequestDecider*>(const SessionInfo& info, std::function<void(const Event&)> record)> start;
+  AskResolver* ask = nullptr;  // null: asks are denied
+  EnforceMode mode = EnforceMode::kEnforce;
+  // ExecAskResolver needs its helper children reaped by the tracer: RunRecord sets this.
+  std::function<void(ChildRunner*)> set_children;
+  // SIGHUP calls this (on the supervisor's thread) instead of stopping the recording.
+  std::function<void()> on_hangup;
+};
 
 struct RecordOptions {
   std::string store_dir;
@@ -35,6 +55,7 @@ struct RecordOptions {
   StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
   uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
   std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed
+  std::optional<EnforceOptions> enforce;       // `agenttrace run`
 };
 
 struct RecordOutcome {
@@ -55,6 +76,10 @@ struct RecordOutcome {
   uint64_t events_lost = 0;              // counted by the gap events recorded
   Status gap_error;                      // why the last gap could not be recorded (OK: it was)
   Status finish_error;                   // why the session could not be finished (it reads incomplete)
+  // Enforcement (RecordOptions::enforce): what the tracer applied (TraceOutcome's fields).
+  uint64_t denied = 0, asks_allowed = 0, asks_denied = 0, would_deny = 0, would_ask = 0;
+  bool enforcement_failed = false;
+  std::string enforcement_failure;
 };
 
 // Records one run. A non-OK Status is a failure of the recorder itself (store, ptrace not permitted,

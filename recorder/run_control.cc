@@ -123,6 +123,10 @@ void StopSupervisor::Loop() {
     }
     if (done_.load()) break;
     now = Clock::now();
+    if (sig == SIGHUP && options_.on_hangup) {
+      options_.on_hangup();
+      sig = 0;
+    }
     if (sig > 0 && sig != SIGURG && paused && !killing) {
       first_signal_.store(sig);
       kill_now("the recorder received " + SignalName(sig) + " while the agent was paused by a store failure");

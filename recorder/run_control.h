@@ -51,6 +51,9 @@ struct StopOptions {
   std::chrono::milliseconds timeout{0};        // 0: none
   StoreFailurePolicy on_store_failure = StoreFailurePolicy::kStop;
   std::chrono::milliseconds pause_retry{1000};  // kPause: how often the store is tried again
+  // When set, SIGHUP does not stop the recording: it calls this on the supervisor's thread
+  // (`agenttrace run` reloads its policy).
+  std::function<void()> on_hangup;
 };
 
 class StopSignals {

@@ -125,6 +125,7 @@ Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(o
   env_.mem = &mem_;
   env_.paths = &paths_;
   env_.allow_io_uring = options_.allow_io_uring;
+  env_.resolve_opens_at_entry = options_.decider != nullptr;
 }
 
 Tracer::~Tracer() {
@@ -137,13 +138,21 @@ Tracer::~Tracer() {
 
 void Tracer::RequestSignal(int sig, pid_t skip_pgrp, std::string reason) {
   std::lock_guard lock(requests_mu_);
-  requests_.push_back(Request{false, sig, skip_pgrp, std::move(reason)});
+  Request r;
+  r.sig = sig;
+  r.skip_pgrp = skip_pgrp;
+  r.reason = std::move(reason);
+  requests_.push_back(std::move(r));
   posted_.fetch_add(1, std::memory_order_release);
 }
 
 void Tracer::RequestKill(std::string reason) {
   std::lock_guard lock(requests_mu_);
-  requests_.push_back(Request{true, SIGKILL, 0, std::move(reason)});
+  Request r;
+  r.kill = true;
+  r.sig = SIGKILL;
+  r.reason = std::move(reason);
+  requests_.push_back(std::move(r));
   posted_.fetch_add(1, std::memory_order_release);
 }
 
@@ -206,6 +215,10 @@ void Tracer::TakeRequests() {
     taken_.store(posted_.load(std::memory_order_acquire), std::memory_order_release);
   }
   for (const Request& r : reqs) {
+    if (r.answer) {
+      OnAnswer(r.tid, r.ticket, r.ans);
+      continue;
+    }
     if (r.kill) killing_ = true;
     std::vector<StoppedProcess> reached = SignalAll(r.sig, r.skip_pgrp);
     EmitControl(r.kill ? "kill" : "signal", r.sig, r.reason, reached);
@@ -319,6 +332,8 @@ Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
   t->started = false;
   t->in_syscall = false;
   t->counted = false;
+  t->parked = false;
+  t->deny_errno = 0;
   threads_[tid] = t;
   if (killing_) {
     // A task born after the kill (its parent's fork was in flight): it must not outlive the recording.
@@ -418,7 +433,14 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     }
   }
   t->action = act;
+  if (options_.decider != nullptr && act.deny_errno == 0 && !act.drop && !DecideEntry(tid, t)) return;
+  ContinueEntry(tid, t);
+}
 
+void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
+  const EntryAction& act = t->action;
+  const SyscallCall& c = t->call;
+  Event* ev = &t->ev;
   if (act.set_arg0 || act.deny_errno != 0) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
@@ -460,6 +482,10 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
 void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
   if (!t->in_syscall) {
     Resume(tid, t, 0);
+    return;
+  }
+  if (t->deny_errno != 0) {
+    FinishDenied(tid, t);
     return;
   }
   __ptrace_syscall_info info{};
@@ -558,7 +584,10 @@ void Tracer::EmitToctou(pid_t tid, ThreadState* t) {
 }
 
 void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {
-  if (t->in_syscall) FinishPending(t, -EINTR);
+  // A thread that died parked on an ask or denied before its exit stop: the call never ran.
+  if (t->in_syscall) FinishPending(t, t->deny_errno != 0 ? -t->deny_errno : -EINTR);
+  t->parked = false;
+  t->deny_errno = 0;
   if (tid == t->pid) {
     StartEvent(tid, t, &extra_);
     extra_.kind = EventKind::kProcExit;
@@ -617,6 +646,19 @@ Result<TraceOutcome> Tracer::Run() {
     std::atomic<pid_t>* tid;
     ~ClearTid() { tid->store(0, std::memory_order_release); }
   } clear_tid{&run_tid_};
+  if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && options_.ask != nullptr) {
+    ask_worker_ = std::make_unique<AskWorker>(options_.ask, options_.max_pending_asks,
+                                              [this](uint64_t ticket, const AskAnswer& a) {
+                                                // The ticket's low 32 bits are the tid (see DecideEntry).
+                                                PostAnswer(static_cast<pid_t>(ticket & 0xffffffffu), ticket, a);
+                                              });
+  }
+  struct StopWorker {
+    std::unique_ptr<AskWorker>* w;
+    ~StopWorker() {
+      if (*w) (*w)->Stop();
+    }
+  } stop_worker{&ask_worker_};
   while (true) {
     if (RequestsPending()) TakeRequests();
     int status = 0;
@@ -626,6 +668,7 @@ Result<TraceOutcome> Tracer::Run() {
       if (errno == ECHILD) break;  // every traced process (and any other child) is gone
       return Status::FromErrno("waitpid", errno);
     }
+    if (helper_count_.load(std::memory_order_acquire) > 0 && TakeHelper(tid, status)) continue;
     ThreadState* t = Find(tid);
     if (t == nullptr) {
       t = Add(tid, ProbeTgid(tid));  // a new task whose parent's event has not been seen yet
@@ -693,6 +736,171 @@ Result<TraceOutcome> Tracer::Run() {
     }
   }
   return outcome_;
+}
+
+namespace {
+
+// File events fail as a permission problem of the file; the rest as an operation not permitted.
+int DenyErrno(EventKind kind) {
+  return static_cast<uint16_t>(kind) <= static_cast<uint16_t>(EventKind::kFileRmdir) ? EACCES : EPERM;
+}
+
+}  // namespace
+
+bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
+  RequestDecision d = options_.decider->Decide(t->ev);
+  if (d.verdict == RequestVerdict::kAllow) return true;
+  if (options_.mode == EnforceMode::kAudit) {
+    ++(d.verdict == RequestVerdict::kDeny ? outcome_.would_deny : outcome_.would_ask);
+    return true;
+  }
+  if (d.verdict == RequestVerdict::kAsk) {
+    // The tid travels in the ticket so that the worker can post the answer without a lookup.
+    uint64_t ticket = (++next_ticket_ << 32) | static_cast<uint32_t>(tid);
+    if (ask_worker_ && ask_worker_->Submit(ticket, t->ev, d)) {
+      t->parked = true;
+      t->ask_ticket = ticket;
+      t->in_syscall = true;  // a death while parked closes the call (OnDeath)
+      t->decision = std::move(d);
+      return false;  // left in its stop until OnAnswer
+    }
+    AskAnswer refused{false, ask_worker_ ? "deny (too many asks pending)" : "deny (no ask resolver)"};
+    Emit(MakeAnswerEvent(t->ev, d, options_.mode, refused));
+    ++outcome_.asks_denied;
+  }
+  ApplyDeny(tid, t, DenyErrno(t->ev.kind));
+  return false;
+}
+
+void Tracer::ApplyDeny(pid_t tid, ThreadState* t, int err) {
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) {
+    // ESRCH: the thread was killed in its stop (a sibling's exit_group, SIGKILL): the call can no
+    // longer run, and its death is reported next.
+    if (errno != ESRCH) FailEnforcement(tid, t, std::string("PTRACE_GETREGS: ") + std::strerror(errno));
+    return;
+  }
+  regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call
+  regs.rax = static_cast<unsigned long long>(-static_cast<long long>(err));
+  user_regs_struct check;
+  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0 || ptrace(PTRACE_GETREGS, tid, nullptr, &check) != 0 ||
+      check.orig_rax != static_cast<unsigned long long>(-1)) {
+    if (errno == ESRCH) return;
+    FailEnforcement(tid, t, std::string("cannot skip the system call: ") + std::strerror(errno));
+    return;
+  }
+  t->deny_errno = err;
+  t->in_syscall = true;
+  t->ev.result = -err;
+  ++outcome_.denied;
+  Resume(tid, t, 0);  // PTRACE_SYSCALL: the exit stop confirms the result
+}
+
+void Tracer::FinishDenied(pid_t tid, ThreadState* t) {
+  const int err = t->deny_errno;
+  __ptrace_syscall_info info{};
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info);
+  if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_EXIT || info.exit.rval != -err) {
+    // The skip did not hold: the call may have run. Set the result all the same, and stop the agent.
+    user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
+      regs.rax = static_cast<unsigned long long>(-static_cast<long long>(err));
+      (void)ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+    }
+    FailEnforcement(tid, t,
+                    "the denied call was not skipped (result " + std::to_string(n > 0 ? info.exit.rval : 0) + ")");
+  }
+  t->deny_errno = 0;
+  FinishPending(t, -err);
+  Resume(tid, t, 0);
+}
+
+void Tracer::FailEnforcement(pid_t tid, ThreadState* t, const std::string& why) {
+  RequestDecision d;
+  d.rule = t->decision.rule;
+  Emit(MakeDecisionFailedEvent(t->ev, d, why));
+  std::fprintf(stderr, "agenttrace: run: a denied call of process %d could not be blocked (%s): killing the agent\n",
+               t->pid, why.c_str());
+  if (!outcome_.enforcement_failed) {
+    outcome_.enforcement_failed = true;
+    outcome_.enforcement_failure = why;
+  }
+  (void)syscall(SYS_tgkill, t->pid, tid, SIGKILL);  // first the thread in its stop: the call never runs
+  killing_ = true;
+  std::vector<StoppedProcess> reached = SignalAll(SIGKILL, 0);
+  EmitControl("kill", SIGKILL, "a denial could not be applied: " + why, reached);
+  outcome_.killed.insert(outcome_.killed.end(), reached.begin(), reached.end());
+}
+
+void Tracer::OnAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer) {
+  ThreadState* t = Find(tid);
+  if (t == nullptr || !t->parked || t->ask_ticket != ticket) return;  // it died meanwhile
+  t->parked = false;
+  t->in_syscall = false;
+  Emit(MakeAnswerEvent(t->ev, t->decision, options_.mode, answer));
+  mem_.Invalidate();
+  paths_.Invalidate();
+  if (answer.allow) {
+    ++outcome_.asks_allowed;
+    ContinueEntry(tid, t);
+  } else {
+    ++outcome_.asks_denied;
+    ApplyDeny(tid, t, DenyErrno(t->ev.kind));
+  }
+}
+
+void Tracer::PostAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer) {
+  {
+    std::lock_guard lock(requests_mu_);
+    Request r;
+    r.answer = true;
+    r.tid = tid;
+    r.ticket = ticket;
+    r.ans = answer;
+    requests_.push_back(std::move(r));
+    posted_.fetch_add(1, std::memory_order_release);
+  }
+  // A wake that lands just before Run() blocks is lost: repeat it until the answer is taken up.
+  while (RequestsPending() && run_tid_.load(std::memory_order_acquire) != 0) {
+    Wake();
+    usleep(2000);
+  }
+}
+
+pid_t Tracer::SpawnHelper(const std::function<pid_t()>& fork_child) {
+  std::lock_guard lock(helpers_mu_);  // held across the fork: Run() cannot reap it unrecognised
+  pid_t pid = fork_child();
+  if (pid > 0) {
+    helpers_[pid] = std::nullopt;
+    helper_count_.fetch_add(1, std::memory_order_release);
+  }
+  return pid;
+}
+
+std::optional<int> Tracer::WaitHelper(pid_t pid, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(helpers_mu_);
+  auto done = [&] {
+    auto it = helpers_.find(pid);
+    return it == helpers_.end() || it->second.has_value();
+  };
+  if (!helpers_cv_.wait_for(lock, timeout, done)) return std::nullopt;
+  auto it = helpers_.find(pid);
+  if (it == helpers_.end()) return std::nullopt;
+  int status = *it->second;
+  helpers_.erase(it);
+  helper_count_.fetch_sub(1, std::memory_order_release);
+  return status;
+}
+
+bool Tracer::TakeHelper(pid_t pid, int status) {
+  std::lock_guard lock(helpers_mu_);
+  auto it = helpers_.find(pid);
+  if (it == helpers_.end()) return false;
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    it->second = status;
+    helpers_cv_.notify_all();
+  }
+  return true;
 }
 
 }  // namespace agenttrace

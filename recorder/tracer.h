@@ -47,6 +47,8 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,14 +56,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "format/decision_event.h"
 #include "format/event.h"
+#include "format/request_decider.h"
 #include "format/status.h"
 #include "format/unique_fd.h"
+#include "recorder/ask.h"
 #include "recorder/decode.h"
 #include "recorder/seccomp_filter.h"
 
 namespace agenttrace {
-
 
 // Where the tracer puts events. AsyncSessionWriter in production, a vector in tests.
 class EventSink {
@@ -78,6 +82,18 @@ struct TracerOptions {
   // Keep the tracer thread (only) on the CPU it starts on; the agent may run anywhere. The scheduler
   // then tends to wake a stopped tracee's tracer, and the tracee it resumes, on one CPU.
   bool pin_tracer = true;
+  // Request-time enforcement (`agenttrace run`): at every seccomp stop the event as known at entry
+  // (no result yet; an open's `resolved` computed at entry) is decided by `decider`, which must
+  // outlive Run(). Under kEnforce a deny skips the call (syscall number -1 at the seccomp stop) and
+  // its exit stop sets the result: -EACCES for file events, -EPERM for exec, net, spawn and escapes.
+  // An ask parks the asking thread in its stop and is answered by `ask` on a worker thread (null:
+  // denied); the other threads keep running. A denial whose register writes fail kills the whole
+  // tree ("decision.failed" event, message on stderr). Under kAudit nothing is blocked; the would-be
+  // denials and asks are counted. Calls the recorder itself refuses (io_uring_setup) are not asked.
+  RequestDecider* decider = nullptr;
+  AskResolver* ask = nullptr;
+  EnforceMode mode = EnforceMode::kEnforce;
+  size_t max_pending_asks = 64;  // more asks waiting at once are denied
 };
 
 struct SpawnSpec {
@@ -104,9 +120,15 @@ struct TraceOutcome {
   Status sink_status;                     // first failure of the sink
   std::vector<StoppedProcess> signalled;  // processes RequestSignal reached
   std::vector<StoppedProcess> killed;     // processes RequestKill reached (SIGKILL)
+  // Enforcement (TracerOptions::decider).
+  uint64_t denied = 0;  // calls denied (enforce), asks denied included
+  uint64_t asks_allowed = 0, asks_denied = 0;
+  uint64_t would_deny = 0, would_ask = 0;  // audit: what enforce would have done
+  bool enforcement_failed = false;         // a denial could not be applied: the tree was killed
+  std::string enforcement_failure;         // why
 };
 
-class Tracer {
+class Tracer final : public ChildRunner {
  public:
   Tracer(EventSink* sink, TracerOptions options);
   ~Tracer();  // kills and reaps whatever is still traced (only after a failure)
@@ -133,6 +155,11 @@ class Tracer {
   // that arrives just before Run() blocks is lost: callers repeat it while RequestsPending().
   void Wake();
 
+  // ChildRunner (recorder/ask.h): a helper child of this process (an ask program) that Run()'s
+  // waitpid(-1) must not take for a traced task.
+  pid_t SpawnHelper(const std::function<pid_t()>& fork_child) override;
+  std::optional<int> WaitHelper(pid_t pid, std::chrono::milliseconds timeout) override;
+
  private:
   struct ThreadState {
     pid_t pid = 0;            // thread group id
@@ -142,6 +169,11 @@ class Tracer {
     SyscallCall call;
     EntryAction action;
     Event ev;
+    // Enforcement.
+    bool parked = false;       // left in its seccomp stop while an ask is answered
+    uint64_t ask_ticket = 0;   // which answer it waits for
+    int deny_errno = 0;        // denied: its exit stop sets -deny_errno
+    RequestDecision decision;  // of the pending ask
   };
 
   ThreadState* Find(pid_t tid);
@@ -151,6 +183,18 @@ class Tracer {
   void Resume(pid_t tid, ThreadState* t, int sig);
 
   void OnSeccompStop(pid_t tid, ThreadState* t);
+  // After decoding a seccomp stop: applies the entry action and resumes.
+  void ContinueEntry(pid_t tid, ThreadState* t);
+  // Asks the decider; true: go on with the call; false: the thread is denied or parked (handled).
+  bool DecideEntry(pid_t tid, ThreadState* t);
+  // Skips the call and arranges its exit stop to return -err; kills the tree if that fails.
+  void ApplyDeny(pid_t tid, ThreadState* t, int err);
+  void FinishDenied(pid_t tid, ThreadState* t);
+  void FailEnforcement(pid_t tid, ThreadState* t, const std::string& why);
+  void OnAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer);
+  void PostAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer);
+  // A helper's exit reaped by Run(): true if `pid` is a helper (its status is kept for WaitHelper).
+  bool TakeHelper(pid_t pid, int status);
   void OnSyscallExit(pid_t tid, ThreadState* t);
   void OnNewTask(pid_t parent_tid, ThreadState* parent);
   void OnExec(pid_t tid, ThreadState** t);
@@ -170,6 +214,10 @@ class Tracer {
     int sig = 0;
     pid_t skip_pgrp = 0;
     std::string reason;
+    bool answer = false;  // an ask's answer for thread `tid`, instead of a signal
+    pid_t tid = 0;
+    uint64_t ticket = 0;
+    AskAnswer ans;
   };
 
   EventSink* sink_;
@@ -193,6 +241,13 @@ class Tracer {
   std::atomic<uint64_t> posted_{0};  // requests posted ...
   std::atomic<uint64_t> taken_{0};   // ... and taken up by Run()
   std::atomic<pid_t> run_tid_{0};    // the thread in Run(), for Wake()
+
+  std::unique_ptr<AskWorker> ask_worker_;  // while Run() runs, with a decider and a resolver
+  uint64_t next_ticket_ = 0;
+  std::mutex helpers_mu_;
+  std::condition_variable helpers_cv_;
+  std::unordered_map<pid_t, std::optional<int>> helpers_;  // guarded by helpers_mu_: pid -> wait status
+  std::atomic<int> helper_count_{0};
 };
 
 }  // namespace agenttrace

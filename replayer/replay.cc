@@ -9,8 +9,10 @@
 #include <thread>
 #include <unordered_set>
 
+#include "format/decision_event.h"
 #include "format/jsonl_reader.h"
 #include "replayer/engine.h"
+#include "replayer/live_decider.h"
 #include "replayer/profile.h"
 
 namespace agenttrace {
@@ -29,6 +31,47 @@ struct Shared {
   explicit Shared(const Policy* p, const ReplayOptions* o) : policy(p), options(o), cache(p) {}
 };
 
+std::string DecisionText(const RequestDecision& d) {
+  return std::string(RequestVerdictName(d.verdict)) + ":" + (d.rule.empty() ? "-" : d.rule);
+}
+
+// A "decision" event: re-evaluates its request with the request-time evaluator `*req_ev` and compares.
+// A successful "policy.reload" starts that evaluator afresh, as the live decider did. Corruption for
+// a malformed decision event.
+Status ReplayDecision(const std::shared_ptr<const CompiledPolicy>& cp, const Policy& policy, const Event& e,
+                      const ReplayOptions& opt, std::unique_ptr<SessionEvaluator>* req_ev, SessionResult* res) {
+  if (IsReloadEvent(e)) {
+    if (e.json.find("\"ok\":true") != std::string::npos) req_ev->reset();
+    return Status::Ok();
+  }
+  if (!IsDecisionEvent(e)) return Status::Ok();
+  AT_ASSIGN_OR_RETURN(DecisionRecord rec, ParseDecisionEvent(e));
+  if (!*req_ev) *req_ev = std::make_unique<SessionEvaluator>(cp);
+  ++res->request_decisions;
+  const EventVerdict& v = (*req_ev)->Evaluate(rec.request);
+  RequestDecision replayed;
+  if (v.evaluated) {
+    replayed = ToRequestDecision(policy, v);
+  } else {
+    replayed.verdict = RequestVerdict::kAllow;  // the live decider records only evaluated requests
+  }
+  if (replayed.verdict == rec.decision.verdict && replayed.rule == rec.decision.rule && !rec.decision.error) {
+    ++res->request_same;
+    return Status::Ok();
+  }
+  if (res->request_mismatches.size() >= opt.max_findings_per_session) {
+    ++res->request_mismatches_dropped;
+    return Status::Ok();
+  }
+  DecisionMismatch m;
+  m.seq = e.seq;
+  m.recorded = DecisionText(rec.decision) + (rec.decision.error ? " (decider error)" : "");
+  m.replayed = v.evaluated ? DecisionText(replayed) : "not evaluated";
+  m.what = DescribeEvent(rec.request);
+  res->request_mismatches.push_back(std::move(m));
+  return Status::Ok();
+}
+
 // Replays one session. A policy compilation failure is returned; read failures go into the result.
 Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   res->info = in.info;
@@ -37,6 +80,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   PathVars vars{in.info.cwd, in.info.home, in.info.tmp};
   AT_ASSIGN_OR_RETURN(std::shared_ptr<const CompiledPolicy> cp, shared.cache.Get(vars));
   SessionEvaluator ev(cp);
+  std::unique_ptr<SessionEvaluator> req_ev;  // request-time decisions, created at the first one
   auto src = in.open();
   if (!src.ok()) {
     res->error = src.status();
@@ -62,6 +106,13 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     }
     const Event* e = *next;
     if (e == nullptr) break;
+    if (e->kind == EventKind::kAnnotation) {
+      Status st = ReplayDecision(cp, *shared.policy, *e, opt, &req_ev, res);
+      if (!st.ok()) {
+        res->error = st;
+        break;
+      }
+    }
     ++res->events;
     if (e->kind == EventKind::kGap) ++res->gaps;
     if (e->kind == EventKind::kExec && e->result >= 0) saw_exec = true;

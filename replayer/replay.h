@@ -47,8 +47,16 @@ struct Finding {
   std::string rule_id;                   // "default" when no rule matched
   ActionClass cls = ActionClass::kFileRead;
   bool irreversible = false;
-  std::string what;                      // DescribeEvent
-  std::string resource;                  // normalised "class resource" of the deciding action
+  std::string what;      // DescribeEvent
+  std::string resource;  // normalised "class resource" of the deciding action
+};
+
+// A decision recorded at request time (`agenttrace run`) that this replay decides differently.
+struct DecisionMismatch {
+  uint64_t seq = 0;      // of the "decision" event
+  std::string recorded;  // "deny:rule-id"
+  std::string replayed;  // "allow:default"
+  std::string what;      // DescribeEvent of the request
 };
 
 struct BlastRadius {
@@ -74,6 +82,13 @@ struct SessionResult {
   std::set<std::string> profile;
   BlastRadius blast;
   std::vector<std::string> explain;
+  // Sessions recorded under `agenttrace run`: their "decision" events (format/decision_event.h)
+  // re-evaluated as requests, in the order they were decided, by an evaluator of their own (reset at
+  // each successful "policy.reload"). With the policy that was enforced every decision is the same.
+  uint64_t request_decisions = 0;                    // decision events
+  uint64_t request_same = 0;                         // ... replayed to the same decision and rule
+  std::vector<DecisionMismatch> request_mismatches;  // the others (first max_findings_per_session)
+  uint64_t request_mismatches_dropped = 0;
   // Whether the agent ran at all. A session with no events, or a syscall recording in which no exec
   // succeeded (command not found, not executable, recorder set-up failure), never ran: that is a
   // finding that blocks promotion, never a pass.

@@ -174,6 +174,15 @@ std::string RenderText(const ReplayReport& r) {
            "\n";
     }
     if (s.findings_dropped > 0) o += "  ... " + std::to_string(s.findings_dropped) + " more finding(s)\n";
+    if (s.request_decisions > 0) {
+      uint64_t differ = s.request_mismatches.size() + s.request_mismatches_dropped;
+      o += "  request-time decisions: " + std::to_string(s.request_decisions) + " recorded, " +
+           std::to_string(s.request_same) + " the same under this policy, " + std::to_string(differ) + " different\n";
+      for (const DecisionMismatch& m : s.request_mismatches) {
+        o += "  decision seq " + std::to_string(m.seq) + ": recorded " + m.recorded + ", replayed " + m.replayed +
+             ": " + m.what + "\n";
+      }
+    }
     for (const std::string& line : s.explain) o += "  " + line + "\n";
   }
   for (const LabelResult& L : r.labels) {
@@ -278,6 +287,18 @@ std::string RenderJson(const ReplayReport& r) {
     }
     sj["findings"] = fs;
     sj["findings_dropped"] = s.findings_dropped;
+    if (s.request_decisions > 0) {
+      Json rd;
+      rd["recorded"] = s.request_decisions;
+      rd["same"] = s.request_same;
+      Json ms = Json::array();
+      for (const DecisionMismatch& m : s.request_mismatches) {
+        ms.push_back({{"seq", m.seq}, {"recorded", m.recorded}, {"replayed", m.replayed}, {"what", m.what}});
+      }
+      rd["different"] = ms;
+      rd["different_dropped"] = s.request_mismatches_dropped;
+      sj["request_decisions"] = rd;
+    }
     sj["blast_radius"] = BlastJson(s.blast);
     sj["profile"] = StringArray(s.profile);
     if (!s.explain.empty()) sj["explain"] = s.explain;

@@ -13,6 +13,7 @@
 #include "format/decision_event.h"
 #include "format/signing.h"
 #include "format/store.h"
+#include "recorder/ask.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
 #include "recorder/mcp_proxy.h"
@@ -49,15 +50,6 @@ constexpr int64_t kNestedShutdownWaitMs = 10000;
 // How long one nested decision may take (the session may be asking a human) before it is denied.
 constexpr int kNestedDecisionTimeoutMs = 10 * 60 * 1000;
 
-// An ask under `record --mcp --ask allow|deny`: the answer is fixed.
-class FixedAskResolver final : public AskResolver {
- public:
-  explicit FixedAskResolver(bool allow) : allow_(allow) {}
-  AskAnswer Ask(const Event&, const RequestDecision&) override { return {allow_, allow_ ? "allow" : "deny"}; }
-
- private:
-  bool allow_;
-};
 
 // A local decider's events (decisions) sent to the enclosing recording on their own connection.
 class SocketEventRecorder {
@@ -74,7 +66,10 @@ class SocketEventRecorder {
       }
       client_ = std::move(*c);
     }
-    Status st = client_->SendEvent(e);
+    // The recording reserves the decision texts for its own decider: these are the proxy's.
+    Event mine = e;
+    mine.text = "nested-proxy " + mine.text;
+    Status st = client_->SendEvent(mine);
     if (!st.ok()) {
       std::fprintf(stderr, "agenttrace: record --mcp: a decision was not recorded: %s\n", st.message().c_str());
       if (st.code() != StatusCode::kInvalidArgument) client_.reset();
@@ -133,7 +128,14 @@ int RunNested(const std::string& socket, McpProxyOptions po, const McpRecordOpti
   so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
   NestedEventSink sink(socket, std::move(*client), so);
   po.on_server_exit = [&sink] { sink.StopWaitingAfter(kNestedShutdownWaitMs); };
-  auto result = RunMcpProxy(po, [&sink](const Event& e) { return sink.Send(e); });
+  auto result = RunMcpProxy(po, [&sink](const Event& e) {
+    if (e.kind == EventKind::kAnnotation && e.text == kDecisionAnswerText) {
+      Event mine = e;  // the recording reserves the text for its own answers
+      mine.text = "nested-proxy " + mine.text;
+      return sink.Send(mine);
+    }
+    return sink.Send(e);
+  });
   if (!result.ok()) return ProxyFailed(result.status());
   sink.Finish();
   if (!result->sink_status.ok()) {

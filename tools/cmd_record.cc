@@ -26,24 +26,6 @@
 namespace agenttrace {
 namespace {
 
-struct RecordFlags {
-  std::string label, agent, agent_version;
-  bool mcp = false;
-  bool trace_server = false;
-  bool allow_io_uring = false;
-  bool cpu_pin = false;
-  bool no_pin_tracer = false;
-  bool quiet = false;
-  uint64_t max_result_bytes = 64u << 10;
-  std::string sign_key;
-  std::string kill_after = "5s";
-  std::string timeout;
-  std::string on_store_failure = "stop";
-  uint64_t max_store_bytes = 0;
-  std::vector<std::string> command;
-  std::string mcp_policy, mcp_mode = "enforce", mcp_ask = "deny";  // with --mcp (tools/cmd_mcp.cc)
-};
-
 // The key from --sign-key, else $AGENTTRACE_SIGN_KEY; null when neither is given.
 Result<std::shared_ptr<const SigningKey>> LoadSignKey(const RecordFlags& f) {
   std::string path = f.sign_key;
@@ -122,6 +104,22 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     m.ask = f.mcp_ask;
     return RunMcpRecord(cli, m);
   }
+  return RunSyscallRecording(cli, f, "record", std::nullopt, nullptr);
+}
+
+}  // namespace
+
+int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::optional<EnforceOptions> enforce,
+                        const std::function<void(const RecordOutcome&)>& summary) {
+  std::shared_ptr<const SigningKey> sign_key;
+  if (std::getenv(kEnvSocket) == nullptr) {
+    auto k = LoadSignKey(f);
+    if (!k.ok()) {
+      std::fprintf(stderr, "agenttrace: %s: %s\n", verb, k.status().message().c_str());
+      return kExitRecordFailed;
+    }
+    sign_key = std::move(k).value();
+  }
   RecordOptions o;
   o.store_dir = StoreDir(cli);
   o.label = f.label;
@@ -134,13 +132,13 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   o.sign_key = sign_key;
   o.max_store_bytes = f.max_store_bytes;
   Result<std::chrono::milliseconds> kill_after = ParseDuration(f.kill_after);
-  if (!kill_after.ok()) return ReportError(kill_after.status(), "record --kill-after");
+  if (!kill_after.ok()) return ReportError(kill_after.status(), std::string(verb) + " --kill-after");
   o.stop.kill_after = *kill_after;
   if (!f.timeout.empty()) {
     Result<std::chrono::milliseconds> timeout = ParseDuration(f.timeout);
-    if (!timeout.ok()) return ReportError(timeout.status(), "record --timeout");
+    if (!timeout.ok()) return ReportError(timeout.status(), std::string(verb) + " --timeout");
     if (timeout->count() == 0) {
-      std::fprintf(stderr, "agenttrace: record --timeout: must be more than 0\n");
+      std::fprintf(stderr, "agenttrace: %s --timeout: must be more than 0\n", verb);
       return kExitUsage;
     }
     o.stop.timeout = *timeout;
@@ -152,27 +150,27 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   } else if (f.on_store_failure == "continue") {
     o.stop.on_store_failure = StoreFailurePolicy::kContinue;
   } else {
-    std::fprintf(stderr, "agenttrace: record --on-store-failure: '%s' is not one of stop, pause, continue\n",
+    std::fprintf(stderr, "agenttrace: %s --on-store-failure: '%s' is not one of stop, pause, continue\n", verb,
                  f.on_store_failure.c_str());
     return kExitUsage;
   }
+  o.enforce = std::move(enforce);
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
-    std::fprintf(stderr, "agenttrace: record: %s\n", r.status().message().c_str());
+    std::fprintf(stderr, "agenttrace: %s: %s\n", verb, r.status().message().c_str());
     return kExitRecordFailed;
   }
   if (r->not_found || r->cannot_execute) {
-    std::fprintf(stderr, "agenttrace: record: %s (session %s)\n", r->message.c_str(),
-                 r->session.ToString().c_str());
+    std::fprintf(stderr, "agenttrace: %s: %s (session %s)\n", verb, r->message.c_str(), r->session.ToString().c_str());
     return r->not_found ? kExitNotFound : kExitCannotExec;
   }
   if (!r->killed.empty()) {
-    std::fprintf(stderr, "agenttrace: record: killed %zu traced process(es) still running: %s\n", r->killed.size(),
+    std::fprintf(stderr, "agenttrace: %s: killed %zu traced process(es) still running: %s\n", verb, r->killed.size(),
                  DescribeProcesses(r->killed).c_str());
   }
   if (!r->store_failure.ok()) {
-    std::string what = "agenttrace: record: session " + r->session.ToString() + " is incomplete: the store failed (" +
-                       r->store_failure.message() + ")";
+    std::string what = "agenttrace: " + std::string(verb) + ": session " + r->session.ToString() +
+                       " is incomplete: the store failed (" + r->store_failure.message() + ")";
     if (r->gap_error.ok()) {
       what += "; a gap event records " + std::to_string(r->events_lost) + " lost event(s)";
     } else {
@@ -182,6 +180,8 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     std::fprintf(stderr, "%s\n", what.c_str());
     if (r->store_failure_ended_run) return kExitRecordFailed;
   }
+  if (summary) summary(*r);
+  if (r->enforcement_failed) return kExitRecordFailed;
   if (!f.quiet) {
     std::fprintf(stderr, "agenttrace: recorded session %s: %llu events, %llu processes, exit %d\n",
                  r->session.ToString().c_str(), static_cast<unsigned long long>(r->events),
@@ -191,7 +191,37 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   return r->exit_code;
 }
 
-}  // namespace
+void AddCommonRecordFlags(CLI::App* sub, RecordFlags* f) {
+  sub->add_option("--label", f->label, "groups runs of the same task (stability is computed per label)");
+  sub->add_option("--agent", f->agent, "name of the agent being recorded");
+  sub->add_option("--agent-version", f->agent_version, "version of the agent being recorded");
+  sub->add_flag("--allow-io-uring", f->allow_io_uring,
+                "let io_uring_setup succeed (by default it fails with ENOSYS so that software falls back to "
+                "traceable syscalls; the attempt is always recorded)");
+  sub->add_flag("--cpu-pin", f->cpu_pin, "run the tracer and the agent on one CPU");
+  sub->add_flag("--no-pin-tracer", f->no_pin_tracer,
+                "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
+                "agent is never restricted unless --cpu-pin)");
+  sub->add_option("--sign-key", f->sign_key,
+                  "sign the completed session's head with this Ed25519 private key file (from `agenttrace key "
+                  "generate`; default: $AGENTTRACE_SIGN_KEY)");
+  sub->add_option("--kill-after", f->kill_after,
+                  "after a stop signal or the timeout, kill the traced processes still running this much "
+                  "later (a second signal kills at once); 0: at once (default 5s; units ms, s, m, h)")
+      ->capture_default_str();
+  sub->add_option("--timeout", f->timeout,
+                  "stop the recording after this long like a SIGTERM (then --kill-after); exit status 124");
+  sub->add_option("--on-store-failure", f->on_store_failure,
+                  "when the store cannot be written (disk full, I/O error): stop (kill the agent's processes, "
+                  "exit 125), pause (SIGSTOP them until the store takes writes again) or continue (let the "
+                  "agent run on unrecorded); the session is never complete")
+      ->capture_default_str();
+  sub->add_option("--max-store-bytes", f->max_store_bytes,
+                  "the store's data file (LMDB map) never grows past SIZE (e.g. 512K, 64M); needing more is a "
+                  "store failure (MDB_MAP_FULL)")
+      ->transform(CLI::AsSizeValue(false));
+  sub->add_flag("-q,--quiet", f->quiet, "no summary line on stderr");
+}
 
 void RegisterRecordCommands(Cli& cli) {
   auto flags = std::make_shared<RecordFlags>();
@@ -199,9 +229,7 @@ void RegisterRecordCommands(Cli& cli) {
       "record", "run a command and record what it and all its descendants do (or, with --mcp, proxy an MCP "
                 "server and record its tool calls)");
   AddStoreOption(sub, cli);
-  sub->add_option("--label", flags->label, "groups runs of the same task (stability is computed per label)");
-  sub->add_option("--agent", flags->agent, "name of the agent being recorded");
-  sub->add_option("--agent-version", flags->agent_version, "version of the agent being recorded");
+  AddCommonRecordFlags(sub, flags.get());
   sub->add_flag("--mcp", flags->mcp, "the command is an MCP stdio server: proxy it and record its tool calls");
   sub->add_flag("--trace-server", flags->trace_server,
                 "with --mcp: also record the syscalls of the server's process tree, in the same session");
@@ -209,37 +237,11 @@ void RegisterRecordCommands(Cli& cli) {
                   "with --mcp: larger tool results are stored as size + hash");
   sub->add_option("--policy", flags->mcp_policy,
                   "with --mcp: decide each tools/call with this policy before it reaches the server (a denied "
-                  "call is answered with a JSON-RPC error); nested in a recording, that recording decides");
+                  "call is answered with a JSON-RPC error); nested in a run, the run decides");
   sub->add_option("--mode", flags->mcp_mode, "with --mcp --policy: enforce, or audit (record, block nothing)")
       ->capture_default_str();
   sub->add_option("--ask", flags->mcp_ask, "with --mcp --policy: who answers an ask: deny or allow")
       ->capture_default_str();
-  sub->add_flag("--allow-io-uring", flags->allow_io_uring,
-                "let io_uring_setup succeed (by default it fails with ENOSYS so that software falls back to "
-                "traceable syscalls; the attempt is always recorded)");
-  sub->add_flag("--cpu-pin", flags->cpu_pin, "run the tracer and the agent on one CPU");
-  sub->add_flag("--no-pin-tracer", flags->no_pin_tracer,
-                "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
-                "agent is never restricted unless --cpu-pin)");
-  sub->add_option("--sign-key", flags->sign_key,
-                  "sign the completed session's head with this Ed25519 private key file (from `agenttrace key "
-                  "generate`; default: $AGENTTRACE_SIGN_KEY)");
-  sub->add_option("--kill-after", flags->kill_after,
-                  "after a stop signal or the timeout, kill the traced processes still running this much "
-                  "later (a second signal kills at once); 0: at once (default 5s; units ms, s, m, h)")
-      ->capture_default_str();
-  sub->add_option("--timeout", flags->timeout,
-                  "stop the recording after this long like a SIGTERM (then --kill-after); exit status 124");
-  sub->add_option("--on-store-failure", flags->on_store_failure,
-                  "when the store cannot be written (disk full, I/O error): stop (kill the agent's processes, "
-                  "exit 125), pause (SIGSTOP them until the store takes writes again) or continue (let the "
-                  "agent run on unrecorded); the session is never complete")
-      ->capture_default_str();
-  sub->add_option("--max-store-bytes", flags->max_store_bytes,
-                  "the store's data file (LMDB map) never grows past SIZE (e.g. 512K, 64M); needing more is a "
-                  "store failure (MDB_MAP_FULL)")
-      ->transform(CLI::AsSizeValue(false));
-  sub->add_flag("-q,--quiet", flags->quiet, "no summary line on stderr");
   sub->add_option("command", flags->command, "the command to record, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });
 }

@@ -4,15 +4,47 @@
 #define AGENTTRACE_TOOLS_CMD_RECORD_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "recorder/recorder.h"
 #include "tools/cli.h"
 
 namespace agenttrace {
 
 class SigningKey;
+
+// The flags of `agenttrace record` (`run` shares those of the syscall recorder).
+struct RecordFlags {
+  std::string label, agent, agent_version;
+  bool mcp = false;
+  bool trace_server = false;
+  bool allow_io_uring = false;
+  bool cpu_pin = false;
+  bool no_pin_tracer = false;
+  bool quiet = false;
+  uint64_t max_result_bytes = 64u << 10;
+  std::string sign_key;
+  std::string kill_after = "5s";
+  std::string timeout;
+  std::string on_store_failure = "stop";
+  uint64_t max_store_bytes = 0;
+  std::vector<std::string> command;
+  std::string mcp_policy, mcp_mode = "enforce", mcp_ask = "deny";  // with --mcp (tools/cmd_mcp.cc)
+};
+
+// Adds the syscall recorder's flags that `record` and `run` share (--label ... --quiet).
+void AddCommonRecordFlags(CLI::App* sub, RecordFlags* f);
+
+// Records `f.command` under the syscall recorder (with `enforce`: under a policy, for `run`), prints
+// what `record` prints (prefixed "agenttrace: VERB: "), calls `summary` (if set) with the outcome, and
+// returns the exit status: the agent's; 124, 125, 126, 127 as documented for `record`; 125 also when
+// a denial could not be applied (the agent was killed).
+int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::optional<EnforceOptions> enforce,
+                        const std::function<void(const RecordOutcome&)>& summary);
 
 // Options of `agenttrace record --mcp [...] -- SERVER_CMD ARGS...`.
 struct McpRecordOptions {

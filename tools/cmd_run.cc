@@ -1,46 +1,229 @@
-// `agenttrace run --policy P -- CMD...`: records like `agenttrace record` and decides every action of
-// the agent's process tree at request time with the policy (replayer/live_decider.h, wired to the
-// tracer through format/request_decider.h). docs/cli.md ("run") documents options and exit codes.
+// `agenttrace run --policy P -- CMD...`: records like `agenttrace record` (the same code path,
+// tools/cmd_record.h) and decides every action of the agent's process tree at request time with the
+// policy: replayer/live_decider.h implements format/request_decider.h, which the tracer asks at every
+// seccomp stop; this file wires the two, the ask resolver (recorder/ask.h) and policy reloads.
+// docs/cli.md ("run") documents options and exit codes.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "format/chunk_codec.h"
 #include "format/decision_event.h"
+#include "format/key_file.h"
+#include "format/sys.h"
+#include "recorder/ask.h"
+#include "recorder/recorder.h"
 #include "replayer/live_decider.h"
 #include "replayer/policy.h"
 #include "tools/cli.h"
+#include "tools/cmd_record.h"
+#include "tools/duration.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
 namespace {
 
 struct RunFlags {
+  RecordFlags record;
   std::string policy;
   std::string mode = "enforce";
-  std::string ask;  // empty: deny without a terminal or in CI, tty otherwise
-  std::string label, agent, agent_version;
+  std::string ask;  // empty: tty with a terminal, deny without one or in CI
+  std::string ask_timeout = "60s";
   bool watch_policy = false;
-  std::vector<std::string> command;
+};
+
+// A policy file read once: its text's digest identifies it in the session's events.
+struct LoadedPolicy {
+  std::shared_ptr<const Policy> policy;
+  std::string digest;  // BLAKE2b-256 of the file, hex
+};
+
+// Reads and parses `path`. Status codes: IOError (unreadable), InvalidArgument (invalid policy).
+Result<LoadedPolicy> LoadPolicy(const std::string& path) {
+  AT_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, kMaxPolicyBytes));
+  AT_ASSIGN_OR_RETURN(Policy p, ParsePolicy(text, path));
+  Hash256 h = Blake2b256(text);
+  return LoadedPolicy{std::make_shared<const Policy>(std::move(p)), BytesToHex(h.data(), h.size())};
+}
+
+// The ask resolver --ask names. Without --ask: tty when there is a terminal and $CI is not set.
+Result<std::unique_ptr<AskResolver>> MakeResolver(const std::string& spec, std::chrono::milliseconds timeout,
+                                                  ExecAskResolver** exec) {
+  std::string s = spec;
+  if (s.empty()) {
+    const char* ci = std::getenv("CI");
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    bool tty = fd >= 0;
+    if (fd >= 0) close(fd);
+    s = (tty && (ci == nullptr || *ci == '\0')) ? "tty" : "deny";
+  }
+  if (s == "deny") return std::unique_ptr<AskResolver>(new FixedAskResolver(false));
+  if (s == "allow") return std::unique_ptr<AskResolver>(new FixedAskResolver(true));
+  if (s == "tty") return std::unique_ptr<AskResolver>(new TtyAskResolver(timeout));
+  if (s.rfind("exec:", 0) == 0 && s.size() > 5) {
+    auto r = std::make_unique<ExecAskResolver>(s.substr(5), timeout, nullptr);
+    *exec = r.get();
+    return std::unique_ptr<AskResolver>(std::move(r));
+  }
+  return Status::InvalidArgument("--ask: '" + spec + "' is not one of deny, allow, tty, exec:PROG");
+}
+
+// Reloads of the policy file (SIGHUP, --watch-policy) into the running decider.
+class Reloader {
+ public:
+  explicit Reloader(std::string path) : path_(std::move(path)) {}
+  void set_decider(LiveDecider* d) { decider_.store(d); }
+
+  // Rereads the file; an invalid policy is refused (and recorded) and the old one stays.
+  void Reload(const char* why) {
+    std::lock_guard lock(mu_);
+    LiveDecider* d = decider_.load();
+    if (d == nullptr) return;
+    Result<LoadedPolicy> p = LoadPolicy(path_);
+    if (!p.ok()) {
+      d->RecordRefusedReload(path_, "", p.status().message());
+      std::fprintf(stderr, "agenttrace: run: %s: the new policy is refused, the old one stays: %s\n", why,
+                   p.status().message().c_str());
+      return;
+    }
+    Status s = d->Reload(p->policy, path_, p->digest);
+    if (!s.ok()) {
+      std::fprintf(stderr, "agenttrace: run: %s: the new policy is refused, the old one stays: %s\n", why,
+                   s.message().c_str());
+      return;
+    }
+    std::fprintf(stderr, "agenttrace: run: %s: policy %s reloaded (%.12s)\n", why, path_.c_str(), p->digest.c_str());
+  }
+
+  // Polls the file's identity (inode, size, mtime) until Stop().
+  void Watch() {
+    thread_ = std::thread([this] {
+      std::string last = Identity();
+      std::unique_lock lock(stop_mu_);
+      while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; })) {
+        std::string now = Identity();
+        if (now != last && !now.empty()) {
+          last = now;
+          Reload("the policy file changed");
+        }
+      }
+    });
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(stop_mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Reloader() { Stop(); }
+
+ private:
+  std::string Identity() const {
+    struct stat st;
+    if (stat(path_.c_str(), &st) != 0) return {};
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+
+  std::string path_;
+  std::atomic<LiveDecider*> decider_{nullptr};
+  std::mutex mu_;  // one reload at a time
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 int RunRunCommand(Cli& cli, const RunFlags& f) {
-  (void)cli;
-  if (f.command.empty()) {
+  if (f.record.command.empty()) {
     std::fprintf(stderr, "agenttrace: run: no command given (usage: agenttrace run --policy P -- CMD ARGS...)\n");
     return kExitUsage;
   }
-  if (!ParseEnforceMode(f.mode)) {
+  std::optional<EnforceMode> mode = ParseEnforceMode(f.mode);
+  if (!mode) {
     std::fprintf(stderr, "agenttrace: run --mode: '%s' is not one of enforce, audit\n", f.mode.c_str());
     return kExitUsage;
   }
-  Result<Policy> policy = LoadPolicyFile(f.policy);
-  if (!policy.ok()) {
-    std::fprintf(stderr, "agenttrace: run: %s\n", policy.status().message().c_str());
-    return policy.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
+  Result<std::chrono::milliseconds> ask_timeout = ParseDuration(f.ask_timeout);
+  if (!ask_timeout.ok()) return ReportError(ask_timeout.status(), "run --ask-timeout");
+  ExecAskResolver* exec = nullptr;
+  Result<std::unique_ptr<AskResolver>> resolver = MakeResolver(f.ask, *ask_timeout, &exec);
+  if (!resolver.ok()) return ReportError(resolver.status(), "run");
+  Result<LoadedPolicy> loaded = LoadPolicy(f.policy);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "agenttrace: run: %s\n", loaded.status().message().c_str());
+    return loaded.status().code() == StatusCode::kInvalidArgument ? kExitBadPolicy : kExitUsage;
   }
-  std::fprintf(stderr, "agenttrace: run: not wired to the tracer yet\n");
-  return kExitInternal;
+
+  std::unique_ptr<LiveDecider> decider;
+  Reloader reloader(f.policy);
+  EnforceOptions e;
+  e.mode = *mode;
+  e.ask = resolver->get();
+  bool compile_failed = false;
+  e.start = [&](const SessionInfo& info, std::function<void(const Event&)> record) -> Result<RequestDecider*> {
+    record(MakeEnforcementEvent(*mode, f.policy, loaded->digest));
+    LiveDeciderOptions lo;
+    lo.mode = *mode;
+    lo.record = std::move(record);
+    Result<std::unique_ptr<LiveDecider>> d =
+        LiveDecider::Create(loaded->policy, PathVars{info.cwd, info.home, info.tmp}, std::move(lo));
+    if (!d.ok()) {
+      compile_failed = true;
+      return Status::InvalidArgument(f.policy + ": " + d.status().message());
+    }
+    decider = std::move(d).value();
+    reloader.set_decider(decider.get());
+    if (f.watch_policy) reloader.Watch();
+    return static_cast<RequestDecider*>(decider.get());
+  };
+  e.set_children = [exec](ChildRunner* children) {
+    if (exec != nullptr) exec->set_children(children);
+  };
+  e.on_hangup = [&reloader] { reloader.Reload("SIGHUP"); };
+
+  auto summary = [&](const RecordOutcome& r) {
+    reloader.Stop();
+    if (f.record.quiet || !decider) return;
+    DecisionCounts n = decider->counts();
+    if (*mode == EnforceMode::kAudit) {
+      std::fprintf(stderr,
+                   "agenttrace: run (audit): %llu decisions: would deny %llu (syscalls %llu), would ask %llu "
+                   "(syscalls %llu), allow %llu; nothing was blocked\n",
+                   static_cast<unsigned long long>(n.allow + n.ask + n.deny), static_cast<unsigned long long>(n.deny),
+                   static_cast<unsigned long long>(r.would_deny), static_cast<unsigned long long>(n.ask),
+                   static_cast<unsigned long long>(r.would_ask), static_cast<unsigned long long>(n.allow));
+    } else {
+      std::fprintf(stderr,
+                   "agenttrace: run (enforce): %llu decisions: deny %llu, ask %llu (allowed %llu, denied %llu), "
+                   "allow %llu; %llu system calls blocked\n",
+                   static_cast<unsigned long long>(n.allow + n.ask + n.deny), static_cast<unsigned long long>(n.deny),
+                   static_cast<unsigned long long>(n.ask), static_cast<unsigned long long>(r.asks_allowed),
+                   static_cast<unsigned long long>(r.asks_denied), static_cast<unsigned long long>(n.allow),
+                   static_cast<unsigned long long>(r.denied));
+    }
+    if (n.reloads > 0) {
+      std::fprintf(stderr, "agenttrace: run: the policy was reloaded %llu time(s)\n",
+                   static_cast<unsigned long long>(n.reloads));
+    }
+  };
+  int rc = RunSyscallRecording(cli, f.record, "run", std::move(e), summary);
+  reloader.Stop();
+  if (compile_failed) return kExitBadPolicy;
+  return rc;
 }
 
 }  // namespace
@@ -49,21 +232,23 @@ void RegisterRunCommands(Cli& cli) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* sub = cli.app.add_subcommand(
       "run",
-      "run a command under the policy: record it like `record` and decide every action of its process "
-      "tree at request time (enforce: denied calls fail; audit: nothing is blocked)");
+      "run a command under a policy: record it like `record` and decide every action of its process tree "
+      "at request time (enforce: a denied call fails in the agent; audit: nothing is blocked)");
   AddStoreOption(sub, cli);
-  sub->add_option("--policy", flags->policy, "the policy to enforce")->required();
-  sub->add_option("--mode", flags->mode, "enforce (a deny blocks the call) or audit (record what would be denied)")
+  sub->add_option("--policy", flags->policy, "the policy to enforce (docs/policy.md)")->required();
+  sub->add_option("--mode", flags->mode,
+                  "enforce (a denied call fails with EACCES or EPERM) or audit (nothing is blocked; the decisions "
+                  "record what would have been)")
       ->capture_default_str();
   sub->add_option("--ask", flags->ask,
-                  "who answers an `ask`: deny, allow, tty (prompt on the terminal; a timeout denies) or "
-                  "exec:PROG (the request as JSON on stdin; exit 0 allows). Default: tty with a terminal, "
-                  "deny without one or when $CI is set");
-  sub->add_option("--label", flags->label, "groups runs of the same task (as for record)");
-  sub->add_option("--agent", flags->agent, "name of the agent being run");
-  sub->add_option("--agent-version", flags->agent_version, "version of the agent being run");
-  sub->add_flag("--watch-policy", flags->watch_policy, "reload the policy when its file changes (as SIGHUP does)");
-  sub->add_option("command", flags->command, "the command to run, after --")->required();
+                  "who answers an `ask`: deny, allow, tty (prompt on the terminal) or exec:PROG (the request as "
+                  "JSON on stdin; exit 0 allows). Default: tty with a terminal, deny without one or when $CI is set");
+  sub->add_option("--ask-timeout", flags->ask_timeout, "an ask not answered within this time is denied")
+      ->capture_default_str();
+  sub->add_flag("--watch-policy", flags->watch_policy,
+                "reload the policy when its file changes, as SIGHUP does (an invalid policy is refused)");
+  AddCommonRecordFlags(sub, &flags->record);
+  sub->add_option("command", flags->record.command, "the command to run, after --")->required();
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRunCommand(cli, *flags); }; });
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -411,6 +412,63 @@ rules:
   EXPECT_EQ(allows, 1);
   EXPECT_EQ(error_results, 1);
   EXPECT_EQ((*decider)->counts().deny, 1u);
+}
+
+
+// Under `agenttrace run`, a hook and a nested proxy are decided by the run's own live decider through
+// its event socket: the same session records their tool calls and the decisions.
+TEST_F(EnforceCliTest, UnderRunHooksAndNestedProxiesAreDecidedByTheRun) {
+  TempDir dir, store;
+  std::ofstream(dir.path() / "policy.yaml") << R"(version: 1
+default: allow
+rules:
+  - id: no-rm
+    description: removing files is not allowed
+    decision: deny
+    class: tool.call
+    tools: ["Bash"]
+    args: [{pointer: /command, glob: "rm *"}]
+  - id: no-echo
+    description: echo is off limits in this run
+    decision: deny
+    class: tool.call
+    tools: ["echo"]
+)";
+  std::ofstream(dir.path() / "payload.json") << ClaudePayload("Bash", {{"command", "rm -rf build"}});
+  std::ofstream(dir.path() / "mcp.in")
+      << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n"
+         R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n";
+  const std::string d = dir.path().string();
+  // The hook is given no --policy: the run decides.
+  std::string agent = kBin + " hook claude-code <" + Quote(d + "/payload.json") + " >" + Quote(d + "/hook.out") +
+                      "; " + kBin + " record --mcp -- " + FAKE_MCP_SERVER + " mcp <" + Quote(d + "/mcp.in") + " >" +
+                      Quote(d + "/mcp.out");
+  RunResult r = RunShell(kBin + " run --ask deny --store " + Quote(store.path()) + " --policy " +
+                         Quote(d + "/policy.yaml") + " -- /bin/sh -c " + Quote(agent));
+  if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
+  }
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string why;
+  RunResult hook_out{0, Slurp(dir.path() / "hook.out"), ""};
+  EXPECT_EQ(DecisionOf("claude-code", hook_out, &why), "deny") << hook_out.out;
+  EXPECT_NE(why.find("no-rm"), std::string::npos) << why;
+  std::string mcp_out = Slurp(dir.path() / "mcp.out");
+  EXPECT_NE(mcp_out.find("no-echo"), std::string::npos) << mcp_out;
+  EXPECT_NE(mcp_out.find("-32050"), std::string::npos) << mcp_out;
+  std::set<std::string> denied_rules;
+  int tool_calls = 0;
+  for (const Event& e : OnlySessionEvents(store.path())) {
+    tool_calls += e.kind == EventKind::kToolCall;
+    if (!IsDecisionEvent(e)) continue;
+    auto dec = ParseDecisionEvent(e);
+    ASSERT_TRUE(dec.ok());
+    if (dec->request.kind == EventKind::kToolCall && dec->decision.verdict == RequestVerdict::kDeny) {
+      denied_rules.insert(dec->decision.rule);
+    }
+  }
+  EXPECT_EQ(tool_calls, 2);  // the hook's and the proxy's, each once
+  EXPECT_EQ(denied_rules, (std::set<std::string>{"no-rm", "no-echo"}));
 }
 
 }  // namespace

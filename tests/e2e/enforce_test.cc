@@ -1,0 +1,368 @@
+// `agenttrace run` end to end, on real programs: what a denied call does in the agent (its own report,
+// tests/e2e/enforce/probe.py), that the call had no effect, what the session records, that audit
+// blocks nothing and decides the same, that replay re-decides every recorded decision the same, and
+// reloads and asks.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+struct CmdResult {
+  int status = -1;
+  std::string out;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The base policy: default allow, with a deny for each behaviour under test.
+const char* kPolicy = R"(version: 1
+default: allow
+secrets: ["~/.ssh/**"]
+rules:
+  - {id: no-secrets, description: credentials are off limits, decision: deny, class: secret.read}
+  - {id: no-delete-outside, description: deletes stay in the workspace, decision: deny, class: file.delete, not_paths: ["${workspace}/**", "${tmp}/**"]}
+  - {id: no-true, description: this test forbids running true, decision: deny, class: exec, paths: ["**/true"]}
+  - {id: write-budget, description: three outputs at most, decision: deny, class: file.write, paths: ["${workspace}/budget/**"], budget: {max: 3}}
+)";
+
+// Secret reads are allowed, but a connect after one is exfiltration.
+const char* kSequencePolicy = R"(version: 1
+default: allow
+secrets: ["~/.ssh/**"]
+rules:
+  - id: exfiltration
+    description: a secret, then the network
+    decision: deny
+    sequence:
+      steps:
+        - {class: secret.read}
+        - {class: net.connect}
+)";
+
+class EnforceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/agenttrace-enforce-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ws_ = dir_ + "/ws";
+    home_ = dir_ + "/home";
+    store_ = dir_ + "/store";
+    fs::create_directories(ws_ + "/budget");
+    fs::create_directories(home_ + "/.ssh");
+    fs::create_directories(dir_ + "/outside");
+    fs::create_directories(dir_ + "/tmp");
+    std::ofstream(home_ + "/.ssh/id_rsa") << "-----BEGIN FAKE KEY-----\n";
+    std::ofstream(dir_ + "/outside/keep.txt") << "must survive\n";
+    WritePolicy("policy.yaml", kPolicy);
+    WritePolicy("sequence.yaml", kSequencePolicy);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  void WritePolicy(const std::string& name, const std::string& text) { std::ofstream(dir_ + "/" + name) << text; }
+
+  CmdResult Sh(const std::string& cmd) {
+    std::string log = dir_ + "/last.log";
+    std::string full = "cd '" + ws_ + "' && (" + cmd + ") > '" + log + "' 2>&1";
+    int st = std::system(full.c_str());
+    CmdResult r;
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = Slurp(log);
+    return r;
+  }
+  std::string Bin() const { return std::string("'") + AGENTTRACE_BIN + "'"; }
+  // ${tmp} is a directory of the test's own, so that dir_/outside is outside every session directory.
+  std::string Env() const { return "env HOME='" + home_ + "' TMPDIR='" + dir_ + "/tmp' CI=1 "; }
+  std::string Probe() const {
+    return std::string("python3 '") + AGENTTRACE_SOURCE_DIR + "/tests/e2e/enforce/probe.py'";
+  }
+  // `agenttrace run` of `agent` (a shell command line) under dir_/POLICY.
+  CmdResult Run(const std::string& agent, const std::string& mode = "enforce",
+                const std::string& policy = "policy.yaml", const std::string& extra = "") {
+    return Sh(Env() + Bin() + " run --store '" + store_ + "' --policy '" + dir_ + "/" + policy + "' --mode " + mode +
+              " " + extra + " -- " + agent);
+  }
+  // The events of the newest session.
+  std::vector<Json> LastSession() {
+    CmdResult ls = Sh(Bin() + " ls --store '" + store_ + "' --json");
+    Json list = Json::parse(ls.out, nullptr, false);
+    std::string id;
+    if (list.is_array() && !list.empty()) id = list.back()["id"];
+    if (list.is_object() && list.contains("sessions")) id = list["sessions"].back()["id"];
+    EXPECT_FALSE(id.empty()) << ls.out;
+    CmdResult ex = Sh(Bin() + " export --store '" + store_ + "' --format jsonl " + id);
+    std::vector<Json> events;
+    std::istringstream in(ex.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      Json j = Json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("kind")) events.push_back(j);
+    }
+    return events;
+  }
+  // Decision events of `events`: (decision, rule, request).
+  static std::vector<Json> Decisions(const std::vector<Json>& events) {
+    std::vector<Json> out;
+    for (const Json& e : events) {
+      if (e["kind"] == "annotation" && e.value("text", "") == "decision")
+        out.push_back(Json::parse(e["json"].get<std::string>()));
+    }
+    return out;
+  }
+  // The non-allow decisions as "decision rule kind path" lines.
+  static std::set<std::string> Blocking(const std::vector<Json>& decisions) {
+    std::set<std::string> s;
+    for (const Json& d : decisions) {
+      if (d["decision"] == "allow") continue;
+      s.insert(d["decision"].get<std::string>() + " " + d["rule"].get<std::string>() + " " +
+               d["request"]["kind"].get<std::string>() + " " + d["request"].value("path", ""));
+    }
+    return s;
+  }
+  // Replays the store with POLICY; returns the JSON report.
+  Json Replay(const std::string& policy) {
+    Sh(Bin() + " replay --store '" + store_ + "' --policy '" + dir_ + "/" + policy + "' --json '" + dir_ +
+       "/report.json'");
+    return Json::parse(Slurp(dir_ + "/report.json"), nullptr, false);
+  }
+
+  std::string dir_, ws_, home_, store_;
+};
+
+TEST_F(EnforceTest, SecretReadFailsWithEaccesAndIsRecordedDenied) {
+  CmdResult r = Run(Probe() + " read:" + home_ + "/.ssh/id_rsa read:" + ws_ + "/../ws/budget/../notes.txt");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("read:" + home_ + "/.ssh/id_rsa -> errno 13"), std::string::npos) << r.out;
+  std::vector<Json> events = LastSession();
+  bool denied_decision = false, failed_open = false;
+  for (const Json& d : Decisions(events)) {
+    if (d["request"].value("path", "") == home_ + "/.ssh/id_rsa") {
+      EXPECT_EQ(d["decision"], "deny");
+      EXPECT_EQ(d["rule"], "no-secrets");
+      EXPECT_EQ(d["mode"], "enforce");
+      EXPECT_EQ(d["reason"], "credentials are off limits");
+      denied_decision = true;
+    }
+  }
+  for (const Json& e : events) {
+    if (e["kind"] == "file.open" && e.value("path", "") == home_ + "/.ssh/id_rsa") {
+      EXPECT_EQ(e["result"], -13);
+      failed_open = true;
+    }
+  }
+  EXPECT_TRUE(denied_decision);
+  EXPECT_TRUE(failed_open);
+  EXPECT_NE(r.out.find("1 system calls blocked"), std::string::npos) << r.out;
+}
+
+TEST_F(EnforceTest, RmOutsideTheWorkspaceFailsAndTheFileStays) {
+  std::ofstream(ws_ + "/scratch.txt") << "x\n";
+  CmdResult r = Run("sh -c \"rm -f '" + dir_ + "/outside/keep.txt'; echo rm=\\$?; rm scratch.txt; echo ws=\\$?\"");
+  EXPECT_NE(r.out.find("rm=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ws=0"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ + "/outside/keep.txt"));
+  EXPECT_FALSE(fs::exists(ws_ + "/scratch.txt"));
+}
+
+TEST_F(EnforceTest, DeniedExecFailsWithEperm) {
+  CmdResult r = Run(Probe() + " exec:/usr/bin/true exec:/usr/bin/env");
+  EXPECT_NE(r.out.find("exec:/usr/bin/true -> errno 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exec:/usr/bin/env -> ok"), std::string::npos) << r.out;
+}
+
+TEST_F(EnforceTest, ConnectAfterASecretReadIsRefused) {
+  // Nothing listens on the port: an allowed connect is refused by the kernel (111), a denied one
+  // never leaves (EPERM).
+  std::string connect = " connect:127.0.0.1:9";
+  CmdResult before = Run(Probe() + connect + " read:" + home_ + "/.ssh/id_rsa" + connect, "enforce", "sequence.yaml");
+  EXPECT_NE(before.out.find("connect:127.0.0.1:9 -> errno 111"), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("read:" + home_ + "/.ssh/id_rsa -> ok"), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("connect:127.0.0.1:9 -> errno 1\n"), std::string::npos) << before.out;
+  std::set<std::string> blocking = Blocking(Decisions(LastSession()));
+  EXPECT_EQ(blocking, (std::set<std::string>{"deny exfiltration net.connect "})) << before.out;
+}
+
+TEST_F(EnforceTest, BudgetRefusesTheWriteAfterMax) {
+  std::string agent = Probe();
+  for (int i = 1; i <= 5; ++i) agent += " write:" + ws_ + "/budget/out" + std::to_string(i);
+  CmdResult r = Run(agent);
+  for (int i = 1; i <= 5; ++i) {
+    std::string line = "write:" + ws_ + "/budget/out" + std::to_string(i) + (i <= 3 ? " -> ok" : " -> errno 13");
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+    EXPECT_EQ(fs::exists(ws_ + "/budget/out" + std::to_string(i)), i <= 3) << i;
+  }
+}
+
+TEST_F(EnforceTest, AllowedBuildSucceeds) {
+  std::ofstream(ws_ + "/hello.c")
+      << "#include <stdio.h>\nint main(void) { puts(\"hello from the build\"); return 0; }\n";
+  std::ofstream(ws_ + "/Makefile") << "hello: hello.c\n\tcc -O1 -o hello hello.c\n";
+  CmdResult r = Run("sh -c 'make -s && ./hello'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("hello from the build"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(ws_ + "/hello"));
+  EXPECT_NE(r.out.find(" 0 system calls blocked"), std::string::npos) << r.out;
+}
+
+// Audit blocks nothing and decides what enforce decided.
+TEST_F(EnforceTest, AuditBlocksNothingAndReportsTheSameDecisions) {
+  std::string agent = Probe() + " read:" + home_ + "/.ssh/id_rsa exec:/usr/bin/true";
+  for (int i = 1; i <= 4; ++i) agent += " write:" + ws_ + "/budget/a" + std::to_string(i);
+  CmdResult enforce = Run(agent);
+  std::set<std::string> enforced = Blocking(Decisions(LastSession()));
+  for (int i = 1; i <= 4; ++i) fs::remove(ws_ + "/budget/a" + std::to_string(i));
+  CmdResult audit = Run(agent, "audit");
+  std::set<std::string> audited = Blocking(Decisions(LastSession()));
+  EXPECT_EQ(audit.out.find("errno"), std::string::npos) << audit.out;  // nothing failed
+  EXPECT_TRUE(fs::exists(ws_ + "/budget/a4"));
+  EXPECT_NE(enforce.out.find("errno 13"), std::string::npos) << enforce.out;
+  EXPECT_EQ(enforced.size(), 3u) << enforce.out;  // secret, exec, the 4th write
+  EXPECT_EQ(enforced, audited);
+  EXPECT_NE(audit.out.find("would deny 3"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("nothing was blocked"), std::string::npos) << audit.out;
+  for (const Json& d : Decisions(LastSession())) EXPECT_EQ(d["mode"], "audit");
+}
+
+// Replay re-decides every recorded decision the same with the enforced policy (stateful rules
+// included), and reports the differences with another policy.
+TEST_F(EnforceTest, ReplayReportsTheSameDecisionForEveryEvent) {
+  std::string agent = Probe() + " read:" + home_ + "/.ssh/id_rsa exec:/usr/bin/true";
+  for (int i = 1; i <= 5; ++i) agent += " write:" + ws_ + "/budget/r" + std::to_string(i);
+  Run(agent);
+  Run(Probe() + " connect:127.0.0.1:9 read:" + home_ + "/.ssh/id_rsa connect:127.0.0.1:9", "enforce", "sequence.yaml");
+  Run("sh -c 'echo hi > hi.txt; cat hi.txt; rm hi.txt'", "audit");
+  // Sessions come in start order: 0 and 2 ran under policy.yaml, 1 under sequence.yaml.
+  Json a = Replay("policy.yaml");
+  Json b = Replay("sequence.yaml");
+  ASSERT_TRUE(a.is_object() && b.is_object());
+  ASSERT_EQ(a["sessions"].size(), 3u);
+  ASSERT_EQ(b["sessions"].size(), 3u);
+  auto rd = [](const Json& report, int i) { return report["sessions"][i]["request_decisions"]; };
+  for (int i : {0, 2}) {
+    EXPECT_GT(rd(a, i)["recorded"].get<int>(), 10);
+    EXPECT_EQ(rd(a, i)["same"], rd(a, i)["recorded"]) << rd(a, i).dump();
+    EXPECT_TRUE(rd(a, i)["different"].empty());
+  }
+  EXPECT_EQ(rd(b, 1)["same"], rd(b, 1)["recorded"]) << rd(b, 1).dump();
+  EXPECT_TRUE(rd(b, 1)["different"].empty());
+  // Against the other policy the comparison finds the decisions that would change.
+  EXPECT_FALSE(rd(a, 1)["different"].empty()) << rd(a, 1).dump();  // the secret read would be denied
+  EXPECT_FALSE(rd(b, 0)["different"].empty()) << rd(b, 0).dump();  // ... and allowed
+}
+
+TEST_F(EnforceTest, SighupReloadsThePolicyAndRefusesAnInvalidOne) {
+  std::ofstream(ws_ + "/a.txt") << "a\n";
+  // The agent reads a.txt, then waits for `go`, then reads it again.
+  std::string agent =
+      "sh -c 'cat a.txt; touch ready; while [ ! -e go ]; do sleep 0.05; done; cat a.txt; echo second=$?'";
+  std::string script = Env() + Bin() + " run --store '" + store_ + "' --policy '" + dir_ + "/live.yaml' -- " + agent +
+                       " > '" + dir_ +
+                       "/agent.log' 2>&1 & pid=$!\n"
+                       "while [ ! -e ready ]; do sleep 0.05; done\n"
+                       "echo 'version: 1\nrules: [' > '" +
+                       dir_ +
+                       "/live.yaml'\n"  // invalid
+                       "kill -HUP $pid\n"
+                       "while ! grep -q refused '" +
+                       dir_ +
+                       "/agent.log'; do sleep 0.05; done\n"
+                       "cp '" +
+                       dir_ + "/deny-a.yaml' '" + dir_ +
+                       "/live.yaml'\n"
+                       "kill -HUP $pid\n"
+                       "while ! grep -q reloaded '" +
+                       dir_ +
+                       "/agent.log'; do sleep 0.05; done\n"
+                       "touch go\n"
+                       "wait $pid\n";
+  WritePolicy("live.yaml", "version: 1\ndefault: allow\n");
+  WritePolicy("deny-a.yaml",
+              "version: 1\ndefault: allow\nrules:\n  - {id: no-a, decision: deny, class: file.read, "
+              "paths: [\"${workspace}/a.txt\"]}\n");
+  std::ofstream(dir_ + "/hup.sh") << script;
+  CmdResult r = Sh("timeout 60 sh '" + dir_ + "/hup.sh'");
+  std::string log = Slurp(dir_ + "/agent.log");
+  EXPECT_EQ(r.status, 0) << r.out << log;
+  EXPECT_NE(log.find("the new policy is refused, the old one stays"), std::string::npos) << log;
+  EXPECT_NE(log.find("second=1"), std::string::npos) << log;
+  EXPECT_NE(log.find("Permission denied"), std::string::npos) << log;
+  int ok = 0, refused = 0;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "annotation" && e.value("text", "") == "policy.reload") {
+      Json j = Json::parse(e["json"].get<std::string>());
+      (j["ok"].get<bool>() ? ok : refused)++;
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(refused, 1);
+  // Replay with the final policy re-decides every request after the reload the same; before it the
+  // first read of a.txt was allowed by the old policy.
+  Json rep = Replay("deny-a.yaml");
+  const Json& rd = rep["sessions"][0]["request_decisions"];
+  ASSERT_EQ(rd["different"].size(), 1u) << rd.dump();
+  EXPECT_EQ(rd["different"][0]["recorded"], "allow:default");
+  EXPECT_EQ(rd["different"][0]["replayed"], "deny:no-a");
+  EXPECT_NE(rd["different"][0]["what"].get<std::string>().find("a.txt"), std::string::npos);
+}
+
+TEST_F(EnforceTest, ExecAskProgramAnswers) {
+  WritePolicy("ask.yaml",
+              "version: 1\ndefault: allow\nrules:\n  - {id: ask-notes, description: notes need a human, "
+              "decision: ask, class: file.read, paths: [\"${workspace}/notes-*\"]}\n");
+  std::ofstream(ws_ + "/notes-yes") << "y\n";
+  std::ofstream(ws_ + "/notes-no") << "n\n";
+  // The approver keeps each request and allows only notes-yes.
+  std::ofstream(dir_ + "/approve.sh") << "#!/bin/sh\nreq=$(cat)\necho \"$req\" >> '" + dir_ +
+                                             "/requests.jsonl'\ncase \"$req\" in *notes-yes*) exit 0;; esac\nexit 3\n";
+  fs::permissions(dir_ + "/approve.sh", fs::perms::owner_all);
+  CmdResult r = Run(Probe() + " read:" + ws_ + "/notes-yes read:" + ws_ + "/notes-no", "enforce", "ask.yaml",
+                    "--ask 'exec:" + dir_ + "/approve.sh'");
+  EXPECT_NE(r.out.find("notes-yes -> ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("notes-no -> errno 13"), std::string::npos) << r.out;
+  std::string reqs = Slurp(dir_ + "/requests.jsonl");
+  EXPECT_NE(reqs.find("\"rule\":\"ask-notes\""), std::string::npos) << reqs;
+  EXPECT_NE(reqs.find("\"reason\":\"notes need a human\""), std::string::npos) << reqs;
+  std::vector<std::string> answers;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "annotation" && e.value("text", "") == "decision.answer") {
+      Json j = Json::parse(e["json"].get<std::string>());
+      answers.push_back(j["answer"].get<std::string>() + " " + j["by"].get<std::string>().substr(0, 5));
+    }
+  }
+  EXPECT_EQ(answers, (std::vector<std::string>{"allow exec:", "deny exec:"}));
+  EXPECT_NE(r.out.find("ask 2 (allowed 1, denied 1)"), std::string::npos) << r.out;
+
+  // Without an answerer (--ask deny, as in CI) both are denied.
+  CmdResult d = Run(Probe() + " read:" + ws_ + "/notes-yes", "enforce", "ask.yaml", "--ask deny");
+  EXPECT_NE(d.out.find("notes-yes -> errno 13"), std::string::npos) << d.out;
+}
+
+TEST_F(EnforceTest, InvalidPolicyExitsFour) {
+  WritePolicy("bad.yaml", "version: 1\nrules: [\n");
+  CmdResult r = Run("true", "enforce", "bad.yaml");
+  EXPECT_EQ(r.status, 4) << r.out;
+  CmdResult m = Run("true", "observe");
+  EXPECT_EQ(m.status, 2) << m.out;
+}
+
+}  // namespace
