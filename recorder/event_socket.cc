@@ -30,7 +30,7 @@
 namespace agenttrace {
 namespace {
 
-constexpr size_t kMaxConnections = 64;          // each may buffer up to one maximal line
+constexpr size_t kMaxConnections = 64;  // each may buffer up to one maximal line
 constexpr size_t kMaxPendingOutput = 1u << 20;  // a client that never reads its answers is dropped
 constexpr size_t kReadChunk = 64u << 10;
 
@@ -250,8 +250,8 @@ void ServerImpl::RecordError(Connection* c, std::string_view what, std::string_v
 }
 
 void ServerImpl::HandleOversized(Connection* c, std::string_view head, uint64_t size) {
-  std::string what =
-      "line of " + std::to_string(size) + " bytes exceeds the maximum of " + std::to_string(kMaxJsonLineBytes);
+  std::string what = "line of " + std::to_string(size) + " bytes exceeds the maximum of " +
+                     std::to_string(kMaxJsonLineBytes);
   RecordError(c, what, head, size);
   Answer(c, ErrorAnswer(what));
 }
