@@ -172,7 +172,6 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   up_opts.decider = options.decider;
   up_opts.ask = options.ask;
   up_opts.mode = options.mode;
-  up_opts.decider_records = options.decider_records;
   up_opts.tracker = topts;
   up_opts.on_input_end = [&] { Signal(agent_eof.get()); };
   mcp_relay::RelayOptions down_opts = up_opts;
@@ -211,8 +210,6 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
     // (it only has to keep up on average; the queue absorbs bursts).
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     McpTracker tracker(topts, [&](const Event& e) {
-      // The decider recorded the agent's tool calls already, each with its decision.
-      if (options.decider_records && e.kind == EventKind::kToolCall && e.direction == Direction::kToServer) return;
       deliver(e);
     });
     DirectionalFeeder to_server(Direction::kToServer, &tracker, options.max_message_bytes);

@@ -1,8 +1,9 @@
 // The transparent MCP stdio proxy: spawns the real MCP server and relays newline-delimited JSON-RPC
 // between the agent (our stdin/stdout) and the server, recording tool events on the side.
 //
-// Transparency: every byte read from one side is written to the other unchanged, in order, as soon as
-// it is read (no waiting for a line end, no re-serialisation). The server's stderr is inherited. A copy
+// Transparency: every byte read from one side is written to the other unchanged and in order, never
+// re-serialised: as soon as it is read (no waiting for a line end), except that with a decider the
+// agent's messages go line by line (a request must be whole to be decided; a denied one is not sent). The server's stderr is inherited. A copy
 // of each read is queued just before it is forwarded (so the queue order is causal: an answer is queued
 // before the agent can react to it) for a lower-priority recorder thread that splits lines, parses them
 // (McpTracker) and hands events to the sink; parsing never delays forwarding, except that a forwarding
@@ -24,9 +25,8 @@
 // forwarded (recorder/mcp_relay.h). Allowed: forwarded. Denied (or an ask answered no, or an ask with
 // no resolver): never forwarded; the proxy answers the agent with a JSON-RPC error with the same id
 // naming the rule and its reason. The decider records its decision (replayer/live_decider.h); the
-// proxy records the tool.call and, for an ask, who answered (format/decision_event.h), unless the
-// decider records those too (decider_records: a nested proxy asking the enclosing session). In audit
-// mode nothing is blocked and asks are not put to anyone.
+// proxy records the tool.call and, for an ask it put to its resolver, who answered
+// (format/decision_event.h). In audit mode nothing is blocked and asks are not put to anyone.
 //
 // Thread-safety: RunMcpProxy is called from one thread; it starts and joins its own threads. It
 // changes the process's SIGPIPE disposition to ignored and blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP while
@@ -69,7 +69,6 @@ struct McpProxyOptions {
   RequestDecider* decider = nullptr;
   AskResolver* ask = nullptr;  // answers asks; null: an ask is denied, and the answer says so
   EnforceMode mode = EnforceMode::kEnforce;
-  bool decider_records = false;  // the decider records the tool.call and ask answers (nested proxy)
 };
 
 struct McpProxyResult {

@@ -382,7 +382,7 @@ class UpRelay final : public LineSink {
   void TakeDecisions() {
     for (auto& item : worker_->TakeDone()) {
       // The decider records its decision; the proxy records who answered an ask.
-      if (item->asked && !o_.decider_records) {
+      if (item->asked) {
         o_.queue->PushEvent(MakeAnswerEvent(item->call, item->decision, o_.mode, item->answer));
       }
       if (item->asked) ++stats_->asked;

@@ -152,7 +152,6 @@ struct RelayOptions {
   RequestDecider* decider = nullptr;         // null: forward bytes as they come
   AskResolver* ask = nullptr;                // null: an ask is denied
   EnforceMode mode = EnforceMode::kEnforce;  // audit: decided and recorded, never blocked
-  bool decider_records = false;              // the decider records the tool calls and ask answers too
   McpTrackerOptions tracker;                 // how a tools/call becomes the event that is decided
   std::function<void()> on_input_end;        // the input ended (or its writer closed it); called once
 };

@@ -576,21 +576,6 @@ TEST(McpProxyTest, AskAnsweredYesIsForwardedAndNoIsDenied) {
   }
 }
 
-TEST(McpProxyTest, DeciderThatRecordsItselfLeavesToolCallsToIt) {
-  FakeDecider decider;
-  McpProxyOptions o;
-  o.decider = &decider;
-  o.decider_records = true;
-  ProxyRun run({FAKE_MCP_SERVER, "mcp"}, o);
-  auto answers = CallTools(run, {"echo", "zap"});
-  run.CloseAgentStdin();
-  ASSERT_TRUE(run.Join().ok());
-  EXPECT_TRUE(answers[11].contains("error"));
-  auto ev = run.Events();
-  EXPECT_EQ(OfKind(ev, EventKind::kToolCall).size(), 0u);  // the decider's side recorded them
-  EXPECT_EQ(OfKind(ev, EventKind::kToolResult).size(), 2u);
-  EXPECT_EQ(OfKind(ev, EventKind::kAnnotation).size(), 0u);
-}
 
 }  // namespace
 }  // namespace agenttrace
