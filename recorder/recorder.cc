@@ -168,6 +168,18 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     agent_env.push_back(e);
   }
   agent_env.push_back(std::string(kEnvSession) + "=" + out.session.ToString());
+  // The request-time decider exists before the event socket starts, so that every producer of the
+  // session can be given the same one.
+  std::unique_ptr<RedactingDecider> redacting;
+  if (o.enforce.has_value()) {
+    RecordingSink* rec = async.get();
+    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->AppendRedacted(e); });
+    if (!decider.ok()) {
+      (void)async->Finish(125, 0);
+      return decider.status();
+    }
+    redacting = std::make_unique<RedactingDecider>(*decider, &scanner);
+  }
   SocketDir socket_dir;
   std::unique_ptr<EventSocketServer> socket;
   Status sock_status = socket_dir.Create();
@@ -189,16 +201,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   topts.allow_io_uring = o.allow_io_uring;
   topts.cpu_pin = o.cpu_pin;
   topts.pin_tracer = o.pin_tracer;
-  std::unique_ptr<RedactingDecider> redacting;
-  if (o.enforce.has_value()) {
-    RecordingSink* rec = async.get();
-    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->Append(e); });
-    if (!decider.ok()) {
-      if (socket) socket->Stop();
-      (void)async->Finish(125, 0);
-      return decider.status();
-    }
-    redacting = std::make_unique<RedactingDecider>(*decider, &scanner);
+  if (redacting) {
     topts.decider = redacting.get();
     topts.ask = o.enforce->ask;
     topts.mode = o.enforce->mode;

@@ -31,7 +31,8 @@ class SigningKey;
 // tracer applies decisions).
 struct EnforceOptions {
   // Called once the session exists, before the agent starts, with the session's record and a function
-  // that appends an event to the session (thread-safe; redacted like every event). Returns the decider
+  // that appends an event to the session (thread-safe; not redacted again: it is for events built from
+  // the redacted requests the decider gets, and from the policy). Returns the decider
   // for the run; it must stay valid until RunRecord returns. Its requests reach it redacted as the
   // recorded events are, so that the decisions on record are the decisions made.
   std::function<Result<RequestDecider*>(const SessionInfo& info, std::function<void(const Event&)> record)> start;

@@ -52,6 +52,11 @@ class RecordingSink final : public AsyncSessionWriter {
 
   // Redacts a copy of `event` when it has a field to redact, then queues it.
   Status Append(const Event& event) override;
+  // Queues `event` as is: for the recorder's own events built from values already redacted with
+  // RedactEvent (the request-time decisions of `agenttrace run`, whose request was redacted before it
+  // was decided). Redacting their JSON again would cost more than the decision and would touch the
+  // request's paths, which events never have redacted.
+  Status AppendRedacted(const Event& event) { return inner_->Append(event); }
   // Applies `fn`, then redacts the command line it may have set.
   void UpdateInfo(const std::function<void(SessionInfo*)>& fn) override;
   Status Flush() override { return inner_->Flush(); }

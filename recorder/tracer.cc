@@ -641,6 +641,14 @@ class WakeSignal {
 
 Result<TraceOutcome> Tracer::Run() {
   WakeSignal wake;
+  // Destroyed after clear_tid: once Run() no longer takes requests, the worker's last answers (the
+  // denials of asks still queued) must not wait for it (PostAnswer stops waking when run_tid_ is 0).
+  struct StopWorker {
+    std::unique_ptr<AskWorker>* w;
+    ~StopWorker() {
+      if (*w) (*w)->Stop();
+    }
+  } stop_worker{&ask_worker_};
   run_tid_.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   struct ClearTid {
     std::atomic<pid_t>* tid;
@@ -653,12 +661,6 @@ Result<TraceOutcome> Tracer::Run() {
                                                 PostAnswer(static_cast<pid_t>(ticket & 0xffffffffu), ticket, a);
                                               });
   }
-  struct StopWorker {
-    std::unique_ptr<AskWorker>* w;
-    ~StopWorker() {
-      if (*w) (*w)->Stop();
-    }
-  } stop_worker{&ask_worker_};
   while (true) {
     if (RequestsPending()) TakeRequests();
     int status = 0;
@@ -740,9 +742,28 @@ Result<TraceOutcome> Tracer::Run() {
 
 namespace {
 
-// File events fail as a permission problem of the file; the rest as an operation not permitted.
-int DenyErrno(EventKind kind) {
-  return static_cast<uint16_t>(kind) <= static_cast<uint16_t>(EventKind::kFileRmdir) ? EACCES : EPERM;
+// File events fail as a permission problem of the file; the rest as an operation not permitted. But
+// a call that needs an existing object whose path does not exist fails with ENOENT, as it would have
+// without the policy: programs probe paths (execvp's PATH search, configuration lookups) and take
+// ENOENT as "try the next one", EACCES or EPERM as an error. The call is skipped either way.
+int DenyErrno(const Event& ev) {
+  const EventKind kind = ev.kind;
+  int err = static_cast<uint16_t>(kind) <= static_cast<uint16_t>(EventKind::kFileRmdir) ? EACCES : EPERM;
+  bool needs_existing = false;
+  switch (kind) {
+    case EventKind::kFileOpen: needs_existing = (ev.flags & O_CREAT) == 0; break;
+    case EventKind::kExec:
+    case EventKind::kFileDelete:
+    case EventKind::kFileRmdir:
+    case EventKind::kFileChmod:
+    case EventKind::kFileChown:
+    case EventKind::kFileTruncate: needs_existing = true; break;
+    default: break;
+  }
+  if (!needs_existing || ev.path.empty() || ev.path[0] != '/') return err;
+  struct stat st;
+  if (lstat(ev.path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) return errno;
+  return err;
 }
 
 }  // namespace
@@ -768,7 +789,8 @@ bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
     Emit(MakeAnswerEvent(t->ev, d, options_.mode, refused));
     ++outcome_.asks_denied;
   }
-  ApplyDeny(tid, t, DenyErrno(t->ev.kind));
+  t->decision = std::move(d);  // named by a decision.failed event if the denial cannot be applied
+  ApplyDeny(tid, t, DenyErrno(t->ev));
   return false;
 }
 
@@ -816,9 +838,7 @@ void Tracer::FinishDenied(pid_t tid, ThreadState* t) {
 }
 
 void Tracer::FailEnforcement(pid_t tid, ThreadState* t, const std::string& why) {
-  RequestDecision d;
-  d.rule = t->decision.rule;
-  Emit(MakeDecisionFailedEvent(t->ev, d, why));
+  Emit(MakeDecisionFailedEvent(t->ev, t->decision, why));
   std::fprintf(stderr, "agenttrace: run: a denied call of process %d could not be blocked (%s): killing the agent\n",
                t->pid, why.c_str());
   if (!outcome_.enforcement_failed) {
@@ -845,7 +865,7 @@ void Tracer::OnAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer) {
     ContinueEntry(tid, t);
   } else {
     ++outcome_.asks_denied;
-    ApplyDeny(tid, t, DenyErrno(t->ev.kind));
+    ApplyDeny(tid, t, DenyErrno(t->ev));
   }
 }
 

@@ -10,6 +10,12 @@
 #   PIN=CPU (run every mode, tracer included, under taskset -c CPU), TMPDIR (where workloads and stores go),
 #   AT_RECORD_FLAGS (extra flags for agenttrace record, e.g. --cpu-pin), KEEP=DIR (copy each workload's
 #   last store and strace log to DIR/store-WORKLOAD and DIR/strace-WORKLOAD.log, for inspection).
+# ENFORCE=POLICY: also run each workload under `agenttrace run --mode ${ENFORCE_MODE:-enforce} --ask deny
+#   --policy POLICY` in the same alternation, and print its median, its ratio to native and to record,
+#   and the decisions it recorded. A workload that the policy breaks (a denied call makes it fail) is
+#   reported as such, not timed. ENFORCE=bench: a generated policy of 200 rules that allows the four
+#   workloads (default deny; the workspace, the system directories, loopback; 190 deny and ask rules
+#   on paths, hosts and programs the workloads never touch, plus a sequence and a budget).
 # COUNT=1: instead of timing, run each workload once under strace and once under agenttrace, each tracer
 #   itself under an outer `strace -o` that follows only the tracer's own (main) thread, and print per
 #   recorded event the syscalls the tracer made and its ptrace stops (each stop ends with exactly one
@@ -63,6 +69,38 @@ for name in ${syscalls//,/ }; do
   if strace -qq -e trace="$name" -o /dev/null true 2>/dev/null; then known+=("$name"); else unknown+=("$name"); fi
 done
 strace_syscalls=$(IFS=,; echo "${known[*]}")
+
+if [[ "${ENFORCE:-}" == bench ]]; then
+  ENFORCE="$work/enforce-policy.yaml"
+  {
+    echo 'version: 1'
+    echo 'default: deny'
+    echo 'secrets: ["~/.ssh/**", "~/.aws/**", "**/.env"]'
+    echo 'rules:'
+    echo '  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/**", "${tmp}/**", "${home}/**"]}'
+    echo '  - {id: sys, decision: allow, class: [file.read, exec], paths: ["/usr/**", "/etc/**", "/lib/**", "/lib64/**", "/bin/**", "/proc/**", "/sys/**", "/dev/**"]}'
+    echo '  - {id: dev-write, decision: allow, class: file.write, paths: ["/dev/null", "/dev/tty"]}'
+    echo '  - {id: bench-bin, decision: allow, class: exec, paths: ["${tmp}/**"]}'
+    echo '  - {id: loopback, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1", "::1"]}'
+    # listen(2) names no address: at request time its event has none, so no host rule can match it.
+    echo '  - {id: listen, decision: allow, class: net.listen}'
+    echo '  - {id: no-secrets, decision: deny, class: secret.read}'
+    for i in $(seq 0 189); do
+      case $((i % 5)) in
+        0) echo "  - {id: deny-dir$i, decision: deny, class: [file.read, file.write], paths: [\"/srv/data$i/**\", \"~/private$i/**/*.{db,sqlite}\"]}" ;;
+        1) echo "  - {id: ask-hook$i, decision: ask, class: file.write, paths: [\"\${workspace}/.git/hooks$i/*\"]}" ;;
+        2) echo "  - {id: exec$i, decision: ask, class: exec, paths: [\"**/tool$i\"]}" ;;
+        3) echo "  - {id: host$i, decision: deny, class: net.connect, hosts: [\"192.0.$((i % 250)).0/24\"]}" ;;
+        4) echo "  - {id: cfg$i, decision: ask, class: file.write, paths: [\"\${home}/.config/app$i/**\"]}" ;;
+      esac
+    done
+    echo '  - id: exfil'
+    echo '    decision: deny'
+    echo '    sequence: {steps: [{class: secret.read}, {class: net.connect}], within: {events: 100}}'
+    echo '  - {id: exec-budget, decision: ask, class: exec, budget: {max: 100000}}'
+  } >"$ENFORCE"
+  "$at" policy check "$ENFORCE" >/dev/null || die "the generated enforcement policy is invalid"
+fi
 
 # --- Workloads. prepare_X makes a fresh working directory (untimed); run_X is what is measured. ---
 mkdir -p "$work/bin" "$work/home"
@@ -137,6 +175,14 @@ run_mode() {
       rm -rf "$work/store-$wl"
       (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" record -q ${AT_RECORD_FLAGS:-} --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) ||
         die "$wl failed under agenttrace record" ;;
+    enforce)
+      rm -rf "$work/store-run-$wl"
+      if ! (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" run ${AT_RECORD_FLAGS:-} --policy "$ENFORCE" \
+            --mode "${ENFORCE_MODE:-enforce}" --ask deny --store "$work/store-run-$wl" -- "${cmd[@]}" \
+            >/dev/null 2>"$work/run-$wl.err"); then
+        echo "failed"
+        return
+      fi ;;
   esac
   end=$(now_ns)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
@@ -203,13 +249,14 @@ echo
 printf '%-24s %9s %9s %7s %9s %7s %8s | %8s %8s %8s | %9s %8s\n' workload native_s strace_s x at_s x at/strace \
   events B/event raw_B/ev strace_ln zstd_B/ln
 for wl in "${workloads[@]}"; do
-  : >"$work/t-native" ; : >"$work/t-strace" ; : >"$work/t-agenttrace"
+  : >"$work/t-native" ; : >"$work/t-strace" ; : >"$work/t-agenttrace" ; : >"$work/t-enforce"
   for rep in $(seq 1 "$reps"); do
-    for mode in native strace agenttrace; do
+    for mode in native strace agenttrace ${ENFORCE:+enforce}; do
       run_mode "$mode" "$wl" "$rep" >>"$work/t-$mode"
     done
   done
   n=$(median <"$work/t-native"); s=$(median <"$work/t-strace"); a=$(median <"$work/t-agenttrace")
+  for m in native agenttrace enforce; do cp "$work/t-$m" "$work/t-$m-$wl"; done
   stats=$("$at" stats --json --store "$work/store-$wl")
   events=$(json_field events <<<"$stats")
   per_event=$(json_field bytes_per_event <<<"$stats")
@@ -224,6 +271,22 @@ for wl in "${workloads[@]}"; do
       printf "%-24s %9.3f %9.3f %6.2fx %9.3f %6.2fx %7.2fx | %8d %8.1f %8.1f | %9d %8.1f\n",
         name, n, s, s / n, a, a / n, a / s, ev, pe, rpe, ln, (ln ? zb / ln : 0) }'
 done
+if [[ -n "${ENFORCE:-}" ]]; then
+  echo
+  echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") ($(grep -c '^  - ' "$ENFORCE") rules; same repetitions, interleaved):"
+  printf '%-24s %9s %9s %9s %7s %8s %10s\n' workload native_s record_s run_s x run/rec decisions
+  for wl in "${workloads[@]}"; do
+    if grep -q failed "$work/t-enforce-$wl"; then
+      printf '%-24s the workload failed under the policy: %s\n' "${names[$wl]}" \
+        "$(grep -m1 -v '^agenttrace: run (' "$work/run-$wl.err" | head -c 160)"
+      continue
+    fi
+    n=$(median <"$work/t-native-$wl"); a=$(median <"$work/t-agenttrace-$wl"); e=$(median <"$work/t-enforce-$wl")
+    d=$(sed -n 's/.*run ([a-z]*): \([0-9]*\) decisions.*/\1/p' "$work/run-$wl.err" | head -n1)
+    awk -v name="${names[$wl]}" -v n="$n" -v a="$a" -v e="$e" -v d="${d:-?}" 'BEGIN {
+      printf "%-24s %9.3f %9.3f %9.3f %6.2fx %7.2fx %10s\n", name, n, a, e, e / n, e / a, d }'
+  done
+fi
 echo
 echo "x: ratio to native. B/event: agenttrace store bytes per recorded event (agenttrace stats --json),"
 echo "raw: before compression. strace_ln: lines of strace -f -ttt output; zstd_B/ln: that log compressed"

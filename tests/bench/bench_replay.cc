@@ -6,12 +6,18 @@
 //    decompression and hash checks, on AGENTTRACE_BENCH_THREADS threads (default 2). The store is
 //    written once, in a temporary directory, before timing. Reports wall time, and the process CPU
 //    time of the replay (replay_cpu_s, events_per_cpu_s: the per-core rate, less sensitive to load).
+//  BM_DecideLatency/R: request-time decisions (`agenttrace run`): LiveDecider::Decide on the same policy
+//    and event mix, one request at a time, with (R=1) or without (R=0) building the "decision" event
+//    that is recorded; counters p50_us and p99_us of single decisions (clock_gettime around each).
 // Run: build-dir/tests/bench/bench_replay --benchmark_filter=...
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -20,6 +26,7 @@
 
 #include "format/store.h"
 #include "replayer/engine.h"
+#include "replayer/live_decider.h"
 #include "replayer/policy.h"
 #include "replayer/replay.h"
 
@@ -120,6 +127,51 @@ void BM_EvaluateEvents(benchmark::State& state) {
   state.counters["rules"] = static_cast<double>(policy->rules.size());
 }
 BENCHMARK(BM_EvaluateEvents)->Unit(benchmark::kMillisecond);
+
+void BM_DecideLatency(benchmark::State& state) {
+  static const std::string yaml = RealisticPolicy();
+  auto policy = ParsePolicy(yaml, "bench.yaml");
+  if (!policy.ok()) {
+    state.SkipWithError(policy.status().ToString().c_str());
+    return;
+  }
+  const bool record = state.range(0) != 0;
+  const double rules = static_cast<double>(policy->rules.size());
+  uint64_t recorded_bytes = 0;
+  LiveDeciderOptions o;
+  if (record) o.record = [&recorded_bytes](const Event& e) { recorded_bytes += e.json.size(); };
+  auto decider = LiveDecider::Create(std::make_shared<const Policy>(std::move(*policy)),
+                                     PathVars{"/home/u/proj", "/home/u", "/tmp"}, std::move(o));
+  if (!decider.ok()) {
+    state.SkipWithError(decider.status().ToString().c_str());
+    return;
+  }
+  std::vector<Event> events = EventMix(1 << 14);
+  for (Event& e : events) e.result = 0;  // requests: the result is not known yet
+  std::vector<double> lat;
+  lat.reserve(events.size() * 8);
+  uint64_t denies = 0;
+  for (auto _ : state) {
+    for (const Event& e : events) {
+      timespec a, b;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      if (lat.size() < lat.capacity()) lat.push_back((b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3);
+    }
+  }
+  benchmark::DoNotOptimize(denies);
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[static_cast<size_t>(p * (lat.size() - 1))]; };
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
+  state.counters["p50_us"] = pct(0.50);
+  state.counters["p99_us"] = pct(0.99);
+  state.counters["p999_us"] = pct(0.999);
+  state.counters["rules"] = rules;
+  state.counters["bytes_per_decision"] =
+      record ? static_cast<double>(recorded_bytes) / static_cast<double>(state.iterations() * events.size()) : 0;
+}
+BENCHMARK(BM_DecideLatency)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 uint64_t EnvOr(const char* name, uint64_t def) {
   const char* v = std::getenv(name);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -39,7 +40,7 @@ secrets: ["~/.ssh/**"]
 rules:
   - {id: no-secrets, description: credentials are off limits, decision: deny, class: secret.read}
   - {id: no-delete-outside, description: deletes stay in the workspace, decision: deny, class: file.delete, not_paths: ["${workspace}/**", "${tmp}/**"]}
-  - {id: no-true, description: this test forbids running true, decision: deny, class: exec, paths: ["**/true"]}
+  - {id: no-true, description: this test forbids running true, decision: deny, class: exec, paths: ["**/true", "**/true-missing"]}
   - {id: write-budget, description: three outputs at most, decision: deny, class: file.write, paths: ["${workspace}/budget/**"], budget: {max: 3}}
 )";
 
@@ -184,10 +185,14 @@ TEST_F(EnforceTest, RmOutsideTheWorkspaceFailsAndTheFileStays) {
   EXPECT_FALSE(fs::exists(ws_ + "/scratch.txt"));
 }
 
-TEST_F(EnforceTest, DeniedExecFailsWithEperm) {
-  CmdResult r = Run(Probe() + " exec:/usr/bin/true exec:/usr/bin/env");
+TEST_F(EnforceTest, DeniedExecFailsWithEpermOrEnoentWhenMissing) {
+  CmdResult r = Run(Probe() + " exec:/usr/bin/true exec:/usr/bin/env exec:/usr/bin/true-missing");
   EXPECT_NE(r.out.find("exec:/usr/bin/true -> errno 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("exec:/usr/bin/env -> ok"), std::string::npos) << r.out;
+  // Denied, but the program does not exist: ENOENT, as without the policy (execvp's PATH search goes on).
+  EXPECT_NE(r.out.find("exec:/usr/bin/true-missing -> errno 2"), std::string::npos) << r.out;
+  std::set<std::string> blocking = Blocking(Decisions(LastSession()));
+  EXPECT_EQ(blocking.count("deny no-true exec /usr/bin/true-missing"), 1u) << r.out;
 }
 
 TEST_F(EnforceTest, ConnectAfterASecretReadIsRefused) {
@@ -355,6 +360,105 @@ TEST_F(EnforceTest, ExecAskProgramAnswers) {
   // Without an answerer (--ask deny, as in CI) both are denied.
   CmdResult d = Run(Probe() + " read:" + ws_ + "/notes-yes", "enforce", "ask.yaml", "--ask deny");
   EXPECT_NE(d.out.find("notes-yes -> errno 13"), std::string::npos) << d.out;
+}
+
+// The sample agents under the production-candidate policy (as the demo runs them): the misbehaving
+// one is stopped where the policy denies, the good one finishes, and replay re-decides every
+// decision of both the same.
+TEST_F(EnforceTest, SampleAgentsUnderTheCandidatePolicyReplayTheSame) {
+  const std::string src = AGENTTRACE_SOURCE_DIR;
+  const std::string agent = std::string(AGENTTRACE_BUILD_DIR) + "/samples/sample-agent";
+  const std::string mcp = std::string(AGENTTRACE_BUILD_DIR) + "/samples/sample-mcp-server";
+  fs::copy(src + "/samples/policies/production-candidate.yaml", dir_ + "/candidate.yaml");
+  fs::create_directories(home_ + "/.aws");
+  fs::create_directories(home_ + "/.cache");
+  std::ofstream(home_ + "/.aws/credentials") << "[default]\naws_access_key_id = AKIAFAKEFAKEFAKEFAKE\n";
+  std::ofstream(home_ + "/.cache/agent-notes.txt") << "notes the agent must not delete\n";
+  for (const std::string mode : {"good", "evil"}) {
+    fs::remove_all(ws_);
+    fs::create_directories(ws_);
+    fs::copy(src + "/samples/workspace-template", ws_, fs::copy_options::recursive);
+    CmdResult r = Sh("env -i PATH=/usr/local/bin:/usr/bin:/bin HOME='" + home_ + "' TMPDIR=/tmp LANG=C.UTF-8 " +
+                     "AGENTTRACE_BIN=" + Bin() + " AGENTTRACE_SAMPLE_MCP='" + mcp + "' " + Bin() + " run --store '" +
+                     store_ + "' --policy '" + dir_ + "/candidate.yaml' --ask deny --label sample-" + mode + " -- '" +
+                     agent + "' --mode " + mode + " --seed 1");
+    if (mode == "good") {
+      EXPECT_EQ(r.status, 0) << r.out;
+    }
+    EXPECT_NE(r.out.find("run (enforce)"), std::string::npos) << r.out;
+  }
+  EXPECT_TRUE(fs::exists(home_ + "/.cache/agent-notes.txt"));  // the evil agent's delete was refused
+  Json rep = Replay("candidate.yaml");
+  ASSERT_EQ(rep["sessions"].size(), 2u);
+  for (const Json& sj : rep["sessions"]) {
+    const Json& rd = sj["request_decisions"];
+    EXPECT_GT(rd["recorded"].get<int>(), 20) << rd.dump();
+    EXPECT_EQ(rd["same"], rd["recorded"]) << rd.dump();
+  }
+  EXPECT_EQ(rep["sessions"][0]["deny"], 0) << rep["sessions"][0].dump();
+  EXPECT_GT(rep["sessions"][1]["deny"].get<int>(), 0);
+}
+
+// An ask stops only the thread that asked: another thread of the agent keeps running meanwhile.
+TEST_F(EnforceTest, AskParksOnlyTheAskingThread) {
+  WritePolicy("ask.yaml",
+              "version: 1\ndefault: allow\nrules:\n  - {id: ask-notes, decision: ask, class: file.read, "
+              "paths: [\"${workspace}/notes-*\"]}\n");
+  std::ofstream(ws_ + "/notes-1") << "n\n";
+  // The approver answers yes once the other thread has written its heartbeats during the ask.
+  std::ofstream(dir_ + "/approve.sh") << "#!/bin/sh\ncat > /dev/null\nfor i in $(seq 1 100); do\n  [ -s '" + ws_ +
+                                             "/beats' ] && [ $(wc -l < '" + ws_ +
+                                             "/beats') -ge 5 ] && exit 0\n  sleep 0.05\ndone\nexit 1\n";
+  fs::permissions(dir_ + "/approve.sh", fs::perms::owner_all);
+  std::ofstream(ws_ + "/threads.py") << "import threading, time\n"
+                                        "stop = False\n"
+                                        "def beat():\n"
+                                        "    while not stop:\n"
+                                        "        with open('beats', 'a') as f: f.write('x\\n')\n"
+                                        "        time.sleep(0.02)\n"
+                                        "t = threading.Thread(target=beat); t.start()\n"
+                                        "time.sleep(0.05)\n"
+                                        "open('notes-1').read()\n"
+                                        "print('read done', flush=True)\n"
+                                        "stop = True; t.join()\n";
+  CmdResult r = Run("python3 threads.py", "enforce", "ask.yaml", "--ask 'exec:" + dir_ + "/approve.sh'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("read done"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("allowed 1"), std::string::npos) << r.out;
+}
+
+// An agent killed while its thread waits for an answer: the recording still ends (the late answer
+// is dropped), and the call never ran.
+TEST_F(EnforceTest, AgentKilledWhileAnAskWaitsEndsTheRun) {
+  WritePolicy("ask.yaml",
+              "version: 1\ndefault: allow\nrules:\n  - {id: ask-notes, decision: ask, class: file.read, "
+              "paths: [\"${workspace}/notes-*\"]}\n");
+  std::ofstream(ws_ + "/notes-1") << "n\n";
+  auto start = std::chrono::steady_clock::now();
+  CmdResult r = Run("timeout -s KILL 60 " + Probe() + " read:" + ws_ + "/notes-1", "enforce", "ask.yaml",
+                    "--ask 'exec:sleep 3; exit 0' --timeout 1s --kill-after 0");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 124) << r.out;  // run's own timeout
+  EXPECT_EQ(r.out.find("-> ok"), std::string::npos) << r.out;
+  EXPECT_LT(took, std::chrono::seconds(30)) << r.out;
+}
+
+// The requests in decision events are redacted as the recorded events are: a token on a command line
+// never reaches the store.
+TEST_F(EnforceTest, DecisionRequestsAreRedacted) {
+  const std::string token = "ghp_" + std::string("Zq8vN3xW1kLm5Rt7Yp2Hs9Dc4Fg6Jb0AeUi");
+  CmdResult r = Run("env echo --token " + token);
+  EXPECT_EQ(r.status, 0) << r.out;
+  int execs = 0;
+  for (const Json& d : Decisions(LastSession())) {
+    if (d["request"]["kind"] == "exec" && d["request"]["path"] == "/usr/bin/echo") ++execs;
+  }
+  EXPECT_EQ(execs, 1);
+  CmdResult ls = Sh(Bin() + " ls --store '" + store_ + "' --json");
+  std::string id = Json::parse(ls.out).back()["id"];
+  CmdResult ex = Sh(Bin() + " export --store '" + store_ + "' --format jsonl " + id);
+  EXPECT_EQ(ex.out.find(token), std::string::npos) << "the token leaked into the session";
+  EXPECT_NE(ex.out.find("--token"), std::string::npos);
 }
 
 TEST_F(EnforceTest, InvalidPolicyExitsFour) {
