@@ -152,14 +152,6 @@ class ServerImpl final : public EventSocketServer {
     ::unlink(path_.c_str());
   }
   const std::string& path() const override { return path_; }
-  void SetDecisions(EventSocketDecisions decisions) override {
-    std::lock_guard<std::mutex> lock(decisions_mu_);
-    decisions_ = decisions;
-  }
-  EventSocketDecisions Decisions() const {
-    std::lock_guard<std::mutex> lock(decisions_mu_);
-    return decisions_;
-  }
 
   void Stop() override {
     if (!thread_.joinable()) return;
@@ -196,8 +188,7 @@ class ServerImpl final : public EventSocketServer {
   UniqueFd wake_fd_;
   AsyncSessionWriter* sink_;
   const SecretScanner* secrets_;
-  mutable std::mutex decisions_mu_;
-  EventSocketDecisions decisions_;  // guarded by decisions_mu_
+  const EventSocketDecisions decisions_;
   std::shared_ptr<AskShared> asks_;
   std::list<Connection> conns_;
   std::thread thread_;
@@ -334,7 +325,7 @@ void ServerImpl::HandleLine(Connection* c, std::string_view line) {
 
 std::string ServerImpl::DecisionAnswer(const RequestDecision& d, const AskAnswer* a) const {
   nlohmann::json j = {{"ok", true},     {"policy", true},     {"decision", RequestVerdictName(d.verdict)},
-                      {"rule", d.rule}, {"reason", d.reason}, {"mode", EnforceModeName(Decisions().mode)}};
+                      {"rule", d.rule}, {"reason", d.reason}, {"mode", EnforceModeName(decisions_.mode)}};
   if (d.error) j["decider_error"] = true;
   if (a != nullptr) {
     j["answer"] = a->allow ? "allow" : "deny";
@@ -372,7 +363,7 @@ void ServerImpl::HandleDecide(Connection* c, const nlohmann::json& request, std:
       return;
     }
   }
-  const EventSocketDecisions decisions = Decisions();
+  const EventSocketDecisions& decisions = decisions_;
   if (decisions.decider == nullptr) {
     Answer(c,
            "{\"ok\":true,\"policy\":false,\"decision\":\"allow\",\"rule\":\"\",\"reason\":\"this recording has no "
@@ -416,7 +407,7 @@ void ServerImpl::FinishAsks() {
     done.swap(asks_->done);
   }
   for (AskShared::Done& d : done) {
-    (void)sink_->Append(MakeAnswerEvent(d.call, d.decision, Decisions().mode, d.answer));
+    (void)sink_->Append(MakeAnswerEvent(d.call, d.decision, decisions_.mode, d.answer));
     Connection* c = d.conn;
     Answer(c, DecisionAnswer(d.decision, &d.answer));
     c->waiting = false;

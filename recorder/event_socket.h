@@ -66,9 +66,6 @@ class EventSocketServer {
   virtual const std::string& path() const = 0;
   // Stops accepting, drains what was already received, joins the thread.
   virtual void Stop() = 0;
-  // Replaces who answers decision requests (a recording whose decider exists only once its session
-  // does). The decider and resolver must outlive the server.
-  virtual void SetDecisions(EventSocketDecisions decisions) = 0;
 };
 
 // The client side (`agenttrace emit`, a nested `agenttrace record --mcp`): one connection; each line

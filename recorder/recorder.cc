@@ -184,10 +184,15 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::unique_ptr<EventSocketServer> socket;
   Status sock_status = socket_dir.Create();
   if (sock_status.ok()) {
-    auto server = EventSocketServer::Start(socket_dir.path(), async.get(), &scanner);
+    // Tool calls (hooks, nested MCP proxies) are decided by the same decider through the event socket:
+    // one session, one state.
+    EventSocketDecisions decisions;
+    if (redacting) decisions = {redacting.get(), o.enforce->ask, o.enforce->mode};
+    auto server = EventSocketServer::Start(socket_dir.path(), async.get(), &scanner, decisions);
     if (server.ok()) {
       socket = std::move(server).value();
       agent_env.push_back(std::string(kEnvSocket) + "=" + socket->path());
+      if (redacting) agent_env.push_back(std::string(kEnvDecides) + "=1");
     } else {
       sock_status = server.status();
     }
@@ -205,12 +210,6 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     topts.decider = redacting.get();
     topts.ask = o.enforce->ask;
     topts.mode = o.enforce->mode;
-    // Tool calls (hooks, nested MCP proxies) are decided by the same decider through the event socket:
-    // one session, one state.
-    if (socket) {
-      socket->SetDecisions({redacting.get(), o.enforce->ask, o.enforce->mode});
-      agent_env.push_back(std::string(kEnvDecides) + "=1");
-    }
   }
   WriterSink sink(async.get());
   Tracer tracer(&sink, topts);
