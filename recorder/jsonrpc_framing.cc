@@ -103,6 +103,44 @@ std::string Blake2bHex(std::string_view bytes) {
   return hex;
 }
 
+// The tool.call of a tools/call request's params: the one rule, for the recorder and for a decision
+// taken before forwarding (so that replay decides on exactly what was decided live).
+static void FillToolCall(const Json& params, const McpTrackerOptions& options, Event* e) {
+  e->kind = EventKind::kToolCall;
+  if (params.is_object()) {
+    auto n = params.find("name");
+    if (n != params.end() && n->is_string()) e->tool = n->get<std::string>();
+    auto a = params.find("arguments");
+    e->json = a != params.end() ? Dump(*a) : "{}";
+  }
+  if (e->json.size() > options.max_arguments_bytes) {
+    e->size = static_cast<int64_t>(e->json.size());
+    e->json = TruncatedBodyJson(e->json);
+  }
+  if (options.redact) options.redact(&e->json);
+}
+
+bool ToolCallFromRequest(std::string_view line, const McpTrackerOptions& options, Event* out) {
+  if (line.find("tools/call") == std::string_view::npos) return false;
+  if (JsonNestingExceeds(line, kMaxJsonDepth)) return false;
+  Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  auto jv = j.find("jsonrpc");
+  auto mit = j.find("method");
+  auto iit = j.find("id");
+  if (jv == j.end() || *jv != "2.0" || mit == j.end() || *mit != "tools/call" || iit == j.end() ||
+      !(iit->is_string() || iit->is_number_integer())) {
+    return false;
+  }
+  static const Json kNoParams = Json::object();
+  auto pit = j.find("params");
+  out->Clear();
+  out->request_id = Dump(*iit);
+  out->direction = Direction::kToServer;
+  FillToolCall(pit != j.end() ? *pit : kNoParams, options, out);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // McpTracker
 
@@ -250,18 +288,7 @@ void McpTracker::OnLine(Direction dir, std::string_view line, int64_t mono_ns, i
     pend.start_mono_ns = mono_ns;
     e.request_id = id;
     if (method == "tools/call") {
-      e.kind = EventKind::kToolCall;
-      if (params.is_object()) {
-        auto n = params.find("name");
-        if (n != params.end() && n->is_string()) e.tool = n->get<std::string>();
-        auto a = params.find("arguments");
-        e.json = a != params.end() ? Dump(*a) : "{}";
-      }
-      if (e.json.size() > options_.max_arguments_bytes) {
-        e.size = static_cast<int64_t>(e.json.size());
-        e.json = TruncatedBodyJson(e.json);
-      }
-      Redact(&e.json);
+      FillToolCall(params, options_, &e);
       pend.tool = e.tool;
     } else {
       e.kind = EventKind::kMcpRequest;

@@ -98,6 +98,11 @@ struct McpTrackerOptions {
   std::function<void(std::string*)> redact;
 };
 
+// When `line` is a JSON-RPC tools/call request (valid JSON, "jsonrpc":"2.0", a string or integer id),
+// fills `out` with the tool.call the tracker records for it (tool, json bounded and redacted as
+// `options` say, request_id, direction kToServer; no server, no times) and returns true.
+bool ToolCallFromRequest(std::string_view line, const McpTrackerOptions& options, Event* out);
+
 // Turns JSON-RPC lines into events. Every event gets server, direction, mono_ns/wall_ns as given;
 // seq and pid are left to the writer.
 class McpTracker {

@@ -23,134 +23,15 @@
 
 #include "format/sys.h"
 #include "format/unique_fd.h"
+#include "recorder/mcp_relay.h"
 
 namespace agenttrace {
 namespace {
 
-constexpr size_t kReadBytes = 256u << 10;
+using mcp_relay::NowNs;
+using mcp_relay::Signal;
+
 constexpr int64_t kDrainAfterExitMs = 1000;  // grandchildren may hold the server's stdout open
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-void Signal(int efd) {
-  uint64_t one = 1;
-  (void)!::write(efd, &one, sizeof one);
-}
-
-// A copy of forwarded bytes on its way to the recorder thread. Buffers are recycled so that steady
-// forwarding does not allocate.
-struct Chunk {
-  Direction dir = Direction::kNone;
-  int64_t mono_ns = 0;
-  int64_t wall_ns = 0;
-  std::vector<char> buf;
-  size_t len = 0;
-  bool eof = false;
-};
-
-class ChunkQueue {
- public:
-  // A buffer (possibly with capacity from an earlier use) for a copy.
-  std::vector<char> GetBuffer() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pool_.empty()) return {};
-    std::vector<char> b = std::move(pool_.back());
-    pool_.pop_back();
-    return b;
-  }
-  void Recycle(std::vector<char> b) {
-    if (b.capacity() > kReadBytes) return;  // keep only ordinary buffers
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pool_.size() < 64) pool_.push_back(std::move(b));
-  }
-  // Waits while the recorder is kMaxQueuedBytes behind: never drops.
-  void Push(Chunk c) {
-    std::unique_lock<std::mutex> lock(mu_);
-    not_full_.wait(lock, [&] { return bytes_ < kMaxQueuedBytes || closed_; });
-    bytes_ += c.len;
-    q_.push_back(std::move(c));
-    not_empty_.notify_one();
-  }
-  // False when closed and empty.
-  bool Pop(Chunk* out) {
-    std::unique_lock<std::mutex> lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
-    if (q_.empty()) return false;
-    *out = std::move(q_.front());
-    q_.pop_front();
-    bytes_ -= out->len;
-    not_full_.notify_all();
-    return true;
-  }
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable not_empty_, not_full_;
-  std::deque<Chunk> q_;
-  std::vector<std::vector<char>> pool_;
-  size_t bytes_ = 0;
-  bool closed_ = false;
-};
-
-// Where forwarded bytes go, written without ever blocking indefinitely: a peer that stops reading
-// must not hold a forwarding thread, since the proxy's shutdown joins it.
-//   - A non-blocking descriptor (our end of the server's stdin) is written as it is.
-//   - A socket (node's stdio pipes are socket pairs) is written with MSG_DONTWAIT.
-//   - Anything else, a pipe above all, is written at most PIPE_BUF bytes after each POLLOUT: a pipe
-//     reports POLLOUT only with a free page, which such a write fills without blocking, as long as
-//     nobody else writes to that pipe meanwhile (the agent's stdout is ours alone). The descriptor's
-//     flags are not changed: O_NONBLOCK would leak to whoever shares its open file description (the
-//     agent, a terminal), and reopening it through /proc would show up in a traced session. A
-//     terminal stopped by flow control can still block such a write (docs/cli.md).
-class Output {
- public:
-  explicit Output(int fd) : fd_(fd) {
-    struct stat st;
-    if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) socket_ = true;
-    nonblocking_ = (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
-  }
-  int fd() const { return fd_; }
-  // One write; -1 with EAGAIN when it would block.
-  ssize_t Write(const char* data, size_t len) {
-    if (socket_) return ::send(fd_, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (!nonblocking_ && len > PIPE_BUF) len = PIPE_BUF;
-    return ::write(fd_, data, len);
-  }
-
- private:
-  int fd_;
-  bool socket_ = false;
-  bool nonblocking_ = false;
-};
-
-// Writes all of data, waiting for POLLOUT; gives up when stop_fd fires or the peer is gone.
-bool WriteAllUnlessStopped(Output& out, const char* data, size_t len, int stop_fd) {
-  while (len > 0) {
-    pollfd p[2] = {{out.fd(), POLLOUT, 0}, {stop_fd, POLLIN, 0}};
-    if (RetryEintr([&] { return ::poll(p, 2, -1); }) < 0) return false;
-    if (p[1].revents & POLLIN) return false;
-    if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return false;
-    if (!(p[0].revents & POLLOUT)) continue;
-    ssize_t n = RetryEintr([&] { return out.Write(data, len); });
-    if (n > 0) {
-      data += n;
-      len -= static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
-  }
-  return true;
-}
 
 struct Pipes {
   UniqueFd server_in;   // we write: the server's stdin
@@ -269,54 +150,46 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   AT_ASSIGN_OR_RETURN(pid_t pid, Spawn(options.command, &pipes));
 
   McpProxyResult result;
-  ChunkQueue queue;
-  std::atomic<uint64_t> bytes_to_server{0}, bytes_to_agent{0};
+  mcp_relay::ChunkQueue queue;
+  mcp_relay::ServerName server_name_now(Basename(options.command[0]));
+  mcp_relay::Injector injector;
+  mcp_relay::Output to_server(pipes.server_in.get());
+  mcp_relay::Output to_agent(options.agent_out_fd);
+  McpTrackerOptions topts;
+  topts.max_result_bytes = options.max_result_bytes;
+  topts.fallback_server_name = Basename(options.command[0]);
+  topts.redact = options.redact;
 
-  // One forwarding direction. The copy for the recorder is queued right after the read and before the
-  // write, so that the queue order is causal: an answer is queued before the agent can react to it.
-  auto pump = [&](int in_fd, Output& out, Direction dir, int stop_fd, std::atomic<uint64_t>* counter) {
-    std::vector<char> buf(kReadBytes);
-    bool deliver = true;
-    for (;;) {
-      pollfd p[2] = {{in_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-      if (RetryEintr([&] { return ::poll(p, 2, -1); }) < 0) break;
-      // Stopping: the agent->server side stops at once; the server->agent side drains what is readable.
-      if ((p[1].revents & POLLIN) && (dir == Direction::kToServer || !(p[0].revents & POLLIN))) break;
-      ssize_t n = RetryEintr([&] { return ::read(in_fd, buf.data(), buf.size()); });
-      if (n <= 0) break;
-      Chunk c;
-      c.mono_ns = NowNs(CLOCK_MONOTONIC);
-      c.wall_ns = NowNs(CLOCK_REALTIME);
-      c.dir = dir;
-      c.buf = queue.GetBuffer();
-      c.buf.assign(buf.data(), buf.data() + n);
-      c.len = static_cast<size_t>(n);
-      queue.Push(std::move(c));
-      // Once the peer is gone or the proxy stops, what is still read is recorded, not delivered.
-      if (deliver) deliver = WriteAllUnlessStopped(out, buf.data(), static_cast<size_t>(n), stop_fd);
-      *counter += static_cast<uint64_t>(n);
-    }
-    Chunk end;
-    end.dir = dir;
-    end.eof = true;
-    end.mono_ns = NowNs(CLOCK_MONOTONIC);
-    end.wall_ns = NowNs(CLOCK_REALTIME);
-    queue.Push(std::move(end));
-  };
-
-  Output to_server(pipes.server_in.get());
-  Output to_agent(options.agent_out_fd);
+  mcp_relay::RelayOptions up_opts;
+  up_opts.in_fd = options.agent_in_fd;
+  up_opts.out = &to_server;
+  up_opts.stop_fd = stop_to_server.get();
+  up_opts.max_buffered_bytes = options.max_buffered_bytes;
+  up_opts.max_message_bytes = options.max_message_bytes;
+  up_opts.queue = &queue;
+  up_opts.server_name = &server_name_now;
+  up_opts.injector = &injector;
+  up_opts.decider = options.decider;
+  up_opts.ask = options.ask;
+  up_opts.mode = options.mode;
+  up_opts.tracker = topts;
+  up_opts.on_input_end = [&] { Signal(agent_eof.get()); };
+  mcp_relay::RelayOptions down_opts = up_opts;
+  down_opts.in_fd = pipes.server_out.get();
+  down_opts.out = &to_agent;
+  down_opts.stop_fd = stop_to_agent.get();
+  down_opts.on_input_end = nullptr;
+  mcp_relay::RelayStats up_stats, down_stats;
 
   // agent -> server
   std::thread up([&] {
-    pump(options.agent_in_fd, to_server, Direction::kToServer, stop_to_server.get(), &bytes_to_server);
+    mcp_relay::RunUp(up_opts, &up_stats);
     pipes.server_in.reset();  // the server sees EOF
-    Signal(agent_eof.get());
   });
 
   // server -> agent
   std::thread down([&] {
-    pump(pipes.server_out.get(), to_agent, Direction::kToAgent, stop_to_agent.get(), &bytes_to_agent);
+    mcp_relay::RunDown(down_opts, &down_stats);
     // Tell the agent: replace our stdout by /dev/null, which closes the pipe it reads.
     UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     if (devnull.valid()) ::dup2(devnull.get(), options.agent_out_fd);
@@ -327,23 +200,27 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   uint64_t events = 0;
   Status sink_status;
   std::string server_name;
+  auto deliver = [&](const Event& e) {
+    if (!sink_status.ok()) return;
+    sink_status = sink(e);
+    if (sink_status.ok()) ++events;
+  };
   std::thread recorder([&] {
     // Forwarding comes first: on a busy machine the parser yields the CPU to the forwarding threads
     // (it only has to keep up on average; the queue absorbs bursts).
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-    McpTrackerOptions topts;
-    topts.max_result_bytes = options.max_result_bytes;
-    topts.fallback_server_name = Basename(options.command[0]);
-    topts.redact = options.redact;
     McpTracker tracker(topts, [&](const Event& e) {
-      if (!sink_status.ok()) return;
-      sink_status = sink(e);
-      if (sink_status.ok()) ++events;
+      deliver(e);
     });
     DirectionalFeeder to_server(Direction::kToServer, &tracker, options.max_message_bytes);
     DirectionalFeeder to_agent(Direction::kToAgent, &tracker, options.max_message_bytes);
-    Chunk c;
+    mcp_relay::Chunk c;
     while (queue.Pop(&c)) {
+      if (c.event != nullptr) {
+        if (c.event->server.empty()) c.event->server = tracker.server_name();
+        deliver(*c.event);
+        continue;
+      }
       DirectionalFeeder& f = c.dir == Direction::kToServer ? to_server : to_agent;
       if (c.eof) {
         f.Finish(c.mono_ns, c.wall_ns);
@@ -408,9 +285,29 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
     result.exit_code = WEXITSTATUS(status);
   }
   result.server_name = server_name;
+  result.bytes_to_server = up_stats.bytes;
+  result.bytes_to_agent = down_stats.bytes;
+  result.denied = up_stats.denied;
+  result.asked = up_stats.asked;
+  result.undelivered_to_server_bytes = up_stats.undelivered_bytes;
+  result.undelivered_to_agent_bytes = down_stats.undelivered_bytes;
+  result.undelivered_messages = up_stats.undelivered_messages + down_stats.undelivered_messages;
+  result.lost_to_agent_bytes = down_stats.lost_bytes;
+  if (result.undelivered_messages > 0) {
+    // The recording holds messages one side sent that the other never got: it is not a faithful
+    // record of the exchange, so it says so (and the session is not `complete`).
+    Event gap;
+    gap.kind = EventKind::kGap;
+    gap.mono_ns = NowNs(CLOCK_MONOTONIC);
+    gap.wall_ns = NowNs(CLOCK_REALTIME);
+    gap.server = server_name;
+    gap.size = 0;
+    gap.text = "MCP proxy: " + std::to_string(result.undelivered_messages) +
+               " message(s) recorded but never delivered (" + std::to_string(up_stats.undelivered_bytes) +
+               " bytes to the server, " + std::to_string(down_stats.undelivered_bytes) + " bytes to the agent)";
+    deliver(gap);
+  }
   result.events = events;
-  result.bytes_to_server = bytes_to_server.load();
-  result.bytes_to_agent = bytes_to_agent.load();
   result.sink_status = sink_status;
   return result;
 }

@@ -161,6 +161,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::vector<std::string> agent_env;
   for (const std::string& e : env) {
     if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0 ||
+        e.rfind(std::string(kEnvDecides) + "=", 0) == 0 ||
         e.rfind(std::string(kEnvSignKey) + "=", 0) == 0 || e.rfind(std::string(kEnvFingerprintKey) + "=", 0) == 0) {
       continue;
     }
@@ -183,10 +184,15 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::unique_ptr<EventSocketServer> socket;
   Status sock_status = socket_dir.Create();
   if (sock_status.ok()) {
-    auto server = EventSocketServer::Start(socket_dir.path(), async.get(), &scanner);
+    // Tool calls (hooks, nested MCP proxies) are decided by the same decider through the event socket:
+    // one session, one state.
+    EventSocketDecisions decisions;
+    if (redacting) decisions = {redacting.get(), o.enforce->ask, o.enforce->mode};
+    auto server = EventSocketServer::Start(socket_dir.path(), async.get(), &scanner, decisions);
     if (server.ok()) {
       socket = std::move(server).value();
       agent_env.push_back(std::string(kEnvSocket) + "=" + socket->path());
+      if (redacting) agent_env.push_back(std::string(kEnvDecides) + "=1");
     } else {
       sock_status = server.status();
     }

@@ -38,6 +38,7 @@ void RegisterReplayCommands(Cli& cli);     // replay, policy check, policy sugge
 void RegisterKeyCommands(Cli& cli);        // key generate                             (cmd_key.cc)
 void RegisterDiffCommands(Cli& cli);       // diff                                     (cmd_diff.cc)
 void RegisterReportCommands(Cli& cli);     // report                                   (cmd_report.cc)
+void RegisterHookCommands(Cli& cli);       // hook                                     (cmd_hook.cc)
 void RegisterRunCommands(Cli& cli);        // run                                      (cmd_run.cc)
 
 }  // namespace agenttrace

@@ -4,17 +4,25 @@
 //
 // stdout belongs to the MCP protocol: nothing but the server's bytes may ever be written there.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 
+#include "format/decision_event.h"
 #include "format/signing.h"
 #include "format/store.h"
+#include "recorder/ask.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
 #include "recorder/mcp_proxy.h"
 #include "recorder/nested_event_sink.h"
 #include "recorder/recording_sink.h"
 #include "recorder/secrets.h"
+#include "recorder/socket_decider.h"
+#include "replayer/live_decider.h"
+#include "replayer/policy.h"
 #include "tools/cmd_record.h"
 #include "tools/exit_codes.h"
 
@@ -39,8 +47,77 @@ int ProxyFailed(const Status& st) {
 // than dropping events (back-pressure), and any event it could not deliver is said on stderr and
 // recorded as a gap (recorder/nested_event_sink.h).
 constexpr int64_t kNestedShutdownWaitMs = 10000;
+// How long one nested decision may take (the session may be asking a human) before it is denied.
+constexpr int kNestedDecisionTimeoutMs = 10 * 60 * 1000;
 
-int RunNested(const std::string& socket, McpProxyOptions po) {
+
+// A local decider's events (decisions) sent to the enclosing recording on their own connection.
+class SocketEventRecorder {
+ public:
+  explicit SocketEventRecorder(std::string path) : path_(std::move(path)) {}
+  void Record(const Event& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (client_ == nullptr) {
+      auto c = EventSocketClient::Connect(path_);
+      if (!c.ok()) {
+        std::fprintf(stderr, "agenttrace: record --mcp: a decision was not recorded: %s\n",
+                     c.status().message().c_str());
+        return;
+      }
+      client_ = std::move(*c);
+    }
+    // The recording reserves the decision texts for its own decider: these are the proxy's.
+    Event mine = e;
+    mine.text = "nested-proxy " + mine.text;
+    Status st = client_->SendEvent(mine);
+    if (!st.ok()) {
+      std::fprintf(stderr, "agenttrace: record --mcp: a decision was not recorded: %s\n", st.message().c_str());
+      if (st.code() != StatusCode::kInvalidArgument) client_.reset();
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::string path_;
+  std::unique_ptr<EventSocketClient> client_;
+};
+
+int RunNested(const std::string& socket, McpProxyOptions po, const McpRecordOptions& o) {
+  // One session, one state: a recording that decides (`agenttrace run` sets AGENTTRACE_DECIDES) has
+  // every tools/call decided by its own live decider. Otherwise --policy, if given, decides here and
+  // its decisions join the recording.
+  std::unique_ptr<SocketDecider> session_decider;
+  std::unique_ptr<LiveDecider> local_decider;
+  SocketEventRecorder decision_recorder(socket);
+  if (!Env(kEnvDecides).empty()) {
+    if (!o.policy.empty()) {
+      std::fprintf(stderr, "agenttrace: record --mcp: the enclosing run's policy decides; --policy %s is not used\n",
+                   o.policy.c_str());
+    }
+    session_decider = std::make_unique<SocketDecider>(socket, kNestedDecisionTimeoutMs);
+    po.decider = session_decider.get();
+  } else if (!o.policy.empty()) {
+    auto p = LoadPolicyFile(o.policy);
+    if (!p.ok()) {
+      std::fprintf(stderr, "agenttrace: record --mcp: %s\n", p.status().message().c_str());
+      return p.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
+    }
+    LiveDeciderOptions lo;
+    lo.record = [&decision_recorder](const Event& e) { decision_recorder.Record(e); };
+    char cwd[4096];
+    PathVars vars{::getcwd(cwd, sizeof cwd) != nullptr ? cwd : "/", Env("HOME"),
+                  Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR")};
+    auto d = LiveDecider::Create(std::make_shared<const Policy>(std::move(*p)), vars, std::move(lo));
+    if (!d.ok()) {
+      std::fprintf(stderr, "agenttrace: record --mcp: policy %s: %s\n", o.policy.c_str(), d.status().message().c_str());
+      return kExitBadPolicy;
+    }
+    local_decider = std::move(*d);
+    po.decider = local_decider.get();
+    po.mode = ParseEnforceMode(o.mode).value_or(EnforceMode::kEnforce);
+  }
+  static FixedAskResolver nested_ask(o.ask == "allow");
+  po.ask = &nested_ask;
   auto client = EventSocketClient::Connect(socket);
   if (!client.ok()) {
     std::fprintf(stderr, "agenttrace: record --mcp: %s=%s: %s\n", kEnvSocket, socket.c_str(),
@@ -51,7 +128,14 @@ int RunNested(const std::string& socket, McpProxyOptions po) {
   so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
   NestedEventSink sink(socket, std::move(*client), so);
   po.on_server_exit = [&sink] { sink.StopWaitingAfter(kNestedShutdownWaitMs); };
-  auto result = RunMcpProxy(po, [&sink](const Event& e) { return sink.Send(e); });
+  auto result = RunMcpProxy(po, [&sink](const Event& e) {
+    if (e.kind == EventKind::kAnnotation && e.text == kDecisionAnswerText) {
+      Event mine = e;  // the recording reserves the text for its own answers
+      mine.text = "nested-proxy " + mine.text;
+      return sink.Send(mine);
+    }
+    return sink.Send(e);
+  });
   if (!result.ok()) return ProxyFailed(result.status());
   sink.Finish();
   if (!result->sink_status.ok()) {
@@ -65,8 +149,9 @@ int RunNested(const std::string& socket, McpProxyOptions po) {
 
 int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   if (o.command.empty()) {
-    std::fprintf(stderr, "agenttrace: record --mcp: no server command given (usage: agenttrace record --mcp -- "
-                         "SERVER_CMD ARGS...)\n");
+    std::fprintf(stderr,
+                 "agenttrace: record --mcp: no server command given (usage: agenttrace record --mcp -- "
+                 "SERVER_CMD ARGS...)\n");
     return kExitUsage;
   }
   // --trace-server is handled by RunRecordCommand (tools/cmd_record.cc): it records this proxy and the
@@ -80,7 +165,24 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   po.max_result_bytes = o.max_result_bytes;
 
   std::string socket = Env(kEnvSocket);
-  if (!socket.empty()) return RunNested(socket, std::move(po));
+  if (!socket.empty()) return RunNested(socket, std::move(po), o);
+  if (o.mode != "enforce" && o.mode != "audit") {
+    std::fprintf(stderr, "agenttrace: record --mcp --mode: '%s' is not one of enforce, audit\n", o.mode.c_str());
+    return kExitUsage;
+  }
+  if (o.ask != "deny" && o.ask != "allow") {
+    std::fprintf(stderr, "agenttrace: record --mcp --ask: '%s' is not one of deny, allow\n", o.ask.c_str());
+    return kExitUsage;
+  }
+  std::shared_ptr<const Policy> policy;
+  if (!o.policy.empty()) {
+    auto p = LoadPolicyFile(o.policy);
+    if (!p.ok()) {
+      std::fprintf(stderr, "agenttrace: record --mcp: %s\n", p.status().message().c_str());
+      return p.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
+    }
+    policy = std::make_shared<const Policy>(std::move(*p));
+  }
 
   // The server inherits our environment: not the location of the recorder's signing key (already
   // loaded). No other thread runs yet, so changing the environment is safe.
@@ -102,10 +204,31 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   RecordingOrigin origin{o.label, o.agent, o.agent_version, "mcp", o.command};
   WriterOptions wopts;
   wopts.sign_key = o.sign_key;
-  auto async = RecordingSink::Create(**store, NewSessionInfo(origin, scanner), &scanner, wopts);
+  SessionInfo session_info = NewSessionInfo(origin, scanner);
+  const PathVars vars{session_info.cwd, session_info.home, session_info.tmp};  // as replay will use them
+  auto async = RecordingSink::Create(**store, std::move(session_info), &scanner, wopts);
   if (!async.ok()) return ProxyFailed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
+  std::unique_ptr<LiveDecider> decider;
+  FixedAskResolver ask(o.ask == "allow");
+  if (policy != nullptr) {
+    const EnforceMode mode = *ParseEnforceMode(o.mode);
+    LiveDeciderOptions lo;
+    lo.mode = mode;
+    lo.record = [sink](const Event& e) { (void)sink->Append(e); };  // a failing store is reported at Finish
+    (void)sink->Append(MakeEnforcementEvent(mode, o.policy, ""));
+    auto d = LiveDecider::Create(policy, vars, std::move(lo));
+    if (!d.ok()) {
+      std::fprintf(stderr, "agenttrace: record --mcp: policy %s: %s\n", o.policy.c_str(), d.status().message().c_str());
+      (void)sink->Finish(kExitBadPolicy, 0);
+      return kExitBadPolicy;
+    }
+    decider = std::move(*d);
+    po.decider = decider.get();
+    po.ask = &ask;
+    po.mode = mode;
+  }
 
   auto result = RunMcpProxy(po, [sink](const Event& e) { return sink->Append(e); });
   if (!result.ok()) {
@@ -121,9 +244,8 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   if (!fin.ok()) {
     std::fprintf(stderr, "agenttrace: record --mcp: finishing the session: %s\n", fin.message().c_str());
   }
-  std::fprintf(stderr, "agenttrace: recorded MCP session %s (%s, %llu events) in %s\n",
-               sink->id().ToString().c_str(), result->server_name.c_str(),
-               static_cast<unsigned long long>(result->events), dir.c_str());
+  std::fprintf(stderr, "agenttrace: recorded MCP session %s (%s, %llu events) in %s\n", sink->id().ToString().c_str(),
+               result->server_name.c_str(), static_cast<unsigned long long>(result->events), dir.c_str());
   return result->ExitStatus();
 }
 

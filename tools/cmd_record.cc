@@ -91,6 +91,12 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     }
     sign_key = std::move(k).value();
   }
+  if (f.mcp && f.trace_server && !f.mcp_policy.empty() && std::getenv(kEnvSocket) == nullptr) {
+    // The proxy would join a plain recording, whose (absent) policy decides nested proxies.
+    std::fprintf(stderr, "agenttrace: record --mcp --trace-server --policy: not supported together; run the proxy "
+                         "under the policy instead: agenttrace run --policy P -- agenttrace record --mcp -- SERVER\n");
+    return kExitUsage;
+  }
   if (f.mcp && f.trace_server && std::getenv(kEnvSocket) == nullptr) {
     // The server's syscalls and its tool calls in one session: record `agenttrace record --mcp -- SERVER`
     // (this proxy and the server it spawns) under the syscall recorder; the inner proxy finds
@@ -120,6 +126,9 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     m.command = f.command;
     m.max_result_bytes = f.max_result_bytes;
     m.sign_key = sign_key;
+    m.policy = f.mcp_policy;
+    m.mode = f.mcp_mode;
+    m.ask = f.mcp_ask;
     return RunMcpRecord(cli, m);
   }
   return RunSyscallRecording(cli, f, "record", std::nullopt, nullptr);
@@ -272,6 +281,13 @@ void RegisterRecordCommands(Cli& cli) {
                 "with --mcp: also record the syscalls of the server's process tree, in the same session");
   sub->add_option("--max-result-bytes", flags->max_result_bytes,
                   "with --mcp: larger tool results are stored as size + hash");
+  sub->add_option("--policy", flags->mcp_policy,
+                  "with --mcp: decide each tools/call with this policy before it reaches the server (a denied "
+                  "call is answered with a JSON-RPC error); nested in a run, the run decides");
+  sub->add_option("--mode", flags->mcp_mode, "with --mcp --policy: enforce, or audit (record, block nothing)")
+      ->capture_default_str();
+  sub->add_option("--ask", flags->mcp_ask, "with --mcp --policy: who answers an ask: deny or allow")
+      ->capture_default_str();
   // Not required by the parser: --mcp-http takes none; RunRecordCommand says what is missing.
   sub->add_option("command", flags->command, "the command to record, after --");
   sub->callback([&cli, flags] { cli.run = [&cli, flags] { return RunRecordCommand(cli, *flags); }; });

@@ -38,6 +38,7 @@ struct RecordFlags {
   uint64_t max_store_bytes = 0;
   std::vector<std::string> command;
   int landlock_ruleset_fd = -1;  // not a flag: `run` sets it (RecordOptions::landlock_ruleset_fd)
+  std::string mcp_policy, mcp_mode = "enforce", mcp_ask = "deny";  // with --mcp (tools/cmd_mcp.cc)
 };
 
 // Adds the syscall recorder's flags that `record` and `run` share (--label ... --quiet).
@@ -57,6 +58,11 @@ struct McpRecordOptions {
   std::vector<std::string> command;
   uint64_t max_result_bytes = 64u << 10;  // --max-result-bytes: larger results are stored as size + hash
   std::shared_ptr<const SigningKey> sign_key;  // --sign-key / $AGENTTRACE_SIGN_KEY: signs the session head
+  // --policy/--mode/--ask: decide each tools/call before it is forwarded (standalone; nested, the
+  // enclosing session's decider always decides).
+  std::string policy;
+  std::string mode = "enforce";
+  std::string ask = "deny";
 };
 
 // Options of `agenttrace record --mcp-http --listen HOST:PORT --upstream URL`.

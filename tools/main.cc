@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   RegisterKeyCommands(cli);
   RegisterDiffCommands(cli);
   RegisterReportCommands(cli);
+  RegisterHookCommands(cli);
   RegisterRunCommands(cli);
   cli.serve_command = TakeServeCommand(&argc, argv);
   try {

@@ -207,6 +207,21 @@ TEST_F(EventSocketTest, StopDrainsWhatWasSentWithoutWaitingForAnswers) {
   EXPECT_EQ(ev[20].text, "no newline");
 }
 
+// The agent must not forge what was enforced: the decision texts belong to the recorder.
+TEST_F(EventSocketTest, ReservedDecisionTextsAreRefused) {
+  auto c = Client();
+  for (const char* text : {"decision", "decision.answer", "decision.failed", "policy.reload", "enforcement"}) {
+    Status st = c->SendLine(std::string(R"({"kind":"annotation","text":")") + text + R"(","json":"{}"})");
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(st.message().find("reserved"), std::string::npos) << st.message();
+  }
+  ASSERT_TRUE(c->SendLine(R"({"kind":"annotation","text":"decision notes"})").ok());
+  auto ev = writer_.Events();
+  ASSERT_EQ(ev.size(), 6u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(ev[i].kind, EventKind::kProtocolError);
+  EXPECT_EQ(ev[5].text, "decision notes");
+}
+
 TEST(EventSocketStartTest, BadPathsSayWhy) {
   FakeAsyncWriter w;
   auto r = EventSocketServer::Start("/tmp/" + std::string(200, 'x'), &w, nullptr);

@@ -2,6 +2,9 @@
 // of tool events, and the lifetime rules (who closes, who is signalled, which status is returned).
 #include "recorder/mcp_proxy.h"
 
+#include "format/decision_event.h"
+#include "format/request_decider.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,7 +12,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -254,6 +259,7 @@ void AgentStopsReading(bool agent_reads_a_socket) {
   o.command = {"head", "-c", "2000000", "/dev/zero"};  // blocks once the pipes are full
   o.term_after_ms = 100;
   o.kill_after_ms = 500;
+  o.max_buffered_bytes = 64u << 10;  // smaller than what the server writes, so that it blocks
   int a[2], b[2];
   ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
   if (agent_reads_a_socket) {  // node's stdio pipes are socket pairs
@@ -296,6 +302,280 @@ void AgentStopsReading(bool agent_reads_a_socket) {
 
 TEST(McpProxyTest, AgentThatStopsReadingAPipeDoesNotHoldTheShutdown) { AgentStopsReading(false); }
 TEST(McpProxyTest, AgentThatStopsReadingASocketDoesNotHoldTheShutdown) { AgentStopsReading(true); }
+
+
+// docs/threat-model.md, #11: the agent stops reading *and* still has requests to send, while the
+// server, blocked writing its answers, stops reading them. Each waited for the other, and the proxy
+// never reached the end of the agent's input, so its shutdown hung for ever. Now the proxy reads ahead
+// of the server (bounded), sees the end of the agent's input, ends the server and records a gap.
+struct StallOutcome {
+  bool finished = false;
+  std::chrono::steady_clock::duration took{};
+  Result<McpProxyResult> result = Status::Internal("not run");
+  std::vector<Event> events;
+};
+
+// `agent_bytes` of requests are written (by a thread, as an agent would) and the agent closes its end;
+// it never reads. With `prefill`, they are all in the pipe (made large enough) before the proxy starts.
+StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
+  StallOutcome out;
+  McpProxyOptions o;
+  o.command = {"cat", "/dev/zero"};  // writes for ever, never reads its stdin
+  o.term_after_ms = 100;
+  o.kill_after_ms = 500;
+  o.max_buffered_bytes = max_buffered;
+  int a[2], b[2];
+  AT_CHECK(pipe2(a, O_CLOEXEC) == 0);
+  AT_CHECK(pipe2(b, O_CLOEXEC) == 0);
+  o.agent_in_fd = a[0];
+  o.agent_out_fd = b[1];
+  std::string line = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"w","arguments":{"d":")" +
+                     std::string(1000, 'x') + "\"}}}\n";
+  std::string requests;
+  while (requests.size() < agent_bytes) requests += line;
+  std::thread writer;
+  if (prefill) {
+    AT_CHECK(fcntl(a[1], F_SETPIPE_SZ, 1 << 20) >= static_cast<int>(requests.size()));
+    AT_CHECK(::write(a[1], requests.data(), requests.size()) == static_cast<ssize_t>(requests.size()));
+    ::close(a[1]);
+  } else {
+    writer = std::thread([&, fd = a[1]] {
+      std::string_view s = requests;
+      while (!s.empty()) {
+        ssize_t n = ::write(fd, s.data(), s.size());
+        if (n <= 0) break;
+        s.remove_prefix(static_cast<size_t>(n));
+      }
+      ::close(fd);
+    });
+  }
+  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::thread proxy([&] {
+    auto r = RunMcpProxy(o, [&](const Event& e) {
+      std::lock_guard<std::mutex> lock(mu);
+      out.events.push_back(e);
+      return Status::Ok();
+    });
+    std::lock_guard<std::mutex> lock(mu);
+    out.result = std::move(r);
+    done = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  out.took = std::chrono::steady_clock::now() - start;
+  out.finished = done;
+  // Unblock whatever is stuck (the agent reads at last), so that the threads can be joined either way.
+  std::thread drain([&] {
+    char buf[65536];
+    while (::read(b[0], buf, sizeof buf) > 0) {
+    }
+  });
+  proxy.join();
+  if (writer.joinable()) writer.join();
+  ::close(b[1]);
+  drain.join();
+  ::close(a[0]);
+  ::close(b[0]);
+  return out;
+}
+
+void ExpectBoundedTeardownWithGap(const StallOutcome& s) {
+  ASSERT_TRUE(s.finished) << "the proxy hung: agent and server each waited for the other";
+  EXPECT_LT(s.took, std::chrono::seconds(5));
+  ASSERT_TRUE(s.result.ok()) << s.result.status().ToString();
+  EXPECT_EQ(s.result->exit_signal, SIGTERM);  // it was blocked writing: ended by the proxy
+  EXPECT_EQ(s.result->ExitStatus(), 128 + SIGTERM);
+  EXPECT_GT(s.result->undelivered_to_server_bytes, 0u);
+  EXPECT_GT(s.result->undelivered_to_agent_bytes, 0u);
+  EXPECT_GT(s.result->undelivered_messages, 0u);
+  auto gaps = OfKind(s.events, EventKind::kGap);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_NE(gaps[0].text.find("never delivered"), std::string::npos) << gaps[0].text;
+  // What the agent sent is recorded although the server never got it.
+  EXPECT_GT(OfKind(s.events, EventKind::kToolCall).size(), 100u);
+}
+
+TEST(McpProxyTest, AgentThatStopsReadingWithRequestsUnsentToAStuckServerDoesNotHang) {
+  ExpectBoundedTeardownWithGap(RunStalled(2u << 20, 4u << 20, /*prefill=*/false));
+}
+
+TEST(McpProxyTest, AgentThatClosesWithMoreUnsentThanTheBufferBoundDoesNotHang) {
+  // More is unread in the agent's pipe than the proxy buffers: the end of input is seen by POLLHUP.
+  ExpectBoundedTeardownWithGap(RunStalled(900u << 10, 64u << 10, /*prefill=*/true));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request-time decisions
+
+// Denies tool "zap", asks about "ask", allows the rest; remembers what it was asked.
+class FakeDecider final : public RequestDecider {
+ public:
+  RequestDecision Decide(const Event& e) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    seen.push_back(e);
+    RequestDecision d;
+    if (e.tool == "zap") {
+      d.verdict = RequestVerdict::kDeny;
+      d.rule = "no-zap";
+      d.reason = "zapping is not allowed";
+    } else if (e.tool == "ask") {
+      d.verdict = RequestVerdict::kAsk;
+      d.rule = "ask-first";
+      d.reason = "a human must agree";
+    } else {
+      d.verdict = RequestVerdict::kAllow;
+      d.rule = "default";
+    }
+    return d;
+  }
+  std::vector<Event> Seen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Event> seen;
+};
+
+class FixedAsk final : public AskResolver {
+ public:
+  explicit FixedAsk(bool allow) : allow_(allow) {}
+  AskAnswer Ask(const Event&, const RequestDecision&) override { return {allow_, allow_ ? "allow" : "deny"}; }
+
+ private:
+  bool allow_;
+};
+
+using Json = nlohmann::json;
+
+// Sends initialize and the given tools/call requests (ids 10, 11, ...), reads one answer per request.
+std::map<int, Json> CallTools(ProxyRun& run, const std::vector<std::string>& tools) {
+  run.Write(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})" "\n");
+  std::map<int, Json> answers;
+  Json init = Json::parse(run.ReadLine());
+  answers[0] = init;
+  for (size_t i = 0; i < tools.size(); ++i) {
+    run.Write(R"({"jsonrpc":"2.0","id":)" + std::to_string(10 + i) + R"(,"method":"tools/call","params":{"name":")" +
+              tools[i] + R"(","arguments":{"n":)" + std::to_string(i) + "}}}\n");
+  }
+  for (size_t i = 0; i < tools.size(); ++i) {
+    Json j = Json::parse(run.ReadLine(), nullptr, false);
+    if (j.is_object() && j.contains("id")) answers[j["id"].get<int>()] = j;
+  }
+  return answers;
+}
+
+TEST(McpProxyTest, DeniedToolCallIsAnsweredByTheProxyAndNeverReachesTheServer) {
+  FakeDecider decider;
+  McpProxyOptions o;
+  o.decider = &decider;
+  ProxyRun run({FAKE_MCP_SERVER, "mcp"}, o);
+  auto answers = CallTools(run, {"echo", "zap", "echo"});
+  run.CloseAgentStdin();
+  auto& r = run.Join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(answers.size(), 4u);
+  // Allowed calls reach the server (the fake echoes their arguments).
+  EXPECT_EQ(answers[10]["result"]["content"][0]["text"], R"({"n":0})");
+  EXPECT_EQ(answers[12]["result"]["content"][0]["text"], R"({"n":2})");
+  // The denied one is answered by the proxy: a JSON-RPC error with the same id, naming the rule. Had
+  // it been forwarded, the fake would have answered a result ("unknown tool zap").
+  const Json& denied = answers[11];
+  ASSERT_TRUE(denied.contains("error")) << denied.dump();
+  EXPECT_FALSE(denied.contains("result"));
+  EXPECT_EQ(denied["error"]["code"], -32050);
+  std::string msg = denied["error"]["message"];
+  EXPECT_NE(msg.find("no-zap"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("zapping is not allowed"), std::string::npos) << msg;
+  EXPECT_EQ(denied["error"]["data"]["rule"], "no-zap");
+  EXPECT_EQ(r->denied, 1u);
+  // The decider saw each call as the recorder records it, with the server's own name.
+  auto seen = decider.Seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1].kind, EventKind::kToolCall);
+  EXPECT_EQ(seen[1].tool, "zap");
+  EXPECT_EQ(seen[1].json, R"({"n":1})");
+  EXPECT_EQ(seen[1].request_id, "11");
+  EXPECT_EQ(seen[1].server, "fake-mcp");
+  // The session holds the call and the error the agent got (the decision is the decider's to record).
+  auto ev = run.Events();
+  auto calls = OfKind(ev, EventKind::kToolCall);
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].tool, "zap");
+  auto results = OfKind(ev, EventKind::kToolResult);
+  ASSERT_EQ(results.size(), 3u);
+  for (const Event& res : results) {
+    if (res.request_id == "11") {
+      EXPECT_TRUE(res.is_error);
+      EXPECT_EQ(res.tool, "zap");
+    }
+  }
+}
+
+TEST(McpProxyTest, AuditModeBlocksNothing) {
+  FakeDecider decider;
+  McpProxyOptions o;
+  o.decider = &decider;
+  o.mode = EnforceMode::kAudit;
+  ProxyRun run({FAKE_MCP_SERVER, "mcp"}, o);
+  auto answers = CallTools(run, {"zap", "ask"});
+  run.CloseAgentStdin();
+  auto& r = run.Join();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(decider.Seen().size(), 2u);  // decided (and recorded by the decider) ...
+  EXPECT_TRUE(answers[10].contains("result")) << answers[10].dump();  // ... but forwarded
+  EXPECT_TRUE(answers[11].contains("result")) << answers[11].dump();
+  EXPECT_EQ(r->denied, 0u);
+}
+
+TEST(McpProxyTest, AskWithoutAResolverIsDeniedAndSaysSo) {
+  FakeDecider decider;
+  McpProxyOptions o;
+  o.decider = &decider;
+  ProxyRun run({FAKE_MCP_SERVER, "mcp"}, o);
+  auto answers = CallTools(run, {"ask"});
+  run.CloseAgentStdin();
+  ASSERT_TRUE(run.Join().ok());
+  ASSERT_TRUE(answers[10].contains("error")) << answers[10].dump();
+  std::string msg = answers[10]["error"]["message"];
+  EXPECT_NE(msg.find("ask-first"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nobody"), std::string::npos) << msg;
+  EXPECT_EQ(answers[10]["error"]["data"]["decision"], "ask");
+}
+
+TEST(McpProxyTest, AskAnsweredYesIsForwardedAndNoIsDenied) {
+  for (bool allow : {true, false}) {
+    FakeDecider decider;
+    FixedAsk ask(allow);
+    McpProxyOptions o;
+    o.decider = &decider;
+    o.ask = &ask;
+    ProxyRun run({FAKE_MCP_SERVER, "mcp"}, o);
+    auto answers = CallTools(run, {"ask"});
+    run.CloseAgentStdin();
+    auto& r = run.Join();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->asked, 1u);
+    // The fake answers any tool but "echo" with an isError result: forwarded means a result.
+    EXPECT_EQ(answers[10].contains("result"), allow) << answers[10].dump();
+    EXPECT_EQ(answers[10].contains("error"), !allow) << answers[10].dump();
+    bool found = false;
+    for (const Event& e : OfKind(run.Events(), EventKind::kAnnotation)) {
+      if (e.text != kDecisionAnswerText) continue;
+      Json dj = Json::parse(e.json);
+      EXPECT_EQ(dj["answer"], allow ? "allow" : "deny");
+      EXPECT_EQ(dj["by"], allow ? "allow" : "deny");
+      EXPECT_EQ(dj["rule"], "ask-first");
+      found = true;
+    }
+    EXPECT_TRUE(found);
+  }
+}
+
 
 }  // namespace
 }  // namespace agenttrace
