@@ -269,6 +269,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   out.killed = traced->killed;
   out.denied = traced->denied;
   out.asks_allowed = traced->asks_allowed;
+  out.denied_missing = traced->denied_missing;
   out.asks_denied = traced->asks_denied;
   out.would_deny = traced->would_deny;
   out.would_ask = traced->would_ask;

@@ -817,6 +817,7 @@ void Tracer::ApplyDeny(pid_t tid, ThreadState* t, int err) {
   t->in_syscall = true;
   t->ev.result = -err;
   ++outcome_.denied;
+  if (err == ENOENT || err == ENOTDIR) ++outcome_.denied_missing;
   Resume(tid, t, 0);  // PTRACE_SYSCALL: the exit stop confirms the result
 }
 

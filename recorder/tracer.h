@@ -125,6 +125,7 @@ struct TraceOutcome {
   std::vector<StoppedProcess> killed;     // processes RequestKill reached (SIGKILL)
   // Enforcement (TracerOptions::decider).
   uint64_t denied = 0;  // calls denied (enforce), asks denied included
+  uint64_t denied_missing = 0;  // of those: on a path that did not exist, answered ENOENT or ENOTDIR
   uint64_t asks_allowed = 0, asks_denied = 0;
   uint64_t would_deny = 0, would_ask = 0;  // audit: what enforce would have done
   bool enforcement_failed = false;         // a denial could not be applied: the tree was killed

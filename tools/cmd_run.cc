@@ -234,13 +234,20 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
                    static_cast<unsigned long long>(r.would_deny), static_cast<unsigned long long>(n.ask),
                    static_cast<unsigned long long>(r.would_ask), static_cast<unsigned long long>(n.allow));
     } else {
+      // Denied probes of paths that do not exist (execvp's PATH search) failed as they would have
+      // without the policy; say how many of the blocked calls they are.
+      std::string missing;
+      if (r.denied_missing > 0) {
+        missing = " (" + std::to_string(r.denied_missing) + " of them on paths that do not exist, failed with ENOENT " +
+                  "as without the policy)";
+      }
       std::fprintf(stderr,
                    "agenttrace: run (enforce): %llu decisions: deny %llu, ask %llu (allowed %llu, denied %llu), "
-                   "allow %llu; %llu system calls blocked\n",
+                   "allow %llu; %llu system calls blocked%s\n",
                    static_cast<unsigned long long>(n.allow + n.ask + n.deny), static_cast<unsigned long long>(n.deny),
                    static_cast<unsigned long long>(n.ask), static_cast<unsigned long long>(r.asks_allowed),
                    static_cast<unsigned long long>(r.asks_denied), static_cast<unsigned long long>(n.allow),
-                   static_cast<unsigned long long>(r.denied));
+                   static_cast<unsigned long long>(r.denied), missing.c_str());
     }
     if (n.reloads > 0) {
       std::fprintf(stderr, "agenttrace: run: the policy was reloaded %llu time(s)\n",
