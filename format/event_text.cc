@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "format/decision_event.h"
 #include "format/event_json.h"
 #include "format/text_escape.h"
 
@@ -250,6 +251,23 @@ void AppendEventText(const Event& e, size_t max_field, std::string* out) {
       break;
     case EventKind::kAnnotation:
       AppendCut(e.text, max_field, out);
+      // A request-time decision (agenttrace run) says what it decided on what: "decision deny by
+      // no-secrets: file.open /home/u/.ssh/id_rsa flags=00". A malformed one shows as its text only.
+      if (IsDecisionEvent(e)) {
+        Result<DecisionRecord> d = ParseDecisionEvent(e);
+        if (d.ok()) {
+          out->push_back(' ');
+          out->append(RequestVerdictName(d->decision.verdict));
+          if (!d->decision.rule.empty()) {
+            out->append(" by ");
+            AppendEscaped(d->decision.rule, out);
+          }
+          out->append(": ");
+          out->append(EventKindName(d->request.kind));
+          out->push_back(' ');
+          AppendEventText(d->request, max_field, out);
+        }
+      }
       break;
     case EventKind::kEscape:
     case EventKind::kRaw:

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "format/decision_event.h"
+
 namespace agenttrace {
 namespace {
 
@@ -26,6 +28,21 @@ TEST(EventTextTest, SymlinkArrowPointsFromTheLinkToItsTextLikeLsL) {
   e.path = "/w/a";
   e.path2 = "/w/b";
   EXPECT_EQ(DescribeEvent(e), "file.rename /w/a -> /w/b");
+}
+
+TEST(EventTextTest, DecisionsSayWhatWasDecidedOnWhat) {
+  Event request;
+  request.kind = EventKind::kFileOpen;
+  request.path = "/home/u/.ssh/id_rsa";
+  RequestDecision d;
+  d.verdict = RequestVerdict::kDeny;
+  d.rule = "no-secrets";
+  d.reason = "credentials are off limits";
+  Event e = MakeDecisionEvent(request, d, EnforceMode::kEnforce);
+  EXPECT_EQ(DescribeEvent(e), "annotation decision deny by no-secrets: file.open /home/u/.ssh/id_rsa flags=00");
+  // Other annotations, and a decision whose JSON is damaged, show their text alone.
+  e.json = "{";
+  EXPECT_EQ(DescribeEvent(e), "annotation decision");
 }
 
 TEST(EventTextTest, FailedAndInProgressResults) {
