@@ -123,6 +123,29 @@ TEST_F(DemoTest, ReachesTheExpectedVerdicts) {
     EXPECT_TRUE(rules.count("no-secrets")) << Log();
     EXPECT_TRUE(rules.count("no-escape")) << Log();
   }
+
+  {
+    SCOPED_TRACE("ThePromotedPolicyIsEnforcedAtRequestTime");
+    std::string log = Log();
+    size_t prod = log.find("==> production:");
+    ASSERT_NE(prod, std::string::npos) << log;
+    size_t good = log.find("  sample-good   exit 0;", prod);
+    size_t evil = log.find("  sample-evil   exit 0;", prod);
+    ASSERT_NE(good, std::string::npos) << log;
+    ASSERT_NE(evil, std::string::npos) << log;
+    ASSERT_LT(good, evil);
+    // The promoted agent has nothing refused but probes of programs that do not exist.
+    std::string good_part = log.substr(good, evil - good);
+    EXPECT_EQ(good_part.find("refused:"), std::string::npos) << good_part;
+    EXPECT_NE(good_part.find("agent-notes.txt is still there"), std::string::npos) << good_part;
+    // The misbehaving one has its secret read, exfiltration and delete refused, and the file survives.
+    std::string evil_part = log.substr(evil);
+    for (const char* rule : {"deny by no-secrets: file.open", "deny by exfiltration: net.connect",
+                             "deny by no-delete-outside-workspace: file.delete"}) {
+      EXPECT_NE(evil_part.find(std::string("refused: ") + rule), std::string::npos) << rule << "\n" << evil_part;
+    }
+    EXPECT_NE(evil_part.find("agent-notes.txt is still there"), std::string::npos) << evil_part;
+  }
 }
 
 }  // namespace
