@@ -248,7 +248,10 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   size_t slash = path.rfind('/', end - 1);
   std::string_view last = slash == std::string_view::npos ? path.substr(0, end) : path.substr(slash + 1, end - slash - 1);
   bool whole = last.empty() || last == "." || last == "..";  // the path names a directory to walk
-  if (slash == std::string_view::npos && !whole) return false;  // a bare name: the base is already exact
+  // A bare name: the base (cwd or dirfd, from /proc) is already exact, so only a symlink in its place
+  // can change the answer, and only when it is followed.
+  const bool bare = slash == std::string_view::npos && !whole;
+  if (bare && !follow_last) return false;
   bool absolute = path[0] == '/';
   if (absolute) {
     std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
@@ -260,48 +263,53 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   int base = open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (base < 0) return false;
   // Absolute symlinks met on a relative walk resolve in the tracer's root, which is the tracee's
-  // unless the agent chroots (docs/threat-model.md).
+  // unless the agent chroots (docs/threat-model.md). Absolute paths are walked relative to the
+  // tracee's root (RESOLVE_IN_ROOT keeps ".." and absolute symlinks inside it, as the kernel does for
+  // the tracee).
+  const uint64_t resolve = absolute ? RESOLVE_IN_ROOT : 0;
+  bool ok = false;
+  if (!whole && follow_last) {
+    // The whole path first, from the same base, so that the leaf's symlink is followed as the kernel
+    // does. It exists for most requests (reads, execs, writes to existing files), and then the parent's
+    // walk below is not needed: that walk is a prefix of this one, so it cannot fail where this succeeded.
+    size_t from = path.find_first_not_of('/');
+    dir_part_.assign(from == std::string_view::npos ? std::string_view(".") : path.substr(from));
+    open_how leaf{};
+    leaf.flags = O_PATH | O_CLOEXEC;
+    leaf.resolve = resolve;
+    int target = static_cast<int>(syscall(SYS_openat2, base, dir_part_.c_str(), &leaf, sizeof(leaf)));
+    if (target >= 0) {
+      ok = OwnFdPath(target, out);
+      close(target);
+      close(base);
+      return ok;
+    }
+  }
+  if (bare) {  // not there yet (a create): the lexical path is the kernel's
+    close(base);
+    return false;
+  }
   if (whole) {
     dir_part_.assign(path);
   } else {
     dir_part_.assign(path.substr(0, slash == 0 ? 1 : slash));
   }
-  // Relative to the tracee's root for absolute paths (RESOLVE_IN_ROOT keeps ".." and absolute symlinks
-  // inside it, as the kernel does for the tracee).
   size_t skip = dir_part_.find_first_not_of('/');
   const char* rel = skip == std::string::npos ? "." : dir_part_.c_str() + skip;
   open_how how{};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = absolute ? RESOLVE_IN_ROOT : 0;
-  // The parent directory, walked by the kernel.
+  how.resolve = resolve;
+  // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
   int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
-  if (dir < 0) {
-    close(base);
-    return false;
-  }
-  bool ok = false;
+  close(base);
+  if (dir < 0) return false;
   if (whole) {
     ok = OwnFdPath(dir, out);
-  } else {
-    int target = -1;
-    if (follow_last) {  // the whole path, from the same base, so that the leaf's symlink is followed as the kernel does
-      size_t from = path.find_first_not_of('/');
-      dir_part_.assign(from == std::string_view::npos ? std::string_view(".") : path.substr(from));
-      open_how leaf{};
-      leaf.flags = O_PATH | O_CLOEXEC;
-      leaf.resolve = how.resolve;
-      target = static_cast<int>(syscall(SYS_openat2, base, dir_part_.c_str(), &leaf, sizeof(leaf)));
-    }
-    if (target >= 0) {
-      ok = OwnFdPath(target, out);
-      close(target);
-    } else if (OwnFdPath(dir, out)) {
-      if (out->size() > 1) out->push_back('/');
-      out->append(last);
-      ok = true;
-    }
+  } else if (OwnFdPath(dir, out)) {
+    if (out->size() > 1) out->push_back('/');
+    out->append(last);
+    ok = true;
   }
-  close(base);
   close(dir);
   return ok;
 }

@@ -104,8 +104,10 @@ class PathResolver {
   // `follow_last`. For calls that take a path but return no descriptor (unlink, rename, mkdir, chmod,
   // ...), where no fact after the call exists: `ln -s ~/.ssh w/keys; rm w/keys/id_rsa` deletes
   // ~/.ssh/id_rsa, whatever the lexical path says. False (and *out untouched) when the parent directory
-  // does not exist, or when the lexical path is already exact (a bare name in the cwd or dirfd).
-  // Costs a few syscalls of the tracer's own (openat2 of the parent with O_PATH, readlink, close).
+  // does not exist, or when the lexical path is already exact (a bare name in the cwd or dirfd that is
+  // not followed, or does not exist yet). Costs a few syscalls of the tracer's own: with `follow_last`
+  // and an existing leaf, open of the base, openat2 of the whole path, readlink, two closes; otherwise
+  // the parent's openat2 too.
   bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out);
 
  private:

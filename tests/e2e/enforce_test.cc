@@ -175,6 +175,26 @@ TEST_F(EnforceTest, SecretReadFailsWithEaccesAndIsRecordedDenied) {
   EXPECT_NE(r.out.find("1 system calls blocked"), std::string::npos) << r.out;
 }
 
+// The decision is taken on the kernel's path: a symlink in the workspace to a secret is a secret read,
+// however it is named (a bare name in the cwd was once decided on its lexical path and allowed).
+TEST_F(EnforceTest, SecretReadThroughASymlinkIsDenied) {
+  fs::create_symlink(home_ + "/.ssh/id_rsa", ws_ + "/key");
+  fs::create_directory_symlink(home_ + "/.ssh", ws_ + "/keys");
+  CmdResult r = Run(Probe() + " read:key read:./key read:keys/id_rsa read:" + ws_ + "/key");
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const std::string& p : std::vector<std::string>{"key", "./key", "keys/id_rsa", ws_ + "/key"}) {
+    EXPECT_NE(r.out.find("read:" + p + " -> errno 13"), std::string::npos) << p << "\n" << r.out;
+  }
+  int denied = 0;
+  for (const Json& d : Decisions(LastSession())) {
+    if (d["request"].value("resolved", "") != home_ + "/.ssh/id_rsa") continue;
+    EXPECT_EQ(d["decision"], "deny") << d.dump();
+    EXPECT_EQ(d["rule"], "no-secrets") << d.dump();
+    ++denied;
+  }
+  EXPECT_EQ(denied, 4);
+}
+
 TEST_F(EnforceTest, RmOutsideTheWorkspaceFailsAndTheFileStays) {
   std::ofstream(ws_ + "/scratch.txt") << "x\n";
   CmdResult r = Run("sh -c \"rm -f '" + dir_ + "/outside/keep.txt'; echo rm=\\$?; rm scratch.txt; echo ws=\\$?\"");

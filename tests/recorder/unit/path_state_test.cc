@@ -3,12 +3,14 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -84,6 +86,64 @@ TEST(PathResolverTest, CwdIsReadOncePerStop) {
   r.Resolve(tid, AT_FDCWD, "c", false, &out);
   EXPECT_EQ(out, "/etc/c");
   ASSERT_EQ(chdir(cwd), 0);
+}
+
+// KernelPath is what request-time enforcement decides on (recorder/decode_file.cc): a symlink must be
+// followed wherever it sits, a bare name in the cwd or dirfd included.
+TEST(PathResolverTest, KernelPathFollowsSymlinksTheWayTheKernelWould) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  char tmpl[] = "/tmp/agenttrace-kernelpath-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  char real[PATH_MAX];
+  ASSERT_NE(realpath(tmpl, real), nullptr);
+  const std::string dir = real;
+  ASSERT_EQ(mkdir((dir + "/secrets").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/ws").c_str(), 0700), 0);
+  int f = open((dir + "/secrets/key").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  ASSERT_GE(f, 0);
+  close(f);
+  ASSERT_EQ(symlink("../secrets/key", (dir + "/ws/link").c_str()), 0);
+  ASSERT_EQ(symlink("../secrets", (dir + "/ws/keys").c_str()), 0);
+  int ws = open((dir + "/ws").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(ws, 0);
+  PathResolver r;
+  std::string out;
+
+  // A bare name that is a symlink: followed when the call follows it (open without O_NOFOLLOW).
+  out = "untouched";
+  EXPECT_TRUE(r.KernelPath(tid, ws, "link", /*follow_last=*/true, &out));
+  EXPECT_EQ(out, dir + "/secrets/key");
+  // ... not when the call does not (unlink, O_NOFOLLOW): the lexical path is exact.
+  out = "untouched";
+  EXPECT_FALSE(r.KernelPath(tid, ws, "link", /*follow_last=*/false, &out));
+  EXPECT_EQ(out, "untouched");
+  // A bare name that does not exist yet (a create): the lexical path is exact.
+  EXPECT_FALSE(r.KernelPath(tid, ws, "new.txt", /*follow_last=*/true, &out));
+  EXPECT_EQ(out, "untouched");
+
+  // An existing leaf under a symlinked directory, absolute and relative.
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, dir + "/ws/keys/key", true, &out));
+  EXPECT_EQ(out, dir + "/secrets/key");
+  EXPECT_TRUE(r.KernelPath(tid, ws, "./link", true, &out));
+  EXPECT_EQ(out, dir + "/secrets/key");
+  // A leaf to be created under a symlinked directory: the parent's kernel path and the new name.
+  EXPECT_TRUE(r.KernelPath(tid, ws, "keys/new_key", true, &out));
+  EXPECT_EQ(out, dir + "/secrets/new_key");
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, dir + "/ws/keys/new_key", true, &out));
+  EXPECT_EQ(out, dir + "/secrets/new_key");
+  // A symlink leaf not followed: its parent's kernel path and its own name.
+  EXPECT_TRUE(r.KernelPath(tid, ws, "./link", false, &out));
+  EXPECT_EQ(out, dir + "/ws/link");
+  // A missing parent: nothing to say.
+  EXPECT_FALSE(r.KernelPath(tid, ws, "nodir/x", true, &out));
+
+  close(ws);
+  unlink((dir + "/ws/link").c_str());
+  unlink((dir + "/ws/keys").c_str());
+  unlink((dir + "/secrets/key").c_str());
+  rmdir((dir + "/ws").c_str());
+  rmdir((dir + "/secrets").c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(TraceeMemoryTest, ReadsBoundedStrings) {
