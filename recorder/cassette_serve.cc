@@ -1,13 +1,18 @@
 #include "recorder/cassette_serve.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -25,7 +30,10 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr size_t kMaxNotes = 100;
-constexpr useconds_t kAnswerAfterNotificationsUs = 5000;
+// How long an answer waits for the client to take the notifications before it: long enough for a
+// client descheduled on a loaded machine, short enough that a client which does not read until it
+// has sent something else only sees a delay.
+constexpr int64_t kDrainWaitNs = 2'000'000'000;
 
 int64_t NowNs(clockid_t clock) {
   timespec ts;
@@ -40,6 +48,46 @@ Status WriteAll(int fd, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return Status::Ok();
+}
+
+// Bytes written to `fd` that the reader at the other end has not read yet, or -1 when the kind of fd
+// cannot tell: a pipe counts its contents from either end (FIONREAD); a Unix stream socket counts
+// what it sent and its peer has not consumed yet (SIOCOUTQ; libuv, hence Node, gives children
+// socketpairs as stdio). Files, ttys and TCP say nothing useful.
+int64_t Unread(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return -1;
+  int n = 0;
+  if (S_ISFIFO(st.st_mode)) {
+    if (::ioctl(fd, FIONREAD, &n) != 0) return -1;
+    return n;
+  }
+  if (S_ISSOCK(st.st_mode)) {
+    int domain = 0, type = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) return -1;
+    len = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return -1;
+    if (::ioctl(fd, SIOCOUTQ, &n) != 0) return -1;
+    return n;
+  }
+  return -1;
+}
+
+// Waits until the client has read everything written to `fd` (see Unread), at most `max_ns`. There
+// is no poll event for "the reader emptied it", so this polls, starting at 20 us and backing off to
+// 1 ms. Returns whether the client took it all (true also when the fd cannot tell).
+bool WaitUntilClientRead(int fd, int64_t max_ns) {
+  const int64_t deadline = NowNs(CLOCK_MONOTONIC) + max_ns;
+  int64_t pause_ns = 20'000;
+  for (;;) {
+    int64_t unread = Unread(fd);
+    if (unread <= 0) return true;
+    if (NowNs(CLOCK_MONOTONIC) >= deadline) return false;
+    timespec ts{0, static_cast<long>(pause_ns)};
+    RetryEintr([&] { return ::nanosleep(&ts, &ts); });
+    pause_ns = std::min<int64_t>(pause_ns * 2, 1'000'000);
+  }
 }
 
 }  // namespace
@@ -252,12 +300,16 @@ class ServeLines final : public LineSink {
       out += step.replies[i];
       out.push_back('\n');
       if (i + 2 == step.replies.size() && step.request) {
-        // Notifications first, then a pause before the answer: the official SDKs handle a notification
-        // a tick after reading it but an answer at once, and forget a request's progress handler when
-        // its answer arrives; notifications in the same read as the answer would be lost.
+        // Notifications first, and the answer only once the client has read them. The TypeScript
+        // SDK (shared/protocol.js) dispatches every message of one read synchronously, but runs a
+        // notification's handler in a microtask (Promise.resolve().then) while a response is handled
+        // at once and deletes the request's progress handler: progress in the same read as its
+        // answer reaches a handler that is gone ("unknown token") and is dropped. Microtasks run
+        // between two reads, so the answer must not be in the pipe before the notifications are out
+        // of it. A live server gives no such guarantee either; it just rarely writes that fast.
         if (out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();
         out.clear();
-        ::usleep(kAnswerAfterNotificationsUs);
+        if (out_ok_) WaitUntilClientRead(options_.out_fd, kDrainWaitNs);
       }
     }
     if (!out.empty() && out_ok_) out_ok_ = WriteAll(options_.out_fd, out).ok();

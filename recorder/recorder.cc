@@ -63,12 +63,22 @@ class WriterSink : public EventSink {
   AsyncSessionWriter* w_;
 };
 
+}  // namespace
+
+std::string EventSocketDirTemplate(const std::string& tmpdir, pid_t pid) {
+  const std::string name = "/agenttrace-" + std::to_string(pid) + "pXXXXXX";
+  // A Unix socket path is limited to 108 bytes; "/events.sock" follows.
+  if (tmpdir.size() + name.size() > 80) return "/tmp" + name;
+  return tmpdir + name;
+}
+
+namespace {
+
 // A private directory for the event socket (a Unix socket path is limited to 108 bytes).
 class SocketDir {
  public:
   Status Create() {
-    std::string tmpl = GetEnvOr("TMPDIR", "/tmp") + "/agenttrace-XXXXXX";
-    if (tmpl.size() > 80) tmpl = "/tmp/agenttrace-XXXXXX";
+    std::string tmpl = EventSocketDirTemplate(GetEnvOr("TMPDIR", "/tmp"), getpid());
     if (mkdtemp(tmpl.data()) == nullptr) return Status::FromErrno("creating " + tmpl, errno);
     dir_ = tmpl;
     return Status::Ok();

@@ -9,6 +9,8 @@
 #ifndef AGENTTRACE_RECORDER_RECORDER_H_
 #define AGENTTRACE_RECORDER_RECORDER_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +92,15 @@ struct RecordOutcome {
 // seccomp unavailable); its message says what to do about it. A store failure during the run is
 // reported in RecordOutcome::store_failure instead, with what was done about it.
 Result<RecordOutcome> RunRecord(const RecordOptions& options);
+
+// The mkdtemp(3) template of the private directory that holds a recording's event socket, below
+// `tmpdir` (/tmp when that path would be too long for a socket). The nested `record --mcp` connects
+// to it, so it shows in the agent's profile; replay must normalise it to the same glob in every
+// session. Six random characters alone would not do: when mkdtemp picks six letters of one case
+// ("AWOIDG", about 1 in 100) they read as a word and stay literal, and a gate's stability drops.
+// Glued to the pid and a letter, the random run always mixes digits and letters over 8+
+// characters, which replay always replaces.
+std::string EventSocketDirTemplate(const std::string& tmpdir, pid_t pid);
 
 }  // namespace agenttrace
 

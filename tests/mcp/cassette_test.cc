@@ -4,9 +4,14 @@
 #include "recorder/cassette.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -161,6 +166,60 @@ TEST(CassetteTest, ProgressReplayedInPlaceWithTheLiveTokenOrNotAtAll) {
   PlayerStep quiet = p.OnClientMessage(Call(100, "count", R"({"n":2})"));
   EXPECT_EQ(quiet.replies.size(), 1u);
   EXPECT_EQ(Last(quiet)["result"]["content"][0]["text"], "done");
+}
+
+// The TypeScript SDK drops progress that arrives in the same read as its answer (its notification
+// handlers run a microtask later; the answer removes the progress handler at once). A client that is
+// descheduled while the server writes would read both at once; the serve loop must hold the answer
+// until the client has read the notifications, however late that is. Closes both fds.
+void ExpectAnswerWaitsUntilProgressWasRead(int client_read_fd, int serve_out_fd) {
+  std::vector<std::pair<Direction, std::string>> conv = {
+      {kUp, Call(5, "count", R"({"n":2})", R"({"progressToken":5})")},
+      {kDown,
+       R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":5,"progress":1,"total":2}})"},
+      {kDown,
+       R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":5,"progress":2,"total":2}})"},
+      {kDown, Answer(5, "done")}};
+  Cassette c = Load(Record(conv));
+  CassettePlayer p(&c, {});
+  int in[2];
+  ASSERT_EQ(::pipe(in), 0);
+  const std::string request = Call(7, "count", R"({"n":2})", R"({"progressToken":7})") + "\n";
+  ASSERT_EQ(::write(in[1], request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  ::close(in[1]);
+  StdioServeOptions o;
+  o.in_fd = in[0];
+  o.out_fd = serve_out_fd;
+  std::thread serve([&] {
+    EXPECT_TRUE(RunStdioServe(o, p, nullptr).ok());
+    ::close(serve_out_fd);
+  });
+  // A slow client: far longer than any fixed pause the server could afford per answer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  char buf[4096];
+  ssize_t n = ::read(client_read_fd, buf, sizeof buf);
+  std::string first(buf, static_cast<size_t>(std::max<ssize_t>(n, 0)));
+  EXPECT_EQ(first.find("\"result\""), std::string::npos) << "the answer came in the same read: " << first;
+  EXPECT_NE(first.find("\"progress\":2"), std::string::npos) << first;
+  std::string rest;
+  while ((n = ::read(client_read_fd, buf, sizeof buf)) > 0) rest.append(buf, static_cast<size_t>(n));
+  serve.join();
+  ::close(in[0]);
+  ::close(client_read_fd);
+  EXPECT_NE(rest.find("\"id\":7"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("done"), std::string::npos) << rest;
+}
+
+TEST(CassetteServeTest, AnswerWaitsUntilTheClientReadItsProgressThroughASocketpair) {
+  int sv[2];  // what Node (libuv) gives a child process as its stdout
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ExpectAnswerWaitsUntilProgressWasRead(sv[0], sv[1]);
+}
+
+TEST(CassetteServeTest, AnswerWaitsUntilTheClientReadItsProgressThroughAPipe) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ExpectAnswerWaitsUntilProgressWasRead(fds[0], fds[1]);
 }
 
 TEST(CassetteTest, TruncatedAnswerIsAnErrorNotAWrongAnswer) {
