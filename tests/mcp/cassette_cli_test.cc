@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "format/store.h"
+#include "tests/mcp/shell_run.h"
 #include "recorder/cassette.h"
 #include "recorder/event_socket.h"
 
@@ -28,19 +29,9 @@ using Json = nlohmann::json;
 const std::string kBin = AGENTTRACE_BIN;
 const fs::path kNodeDir = MCP_NODE_DIR;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
+// Shared with the other MCP command-line tests (tests/mcp/shell_run.h).
+using shelltest::Quote;
+using shelltest::Slurp;
 struct ShResult {
   int status = -1;
   std::string out, err;

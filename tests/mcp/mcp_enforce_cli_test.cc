@@ -15,6 +15,7 @@
 
 #include "format/decision_event.h"
 #include "format/store.h"
+#include "tests/mcp/shell_run.h"
 #include "recorder/event_socket.h"
 #include "replayer/live_decider.h"
 #include "replayer/policy.h"
@@ -28,54 +29,12 @@ using Json = nlohmann::json;
 
 const std::string kBin = AGENTTRACE_BIN;
 
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/at-enf-XXXXXX";
-    AT_CHECK(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-RunResult RunShell(const std::string& cmd, const std::string& input = "") {
-  TempDir io;
-  std::ofstream(io.path() / "in", std::ios::binary) << input;
-  std::string full =
-      "(" + cmd + ") <" + Quote(io.path() / "in") + " >" + Quote(io.path() / "out") + " 2>" + Quote(io.path() / "err");
-  int st = std::system(full.c_str());
-  RunResult r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  r.out = Slurp(io.path() / "out");
-  r.err = Slurp(io.path() / "err");
-  return r;
-}
-
+// Shared with the other MCP command-line tests (tests/mcp/shell_run.h).
+using shelltest::Quote;
+using shelltest::RunShell;
+using shelltest::Slurp;
+using RunResult = shelltest::ShellResult;
+using TempDir = shelltest::ScratchDir;
 std::vector<Event> OnlySessionEvents(const std::string& store_dir) {
   auto store = Store::Open(store_dir, StoreOptions{.read_only = true});
   EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -413,7 +372,6 @@ rules:
   EXPECT_EQ(error_results, 1);
   EXPECT_EQ((*decider)->counts().deny, 1u);
 }
-
 
 // Under `agenttrace run`, a hook and a nested proxy are decided by the run's own live decider through
 // its event socket: the same session records their tool calls and the decisions.

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "format/store.h"
+#include "tests/mcp/shell_run.h"
 #include "recorder/event_socket.h"
 #include "tests/mcp/fake_writer.h"
 
@@ -31,36 +32,13 @@ using namespace std::chrono_literals;
 const std::string kBin = AGENTTRACE_BIN;
 const fs::path kNodeDir = MCP_NODE_DIR;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/at-mcphttp-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
+// Shared with the other MCP command-line tests (tests/mcp/shell_run.h).
+using shelltest::Quote;
+using shelltest::RunShell;
+using shelltest::SessionEvents;
+using shelltest::Slurp;
+using RunResult = shelltest::ShellResult;
+using TempDir = shelltest::ScratchDir;
 // A background process with stdout and stderr in files; SIGKILLed on destruction if still running.
 class Background {
  public:
@@ -117,43 +95,6 @@ class Background {
   bool reaped_ = false;
   fs::path out_, err_;
 };
-
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
-
-RunResult RunShell(const std::string& cmd) {
-  TempDir io;
-  std::string full = "(" + cmd + ") </dev/null >" + Quote(io.path() / "out") + " 2>" + Quote(io.path() / "err");
-  int st = std::system(full.c_str());
-  RunResult r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  r.out = Slurp(io.path() / "out");
-  r.err = Slurp(io.path() / "err");
-  return r;
-}
-
-std::vector<Event> SessionEvents(const std::string& store_dir, SessionInfo* info_out) {
-  auto store = Store::Open(store_dir, StoreOptions{.read_only = true});
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  if (!store.ok()) return {};
-  auto sessions = (*store)->ListSessions();
-  EXPECT_TRUE(sessions.ok());
-  EXPECT_EQ(sessions->size(), 1u);
-  if (sessions->size() != 1) return {};
-  if (info_out != nullptr) *info_out = (*sessions)[0];
-  auto reader = (*store)->OpenSession((*sessions)[0].id);
-  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-  std::vector<Event> out;
-  for (;;) {
-    auto e = (*reader)->Next();
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    if (!e.ok() || *e == nullptr) break;
-    out.push_back(**e);
-  }
-  return out;
-}
 
 // Every byte of every file under `dir`.
 std::string AllBytes(const fs::path& dir) {
