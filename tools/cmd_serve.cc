@@ -69,7 +69,7 @@ class NestedServeSink final : public ServeSink {
  public:
   NestedServeSink(std::string path, std::unique_ptr<EventSocketClient> c)
       : sink_(std::move(path), std::move(c), Options()) {}
-  Status Append(const Event& e) override { return sink_.Send(e); }
+  Status Append(const Event& e) override { return sink_.Append(e); }
   void Finish(int) override { sink_.Finish(); }
   std::string Describe() const override { return "the enclosing recording"; }
 
