@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/event_source.h"
 #include "format/session.h"
 #include "format/status.h"
@@ -138,14 +139,14 @@ class SessionWriter {
 // calls return. Events are committed at least every options.commit_interval_ms. Append never drops an
 // event: if the writer thread falls far behind (16,384 events or options.async_max_pending_bytes
 // waiting), Append waits, so a producer's memory is bounded by bytes, not only by event count.
-class AsyncSessionWriter {
+class AsyncSessionWriter : public EventSink {
  public:
   static Result<std::unique_ptr<AsyncSessionWriter>> Start(std::unique_ptr<SessionWriter> writer,
                                                            const WriterOptions& options = {});
-  virtual ~AsyncSessionWriter() = default;
+  ~AsyncSessionWriter() override = default;
   // Queues a copy of `event`. Returns the first error the writer thread met, if any (the event is then
   // not stored), or InvalidArgument for an event over kMaxEventDecodedBytes (the writer goes on).
-  virtual Status Append(const Event& event) = 0;
+  Status Append(const Event& event) override = 0;
   virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
   // Waits until every event appended before the call is committed (a durability point, e.g. before
   // reporting progress to another process). Returns the first error the writer thread met.

@@ -136,7 +136,7 @@ struct Connection final : LineSink {
 
 class ServerImpl final : public EventSocketServer {
  public:
-  ServerImpl(std::string path, UniqueFd listen_fd, UniqueFd wake_fd, AsyncSessionWriter* sink,
+  ServerImpl(std::string path, UniqueFd listen_fd, UniqueFd wake_fd, EventSink* sink,
              const SecretScanner* secrets, EventSocketDecisions decisions, std::shared_ptr<AskShared> asks)
       : path_(std::move(path)),
         listen_fd_(std::move(listen_fd)),
@@ -186,7 +186,7 @@ class ServerImpl final : public EventSocketServer {
   std::string path_;
   UniqueFd listen_fd_;
   UniqueFd wake_fd_;
-  AsyncSessionWriter* sink_;
+  EventSink* sink_;
   const SecretScanner* secrets_;
   const EventSocketDecisions decisions_;
   std::shared_ptr<AskShared> asks_;
@@ -490,7 +490,7 @@ void ServerImpl::Loop() {
 
 }  // namespace
 
-Result<std::unique_ptr<EventSocketServer>> EventSocketServer::Start(const std::string& path, AsyncSessionWriter* sink,
+Result<std::unique_ptr<EventSocketServer>> EventSocketServer::Start(const std::string& path, EventSink* sink,
                                                                     const SecretScanner* secrets,
                                                                     EventSocketDecisions decisions) {
   AT_CHECK(sink != nullptr);

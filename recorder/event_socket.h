@@ -30,6 +30,7 @@
 
 #include "format/decision_event.h"
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/request_decider.h"
 #include "format/status.h"
 #include "format/store.h"
@@ -59,7 +60,7 @@ class EventSocketServer {
   // `sink`, `secrets` (may be null) and the decider and resolver of `decisions` must outlive the
   // server (an ask still being answered when the server stops is abandoned, not joined: its resolver
   // must then outlive the process).
-  static Result<std::unique_ptr<EventSocketServer>> Start(const std::string& path, AsyncSessionWriter* sink,
+  static Result<std::unique_ptr<EventSocketServer>> Start(const std::string& path, EventSink* sink,
                                                           const SecretScanner* secrets,
                                                           EventSocketDecisions decisions = {});
   virtual ~EventSocketServer() = default;  // stops, closes connections, unlinks the socket

@@ -697,7 +697,7 @@ Result<UpstreamUrl> ParseUpstreamUrl(const std::string& url) {
   return u;
 }
 
-Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, const McpEventSink& sink) {
+Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, EventSink& sink) {
   AT_ASSIGN_OR_RETURN(UpstreamUrl url, ParseUpstreamUrl(options.upstream));
   if (options.max_streams == 0) return Status::InvalidArgument("--max-streams must be at least 1");
 
@@ -732,7 +732,7 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, c
     topts.redact = options.redact;
     McpTracker tracker(topts, [&](const Event& e) {
       if (!sink_status.ok()) return;
-      sink_status = sink(e);
+      sink_status = sink.Append(e);
       if (sink_status.ok()) ++events;
     });
     Record r;
@@ -760,7 +760,7 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, c
           }
           e.server = tracker.server_name();
           if (!sink_status.ok()) break;
-          sink_status = sink(e);
+          sink_status = sink.Append(e);
           if (sink_status.ok()) ++events;
           break;
         }

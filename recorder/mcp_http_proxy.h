@@ -33,6 +33,7 @@
 #include <functional>
 #include <string>
 
+#include "format/event_sink.h"
 #include "format/status.h"
 #include "recorder/jsonrpc_framing.h"
 #include "recorder/mcp_proxy.h"
@@ -82,7 +83,8 @@ Result<UpstreamUrl> ParseUpstreamUrl(const std::string& url);
 // Serves until SIGTERM, SIGINT or SIGHUP (or stop_fd), then stops accepting, ends the streams in
 // flight, records what they carried and returns. Errors: InvalidArgument for a bad upstream URL,
 // IOError when the listening socket cannot be bound.
-Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, const McpEventSink& sink);
+// `sink` receives the events on the recorder thread; its first non-OK Append stops recording.
+Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, EventSink& sink);
 
 }  // namespace agenttrace
 

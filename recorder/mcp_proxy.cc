@@ -136,7 +136,7 @@ void BlockProxySignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEventSink& sink) {
+Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, EventSink& sink) {
   SignalScope signals;
   if (signals.fd() < 0) return Status::FromErrno("signalfd", errno);
   UniqueFd agent_eof(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -202,7 +202,7 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEven
   std::string server_name;
   auto deliver = [&](const Event& e) {
     if (!sink_status.ok()) return;
-    sink_status = sink(e);
+    sink_status = sink.Append(e);
     if (sink_status.ok()) ++events;
   };
   std::thread recorder([&] {

@@ -42,6 +42,7 @@
 
 #include "format/decision_event.h"
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/request_decider.h"
 #include "format/status.h"
 #include "recorder/jsonrpc_framing.h"
@@ -92,9 +93,6 @@ struct McpProxyResult {
   int ExitStatus() const { return exit_signal != 0 ? 128 + exit_signal : exit_code; }
 };
 
-// Receives events on the recorder thread. A non-OK return stops recording (forwarding continues).
-using McpEventSink = std::function<Status(const Event&)>;
-
 // Blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP in the calling thread. A program that starts other
 // threads before RunMcpProxy (a store writer, say) must call this first, so that those threads inherit
 // the mask and the proxy's signalfd sees every such signal (otherwise SIGTERM could kill the process
@@ -103,7 +101,9 @@ void BlockProxySignals();
 
 // Runs the proxy until the server has exited and both directions are done. Errors: NotFound when the
 // command does not exist, PermissionDenied when it cannot be executed, IOError for pipe/fork failures.
-Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, const McpEventSink& sink);
+// `sink` receives the events on the recorder thread; its first non-OK Append stops recording
+// (forwarding continues) and is reported as sink_status.
+Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, EventSink& sink);
 
 }  // namespace agenttrace
 

@@ -106,7 +106,7 @@ void NestedEventSink::RecordGap() {
   if (Deliver(line, &why)) in_gaps_ += count;
 }
 
-Status NestedEventSink::Send(const Event& event) {
+Status NestedEventSink::Append(const Event& event) {
   if (lost_ > in_gaps_ && !stopped_) RecordGap();  // the gap sits where the loss happened
   line_.clear();
   AppendEventJson(event, &line_);

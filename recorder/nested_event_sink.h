@@ -7,9 +7,9 @@
 // waiting that it is waiting. An event that cannot be delivered (the connection failed, or no answer
 // came before the shutdown bound set by StopWaitingAfter) is counted; the count goes into the
 // recording as a `gap` event as soon as the socket answers again (on a new connection), and every loss
-// is said on stderr. Send never fails, so that one loss does not stop the recording of later events.
+// is said on stderr. Append never fails, so that one loss does not stop the recording of later events.
 //
-// Thread-safety: Send and Finish from one thread (the proxy's recorder thread); StopWaitingAfter from
+// Thread-safety: Append and Finish from one thread (the proxy's recorder thread); StopWaitingAfter from
 // any thread.
 #ifndef AGENTTRACE_RECORDER_NESTED_EVENT_SINK_H_
 #define AGENTTRACE_RECORDER_NESTED_EVENT_SINK_H_
@@ -21,6 +21,7 @@
 #include <string>
 
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/status.h"
 #include "recorder/event_socket.h"
 
@@ -32,13 +33,13 @@ struct NestedSinkOptions {
   std::function<void(const std::string&)> warn;
 };
 
-class NestedEventSink {
+class NestedEventSink final : public EventSink {
  public:
   // `client` is connected to the socket at `path` (reconnected there after a failure).
   NestedEventSink(std::string path, std::unique_ptr<EventSocketClient> client, NestedSinkOptions options);
 
   // Delivers `event`, waiting for its answer (see above). Always OK.
-  Status Send(const Event& event);
+  Status Append(const Event& event) override;
   // From now on, stop waiting for an answer `ms` milliseconds from now: an event still unanswered then
   // is counted as lost, and later events are counted at once (no new connection is tried). For the
   // proxy's shutdown, which must end even if the recording stopped answering.

@@ -54,15 +54,6 @@ class RedactingDecider final : public RequestDecider {
   const SecretScanner* secrets_;
 };
 
-class WriterSink : public EventSink {
- public:
-  explicit WriterSink(AsyncSessionWriter* w) : w_(w) {}
-  Status Append(const Event& e) override { return w_->Append(e); }
-
- private:
-  AsyncSessionWriter* w_;
-};
-
 }  // namespace
 
 std::string EventSocketDirTemplate(const std::string& tmpdir, pid_t pid) {
@@ -221,8 +212,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     topts.ask = o.enforce->ask;
     topts.mode = o.enforce->mode;
   }
-  WriterSink sink(async.get());
-  Tracer tracer(&sink, topts);
+  Tracer tracer(async.get(), topts);
   if (o.enforce.has_value() && o.enforce->set_children) o.enforce->set_children(&tracer);
   SpawnSpec spec{o.command, agent_env, stop_signals.original_mask()};
   spec.landlock_ruleset_fd = o.landlock_ruleset_fd;

@@ -58,6 +58,7 @@
 
 #include "format/decision_event.h"
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/request_decider.h"
 #include "format/status.h"
 #include "format/unique_fd.h"
@@ -66,14 +67,6 @@
 #include "recorder/seccomp_filter.h"
 
 namespace agenttrace {
-
-// Where the tracer puts events. AsyncSessionWriter in production, a vector in tests.
-class EventSink {
- public:
-  virtual ~EventSink() = default;
-  // Stores a copy of `event`.
-  virtual Status Append(const Event& event) = 0;
-};
 
 struct TracerOptions {
   bool allow_io_uring = false;

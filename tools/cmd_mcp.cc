@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "format/decision_event.h"
+#include "format/event_sink.h"
 #include "format/signing.h"
 #include "format/store.h"
 #include "recorder/ask.h"
@@ -50,6 +51,23 @@ constexpr int64_t kNestedShutdownWaitMs = 10000;
 // How long one nested decision may take (the session may be asking a human) before it is denied.
 constexpr int kNestedDecisionTimeoutMs = 10 * 60 * 1000;
 
+// The proxy's events on their way to the enclosing recording, which reserves kDecisionAnswerText for
+// its own answers: a nested proxy's answer annotation is renamed, so that the two are never confused.
+class NestedAnswerRenamer final : public EventSink {
+ public:
+  explicit NestedAnswerRenamer(EventSink* inner) : inner_(inner) {}
+  Status Append(const Event& e) override {
+    if (e.kind == EventKind::kAnnotation && e.text == kDecisionAnswerText) {
+      Event mine = e;
+      mine.text = "nested-proxy " + mine.text;
+      return inner_->Append(mine);
+    }
+    return inner_->Append(e);
+  }
+
+ private:
+  EventSink* inner_;
+};
 
 // A local decider's events (decisions) sent to the enclosing recording on their own connection.
 class SocketEventRecorder {
@@ -128,14 +146,8 @@ int RunNested(const std::string& socket, McpProxyOptions po, const McpRecordOpti
   so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
   NestedEventSink sink(socket, std::move(*client), so);
   po.on_server_exit = [&sink] { sink.StopWaitingAfter(kNestedShutdownWaitMs); };
-  auto result = RunMcpProxy(po, [&sink](const Event& e) {
-    if (e.kind == EventKind::kAnnotation && e.text == kDecisionAnswerText) {
-      Event mine = e;  // the recording reserves the text for its own answers
-      mine.text = "nested-proxy " + mine.text;
-      return sink.Send(mine);
-    }
-    return sink.Send(e);
-  });
+  NestedAnswerRenamer renamer(&sink);
+  auto result = RunMcpProxy(po, renamer);
   if (!result.ok()) return ProxyFailed(result.status());
   sink.Finish();
   if (!result->sink_status.ok()) {
@@ -230,7 +242,7 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
     po.mode = mode;
   }
 
-  auto result = RunMcpProxy(po, [sink](const Event& e) { return sink->Append(e); });
+  auto result = RunMcpProxy(po, *sink);
   if (!result.ok()) {
     int rc = ProxyFailed(result.status());
     (void)sink->Finish(rc, 0);

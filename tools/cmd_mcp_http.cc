@@ -80,7 +80,7 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
     NestedSinkOptions so;
     so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
     NestedEventSink sink(socket, std::move(*client), so);
-    auto result = RunMcpHttpProxy(po, [&sink](const Event& e) { return sink.Send(e); });
+    auto result = RunMcpHttpProxy(po, sink);
     sink.StopWaitingAfter(kNestedShutdownWaitMs);
     sink.Finish();
     if (!result.ok()) return Failed(result.status());
@@ -103,7 +103,7 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
 
-  auto result = RunMcpHttpProxy(po, [sink](const Event& e) { return sink->Append(e); });
+  auto result = RunMcpHttpProxy(po, *sink);
   if (!result.ok()) {
     int rc = Failed(result.status());
     (void)sink->Finish(rc, 0);

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "format/event_sink.h"
 #include "format/store.h"
 #include "recorder/cassette.h"
 #include "recorder/cassette_http.h"
@@ -56,11 +57,9 @@ int LoadCassette(const Cli& cli, const ServeArgs& a, Cassette* cassette, std::ve
   return kExitOk;
 }
 
-// Where the serving run's events go.
-class ServeSink {
+// Where the serving run's events go (an EventSink), and how the run ends there.
+class ServeSink : public EventSink {
  public:
-  virtual ~ServeSink() = default;
-  virtual Status Append(const Event& e) = 0;
   virtual void Finish(int exit_code) = 0;
   virtual std::string Describe() const = 0;
 };
@@ -69,7 +68,7 @@ class NestedServeSink final : public ServeSink {
  public:
   NestedServeSink(std::string path, std::unique_ptr<EventSocketClient> c)
       : sink_(std::move(path), std::move(c), Options()) {}
-  Status Append(const Event& e) override { return sink_.Send(e); }
+  Status Append(const Event& e) override { return sink_.Append(e); }
   void Finish(int) override { sink_.Finish(); }
   std::string Describe() const override { return "the enclosing recording"; }
 

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "format/chunk_codec.h"
+#include "format/event_sink.h"
 #include "format/session_record.h"
 #include "tests/format/synthetic_events.h"
 #include "tests/format/temp_dir.h"
@@ -704,6 +705,32 @@ TEST(StoreTest, AsyncWriterCommitsWithinTheIntervalWithoutFlush) {
   }
   EXPECT_EQ(committed, 1u);
   ASSERT_TRUE((*async)->Finish(0, 0).ok());
+}
+
+
+// What a producer sees: only the EventSink interface (format/event_sink.h).
+Status Produce(EventSink& sink, const std::vector<Event>& events) {
+  for (const Event& e : events) AT_RETURN_IF_ERROR(sink.Append(e));
+  return Status::Ok();
+}
+
+// The store's own writer is the one interface producers write to: what goes in through EventSink is
+// what the session holds, in order.
+TEST(StoreTest, AsyncSessionWriterIsAnEventSink) {
+  TempDir dir("agenttrace-store-test");
+  auto store = OpenStore(dir.path());
+  auto w = store->CreateSession(SessionInfo{});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  SessionId id = (*w)->info().id;
+  auto async = AsyncSessionWriter::Start(std::move(*w));
+  ASSERT_TRUE(async.ok()) << async.status().ToString();
+  std::vector<Event> events = Mix(300);
+  ASSERT_TRUE(Produce(**async, events).ok());
+  ASSERT_TRUE((*async)->Finish(0, 0).ok());
+  Status err;
+  std::vector<Event> back = ReadAll(*store, id, &err);
+  ASSERT_TRUE(err.ok()) << err.ToString();
+  EXPECT_EQ(back, events);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "format/decision_event.h"
 #include "format/request_decider.h"
+#include "tests/format/vector_sink.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -40,11 +41,7 @@ class ProxyRun {
     o.agent_in_fd = proxy_in_;
     o.agent_out_fd = proxy_out_;
     thread_ = std::thread([this, o] {
-      result_ = RunMcpProxy(o, [this](const Event& e) {
-        std::lock_guard<std::mutex> lock(mu_);
-        events_.push_back(e);
-        return Status::Ok();
-      });
+      result_ = RunMcpProxy(o, sink_);
     });
   }
   ~ProxyRun() {
@@ -88,16 +85,12 @@ class ProxyRun {
     thread_.join();
     return result_;
   }
-  std::vector<Event> Events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
+  std::vector<Event> Events() { return sink_.Events(); }
 
  private:
   int to_proxy_ = -1, from_proxy_ = -1, proxy_in_ = -1, proxy_out_ = -1;
   std::thread thread_;
-  std::mutex mu_;
-  std::vector<Event> events_;
+  VectorEventSink sink_;
   Result<McpProxyResult> result_ = Status::Internal("not run");
 };
 
@@ -219,7 +212,8 @@ TEST(McpProxyTest, ServerThatIgnoresSigtermGetsSigkill) {
 TEST(McpProxyTest, MissingCommandIsNotFound) {
   McpProxyOptions o;
   o.command = {"/nonexistent/mcp-server"};
-  auto r = RunMcpProxy(o, [](const Event&) { return Status::Ok(); });
+  VectorEventSink sink;
+  auto r = RunMcpProxy(o, sink);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("/nonexistent/mcp-server"), std::string::npos);
@@ -238,7 +232,9 @@ TEST(McpProxyTest, FailingSinkStopsRecordingButNotForwarding) {
   for (int i = 0; i < 10; ++i) all += msg;
   ASSERT_EQ(::write(a[1], all.data(), all.size()), static_cast<ssize_t>(all.size()));
   ::close(a[1]);
-  auto r = RunMcpProxy(o, [](const Event&) { return Status::IOError("disk full"); });
+  VectorEventSink sink;
+  sink.FailWith(Status::IOError("disk full"));
+  auto r = RunMcpProxy(o, sink);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->events, 0u);
   EXPECT_EQ(r->sink_status.code(), StatusCode::kIOError);
@@ -271,8 +267,9 @@ void AgentStopsReading(bool agent_reads_a_socket) {
   o.agent_out_fd = b[1];
   std::atomic<bool> done{false};
   Result<McpProxyResult> r = Status::Internal("not run");
+  VectorEventSink sink;
   std::thread proxy([&] {
-    r = RunMcpProxy(o, [](const Event&) { return Status::Ok(); });
+    r = RunMcpProxy(o, sink);
     done = true;
   });
   ::close(a[1]);  // the agent is done talking, and never reads b[0] (until the end of the test)
@@ -351,12 +348,9 @@ StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
   }
   std::atomic<bool> done{false};
   std::mutex mu;
+  VectorEventSink sink;
   std::thread proxy([&] {
-    auto r = RunMcpProxy(o, [&](const Event& e) {
-      std::lock_guard<std::mutex> lock(mu);
-      out.events.push_back(e);
-      return Status::Ok();
-    });
+    auto r = RunMcpProxy(o, sink);
     std::lock_guard<std::mutex> lock(mu);
     out.result = std::move(r);
     done = true;
@@ -374,6 +368,7 @@ StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
     }
   });
   proxy.join();
+  out.events = sink.TakeEvents();
   if (writer.joinable()) writer.join();
   ::close(b[1]);
   drain.join();

@@ -26,6 +26,7 @@
 #include "recorder/landlock.h"
 #include "recorder/seccomp_filter.h"
 #include "recorder/tracer.h"
+#include "tests/format/vector_sink.h"
 
 extern char** environ;
 
@@ -33,15 +34,6 @@ namespace agenttrace {
 namespace {
 
 constexpr long kOpens = 20000;
-
-class VectorSink : public EventSink {
- public:
-  Status Append(const Event& e) override {
-    if (e.kind == EventKind::kFileOpen) events.push_back(e);
-    return Status::Ok();
-  }
-  std::vector<Event> events;
-};
 
 struct RaceResult {
   long opens = -1, allowed = -1, denied = -1, eacces = -1, other = -1;
@@ -69,7 +61,7 @@ class LandlockRaceTest : public ::testing::Test {
     auto filter = BuildSeccompFilter();
     EXPECT_TRUE(filter.ok());
     if (!filter.ok()) return r;
-    VectorSink sink;
+    VectorEventSink sink([](const Event& e) { return e.kind == EventKind::kFileOpen; });
     Tracer tracer(&sink, {});
     SpawnSpec spec;
     spec.argv = {E2E_PROGRAM_DIR "/e2e_race_open", allowed_, denied_, std::to_string(kOpens)};
@@ -96,7 +88,7 @@ class LandlockRaceTest : public ::testing::Test {
       std::sscanf(line.c_str(), "RACE opens=%ld allowed=%ld denied=%ld eacces=%ld other=%ld", &r.opens, &r.allowed,
                   &r.denied, &r.eacces, &r.other);
     }
-    r.events = std::move(sink.events);
+    r.events = sink.TakeEvents();
     return r;
   }
 

@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/format/vector_sink.h"
+
 extern char** environ;
 
 namespace agenttrace {
@@ -132,15 +134,6 @@ int RunHelper(const std::string& name) {
   return 0;
 }();
 
-class VectorSink : public EventSink {
- public:
-  Status Append(const Event& e) override {
-    events.push_back(e);
-    return Status::Ok();
-  }
-  std::vector<Event> events;
-};
-
 struct Recording {
   Result<TraceOutcome> outcome = Status::Internal("not run");
   std::vector<Event> events;
@@ -153,7 +146,7 @@ Recording Record(std::vector<std::string> argv, TracerOptions opts = {}, std::st
     rec.outcome = filter.status();
     return rec;
   }
-  VectorSink sink;
+  VectorEventSink sink;
   Tracer tracer(&sink, opts);
   SpawnSpec spec;
   spec.argv = std::move(argv);
@@ -165,7 +158,7 @@ Recording Record(std::vector<std::string> argv, TracerOptions opts = {}, std::st
     return rec;
   }
   rec.outcome = tracer.Run();
-  rec.events = std::move(sink.events);
+  rec.events = sink.TakeEvents();
   return rec;
 }
 
@@ -359,7 +352,7 @@ TEST(TracerTest, NetworkConnectBindListenAndUdpSend) {
 TEST(TracerTest, CommandNotFound) {
   auto filter = BuildSeccompFilter();
   ASSERT_TRUE(filter.ok());
-  VectorSink sink;
+  VectorEventSink sink;
   Tracer tracer(&sink, {});
   SpawnSpec spec;
   spec.argv = {"agenttrace-no-such-command-xyz"};
@@ -413,7 +406,7 @@ TEST(TracerTest, DaemonisedGrandchildKeepsTheRecordingOpen) {
 TEST(TracerTest, RequestSignalAndKillReachTheWholeTreeFromAnotherThread) {
   auto filter = BuildSeccompFilter();
   ASSERT_TRUE(filter.ok());
-  VectorSink sink;
+  VectorEventSink sink;
   Tracer tracer(&sink, {});
   SpawnSpec spec;
   spec.argv = {"/bin/sh", "-c", "setsid sleep 1000 & (trap '' TERM; exec setsid sleep 1000) & exit 0"};
@@ -445,7 +438,8 @@ TEST(TracerTest, RequestSignalAndKillReachTheWholeTreeFromAnotherThread) {
   }
   ASSERT_EQ(out->killed.size(), 1u);  // only the one that ignored SIGTERM was left
   EXPECT_EQ(out->killed[0].comm, "sleep");
-  auto notes = OfKind(sink.events, EventKind::kAnnotation);
+  const std::vector<Event> events = sink.Events();
+  auto notes = OfKind(events, EventKind::kAnnotation);
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0]->text, "recorder: signal");
   EXPECT_NE(notes[0]->json.find("\"signal\":\"SIGTERM\""), std::string::npos) << notes[0]->json;
@@ -453,7 +447,7 @@ TEST(TracerTest, RequestSignalAndKillReachTheWholeTreeFromAnotherThread) {
   EXPECT_EQ(notes[1]->text, "recorder: kill");
   EXPECT_NE(notes[1]->json.find("\"pid\":" + std::to_string(out->killed[0].pid)), std::string::npos) << notes[1]->json;
   int killed_exits = 0;
-  for (const Event* e : OfKind(sink.events, EventKind::kProcExit)) killed_exits += e->signal == SIGKILL;
+  for (const Event* e : OfKind(events, EventKind::kProcExit)) killed_exits += e->signal == SIGKILL;
   EXPECT_EQ(killed_exits, 1);
 }
 
@@ -485,7 +479,7 @@ TEST(TracerTest, PtraceNotPermittedIsExplained) {
         seccomp_load(ctx) != 0) {
       _exit(2);
     }
-    VectorSink sink;
+    VectorEventSink sink;
     Tracer tracer(&sink, {});
     SpawnSpec spec{{"/bin/true"}, {"PATH=/usr/bin:/bin"}, std::nullopt};
     Status s = tracer.Start(spec, *filter);
