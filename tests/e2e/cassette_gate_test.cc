@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/e2e/gate_fixture.h"
+
 namespace {
 
 using Json = nlohmann::json;
@@ -21,37 +23,15 @@ const std::string kBin = AGENTTRACE_BIN;
 const std::string kAgent = TOOL_AGENT;
 const std::string kOracle = ORACLE_SERVER;
 
-struct CmdResult {
-  int status = -1;
-  std::string out;
-};
+using agenttrace::e2e::CmdResult;
 
-class CassetteGateTest : public ::testing::Test {
+class CassetteGateTest : public agenttrace::e2e::GateFixture {
  protected:
   void SetUp() override {
     ::unsetenv("AGENTTRACE_SOCKET");
     ::unsetenv("AGENTTRACE_SESSION");
-    char tmpl[] = "/tmp/agenttrace-cassette-gate-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store_ = dir_ + "/store";
-    policy_ = dir_ + "/policy.yaml";
-    std::ofstream(policy_) << "version: 1\ndefault: allow\npromotion: {min_sessions: 3, min_stability: 0.99}\n";
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-  CmdResult Sh(const std::string& cmd) {
-    std::string log = dir_ + "/last.log";
-    std::string full = "cd '" + dir_ + "' && (" + cmd + ") > '" + log + "' 2>&1";
-    int st = std::system(full.c_str());
-    CmdResult r;
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    r.out = ss.str();
-    return r;
+    MakeDir("agenttrace-cassette-gate",
+            "version: 1\ndefault: allow\npromotion: {min_sessions: 3, min_stability: 0.99}\n");
   }
   // One run of the agent in a fresh workspace (the same path every time), recorded under `label`.
   CmdResult Run(const std::string& label, const std::string& server) {
@@ -65,8 +45,6 @@ class CassetteGateTest : public ::testing::Test {
     std::ifstream in(dir_ + "/report.json");
     return Json::parse(in, nullptr, false);
   }
-
-  std::string dir_, store_, policy_;
 };
 
 TEST_F(CassetteGateTest, ToolDependentFlakinessDisappearsWhenToolsAreServedFromACassette) {

@@ -10,43 +10,21 @@
 #include <sstream>
 #include <string>
 
+#include "tests/e2e/gate_fixture.h"
+
 namespace {
 
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-struct CmdResult {
-  int status = -1;
-  std::string out;
-};
+using agenttrace::e2e::CmdResult;
 
-class GateTest : public ::testing::Test {
+class GateTest : public agenttrace::e2e::GateFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/agenttrace-gate-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store_ = dir_ + "/store";
-    policy_ = dir_ + "/policy.yaml";
-    std::ofstream(policy_) << "version: 1\ndefault: allow\npromotion: {min_sessions: 3}\n";
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
+    MakeDir("agenttrace-gate-test", "version: 1\ndefault: allow\npromotion: {min_sessions: 3}\n");
   }
 
-  // Runs a shell command line in the test directory; returns its exit status and stdout+stderr.
-  CmdResult Sh(const std::string& cmd) {
-    std::string log = dir_ + "/last.log";
-    std::string full = "cd '" + dir_ + "' && (" + cmd + ") > '" + log + "' 2>&1";
-    int st = std::system(full.c_str());
-    CmdResult r;
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    r.out = ss.str();
-    return r;
-  }
   CmdResult Record(const std::string& label, const std::string& command) {
     return Sh(std::string("'") + AGENTTRACE_BIN + "' record -q --store '" + store_ + "' --label " + label + " -- " +
               command);
@@ -66,8 +44,6 @@ class GateTest : public ::testing::Test {
     }
     return out;
   }
-
-  std::string dir_, store_, policy_;
 };
 
 TEST_F(GateTest, AgentThatWasNeverFoundIsNotPromotable) {
