@@ -16,6 +16,7 @@
 
 #include "format/sys.h"
 #include "format/unique_fd.h"
+#include "recorder/server_signals.h"
 
 namespace agenttrace {
 namespace {
@@ -160,25 +161,8 @@ class HttpServer {
 Result<StdioServeResult> RunHttpServe(const HttpServeOptions& options,
                                       const std::function<std::unique_ptr<CassettePlayer>()>& make_player,
                                       ServedRecorder* recorder) {
-  sigset_t stop_set;
-  sigemptyset(&stop_set);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_set, s);
-  sigset_t old_mask;
-  pthread_sigmask(SIG_BLOCK, &stop_set, &old_mask);
-  struct sigaction ign {
-  }, old_pipe{};
-  ign.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ign, &old_pipe);
-  struct Restore {
-    sigset_t mask;
-    struct sigaction pipe;
-    ~Restore() {
-      sigaction(SIGPIPE, &pipe, nullptr);
-      pthread_sigmask(SIG_SETMASK, &mask, nullptr);
-    }
-  } restore{old_mask, old_pipe};
-  UniqueFd sfd(::signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sfd.valid()) return Status::FromErrno("signalfd", errno);
+  ServerSignals signals;
+  AT_RETURN_IF_ERROR(signals.status());
 
   HttpServer serve(options, make_player, recorder);
   httplib::Server server;
@@ -209,7 +193,7 @@ Result<StdioServeResult> RunHttpServe(const HttpServeOptions& options,
   std::thread listener([&] { server.listen_after_bind(); });
   if (options.on_listening) options.on_listening(port);
   for (;;) {
-    pollfd p[2] = {{sfd.get(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
+    pollfd p[2] = {{signals.fd(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
     int n = RetryEintr([&] { return ::poll(p, options.stop_fd >= 0 ? 2 : 1, -1); });
     if (n < 0 || (p[0].revents & POLLIN)) break;
     if (options.stop_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) break;

@@ -24,6 +24,7 @@
 #include "format/json_limits.h"
 #include "format/sys.h"
 #include "format/unique_fd.h"
+#include "recorder/server_signals.h"
 #include "recorder/sse_splitter.h"
 
 namespace agenttrace {
@@ -638,13 +639,6 @@ void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const ht
   }
 }
 
-sigset_t StopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
-  return set;
-}
-
 }  // namespace
 
 std::string UpstreamUrl::Origin() const {
@@ -702,23 +696,8 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   if (options.max_streams == 0) return Status::InvalidArgument("--max-streams must be at least 1");
 
   // Before any thread starts, so that every thread inherits the mask and the signalfd sees them all.
-  sigset_t stop_set = StopSignals();
-  sigset_t old_mask;
-  pthread_sigmask(SIG_BLOCK, &stop_set, &old_mask);
-  struct sigaction ign {
-  }, old_pipe{};
-  ign.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ign, &old_pipe);
-  UniqueFd sfd(::signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK));
-  struct Restore {
-    sigset_t mask;
-    struct sigaction pipe;
-    ~Restore() {
-      sigaction(SIGPIPE, &pipe, nullptr);
-      pthread_sigmask(SIG_SETMASK, &mask, nullptr);
-    }
-  } restore{old_mask, old_pipe};
-  if (!sfd.valid()) return Status::FromErrno("signalfd", errno);
+  ServerSignals signals;
+  AT_RETURN_IF_ERROR(signals.status());
 
   McpHttpProxyResult result;
   RecordQueue queue;
@@ -810,12 +789,12 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   if (options.on_listening) options.on_listening(port);
 
   for (;;) {
-    pollfd p[2] = {{sfd.get(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
+    pollfd p[2] = {{signals.fd(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
     int n = RetryEintr([&] { return ::poll(p, options.stop_fd >= 0 ? 2 : 1, -1); });
     if (n < 0) break;
     if (p[0].revents & POLLIN) {
       signalfd_siginfo si;
-      if (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      if (::read(signals.fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         result.stop_signal = static_cast<int32_t>(si.ssi_signo);
       }
       break;
