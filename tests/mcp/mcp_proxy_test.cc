@@ -253,8 +253,10 @@ TEST(McpProxyTest, FailingSinkStopsRecordingButNotForwarding) {
 void AgentStopsReading(bool agent_reads_a_socket) {
   McpProxyOptions o;
   o.command = {"head", "-c", "2000000", "/dev/zero"};  // blocks once the pipes are full
-  o.term_after_ms = 100;
-  o.kill_after_ms = 500;
+  // Generous: on a loaded machine the server may take a while to start writing (CI once saw it
+  // terminated 100 ms after the agent's end before it had written a byte).
+  o.term_after_ms = 1000;
+  o.kill_after_ms = 1500;
   o.max_buffered_bytes = 64u << 10;  // smaller than what the server writes, so that it blocks
   int a[2], b[2];
   ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
@@ -272,7 +274,11 @@ void AgentStopsReading(bool agent_reads_a_socket) {
     r = RunMcpProxy(o, sink);
     done = true;
   });
-  ::close(a[1]);  // the agent is done talking, and never reads b[0] (until the end of the test)
+  // The agent reads the first byte (so the server is running and writing), is done talking, and
+  // never reads b[0] again (until the end of the test).
+  char first = 1;
+  EXPECT_EQ(::read(b[0], &first, 1), 1);
+  ::close(a[1]);
   auto start = std::chrono::steady_clock::now();
   while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(8)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -318,8 +324,8 @@ StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
   StallOutcome out;
   McpProxyOptions o;
   o.command = {"cat", "/dev/zero"};  // writes for ever, never reads its stdin
-  o.term_after_ms = 100;
-  o.kill_after_ms = 500;
+  o.term_after_ms = 1000;  // time for the server to start writing, even on a loaded machine
+  o.kill_after_ms = 1500;
   o.max_buffered_bytes = max_buffered;
   int a[2], b[2];
   AT_CHECK(pipe2(a, O_CLOEXEC) == 0);
