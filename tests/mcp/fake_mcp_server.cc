@@ -5,6 +5,8 @@
 //   exit N      exits with status N at once
 //   hold        ignores EOF on stdin and keeps running (SIGTERM ends it)
 //   stubborn    ignores EOF and SIGTERM (only SIGKILL ends it)
+// hold and stubborn write one line (kReadyLine) once they are set up, so that a test can wait for it
+// rather than sleep and hope (a loaded machine may start them late).
 #include <signal.h>
 #include <unistd.h>
 
@@ -71,6 +73,9 @@ int main(int argc, char** argv) {
   if (mode == "exit") return argc > 2 ? std::atoi(argv[2]) : 0;
   if (mode == "hold" || mode == "stubborn") {
     if (mode == "stubborn") signal(SIGTERM, SIG_IGN);
+    static const char kReadyLine[] =
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"ready\"}}\n";
+    if (write(1, kReadyLine, sizeof kReadyLine - 1) < 0) return 3;
     for (;;) pause();
   }
   return 2;

@@ -210,23 +210,29 @@ TEST_F(McpCliTest, NestedRecordSaysAndRecordsEventsItCouldNotDeliver) {
 
 TEST_F(McpCliTest, SigtermToTheProxyReachesTheServerAndTheSessionCompletes) {
   TempDir store;
-  int in[2];
+  int in[2], out[2];
   ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], 0);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
+    dup2(out[1], 1);
     execl(kBin.c_str(), kBin.c_str(), "record", "--mcp", "--store", store.path().c_str(), "--", kFake.c_str(),
           "hold", static_cast<char*>(nullptr));
     _exit(127);
   }
   ::close(in[0]);
-  usleep(300 * 1000);  // let it start the server
+  ::close(out[1]);
+  // The server says it is ready (through the proxy): the proxy and the server both run.
+  std::string ready;
+  char c;
+  while (ready.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1) ready.push_back(c);
+  EXPECT_NE(ready.find("ready"), std::string::npos) << ready;
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   int st = 0;
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
   ::close(in[1]);
+  ::close(out[0]);
   ASSERT_TRUE(WIFEXITED(st)) << "the proxy itself was killed";
   EXPECT_EQ(WEXITSTATUS(st), 128 + SIGTERM);  // the server's fate, passed on
   SessionInfo info;

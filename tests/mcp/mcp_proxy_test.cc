@@ -188,6 +188,7 @@ TEST(McpProxyTest, ServerThatIgnoresEofGetsSigterm) {
   o.term_after_ms = 100;
   o.kill_after_ms = 2000;
   ProxyRun run({FAKE_MCP_SERVER, "hold"}, o);
+  EXPECT_NE(run.ReadLine().find("ready"), std::string::npos);
   auto start = std::chrono::steady_clock::now();
   run.CloseAgentStdin();
   auto& r = run.Join();
@@ -202,6 +203,7 @@ TEST(McpProxyTest, ServerThatIgnoresSigtermGetsSigkill) {
   o.term_after_ms = 50;
   o.kill_after_ms = 300;
   ProxyRun run({FAKE_MCP_SERVER, "stubborn"}, o);
+  EXPECT_NE(run.ReadLine().find("ready"), std::string::npos);  // SIGTERM is ignored from now on
   run.CloseAgentStdin();
   auto& r = run.Join();
   ASSERT_TRUE(r.ok());
