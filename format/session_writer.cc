@@ -209,8 +209,8 @@ class SessionWriterImpl final : public SessionWriter {
 
   Status CommitRecord(const SessionInfo& info) {
     std::string record = EncodeSessionInfo(info);
-    Status st = core_->env->Write(
-        [&](WriteTxn& txn) { return txn.Put(core_->env->sessions(), SessionKey(info.id), record); });
+    Status st =
+        core_->env->Write([&](WriteTxn& txn) { return txn.Put(core_->env->sessions(), SessionKey(info.id), record); });
     if (!st.ok()) return Failed(st);
     info_dirty_ = false;
     return Status::Ok();
@@ -332,8 +332,12 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
     if (!exited_) return Status::Internal("session " + id_.ToString() + ": writer thread still running");
     if (thread_.joinable()) thread_.join();
     uint64_t lost = lost_ + pending_n_;
+    // The queued events are dropped here (the gap counts them): their bytes leave the bound with
+    // them, or the bound would trip early after the gap and hold producers until the next timed commit.
+    DropLargeCapacity(pending_, pending_n_);
     lost_ = 0;
     pending_n_ = 0;
+    pending_bytes_ = 0;
     int64_t duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - failed_at_).count();
     Result<uint64_t> gap = writer_->RecordGap(lost, why, duration_ns);
     if (!gap.ok()) return gap.status();  // the writer keeps the count for the next attempt
@@ -360,6 +364,14 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
     if (thread_.joinable()) thread_.join();
   }
 
+  // Reused events keep their strings' capacity; drop it where it is large, or 2 x kMaxPending slots
+  // could each hold on to a once-large event long after the byte bound let it through.
+  static void DropLargeCapacity(std::vector<Event>& events, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (EventCapacityBytes(events[i]) > kKeepCapacityBytes) events[i] = Event();
+    }
+  }
+
   void Run() {
     std::unique_lock lock(mu_);
     for (;;) {
@@ -384,8 +396,7 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
         if (!dirty_) dirty_since_ = pending_since_;
         dirty_ = true;
       }
-      bool flush = stopping || flush_target != flush_done_ ||
-                   (dirty_ && Clock::now() >= dirty_since_ + interval_);
+      bool flush = stopping || flush_target != flush_done_ || (dirty_ && Clock::now() >= dirty_since_ + interval_);
       pending_.swap(batch_);
       pending_n_ = 0;
       pending_bytes_ = 0;
@@ -402,11 +413,7 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
         }
         if (st.ok() && flush) st = writer_->Flush();
       }
-      // Reused events keep their strings' capacity; drop it where it is large, or 2 x kMaxPending
-      // slots could each hold on to a once-large event long after the byte bound let it through.
-      for (size_t i = 0; i < n; ++i) {
-        if (EventCapacityBytes(batch_[i]) > kKeepCapacityBytes) batch_[i] = Event();
-      }
+      DropLargeCapacity(batch_, n);
 
       lock.lock();
       if (!st.ok() && error_.ok()) {

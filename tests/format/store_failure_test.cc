@@ -6,9 +6,12 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "format/store.h"
@@ -185,6 +188,69 @@ TEST(StoreFailureTest, AsyncWriterReportsOnceCountsRefusedEventsAndResumesAfterT
   SessionInfo info = *store->GetSession(id);
   EXPECT_EQ(info.state, SessionState::kIncomplete);
   EXPECT_EQ(info.event_count, committed + 2);
+}
+
+// Events still queued when the writer thread failed are dropped by RecordGap and counted in the gap.
+// Their bytes must leave the pending-byte bound with them: counted on, they made the bound trip at the
+// second event after the gap, and the producer (the traced program) waited for the next timed commit,
+// commit_interval_ms later, with nothing queued.
+TEST(StoreFailureTest, EventsDroppedByTheGapNoLongerCountAgainstThePendingByteBound) {
+  TempDir dir;
+  auto store = BoundedStore(dir.path());
+  auto w = store->CreateSession(SessionInfo{});
+  ASSERT_TRUE(w.ok());
+  WriterOptions wo;
+  wo.commit_interval_ms = 600'000;        // no timed commit rescues a waiting producer
+  wo.async_max_pending_bytes = 64 << 10;  // a few small events, not one big one
+  auto started = AsyncSessionWriter::Start(std::move(*w), wo);
+  ASSERT_TRUE(started.ok());
+  AsyncSessionWriter& async = **started;
+  const SessionId id = async.id();
+  std::mt19937_64 rng(6);
+  Event big = BigEvent(rng, 1);
+  big.json.resize(2 << 20);  // larger than the whole map: its commit fails
+  for (auto& c : big.json) c = static_cast<char>('a' + rng() % 26);
+
+  // Holding the writer (UpdateInfo runs `fn` under its lock) keeps the thread between taking the
+  // first big event and writing it, so the second one waits in the queue when the write fails.
+  Status flushed;
+  std::thread flusher;
+  async.UpdateInfo([&](SessionInfo*) {
+    ASSERT_TRUE(async.Append(big).ok());
+    flusher = std::thread([&] { flushed = async.Flush(); });
+    // Over the byte bound with the first one queued: returns once the thread has taken the first.
+    ASSERT_TRUE(async.Append(big).ok());
+  });
+  flusher.join();
+  ASSERT_EQ(flushed.code(), StatusCode::kResourceExhausted) << flushed.ToString();
+  EXPECT_FALSE(async.Append(big).ok());  // refused after the failure, counted as lost
+
+  auto gap = async.RecordGap("store failure: test");
+  ASSERT_TRUE(gap.ok()) << gap.status().ToString();
+  EXPECT_EQ(*gap, 3u);  // the one written and not committed, the one queued, the one refused
+
+  Event small;
+  small.kind = EventKind::kAnnotation;
+  small.text = "after the gap";
+  ASSERT_TRUE(async.Append(small).ok());
+  // Two small events fit the bound: the second is queued at once.
+  auto second = std::async(std::launch::async, [&] { return async.Append(small); });
+  const bool waited = second.wait_for(std::chrono::seconds(20)) != std::future_status::ready;
+  EXPECT_FALSE(waited) << "the producer waited on the bytes of events the gap had dropped";
+  if (waited) {
+    ASSERT_TRUE(async.Flush().ok());  // lets it go, so that the test ends
+  }
+  ASSERT_TRUE(second.get().ok());
+  ASSERT_TRUE(async.FinishIncomplete(0, 0).ok());
+
+  Status err;
+  std::vector<Event> back = ReadAll(*store, id, &err);
+  ASSERT_TRUE(err.ok()) << err.ToString();
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].kind, EventKind::kGap);
+  EXPECT_EQ(back[0].size, 3);
+  EXPECT_EQ(back[1].text, "after the gap");
+  EXPECT_EQ(back[2].text, "after the gap");
 }
 
 }  // namespace
