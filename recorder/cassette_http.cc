@@ -7,7 +7,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -22,9 +21,6 @@ namespace agenttrace {
 namespace {
 
 constexpr size_t kMaxNotes = 100;
-// As on stdio (recorder/cassette_serve.cc): the SDKs forget a request's progress handler as soon as
-// its answer arrives, so notifications go out first and the answer a moment later.
-constexpr auto kAnswerAfterNotifications = std::chrono::milliseconds(5);
 
 int64_t NowNs(clockid_t clock) {
   timespec ts;
@@ -98,18 +94,14 @@ class HttpServer {
       res.set_content(step.replies.empty() ? std::string() : step.replies.back(), "application/json");
       return;
     }
-    // Notifications, then the answer, as one SSE stream written event by event.
-    auto replies = std::make_shared<std::vector<std::string>>(std::move(step.replies));
-    auto next = std::make_shared<size_t>(0);
-    res.set_chunked_content_provider("text/event-stream", [replies, next](size_t, httplib::DataSink& sink) {
-      if (*next == replies->size()) {
-        sink.done();
-        return true;
-      }
-      if (*next + 1 == replies->size()) std::this_thread::sleep_for(kAnswerAfterNotifications);
-      std::string ev = "event: message\ndata: " + (*replies)[(*next)++] + "\n\n";
-      return sink.write(ev.data(), ev.size());
-    });
+    // Notifications, then the answer, as one SSE stream written at once. No pause is needed before the
+    // answer, unlike on stdio (recorder/cassette_serve.cc): there the TypeScript SDK dispatches every
+    // message of one read synchronously and runs progress handlers in a later microtask, after the
+    // answer has removed them; its Streamable HTTP transport instead awaits each SSE event's read, so
+    // the handler of a notification runs before the next event, here the answer, is dispatched.
+    std::string stream;
+    for (const std::string& r : step.replies) stream += "event: message\ndata: " + r + "\n\n";
+    res.set_content(stream, "text/event-stream");
   }
 
   void Delete(const httplib::Request& req, httplib::Response& res) {

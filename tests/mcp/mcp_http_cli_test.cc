@@ -19,9 +19,9 @@
 #include <thread>
 
 #include "format/store.h"
-#include "tests/mcp/shell_run.h"
 #include "recorder/event_socket.h"
 #include "tests/mcp/fake_writer.h"
+#include "tests/mcp/shell_run.h"
 
 namespace agenttrace {
 namespace {
@@ -415,6 +415,48 @@ TEST_F(McpHttpCliTest, ReplayServeHttpAnswersLikeTheLiveServerAndAMissIsAnError)
   std::multiset<std::string> recorders;
   for (const SessionInfo& s : *sessions) recorders.insert(s.recorder);
   EXPECT_EQ(recorders, (std::multiset<std::string>{"mcp-http", "mcp-replay"}));
+}
+
+// A served answer with progress goes out as one event stream, notifications and answer together: the
+// SDK's Streamable HTTP transport dispatches SSE events one awaited read at a time, so each progress
+// handler has run before the answer is dispatched, however the bytes arrive (on stdio, where one read
+// is dispatched at once, the server waits until the client has read the progress instead). There used
+// to be a fixed 5 ms pause before every such answer; "one_read" counts the answers that came without it.
+TEST_F(McpHttpCliTest, ReplayServeHttpSendsProgressWithTheAnswerAndTheSdkSeesAllProgressFirst) {
+  const int kCalls = 40, kSteps = 3;
+  const std::string client = "node " + Quote((kNodeDir / "http_progress_client.mjs").string()) + " ";
+  const std::string args = " " + std::to_string(kCalls) + " " + std::to_string(kSteps);
+  const std::string all = "{\"calls\":" + std::to_string(kCalls) + ",\"all_progress\":" + std::to_string(kCalls);
+  {
+    Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+    std::string sport = server.WaitFor(kListening, 1);
+    ASSERT_FALSE(sport.empty()) << server.err();
+    std::string pport;
+    auto proxy = StartProxy("http://127.0.0.1:" + sport + "/mcp", {"--label", "progress-http"}, &pport);
+    ASSERT_FALSE(pport.empty()) << proxy->err();
+    RunResult live = RunShell(client + "http://127.0.0.1:" + pport + "/mcp" + args);
+    ASSERT_EQ(live.status, 0) << live.err;
+    ASSERT_EQ(live.out.rfind(all, 0), 0u) << live.out;
+    ASSERT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
+  }
+  Background serve({kBin, "replay", "--serve", "--http", "--listen", "127.0.0.1:0", "--label", "progress-http",
+                    "--store", (dir_.path() / "store").string()},
+                   dir_.path(), "serve");
+  std::string port = serve.WaitFor(std::regex("listening on http://127\\.0\\.0\\.1:([0-9]+)/mcp"), 2);
+  ASSERT_FALSE(port.empty()) << serve.err();
+  RunResult served = RunShell(client + "http://127.0.0.1:" + port + "/mcp" + args);
+  ASSERT_EQ(served.status, 0) << served.err;
+  EXPECT_EQ(serve.Stop(SIGINT), 0) << serve.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(served.out, m,
+                                std::regex("\\{\"calls\":([0-9]+),\"all_progress\":([0-9]+),"
+                                           "\"one_read\":([0-9]+)\\}")))
+      << served.out;
+  EXPECT_EQ(std::stoi(m[1]), kCalls);
+  EXPECT_EQ(std::stoi(m[2]), kCalls) << "progress reached the SDK after its answer";
+  // Written in one piece, every stream arrives in one read here. With the pause only those the client
+  // was too busy to read for 5 ms did (2 of 40 on a loaded machine); half leaves room for both.
+  EXPECT_GE(std::stoi(m[3]), kCalls / 2) << "answers came apart from their progress";
 }
 
 TEST_F(McpHttpCliTest, AClientThatStopsReadingDoesNotHoldUpOtherStreams) {
