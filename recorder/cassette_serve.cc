@@ -95,8 +95,8 @@ bool WaitUntilClientRead(int fd, int64_t max_ns) {
 // ---------------------------------------------------------------------------------------------------
 // ServedRecorder
 
-ServedRecorder::ServedRecorder(McpTrackerOptions options, std::function<void(const Event&)> emit)
-    : tracker_(std::move(options), emit), emit_(std::move(emit)) {}
+ServedRecorder::ServedRecorder(McpTrackerOptions options, EventSink& sink)
+    : tracker_(std::move(options), sink), sink_(sink) {}
 
 void ServedRecorder::OnClientLine(std::string_view line, int64_t mono_ns, int64_t wall_ns) {
   tracker_.OnLine(Direction::kToServer, line, mono_ns, wall_ns);
@@ -123,7 +123,7 @@ void ServedRecorder::Annotate(std::string_view text, std::string json) {
   e.text.assign(text);
   e.json = std::move(json);
   e.server = tracker_.server_name();
-  emit_(e);
+  (void)sink_.Append(e);
 }
 
 // ---------------------------------------------------------------------------------------------------

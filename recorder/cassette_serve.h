@@ -16,13 +16,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/status.h"
 #include "format/unique_fd.h"
 #include "recorder/cassette.h"
@@ -32,8 +32,9 @@ namespace agenttrace {
 
 class ServedRecorder {
  public:
-  // `emit` receives every event (server, direction, times set; seq and pid left to the writer).
-  ServedRecorder(McpTrackerOptions options, std::function<void(const Event&)> emit);
+  // `sink` receives every event (server, direction, times set; seq and pid left to the writer) and must
+  // outlive the recorder. Serving never depends on what it answers (see McpTracker).
+  ServedRecorder(McpTrackerOptions options, EventSink& sink);
   // The client's message, read at the given times (recorded after it is answered, so that recording
   // does not delay the answer; call before OnStep of its answer).
   void OnClientLine(std::string_view line, int64_t mono_ns, int64_t wall_ns);
@@ -46,7 +47,7 @@ class ServedRecorder {
 
  private:
   McpTracker tracker_;
-  std::function<void(const Event&)> emit_;
+  EventSink& sink_;
 };
 
 // A live MCP server as a child process. Server-to-client requests are answered with a JSON-RPC error
@@ -87,7 +88,7 @@ struct StdioServeResult {
 };
 
 // Serves until in_fd ends (or out_fd is gone). Every client line and every step goes to `recorder`
-// (may be null) on a recording thread of its own, in order; its emit function runs on that thread.
+// (may be null) on a recording thread of its own, in order; its sink is written from that thread.
 Result<StdioServeResult> RunStdioServe(const StdioServeOptions& options, CassettePlayer& player,
                                        ServedRecorder* recorder);
 

@@ -79,9 +79,12 @@ void LineSplitter::Finish(LineSink* sink) {
 
 Direction Opposite(Direction d) {
   switch (d) {
-    case Direction::kToServer: return Direction::kToAgent;
-    case Direction::kToAgent: return Direction::kToServer;
-    case Direction::kNone: break;
+    case Direction::kToServer:
+      return Direction::kToAgent;
+    case Direction::kToAgent:
+      return Direction::kToServer;
+    case Direction::kNone:
+      break;
   }
   return Direction::kNone;
 }
@@ -92,8 +95,7 @@ std::string TruncatedBodyJson(std::string_view body) {
 
 std::string Blake2bHex(std::string_view bytes) {
   unsigned char out[crypto_generichash_BYTES];  // 32
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                     nullptr, 0);
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex(sizeof out * 2, '0');
   for (size_t i = 0; i < sizeof out; ++i) {
@@ -144,8 +146,8 @@ bool ToolCallFromRequest(std::string_view line, const McpTrackerOptions& options
 // ---------------------------------------------------------------------------------------------------
 // McpTracker
 
-McpTracker::McpTracker(McpTrackerOptions options, EventFn emit)
-    : options_(std::move(options)), emit_(std::move(emit)), server_name_(options_.fallback_server_name) {}
+McpTracker::McpTracker(McpTrackerOptions options, EventSink& sink)
+    : options_(std::move(options)), sink_(sink), server_name_(options_.fallback_server_name) {}
 
 void McpTracker::Redact(std::string* s) const {
   if (options_.redact) options_.redact(s);
@@ -170,14 +172,14 @@ void McpTracker::Emit(Event& e) {
     }
     Flush();  // the server is slow to answer initialize: stop waiting for its name
   }
-  emit_(e);
+  (void)sink_.Append(e);  // see the constructor: the stream is tracked whatever the sink says
 }
 
 void McpTracker::Flush() {
   holding_ = false;
   for (Event& h : held_) {
     h.server = server_name_;
-    emit_(h);
+    (void)sink_.Append(h);
   }
   held_.clear();
 }
@@ -197,8 +199,8 @@ void McpTracker::ProtocolError(Direction dir, std::string_view what, std::string
   Emit(e);
 }
 
-void McpTracker::OnOversized(Direction dir, std::string_view head, uint64_t size, bool complete,
-                             int64_t mono_ns, int64_t wall_ns) {
+void McpTracker::OnOversized(Direction dir, std::string_view head, uint64_t size, bool complete, int64_t mono_ns,
+                             int64_t wall_ns) {
   std::string what = "message of " + std::to_string(size) + " bytes exceeds the maximum";
   if (!complete) what += " (stream ended before its newline)";
   ProtocolError(dir, what, head, mono_ns, wall_ns, static_cast<int64_t>(size));
@@ -221,8 +223,8 @@ void McpTracker::OnLine(Direction dir, std::string_view line, int64_t mono_ns, i
     return;
   }
   if (!j.is_object()) {
-    ProtocolError(dir, j.is_array() ? "JSON-RPC batch (not allowed in MCP)" : "not a JSON-RPC object", line,
-                  mono_ns, wall_ns);
+    ProtocolError(dir, j.is_array() ? "JSON-RPC batch (not allowed in MCP)" : "not a JSON-RPC object", line, mono_ns,
+                  wall_ns);
     return;
   }
   auto jv = j.find("jsonrpc");

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "format/event.h"
+#include "format/event_sink.h"
 #include "format/json_limits.h"
 
 namespace agenttrace {
@@ -67,7 +68,7 @@ class LineSplitter {
   void Append(std::string_view part);
 
   size_t max_;
-  std::string buf_;        // partial line (only while not oversized)
+  std::string buf_;         // partial line (only while not oversized)
   bool oversized_ = false;  // the current line passed max_; buf_ holds only its head
   uint64_t line_size_ = 0;  // size so far of the current line
 };
@@ -107,8 +108,11 @@ bool ToolCallFromRequest(std::string_view line, const McpTrackerOptions& options
 // seq and pid are left to the writer.
 class McpTracker {
  public:
-  using EventFn = std::function<void(const Event&)>;
-  McpTracker(McpTrackerOptions options, EventFn emit);
+  // Events go to `sink` (which must outlive the tracker) as they are found. What the sink answers does
+  // not change the tracking: a refused event is gone, and the requests, answers and server name that
+  // follow are tracked as before. Producers that stop recording at a failure put a FirstFailureSink
+  // (recorder/first_failure_sink.h) in front.
+  McpTracker(McpTrackerOptions options, EventSink& sink);
 
   // One complete line that travelled in `dir`, read at the given times.
   void OnLine(Direction dir, std::string_view line, int64_t mono_ns, int64_t wall_ns);
@@ -134,15 +138,15 @@ class McpTracker {
 
   // Records a protocol.error whose json is the first kProtocolErrorSnippetBytes of `bytes` and whose
   // size is `size` (or bytes.size() when 0).
-  void ProtocolError(Direction dir, std::string_view what, std::string_view bytes, int64_t mono_ns,
-                     int64_t wall_ns, int64_t size = 0);
+  void ProtocolError(Direction dir, std::string_view what, std::string_view bytes, int64_t mono_ns, int64_t wall_ns,
+                     int64_t size = 0);
   void Emit(Event& e);
   void Redact(std::string* s) const;
   // Sets e->json to `body`, or to the truncation marker when body is too large; e->size = body size.
   void SetBoundedBody(std::string body, Event* e) const;
 
   McpTrackerOptions options_;
-  EventFn emit_;
+  EventSink& sink_;
   std::string server_name_;
   std::map<Key, Pending> pending_;
   // While an initialize request awaits its response, events are held so that they carry the name the
@@ -174,9 +178,7 @@ class DirectionalFeeder final : public LineSink {
   void OnOversized(std::string_view head, uint64_t size, bool complete) override {
     tracker_->OnOversized(dir_, head, size, complete, mono_ns_, wall_ns_);
   }
-  void OnTrailingBytes(std::string_view bytes) override {
-    tracker_->OnTrailingBytes(dir_, bytes, mono_ns_, wall_ns_);
-  }
+  void OnTrailingBytes(std::string_view bytes) override { tracker_->OnTrailingBytes(dir_, bytes, mono_ns_, wall_ns_); }
 
  private:
   Direction dir_;

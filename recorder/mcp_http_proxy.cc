@@ -24,6 +24,7 @@
 #include "format/json_limits.h"
 #include "format/sys.h"
 #include "format/unique_fd.h"
+#include "recorder/first_failure_sink.h"
 #include "recorder/server_signals.h"
 #include "recorder/sse_splitter.h"
 
@@ -701,19 +702,14 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
 
   McpHttpProxyResult result;
   RecordQueue queue;
-  Status sink_status;
-  uint64_t events = 0;
+  FirstFailureSink recorded(sink);  // the recorder thread's until it is joined
   std::string server_name;
   std::thread recorder([&] {
     McpTrackerOptions topts;
     topts.max_result_bytes = options.max_result_bytes;
     topts.fallback_server_name = url.host;
     topts.redact = options.redact;
-    McpTracker tracker(topts, [&](const Event& e) {
-      if (!sink_status.ok()) return;
-      sink_status = sink.Append(e);
-      if (sink_status.ok()) ++events;
-    });
+    McpTracker tracker(topts, recorded);
     Record r;
     while (queue.Pop(&r)) {
       switch (r.type) {
@@ -738,9 +734,7 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
             options.redact(&e.json);
           }
           e.server = tracker.server_name();
-          if (!sink_status.ok()) break;
-          sink_status = sink.Append(e);
-          if (sink_status.ok()) ++events;
+          (void)recorded.Append(e);  // a failure stops recording, never relaying
           break;
         }
       }
@@ -807,10 +801,10 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   stop_recorder();
 
   result.server_name = server_name;
-  result.events = events;
+  result.events = recorded.appended();
   result.exchanges = proxy.exchanges();
   result.refused = proxy.refused();
-  result.sink_status = sink_status;
+  result.sink_status = recorded.status();
   return result;
 }
 

@@ -23,6 +23,7 @@
 
 #include "format/sys.h"
 #include "format/unique_fd.h"
+#include "recorder/first_failure_sink.h"
 #include "recorder/mcp_relay.h"
 
 namespace agenttrace {
@@ -197,28 +198,20 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, EventSink& si
   });
 
   // Recorder: parses copies of what was forwarded.
-  uint64_t events = 0;
-  Status sink_status;
+  FirstFailureSink recorded(sink);  // the recorder thread's until it is joined
   std::string server_name;
-  auto deliver = [&](const Event& e) {
-    if (!sink_status.ok()) return;
-    sink_status = sink.Append(e);
-    if (sink_status.ok()) ++events;
-  };
   std::thread recorder([&] {
     // Forwarding comes first: on a busy machine the parser yields the CPU to the forwarding threads
     // (it only has to keep up on average; the queue absorbs bursts).
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-    McpTracker tracker(topts, [&](const Event& e) {
-      deliver(e);
-    });
+    McpTracker tracker(topts, recorded);
     DirectionalFeeder to_server(Direction::kToServer, &tracker, options.max_message_bytes);
     DirectionalFeeder to_agent(Direction::kToAgent, &tracker, options.max_message_bytes);
     mcp_relay::Chunk c;
     while (queue.Pop(&c)) {
       if (c.event != nullptr) {
         if (c.event->server.empty()) c.event->server = tracker.server_name();
-        deliver(*c.event);
+        (void)recorded.Append(*c.event);  // a failure stops recording, never forwarding
         continue;
       }
       DirectionalFeeder& f = c.dir == Direction::kToServer ? to_server : to_agent;
@@ -305,10 +298,10 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, EventSink& si
     gap.text = "MCP proxy: " + std::to_string(result.undelivered_messages) +
                " message(s) recorded but never delivered (" + std::to_string(up_stats.undelivered_bytes) +
                " bytes to the server, " + std::to_string(down_stats.undelivered_bytes) + " bytes to the agent)";
-    deliver(gap);
+    (void)recorded.Append(gap);
   }
-  result.events = events;
-  result.sink_status = sink_status;
+  result.events = recorded.appended();
+  result.sink_status = recorded.status();
   return result;
 }
 

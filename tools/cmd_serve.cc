@@ -21,6 +21,7 @@
 #include "recorder/cassette_serve.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
+#include "recorder/first_failure_sink.h"
 #include "recorder/nested_event_sink.h"
 #include "recorder/recording_sink.h"
 #include "recorder/secrets.h"
@@ -202,11 +203,7 @@ int RunServe(Cli& cli, const ServeArgs& a) {
     if (!rs.ok()) return ReportError(rs.status(), "store " + dir);
     sink = std::make_unique<StoreServeSink>(std::move(*store), std::move(*rs));
   }
-  Status sink_status;
-  auto emit = [&](const Event& e) {
-    if (!sink_status.ok()) return;
-    sink_status = sink->Append(e);
-  };
+  FirstFailureSink recorded(*sink);  // serving goes on when recording stops
 
   McpTrackerOptions topts;
   topts.max_result_bytes = a.max_result_bytes;
@@ -214,7 +211,7 @@ int RunServe(Cli& cli, const ServeArgs& a) {
                                : !cassette.servers().empty() ? cassette.servers().begin()->first
                                                              : "replay";
   topts.redact = [&scanner](std::string* s) { scanner.Redact(s); };
-  ServedRecorder recorder(topts, emit);
+  ServedRecorder recorder(topts, recorded);
   nlohmann::json src = {{"sessions", ids},
                         {"match", std::string(MatchModeName(*match))},
                         {"record_mode", std::string(RecordModeName(*mode))},
@@ -252,8 +249,9 @@ int RunServe(Cli& cli, const ServeArgs& a) {
     if (result->misses > 0) rc = kExitServeMiss;
   }
   sink->Finish(rc);
-  if (!sink_status.ok()) {
-    std::fprintf(stderr, "agenttrace: replay --serve: recording stopped early: %s\n", sink_status.message().c_str());
+  if (!recorded.status().ok()) {
+    std::fprintf(stderr, "agenttrace: replay --serve: recording stopped early: %s\n",
+                 recorded.status().message().c_str());
     if (rc == kExitOk) rc = kExitRecordFailed;
   }
   if (result.ok()) {

@@ -19,10 +19,24 @@ struct Collect : agenttrace::LineSink {
     joined.append(l);
     joined.push_back('\n');
   }
-  void OnOversized(std::string_view, uint64_t size, bool) override { joined += "<over:" + std::to_string(size) + ">\n"; }
+  void OnOversized(std::string_view, uint64_t size, bool) override {
+    joined += "<over:" + std::to_string(size) + ">\n";
+  }
   void OnTrailingBytes(std::string_view b) override {
     joined.append(b);
     joined += "<eof>";
+  }
+};
+
+// Checks every event the tracker emits against the bounds it was given (max_result_bytes = 128).
+struct BoundsCheck final : agenttrace::EventSink {
+  agenttrace::Status Append(const agenttrace::Event& e) override {
+    using agenttrace::EventKind;
+    if (e.kind == EventKind::kToolResult || e.kind == EventKind::kMcpResponse) {
+      AT_CHECK(e.json.size() <= 128 || e.json.find("\"truncated\":true") != std::string::npos);
+    }
+    AT_CHECK(e.kind != EventKind::kProtocolError || e.json.size() <= agenttrace::kProtocolErrorSnippetBytes);
+    return agenttrace::Status::Ok();
   }
 };
 
@@ -51,14 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   McpTrackerOptions o;
   o.max_result_bytes = 128;
   o.fallback_server_name = "fuzz";
-  size_t events = 0;
-  McpTracker tracker(o, [&](const Event& e) {
-    ++events;
-    if (e.kind == EventKind::kToolResult || e.kind == EventKind::kMcpResponse) {
-      AT_CHECK(e.json.size() <= 128 || e.json.find("\"truncated\":true") != std::string::npos);
-    }
-    AT_CHECK(e.kind != EventKind::kProtocolError || e.json.size() <= kProtocolErrorSnippetBytes);
-  });
+  BoundsCheck bounds;
+  McpTracker tracker(o, bounds);
   DirectionalFeeder up(Direction::kToServer, &tracker, kMax), down(Direction::kToAgent, &tracker, kMax);
   int64_t t = 0;
   for (size_t off = 0, i = 0; off < stream.size(); off += cut, ++i) {
@@ -70,6 +78,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   down.Finish(t + 2, t + 2);
   tracker.Flush();
   AT_CHECK(tracker.pending_requests() <= kMaxPendingRequests);
-  (void)events;
   return 0;
 }

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "recorder/cassette_serve.h"
+#include "recorder/first_failure_sink.h"
 #include "recorder/jsonrpc_framing.h"
+#include "tests/format/vector_sink.h"
 
 namespace agenttrace {
 namespace {
@@ -24,6 +26,12 @@ namespace {
 using Json = nlohmann::json;
 constexpr Direction kUp = Direction::kToServer;
 constexpr Direction kDown = Direction::kToAgent;
+
+// Gives events the sequence numbers a writer would.
+std::vector<Event> Numbered(std::vector<Event> events) {
+  for (size_t i = 0; i < events.size(); ++i) events[i].seq = i;
+  return events;
+}
 
 // Records a conversation as the proxy would (same tracker), seq numbered.
 std::vector<Event> Record(const std::vector<std::pair<Direction, std::string>>& lines, size_t max_result = 64u << 10,
@@ -33,13 +41,11 @@ std::vector<Event> Record(const std::vector<std::pair<Direction, std::string>>& 
   o.max_result_bytes = max_result;
   o.fallback_server_name = "srv";
   o.redact = std::move(redact);
-  McpTracker t(o, [&](const Event& e) {
-    out.push_back(e);
-    out.back().seq = out.size() - 1;
-  });
+  VectorEventSink sink;
+  McpTracker t(o, sink);
   for (const auto& [d, l] : lines) t.OnLine(d, l, 0, 0);
   t.Flush();
-  return out;
+  return Numbered(sink.TakeEvents());
 }
 
 std::string Call(int id, const std::string& tool, const std::string& args, const std::string& meta = "") {
@@ -222,6 +228,49 @@ TEST(CassetteServeTest, AnswerWaitsUntilTheClientReadItsProgressThroughAPipe) {
   ExpectAnswerWaitsUntilProgressWasRead(fds[0], fds[1]);
 }
 
+// The store fails while a cassette is served: the client still gets every answer; recording stops at
+// the first refused event and reports it (as the MCP proxies do).
+TEST(CassetteServeTest, AFailingSinkStopsRecordingButNotServing) {
+  Cassette c = Load(Record(
+      {{kUp, Call(1, "roll", "{}")}, {kDown, Answer(1, "4")}, {kUp, Call(2, "roll", "{}")}, {kDown, Answer(2, "6")}}));
+  CassettePlayer p(&c, {});
+  // Counts what reaches the store, which refuses the third event and then would take more.
+  class FlakyStore final : public EventSink {
+   public:
+    Status Append(const Event&) override { return ++attempts == 3 ? Status::IOError("disk full") : Status::Ok(); }
+    int attempts = 0;
+  } store;
+  FirstFailureSink recorded(store);
+  McpTrackerOptions o;
+  o.fallback_server_name = "srv";
+  ServedRecorder rec(o, recorded);
+  int in[2], out[2];
+  ASSERT_EQ(::pipe(in), 0);
+  ASSERT_EQ(::pipe(out), 0);
+  const std::string requests = Call(11, "roll", "{}") + "\n" + Call(12, "roll", "{}") + "\n";
+  ASSERT_EQ(::write(in[1], requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
+  ::close(in[1]);
+  StdioServeOptions so;
+  so.in_fd = in[0];
+  so.out_fd = out[1];
+  auto served = RunStdioServe(so, p, &rec);
+  ::close(out[1]);
+  ::close(in[0]);
+  ASSERT_TRUE(served.ok()) << served.status().ToString();
+  EXPECT_EQ(served->replayed, 2u);
+  std::string answers;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) answers.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  EXPECT_NE(answers.find(R"("id":11,)"), std::string::npos) << answers;
+  EXPECT_NE(answers.find(R"("id":12,)"), std::string::npos) << answers;
+  EXPECT_NE(answers.find(R"("text":"6")"), std::string::npos) << answers;
+  // tool.call, tool.result, then the refused served marker; nothing is offered after it.
+  EXPECT_EQ(store.attempts, 3);
+  EXPECT_EQ(recorded.appended(), 2u);
+  EXPECT_EQ(recorded.status().code(), StatusCode::kIOError);
+}
+
 TEST(CassetteTest, TruncatedAnswerIsAnErrorNotAWrongAnswer) {
   std::string big(200, 'x');
   Cassette c = Load(Record({{kUp, Call(1, "dump", "{}")}, {kDown, Answer(1, big)}}, /*max_result=*/100));
@@ -270,13 +319,10 @@ TEST(CassetteTest, AnswerThatNeededSamplingIsReportedUnsupported) {
 
 TEST(CassetteTest, ServedSessionsContributeOnlyTheirLiveEpisodes) {
   // A serving run recorded through ServedRecorder: one replayed exchange, one live one.
-  std::vector<Event> events;
+  VectorEventSink sink;
   McpTrackerOptions o;
   o.fallback_server_name = "srv";
-  ServedRecorder rec(o, [&](const Event& e) {
-    events.push_back(e);
-    events.back().seq = events.size() - 1;
-  });
+  ServedRecorder rec(o, sink);
   auto serve = [&](const std::string& req, const std::string& answer, const std::string& how) {
     rec.OnClientLine(req, 0, 0);
     PlayerStep s;
@@ -290,7 +336,7 @@ TEST(CassetteTest, ServedSessionsContributeOnlyTheirLiveEpisodes) {
   serve(Call(1, "old", "{}"), Answer(1, "from the cassette"), "replayed");
   serve(Call(2, "new", "{}"), Answer(2, "from the live server"), "live");
   rec.Flush();
-  Cassette c = Load(events);
+  Cassette c = Load(Numbered(sink.TakeEvents()));
   ASSERT_EQ(c.exchanges().size(), 1u);
   EXPECT_EQ(c.exchanges()[0].tool, "new");
 }

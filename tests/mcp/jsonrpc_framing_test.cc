@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "recorder/first_failure_sink.h"
+
 namespace agenttrace {
 namespace {
 
@@ -111,7 +113,8 @@ class TrackerTest : public ::testing::Test {
   void Reset(McpTrackerOptions o) {
     if (o.fallback_server_name.empty()) o.fallback_server_name = "fallback";
     events.clear();
-    tracker = std::make_unique<McpTracker>(o, [this](const Event& e) { events.push_back(e); });
+    sink.refuse = false;
+    tracker = std::make_unique<McpTracker>(o, sink);
     t = 1000;
   }
   void ToServer(std::string_view line) { tracker->OnLine(Direction::kToServer, line, t += 1000, 5); }
@@ -123,15 +126,33 @@ class TrackerTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<McpTracker> tracker;
+  // Keeps what the tracker emits in `events`, or refuses it while `refuse` is set (a failing store).
+  class ListSink final : public EventSink {
+   public:
+    explicit ListSink(std::vector<Event>* out) : out_(out) {}
+    Status Append(const Event& e) override {
+      if (refuse) return Status::IOError("refused");
+      out_->push_back(e);
+      return Status::Ok();
+    }
+    bool refuse = false;
+
+   private:
+    std::vector<Event>* out_;
+  };
+
   std::vector<Event> events;
+  ListSink sink{&events};
+  std::unique_ptr<McpTracker> tracker;
   int64_t t = 0;
 };
 
 TEST_F(TrackerTest, InitializeNamesTheServerOnEveryEvent) {
-  ToServer(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"cli","version":"1"}}})");
+  ToServer(
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"cli","version":"1"}}})");
   EXPECT_TRUE(events.empty());  // held until the server names itself
-  ToAgent(R"({"result":{"protocolVersion":"2025-11-25","serverInfo":{"name":"fs-server","version":"2"},"capabilities":{}},"jsonrpc":"2.0","id":0})");
+  ToAgent(
+      R"({"result":{"protocolVersion":"2025-11-25","serverInfo":{"name":"fs-server","version":"2"},"capabilities":{}},"jsonrpc":"2.0","id":0})");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, EventKind::kMcpRequest);
   EXPECT_EQ(events[0].method, "initialize");
@@ -147,7 +168,8 @@ TEST_F(TrackerTest, InitializeNamesTheServerOnEveryEvent) {
 }
 
 TEST_F(TrackerTest, ToolsCallAndResultMatchedWithDuration) {
-  ToServer(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/w/a.txt"}}})");
+  ToServer(
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/w/a.txt"}}})");
   ToAgent(R"({"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello"}],"isError":false}})");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, EventKind::kToolCall);
@@ -162,6 +184,39 @@ TEST_F(TrackerTest, ToolsCallAndResultMatchedWithDuration) {
   EXPECT_EQ(events[1].duration_ns, 1000);
   EXPECT_NE(events[1].json.find("hello"), std::string::npos);
   EXPECT_EQ(tracker->pending_requests(), 0u);
+}
+
+TEST_F(TrackerTest, ARefusedEventLeavesTheTrackingIntact) {
+  sink.refuse = true;  // the store fails at the call ...
+  ToServer(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{}}})");
+  sink.refuse = false;  // ... and takes the result: it still names its tool and its duration
+  ToAgent(R"({"jsonrpc":"2.0","id":7,"result":{"content":[],"isError":false}})");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, EventKind::kToolResult);
+  EXPECT_EQ(events[0].tool, "read_file");
+  EXPECT_EQ(events[0].duration_ns, 1000);
+  EXPECT_EQ(tracker->pending_requests(), 0u);
+}
+
+TEST_F(TrackerTest, BehindAFirstFailureSinkRecordingStopsAtTheFirstRefusal) {
+  FirstFailureSink recorded(sink);
+  McpTrackerOptions o;
+  o.fallback_server_name = "srv";
+  McpTracker behind(o, recorded);
+  auto line = [&](Direction d, std::string_view l) { behind.OnLine(d, l, t += 1000, 5); };
+  line(Direction::kToServer, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{}}})");
+  sink.refuse = true;
+  line(Direction::kToAgent, R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})");
+  sink.refuse = false;  // a store that recovers does not get the events after the hole
+  line(Direction::kToServer, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"b","arguments":{}}})");
+  line(Direction::kToAgent, R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  behind.Flush();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].tool, "a");
+  EXPECT_EQ(recorded.appended(), 1u);
+  EXPECT_EQ(recorded.status().code(), StatusCode::kIOError);
+  EXPECT_EQ(recorded.Append(Event()).code(), StatusCode::kIOError);
+  EXPECT_EQ(events.size(), 1u);
 }
 
 TEST_F(TrackerTest, ToolErrorResultAndJsonRpcError) {
@@ -246,7 +301,8 @@ TEST_F(TrackerTest, SameIdInBothDirections) {
 
 TEST_F(TrackerTest, NotificationsProgressAndOthers) {
   ToServer(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
-  ToAgent(R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":3,"progress":50,"total":100}})");
+  ToAgent(
+      R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":3,"progress":50,"total":100}})");
   auto notes = OfKind(EventKind::kMcpNotification);
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0].method, "notifications/initialized");
@@ -258,7 +314,8 @@ TEST_F(TrackerTest, NotificationsProgressAndOthers) {
 
 TEST_F(TrackerTest, ToolsListGivesOneDefinitionPerToolWithStableHash) {
   ToServer(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
-  ToAgent(R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a","description":"A","inputSchema":{"type":"object"}},{"inputSchema":{"type":"object"},"name":"b","description":"B"}]}})");
+  ToAgent(
+      R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a","description":"A","inputSchema":{"type":"object"}},{"inputSchema":{"type":"object"},"name":"b","description":"B"}]}})");
   auto defs = OfKind(EventKind::kToolDef);
   ASSERT_EQ(defs.size(), 2u);
   EXPECT_EQ(defs[0].tool, "a");
@@ -269,7 +326,8 @@ TEST_F(TrackerTest, ToolsListGivesOneDefinitionPerToolWithStableHash) {
   // Same definition with another key order: same hash. A changed description: another hash.
   Reset({});
   ToServer(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
-  ToAgent(R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"inputSchema":{"type":"object"},"description":"A","name":"a"},{"name":"b","description":"B changed","inputSchema":{"type":"object"}}]}})");
+  ToAgent(
+      R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"inputSchema":{"type":"object"},"description":"A","name":"a"},{"name":"b","description":"B changed","inputSchema":{"type":"object"}}]}})");
   auto defs2 = OfKind(EventKind::kToolDef);
   ASSERT_EQ(defs2.size(), 2u);
   EXPECT_EQ(defs2[0].text, defs[0].text);
@@ -316,7 +374,8 @@ TEST_F(TrackerTest, ArgumentsAreRedacted) {
     while ((p = s->find("hunter2hunter2")) != std::string::npos) s->replace(p, 14, "<secret>");
   };
   Reset(o);
-  ToServer(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"login","arguments":{"password":"hunter2hunter2"}}})");
+  ToServer(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"login","arguments":{"password":"hunter2hunter2"}}})");
   auto calls = OfKind(EventKind::kToolCall);
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].json, R"({"password":"<secret>"})");
@@ -356,8 +415,8 @@ namespace agenttrace {
 namespace {
 
 TEST_F(TrackerTest, DeeplyNestedMessageIsRefusedBeforeParsing) {
-  std::string deep = R"({"jsonrpc":"2.0","method":"n","params":)" + std::string(100000, '[') +
-                     std::string(100000, ']') + "}";
+  std::string deep =
+      R"({"jsonrpc":"2.0","method":"n","params":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   ToAgent(deep);
   auto errs = OfKind(EventKind::kProtocolError);
   ASSERT_EQ(errs.size(), 1u);
