@@ -44,6 +44,15 @@ Event BigEvent(std::mt19937_64& rng, int64_t n) {
   return e;
 }
 
+// A new session of `store` behind an AsyncSessionWriter.
+std::unique_ptr<AsyncSessionWriter> StartAsync(Store& store, const WriterOptions& options) {
+  auto w = store.CreateSession(SessionInfo{}, options);
+  AT_CHECK_MSG(w.ok(), w.status().ToString());
+  auto started = AsyncSessionWriter::Start(std::move(*w), options);
+  AT_CHECK_MSG(started.ok(), started.status().ToString());
+  return std::move(*started);
+}
+
 std::vector<Event> ReadAll(Store& store, const SessionId& id, Status* error) {
   std::vector<Event> out;
   auto reader = store.OpenSession(id);
@@ -144,16 +153,13 @@ TEST(StoreFailureTest, GapThatCannotBeWrittenKeepsItsCountForTheNextAttempt) {
 TEST(StoreFailureTest, AsyncWriterReportsOnceCountsRefusedEventsAndResumesAfterTheGap) {
   TempDir dir;
   auto store = BoundedStore(dir.path());
-  auto w = store->CreateSession(SessionInfo{});
-  ASSERT_TRUE(w.ok());
   // Commits only where the test flushes (or a chunk fills), as in the synchronous test above: with
   // commits on a timer, how full the map is when a commit fails depends on the scheduling, and now
   // and then not even the gap fits (that case: GapThatCannotBeWrittenKeepsItsCountForTheNextAttempt).
   WriterOptions wo;
   wo.commit_interval_ms = 600'000;
-  auto started = AsyncSessionWriter::Start(std::move(*w), wo);
-  ASSERT_TRUE(started.ok());
-  AsyncSessionWriter& async = **started;
+  auto started = StartAsync(*store, wo);
+  AsyncSessionWriter& async = *started;
   std::atomic<int> reports{0};
   std::string reported;
   async.SetFailureCallback([&](const Status& st) {
@@ -197,14 +203,11 @@ TEST(StoreFailureTest, AsyncWriterReportsOnceCountsRefusedEventsAndResumesAfterT
 TEST(StoreFailureTest, EventsDroppedByTheGapNoLongerCountAgainstThePendingByteBound) {
   TempDir dir;
   auto store = BoundedStore(dir.path());
-  auto w = store->CreateSession(SessionInfo{});
-  ASSERT_TRUE(w.ok());
   WriterOptions wo;
   wo.commit_interval_ms = 600'000;        // no timed commit rescues a waiting producer
   wo.async_max_pending_bytes = 64 << 10;  // a few small events, not one big one
-  auto started = AsyncSessionWriter::Start(std::move(*w), wo);
-  ASSERT_TRUE(started.ok());
-  AsyncSessionWriter& async = **started;
+  auto started = StartAsync(*store, wo);
+  AsyncSessionWriter& async = *started;
   const SessionId id = async.id();
   std::mt19937_64 rng(6);
   Event big = BigEvent(rng, 1);

@@ -131,6 +131,38 @@ class McpHttpCliTest : public ::testing::Test {
     return p;
   }
 
+  // Runs `client URL tail` against http_server.mjs through `record --mcp-http --label label` into the
+  // fixture's store. Returns the client's output; "" (and a test failure) when a step failed.
+  std::string RecordLiveRun(const std::string& client, const std::string& tail, const std::string& label) {
+    Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
+    std::string sport = server.WaitFor(kListening, 1);
+    if (sport.empty()) {
+      ADD_FAILURE() << "the server did not start: " << server.err();
+      return "";
+    }
+    std::string pport;
+    auto proxy = StartProxy("http://127.0.0.1:" + sport + "/mcp", {"--label", label}, &pport);
+    if (pport.empty()) {
+      ADD_FAILURE() << "the proxy did not start: " << proxy->err();
+      return "";
+    }
+    RunResult live = RunShell(client + "http://127.0.0.1:" + pport + "/mcp" + tail);
+    EXPECT_EQ(live.status, 0) << live.err;
+    EXPECT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
+    return live.status == 0 ? live.out : "";
+  }
+
+  // `replay --serve --http` of the fixture's store's sessions labelled `label`; *port is "" when it did
+  // not start listening.
+  std::unique_ptr<Background> StartServe(const std::string& label, std::string* port) {
+    auto serve = std::make_unique<Background>(
+        std::vector<std::string>{kBin, "replay", "--serve", "--http", "--listen", "127.0.0.1:0", "--label", label,
+                                 "--store", (dir_.path() / "store").string()},
+        dir_.path(), "serve");
+    *port = serve->WaitFor(std::regex("listening on http://127\\.0\\.0\\.1:([0-9]+)/mcp"), 2);
+    return serve;
+  }
+
   TempDir dir_;
   int proxies_ = 0;  // each proxy writes its own files: a second one must not see the first's port
 };
@@ -354,28 +386,16 @@ TEST_F(McpHttpCliTest, StreamsBeyondTheMaximumGet503AndOversizedRequestsGet413) 
 
 TEST_F(McpHttpCliTest, ReplayServeHttpAnswersLikeTheLiveServerAndAMissIsAnError) {
   // Record a live session through the proxy, then take the server away and serve the cassette.
-  std::string live_out;
-  {
-    Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
-    std::string sport = server.WaitFor(kListening, 1);
-    ASSERT_FALSE(sport.empty()) << server.err();
-    std::string pport;
-    auto proxy = StartProxy("http://127.0.0.1:" + sport + "/mcp", {"--label", "cassette-http"}, &pport);
-    ASSERT_FALSE(pport.empty()) << proxy->err();
-    RunResult live = RunShell("node " + Quote((kNodeDir / "http_client.mjs").string()) + " http://127.0.0.1:" + pport +
-                              "/mcp '' plain");
-    ASSERT_EQ(live.status, 0) << live.err;
-    live_out = live.out;
-    ASSERT_EQ(proxy->Stop(SIGTERM), 0);
-  }
+  const std::string client = "node " + Quote((kNodeDir / "http_client.mjs").string()) + " ";
+  const std::string live_out = RecordLiveRun(client, " '' plain", "cassette-http");
+  ASSERT_FALSE(live_out.empty());
   const std::string store = (dir_.path() / "store").string();
-  Background serve(
-      {kBin, "replay", "--serve", "--http", "--listen", "127.0.0.1:0", "--label", "cassette-http", "--store", store},
-      dir_.path(), "serve");
-  std::string port = serve.WaitFor(std::regex("listening on http://127\\.0\\.0\\.1:([0-9]+)/mcp"), 2);
+  std::string port;
+  auto serve_ptr = StartServe("cassette-http", &port);
+  Background& serve = *serve_ptr;
   ASSERT_FALSE(port.empty()) << serve.err();
   const std::string url = "http://127.0.0.1:" + port + "/mcp";
-  RunResult replayed = RunShell("node " + Quote((kNodeDir / "http_client.mjs").string()) + " " + url + " '' plain");
+  RunResult replayed = RunShell(client + url + " '' plain");
   ASSERT_EQ(replayed.status, 0) << replayed.err;
   EXPECT_EQ(replayed.out, live_out);  // the same results, progress notifications included
   EXPECT_NE(replayed.out.find("\"progress\":5"), std::string::npos);
@@ -427,26 +447,14 @@ TEST_F(McpHttpCliTest, ReplayServeHttpSendsProgressWithTheAnswerAndTheSdkSeesAll
   const std::string client = "node " + Quote((kNodeDir / "http_progress_client.mjs").string()) + " ";
   const std::string args = " " + std::to_string(kCalls) + " " + std::to_string(kSteps);
   const std::string all = "{\"calls\":" + std::to_string(kCalls) + ",\"all_progress\":" + std::to_string(kCalls);
-  {
-    Background server({"node", (kNodeDir / "http_server.mjs").string()}, dir_.path(), "server");
-    std::string sport = server.WaitFor(kListening, 1);
-    ASSERT_FALSE(sport.empty()) << server.err();
-    std::string pport;
-    auto proxy = StartProxy("http://127.0.0.1:" + sport + "/mcp", {"--label", "progress-http"}, &pport);
-    ASSERT_FALSE(pport.empty()) << proxy->err();
-    RunResult live = RunShell(client + "http://127.0.0.1:" + pport + "/mcp" + args);
-    ASSERT_EQ(live.status, 0) << live.err;
-    ASSERT_EQ(live.out.rfind(all, 0), 0u) << live.out;
-    ASSERT_EQ(proxy->Stop(SIGTERM), 0) << proxy->err();
-  }
-  Background serve({kBin, "replay", "--serve", "--http", "--listen", "127.0.0.1:0", "--label", "progress-http",
-                    "--store", (dir_.path() / "store").string()},
-                   dir_.path(), "serve");
-  std::string port = serve.WaitFor(std::regex("listening on http://127\\.0\\.0\\.1:([0-9]+)/mcp"), 2);
-  ASSERT_FALSE(port.empty()) << serve.err();
+  const std::string live = RecordLiveRun(client, args, "progress-http");
+  ASSERT_EQ(live.rfind(all, 0), 0u) << live;
+  std::string port;
+  auto serve = StartServe("progress-http", &port);
+  ASSERT_FALSE(port.empty()) << serve->err();
   RunResult served = RunShell(client + "http://127.0.0.1:" + port + "/mcp" + args);
   ASSERT_EQ(served.status, 0) << served.err;
-  EXPECT_EQ(serve.Stop(SIGINT), 0) << serve.err();
+  EXPECT_EQ(serve->Stop(SIGINT), 0) << serve->err();
   std::smatch m;
   ASSERT_TRUE(std::regex_search(served.out, m,
                                 std::regex("\\{\"calls\":([0-9]+),\"all_progress\":([0-9]+),"
