@@ -300,23 +300,11 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
   }
 
   Status Finish(int32_t exit_code, int32_t exit_signal) override {
-    Stop();
-    std::lock_guard lock(writer_mu_);
-    {
-      std::lock_guard l(mu_);
-      if (!error_.ok()) return error_;
-    }
-    return writer_->Finish(exit_code, exit_signal);
+    return StopAndFinish(/*complete=*/true, exit_code, exit_signal);
   }
 
   Status FinishIncomplete(int32_t exit_code, int32_t exit_signal) override {
-    Stop();
-    std::lock_guard lock(writer_mu_);
-    {
-      std::lock_guard l(mu_);
-      if (!error_.ok()) return error_;
-    }
-    return writer_->FinishIncomplete(exit_code, exit_signal);
+    return StopAndFinish(/*complete=*/false, exit_code, exit_signal);
   }
 
   void SetFailureCallback(std::function<void(const Status&)> fn) override {
@@ -353,6 +341,17 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
 
  private:
   using Clock = std::chrono::steady_clock;
+
+  // Drains the queue and joins the thread, then finishes the session unless the thread failed.
+  Status StopAndFinish(bool complete, int32_t exit_code, int32_t exit_signal) {
+    Stop();
+    std::lock_guard lock(writer_mu_);
+    {
+      std::lock_guard l(mu_);
+      if (!error_.ok()) return error_;
+    }
+    return complete ? writer_->Finish(exit_code, exit_signal) : writer_->FinishIncomplete(exit_code, exit_signal);
+  }
 
   void Stop() {
     {
