@@ -41,6 +41,27 @@ std::string ExistingAncestor(const std::string& path) {
   return p;
 }
 
+// "rule ws" or "rules a, b".
+std::string RuleNames(const Policy& policy, const std::vector<size_t>& rules) {
+  std::string s = rules.size() == 1 ? "rule " : "rules ";
+  for (size_t i = 0; i < rules.size(); ++i) s += (i ? ", " : "") + policy.rules[rules[i]].id;
+  return s;
+}
+
+// One line per hierarchy the agent may replace: where its rights went, or why they could not go.
+std::string DescribeWidening(const Policy& policy, const LandlockWidening& w) {
+  std::string rights = sandbox::AccessNames(w.access);
+  if (!w.capped) {
+    return "widened: " + RuleNames(policy, w.rules) + ": " + rights + " of " + w.path + " go to " + w.to +
+           " (the policy lets the agent remove " + w.replaced +
+           " and make it again, which Landlock would leave without them): the kernel allows them beneath " + w.to +
+           " as an over-approximation, the tracer decides every request there";
+  }
+  return "not widened: " + RuleNames(policy, w.rules) + ": the policy lets the agent remove " + w.replaced +
+         " and make it again, but its parent holds the start directory: inside a re-created " + w.replaced +
+         " the kernel refuses " + rights + " (stricter than the policy; run such an agent with --no-landlock)";
+}
+
 }  // namespace
 
 PathVars PathVarsHere() {
@@ -93,6 +114,7 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
     std::fprintf(out, "  TCP bind: %s\n", tcp(plan.restrict_bind, plan.bind_ports).c_str());
   }
   for (const std::string& n : lp->notes) std::fprintf(out, "  note: %s\n", n.c_str());
+  for (const LandlockWidening& w : lp->widenings) std::fprintf(out, "  %s\n", DescribeWidening(policy, w).c_str());
   if (support.abi > 0 && !plan.empty()) {
     // What applying it here would do: rights this kernel lacks, paths that do not exist.
     auto prepared = PrepareLandlock(plan);
@@ -135,6 +157,9 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
       std::fprintf(stderr, "agenttrace: run: no Landlock backstop: %s; the tracer enforces alone\n", why.c_str());
     }
     return std::nullopt;
+  }
+  for (const LandlockWidening& w : lp->widenings) {
+    if (w.capped) std::fprintf(stderr, "agenttrace: run: warning: Landlock: %s\n", DescribeWidening(policy, w).c_str());
   }
   auto prepared = PrepareLandlock(lp->plan);
   if (!prepared.ok()) {
