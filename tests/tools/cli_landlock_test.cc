@@ -111,16 +111,20 @@ default: deny
 rules:
   - {id: start, decision: allow, class: [file.read, file.write], paths: ["${workspace}", "${workspace}/**"]}
   - {id: start-delete, decision: allow, class: file.delete, paths: ["${workspace}"]}
+  - {id: run, decision: allow, class: exec, paths: ["${workspace}/run.sh"]}
 )");
+  std::ofstream(dir_ + "/run.sh") << "#!/bin/sh\n";
   auto capped = here("policy check --enforce policy.yaml");
   ASSERT_EQ(capped.exit_code, 0) << capped.err;
+  // Once for the start directory, with the rights of both hierarchies inside it.
   EXPECT_NE(
-      capped.out.find("\n  not widened: rule start: the policy lets the agent remove " + dir_ +
+      capped.out.find("\n  not widened: rules start, run: the policy lets the agent remove " + dir_ +
                       " and make it again, but its parent holds the start directory: inside a re-created " + dir_ +
-                      " the kernel refuses write_file,read_file,read_dir,truncate (stricter than the policy; "
-                      "run such an agent with --no-landlock)\n"),
+                      " the kernel refuses execute,write_file,read_file,read_dir,truncate (stricter than the "
+                      "policy; run such an agent with --no-landlock)\n"),
       std::string::npos)
       << capped.out;
+  EXPECT_EQ(capped.out.find("not widened"), capped.out.rfind("not widened")) << capped.out;
   EXPECT_EQ(capped.out.find("allowed beneath /tmp: execute"), std::string::npos) << capped.out;
 }
 
