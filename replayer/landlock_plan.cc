@@ -501,7 +501,7 @@ Result<LandlockPlan> Builder::Build() {
       if (std::find(w.rules.begin(), w.rules.end(), i) == w.rules.end()) continue;
       if (w.capped) {
         e.why += "; a re-created " + w.replaced + " gets none of its rights from the kernel (" + w.replaced +
-                 (w.replaced == vars_.workspace ? " is" : " holds") + " the start directory)";
+                 (w.replaced == NormalizePath(vars_.workspace) ? " is" : " holds") + " the start directory)";
       } else {
         e.why +=
             "; its rights beneath " + w.path + " widened to " + w.to + " (the agent may replace " + w.replaced + ")";
