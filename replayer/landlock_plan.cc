@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 namespace agenttrace {
 namespace {
@@ -81,6 +82,12 @@ class Builder {
     bool failed_only = false;
   };
   Status AddAllow(const MatchSpec& m, Contribution* out);
+  void Give(const std::string& path, uint64_t access) {
+    grants_[path] |= access;
+    by_rule_[path][rule_] |= access;
+  }
+  Result<bool> Replaceable(const std::string& dir);
+  Status WidenReplaceable(std::vector<LandlockWidening>* out);
   Result<std::vector<Grant>> Grants(const std::vector<PosString>& globs);
   void AddPorts(const MatchSpec& m, bool bind, Contribution* out);
   Result<RuleEnforcement> ClassifyDeny(size_t index, const Rule& r);
@@ -91,6 +98,10 @@ class Builder {
   const ExistingAncestorFn& existing_;
   std::map<std::string, std::string> widened_;  // missing path -> the ancestor used instead
   std::map<std::string, uint64_t> grants_;
+  size_t rule_ = 0;                                            // the allow rule being added
+  std::map<std::string, std::map<size_t, uint64_t>> by_rule_;  // path -> rule -> rights it granted
+  std::shared_ptr<const CompiledPolicy> compiled_;             // for Replaceable
+  std::map<std::string, bool> replaceable_;
   uint64_t unrestricted_ = 0;
   struct Ports {
     bool all = false;
@@ -151,17 +162,17 @@ Status Builder::AddAllow(const MatchSpec& m, Contribution* out) {
     for (const Grant& g : gs) {
       switch (c) {
         case ActionClass::kFileRead:
-          grants_[g.content] |= kReadGroup;
+          Give(g.content, kReadGroup);
           break;
         case ActionClass::kFileWrite:
-          grants_[g.content] |= kWriteGroup;
-          grants_[g.container] |= kMakeGroup | kRefer;
+          Give(g.content, kWriteGroup);
+          Give(g.container, kMakeGroup | kRefer);
           break;
         case ActionClass::kFileDelete:
-          grants_[g.container] |= kRemoveGroup | kRefer;
+          Give(g.container, kRemoveGroup | kRefer);
           break;
         default:
-          grants_[g.content] |= kExecGroup;
+          Give(g.content, kExecGroup);
           break;
       }
       const std::string& shown = c == ActionClass::kFileDelete ? g.container : g.content;
@@ -175,7 +186,7 @@ Status Builder::AddAllow(const MatchSpec& m, Contribution* out) {
       out->unrestricted.push_back("net.listen on unix sockets (no path condition)");
     } else {
       AT_ASSIGN_OR_RETURN(std::vector<Grant> gs, Grants(m.paths));
-      for (const Grant& g : gs) grants_[g.container] |= kMakeSock;
+      for (const Grant& g : gs) Give(g.container, kMakeSock);
       if (!gs.empty()) out->bounded.push_back("net.listen on unix sockets beneath " + gs.front().container);
     }
   }
@@ -304,6 +315,80 @@ Result<RuleEnforcement> Builder::ClassifyDeny(size_t index, const Rule& r) {
   return e;
 }
 
+// Whether the engine lets the agent both remove `dir` and make it again, judged on a first request of
+// each (a budget or sequence can only deny later ones). An ask counts as allowed: it may be answered so.
+Result<bool> Builder::Replaceable(const std::string& dir) {
+  auto it = replaceable_.find(dir);
+  if (it != replaceable_.end()) return it->second;
+  if (compiled_ == nullptr) {
+    auto c = CompiledPolicy::Compile(policy_, vars_);
+    if (!c.ok()) return c.status();
+    compiled_ = std::move(c).value();
+  }
+  auto allowed = [&](EventKind kind) {
+    Event e;
+    e.kind = kind;
+    e.path = dir;
+    SessionEvaluator ev(compiled_);
+    const EventVerdict& v = ev.Evaluate(e);
+    return v.evaluated && v.decision != Decision::kDeny;
+  };
+  bool r = allowed(EventKind::kFileRmdir) && allowed(EventKind::kFileMkdir);
+  replaceable_.emplace(dir, r);
+  return r;
+}
+
+Status Builder::WidenReplaceable(std::vector<LandlockWidening>* out) {
+  const std::string start = vars_.workspace.empty() ? "" : NormalizePath(vars_.workspace);
+  // "/" is one for any start directory (and the bound when the session has none).
+  auto proper_ancestor_of_start = [&](const std::string& dir) {
+    return dir == "/" || (!start.empty() && dir != start && Overlaps(dir, start) && dir.size() < start.size());
+  };
+  // The rights that survive the replacement of everything below `dir`: granted at it or above.
+  auto kept = [&](const std::string& dir) {
+    uint64_t k = 0;
+    for (const auto& [path, access] : grants_) {
+      if (Overlaps(path, dir) && path.size() <= dir.size()) k |= access;
+    }
+    return k;
+  };
+  std::vector<std::string> paths;
+  for (const auto& [path, access] : grants_) paths.push_back(path);
+  // Ancestors first (map order), so that a hierarchy inside another sees the rights already moved.
+  for (const std::string& path : paths) {
+    std::vector<std::string> chain;  // path and its ancestors; "/" cannot be replaced
+    for (std::string d = path; d != "/"; d = Parent(d)) chain.push_back(d);
+    chain.push_back("/");
+    size_t high = chain.size();
+    for (size_t i = 0; i + 1 < chain.size(); ++i) {
+      AT_ASSIGN_OR_RETURN(bool r, Replaceable(chain[i]));
+      if (r) high = i;
+    }
+    if (high == chain.size()) continue;
+    LandlockWidening w;
+    w.path = path;
+    w.replaced = chain[high];
+    size_t target = high + 1;
+    if (proper_ancestor_of_start(chain[target])) {
+      // Stop below the start directory's ancestors: at the start directory for a hierarchy inside it.
+      w.capped = true;
+      target = 0;
+      while (target + 1 < chain.size() && !proper_ancestor_of_start(chain[target + 1])) ++target;
+    }
+    w.to = chain[target];
+    w.access = grants_[path] & ~kept(chain[high + 1]);
+    if (w.access == 0) continue;  // the directory that stays already grants them
+    if (uint64_t moved = grants_[path] & ~kept(w.to); moved != 0 && w.to != path) {
+      grants_[w.to] |= moved;
+    }
+    for (const auto& [rule, access] : by_rule_[path]) {
+      if (access & w.access) w.rules.push_back(rule);
+    }
+    out->push_back(std::move(w));
+  }
+  return Status::Ok();
+}
+
 void Builder::Finish(LandlockPlan* out) {
   // Reading a file is enough to run it (a "#!" script, or the loader given the file), so execution is
   // never confined more narrowly than reading: every readable hierarchy is executable too.
@@ -373,9 +458,11 @@ Result<LandlockPlan> Builder::Build() {
     // A sequence or budget can only raise an event's decision (the strongest wins), never allow
     // what the plain rules and the default deny.
     if (r.decision == Decision::kDeny || r.stateful()) continue;
+    rule_ = i;
     Status st = AddAllow(r.match, &contrib[i]);
     if (!st.ok()) return st.WithContext("rule " + r.id);
   }
+  AT_RETURN_IF_ERROR(WidenReplaceable(&out.widenings));
   Finish(&out);
   for (size_t i = 0; i < policy_.rules.size(); ++i) {
     const Rule& r = policy_.rules[i];
@@ -409,6 +496,16 @@ Result<LandlockPlan> Builder::Build() {
     }
     if (r.decision == Decision::kAsk && e.where == Enforcement::kKernelBounds) {
       e.why += "; an ask the kernel lets through for the answer";
+    }
+    for (const LandlockWidening& w : out.widenings) {
+      if (std::find(w.rules.begin(), w.rules.end(), i) == w.rules.end()) continue;
+      if (w.capped) {
+        e.why += "; a re-created " + w.replaced + " gets none of its rights from the kernel (" + w.replaced +
+                 (w.replaced == NormalizePath(vars_.workspace) ? " is" : " holds") + " the start directory)";
+      } else {
+        e.why +=
+            "; its rights beneath " + w.path + " widened to " + w.to + " (the agent may replace " + w.replaced + ")";
+      }
     }
     out.rules.push_back(std::move(e));
   }

@@ -8,7 +8,17 @@
 // rights are checked by the kernel on the parent directory, so an exact path grants them on its parent.
 // A right that some allow rule grants without a path condition is not restricted at all. Deny rules are
 // never compiled: the kernel enforces them only where they lie outside every allowed hierarchy.
-// docs/policy.md has the mapping table.
+//
+// Landlock binds a rule to the inode that exists when the agent starts, not to its name. Where the
+// policy lets the agent replace a granted hierarchy or one of its ancestors (remove or rename it away,
+// then make a new one under the same name: `rm -rf build && mkdir build`), the new one would get none
+// of the rights; so the rights the replacement would lose go to the parent of the highest replaceable
+// directory above them, which the agent cannot replace (LandlockWidening). Every right Landlock
+// checks is requested through a syscall the tracer decides, so inside that ancestor the tracer still
+// refines. The widening never reaches a proper ancestor of the start directory (${workspace}): that
+// would hand the kernel's part over the workspace's siblings (a home directory and its keys) for
+// every run of the policy; a re-created start directory keeps no rights from the kernel instead, and
+// the plan says so (`capped`). docs/policy.md has the mapping table.
 //
 // Thread-safety: free functions over immutable inputs.
 #ifndef AGENTTRACE_REPLAYER_LANDLOCK_PLAN_H_
@@ -42,11 +52,28 @@ struct RuleEnforcement {
   std::string why;  // one line for people
 };
 
+// Rights of a hierarchy given to an ancestor because the policy lets the agent replace the hierarchy
+// (or a directory between them). "Replace" means the engine does not deny both removing the
+// directory (rmdir, unlink, rename's source: file.delete) and making it (mkdir, rename's
+// destination, link, symlink: file.write), decided as the tracer would decide a first request.
+struct LandlockWidening {
+  std::string path;           // where the policy's rights are (after missing paths were widened)
+  std::string replaced;       // the highest directory at or above `path` the agent may replace
+  std::string to;             // where the kernel allows `access` now (an ancestor of `path`, or itself)
+  uint64_t access = 0;        // the rights a re-created `replaced` would lack without this widening
+  std::vector<size_t> rules;  // the allow/ask rules (indexes into Policy::rules) that grant them
+  // The parent of `replaced` is a proper ancestor of the start directory: `to` stops at the start
+  // directory (or the highest directory below that parent), and inside a re-created `replaced` the
+  // kernel refuses `access` although the policy allows it.
+  bool capped = false;
+};
+
 struct LandlockPlan {
-  SandboxPlan plan;                    // empty when the policy has no kernel part
-  std::string no_kernel_part;          // why the plan is empty (default allow/ask), else ""
-  std::vector<RuleEnforcement> rules;  // one per policy rule, in policy order
-  std::vector<std::string> notes;      // rights left unrestricted and why, bounds hit
+  SandboxPlan plan;                         // empty when the policy has no kernel part
+  std::string no_kernel_part;               // why the plan is empty (default allow/ask), else ""
+  std::vector<RuleEnforcement> rules;       // one per policy rule, in policy order
+  std::vector<std::string> notes;           // rights left unrestricted and why, bounds hit
+  std::vector<LandlockWidening> widenings;  // hierarchies the agent may replace, in path order
 };
 
 // The literal directory prefix of a path glob with ${workspace}, ${home}, ${tmp} and `~/` expanded:

@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "replayer/landlock_plan.h"
@@ -39,6 +41,43 @@ std::string ExistingAncestor(const std::string& path) {
     p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
   }
   return p;
+}
+
+// "rule ws" or "rules a, b".
+std::string RuleNames(const Policy& policy, const std::vector<size_t>& rules) {
+  std::string s = rules.size() == 1 ? "rule " : "rules ";
+  for (size_t i = 0; i < rules.size(); ++i) s += (i ? ", " : "") + policy.rules[rules[i]].id;
+  return s;
+}
+
+// One line per hierarchy the agent may replace: where its rights went. Those that could not go (the
+// start directory) are said once per directory replaced, with every right and rule concerned; only
+// those with `not_widened_only`.
+std::vector<std::string> DescribeWidenings(const Policy& policy, const std::vector<LandlockWidening>& widenings,
+                                           bool not_widened_only) {
+  std::vector<std::string> lines;
+  std::map<std::string, std::pair<uint64_t, std::set<size_t>>> capped;  // replaced -> rights, rules
+  for (const LandlockWidening& w : widenings) {
+    if (w.capped) {
+      auto& [access, rules] = capped[w.replaced];
+      access |= w.access;
+      rules.insert(w.rules.begin(), w.rules.end());
+      continue;
+    }
+    if (not_widened_only) continue;
+    lines.push_back("widened: " + RuleNames(policy, w.rules) + ": " + sandbox::AccessNames(w.access) + " of " + w.path +
+                    " go to " + w.to + " (the policy lets the agent remove " + w.replaced +
+                    " and make it again, which Landlock would leave without them): the kernel allows them beneath " +
+                    w.to + " as an over-approximation, the tracer decides every request there");
+  }
+  for (const auto& [replaced, what] : capped) {
+    lines.push_back("not widened: " + RuleNames(policy, {what.second.begin(), what.second.end()}) +
+                    ": the policy lets the agent remove " + replaced +
+                    " and make it again, but its parent holds the start directory: inside a re-created " + replaced +
+                    " the kernel refuses " + sandbox::AccessNames(what.first) +
+                    " (stricter than the policy; run such an agent with --no-landlock)");
+  }
+  return lines;
 }
 
 }  // namespace
@@ -93,6 +132,9 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
     std::fprintf(out, "  TCP bind: %s\n", tcp(plan.restrict_bind, plan.bind_ports).c_str());
   }
   for (const std::string& n : lp->notes) std::fprintf(out, "  note: %s\n", n.c_str());
+  for (const std::string& line : DescribeWidenings(policy, lp->widenings, false)) {
+    std::fprintf(out, "  %s\n", line.c_str());
+  }
   if (support.abi > 0 && !plan.empty()) {
     // What applying it here would do: rights this kernel lacks, paths that do not exist.
     auto prepared = PrepareLandlock(plan);
@@ -135,6 +177,9 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
       std::fprintf(stderr, "agenttrace: run: no Landlock backstop: %s; the tracer enforces alone\n", why.c_str());
     }
     return std::nullopt;
+  }
+  for (const std::string& line : DescribeWidenings(policy, lp->widenings, true)) {
+    std::fprintf(stderr, "agenttrace: run: warning: Landlock: %s\n", line.c_str());
   }
   auto prepared = PrepareLandlock(lp->plan);
   if (!prepared.ok()) {

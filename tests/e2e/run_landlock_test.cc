@@ -10,6 +10,7 @@
 //   - No Landlock in the kernel (simulated: landlock_create_ruleset answers ENOSYS): run says so and
 //     enforces with the tracer alone; --require-landlock refuses to start the agent.
 #include <regex>
+#include <sstream>
 
 #include "tests/tools/cli_run.h"
 
@@ -129,6 +130,186 @@ TEST_F(RunLandlockTest, AnAllowedBuildStillSucceedsUnderLandlock) {
   std::string jsonl = ExportOf(r.err);
   EXPECT_NE(jsonl.find(R"("text":"landlock")"), std::string::npos) << jsonl.substr(0, 2000);
   EXPECT_NE(jsonl.find(R"(\"applied\":true,)"), std::string::npos) << jsonl.substr(0, 2000);
+}
+
+// Issue #12: Landlock binds a rule to the inode that exists when the run starts. An agent that removes
+// (or renames away) a directory the policy lets it remove and re-create, then works in the new one,
+// used to get EACCES from the kernel there although the policy allowed every step. The plan now gives
+// those rights to the nearest ancestor the agent cannot replace (here the start directory); the
+// tracer still decides inside it, so what the policy denies beneath that ancestor stays denied.
+TEST_F(RunLandlockTest, ARecreatedDirectoryKeepsTheRightsThePolicyGivesIt) {
+  std::filesystem::create_directories(dir_ + "/ws");
+  std::ofstream(dir_ + "/ws/keep.txt") << "OLD TREE\n";
+  std::ofstream(dir_ + "/secret.txt") << "SECRET\n";
+  // The shape `policy suggest` gives a workspace task that recreates ws: the directory itself and its
+  // contents for reading, writing and deleting; the rename's destination for writing.
+  std::string ws_policy = dir_ + "/ws.yaml";
+  std::ofstream(ws_policy)
+      << "version: 1\ndefault: deny\nrules:\n"
+         "  - {id: system, decision: allow, class: [file.read, exec], paths: [\"/usr/**\", "
+         "\"/lib/**\", \"/lib64/**\", \"/bin/**\", \"/etc/**\", \"/proc/**\", \"/dev/null\", "
+         "\"/dev/urandom\", \"${workspace}/task.sh\"]}\n"
+         "  - {id: ws-files, decision: allow, class: [file.read, file.write, file.delete], "
+         "paths: [\"${workspace}/ws\", \"${workspace}/ws/**\"]}\n"
+         "  - {id: ws-rename, decision: allow, class: file.write, paths: [\"${workspace}/ws.old\"]}\n"
+         "  - {id: dev-null, decision: allow, class: file.write, paths: [\"/dev/null\"]}\n";
+  std::ofstream(dir_ + "/task.sh") << R"(#!/bin/sh
+export HOME=/nonexistent GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=a GIT_AUTHOR_EMAIL=a@x GIT_COMMITTER_NAME=a
+export GIT_COMMITTER_EMAIL=a@x GIT_AUTHOR_DATE=2026-01-01T00:00:00Z GIT_COMMITTER_DATE=2026-01-01T00:00:00Z
+PATH=/usr/bin:/bin
+commit() { mkdir ws && cd ws && git init -q -b main && echo "$1" >f.txt && git add f.txt && git commit -q -m "$1" &&
+  git log --format=%s && cd ..; }
+mv ws ws.old && commit renamed || exit 1
+rm -rf ws && commit removed || exit 1
+# Denied by the policy, beneath the directory that now holds the rights of ws for the kernel.
+cat ws.old/keep.txt 2>/dev/null || echo "renamed tree refused"
+cat secret.txt 2>/dev/null || echo "secret refused"
+(echo x >new.txt) 2>/dev/null || echo "new file refused"
+)";
+  std::filesystem::permissions(dir_ + "/task.sh", std::filesystem::perms::owner_all);
+  // ${workspace} is the directory agenttrace starts in.
+  auto here = [&](const std::string& args) {
+    return RunCli("/bin/sh", {"-c", "cd '" + dir_ + "' && exec " AGENTTRACE_BIN " " + args}, dir_);
+  };
+  testing::RunResult r = here("run --store store --policy ws.yaml --require-landlock -- ./task.sh");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "renamed\nremoved\nrenamed tree refused\nsecret refused\nnew file refused\n") << r.err;
+  EXPECT_NE(r.err.find("Landlock ABI"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/new.txt"));
+  // The three refusals are the tracer's: the kernel allows reading and creating beneath the start
+  // directory now.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(" decisions: deny ([0-9]+),"))) << r.err;
+  EXPECT_GE(std::stol(m[1]), 3) << r.err;
+  std::string jsonl = ExportOf(r.err);
+  for (const char* denied : {"/ws.old/keep.txt", "/secret.txt", "/new.txt"}) {
+    bool found = false;
+    std::istringstream lines(jsonl);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(R"("text":"decision")") != std::string::npos && line.find(denied) != std::string::npos &&
+          line.find(R"(\"deny\")") != std::string::npos) {
+        found = true;
+      }
+    }
+    EXPECT_TRUE(found) << "no tracer denial of " << denied;
+  }
+  // The plan says where the rights went.
+  testing::RunResult check = here("policy check --enforce ws.yaml");
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_TRUE(std::regex_search(
+      check.out, std::regex("widened: rule ws-files: .*read_file.* of " + dir_ + "/ws go to " + dir_ + " ")))
+      << check.out;
+}
+
+// What the widening above costs, measured on the open-path race: the rights of ws now hold beneath the
+// start directory, so a flip between ws/file.txt and a denied wt/file.txt next to it is left to the
+// tracer (how many slip through is printed, not asserted: scheduling); a flip to a file outside the
+// start directory is still refused by the kernel every time (asserted).
+TEST_F(RunLandlockTest, TheWideningForARecreatedDirectoryStopsAtTheStartDirectoryForTheRace) {
+  constexpr long kWidenedOpens = kOpens / 4;  // twice: a quarter of the other race tests each
+  std::string start = dir_ + "/s";
+  for (const std::string& d : {start + "/ws", start + "/wt", dir_ + "/t/ws"}) std::filesystem::create_directories(d);
+  std::ofstream(start + "/ws/file.txt") << "ALLOWED\n";
+  std::ofstream(start + "/wt/file.txt") << "DENIED\n";
+  std::ofstream(dir_ + "/t/ws/file.txt") << "DENIED\n";
+  std::ofstream(dir_ + "/race.yaml")
+      << "version: 1\ndefault: deny\nrules:\n"
+         "  - {id: system, decision: allow, class: [file.read, exec], paths: "
+         "[\"/usr/**\", \"/lib/**\", \"/lib64/**\", \"/etc/**\", \"/proc/**\", \"" E2E_PROGRAM_DIR
+         "/**\"]}\n"
+         "  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], "
+         "paths: [\"${workspace}/ws\", \"${workspace}/ws/**\"]}\n";
+  auto race = [&](const std::string& denied) {
+    testing::RunResult r = RunCli("/bin/sh",
+                                  {"-c", "cd '" + start +
+                                             "' && exec " AGENTTRACE_BIN " run --store ../store --policy ../race.yaml "
+                                             "--require-landlock -- " E2E_PROGRAM_DIR "/e2e_race_open " +
+                                             start + "/ws/file.txt " + denied + " " + std::to_string(kWidenedOpens)},
+                                  dir_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    Race got;
+    std::sscanf(r.out.c_str(), "RACE opens=%ld allowed=%ld denied=%ld eacces=%ld other=%ld", &got.opens, &got.allowed,
+                &got.denied, &got.eacces, &got.other);
+    return got;
+  };
+  Race outside = race(dir_ + "/t/ws/file.txt");  // differs from the allowed path in one byte
+  ASSERT_EQ(outside.opens, kWidenedOpens);
+  EXPECT_EQ(outside.denied, 0) << "a file outside the start directory was read: the widening went above it";
+  EXPECT_GT(outside.eacces, 0);
+  Race inside = race(start + "/wt/file.txt");
+  ASSERT_EQ(inside.opens, kWidenedOpens);
+  EXPECT_EQ(inside.other, 0);
+  std::printf(
+      "widened to the start directory: %ld of %ld opens read the denied file next to ws (tracer alone), 0 "
+      "of %ld the denied file outside the start directory\n",
+      inside.denied, inside.opens, outside.opens);
+  RecordProperty("denied_reads_next_to_a_widened_hierarchy", static_cast<int>(inside.denied));
+}
+
+// The same gap as it was found: a policy from `policy suggest` over three recorded runs of a task that
+// recreates its repository, then that task under `run --mode enforce` with Landlock.
+TEST_F(RunLandlockTest, ASuggestedPolicyForATaskThatRecreatesItsRepositoryRunsUnderLandlock) {
+  std::filesystem::create_directories(dir_ + "/ws");
+  std::ofstream(dir_ + "/ws/old.txt") << "old\n";
+  std::ofstream(dir_ + "/task.sh") << R"(#!/bin/sh
+set -e
+export HOME=/nonexistent GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=a GIT_AUTHOR_EMAIL=a@x GIT_COMMITTER_NAME=a
+export GIT_COMMITTER_EMAIL=a@x GIT_AUTHOR_DATE=2026-01-01T00:00:00Z GIT_COMMITTER_DATE=2026-01-01T00:00:00Z
+PATH=/usr/bin:/bin
+rm -rf ws && mkdir ws && cd ws && git init -q -b main && echo hi >f.txt && git add f.txt && git commit -q -m one
+git log --format=%s
+)";
+  std::filesystem::permissions(dir_ + "/task.sh", std::filesystem::perms::owner_all);
+  auto here = [&](const std::string& args) {
+    return RunCli("/bin/sh", {"-c", "cd '" + dir_ + "' && exec " AGENTTRACE_BIN " " + args}, dir_);
+  };
+  for (int i = 0; i < 3; ++i) {
+    testing::RunResult rec = here("record --store store --label recreate -- ./task.sh");
+    ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  }
+  testing::RunResult suggest = here("policy suggest --store store --label recreate -o suggested.yaml");
+  ASSERT_EQ(suggest.exit_code, 0) << suggest.err;
+  testing::RunResult r = here("run --store store --policy suggested.yaml --require-landlock -- ./task.sh");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "one\n") << r.err;
+  EXPECT_NE(r.err.find("decisions: deny 0,"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Landlock ABI"), std::string::npos) << r.err;
+}
+
+// The documented fallback: the policy lets the agent remove and re-create its start directory, whose
+// parent holds everything else. The rights are not widened there; `run` warns, and inside the new
+// start directory the kernel refuses what the policy allows (as `--no-landlock` would not).
+TEST_F(RunLandlockTest, ARecreatedStartDirectoryIsWarnedAboutAndNotWidened) {
+  std::string start = dir_ + "/start";
+  std::filesystem::create_directories(start);
+  std::ofstream(start + "/policy.yaml")
+      << "version: 1\ndefault: deny\nrules:\n"
+         "  - {id: system, decision: allow, class: [file.read, exec], paths: [\"/usr/**\", \"/lib/**\", "
+         "\"/lib64/**\", \"/bin/**\", \"/etc/**\", \"/proc/**\"]}\n"
+         "  - {id: start, decision: allow, class: [file.read, file.write, file.delete], paths: [\"${workspace}\", "
+         "\"${workspace}/**\"]}\n";
+  std::string script = "cd .. && rm -rf start && mkdir start && cd start && echo made >f && cat f";
+  auto run = [&](const std::string& extra) {
+    return RunCli("/bin/sh",
+                  {"-c", "cd '" + start +
+                             "' && cp policy.yaml ../policy.yaml && exec " AGENTTRACE_BIN
+                             " run --store ../store --policy ../policy.yaml " +
+                             extra + " -- /bin/sh -c '" + script + "'"},
+                  dir_);
+  };
+  testing::RunResult r = run("");
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("warning: Landlock: not widened: rule start: the policy lets the agent remove " + start +
+                       " and make it again, but its parent holds the start directory"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  std::filesystem::create_directories(start);
+  std::filesystem::copy_file(dir_ + "/policy.yaml", start + "/policy.yaml");
+  testing::RunResult alone = run("--no-landlock");
+  EXPECT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_EQ(alone.out, "made\n") << alone.err;
 }
 
 TEST_F(RunLandlockTest, NoLandlockInTheKernel) {

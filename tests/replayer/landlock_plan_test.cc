@@ -122,7 +122,8 @@ TEST(LandlockPlanTest, ExactPathGrantsMakeAndRemoveOnItsParent) {
   Policy p = MustParse(R"(
 version: 1
 rules:
-  - {id: notes, decision: allow, class: [file.write, file.delete], paths: ["${workspace}/notes.txt"]}
+  - {id: notes, decision: allow, class: file.write, paths: ["${workspace}/notes.txt"]}
+  - {id: log, decision: allow, class: file.delete, paths: ["${workspace}/old.log"]}
 )");
   LandlockPlan lp = Plan(p);
   EXPECT_EQ(AccessAt(lp.plan, "/home/u/proj/notes.txt") & (sb::kWriteFile | sb::kMakeReg),
@@ -131,6 +132,30 @@ rules:
   EXPECT_NE(parent & sb::kMakeReg, 0u);
   EXPECT_NE(parent & sb::kRemoveFile, 0u);
   EXPECT_EQ(parent & sb::kWriteFile, 0u);
+  EXPECT_TRUE(lp.widenings.empty());  // neither file can be both removed and made again
+}
+
+// Writing a file in place of another (`sed -i`, an editor's save: a new file renamed over the old)
+// gives it a new inode, which the rule bound to the old one does not cover.
+TEST(LandlockPlanTest, AFileThePolicyLetsTheAgentReplaceGetsItsRightsFromItsDirectory) {
+  Policy p = MustParse(R"(
+version: 1
+rules:
+  - {id: notes, decision: allow, class: [file.write, file.delete], paths: ["${workspace}/notes.txt"]}
+)");
+  LandlockPlan lp = Plan(p);
+  uint64_t parent = AccessAt(lp.plan, "/home/u/proj");
+  EXPECT_NE(parent & sb::kWriteFile, 0u);
+  EXPECT_NE(parent & sb::kMakeReg, 0u);
+  EXPECT_EQ(AccessAt(lp.plan, "/home/u/proj/notes.txt"), 0u);  // covered by its directory
+  ASSERT_EQ(lp.widenings.size(), 1u);
+  const LandlockWidening& w = lp.widenings[0];
+  EXPECT_EQ(w.path, "/home/u/proj/notes.txt");
+  EXPECT_EQ(w.replaced, "/home/u/proj/notes.txt");
+  EXPECT_EQ(w.to, "/home/u/proj");
+  EXPECT_EQ(w.access, sb::kWriteFile | sb::kTruncate);
+  EXPECT_EQ(w.rules, std::vector<size_t>{0});
+  EXPECT_FALSE(w.capped);
 }
 
 TEST(LandlockPlanTest, DenyOutsideAllowedTreesIsKernelCarveOutIsTracer) {
@@ -249,6 +274,158 @@ rules:
   EXPECT_EQ(lp->notes[0], "/srv/data does not exist: allowed beneath /srv instead");
 }
 
+bool KernelAllows(const SandboxPlan& plan, const std::string& path, uint64_t right);
+
+// --- hierarchies the agent may replace (issue #12) ---
+
+const LandlockWidening* WideningOf(const LandlockPlan& lp, const std::string& path) {
+  for (const LandlockWidening& w : lp.widenings) {
+    if (w.path == path) return &w;
+  }
+  return nullptr;
+}
+
+// The shape `policy suggest` gives a task that runs `rm -rf ws && mkdir ws && cd ws && git init`.
+constexpr char kRecreatePolicy[] = R"(
+version: 1
+default: deny
+rules:
+  - {id: system, decision: allow, class: [file.read, exec], paths: ["/usr/**"]}
+  - {id: ws-files, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/ws", "${workspace}/ws/**"]}
+  - {id: git-objects, decision: allow, class: [file.read, file.write], paths: ["${workspace}/ws/.git/objects/44/**"]}
+  - {id: no-secret, decision: deny, class: file.read, paths: ["${workspace}/secret.txt"]}
+  - {id: no-keys, decision: deny, class: file.read, paths: ["~/.ssh/**"]}
+)";
+
+TEST(LandlockPlanTest, ARemovableDirectoryGivesItsRightsToTheAncestorThatStays) {
+  Policy p = MustParse(kRecreatePolicy);
+  // At start ws exists, its .git does not.
+  auto lp = PlanLandlock(p, TestVars(), [](const std::string& path) {
+    return path.compare(0, 18, "/home/u/proj/ws/.g") == 0 ? std::string("/home/u/proj/ws") : path;
+  });
+  ASSERT_TRUE(lp.ok()) << lp.status().ToString();
+  uint64_t ws_rights = sb::kReadFile | sb::kReadDir | sb::kWriteFile | sb::kTruncate | sb::kMakeDir | sb::kMakeReg |
+                       sb::kRemoveDir | sb::kRemoveFile | sb::kRefer;
+  EXPECT_EQ(AccessAt(lp->plan, "/home/u/proj") & ws_rights, ws_rights);
+  EXPECT_EQ(AccessAt(lp->plan, "/home/u/proj/ws"), 0u);  // covered by the workspace now
+  EXPECT_EQ(AccessAt(lp->plan, "/home/u"), 0u);
+  ASSERT_EQ(lp->widenings.size(), 1u);  // the missing .git/objects/44 was widened to ws first
+  const LandlockWidening* w = WideningOf(*lp, "/home/u/proj/ws");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->replaced, "/home/u/proj/ws");
+  EXPECT_EQ(w->to, "/home/u/proj");
+  EXPECT_FALSE(w->capped);
+  EXPECT_EQ(w->rules, (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(w->access & ws_rights, ws_rights & ~(sb::kMakeDir | sb::kMakeReg | sb::kRemoveDir | sb::kRemoveFile |
+                                                 sb::kRefer));  // the workspace had those for ws itself
+  EXPECT_NE(RuleOf(*lp, p, "ws-files").why.find("widened to /home/u/proj (the agent may replace /home/u/proj/ws)"),
+            std::string::npos)
+      << RuleOf(*lp, p, "ws-files").why;
+  // The deny next to ws is now inside a hierarchy the kernel allows: the tracer's alone, and it still
+  // denies there. Outside the start directory the kernel still refuses.
+  EXPECT_EQ(RuleOf(*lp, p, "no-secret").where, Enforcement::kTracer);
+  EXPECT_TRUE(KernelAllows(lp->plan, "/home/u/proj/secret.txt", sb::kReadFile));
+  auto compiled = CompiledPolicy::Compile(p, TestVars());
+  ASSERT_TRUE(compiled.ok());
+  SessionEvaluator ev(*compiled);
+  EXPECT_EQ(ev.Evaluate(testing::Open("/home/u/proj/secret.txt")).decision, Decision::kDeny);
+  EXPECT_EQ(ev.Evaluate(testing::Open("/home/u/proj/other.txt")).decision, Decision::kDeny);  // the default
+  EXPECT_EQ(ev.Evaluate(testing::Open("/home/u/proj/ws/.git/HEAD")).decision, Decision::kAllow);
+  EXPECT_EQ(RuleOf(*lp, p, "no-keys").where, Enforcement::kKernel);
+  EXPECT_FALSE(KernelAllows(lp->plan, "/home/u/.ssh/id_rsa", sb::kReadFile));
+}
+
+TEST(LandlockPlanTest, ADirectoryThePolicyDoesNotLetTheAgentReplaceKeepsItsRule) {
+  // `ws/**` does not match ws itself: the agent may empty ws, not remove it.
+  Policy contents = MustParse(R"(
+version: 1
+rules:
+  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/ws/**"]}
+)");
+  LandlockPlan a = Plan(contents);
+  EXPECT_TRUE(a.widenings.empty());
+  EXPECT_NE(AccessAt(a.plan, "/home/u/proj/ws") & sb::kReadFile, 0u);
+  EXPECT_EQ(AccessAt(a.plan, "/home/u/proj") & sb::kReadFile, 0u);
+  // A deny of removing ws itself wins over the allow: removable but never made again is not replaced.
+  Policy denied = MustParse(R"(
+version: 1
+rules:
+  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/ws", "${workspace}/ws/**"]}
+  - {id: keep-ws, decision: deny, class: file.delete, paths: ["${workspace}/ws"]}
+)");
+  LandlockPlan b = Plan(denied);
+  EXPECT_TRUE(b.widenings.empty());
+  EXPECT_EQ(AccessAt(b.plan, "/home/u/proj") & sb::kReadFile, 0u);
+  // Removable but not made again: renaming it away keeps its inode, rules and all.
+  Policy no_make = MustParse(R"(
+version: 1
+rules:
+  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/ws/**"]}
+  - {id: drop-ws, decision: allow, class: file.delete, paths: ["${workspace}/ws"]}
+)");
+  EXPECT_TRUE(Plan(no_make).widenings.empty());
+}
+
+TEST(LandlockPlanTest, AReplaceableAncestorTakesTheRightsAboveIt) {
+  // `mv a a.old && mkdir -p a/b` leaves a/b without the rule bound to the old a/b.
+  Policy p = MustParse(R"(
+version: 1
+rules:
+  - {id: b, decision: allow, class: file.read, paths: ["${workspace}/a/b/**"]}
+  - {id: a, decision: allow, class: [file.write, file.delete], paths: ["${workspace}/a"]}
+)");
+  LandlockPlan lp = Plan(p);
+  const LandlockWidening* w = WideningOf(lp, "/home/u/proj/a/b");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->replaced, "/home/u/proj/a");
+  EXPECT_EQ(w->to, "/home/u/proj");
+  EXPECT_EQ(w->rules, std::vector<size_t>{0});
+  EXPECT_NE(AccessAt(lp.plan, "/home/u/proj") & sb::kReadFile, 0u);
+}
+
+TEST(LandlockPlanTest, NoWideningAboveTheStartDirectory) {
+  // The agent may remove and re-create its start directory. Its parent holds the user's keys: the
+  // kernel keeps the rights on the start directory and refuses them inside a re-created one.
+  Policy p = MustParse(R"(
+version: 1
+rules:
+  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}", "${workspace}/**"]}
+  - {id: no-keys, decision: deny, class: file.read, paths: ["~/.ssh/**"]}
+)");
+  LandlockPlan lp = Plan(p);
+  EXPECT_EQ(AccessAt(lp.plan, "/home/u") & (sb::kReadFile | sb::kWriteFile), 0u);
+  EXPECT_NE(AccessAt(lp.plan, "/home/u/proj") & sb::kReadFile, 0u);
+  const LandlockWidening* w = WideningOf(lp, "/home/u/proj");
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->capped);
+  EXPECT_EQ(w->replaced, "/home/u/proj");
+  EXPECT_EQ(w->to, "/home/u/proj");
+  EXPECT_NE(w->access & sb::kReadFile, 0u);
+  EXPECT_EQ(RuleOf(lp, p, "no-keys").where, Enforcement::kKernel);
+  EXPECT_NE(RuleOf(lp, p, "ws").why.find("a re-created /home/u/proj gets none of its rights from the kernel"),
+            std::string::npos)
+      << RuleOf(lp, p, "ws").why;
+
+  // Outside the start directory the widening stops below the first of its ancestors as well: here
+  // below "/", at the replaceable /srv.
+  Policy srv = MustParse(R"(
+version: 1
+rules:
+  - {id: srv, decision: allow, class: [file.read, file.write, file.delete], paths: ["/srv", "/srv/**"]}
+  - {id: app, decision: allow, class: [file.read, file.write, file.delete], paths: ["/opt/app", "/opt/app/**"]}
+)");
+  LandlockPlan ls = Plan(srv);
+  const LandlockWidening* ws = WideningOf(ls, "/srv");
+  ASSERT_NE(ws, nullptr);
+  EXPECT_TRUE(ws->capped);
+  EXPECT_EQ(ws->to, "/srv");
+  EXPECT_EQ(AccessAt(ls.plan, "/") & sb::kReadFile, 0u);
+  const LandlockWidening* wa = WideningOf(ls, "/opt/app");
+  ASSERT_NE(wa, nullptr);
+  EXPECT_FALSE(wa->capped);
+  EXPECT_EQ(wa->to, "/opt");
+}
+
 // --- the invariant: the kernel never refuses what the engine allows ---
 
 bool Beneath(const std::string& path, const std::string& dir) {
@@ -256,22 +433,47 @@ bool Beneath(const std::string& path, const std::string& dir) {
          (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
-// What Landlock would decide for `right` on `path` under `plan`, by path text (no symlinks).
-bool KernelAllows(const SandboxPlan& plan, const std::string& path, uint64_t right) {
+// What Landlock would decide for `right` on `path` under `plan`, by path text (no symlinks). With
+// `replaced`, after the agent removed that directory (or file) and made a new one under its name: the
+// rules bound to it and to everything beneath it are gone.
+bool KernelAllows(const SandboxPlan& plan, const std::string& path, uint64_t right, const std::string& replaced) {
   if ((plan.handled_fs & right) == 0) return true;
   for (const SandboxPathRule& r : plan.paths) {
+    if (!replaced.empty() && Beneath(r.path, replaced)) continue;
     if ((r.access & right) && Beneath(path, r.path)) return true;
   }
   return false;
 }
+bool KernelAllows(const SandboxPlan& plan, const std::string& path, uint64_t right) {
+  return KernelAllows(plan, path, right, "");
+}
 
 std::string ParentOf(const std::string& p) { return p.substr(0, std::max<size_t>(1, p.rfind('/'))); }
 
+// The engine allows both removing `dir` and making it again (a first request of each).
+bool EngineLetsReplace(const std::shared_ptr<const CompiledPolicy>& compiled, const std::string& dir) {
+  for (EventKind k : {EventKind::kFileRmdir, EventKind::kFileMkdir}) {
+    SessionEvaluator ev(compiled);
+    const EventVerdict& v = ev.Evaluate(testing::Simple(k, dir));
+    if (!v.evaluated || v.decision == Decision::kDeny) return false;
+  }
+  return true;
+}
+
+// For every path, and again after each replacement of one of its ancestors (or itself) the engine
+// allows: whatever the engine allows there, the kernel allows. Replacements whose parent is a proper
+// ancestor of the start directory are the documented exception (no widening above it).
 void ExpectNeverStricter(const Policy& policy, const std::vector<std::string>& paths) {
   auto compiled = CompiledPolicy::Compile(policy, TestVars());
   ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
   LandlockPlan lp = Plan(policy);
+  const std::string start = TestVars().workspace;
   for (const std::string& path : paths) {
+    std::vector<std::string> replaced = {""};
+    for (std::string d = path; d != "/"; d = ParentOf(d)) {
+      bool above_start = ParentOf(d) != start && Beneath(start, ParentOf(d));  // "/" too
+      if (!above_start && EngineLetsReplace(*compiled, d)) replaced.push_back(d);
+    }
     struct Case {
       Event ev;
       std::vector<std::pair<std::string, uint64_t>> needs;  // (where, right) the kernel checks
@@ -288,10 +490,13 @@ void ExpectNeverStricter(const Policy& policy, const std::vector<std::string>& p
       SessionEvaluator ev(*compiled);
       const EventVerdict& v = ev.Evaluate(c.ev);
       if (!v.evaluated || v.decision == Decision::kDeny) continue;
-      for (const auto& [where, right] : c.needs) {
-        EXPECT_TRUE(KernelAllows(lp.plan, where, right))
-            << "the engine says " << DecisionName(v.decision) << " to " << DescribeEvent(c.ev) << " but the kernel "
-            << "would refuse " << sb::AccessNames(right) << " on " << where;
+      for (const std::string& gone : replaced) {
+        for (const auto& [where, right] : c.needs) {
+          EXPECT_TRUE(KernelAllows(lp.plan, where, right, gone))
+              << "the engine says " << DecisionName(v.decision) << " to " << DescribeEvent(c.ev) << " but the kernel "
+              << "would refuse " << sb::AccessNames(right) << " on " << where
+              << (gone.empty() ? std::string() : " once the agent has replaced " + gone);
+        }
       }
     }
   }
@@ -309,6 +514,14 @@ const std::vector<std::string>& Corpus() {
                                                   "/home/u/proj",
                                                   "/home/u/proj/src/a.c",
                                                   "/home/u/proj/.env",
+                                                  "/home/u/proj/notes.txt",
+                                                  "/home/u/proj/ws",
+                                                  "/home/u/proj/ws/.git/HEAD",
+                                                  "/home/u/proj/ws/.git/objects/44/abcd",
+                                                  "/home/u/proj/a/b/c",
+                                                  "/home/u/proj/secret.txt",
+                                                  "/srv/app/x",
+                                                  "/opt/app/bin/tool",
                                                   "/home/u/proj/build/out",
                                                   "/home/u/proj/run_tests.sh",
                                                   "/home/u/.ssh/id_rsa",
@@ -336,6 +549,20 @@ rules:
   - {id: read, decision: allow, class: [file.read, exec], paths: ["/usr/**", "/lib/**", "/proc/self/**"]}
   - {id: b, decision: allow, class: file.delete, budget: {max: 2}, paths: ["${tmp}/**"]}
   - {id: s, decision: allow, sequence: {steps: [{class: file.read}, {class: file.write, paths: ["/home/u/.bashrc"]}]}}
+)"),
+                      Corpus());
+}
+
+TEST(LandlockPlanTest, NeverStricterThanTheEngineAfterTheAgentReplacesADirectory) {
+  ExpectNeverStricter(MustParse(kRecreatePolicy), Corpus());
+  ExpectNeverStricter(MustParse(R"(
+version: 1
+rules:
+  - {id: notes, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/notes.txt"]}
+  - {id: b, decision: allow, class: [file.read, exec], paths: ["${workspace}/a/b/**"]}
+  - {id: a, decision: ask, class: [file.write, file.delete], paths: ["${workspace}/a", "${workspace}/a/b"]}
+  - {id: opt, decision: allow, class: [file.read, file.write, file.delete, exec], paths: ["/opt/app", "/opt/app/**"]}
+  - {id: tmp, decision: allow, class: [file.read, file.write, file.delete], paths: ["${tmp}/**"]}
 )"),
                       Corpus());
 }
