@@ -818,6 +818,9 @@ TEST_F(RecordTest, ExecArgvRewrittenByAnotherThreadRecordsTheKernelsCopyAndAnEsc
 
 // ------------------------------------------------------------------------------ stopping a recording
 
+// True while /proc has `pid`, even as a zombie.
+bool ProcessExists(pid_t pid) { return fs::exists("/proc/" + std::to_string(pid)); }
+
 // True when `pid` has exited (gone, or a zombie nobody reaped).
 bool ProcessGone(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -873,9 +876,11 @@ class StopTest : public RecordTest {
         while (!fs::exists(work_ + "/ready") && std::chrono::steady_clock::now() < give_up) {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        // A script that wrote work_/main wants its main process gone (exited, reaped) first.
+        // A script that wrote work_/main wants its main process gone (exited, reaped) first. Reaped,
+        // not only a zombie: until the recorder has waited for it, it is still a traced process that
+        // a stop request reaches (a loaded machine leaves the recorder that long behind).
         for (pid_t main : ReadPids(work_ + "/main")) {
-          while (!ProcessGone(main) && std::chrono::steady_clock::now() < give_up) {
+          while (ProcessExists(main) && std::chrono::steady_clock::now() < give_up) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
           }
         }
@@ -908,7 +913,8 @@ TEST_F(StopTest, SigtermReachesSetsidDescendantsAfterTheMainCommandExited) {
                               "sleep infinity & echo $! >> pids; touch ready; exit 7",
                               {SIGTERM});
   EXPECT_EQ(r.run.status, 7) << r.run.err;  // the main command's own status
-  EXPECT_LT(r.seconds_after_first_signal, 4.0) << "SIGTERM did not stop the recording promptly";
+  // Promptly: the descendants would sleep for ever. Seconds, not less: a loaded machine is slow.
+  EXPECT_LT(r.seconds_after_first_signal, 15.0) << "SIGTERM did not stop the recording promptly";
   ASSERT_EQ(r.descendants.size(), 2u);
   for (pid_t p : r.descendants) EXPECT_TRUE(ProcessGone(p)) << "traced process " << p << " survived";
   Session s = Export();
@@ -927,7 +933,7 @@ TEST_F(StopTest, DescendantIgnoringSigtermIsKilledAfterTheGracePeriod) {
                               "trap '' TERM; setsid sleep infinity & echo $! > pids; touch ready; wait", {SIGTERM});
   EXPECT_EQ(r.run.status, 128 + SIGKILL) << r.run.err;  // bash ignored SIGTERM too and was killed
   EXPECT_GT(r.seconds_after_first_signal, 0.9);
-  EXPECT_LT(r.seconds_after_first_signal, 5.0);
+  EXPECT_LT(r.seconds_after_first_signal, 15.0);  // the grace period, not the sleep's infinity
   ASSERT_EQ(r.descendants.size(), 1u);
   EXPECT_TRUE(ProcessGone(r.descendants[0]));
   Session s = Export();
@@ -942,7 +948,7 @@ TEST_F(StopTest, SecondSignalKillsAtOnce) {
       RecordAndSignal({"--kill-after", "60s"},
                       "trap '' TERM INT; setsid sleep infinity & echo $! > pids; touch ready; wait", {SIGTERM, SIGINT});
   EXPECT_EQ(r.run.status, 128 + SIGKILL) << r.run.err;
-  EXPECT_LT(r.seconds_after_first_signal, 5.0);
+  EXPECT_LT(r.seconds_after_first_signal, 15.0);  // not the 60 s grace period
   ASSERT_EQ(r.descendants.size(), 1u);
   EXPECT_TRUE(ProcessGone(r.descendants[0]));
   Session s = Export();
@@ -952,20 +958,20 @@ TEST_F(StopTest, SecondSignalKillsAtOnce) {
 
 TEST_F(StopTest, TimeoutStopsTheTreeAndExits124) {
   auto start = std::chrono::steady_clock::now();
-  // Long enough for bash to start its descendant under the tracer on a busy machine.
-  StopRun r = RecordAndSignal({"--timeout", "2500ms", "--kill-after", "2s"},
+  // Long enough for bash to start its descendant under the tracer on a loaded machine.
+  StopRun r = RecordAndSignal({"--timeout", "5s", "--kill-after", "2s"},
                               "setsid sleep infinity & echo $! > pids; touch ready; sleep infinity", {});
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.run.status, 124) << r.run.err;
-  EXPECT_GT(seconds, 2.4);
-  EXPECT_LT(seconds, 7.0);
+  EXPECT_GT(seconds, 4.9);
+  EXPECT_LT(seconds, 30.0);  // the timeout, not the sleeps' infinity; seconds of margin for a loaded machine
   ASSERT_EQ(r.descendants.size(), 1u) << "the agent did not start its descendant within the timeout";
   EXPECT_TRUE(ProcessGone(r.descendants[0]));
   Session s = Export();
   EXPECT_EQ(s.header.value("state", ""), "complete");
   EXPECT_EQ(s.header.value("exit_signal", 0), SIGTERM) << s.header.dump();
   EXPECT_EQ(AnnotatedPids(s, "signal").count(r.descendants[0]), 1u);
-  EXPECT_THAT(r.run.err, ::testing::HasSubstr("timeout of 2.5 s reached"));
+  EXPECT_THAT(r.run.err, ::testing::HasSubstr("timeout of 5 s reached"));
 }
 
 TEST_F(StopTest, BadDurationIsAUsageError) {
