@@ -72,7 +72,13 @@ TEST(AsyncWriterBoundsTest, ProducersBlockAtThePendingByteBoundAndNothingIsDropp
     }
   });
   // With the writer stalled, the producer stops near the bound: one batch inside the writer and at
-  // most 1 MiB pending (16 events of 64 KiB). Counting events alone, all 100 would be queued.
+  // most 1 MiB pending (16 events of 64 KiB). Counting events alone, all 100 would be queued. The
+  // producer is seen to have started first (a loaded machine may start its thread late), then given
+  // time to run into the bound.
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       accepted.load() == 0 && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   int held = accepted.load();
   EXPECT_GE(held, 1);

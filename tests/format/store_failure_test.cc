@@ -176,7 +176,12 @@ TEST(StoreFailureTest, AsyncWriterReportsOnceCountsRefusedEventsAndResumesAfterT
   }
   ASSERT_FALSE(st.ok()) << "the map never filled";
   for (int i = 0; i < 10; ++i, ++offered) EXPECT_FALSE(async.Append(BigEvent(rng, -1)).ok());
-  for (int i = 0; i < 200 && reports.load() == 0; ++i) usleep(10 * 1000);
+  // The writer thread reports after it has stopped taking events: wait for it (for long: a loaded
+  // machine may run it late).
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       reports.load() == 0 && std::chrono::steady_clock::now() < end;) {
+    usleep(10 * 1000);
+  }
   EXPECT_EQ(reports.load(), 1);
   EXPECT_THAT(reported, HasSubstr("MDB_MAP_FULL"));
 

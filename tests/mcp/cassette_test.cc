@@ -4,6 +4,7 @@
 #include "recorder/cassette.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -200,7 +201,11 @@ void ExpectAnswerWaitsUntilProgressWasRead(int client_read_fd, int serve_out_fd)
     EXPECT_TRUE(RunStdioServe(o, p, nullptr).ok());
     ::close(serve_out_fd);
   });
-  // A slow client: far longer than any fixed pause the server could afford per answer.
+  // A slow client: once the notifications are there (one write; a loaded machine may run the serve
+  // thread late, so wait for them rather than guess), it reads only after far longer than any fixed
+  // pause the server could afford per answer.
+  pollfd ready{client_read_fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&ready, 1, 30'000), 1) << "the server wrote nothing";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   char buf[4096];
   ssize_t n = ::read(client_read_fd, buf, sizeof buf);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -198,8 +199,12 @@ TEST_F(EventSocketTest, StopDrainsWhatWasSentWithoutWaitingForAnswers) {
   lines += R"({"kind":"annotation","text":"no newline"})";
   ASSERT_EQ(::write(fd, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
   ::shutdown(fd, SHUT_WR);
-  // Give the server a moment to accept; then Stop must still read everything.
-  for (int i = 0; i < 100 && writer_.Events().empty(); ++i) usleep(1000);
+  // Once the server has accepted and taken a first line, Stop must still read everything. Waits for
+  // that line (a fixed moment could pass on a loaded machine before the server even accepted).
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       writer_.Events().empty() && std::chrono::steady_clock::now() < end;) {
+    usleep(1000);
+  }
   server_->Stop();
   ::close(fd);
   auto ev = writer_.Events();

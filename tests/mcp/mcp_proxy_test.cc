@@ -186,7 +186,7 @@ TEST(McpProxyTest, ServerExitEndsTheSessionAndClosesTheAgentsStdout) {
 TEST(McpProxyTest, ServerThatIgnoresEofGetsSigterm) {
   McpProxyOptions o;
   o.term_after_ms = 100;
-  o.kill_after_ms = 2000;
+  o.kill_after_ms = 10000;  // far off: the SIGTERM must end it, however slow the machine
   ProxyRun run({FAKE_MCP_SERVER, "hold"}, o);
   EXPECT_NE(run.ReadLine().find("ready"), std::string::npos);
   auto start = std::chrono::steady_clock::now();
@@ -195,7 +195,8 @@ TEST(McpProxyTest, ServerThatIgnoresEofGetsSigterm) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->exit_signal, SIGTERM);
   EXPECT_EQ(r->ExitStatus(), 128 + SIGTERM);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  // Ended by the SIGTERM, without waiting for the kill timer. Seconds of margin for a loaded machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
 }
 
 TEST(McpProxyTest, ServerThatIgnoresSigtermGetsSigkill) {
@@ -282,7 +283,7 @@ void AgentStopsReading(bool agent_reads_a_socket) {
   EXPECT_EQ(::read(b[0], &first, 1), 1);
   ::close(a[1]);
   auto start = std::chrono::steady_clock::now();
-  while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(8)) {
+  while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const auto took = std::chrono::steady_clock::now() - start;
@@ -299,7 +300,7 @@ void AgentStopsReading(bool agent_reads_a_socket) {
   ::close(a[0]);
   ::close(b[0]);
   ASSERT_TRUE(finished) << "the proxy's shutdown hung on an agent that stopped reading";
-  EXPECT_LT(took, std::chrono::seconds(4));
+  EXPECT_LT(took, std::chrono::seconds(15));  // some 2 s on a quiet machine; a hang is for ever
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->exit_signal, SIGTERM);  // it was blocked writing
   EXPECT_GT(r->bytes_to_agent, 64u << 10);
@@ -364,7 +365,7 @@ StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
     done = true;
   });
   auto start = std::chrono::steady_clock::now();
-  while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+  while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   out.took = std::chrono::steady_clock::now() - start;
@@ -387,7 +388,7 @@ StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
 
 void ExpectBoundedTeardownWithGap(const StallOutcome& s) {
   ASSERT_TRUE(s.finished) << "the proxy hung: agent and server each waited for the other";
-  EXPECT_LT(s.took, std::chrono::seconds(5));
+  EXPECT_LT(s.took, std::chrono::seconds(15));  // some 2 s on a quiet machine; a hang is for ever
   ASSERT_TRUE(s.result.ok()) << s.result.status().ToString();
   EXPECT_EQ(s.result->exit_signal, SIGTERM);  // it was blocked writing: ended by the proxy
   EXPECT_EQ(s.result->ExitStatus(), 128 + SIGTERM);

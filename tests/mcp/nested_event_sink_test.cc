@@ -111,11 +111,12 @@ TEST(NestedEventSinkTest, ShutdownBoundsTheWaitAndCountsWhatIsLeft) {
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(sink->Append(ToolCall("stuck")).ok());
   stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  // Some 300 ms on a quiet machine; without the bound it would wait for ever.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_EQ(sink->lost(), 1u);
   start = std::chrono::steady_clock::now();
   ASSERT_TRUE(sink->Append(ToolCall("later")).ok());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // at once: no connection, no wait
   EXPECT_EQ(sink->lost(), 2u);
   EXPECT_EQ(rec.connections(), 1);
   sink->Finish();

@@ -97,8 +97,10 @@ const html = fs.readFileSync(out, 'utf8');
 check(!html.includes('<img') && !html.includes('</script><script>window'), 'no injected markup in the file itself');
 
 // ---- the browser ----
+// Chromium starts in a second or two; a loaded CI machine (other tests beside it on 2 cores) may take
+// far longer, and the launch must not be what fails: 90 s, within ctest's 120.
 const browser = await playwright.chromium.launch({
-  executablePath: chromiumPath, headless: true,
+  executablePath: chromiumPath, headless: true, timeout: 90_000,
   args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
 });
 try {

@@ -4,12 +4,15 @@
 //   /garbage   a response that is not HTTP at all, then close
 //   /cut       200 text/event-stream (chunked): one event, then half a chunk and close
 //   /hold      200 text/event-stream (chunked) that stays open without events until the client leaves
-//   /flood     200 text/event-stream (chunked) of 1 KiB notifications, as fast as the reader takes them
+//   /flood     200 text/event-stream (chunked) of 1 KiB notifications, as fast as the reader takes them;
+//              prints "flood stalled" on stdout the first time a write does not go through
 //   /headers   200 application/json: a JSON-RPC result holding the request's header lines as received
 //   anything else: 200 application/json with a JSON-RPC result echoing the request id
 //
 // Usage: node http_bad_upstream.mjs [PORT]
 import net from "node:net";
+
+let floodStalled = false;
 
 const server = net.createServer((sock) => {
   let buf = "";
@@ -47,7 +50,12 @@ const server = net.createServer((sock) => {
       const chunk = `${ev.length.toString(16)}\r\n${ev}\r\n`;
       const pump = () => {
         while (!sock.destroyed && sock.write(chunk)) {}
-        if (!sock.destroyed) sock.once("drain", pump);
+        if (sock.destroyed) return;
+        if (!floodStalled) {
+          floodStalled = true;
+          process.stdout.write("flood stalled\n");
+        }
+        sock.once("drain", pump);
       };
       pump();
     } else {

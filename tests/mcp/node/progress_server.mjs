@@ -21,8 +21,11 @@ server.registerTool(
           params: { progressToken: token, progress: i, total: n, message: `step ${i}` },
         });
       }
-      // The SDK client handles notifications a tick later than answers: give it time, as real work does.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The SDK client handles notifications a tick later than answers, and drops progress that it
+      // reads together with the answer: give it time, as real work does. The last pause is the one
+      // that matters, and it is long, so that a client or proxy that a loaded machine runs late still
+      // reads the last progress before the answer (nothing in the protocol says when it has read it).
+      await new Promise((resolve) => setTimeout(resolve, i === n ? 300 : 20));
     }
     return { content: [{ type: "text", text: `counted to ${n}` }] };
   },

@@ -413,23 +413,46 @@ TEST(TracerTest, RequestSignalAndKillReachTheWholeTreeFromAnotherThread) {
   for (char** e = environ; *e != nullptr; ++e) spec.env.emplace_back(*e);
   ASSERT_TRUE(tracer.Start(spec, *filter).ok());
   const pid_t main_pid = tracer.main_pid();
+  // Each request is posted once the tree is in the state it is meant for, as the recording shows it
+  // (a fixed delay was a guess that a loaded machine could miss: a SIGTERM that came before the trap
+  // or before the shell's exit reached the wrong processes).
+  auto wait_until = [&](auto seen) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!seen(sink.Events()) && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  auto both_sleeps_run_and_the_shell_is_gone = [&](const std::vector<Event>& events) {
+    int sleeps = 0;
+    bool shell_gone = false;
+    for (const Event& e : events) {
+      sleeps += e.kind == EventKind::kExec && e.result == 0 && e.path.ends_with("/sleep");
+      shell_gone |= e.kind == EventKind::kProcExit && e.pid == main_pid;
+    }
+    return sleeps == 2 && shell_gone;  // the trap is set: it comes before the exec of setsid
+  };
+  auto the_termed_sleep_is_gone = [&](const std::vector<Event>& events) {
+    return std::any_of(events.begin(), events.end(),
+                       [](const Event& e) { return e.kind == EventKind::kProcExit && e.signal == SIGTERM; });
+  };
   std::thread control([&] {
     auto post = [&](auto request) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
       request();
       while (tracer.RequestsPending()) {
         tracer.Wake();
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     };
+    wait_until(both_sleeps_run_and_the_shell_is_gone);
     post([&] { tracer.RequestSignal(SIGTERM, 0, "test term"); });
+    wait_until(the_termed_sleep_is_gone);
     post([&] { tracer.RequestKill("test kill"); });
   });
   auto start = std::chrono::steady_clock::now();
   Result<TraceOutcome> out = tracer.Run();
   control.join();
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(50));  // not the sleeps' 1000 s
   EXPECT_EQ(out->exit_code, 0);
   ASSERT_EQ(out->signalled.size(), 2u);  // both sleeps; never the reaped shell
   for (const StoppedProcess& p : out->signalled) {
