@@ -22,6 +22,14 @@
 //     sem.mp-*, .tmp-16452-pack-<hex>.idx -> .tmp-*-pack-*.idx, sedvV8FQW -> *).
 //   - Other names below ${tmp}: runs that look random (8+ characters, or 6+ mixing digits or cases)
 //     become `*`, other numbers N, and the Python rule applies.
+//   - Before those: git's object fan-out directories (two hex digits right below `objects/`) ->
+//     <hex> (glob [0-9a-f][0-9a-f], which does not match objects/info); in a temporary name derived
+//     from a stable one (NAME.lock, NAME-journal, -wal, -shm, vim's .NAME.swp, NAME~, emacs' #NAME#
+//     and .#NAME, Python's NAME.pyc.ID) only the changing part is generalised (config.lock stays,
+//     mod.cpython-311.pyc.140234 -> mod.cpython-311.pyc.N).
+//   - A name the session chose and kept (an exclusive create or a mkdir that still exists: mktemp
+//     in the workspace): only a template tail after a separator, 6-16 characters mixing digits or
+//     cases, becomes `*` (keep.McnM2z -> keep.*).
 //
 // Thread-safety: free functions over values; a TempPaths belongs to one thread while it is built and
 // is read-only afterwards.
@@ -46,8 +54,9 @@ namespace agenttrace {
 // link or symlink, or an open with O_CREAT, creat/mknod or the target of a rename inside a directory
 // the session created (a plain O_CREAT may reuse an existing file, which is not the session's own).
 // An exclusive create (O_CREAT|O_EXCL) that failed with ENOENT also counts: the name never existed.
-// At most kMaxTracked created paths, and as many temporary ones, are remembered; beyond, names stay
-// as they are, which can only lower stability, never hide a difference.
+// At most kMaxTracked created paths, and as many temporary ones and exclusive creations, are
+// remembered; beyond, names stay as they are, which can only lower stability, never hide a
+// difference.
 class TempPaths {
  public:
   static constexpr size_t kMaxTracked = 1u << 18;
@@ -59,6 +68,9 @@ class TempPaths {
   bool Contains(std::string_view path) const;
   // True when `path` or one of its parent directories is temporary.
   bool Covers(std::string_view path) const;
+  // True when the session created `path` with a name of its own choosing (an exclusive create or a
+  // mkdir: what mkstemp and mktemp -d do) and it still exists at the end.
+  bool KeptExclusive(std::string_view path) const { return exclusive_.find(path) != exclusive_.end(); }
   bool empty() const { return temp_.empty(); }
   size_t size() const { return temp_.size(); }
 
@@ -68,11 +80,12 @@ class TempPaths {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
-  void Created(std::string_view path);
+  void Created(std::string_view path, bool exclusive);
   void Removed(std::string_view path);
   bool InCreatedDir(std::string_view path) const;
-  Set created_;  // created and still present
-  Set temp_;     // created, then removed
+  Set created_;    // created and still present
+  Set exclusive_;  // the exclusive creations among them
+  Set temp_;       // created, then removed
 };
 
 struct NormalizedPath {
@@ -84,6 +97,12 @@ struct NormalizedPath {
 // first) for a session with directories `vars` and temporary paths `temps` (may be null: no path is
 // known to be temporary).
 NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars, const TempPaths* temps = nullptr);
+
+// The glob that matches `path` alone, for what must be allowed by its exact name (a secret read):
+// the longest session directory containing it becomes its variable, the rest is glob-escaped and
+// nothing is generalised, not even a name that looks random (`${home}/*/id_rsa` would also match
+// `~/.ssh/id_rsa`).
+std::string LiteralPathGlob(std::string_view path, const PathVars& vars);
 
 // The profile text of NormalizeVolatilePath.
 std::string NormalizeProfilePath(std::string_view path, const PathVars& vars, const TempPaths* temps = nullptr);

@@ -21,6 +21,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -191,6 +192,27 @@ TEST_F(RealTasks, NpmCiFromLockFile) {
     GTEST_SKIP() << "the npm registry cannot be reached from here (npm view exited " << rc << "): " << out;
   }
   CheckTask("npm_ci");
+}
+
+// Git commits whose dates (so object ids) differ from run to run, in the start directory and in a
+// sub-directory the agent makes: git's object fan-out directories (.git/objects/NN/) and the
+// temporary names inside them must not make the runs unstable nor leak into the suggested policy,
+// wherever the repository sits relative to the directory `record` started in.
+TEST_F(RealTasks, GitCommitsWithChangingObjectIds) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"git"}));
+  CheckTask("git_commits");
+  // No literal fan-out directory or random name is left in the suggestion.
+  std::string policy = ReadFile(dir_ + "/suggested.yaml");
+  EXPECT_FALSE(std::regex_search(policy, std::regex(R"(/objects/[0-9a-f]{2}[/"])"))) << policy;
+  EXPECT_FALSE(std::regex_search(policy, std::regex("tmp_obj_[^*]"))) << policy;
+}
+
+TEST_F(RealTasks, GitCommitsInASubdirectoryTheAgentMakes) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"git"}));
+  CheckTask("git_commits_subdir");
+  std::string policy = ReadFile(dir_ + "/suggested.yaml");
+  EXPECT_FALSE(std::regex_search(policy, std::regex(R"(/objects/[0-9a-f]{2}[/"])"))) << policy;
+  EXPECT_NE(policy.find("${workspace}/ws/.git/objects/[0-9a-f][0-9a-f]/tmp_obj_*"), std::string::npos) << policy;
 }
 
 // An agent that writes a file outside its workspace and contacts one more host on even runs.
