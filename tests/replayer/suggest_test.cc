@@ -154,6 +154,51 @@ TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
   EXPECT_TRUE(policy->rules.empty());
 }
 
+// A secret read is allowed by its exact path, whatever its name looks like: under ${tmp} (not all of
+// ${tmp}/**), with a number or a time stamp in it, in a directory the session made with a random
+// name. Generalised, each would let another secret be read under the suggested policy.
+TEST(SuggestTest, SecretPathsAreNeverWidened) {
+  const std::string home_tmp = "/home/u/tmpq8x7kz";  // the session's own directory, random name
+  auto secrets = [&](const std::string& ws) {
+    return std::vector<Event>{Open("/tmp/deploy.key"),
+                              Open(ws + "/.env.20261130"),
+                              Open("/home/u/.ssh/id_rsa_2024"),
+                              Simple(EventKind::kFileMkdir, home_tmp),
+                              Open(home_tmp + "/id_rsa", O_WRONLY | O_CREAT | O_EXCL),
+                              Open(home_tmp + "/id_rsa"),
+                              Simple(EventKind::kFileDelete, home_tmp + "/id_rsa"),
+                              Simple(EventKind::kFileRmdir, home_tmp),
+                              Open(ws + "/out/report.txt", O_WRONLY | O_CREAT)};
+  };
+  std::vector<SessionInput> k;
+  k.push_back(Session(1, "/home/u/proj", secrets("/home/u/proj")));
+  auto yaml = SuggestPolicy(k, "task");
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto policy = ParsePolicy(*yaml, "suggested.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
+  for (const char* literal : {"\"${tmp}/deploy.key\"", "\"${workspace}/.env.20261130\"", "\"${home}/.ssh/id_rsa_2024\"",
+                              "\"${home}/tmpq8x7kz/id_rsa\""}) {
+    EXPECT_NE(yaml->find(literal), std::string::npos) << literal << "\n" << *yaml;
+  }
+  ReplayOptions opt;
+  opt.threads = 1;
+  opt.promotion = policy->promotion;
+  auto own = RunReplay(*policy, k, opt);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->sessions[0].denies, 0u) << (own->sessions[0].findings.empty() ? ""
+                                                                               : own->sessions[0].findings[0].what);
+  // Other secrets next to them stay denied, one deny each.
+  std::vector<SessionInput> other;
+  other.push_back(
+      Session(2, "/home/u/proj",
+              {Open("/tmp/prod.key"), Open("/home/u/proj/.env.production"), Open("/home/u/.ssh/id_rsa_2025"),
+               Open("/home/u/.ssh/id_rsa"), Open("/home/u/tmpq8x7kz/server.key")}));
+  auto r = RunReplay(*policy, std::move(other), opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sessions[0].denies, 5u);
+  for (const Finding& f : r->sessions[0].findings) EXPECT_EQ(f.decision, Decision::kDeny) << f.what;
+}
+
 // Issue #10: `**/*.pem` among the suggested secrets made every read of a public CA bundle a secret.read.
 TEST(SuggestTest, PublicCertificatesAreNotSecretsRegression) {
   std::string yaml = "version: 1\ndefault: allow\nsecrets:\n";
