@@ -326,12 +326,12 @@ bool DerivedName(std::string_view c, Out& o) {
   return false;
 }
 
-// A name the session chose itself and kept (KeptExclusive) is rendered as it is, but for mkstemp's
-// template tail: after a separator, the last run of 6 to 16 letters and digits before an optional
-// extension of 1-5 letters, when it mixes at least two of digits, lower and upper case
-// (keep.McnM2z, tmp.JSlrl6eoWb, out-Ab12Cd.txt). Stricter than for a temporary name: the file stays,
-// so its name may be a real one (report.txt, build2); a random tail of one case alone (one in
-// 200 for six characters) stays as it is, which can only lower stability.
+// A name the session chose itself and kept (KeptExclusive) is rendered as it is, but for Python's
+// tmpXXXXXXXX and mkstemp's template tail: after a separator, the last run of 6 to 16 letters and
+// digits before an optional extension of 1-5 letters, when it mixes at least two of digits, lower
+// and upper case (keep.McnM2z, tmp.JSlrl6eoWb, out-Ab12Cd.txt). Stricter than for a temporary name:
+// the file stays, so its name may be a real one (report.txt, build2); a random tail of one case
+// alone (one in 200 for six characters) stays as it is, which can only lower stability.
 void KeptName(std::string_view c, Out& o) {
   size_t stem_end = c.size();
   size_t dot = c.rfind('.');
@@ -339,6 +339,18 @@ void KeptName(std::string_view c, Out& o) {
     bool letters = true;
     for (size_t k = dot + 1; k < c.size(); ++k) letters &= IsAlpha(c[k]);
     if (letters) stem_end = dot;
+  }
+  // Python's tempfile (mkstemp, mkdtemp, NamedTemporaryFile with delete=False): "tmp" and eight
+  // characters of [a-z0-9_], which may contain '_' and so not be one run.
+  if (stem_end == 11 && c.substr(0, 3) == "tmp") {
+    bool python = true;
+    for (size_t k = 3; k < stem_end; ++k) python &= IsLower(c[k]) || IsDigit(c[k]) || c[k] == '_';
+    if (python) {
+      o.Literal("tmp");
+      o.Placeholder("*");
+      Anywhere(c.substr(stem_end), o);
+      return;
+    }
   }
   size_t start = stem_end;
   while (start > 0 && IsAlnum(c[start - 1])) --start;

@@ -215,6 +215,23 @@ TEST_F(RealTasks, GitCommitsInASubdirectoryTheAgentMakes) {
   EXPECT_NE(policy.find("${workspace}/ws/.git/objects/[0-9a-f][0-9a-f]/tmp_obj_*"), std::string::npos) << policy;
 }
 
+// Scratch files with random names kept in the workspace (mktemp -p ., Python's tempfile with
+// delete=False) and Python's byte-code cache: one entry per name shape, not a literal random name.
+TEST_F(RealTasks, ScratchFilesWithRandomNamesInTheWorkspace) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"mktemp", "python3"}));
+  CheckTask("scratch_names");
+  std::string policy = ReadFile(dir_ + "/suggested.yaml");
+  for (const char* glob :
+       {"${workspace}/keep.*", "${workspace}/work.*/part.txt", "${workspace}/tmp*.json", "${workspace}/tmp*/out.csv"}) {
+    EXPECT_NE(policy.find(std::string("\"") + glob + "\""), std::string::npos) << glob << "\n" << policy;
+  }
+  // NAME.pyc.ID, written then renamed onto NAME.pyc: the stem stays, the number is generalised.
+  EXPECT_TRUE(
+      std::regex_search(policy, std::regex(R"("\$\{workspace\}/pkg/__pycache__/mod\.cpython-[0-9]+\.pyc\.\*")")))
+      << policy;
+  EXPECT_FALSE(std::regex_search(policy, std::regex(R"(keep\.[A-Za-z0-9]{6}"|pyc\.[0-9])"))) << policy;
+}
+
 // An agent that writes a file outside its workspace and contacts one more host on even runs.
 TEST_F(RealTasks, DriftingAgentStaysBelowTheGate) {
   ASSERT_NO_FATAL_FAILURE(RequireTools({"sed", "make", "cc"}));

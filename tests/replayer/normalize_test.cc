@@ -183,17 +183,23 @@ TEST(NormalizeTest, KeptNamesFromATemplate) {
   made("/home/u/proj/build2");
   made("/home/u/proj/results_final.json");
   made("/home/u/proj/data_abcdef");  // one case only: may be a word
+  made("/home/u/proj/tmpab_cd12e.json");  // Python's NamedTemporaryFile(dir=".", delete=False)
+  made("/home/u/proj/tmpresults");        // not Python's: 7 characters after tmp
   t.Observe(Simple(EventKind::kFileMkdir, "/home/u/proj/work.Xy7Qp2"));
+  t.Observe(Simple(EventKind::kFileMkdir, "/home/u/proj/tmp0q_j3x9z"));  // tempfile.mkdtemp(dir=".")
   // Not chosen by the session: a plain O_CREAT of an existing name in a directory it did not make.
   t.Observe(Open("/home/u/proj/data.AbC123", O_WRONLY | O_CREAT));
   EXPECT_EQ(Text("/home/u/proj/keep.McnM2z", &t), "${workspace}/keep.*");
   EXPECT_EQ(Text("/home/u/proj/tmp.JSlrl6eoWb", &t), "${workspace}/tmp.*");
   EXPECT_EQ(Text("/home/u/proj/out-Ab12Cd.txt", &t), "${workspace}/out-*.txt");
   EXPECT_EQ(Text("/home/u/proj/work.Xy7Qp2/part.txt", &t), "${workspace}/work.*/part.txt");
+  EXPECT_EQ(Text("/home/u/proj/tmp0q_j3x9z/out.csv", &t), "${workspace}/tmp*/out.csv");
   EXPECT_EQ(Text("/home/u/proj/report.txt", &t), "${workspace}/report.txt");
   EXPECT_EQ(Text("/home/u/proj/build2", &t), "${workspace}/build2");
   EXPECT_EQ(Text("/home/u/proj/results_final.json", &t), "${workspace}/results_final.json");
   EXPECT_EQ(Text("/home/u/proj/data_abcdef", &t), "${workspace}/data_abcdef");
+  EXPECT_EQ(Text("/home/u/proj/tmpab_cd12e.json", &t), "${workspace}/tmp*.json");
+  EXPECT_EQ(Text("/home/u/proj/tmpresults", &t), "${workspace}/tmpresults");
   EXPECT_EQ(Text("/home/u/proj/data.AbC123", &t), "${workspace}/data.AbC123");
   EXPECT_TRUE(GlobMatches("/home/u/proj/keep.McnM2z", &t, "/home/u/proj/keep.88W3Rm"));
   EXPECT_FALSE(GlobMatches("/home/u/proj/keep.McnM2z", &t, "/home/u/proj/other.88W3Rm"));
