@@ -284,48 +284,6 @@ void TempName(std::string_view c, bool own, Out& o) {
   TempRuns(c.substr(stem_end), own, o);
 }
 
-// The shapes of names a tool derives from another, stable name: the stem is that name (kept, with the
-// rules that apply anywhere), only the affix is fixed. Checked before the random-name rules, which
-// would otherwise turn `config.lock` into `*.lock` while `index.lock` stays (a 6-letter run looks
-// random in a temporary name, a 5-letter one does not) and `db.sqlite-journal` into `db.*-*`.
-struct DerivedShape {
-  std::string_view prefix, suffix;
-  bool letter_after;  // one lower-case letter follows the suffix (vim's .swp, .swo, ..., .swx)
-};
-constexpr DerivedShape kDerivedShapes[] = {
-    {"", ".lock", false},     // lock files: git's index.lock, config.lock, objects/maintenance.lock
-    {"", "-journal", false},  // SQLite's rollback journal, write-ahead log, shared memory
-    {"", "-wal", false},     {"", "-shm", false},
-    {".", ".sw", true},  // vim's swap files, .NAME.swp and the .swx it probes with
-    {"", "~", false},    // backups (vim, emacs, patch -b)
-    {"#", "#", false},   // emacs auto-save
-    {".#", "", false},   // emacs lock
-};
-
-// Renders `c` when it has a derived shape, and says whether it did. Python's byte-code cache writes
-// NAME.pyc.ID (the id of a string object, a number that changes from run to run) and renames it
-// onto NAME.pyc: the number becomes N.
-bool DerivedName(std::string_view c, Out& o) {
-  size_t pyc = c.rfind(".pyc.");
-  if (pyc != std::string_view::npos && pyc > 0 && AllDigitsAfter(c, pyc + 5)) {
-    Anywhere(c.substr(0, pyc + 5), o);
-    o.Placeholder("N");
-    return true;
-  }
-  for (const DerivedShape& d : kDerivedShapes) {
-    size_t tail = d.suffix.size() + (d.letter_after ? 1 : 0);
-    if (c.size() <= d.prefix.size() + tail) continue;
-    if (c.substr(0, d.prefix.size()) != d.prefix) continue;
-    std::string_view suffix = c.substr(c.size() - tail, d.suffix.size());
-    if (suffix != d.suffix || (d.letter_after && !IsLower(c.back()))) continue;
-    o.Literal(d.prefix);
-    Anywhere(c.substr(d.prefix.size(), c.size() - d.prefix.size() - tail), o);
-    o.Literal(c.substr(c.size() - tail));
-    return true;
-  }
-  return false;
-}
-
 // A name the session chose itself and kept (KeptExclusive) is rendered as it is, but for Python's
 // tmpXXXXXXXX and mkstemp's template tail: after a separator, the last run of 6 to 16 letters and
 // digits before an optional extension of 1-5 letters, when it mixes at least two of digits, lower
@@ -371,6 +329,51 @@ void KeptName(std::string_view c, Out& o) {
   Anywhere(c.substr(0, start), o);
   o.Placeholder("*");
   Anywhere(c.substr(stem_end), o);
+}
+
+// The shapes of names a tool derives from another, stable name: the stem is that name (kept, with the
+// rules that apply anywhere), only the affix is fixed. Checked before the random-name rules, which
+// would otherwise turn `config.lock` into `*.lock` while `index.lock` stays (a 6-letter run looks
+// random in a temporary name, a 5-letter one does not) and `db.sqlite-journal` into `db.*-*`. The
+// stem gets the rules of a kept name (KeptName).
+struct DerivedShape {
+  std::string_view prefix, suffix;
+  bool letter_after;  // one lower-case letter follows the suffix (vim's .swp, .swo, ..., .swx)
+};
+constexpr DerivedShape kDerivedShapes[] = {
+    {"", ".lock", false},     // lock files: git's index.lock, config.lock, objects/maintenance.lock
+    {"", "-journal", false},  // SQLite's rollback journal, write-ahead log, shared memory
+    {"", "-wal", false},     {"", "-shm", false},
+    {".", ".sw", true},  // vim's swap files, .NAME.swp and the .swx it probes with
+    {"", "~", false},    // backups (vim, emacs, patch -b)
+    {"#", "#", false},   // emacs auto-save
+    {".#", "", false},   // emacs lock
+};
+
+// Renders `c` when it has a derived shape, and says whether it did. Python's byte-code cache writes
+// NAME.pyc.ID (the id of a string object, a number that changes from run to run) and renames it
+// onto NAME.pyc: the number becomes N.
+bool DerivedName(std::string_view c, Out& o) {
+  size_t pyc = c.rfind(".pyc.");
+  if (pyc != std::string_view::npos && pyc > 0 && AllDigitsAfter(c, pyc + 5)) {
+    Anywhere(c.substr(0, pyc + 5), o);
+    o.Placeholder("N");
+    return true;
+  }
+  for (const DerivedShape& d : kDerivedShapes) {
+    size_t tail = d.suffix.size() + (d.letter_after ? 1 : 0);
+    if (c.size() <= d.prefix.size() + tail) continue;
+    if (c.substr(0, d.prefix.size()) != d.prefix) continue;
+    std::string_view suffix = c.substr(c.size() - tail, d.suffix.size());
+    if (suffix != d.suffix || (d.letter_after && !IsLower(c.back()))) continue;
+    o.Literal(d.prefix);
+    // The stem of a name derived from a random one (tmpab_cd12e.lock) is itself random: the rules
+    // for kept names apply to it.
+    KeptName(c.substr(d.prefix.size(), c.size() - d.prefix.size() - tail), o);
+    o.Literal(c.substr(c.size() - tail));
+    return true;
+  }
+  return false;
 }
 
 // A directory of git's object store fan-out: two hex digits (the first byte of an object id) right

@@ -26,7 +26,7 @@
 //     <hex> (glob [0-9a-f][0-9a-f], which does not match objects/info); in a temporary name derived
 //     from a stable one (NAME.lock, NAME-journal, -wal, -shm, vim's .NAME.swp, NAME~, emacs' #NAME#
 //     and .#NAME, Python's NAME.pyc.ID) only the changing part is generalised (config.lock stays,
-//     mod.cpython-311.pyc.140234 -> mod.cpython-311.pyc.N).
+//     mod.cpython-311.pyc.140234 -> mod.cpython-311.pyc.N; the stem gets the kept-name rule below).
 //   - A name the session chose and kept (an exclusive create or a mkdir that still exists: mktemp
 //     in the workspace): only a template tail after a separator, 6-16 characters mixing digits or
 //     cases, becomes `*` (keep.McnM2z -> keep.*).

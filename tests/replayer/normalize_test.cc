@@ -156,6 +156,9 @@ TEST(NormalizeTest, DerivedTemporaryNamesKeepTheirStem) {
        "${workspace}/pkg/__pycache__/mod.cpython-311.pyc.N"},
       // Numbers that change in the stem are still generalised, as anywhere.
       {"/home/u/proj/out/run-1733000000.lock", "${workspace}/out/run-N.lock"},
+      // So is a template's tail, as in a kept name.
+      {"/home/u/proj/out/tmpab_cd12e.lock", "${workspace}/out/tmp*.lock"},
+      {"/home/u/proj/out/job.Xy7Qp2.lock", "${workspace}/out/job.*.lock"},
   };
   std::vector<std::string> paths;
   for (const auto& c : cases) paths.push_back(c.first);
