@@ -1,7 +1,8 @@
 // The real-task suite: deterministic tasks run by real tools (tests/e2e/tasks/*.sh: git with gc, sed -i
 // and make, Python with a multiprocessing Pool and tempfile, node with worker threads and fs.promises,
-// npm ci from a committed lock file) recorded 4 times each under the built `agenttrace record`. For
-// each task:
+// npm ci from a committed lock file, git commits whose object ids change from run to run, in the
+// start directory and in a sub-directory the agent makes, scratch files with random names kept in
+// the workspace) recorded 4 times each under the built `agenttrace record`. For each task:
 //   - the policy `agenttrace policy suggest` writes from the 4 runs passes them, and their stability
 //     is at least 0.99 (`agenttrace replay --min-stability 0.99` exits 0);
 //   - stability is the same under a policy with another `secrets:` list;
