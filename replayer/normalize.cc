@@ -284,13 +284,13 @@ void TempName(std::string_view c, bool own, Out& o) {
   TempRuns(c.substr(stem_end), own, o);
 }
 
-// A name the session chose itself and kept (KeptExclusive) is rendered as it is, but for Python's
-// tmpXXXXXXXX and mkstemp's template tail: after a separator, the last run of 6 to 16 letters and
-// digits before an optional extension of 1-5 letters, when it mixes at least two of digits, lower
-// and upper case (keep.McnM2z, tmp.JSlrl6eoWb, out-Ab12Cd.txt). Stricter than for a temporary name:
-// the file stays, so its name may be a real one (report.txt, build2); a random tail of one case
-// alone (one in 200 for six characters) stays as it is, which can only lower stability.
-void KeptName(std::string_view c, Out& o) {
+// A name made from a template is rendered as it is, but for Python's tmpXXXXXXXX and mkstemp's
+// template tail: after a separator, the last run of 6 to 16 letters and digits before an optional
+// extension of 1-5 letters (keep.McnM2z, tmp.JSlrl6eoWb, out-Ab12Cd.txt). `from_template`: the
+// session created the name as mkstemp and mkdtemp do (KeptFromTemplate), so any such tail is random
+// (keep.ujnwyj too); otherwise (the stem of a derived name) the tail must also mix at least two of
+// digits, lower and upper case, since a real name may end that way (db.sqlite).
+void KeptName(std::string_view c, bool from_template, Out& o) {
   size_t stem_end = c.size();
   size_t dot = c.rfind('.');
   if (dot != std::string_view::npos && dot > 0 && c.size() - dot - 1 >= 1 && c.size() - dot - 1 <= 5) {
@@ -322,7 +322,7 @@ void KeptName(std::string_view c, Out& o) {
   }
   classes = (digit ? 1 : 0) + (lower ? 1 : 0) + (upper ? 1 : 0);
   bool after_separator = start > 0 && (c[start - 1] == '.' || c[start - 1] == '-' || c[start - 1] == '_');
-  if (!after_separator || len < 6 || len > 16 || classes < 2) {
+  if (!after_separator || len < 6 || len > 16 || (!from_template && classes < 2)) {
     Anywhere(c, o);
     return;
   }
@@ -369,7 +369,7 @@ bool DerivedName(std::string_view c, Out& o) {
     o.Literal(d.prefix);
     // The stem of a name derived from a random one (tmpab_cd12e.lock) is itself random: the rules
     // for kept names apply to it.
-    KeptName(c.substr(d.prefix.size(), c.size() - d.prefix.size() - tail), o);
+    KeptName(c.substr(d.prefix.size(), c.size() - d.prefix.size() - tail), false, o);
     o.Literal(c.substr(c.size() - tail));
     return true;
   }
@@ -395,16 +395,16 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
-void TempPaths::Created(std::string_view path, bool exclusive) {
+void TempPaths::Created(std::string_view path, bool from_template) {
   if (path.empty()) return;
   // Created again after its removal: the name holds a file at the end, it is not temporary.
   if (auto it = temp_.find(path); it != temp_.end()) temp_.erase(it);
   if (created_.size() < kMaxTracked) created_.emplace(path);
-  if (exclusive && exclusive_.size() < kMaxTracked) exclusive_.emplace(path);
+  if (from_template && template_.size() < kMaxTracked) template_.emplace(path);
 }
 
 void TempPaths::Removed(std::string_view path) {
-  if (auto e = exclusive_.find(path); e != exclusive_.end()) exclusive_.erase(e);
+  if (auto e = template_.find(path); e != template_.end()) template_.erase(e);
   auto it = created_.find(path);
   if (it == created_.end()) return;
   auto node = created_.extract(it);
@@ -431,14 +431,16 @@ void TempPaths::Observe(const Event& e) {
   switch (e.kind) {
     case EventKind::kFileOpen:
       if ((e.flags & O_CREAT) != 0 && ((e.flags & O_EXCL) != 0 || InCreatedDir(e.path))) {
-        Created(e.path, (e.flags & O_EXCL) != 0);
+        // glibc's mkstemp family and Python's tempfile create with exactly 0600, mkdtemp with 0700
+        // (the mode asked for, before the umask).
+        Created(e.path, (e.flags & O_EXCL) != 0 && (e.mode & 07777) == 0600);
       }
       break;
     case EventKind::kFileCreate:
       if (InCreatedDir(e.path)) Created(e.path, false);
       break;
     case EventKind::kFileMkdir:
-      Created(e.path, true);
+      Created(e.path, (e.mode & 07777) == 0700);
       break;
     case EventKind::kFileLink:
     case EventKind::kFileSymlink:
@@ -488,6 +490,9 @@ NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars
     pos = var.dir_len;
   }
   bool check_temps = temps != nullptr && !temps->empty();
+  // Kept template names are generalised in the workspace only, where an agent's scratch files are:
+  // elsewhere a private exclusive create is as likely a key (~/.ssh/id_ed25519, mode 0600).
+  bool in_workspace = var.name == "${workspace}";
   bool numeric_dirs = var.name.empty() && (norm.substr(0, 6) == "/proc/" || norm.substr(0, 9) == "/dev/pts/");
   while (pos < norm.size()) {
     if (norm[pos] == '/') {
@@ -507,8 +512,8 @@ NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars
       if (!DerivedName(comp, o)) TempName(comp, true, o);
     } else if (var.is_tmp) {
       TempName(comp, false, o);
-    } else if (temps != nullptr && temps->KeptExclusive(norm.substr(0, end))) {
-      KeptName(comp, o);
+    } else if (in_workspace && temps != nullptr && temps->KeptFromTemplate(norm.substr(0, end))) {
+      KeptName(comp, true, o);
     } else {
       Anywhere(comp, o);
     }

@@ -27,9 +27,10 @@
 //     from a stable one (NAME.lock, NAME-journal, -wal, -shm, vim's .NAME.swp, NAME~, emacs' #NAME#
 //     and .#NAME, Python's NAME.pyc.ID) only the changing part is generalised (config.lock stays,
 //     mod.cpython-311.pyc.140234 -> mod.cpython-311.pyc.N; the stem gets the kept-name rule below).
-//   - A name the session chose and kept (an exclusive create or a mkdir that still exists: mktemp
-//     in the workspace): only a template tail after a separator, 6-16 characters mixing digits or
-//     cases, becomes `*` (keep.McnM2z -> keep.*).
+//   - In ${workspace}, a name the session made from a template and kept (an exclusive create with
+//     mode 0600 or a mkdir with 0700, as mkstemp and mkdtemp do, still there at the end: mktemp -p .,
+//     Python's tempfile with delete=False): Python's tmpXXXXXXXX and a template tail of 6-16
+//     letters and digits after a separator become `*` (keep.McnM2z -> keep.*).
 //
 // Thread-safety: free functions over values; a TempPaths belongs to one thread while it is built and
 // is read-only afterwards.
@@ -54,7 +55,7 @@ namespace agenttrace {
 // link or symlink, or an open with O_CREAT, creat/mknod or the target of a rename inside a directory
 // the session created (a plain O_CREAT may reuse an existing file, which is not the session's own).
 // An exclusive create (O_CREAT|O_EXCL) that failed with ENOENT also counts: the name never existed.
-// At most kMaxTracked created paths, and as many temporary ones and exclusive creations, are
+// At most kMaxTracked created paths, and as many temporary ones and template-made ones, are
 // remembered; beyond, names stay as they are, which can only lower stability, never hide a
 // difference.
 class TempPaths {
@@ -68,9 +69,9 @@ class TempPaths {
   bool Contains(std::string_view path) const;
   // True when `path` or one of its parent directories is temporary.
   bool Covers(std::string_view path) const;
-  // True when the session created `path` with a name of its own choosing (an exclusive create or a
-  // mkdir: what mkstemp and mktemp -d do) and it still exists at the end.
-  bool KeptExclusive(std::string_view path) const { return exclusive_.find(path) != exclusive_.end(); }
+  // True when the session created `path` as mkstemp and mkdtemp do (an exclusive create with mode
+  // 0600, a mkdir with mode 0700) and it still exists at the end.
+  bool KeptFromTemplate(std::string_view path) const { return template_.find(path) != template_.end(); }
   bool empty() const { return temp_.empty(); }
   size_t size() const { return temp_.size(); }
 
@@ -80,12 +81,12 @@ class TempPaths {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
-  void Created(std::string_view path, bool exclusive);
+  void Created(std::string_view path, bool from_template);
   void Removed(std::string_view path);
   bool InCreatedDir(std::string_view path) const;
-  Set created_;    // created and still present
-  Set exclusive_;  // the exclusive creations among them
-  Set temp_;       // created, then removed
+  Set created_;   // created and still present
+  Set template_;  // those created as mkstemp and mkdtemp do
+  Set temp_;      // created, then removed
 };
 
 struct NormalizedPath {

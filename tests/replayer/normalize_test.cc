@@ -174,41 +174,57 @@ TEST(NormalizeTest, DerivedTemporaryNamesKeepTheirStem) {
   EXPECT_EQ(Text("/home/u/proj/tmp.JSlrl6eoWb", &r), "${workspace}/tmp.*");
 }
 
-// A file or directory the session created under a name of its own choosing and kept (mktemp -p .,
-// mktemp -d in the workspace): the template's random tail is generalised, nothing else.
+// A file or directory the session made from a template and kept in the workspace (mktemp -p .,
+// mktemp -d -p ., Python's tempfile with delete=False or mkdtemp(dir=".")): the template's random
+// tail is generalised, nothing else. mkstemp and mkdtemp ask for modes 0600 and 0700; other
+// exclusive creations keep their names.
 TEST(NormalizeTest, KeptNamesFromATemplate) {
   TempPaths t;
-  auto made = [&](const std::string& p) { t.Observe(Open(p, O_RDWR | O_CREAT | O_EXCL)); };
+  auto made = [&](const std::string& p, uint32_t mode = 0600) {
+    Event e = Open(p, O_RDWR | O_CREAT | O_EXCL);
+    e.mode = mode;
+    t.Observe(e);
+  };
+  auto made_dir = [&](const std::string& p, uint32_t mode = 0700) {
+    Event e = Simple(EventKind::kFileMkdir, p);
+    e.mode = mode;
+    t.Observe(e);
+  };
   made("/home/u/proj/keep.McnM2z");
+  made("/home/u/proj/keep.ujnwyj");  // one case only: still mkstemp's tail
   made("/home/u/proj/tmp.JSlrl6eoWb");
   made("/home/u/proj/out-Ab12Cd.txt");
-  made("/home/u/proj/report.txt");
-  made("/home/u/proj/build2");
-  made("/home/u/proj/results_final.json");
-  made("/home/u/proj/data_abcdef");  // one case only: may be a word
   made("/home/u/proj/tmpab_cd12e.json");  // Python's NamedTemporaryFile(dir=".", delete=False)
-  made("/home/u/proj/tmpresults");        // not Python's: 7 characters after tmp
-  t.Observe(Simple(EventKind::kFileMkdir, "/home/u/proj/work.Xy7Qp2"));
-  t.Observe(Simple(EventKind::kFileMkdir, "/home/u/proj/tmp0q_j3x9z"));  // tempfile.mkdtemp(dir=".")
+  made("/home/u/proj/report.txt");
+  made("/home/u/proj/tmpresults");  // not Python's: 7 characters after tmp
+  made("/home/u/proj/results_final.json", 0666);
+  made("/home/u/proj/data_abcdef", 0666);  // open(..., "x"): not a template
+  made("/home/u/.ssh/id_ed25519");         // outside the workspace: may be a key
+  made_dir("/home/u/proj/work.Xy7Qp2");
+  made_dir("/home/u/proj/tmp0q_j3x9z");  // tempfile.mkdtemp(dir=".")
+  made_dir("/home/u/proj/build_output", 0777);
   // Not chosen by the session: a plain O_CREAT of an existing name in a directory it did not make.
   t.Observe(Open("/home/u/proj/data.AbC123", O_WRONLY | O_CREAT));
   EXPECT_EQ(Text("/home/u/proj/keep.McnM2z", &t), "${workspace}/keep.*");
+  EXPECT_EQ(Text("/home/u/proj/keep.ujnwyj", &t), "${workspace}/keep.*");
   EXPECT_EQ(Text("/home/u/proj/tmp.JSlrl6eoWb", &t), "${workspace}/tmp.*");
   EXPECT_EQ(Text("/home/u/proj/out-Ab12Cd.txt", &t), "${workspace}/out-*.txt");
+  EXPECT_EQ(Text("/home/u/proj/tmpab_cd12e.json", &t), "${workspace}/tmp*.json");
   EXPECT_EQ(Text("/home/u/proj/work.Xy7Qp2/part.txt", &t), "${workspace}/work.*/part.txt");
   EXPECT_EQ(Text("/home/u/proj/tmp0q_j3x9z/out.csv", &t), "${workspace}/tmp*/out.csv");
   EXPECT_EQ(Text("/home/u/proj/report.txt", &t), "${workspace}/report.txt");
-  EXPECT_EQ(Text("/home/u/proj/build2", &t), "${workspace}/build2");
+  EXPECT_EQ(Text("/home/u/proj/tmpresults", &t), "${workspace}/tmpresults");
   EXPECT_EQ(Text("/home/u/proj/results_final.json", &t), "${workspace}/results_final.json");
   EXPECT_EQ(Text("/home/u/proj/data_abcdef", &t), "${workspace}/data_abcdef");
-  EXPECT_EQ(Text("/home/u/proj/tmpab_cd12e.json", &t), "${workspace}/tmp*.json");
-  EXPECT_EQ(Text("/home/u/proj/tmpresults", &t), "${workspace}/tmpresults");
+  EXPECT_EQ(Text("/home/u/.ssh/id_ed25519", &t), "${home}/.ssh/id_ed25519");
+  EXPECT_EQ(Text("/home/u/proj/build_output", &t), "${workspace}/build_output");
   EXPECT_EQ(Text("/home/u/proj/data.AbC123", &t), "${workspace}/data.AbC123");
   EXPECT_TRUE(GlobMatches("/home/u/proj/keep.McnM2z", &t, "/home/u/proj/keep.88W3Rm"));
   EXPECT_FALSE(GlobMatches("/home/u/proj/keep.McnM2z", &t, "/home/u/proj/other.88W3Rm"));
   // Renamed away: no longer the session's kept name.
   t.Observe(Simple(EventKind::kFileRename, "/home/u/proj/keep.McnM2z", "/home/u/proj/final.txt"));
-  EXPECT_FALSE(t.KeptExclusive("/home/u/proj/keep.McnM2z"));
+  EXPECT_FALSE(t.KeptFromTemplate("/home/u/proj/keep.McnM2z"));
+  EXPECT_FALSE(t.KeptFromTemplate("/home/u/proj/final.txt"));
 }
 
 // Property: names made from one template with different random characters normalise alike.
