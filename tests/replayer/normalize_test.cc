@@ -265,6 +265,43 @@ TEST(NormalizeTest, SameTemplateSameFormWhateverTheRandomCharacters) {
   }
 }
 
+// The same property for names made from a template and kept in the workspace.
+TEST(NormalizeTest, KeptTemplateNamesSameFormWhateverTheRandomCharacters) {
+  std::mt19937 rng(54321);
+  const std::string kMkstemp = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const std::string kPython = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  auto random = [&](const std::string& alphabet, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
+    return s;
+  };
+  struct Template {
+    std::string before, alphabet, suffix;  // suffix: part of the name
+    int n;
+    uint32_t mode;  // 0700: a directory, with a file below it
+  };
+  const std::vector<Template> templates = {
+      {"/home/u/proj/keep.", kMkstemp, "", 6, 0600},    // mktemp -p . keep.XXXXXX
+      {"/home/u/proj/tmp.", kMkstemp, "", 10, 0600},    // mktemp -p .
+      {"/home/u/proj/work.", kMkstemp, "", 8, 0700},    // mktemp -d -p . work.XXXXXXXX
+      {"/home/u/proj/tmp", kPython, ".json", 8, 0600},  // NamedTemporaryFile(dir=".", delete=False)
+      {"/home/u/proj/tmp", kPython, "", 8, 0700},       // mkdtemp(dir=".")
+  };
+  for (const Template& tp : templates) {
+    std::string first;
+    for (int k = 0; k < 2000; ++k) {
+      std::string name = tp.before + random(tp.alphabet, tp.n) + tp.suffix;
+      TempPaths t;
+      Event e = tp.mode == 0700 ? Simple(EventKind::kFileMkdir, name) : Open(name, O_RDWR | O_CREAT | O_EXCL);
+      e.mode = tp.mode;
+      t.Observe(e);
+      std::string text = Text(tp.mode == 0700 ? name + "/part.txt" : name, &t);
+      if (k == 0) first = text;
+      ASSERT_EQ(text, first) << name;
+    }
+  }
+}
+
 TEST(TempPathsTest, CreatedAndRemovedBySession) {
   TempPaths t;
   // Exclusive create then delete: temporary.
