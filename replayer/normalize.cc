@@ -27,6 +27,14 @@ bool DigitsAt(std::string_view s, size_t p, size_t n) {
   return true;
 }
 
+bool AllDigitsAfter(std::string_view s, size_t p) {
+  if (p >= s.size()) return false;
+  for (size_t k = p; k < s.size(); ++k) {
+    if (!IsDigit(s[k])) return false;
+  }
+  return true;
+}
+
 int TwoDigits(std::string_view s, size_t p) { return (s[p] - '0') * 10 + (s[p + 1] - '0'); }
 
 bool PlausibleDate(std::string_view s, size_t month_at, size_t day_at) {
@@ -115,6 +123,13 @@ class Out {
     if (!glob_star_) glob_->push_back('*');
     glob_star_ = true;
     star_ = token == "*";
+  }
+  // A volatile part with a narrower glob than `*` (a character class).
+  void Placeholder(std::string_view token, std::string_view glob) {
+    FlushLiteral();
+    text_->append(token);
+    glob_->append(glob);
+    star_ = glob_star_ = false;
   }
   void Variable(std::string_view name) {
     FlushLiteral();
@@ -269,6 +284,107 @@ void TempName(std::string_view c, bool own, Out& o) {
   TempRuns(c.substr(stem_end), own, o);
 }
 
+// A name made from a template is rendered as it is, but for Python's tmpXXXXXXXX and mkstemp's
+// template tail: after a separator, the last run of 6 to 16 letters and digits before an optional
+// extension of 1-5 letters (keep.McnM2z, tmp.JSlrl6eoWb, out-Ab12Cd.txt). `from_template`: the
+// session created the name as mkstemp and mkdtemp do (KeptFromTemplate), so any such tail is random
+// (keep.ujnwyj too); otherwise (the stem of a derived name) the tail must also mix at least two of
+// digits, lower and upper case, since a real name may end that way (db.sqlite).
+void KeptName(std::string_view c, bool from_template, Out& o) {
+  size_t stem_end = c.size();
+  size_t dot = c.rfind('.');
+  if (dot != std::string_view::npos && dot > 0 && c.size() - dot - 1 >= 1 && c.size() - dot - 1 <= 5) {
+    bool letters = true;
+    for (size_t k = dot + 1; k < c.size(); ++k) letters &= IsAlpha(c[k]);
+    if (letters) stem_end = dot;
+  }
+  // Python's tempfile (mkstemp, mkdtemp, NamedTemporaryFile with delete=False): "tmp" and eight
+  // characters of [a-z0-9_], which may contain '_' and so not be one run.
+  if (stem_end == 11 && c.substr(0, 3) == "tmp") {
+    bool python = true;
+    for (size_t k = 3; k < stem_end; ++k) python &= IsLower(c[k]) || IsDigit(c[k]) || c[k] == '_';
+    if (python) {
+      o.Literal("tmp");
+      o.Placeholder("*");
+      Anywhere(c.substr(stem_end), o);
+      return;
+    }
+  }
+  size_t start = stem_end;
+  while (start > 0 && IsAlnum(c[start - 1])) --start;
+  size_t len = stem_end - start;
+  int classes = 0;
+  bool digit = false, lower = false, upper = false;
+  for (size_t k = start; k < stem_end; ++k) {
+    digit |= IsDigit(c[k]);
+    lower |= IsLower(c[k]);
+    upper |= IsUpper(c[k]);
+  }
+  classes = (digit ? 1 : 0) + (lower ? 1 : 0) + (upper ? 1 : 0);
+  bool after_separator = start > 0 && (c[start - 1] == '.' || c[start - 1] == '-' || c[start - 1] == '_');
+  if (!after_separator || len < 6 || len > 16 || (!from_template && classes < 2)) {
+    Anywhere(c, o);
+    return;
+  }
+  Anywhere(c.substr(0, start), o);
+  o.Placeholder("*");
+  Anywhere(c.substr(stem_end), o);
+}
+
+// The shapes of names a tool derives from another, stable name: the stem is that name (kept, with the
+// rules that apply anywhere), only the affix is fixed. Checked before the random-name rules, which
+// would otherwise turn `config.lock` into `*.lock` while `index.lock` stays (a 6-letter run looks
+// random in a temporary name, a 5-letter one does not) and `db.sqlite-journal` into `db.*-*`. The
+// stem gets the rules of a kept name (KeptName).
+struct DerivedShape {
+  std::string_view prefix, suffix;
+  bool letter_after;  // one lower-case letter follows the suffix (vim's .swp, .swo, ..., .swx)
+};
+constexpr DerivedShape kDerivedShapes[] = {
+    {"", ".lock", false},     // lock files: git's index.lock, config.lock, objects/maintenance.lock
+    {"", "-journal", false},  // SQLite's rollback journal, write-ahead log, shared memory
+    {"", "-wal", false},     {"", "-shm", false},
+    {".", ".sw", true},  // vim's swap files, .NAME.swp and the .swx it probes with
+    {"", "~", false},    // backups (vim, emacs, patch -b)
+    {"#", "#", false},   // emacs auto-save
+    {".#", "", false},   // emacs lock
+};
+
+// Renders `c` when it has a derived shape, and says whether it did. Python's byte-code cache writes
+// NAME.pyc.ID (the id of a string object, a number that changes from run to run) and renames it
+// onto NAME.pyc: the number becomes N.
+bool DerivedName(std::string_view c, Out& o) {
+  size_t pyc = c.rfind(".pyc.");
+  if (pyc != std::string_view::npos && pyc > 0 && AllDigitsAfter(c, pyc + 5)) {
+    Anywhere(c.substr(0, pyc + 5), o);
+    o.Placeholder("N");
+    return true;
+  }
+  for (const DerivedShape& d : kDerivedShapes) {
+    size_t tail = d.suffix.size() + (d.letter_after ? 1 : 0);
+    if (c.size() <= d.prefix.size() + tail) continue;
+    if (c.substr(0, d.prefix.size()) != d.prefix) continue;
+    std::string_view suffix = c.substr(c.size() - tail, d.suffix.size());
+    if (suffix != d.suffix || (d.letter_after && !IsLower(c.back()))) continue;
+    o.Literal(d.prefix);
+    // The stem of a name derived from a random one (tmpab_cd12e.lock) is itself random: the rules
+    // for kept names apply to it.
+    KeptName(c.substr(d.prefix.size(), c.size() - d.prefix.size() - tail), false, o);
+    o.Literal(c.substr(c.size() - tail));
+    return true;
+  }
+  return false;
+}
+
+// A directory of git's object store fan-out: two hex digits (the first byte of an object id) right
+// below a directory named `objects` (.git/objects/0a, a bare repository's objects/0a). Which ones
+// exist depends on the ids of the objects written, and a commit's id on its time.
+bool GitFanout(std::string_view norm, size_t pos, std::string_view comp) {
+  if (comp.size() != 2 || !IsHex(comp[0]) || !IsHex(comp[1]) || IsUpper(comp[0]) || IsUpper(comp[1])) return false;
+  constexpr std::string_view kObjects = "/objects/";
+  return pos >= kObjects.size() && norm.substr(pos - kObjects.size(), kObjects.size()) == kObjects;
+}
+
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -279,14 +395,16 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
-void TempPaths::Created(std::string_view path) {
+void TempPaths::Created(std::string_view path, bool from_template) {
   if (path.empty()) return;
   // Created again after its removal: the name holds a file at the end, it is not temporary.
   if (auto it = temp_.find(path); it != temp_.end()) temp_.erase(it);
   if (created_.size() < kMaxTracked) created_.emplace(path);
+  if (from_template && template_.size() < kMaxTracked) template_.emplace(path);
 }
 
 void TempPaths::Removed(std::string_view path) {
+  if (auto e = template_.find(path); e != template_.end()) template_.erase(e);
   auto it = created_.find(path);
   if (it == created_.end()) return;
   auto node = created_.extract(it);
@@ -312,22 +430,28 @@ void TempPaths::Observe(const Event& e) {
   }
   switch (e.kind) {
     case EventKind::kFileOpen:
-      if ((e.flags & O_CREAT) != 0 && ((e.flags & O_EXCL) != 0 || InCreatedDir(e.path))) Created(e.path);
+      if ((e.flags & O_CREAT) != 0 && ((e.flags & O_EXCL) != 0 || InCreatedDir(e.path))) {
+        // glibc's mkstemp family and Python's tempfile create with exactly 0600, mkdtemp with 0700
+        // (the mode asked for, before the umask).
+        Created(e.path, (e.flags & O_EXCL) != 0 && (e.mode & 07777) == 0600);
+      }
       break;
     case EventKind::kFileCreate:
-      if (InCreatedDir(e.path)) Created(e.path);
+      if (InCreatedDir(e.path)) Created(e.path, false);
       break;
     case EventKind::kFileMkdir:
-      Created(e.path);
+      Created(e.path, (e.mode & 07777) == 0700);
       break;
     case EventKind::kFileLink:
     case EventKind::kFileSymlink:
-      Created(e.path2);
+      Created(e.path2, false);
       break;
     case EventKind::kFileRename:
       if ((e.flags & RENAME_EXCHANGE) != 0) break;
       Removed(e.path);
-      if (InCreatedDir(e.path2)) Created(e.path2);
+      // The new name is the old file's: an exclusive creation renamed into place (sed -i, git's
+      // lock files) is an ordinary file under a chosen name.
+      if (InCreatedDir(e.path2)) Created(e.path2, false);
       break;
     case EventKind::kFileDelete:
     case EventKind::kFileRmdir:
@@ -366,6 +490,9 @@ NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars
     pos = var.dir_len;
   }
   bool check_temps = temps != nullptr && !temps->empty();
+  // Kept template names are generalised in the workspace only, where an agent's scratch files are:
+  // elsewhere a private exclusive create is as likely a key (~/.ssh/id_ed25519, mode 0600).
+  bool in_workspace = var.name == "${workspace}";
   bool numeric_dirs = var.name.empty() && (norm.substr(0, 6) == "/proc/" || norm.substr(0, 9) == "/dev/pts/");
   while (pos < norm.size()) {
     if (norm[pos] == '/') {
@@ -378,10 +505,15 @@ NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars
     std::string_view comp = norm.substr(pos, end - pos);
     if (numeric_dirs && AllDigits(comp)) {
       o.Placeholder("N");
+    } else if (GitFanout(norm, pos, comp)) {
+      // Not `*`: objects/info and objects/pack are other things.
+      o.Placeholder("<hex>", "[0-9a-f][0-9a-f]");
     } else if (check_temps && temps->Contains(norm.substr(0, end))) {
-      TempName(comp, true, o);
+      if (!DerivedName(comp, o)) TempName(comp, true, o);
     } else if (var.is_tmp) {
       TempName(comp, false, o);
+    } else if (in_workspace && temps != nullptr && temps->KeptFromTemplate(norm.substr(0, end))) {
+      KeptName(comp, true, o);
     } else {
       Anywhere(comp, o);
     }
@@ -389,6 +521,13 @@ NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars
   }
   o.Finish();
   return r;
+}
+
+std::string LiteralPathGlob(std::string_view path, const PathVars& vars) {
+  std::string norm = NeedsNormalization(path) ? NormalizePath(path) : std::string(path);
+  PathVarPrefix var = LongestPathVarPrefix(norm, vars);
+  if (var.name.empty()) return EscapeGlob(norm);
+  return std::string(var.name) + EscapeGlob(std::string_view(norm).substr(var.dir_len));
 }
 
 std::string NormalizeProfilePath(std::string_view path, const PathVars& vars, const TempPaths* temps) {

@@ -22,6 +22,15 @@
 //     sem.mp-*, .tmp-16452-pack-<hex>.idx -> .tmp-*-pack-*.idx, sedvV8FQW -> *).
 //   - Other names below ${tmp}: runs that look random (8+ characters, or 6+ mixing digits or cases)
 //     become `*`, other numbers N, and the Python rule applies.
+//   - Before those: git's object fan-out directories (two hex digits right below `objects/`) ->
+//     <hex> (glob [0-9a-f][0-9a-f], which does not match objects/info); in a temporary name derived
+//     from a stable one (NAME.lock, NAME-journal, -wal, -shm, vim's .NAME.swp, NAME~, emacs' #NAME#
+//     and .#NAME, Python's NAME.pyc.ID) only the changing part is generalised (config.lock stays,
+//     mod.cpython-311.pyc.140234 -> mod.cpython-311.pyc.N; the stem gets the kept-name rule below).
+//   - In ${workspace}, a name the session made from a template and kept (an exclusive create with
+//     mode 0600 or a mkdir with 0700, as mkstemp and mkdtemp do, still there at the end: mktemp -p .,
+//     Python's tempfile with delete=False): Python's tmpXXXXXXXX and a template tail of 6-16
+//     letters and digits after a separator become `*` (keep.McnM2z -> keep.*).
 //
 // Thread-safety: free functions over values; a TempPaths belongs to one thread while it is built and
 // is read-only afterwards.
@@ -46,8 +55,9 @@ namespace agenttrace {
 // link or symlink, or an open with O_CREAT, creat/mknod or the target of a rename inside a directory
 // the session created (a plain O_CREAT may reuse an existing file, which is not the session's own).
 // An exclusive create (O_CREAT|O_EXCL) that failed with ENOENT also counts: the name never existed.
-// At most kMaxTracked created paths, and as many temporary ones, are remembered; beyond, names stay
-// as they are, which can only lower stability, never hide a difference.
+// At most kMaxTracked created paths, and as many temporary ones and template-made ones, are
+// remembered; beyond, names stay as they are, which can only lower stability, never hide a
+// difference.
 class TempPaths {
  public:
   static constexpr size_t kMaxTracked = 1u << 18;
@@ -59,6 +69,9 @@ class TempPaths {
   bool Contains(std::string_view path) const;
   // True when `path` or one of its parent directories is temporary.
   bool Covers(std::string_view path) const;
+  // True when the session created `path` as mkstemp and mkdtemp do (an exclusive create with mode
+  // 0600, a mkdir with mode 0700) and it still exists at the end.
+  bool KeptFromTemplate(std::string_view path) const { return template_.find(path) != template_.end(); }
   bool empty() const { return temp_.empty(); }
   size_t size() const { return temp_.size(); }
 
@@ -68,11 +81,12 @@ class TempPaths {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
-  void Created(std::string_view path);
+  void Created(std::string_view path, bool from_template);
   void Removed(std::string_view path);
   bool InCreatedDir(std::string_view path) const;
-  Set created_;  // created and still present
-  Set temp_;     // created, then removed
+  Set created_;   // created and still present
+  Set template_;  // those created as mkstemp and mkdtemp do
+  Set temp_;      // created, then removed
 };
 
 struct NormalizedPath {
@@ -84,6 +98,12 @@ struct NormalizedPath {
 // first) for a session with directories `vars` and temporary paths `temps` (may be null: no path is
 // known to be temporary).
 NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars, const TempPaths* temps = nullptr);
+
+// The glob that matches `path` alone, for what must be allowed by its exact name (a secret read):
+// the longest session directory containing it becomes its variable, the rest is glob-escaped and
+// nothing is generalised, not even a name that looks random (`${home}/*/id_rsa` would also match
+// `~/.ssh/id_rsa`).
+std::string LiteralPathGlob(std::string_view path, const PathVars& vars);
 
 // The profile text of NormalizeVolatilePath.
 std::string NormalizeProfilePath(std::string_view path, const PathVars& vars, const TempPaths* temps = nullptr);

@@ -28,8 +28,11 @@ std::string Quote(std::string_view s) {
 }
 
 // A glob matching `path` and the same task's path in a fresh run: the normalised form as a glob
-// (replayer/normalize.h), or all of ${tmp}/** below the temporary directory.
-std::string GeneralizePath(std::string_view raw, const PathVars& vars, const TempPaths& temps) {
+// (replayer/normalize.h), or all of ${tmp}/** below the temporary directory. A secret is allowed by
+// its exact path: a generalised one would allow reading other secrets (`${tmp}/**`, or
+// `${home}/*/id_rsa` from a random directory name, matches `~/.ssh/id_rsa`).
+std::string GeneralizePath(ActionClass cls, std::string_view raw, const PathVars& vars, const TempPaths& temps) {
+  if (cls == ActionClass::kSecretRead) return LiteralPathGlob(raw, vars);
   std::string path = NeedsNormalization(raw) ? NormalizePath(raw) : std::string(raw);
   PathVarPrefix var = LongestPathVarPrefix(path, vars);
   if (var.is_tmp) return "${tmp}/**";
@@ -113,7 +116,7 @@ Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, con
     // Paths are generalised once the session's temporary files are known (a later delete makes an
     // earlier name temporary).
     for (const auto& [cls, raw] : raw_paths) {
-      std::string glob = GeneralizePath(raw, vars, temps);
+      std::string glob = GeneralizePath(cls, raw, vars, temps);
       if (cls == ActionClass::kFileDelete && temps.Covers(NormalizePath(raw)) && ExemptTempDelete(glob)) {
         temp_deletes.insert(glob);
       }

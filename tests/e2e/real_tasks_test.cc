@@ -1,7 +1,8 @@
 // The real-task suite: deterministic tasks run by real tools (tests/e2e/tasks/*.sh: git with gc, sed -i
 // and make, Python with a multiprocessing Pool and tempfile, node with worker threads and fs.promises,
-// npm ci from a committed lock file) recorded 4 times each under the built `agenttrace record`. For
-// each task:
+// npm ci from a committed lock file, git commits whose object ids change from run to run, in the
+// start directory and in a sub-directory the agent makes, scratch files with random names kept in
+// the workspace) recorded 4 times each under the built `agenttrace record`. For each task:
 //   - the policy `agenttrace policy suggest` writes from the 4 runs passes them, and their stability
 //     is at least 0.99 (`agenttrace replay --min-stability 0.99` exits 0);
 //   - stability is the same under a policy with another `secrets:` list;
@@ -21,6 +22,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -191,6 +193,44 @@ TEST_F(RealTasks, NpmCiFromLockFile) {
     GTEST_SKIP() << "the npm registry cannot be reached from here (npm view exited " << rc << "): " << out;
   }
   CheckTask("npm_ci");
+}
+
+// Git commits whose dates (so object ids) differ from run to run, in the start directory and in a
+// sub-directory the agent makes: git's object fan-out directories (.git/objects/NN/) and the
+// temporary names inside them must not make the runs unstable nor leak into the suggested policy,
+// wherever the repository sits relative to the directory `record` started in.
+TEST_F(RealTasks, GitCommitsWithChangingObjectIds) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"git"}));
+  CheckTask("git_commits");
+  // No literal fan-out directory or random name is left in the suggestion.
+  std::string policy = ReadFile(dir_ + "/suggested.yaml");
+  EXPECT_FALSE(std::regex_search(policy, std::regex(R"(/objects/[0-9a-f]{2}[/"])"))) << policy;
+  EXPECT_FALSE(std::regex_search(policy, std::regex("tmp_obj_[^*]"))) << policy;
+}
+
+TEST_F(RealTasks, GitCommitsInASubdirectoryTheAgentMakes) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"git"}));
+  CheckTask("git_commits_subdir");
+  std::string policy = ReadFile(dir_ + "/suggested.yaml");
+  EXPECT_FALSE(std::regex_search(policy, std::regex(R"(/objects/[0-9a-f]{2}[/"])"))) << policy;
+  EXPECT_NE(policy.find("${workspace}/ws/.git/objects/[0-9a-f][0-9a-f]/tmp_obj_*"), std::string::npos) << policy;
+}
+
+// Scratch files with random names kept in the workspace (mktemp -p ., Python's tempfile with
+// delete=False) and Python's byte-code cache: one entry per name shape, not a literal random name.
+TEST_F(RealTasks, ScratchFilesWithRandomNamesInTheWorkspace) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"mktemp", "python3"}));
+  CheckTask("scratch_names");
+  std::string policy = ReadFile(dir_ + "/suggested.yaml");
+  for (const char* glob :
+       {"${workspace}/keep.*", "${workspace}/work.*/part.txt", "${workspace}/tmp*.json", "${workspace}/tmp*/out.csv"}) {
+    EXPECT_NE(policy.find(std::string("\"") + glob + "\""), std::string::npos) << glob << "\n" << policy;
+  }
+  // NAME.pyc.ID, written then renamed onto NAME.pyc: the stem stays, the number is generalised.
+  EXPECT_TRUE(
+      std::regex_search(policy, std::regex(R"("\$\{workspace\}/pkg/__pycache__/mod\.cpython-[0-9]+\.pyc\.\*")")))
+      << policy;
+  EXPECT_FALSE(std::regex_search(policy, std::regex(R"(keep\.[A-Za-z0-9]{6}"|pyc\.[0-9])"))) << policy;
 }
 
 // An agent that writes a file outside its workspace and contacts one more host on even runs.

@@ -81,7 +81,7 @@ TEST(NormalizeTest, TemporaryFilesOfTheSessionAreRandomNames) {
       "/home/u/proj/repo/.git/objects/pack/.tmp-16452-pack-0123456789abcdef0123456789abcdef01234567.idx",
       "/home/u/.npm/_cacache/tmp/387d4a94-3783-4884-b9fd-c66d2e5d048e"};
   TempPaths t = TempsOf(made);
-  EXPECT_EQ(Text(made[0], &t), "${workspace}/repo/.git/objects/0a/tmp_obj_*");
+  EXPECT_EQ(Text(made[0], &t), "${workspace}/repo/.git/objects/<hex>/tmp_obj_*");
   EXPECT_EQ(Text(made[1], &t), "${workspace}/*");
   EXPECT_EQ(Text(made[2], &t), "${workspace}/repo/.git/*");
   EXPECT_EQ(Text(made[3], &t), "/dev/shm/sem.*");
@@ -93,8 +93,10 @@ TEST(NormalizeTest, TemporaryFilesOfTheSessionAreRandomNames) {
   EXPECT_EQ(Text("/tmp/cc8sY2ab.cdtor.c"), "${tmp}/*.cdtor.c");
   EXPECT_EQ(Text("/tmp/task-AbC123/part.txt"), "${tmp}/task-*/part.txt");
   // Globs: the normalised form as a glob matches the name and a fresh run's name.
-  EXPECT_EQ(NormalizeVolatilePath(made[0], kVars, &t).glob, "${workspace}/repo/.git/objects/0a/tmp_obj_*");
+  EXPECT_EQ(NormalizeVolatilePath(made[0], kVars, &t).glob,
+            "${workspace}/repo/.git/objects/[0-9a-f][0-9a-f]/tmp_obj_*");
   EXPECT_TRUE(GlobMatches(made[0], &t, "/home/u/proj/repo/.git/objects/0a/tmp_obj_c1Z8CT"));
+  EXPECT_TRUE(GlobMatches(made[0], &t, "/home/u/proj/repo/.git/objects/e3/tmp_obj_c1Z8CT"));
   EXPECT_TRUE(GlobMatches(made[5], &t, "/home/u/proj/repo/.git/objects/pack/.tmp-87-pack-ffff0123456789abcdef.idx"));
   EXPECT_TRUE(GlobMatches("/proc/9419/maps", nullptr, "/proc/17/maps"));
   EXPECT_EQ(NormalizeVolatilePath("pipe:[246751]", kVars).glob, "pipe:\\[*\\]");
@@ -102,6 +104,127 @@ TEST(NormalizeTest, TemporaryFilesOfTheSessionAreRandomNames) {
   EXPECT_TRUE(GlobMatches("/home/u/.npm/_logs/2026-11-29T22_34_08_673Z-debug-0.log", nullptr,
                           "/home/u/.npm/_logs/2027-01-02T03_04_05_006Z-debug-0.log"));
   EXPECT_FALSE(GlobMatches("/home/u/proj/out/report.txt", nullptr, "/home/u/proj/out/other.txt"));
+}
+
+// Which of git's object directories exist depends on the ids of the objects written, and a commit's
+// id on its time: the two-hex-digit directories right below objects/ are one entry, wherever the
+// repository is (the workspace, a sub-directory the agent made, a bare repository, ${home}) and
+// whether the directory stays (loose objects) or goes (gc packs them).
+TEST(NormalizeTest, GitObjectFanoutDirectories) {
+  for (const std::string repo : {"/home/u/proj/.git", "/home/u/proj/ws/.git", "/home/u/proj/ws/sub/.git",
+                                 "/home/u/mirror.git", "/home/u/proj/.git/modules/lib"}) {
+    SCOPED_TRACE(repo);
+    std::string a = Text(repo + "/objects/0a"), b = Text(repo + "/objects/e3");
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(Text(repo + "/objects/0a/1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d"),
+              Text(repo + "/objects/ff/00112233445566778899aabbccddeeff001122"));
+    EXPECT_TRUE(GlobMatches(repo + "/objects/0a/tmp_obj_x", nullptr, repo + "/objects/9c/tmp_obj_x"));
+    // Gone after gc: the session's own temporary directory, the same entry.
+    TempPaths t;
+    t.Observe(Simple(EventKind::kFileMkdir, repo + "/objects/1d"));
+    t.Observe(Simple(EventKind::kFileRmdir, repo + "/objects/1d"));
+    EXPECT_EQ(Text(repo + "/objects/1d", &t), a);
+  }
+  EXPECT_EQ(Text("/home/u/proj/ws/.git/objects/0a"), "${workspace}/ws/.git/objects/<hex>");
+  // Not more: other names below objects/, two hex digits elsewhere, three digits below objects/.
+  EXPECT_EQ(Text("/home/u/proj/.git/objects/info/packs"), "${workspace}/.git/objects/info/packs");
+  EXPECT_EQ(Text("/home/u/proj/.git/objects/pack"), "${workspace}/.git/objects/pack");
+  EXPECT_EQ(Text("/home/u/proj/locale/de/messages.mo"), "${workspace}/locale/de/messages.mo");
+  EXPECT_EQ(Text("/home/u/proj/objects/abc"), "${workspace}/objects/abc");
+  EXPECT_EQ(Text("/home/u/proj/objects/AB"), "${workspace}/objects/AB");
+  EXPECT_EQ(Text("/home/u/proj/myobjects/ab"), "${workspace}/myobjects/ab");
+  EXPECT_FALSE(GlobMatches("/home/u/proj/.git/objects/0a", nullptr, "/home/u/proj/.git/objects/info"));
+}
+
+// Temporary names a tool derives from a stable one keep that name; only what changes is generalised.
+// Before, the random-name rule turned a 6-letter stem into `*` (config.lock -> *.lock) while a
+// 5-letter one stayed (index.lock).
+TEST(NormalizeTest, DerivedTemporaryNamesKeepTheirStem) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/home/u/proj/.git/config.lock", "${workspace}/.git/config.lock"},
+      {"/home/u/proj/.git/index.lock", "${workspace}/.git/index.lock"},
+      {"/home/u/proj/.git/objects/maintenance.lock", "${workspace}/.git/objects/maintenance.lock"},
+      {"/home/u/proj/.git/refs/heads/feature2.lock", "${workspace}/.git/refs/heads/feature2.lock"},
+      {"/home/u/proj/db.sqlite-journal", "${workspace}/db.sqlite-journal"},
+      {"/home/u/proj/db.sqlite-wal", "${workspace}/db.sqlite-wal"},
+      {"/home/u/proj/.f1.txt.swp", "${workspace}/.f1.txt.swp"},
+      {"/home/u/proj/.f1.txt.swx", "${workspace}/.f1.txt.swx"},
+      {"/home/u/proj/notes2.txt~", "${workspace}/notes2.txt~"},
+      {"/home/u/proj/#notes2.txt#", "${workspace}/#notes2.txt#"},
+      {"/home/u/proj/.#notes2.txt", "${workspace}/.#notes2.txt"},
+      {"/home/u/proj/pkg/__pycache__/mod.cpython-311.pyc.140145828417856",
+       "${workspace}/pkg/__pycache__/mod.cpython-311.pyc.N"},
+      // Numbers that change in the stem are still generalised, as anywhere.
+      {"/home/u/proj/out/run-1733000000.lock", "${workspace}/out/run-N.lock"},
+      // So is a template's tail, as in a kept name.
+      {"/home/u/proj/out/tmpab_cd12e.lock", "${workspace}/out/tmp*.lock"},
+      {"/home/u/proj/out/job.Xy7Qp2.lock", "${workspace}/out/job.*.lock"},
+  };
+  std::vector<std::string> paths;
+  for (const auto& c : cases) paths.push_back(c.first);
+  TempPaths t = TempsOf(paths);
+  for (const auto& [path, want] : cases) EXPECT_EQ(Text(path, &t), want) << path;
+  // Different stems stay different entries; Python's number matches a fresh run's.
+  EXPECT_NE(Text("/home/u/proj/.git/config.lock", &t), Text("/home/u/proj/.git/index.lock", &t));
+  EXPECT_TRUE(GlobMatches(paths[11], &t, "/home/u/proj/pkg/__pycache__/mod.cpython-311.pyc.139912"));
+  EXPECT_FALSE(GlobMatches(paths[0], &t, "/home/u/proj/.git/hooks.lock"));
+  // A random name with a derived shape's suffix but not its form stays a random name.
+  TempPaths r = TempsOf({"/home/u/proj/sedvV8FQW", "/home/u/proj/tmp.JSlrl6eoWb"});
+  EXPECT_EQ(Text("/home/u/proj/sedvV8FQW", &r), "${workspace}/*");
+  EXPECT_EQ(Text("/home/u/proj/tmp.JSlrl6eoWb", &r), "${workspace}/tmp.*");
+}
+
+// A file or directory the session made from a template and kept in the workspace (mktemp -p .,
+// mktemp -d -p ., Python's tempfile with delete=False or mkdtemp(dir=".")): the template's random
+// tail is generalised, nothing else. mkstemp and mkdtemp ask for modes 0600 and 0700; other
+// exclusive creations keep their names.
+TEST(NormalizeTest, KeptNamesFromATemplate) {
+  TempPaths t;
+  auto made = [&](const std::string& p, uint32_t mode = 0600) {
+    Event e = Open(p, O_RDWR | O_CREAT | O_EXCL);
+    e.mode = mode;
+    t.Observe(e);
+  };
+  auto made_dir = [&](const std::string& p, uint32_t mode = 0700) {
+    Event e = Simple(EventKind::kFileMkdir, p);
+    e.mode = mode;
+    t.Observe(e);
+  };
+  made("/home/u/proj/keep.McnM2z");
+  made("/home/u/proj/keep.ujnwyj");  // one case only: still mkstemp's tail
+  made("/home/u/proj/tmp.JSlrl6eoWb");
+  made("/home/u/proj/out-Ab12Cd.txt");
+  made("/home/u/proj/tmpab_cd12e.json");  // Python's NamedTemporaryFile(dir=".", delete=False)
+  made("/home/u/proj/report.txt");
+  made("/home/u/proj/tmpresults");  // not Python's: 7 characters after tmp
+  made("/home/u/proj/results_final.json", 0666);
+  made("/home/u/proj/data_abcdef", 0666);  // open(..., "x"): not a template
+  made("/home/u/.ssh/id_ed25519");         // outside the workspace: may be a key
+  made_dir("/home/u/proj/work.Xy7Qp2");
+  made_dir("/home/u/proj/tmp0q_j3x9z");  // tempfile.mkdtemp(dir=".")
+  made_dir("/home/u/proj/build_output", 0777);
+  // Not chosen by the session: a plain O_CREAT of an existing name in a directory it did not make.
+  t.Observe(Open("/home/u/proj/data.AbC123", O_WRONLY | O_CREAT));
+  EXPECT_EQ(Text("/home/u/proj/keep.McnM2z", &t), "${workspace}/keep.*");
+  EXPECT_EQ(Text("/home/u/proj/keep.ujnwyj", &t), "${workspace}/keep.*");
+  EXPECT_EQ(Text("/home/u/proj/tmp.JSlrl6eoWb", &t), "${workspace}/tmp.*");
+  EXPECT_EQ(Text("/home/u/proj/out-Ab12Cd.txt", &t), "${workspace}/out-*.txt");
+  EXPECT_EQ(Text("/home/u/proj/tmpab_cd12e.json", &t), "${workspace}/tmp*.json");
+  EXPECT_EQ(Text("/home/u/proj/work.Xy7Qp2/part.txt", &t), "${workspace}/work.*/part.txt");
+  EXPECT_EQ(Text("/home/u/proj/tmp0q_j3x9z/out.csv", &t), "${workspace}/tmp*/out.csv");
+  EXPECT_EQ(Text("/home/u/proj/report.txt", &t), "${workspace}/report.txt");
+  EXPECT_EQ(Text("/home/u/proj/tmpresults", &t), "${workspace}/tmpresults");
+  EXPECT_EQ(Text("/home/u/proj/results_final.json", &t), "${workspace}/results_final.json");
+  EXPECT_EQ(Text("/home/u/proj/data_abcdef", &t), "${workspace}/data_abcdef");
+  EXPECT_EQ(Text("/home/u/.ssh/id_ed25519", &t), "${home}/.ssh/id_ed25519");
+  EXPECT_EQ(Text("/home/u/proj/build_output", &t), "${workspace}/build_output");
+  EXPECT_EQ(Text("/home/u/proj/data.AbC123", &t), "${workspace}/data.AbC123");
+  EXPECT_TRUE(GlobMatches("/home/u/proj/keep.McnM2z", &t, "/home/u/proj/keep.88W3Rm"));
+  EXPECT_FALSE(GlobMatches("/home/u/proj/keep.McnM2z", &t, "/home/u/proj/other.88W3Rm"));
+  // Renamed away: no longer the session's kept name.
+  t.Observe(Simple(EventKind::kFileRename, "/home/u/proj/keep.McnM2z", "/home/u/proj/final.txt"));
+  EXPECT_FALSE(t.KeptFromTemplate("/home/u/proj/keep.McnM2z"));
+  EXPECT_FALSE(t.KeptFromTemplate("/home/u/proj/final.txt"));
 }
 
 // Property: names made from one template with different random characters normalise alike.
@@ -138,6 +261,43 @@ TEST(NormalizeTest, SameTemplateSameFormWhateverTheRandomCharacters) {
       std::string text = Text(path, &t);
       if (k == 0) first = text;
       ASSERT_EQ(text, first) << path;
+    }
+  }
+}
+
+// The same property for names made from a template and kept in the workspace.
+TEST(NormalizeTest, KeptTemplateNamesSameFormWhateverTheRandomCharacters) {
+  std::mt19937 rng(54321);
+  const std::string kMkstemp = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const std::string kPython = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  auto random = [&](const std::string& alphabet, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
+    return s;
+  };
+  struct Template {
+    std::string before, alphabet, suffix;  // suffix: part of the name
+    int n;
+    uint32_t mode;  // 0700: a directory, with a file below it
+  };
+  const std::vector<Template> templates = {
+      {"/home/u/proj/keep.", kMkstemp, "", 6, 0600},    // mktemp -p . keep.XXXXXX
+      {"/home/u/proj/tmp.", kMkstemp, "", 10, 0600},    // mktemp -p .
+      {"/home/u/proj/work.", kMkstemp, "", 8, 0700},    // mktemp -d -p . work.XXXXXXXX
+      {"/home/u/proj/tmp", kPython, ".json", 8, 0600},  // NamedTemporaryFile(dir=".", delete=False)
+      {"/home/u/proj/tmp", kPython, "", 8, 0700},       // mkdtemp(dir=".")
+  };
+  for (const Template& tp : templates) {
+    std::string first;
+    for (int k = 0; k < 2000; ++k) {
+      std::string name = tp.before + random(tp.alphabet, tp.n) + tp.suffix;
+      TempPaths t;
+      Event e = tp.mode == 0700 ? Simple(EventKind::kFileMkdir, name) : Open(name, O_RDWR | O_CREAT | O_EXCL);
+      e.mode = tp.mode;
+      t.Observe(e);
+      std::string text = Text(tp.mode == 0700 ? name + "/part.txt" : name, &t);
+      if (k == 0) first = text;
+      ASSERT_EQ(text, first) << name;
     }
   }
 }

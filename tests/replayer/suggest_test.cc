@@ -79,11 +79,12 @@ TEST(SuggestTest, OutputIsValidAndAllowsEverythingObserved) {
 }
 
 // One run of a deterministic task whose tools pick random temporary names, pids and inode numbers:
-// git's tmp_obj_XXXXXX (after a failed first try in a missing directory), Python's /dev/shm
-// semaphores, make reading /proc/PID/maps, bash reading a pipe through /proc/self/fd.
+// git's tmp_obj_XXXXXX (after a failed first try in a missing directory) in an object directory that
+// depends on the commit's time, Python's /dev/shm semaphores, make reading /proc/PID/maps, bash
+// reading a pipe through /proc/self/fd.
 std::vector<Event> TaskRun(const std::string& ws, const std::string& random, const std::string& pid,
-                           const std::string& python, const std::string& inode) {
-  std::string obj_dir = ws + "/.git/objects/0a";
+                           const std::string& python, const std::string& inode, const std::string& fanout = "0a") {
+  std::string obj_dir = ws + "/.git/objects/" + fanout;
   std::string tmp_obj = obj_dir + "/tmp_obj_" + random;
   std::string sem = "/dev/shm/sem." + random;
   std::string sem_final = "/dev/shm/sem.mp-" + python;
@@ -107,14 +108,15 @@ std::vector<Event> TaskRun(const std::string& ws, const std::string& random, con
 // deleting the task's own temporary files is not irreversible.
 TEST(SuggestTest, FreshRunOfTheSameTaskPasses) {
   std::vector<SessionInput> k;
-  k.push_back(Session(1, "/home/u/proj", TaskRun("/home/u/proj", "8lKMUl", "9419", "awo_wt4v", "246751")));
-  k.push_back(Session(2, "/home/u/proj", TaskRun("/home/u/proj", "c1Z8CT", "16452", "2lpu3j4u", "246799")));
+  k.push_back(Session(1, "/home/u/proj", TaskRun("/home/u/proj", "8lKMUl", "9419", "awo_wt4v", "246751", "0a")));
+  k.push_back(Session(2, "/home/u/proj", TaskRun("/home/u/proj", "c1Z8CT", "16452", "2lpu3j4u", "246799", "7f")));
   auto yaml = SuggestPolicy(k, "task");
   ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
   auto policy = ParsePolicy(*yaml, "suggested.yaml");
   ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
   EXPECT_NE(yaml->find("\"/proc/*/maps\""), std::string::npos) << *yaml;
-  EXPECT_NE(yaml->find("\"${workspace}/.git/objects/0a/tmp_obj_*\""), std::string::npos) << *yaml;
+  EXPECT_NE(yaml->find("\"${workspace}/.git/objects/[0-9a-f][0-9a-f]/tmp_obj_*\""), std::string::npos) << *yaml;
+  EXPECT_EQ(yaml->find("objects/0a"), std::string::npos) << *yaml;  // no literal fan-out directory
   EXPECT_NE(yaml->find("\"pipe:\\\\[*\\\\]\""), std::string::npos) << *yaml;
   EXPECT_EQ(yaml->find("8lKMUl"), std::string::npos) << *yaml;  // no literal random name
   ReplayOptions opt;
@@ -127,7 +129,7 @@ TEST(SuggestTest, FreshRunOfTheSameTaskPasses) {
     EXPECT_EQ(s.irreversible, 0u) << (s.findings.empty() ? "" : s.findings[0].what);
   }
   std::vector<SessionInput> fresh;
-  fresh.push_back(Session(3, "/home/u/proj2", TaskRun("/home/u/proj2", "yw9nSd", "733", "h5mfl4e_", "9")));
+  fresh.push_back(Session(3, "/home/u/proj2", TaskRun("/home/u/proj2", "yw9nSd", "733", "h5mfl4e_", "9", "e3")));
   auto r = RunReplay(*policy, std::move(fresh), opt);
   ASSERT_TRUE(r.ok());
   const SessionResult& s = r->sessions[0];
@@ -135,7 +137,8 @@ TEST(SuggestTest, FreshRunOfTheSameTaskPasses) {
   EXPECT_EQ(s.irreversible, 0u) << (s.findings.empty() ? "" : s.findings[0].what);
   // What the task did not do stays denied, and deleting a file it did not create stays irreversible.
   std::vector<SessionInput> other;
-  other.push_back(Session(4, "/home/u/proj", {Open("/proc/1/environ"), Simple(EventKind::kFileDelete, "/dev/shm/keep")}));
+  other.push_back(
+      Session(4, "/home/u/proj", {Open("/proc/1/environ"), Simple(EventKind::kFileDelete, "/dev/shm/keep")}));
   auto r2 = RunReplay(*policy, std::move(other), opt);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->sessions[0].denies, 2u);
@@ -149,6 +152,51 @@ TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
   auto policy = ParsePolicy(*yaml, "s.yaml");
   ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
   EXPECT_TRUE(policy->rules.empty());
+}
+
+// A secret read is allowed by its exact path, whatever its name looks like: under ${tmp} (not all of
+// ${tmp}/**), with a number or a time stamp in it, in a directory the session made with a random
+// name. Generalised, each would let another secret be read under the suggested policy.
+TEST(SuggestTest, SecretPathsAreNeverWidened) {
+  const std::string home_tmp = "/home/u/tmpq8x7kz";  // the session's own directory, random name
+  auto secrets = [&](const std::string& ws) {
+    return std::vector<Event>{Open("/tmp/deploy.key"),
+                              Open(ws + "/.env.20261130"),
+                              Open("/home/u/.ssh/id_rsa_2024"),
+                              Simple(EventKind::kFileMkdir, home_tmp),
+                              Open(home_tmp + "/id_rsa", O_WRONLY | O_CREAT | O_EXCL),
+                              Open(home_tmp + "/id_rsa"),
+                              Simple(EventKind::kFileDelete, home_tmp + "/id_rsa"),
+                              Simple(EventKind::kFileRmdir, home_tmp),
+                              Open(ws + "/out/report.txt", O_WRONLY | O_CREAT)};
+  };
+  std::vector<SessionInput> k;
+  k.push_back(Session(1, "/home/u/proj", secrets("/home/u/proj")));
+  auto yaml = SuggestPolicy(k, "task");
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto policy = ParsePolicy(*yaml, "suggested.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
+  for (const char* literal : {"\"${tmp}/deploy.key\"", "\"${workspace}/.env.20261130\"", "\"${home}/.ssh/id_rsa_2024\"",
+                              "\"${home}/tmpq8x7kz/id_rsa\""}) {
+    EXPECT_NE(yaml->find(literal), std::string::npos) << literal << "\n" << *yaml;
+  }
+  ReplayOptions opt;
+  opt.threads = 1;
+  opt.promotion = policy->promotion;
+  auto own = RunReplay(*policy, k, opt);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->sessions[0].denies, 0u) << (own->sessions[0].findings.empty() ? ""
+                                                                               : own->sessions[0].findings[0].what);
+  // Other secrets next to them stay denied, one deny each.
+  std::vector<SessionInput> other;
+  other.push_back(
+      Session(2, "/home/u/proj",
+              {Open("/tmp/prod.key"), Open("/home/u/proj/.env.production"), Open("/home/u/.ssh/id_rsa_2025"),
+               Open("/home/u/.ssh/id_rsa"), Open("/home/u/tmpq8x7kz/server.key")}));
+  auto r = RunReplay(*policy, std::move(other), opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sessions[0].denies, 5u);
+  for (const Finding& f : r->sessions[0].findings) EXPECT_EQ(f.decision, Decision::kDeny) << f.what;
 }
 
 // Issue #10: `**/*.pem` among the suggested secrets made every read of a public CA bundle a secret.read.
