@@ -166,8 +166,8 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::vector<std::string> agent_env;
   for (const std::string& e : env) {
     if (e.rfind(std::string(kEnvSocket) + "=", 0) == 0 || e.rfind(std::string(kEnvSession) + "=", 0) == 0 ||
-        e.rfind(std::string(kEnvDecides) + "=", 0) == 0 || e.rfind(std::string(kEnvSignKey) + "=", 0) == 0 ||
-        e.rfind(std::string(kEnvFingerprintKey) + "=", 0) == 0) {
+        e.rfind(std::string(kEnvDecides) + "=", 0) == 0 ||
+        e.rfind(std::string(kEnvSignKey) + "=", 0) == 0 || e.rfind(std::string(kEnvFingerprintKey) + "=", 0) == 0) {
       continue;
     }
     agent_env.push_back(e);
@@ -178,8 +178,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::unique_ptr<RedactingDecider> redacting;
   if (o.enforce.has_value()) {
     RecordingSink* rec = async.get();
-    Result<RequestDecider*> decider =
-        o.enforce->start(session_info, [rec](const Event& e) { (void)rec->AppendRedacted(e); });
+    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->AppendRedacted(e); });
     if (!decider.ok()) {
       (void)async->Finish(125, 0);
       return decider.status();
@@ -204,7 +203,8 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     }
   }
   if (!sock_status.ok()) {
-    std::fprintf(stderr, "agenttrace: warning: no event socket for tool events: %s\n", sock_status.message().c_str());
+    std::fprintf(stderr, "agenttrace: warning: no event socket for tool events: %s\n",
+                 sock_status.message().c_str());
   }
 
   TracerOptions topts;

@@ -29,8 +29,9 @@ namespace {
 
 // No PTRACE_O_TRACEEXIT: its stop would cost a round trip per exiting task and tell nothing that
 // waitpid's exit status does not (a call still pending at death is closed from OnDeath).
-constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
-                               PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
+constexpr int kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
+                               PTRACE_O_EXITKILL;
 
 // What the child reports through the error pipe before dying.
 struct ChildFailure {
@@ -89,10 +90,9 @@ std::string PtraceDeniedMessage(int err) {
     msg += "; Yama ptrace_scope is " + scope->substr(0, 1) +
            ": run 'sysctl kernel.yama.ptrace_scope=1' (as root) to allow tracing one's own children";
   } else {
-    msg +=
-        "; in a container, allow ptrace (docker: --cap-add SYS_PTRACE, or a seccomp profile that "
-        "permits ptrace such as --security-opt seccomp=unconfined); otherwise check LSM policy "
-        "(SELinux deny_ptrace, AppArmor)";
+    msg += "; in a container, allow ptrace (docker: --cap-add SYS_PTRACE, or a seccomp profile that "
+           "permits ptrace such as --security-opt seccomp=unconfined); otherwise check LSM policy "
+           "(SELinux deny_ptrace, AppArmor)";
   }
   return msg;
 }
@@ -406,8 +406,9 @@ void Tracer::FinishPending(ThreadState* t, int64_t result) {
 namespace {
 
 bool IsCwdChange(const __ptrace_syscall_info& info) {
-  return info.arch == AUDIT_ARCH_X86_64 && std::find(std::begin(kCwdChangeSyscalls), std::end(kCwdChangeSyscalls),
-                                                     info.seccomp.nr) != std::end(kCwdChangeSyscalls);
+  return info.arch == AUDIT_ARCH_X86_64 &&
+         std::find(std::begin(kCwdChangeSyscalls), std::end(kCwdChangeSyscalls), info.seccomp.nr) !=
+             std::end(kCwdChangeSyscalls);
 }
 
 // Whether the call, once it runs, may change the root or cwd of some traced thread: the escapes that
@@ -489,16 +490,10 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     ev->text = "unknown";
   } else {
     switch (c.info->family) {
-      case SyscallFamily::kFile:
-        act = DecodeFileEntry(c, env_, ev);
-        break;
+      case SyscallFamily::kFile: act = DecodeFileEntry(c, env_, ev); break;
       case SyscallFamily::kProcess:
-      case SyscallFamily::kEscape:
-        act = DecodeProcessEntry(c, env_, ev);
-        break;
-      case SyscallFamily::kNet:
-        act = DecodeNetEntry(c, env_, ev);
-        break;
+      case SyscallFamily::kEscape: act = DecodeProcessEntry(c, env_, ev); break;
+      case SyscallFamily::kNet: act = DecodeNetEntry(c, env_, ev); break;
     }
   }
   t->action = act;
@@ -514,7 +509,7 @@ void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
       if (act.deny_errno != 0) {
-        regs.orig_rax = static_cast<unsigned long long>(-1);                                  // skip the call ...
+        regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call ...
         regs.rax = static_cast<unsigned long long>(-static_cast<long long>(act.deny_errno));  // ... returning this
       } else {
         regs.rdi = act.new_arg0;
@@ -580,16 +575,10 @@ void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
   env_.toctou.clear();
   if (c.info != nullptr) {
     switch (c.info->family) {
-      case SyscallFamily::kFile:
-        DecodeFileExit(c, result, env_, &t->ev);
-        break;
+      case SyscallFamily::kFile: DecodeFileExit(c, result, env_, &t->ev); break;
       case SyscallFamily::kProcess:
-      case SyscallFamily::kEscape:
-        DecodeProcessExit(c, result, env_, &t->ev);
-        break;
-      case SyscallFamily::kNet:
-        DecodeNetExit(c, result, env_, &t->ev);
-        break;
+      case SyscallFamily::kEscape: DecodeProcessExit(c, result, env_, &t->ev); break;
+      case SyscallFamily::kNet: DecodeNetExit(c, result, env_, &t->ev); break;
     }
   }
   FinishPending(t, result);
@@ -841,19 +830,14 @@ int DenyErrno(const Event& ev) {
   int err = static_cast<uint16_t>(kind) <= static_cast<uint16_t>(EventKind::kFileRmdir) ? EACCES : EPERM;
   bool needs_existing = false;
   switch (kind) {
-    case EventKind::kFileOpen:
-      needs_existing = (ev.flags & O_CREAT) == 0;
-      break;
+    case EventKind::kFileOpen: needs_existing = (ev.flags & O_CREAT) == 0; break;
     case EventKind::kExec:
     case EventKind::kFileDelete:
     case EventKind::kFileRmdir:
     case EventKind::kFileChmod:
     case EventKind::kFileChown:
-    case EventKind::kFileTruncate:
-      needs_existing = true;
-      break;
-    default:
-      break;
+    case EventKind::kFileTruncate: needs_existing = true; break;
+    default: break;
   }
   if (!needs_existing || ev.path.empty() || ev.path[0] != '/') return err;
   struct stat st;

@@ -107,17 +107,17 @@ struct StoppedProcess {
 };
 
 struct TraceOutcome {
-  int exit_code = -1;                     // of the direct child; -1 if it was killed by a signal
-  int signal = 0;                         // killing signal of the direct child
-  int exec_errno = 0;                     // non-zero: the agent itself could not be executed (exit_code 126 or 127)
-  uint64_t events = 0;                    // events appended
-  uint64_t processes = 0;                 // processes seen (including the agent)
+  int exit_code = -1;      // of the direct child; -1 if it was killed by a signal
+  int signal = 0;          // killing signal of the direct child
+  int exec_errno = 0;      // non-zero: the agent itself could not be executed (exit_code 126 or 127)
+  uint64_t events = 0;     // events appended
+  uint64_t processes = 0;  // processes seen (including the agent)
   uint64_t events_refused = 0;            // events the sink refused (it failed); every event is still offered
   Status sink_status;                     // first failure of the sink
   std::vector<StoppedProcess> signalled;  // processes RequestSignal reached
   std::vector<StoppedProcess> killed;     // processes RequestKill reached (SIGKILL)
   // Enforcement (TracerOptions::decider).
-  uint64_t denied = 0;          // calls denied (enforce), asks denied included
+  uint64_t denied = 0;  // calls denied (enforce), asks denied included
   uint64_t denied_missing = 0;  // of those: on a path that did not exist, answered ENOENT or ENOTDIR
   uint64_t asks_allowed = 0, asks_denied = 0;
   uint64_t would_deny = 0, would_ask = 0;  // audit: what enforce would have done
@@ -230,7 +230,7 @@ class Tracer final : public ChildRunner {
   EventSink* sink_;
   TracerOptions options_;
   std::atomic<pid_t> main_pid_{0};
-  UniqueFd error_pipe_;                 // child -> tracer: setup or exec failure (CLOEXEC: closes on success)
+  UniqueFd error_pipe_;  // child -> tracer: setup or exec failure (CLOEXEC: closes on success)
   int64_t wall_offset_ns_ = 0;          // CLOCK_REALTIME - CLOCK_MONOTONIC (see StartEvent)
   int64_t wall_offset_sampled_ns_ = 0;  // CLOCK_MONOTONIC when it was sampled
   std::unordered_map<pid_t, ThreadState*> threads_;
