@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/event_json.h"
+#include "format/text_escape.h"
 
 namespace agenttrace {
 namespace {
@@ -63,30 +64,55 @@ std::optional<RequestVerdict> ParseRequestVerdict(std::string_view name) {
   return std::nullopt;
 }
 
-Event MakeDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode) {
-  Event e = Annotation(kDecisionText, &request);
-  // The request's JSON is spliced in as text: it is already valid JSON, and parsing it back into a
-  // json value per decided syscall would double the cost on the tracer's hot path.
-  nlohmann::json j;
-  j["decision"] = RequestVerdictName(decision.verdict);
-  j["rule"] = decision.rule;
-  j["mode"] = EnforceModeName(mode);
-  if (decision.verdict != RequestVerdict::kAllow && !decision.reason.empty()) j["reason"] = decision.reason;
-  if (decision.error) j["error"] = true;
-  e.json = Dump(j);
-  e.json.pop_back();  // '}'
-  e.json += ",\"request\":";
-  if (request.env_names.empty()) {
-    AppendEventJson(request, &e.json);
+namespace {
+
+// `"key":"value"` after a comma, as nlohmann's dump() writes it (invalid UTF-8 is replaced as it does).
+void AppendMember(std::string_view key, std::string_view value, std::string* out) {
+  out->push_back(',');
+  AppendDumpString(key, out);
+  out->push_back(':');
+  if (IsValidUtf8(value)) {
+    AppendDumpString(value, out);
   } else {
-    // An exec's variable names (dozens) are on its recorded event already and no policy reads them;
-    // the secret ones, which make secret.read actions, stay.
-    Event slim = request;
-    slim.env_names.clear();
-    AppendEventJson(slim, &e.json);
+    *out += Dump(nlohmann::json(std::string(value)));
   }
-  e.json += '}';
+}
+
+}  // namespace
+
+Event MakeDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode) {
+  Event e;
+  AppendDecisionEvent(request, decision, mode, &e);
   return e;
+}
+
+void AppendDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode, Event* e) {
+  e->Clear();
+  e->kind = EventKind::kAnnotation;
+  e->text = kDecisionText;
+  e->pid = request.pid;
+  e->tid = request.tid;
+  e->mono_ns = request.mono_ns;
+  e->wall_ns = request.wall_ns;
+  if (e->mono_ns == 0) {
+    e->mono_ns = Now(CLOCK_MONOTONIC);
+    e->wall_ns = Now(CLOCK_REALTIME);
+  }
+  // Built by hand on the tracer's hot path, with the keys in the order nlohmann's dump() gave them
+  // (sorted), so that the bytes are those of earlier versions. The request goes in its compact form:
+  // its pid, tid and times are the annotation's own (ParseDecisionEvent puts them back).
+  std::string& j = e->json;
+  j.assign("{\"decision\":");
+  AppendDumpString(RequestVerdictName(decision.verdict), &j);
+  if (decision.error) j += ",\"error\":true";
+  j += ",\"mode\":";
+  AppendDumpString(EnforceModeName(mode), &j);
+  if (decision.verdict != RequestVerdict::kAllow && !decision.reason.empty())
+    AppendMember("reason", decision.reason, &j);
+  AppendMember("rule", decision.rule, &j);
+  j += ",\"request\":";
+  AppendRequestJson(request, &j);
+  j += '}';
 }
 
 bool IsDecisionEvent(const Event& e) { return e.kind == EventKind::kAnnotation && e.text == kDecisionText; }
@@ -120,6 +146,11 @@ Result<DecisionRecord> ParseDecisionEvent(const Event& e) {
   Result<Event> request = EventFromJson(Dump(*req), /*require_seq=*/false);
   if (!request.ok()) return bad("request: " + request.status().message());
   r.request = std::move(request).value();
+  // The compact form (since the request lost them) takes its identity and times from the annotation.
+  if (!req->contains("pid")) r.request.pid = e.pid;
+  if (!req->contains("tid")) r.request.tid = e.tid;
+  if (!req->contains("mono_ns")) r.request.mono_ns = e.mono_ns;
+  if (!req->contains("ts_ns")) r.request.wall_ns = e.wall_ns;
   return r;
 }
 

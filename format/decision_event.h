@@ -4,9 +4,12 @@
 //
 //   "decision"          one per decided request, appended while the decider's lock is held, so their
 //                       order in the session is the order in which the live evaluator saw the requests.
-//                       json: {"decision","rule","mode","reason"?,"error"?,"request":{event as known
-//                       at request time, in the JSON-lines form, without env_names}}. Replay re-evaluates the requests
-//                       in that order (the result is never consulted: it was not known) and compares.
+//                       json: {"decision","error"?,"mode","reason"?,"rule","request":{event as known
+//                       at request time, in the JSON-lines form without ts_ns, mono_ns, pid, tid,
+//                       env_names, syscall_nr, arch and args (AppendRequestJson): the annotation's own pid,
+//                       tid and times are the request's}}. Sessions recorded before carry those fields in
+//                       the request too; both forms parse. Replay re-evaluates the requests in that order
+//                       (the result is never consulted: it was not known) and compares.
 //   "decision.answer"   how an ask was answered: {"answer":"allow"|"deny","by","rule","mode"}; pid, tid
 //                       and mono_ns are those of the request it answers.
 //   "decision.failed"   a denial could not be applied (register write failed); the agent's tree is
@@ -46,6 +49,8 @@ std::optional<RequestVerdict> ParseRequestVerdict(std::string_view name);
 
 // A "decision" event for `request` (its pid, tid and times are copied).
 Event MakeDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode);
+// The same into *out, reusing its strings' capacity (the per-request path of the live decider).
+void AppendDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode, Event* out);
 
 struct DecisionRecord {
   RequestDecision decision;

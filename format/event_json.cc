@@ -227,8 +227,6 @@ std::string_view ErrnoName(int err) {
   }
 }
 
-namespace {
-
 // Appends `s` (valid UTF-8) as a JSON string exactly as nlohmann::json's dump() writes it, so that the
 // export's bytes stay those it always had: the short escapes, other control characters as \u00xx.
 void AppendDumpString(std::string_view s, std::string* out) {
@@ -258,6 +256,8 @@ void AppendDumpString(std::string_view s, std::string* out) {
   out->append(run, end - run);
   out->push_back('"');
 }
+
+namespace {
 
 // Writes the event's fields in the order of the format (docs/format.md), each only when it differs
 // from its default; a text field that is not valid UTF-8 is written escaped and named in "escaped".
@@ -353,13 +353,17 @@ class EventJsonWriter {
 
 }  // namespace
 
-void AppendEventJson(const Event& e, std::string* out) {
+namespace {
+
+void AppendEventJsonForm(const Event& e, bool request_form, std::string* out) {
   EventJsonWriter w(out);
   w.Uint("seq", e.seq);
-  w.Int("ts_ns", e.wall_ns);
-  w.Int("mono_ns", e.mono_ns);
-  w.Int("pid", e.pid);
-  w.Int("tid", e.tid);
+  if (!request_form) {
+    w.Int("ts_ns", e.wall_ns);
+    w.Int("mono_ns", e.mono_ns);
+    w.Int("pid", e.pid);
+    w.Int("tid", e.tid);
+  }
   w.Key("kind");
   AppendDumpString(EventKindName(e.kind), out);
   if (IsSyscallKind(e.kind)) {
@@ -384,7 +388,7 @@ void AppendEventJson(const Event& e, std::string* out) {
   w.IntIf("gid", e.gid);
   w.IntIf("size", e.size);
   w.Texts("argv", e.argv);
-  w.Texts("env_names", e.env_names);
+  if (!request_form) w.Texts("env_names", e.env_names);
   w.Texts("secret_env_names", e.secret_env_names);
   w.IntIf("child_pid", e.child_pid);
   w.BoolIf("is_thread", e.is_thread);
@@ -404,6 +408,11 @@ void AppendEventJson(const Event& e, std::string* out) {
     w.Key("direction");
     AppendDumpString(DirectionName(e.direction), out);
   }
+  if (request_form) {
+    w.Text("text", e.text);
+    w.Close();
+    return;
+  }
   w.IntIf("syscall_nr", e.syscall_nr);
   w.IntIf("arch", e.arch);
   if (e.args != std::array<uint64_t, 6>{}) {
@@ -420,6 +429,12 @@ void AppendEventJson(const Event& e, std::string* out) {
   w.Text("text", e.text);
   w.Close();
 }
+
+}  // namespace
+
+void AppendEventJson(const Event& e, std::string* out) { AppendEventJsonForm(e, false, out); }
+
+void AppendRequestJson(const Event& e, std::string* out) { AppendEventJsonForm(e, true, out); }
 
 std::string EventToJson(const Event& event) {
   std::string s;

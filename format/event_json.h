@@ -25,6 +25,13 @@ inline constexpr size_t kMaxJsonLineBytes = kMaxJsonBytes;
 
 // Appends the event's JSON object (no newline) to *out.
 void AppendEventJson(const Event& event, std::string* out);
+// The same without the fields a request's decision event carries itself or no policy reads (ts_ns,
+// mono_ns, pid, tid, env_names, syscall_nr, arch, args): the "request" of a decision event
+// (format/decision_event.h).
+void AppendRequestJson(const Event& event, std::string* out);
+// Appends `s` as a JSON string, byte for byte as nlohmann's dump() writes it. `s` must be valid
+// UTF-8 (IsValidUtf8): other bytes are copied, not replaced.
+void AppendDumpString(std::string_view s, std::string* out);
 std::string EventToJson(const Event& event);
 // Parses one JSON object. `require_seq`: whether seq/ts fields must be present (import: yes; the
 // ingestion socket: no, the writer assigns them). Refuses a line over kMaxJsonBytes or nested deeper

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -145,8 +145,7 @@ bool TraceeMemory::ReadPeek(pid_t tid, uint64_t addr, void* buf, size_t len) {
   return true;
 }
 
-bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out,
-                              bool* truncated) {
+bool TraceeMemory::ReadString(pid_t tid, uint64_t addr, size_t max, std::string* out, bool* truncated) {
   out->clear();
   if (truncated) *truncated = false;
   if (addr == 0) return false;
@@ -211,8 +210,7 @@ bool PathResolver::FdPath(pid_t tid, int fd, std::string* out) {
   return true;
 }
 
-void PathResolver::Resolve(pid_t tid, int dirfd, std::string_view path, bool empty_path_means_fd,
-                           std::string* out) {
+void PathResolver::Resolve(pid_t tid, int dirfd, std::string_view path, bool empty_path_means_fd, std::string* out) {
   if (!path.empty() && path[0] == '/') {
     NormalizePath("/", path, out);
     return;
@@ -240,19 +238,27 @@ bool PathResolver::OwnFdPath(int fd, std::string* out) {
   return true;
 }
 
-bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out) {
-  if (path.empty() || path.size() >= sizeof(link_)) return false;
-  // Split off the last component (trailing slashes belong to it: "rmdir d/" removes d).
-  size_t end = path.size();
-  while (end > 1 && path[end - 1] == '/') --end;
-  size_t slash = path.rfind('/', end - 1);
-  std::string_view last = slash == std::string_view::npos ? path.substr(0, end) : path.substr(slash + 1, end - slash - 1);
-  bool whole = last.empty() || last == "." || last == "..";  // the path names a directory to walk
-  // A bare name: the base (cwd or dirfd, from /proc) is already exact, so only a symlink in its place
-  // can change the answer, and only when it is followed.
-  const bool bare = slash == std::string_view::npos && !whole;
-  if (bare && !follow_last) return false;
-  bool absolute = path[0] == '/';
+void PathResolver::EnableContextCache(bool on) {
+  cache_contexts_ = on;
+  contexts_.clear();
+}
+
+void PathResolver::SetContextChangeInFlight(bool in_flight) {
+  change_in_flight_ = in_flight;
+  contexts_.clear();
+}
+
+int PathResolver::BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned) {
+  const bool contextual = absolute || dirfd == AT_FDCWD;  // a dirfd is the fd table's: not kept
+  UniqueFd* slot = nullptr;
+  if (contextual && cache_contexts_ && !change_in_flight_) {
+    auto it = contexts_.find(tid);
+    if (it == contexts_.end() && contexts_.size() < kMaxCachedContexts) it = contexts_.try_emplace(tid).first;
+    if (it != contexts_.end()) {
+      slot = absolute ? &it->second.root : &it->second.cwd;
+      if (slot->valid()) return slot->get();
+    }
+  }
   if (absolute) {
     std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
   } else if (dirfd == AT_FDCWD) {
@@ -260,7 +266,30 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   } else {
     std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/fd/%d", tid, dirfd);
   }
-  int base = open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  UniqueFd fd(open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ++base_opens_;
+  if (!fd.valid()) return -1;
+  UniqueFd* keep = slot != nullptr ? slot : owned;
+  *keep = std::move(fd);
+  return keep->get();
+}
+
+bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out) {
+  if (path.empty() || path.size() >= sizeof(link_)) return false;
+  // Split off the last component (trailing slashes belong to it: "rmdir d/" removes d).
+  size_t end = path.size();
+  while (end > 1 && path[end - 1] == '/') --end;
+  size_t slash = path.rfind('/', end - 1);
+  std::string_view last =
+      slash == std::string_view::npos ? path.substr(0, end) : path.substr(slash + 1, end - slash - 1);
+  bool whole = last.empty() || last == "." || last == "..";  // the path names a directory to walk
+  // A bare name: the base (cwd or dirfd, from /proc) is already exact, so only a symlink in its place
+  // can change the answer, and only when it is followed.
+  const bool bare = slash == std::string_view::npos && !whole;
+  if (bare && !follow_last) return false;
+  bool absolute = path[0] == '/';
+  UniqueFd owned_base;  // when the base is not a cached context
+  int base = BaseFd(tid, dirfd, absolute, &owned_base);
   if (base < 0) return false;
   // Absolute symlinks met on a relative walk resolve in the tracer's root, which is the tracee's
   // unless the agent chroots (docs/threat-model.md). Absolute paths are walked relative to the
@@ -281,14 +310,10 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
     if (target >= 0) {
       ok = OwnFdPath(target, out);
       close(target);
-      close(base);
       return ok;
     }
   }
-  if (bare) {  // not there yet (a create): the lexical path is the kernel's
-    close(base);
-    return false;
-  }
+  if (bare) return false;  // not there yet (a create): the lexical path is the kernel's
   if (whole) {
     dir_part_.assign(path);
   } else {
@@ -301,7 +326,6 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   how.resolve = resolve;
   // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
   int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
-  close(base);
   if (dir < 0) return false;
   if (whole) {
     ok = OwnFdPath(dir, out);

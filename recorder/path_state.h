@@ -11,7 +11,14 @@
 // Bounds: every read from the tracee is bounded by the caller's limit; nothing here trusts tracee data.
 //
 // Caching: both classes keep what they read (memory pages, a cwd) until Invalidate(), which the tracer
-// calls at every stop; nothing is carried from one stop to the next.
+// calls at every stop; nothing is carried from one stop to the next, except, when the tracer enables
+// it, the context cache of PathResolver: a descriptor of each thread's root and cwd directories, which
+// KernelPath walks from. A descriptor names the directory object, not its path (a rename does not
+// make it stale); only a change of the thread's root or cwd does, and every call that can make one is
+// trapped (chdir and fchdir under SeccompFilterOptions::trap_cwd_changes; chroot, pivot_root, setns,
+// unshare, mount and umount2 always). The tracer forgets every thread's contexts at the entry and at
+// the exit of such a call, by any thread (threads and CLONE_FS children share a cwd; pivot_root moves
+// other processes' roots), and caches nothing while one is between the two.
 //
 // Thread-safety: thread-compatible (each object keeps a scratch buffer); the tracer uses one of each.
 #ifndef AGENTTRACE_RECORDER_PATH_STATE_H_
@@ -23,6 +30,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+
+#include "format/unique_fd.h"
 
 namespace agenttrace {
 
@@ -107,16 +117,45 @@ class PathResolver {
   // does not exist, or when the lexical path is already exact (a bare name in the cwd or dirfd that is
   // not followed, or does not exist yet). Costs a few syscalls of the tracer's own: with `follow_last`
   // and an existing leaf, open of the base, openat2 of the whole path, readlink, two closes; otherwise
-  // the parent's openat2 too.
+  // the parent's openat2 too. With the context cache, a root or cwd base is opened once per thread
+  // (and after each change), which saves an open and a close per call.
   bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out);
+
+  // The context cache (header comment): off by default. Turning it off forgets every context.
+  void EnableContextCache(bool on);
+  // While true, contexts are neither kept nor used (a call that may change one is in flight); the
+  // change of state forgets every context.
+  void SetContextChangeInFlight(bool in_flight);
+  // Forgets the root and cwd descriptors of every thread, or of one (it died or exec'd).
+  void ForgetContexts() { contexts_.clear(); }
+  void ForgetContext(pid_t tid) { contexts_.erase(tid); }
+  // Threads whose contexts are held (for tests).
+  size_t cached_contexts() const { return contexts_.size(); }
+  // Descriptors the tracer opened for KernelPath so far (for tests and benchmarks).
+  uint64_t base_opens() const { return base_opens_; }
+
+  // At most this many threads' contexts are held (two descriptors each); others open theirs per call.
+  static constexpr size_t kMaxCachedContexts = 256;
 
  private:
   // readlink of /proc/self/fd/FD into *out; false if it is not an absolute path of a live object.
   bool OwnFdPath(int fd, std::string* out);
+  // The directory a walk by `tid` starts from: its root (absolute paths), cwd (AT_FDCWD) or `dirfd`.
+  // A cached descriptor, or one opened into *owned; -1 if it cannot be opened.
+  int BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned);
+
+  struct Contexts {
+    UniqueFd root;
+    UniqueFd cwd;
+  };
+  std::unordered_map<pid_t, Contexts> contexts_;  // by tid
+  bool cache_contexts_ = false;
+  bool change_in_flight_ = false;
+  uint64_t base_opens_ = 0;
 
   std::string base_;
   std::string dir_part_;  // KernelPath's scratch: the parent's path, then the whole path (no allocation per call)
-  std::string cwd_;  // the cwd of cwd_tid_ (0: none) at this stop
+  std::string cwd_;       // the cwd of cwd_tid_ (0: none) at this stop
   pid_t cwd_tid_ = 0;
   char link_[4096];
   char proc_path_[64];

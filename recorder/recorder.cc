@@ -146,7 +146,11 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   SecretScanner scanner(key, env);
-  AT_ASSIGN_OR_RETURN(SeccompProgram filter, BuildSeccompFilter());
+  // Under enforcement chdir and fchdir are trapped too, so that the tracer can keep each thread's
+  // cwd descriptor between calls (recorder/path_state.h).
+  SeccompFilterOptions filter_options;
+  filter_options.trap_cwd_changes = o.enforce.has_value();
+  AT_ASSIGN_OR_RETURN(SeccompProgram filter, BuildSeccompFilter(filter_options));
 
   RecordingOrigin origin{o.label, o.agent_name, o.agent_version, "ptrace", o.command};
   WriterOptions wopts;

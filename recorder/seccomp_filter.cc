@@ -29,15 +29,16 @@ Status Check(int rc, const std::string& what) {
   return Status::Ok();
 }
 
+static_assert(kCwdChangeSyscalls[0] == SYS_chdir && kCwdChangeSyscalls[1] == SYS_fchdir);
+
 }  // namespace
 
-Result<SeccompProgram> BuildSeccompFilter() {
+Result<SeccompProgram> BuildSeccompFilter(const SeccompFilterOptions& options) {
   CtxPtr ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (!ctx) return Status::Internal("seccomp filter: seccomp_init failed");
   // Foreign ABIs (i386, and x32 numbers under the x86_64 arch, which libseccomp routes to the
   // bad-arch action when x32 is not in the filter) are trapped, never allowed silently.
-  AT_RETURN_IF_ERROR(Check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH,
-                                            SCMP_ACT_TRACE(kTraceDataForeign)),
+  AT_RETURN_IF_ERROR(Check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRACE(kTraceDataForeign)),
                            "bad-arch action"));
   AT_RETURN_IF_ERROR(Check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0), "nnp attribute"));
   AT_RETURN_IF_ERROR(Check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize"));
@@ -57,6 +58,12 @@ Result<SeccompProgram> BuildSeccompFilter() {
     }
     AT_RETURN_IF_ERROR(Check(rc, std::string("rule for ") + s.name));
   }
+  if (options.trap_cwd_changes) {
+    for (uint32_t nr : kCwdChangeSyscalls) {
+      AT_CHECK_MSG(LookupSyscall(nr) == nullptr, "a cwd change syscall is in the table");
+      AT_RETURN_IF_ERROR(Check(seccomp_rule_add(ctx.get(), trace, static_cast<int>(nr), 0), "rule for chdir"));
+    }
+  }
 
   UniqueFd mem(static_cast<int>(syscall(SYS_memfd_create, "agenttrace-bpf", MFD_CLOEXEC)));
   if (!mem.valid()) return Status::FromErrno("seccomp filter: memfd_create", errno);
@@ -66,6 +73,7 @@ Result<SeccompProgram> BuildSeccompFilter() {
     return Status::Internal("seccomp filter: exported program has size " + std::to_string(size));
   }
   SeccompProgram prog;
+  prog.traps_cwd_changes = options.trap_cwd_changes;
   prog.insns.resize(size / sizeof(sock_filter));
   if (pread(mem.get(), prog.insns.data(), size, 0) != size) {
     return Status::FromErrno("seccomp filter: reading exported program", errno);

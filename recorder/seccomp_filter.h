@@ -5,7 +5,8 @@
 // (nr & 0x40000000) -> TRACE (ret data kTraceDataForeign), so that the tracer records them as
 // "foreign-arch" escapes. The ALLOW path depends on the syscall number only, except for the two rows
 // flagged kArgFiltered: sendto traps only with a destination address (argument 4 != NULL, so that
-// send() on a connected TCP socket stays untraced) and prctl only for PR_SET_SECCOMP.
+// send() on a connected TCP socket stays untraced) and prctl only for PR_SET_SECCOMP. Under
+// SeccompFilterOptions::trap_cwd_changes, chdir and fchdir are trapped too.
 // libseccomp builds the program as a binary tree (SCMP_FLTATR_CTL_OPTIMIZE = 2).
 //
 // The program is built once in the recorder (it allocates) and installed in the forked child, which
@@ -31,12 +32,22 @@ namespace agenttrace {
 inline constexpr uint32_t kTraceDataRecorded = 1;
 inline constexpr uint32_t kTraceDataForeign = 0xFFFF;
 
-struct SeccompProgram {
-  std::vector<sock_filter> insns;
+// chdir and fchdir: not in the table (nothing is recorded for them), trapped only when asked, so that a
+// tracer that keeps each thread's cwd descriptor across stops (PathResolver's context cache, for
+// request-time enforcement) sees every change of a cwd.
+inline constexpr uint32_t kCwdChangeSyscalls[] = {80 /* chdir */, 81 /* fchdir */};
+
+struct SeccompFilterOptions {
+  bool trap_cwd_changes = false;  // also trap kCwdChangeSyscalls
 };
 
-// Generates the program from recorder/syscall_table.def.
-Result<SeccompProgram> BuildSeccompFilter();
+struct SeccompProgram {
+  std::vector<sock_filter> insns;
+  bool traps_cwd_changes = false;  // built with SeccompFilterOptions::trap_cwd_changes
+};
+
+// Generates the program from recorder/syscall_table.def (and kCwdChangeSyscalls when asked).
+Result<SeccompProgram> BuildSeccompFilter(const SeccompFilterOptions& options = {});
 
 // Installs `prog` as a seccomp filter of the calling thread (SECCOMP_SET_MODE_FILTER, no flags).
 // Does not set no_new_privs. Returns 0 or an errno value. Async-signal-safe: usable between fork and

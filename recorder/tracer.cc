@@ -231,6 +231,8 @@ void Tracer::TakeRequests() {
 Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
   if (spec.argv.empty()) return Status::InvalidArgument("no command to record");
   AT_ASSIGN_OR_RETURN(std::string program, FindProgram(spec.argv[0], spec.env));
+  // Root and cwd descriptors are kept across stops only when every change of a cwd stops here.
+  paths_.EnableContextCache(options_.decider != nullptr && filter.traps_cwd_changes);
 
   // Everything the child needs is prepared here: between fork and exec it may not allocate.
   std::vector<char*> argv;
@@ -336,6 +338,8 @@ Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
   t->counted = false;
   t->parked = false;
   t->deny_errno = 0;
+  t->silent = false;
+  t->context_change = false;
   threads_[tid] = t;
   if (killing_) {
     // A task born after the kill (its parent's fork was in flight): it must not outlive the recording.
@@ -352,8 +356,10 @@ void Tracer::CountProcess(ThreadState* t) {
 }
 
 void Tracer::Remove(pid_t tid) {
+  paths_.ForgetContext(tid);
   auto it = threads_.find(tid);
   if (it == threads_.end()) return;
+  EndContextChange(it->second);
   free_states_.push_back(it->second);
   threads_.erase(it);
 }
@@ -397,11 +403,67 @@ void Tracer::FinishPending(ThreadState* t, int64_t result) {
   Emit(t->ev);
 }
 
+namespace {
+
+bool IsCwdChange(const __ptrace_syscall_info& info) {
+  return info.arch == AUDIT_ARCH_X86_64 &&
+         std::find(std::begin(kCwdChangeSyscalls), std::end(kCwdChangeSyscalls), info.seccomp.nr) !=
+             std::end(kCwdChangeSyscalls);
+}
+
+// Whether the call, once it runs, may change the root or cwd of some traced thread: the escapes that
+// do, and any foreign-ABI call (an i386 chdir has another number).
+bool MayChangeContext(const SyscallCall& c) {
+  if (c.arch != AUDIT_ARCH_X86_64 || (c.nr & kX32SyscallBit) != 0) return true;
+  switch (c.nr) {
+    case SYS_chroot:
+    case SYS_pivot_root:
+    case SYS_setns:
+    case SYS_unshare:
+    case SYS_mount:
+    case SYS_umount2:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void Tracer::BeginContextChange(ThreadState* t) {
+  if (t->context_change) return;
+  t->context_change = true;
+  if (context_changes_in_flight_++ == 0) {
+    paths_.SetContextChangeInFlight(true);
+  } else {
+    paths_.ForgetContexts();
+  }
+}
+
+void Tracer::EndContextChange(ThreadState* t) {
+  if (!t->context_change) return;
+  t->context_change = false;
+  if (--context_changes_in_flight_ == 0) {
+    paths_.SetContextChangeInFlight(false);
+  } else {
+    paths_.ForgetContexts();
+  }
+}
+
 void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
   __ptrace_syscall_info info{};
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info);
   if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
     Resume(tid, t, 0);  // thread vanished, or not a seccomp stop after all
+    return;
+  }
+  if (IsCwdChange(info)) {
+    // Trapped only for the context cache (SeccompFilterOptions::trap_cwd_changes): nothing to record
+    // or decide; no context is kept from here until its exit stop.
+    t->silent = true;
+    t->in_syscall = true;
+    BeginContextChange(t);
+    Resume(tid, t, 0);
     return;
   }
   mem_.Invalidate();  // the tracee ran since the last stop
@@ -477,12 +539,20 @@ void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
     t->in_syscall = false;
   } else {
     t->in_syscall = true;
+    if (MayChangeContext(c)) BeginContextChange(t);  // until its exit stop (or the thread's death)
   }
   Resume(tid, t, 0);
 }
 
 void Tracer::OnSyscallExit(pid_t tid, ThreadState* t) {
   if (!t->in_syscall) {
+    Resume(tid, t, 0);
+    return;
+  }
+  EndContextChange(t);  // the call has taken effect: contexts read from now on see it
+  if (t->silent) {
+    t->silent = false;
+    t->in_syscall = false;
     Resume(tid, t, 0);
     return;
   }
@@ -550,6 +620,7 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
       threads_.erase(static_cast<pid_t>(former));
       ThreadState* old_leader = Find(tid);
       if (old_leader != nullptr) {
+        EndContextChange(old_leader);
         free_states_.push_back(old_leader);
         threads_.erase(tid);
       }
@@ -562,6 +633,9 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
   // Past this stop exec cannot fail (only kill the process): complete the exec event with result 0
   // now (/proc/PID/exe already names the new program) and skip the syscall-exit stop.
   ThreadState* t = *tp;
+  // exec keeps the root and cwd, but the tids may have moved (above): forget both.
+  paths_.ForgetContext(tid);
+  paths_.ForgetContext(static_cast<pid_t>(former));
   if (t->in_syscall && t->ev.kind == EventKind::kExec) {
     mem_.Invalidate();  // the tracee ran since the last stop (the argv check reads /proc afresh)
     paths_.Invalidate();
@@ -587,7 +661,9 @@ void Tracer::EmitToctou(pid_t tid, ThreadState* t) {
 
 void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {
   // A thread that died parked on an ask or denied before its exit stop: the call never ran.
-  if (t->in_syscall) FinishPending(t, t->deny_errno != 0 ? -t->deny_errno : -EINTR);
+  if (t->in_syscall && !t->silent) FinishPending(t, t->deny_errno != 0 ? -t->deny_errno : -EINTR);
+  t->in_syscall = false;
+  t->silent = false;
   t->parked = false;
   t->deny_errno = 0;
   if (tid == t->pid) {
@@ -725,6 +801,7 @@ Result<TraceOutcome> Tracer::Run() {
     }
   }
   threads_.clear();
+  outcome_.path_base_opens = paths_.base_opens();
 
   if (error_pipe_.valid()) {
     ChildFailure f{};

@@ -121,6 +121,7 @@ struct TraceOutcome {
   uint64_t denied_missing = 0;  // of those: on a path that did not exist, answered ENOENT or ENOTDIR
   uint64_t asks_allowed = 0, asks_denied = 0;
   uint64_t would_deny = 0, would_ask = 0;  // audit: what enforce would have done
+  uint64_t path_base_opens = 0;            // root, cwd and dirfd descriptors opened to resolve paths at entry
   bool enforcement_failed = false;         // a denial could not be applied: the tree was killed
   std::string enforcement_failure;         // why
 };
@@ -133,7 +134,9 @@ class Tracer final : public ChildRunner {
   Tracer& operator=(const Tracer&) = delete;
 
   // Starts the agent. NotFound: argv[0] is not found; PermissionDenied: ptrace is not permitted here
-  // (the message says why and how to fix it); other codes for system failures.
+  // (the message says why and how to fix it); other codes for system failures. With a decider and a
+  // filter that traps cwd changes (SeccompFilterOptions::trap_cwd_changes), the descriptors entry-time
+  // resolution walks from are kept across stops (PathResolver's context cache).
   Status Start(const SpawnSpec& spec, const SeccompProgram& filter);
   // Traces until every traced process has exited. An error means the tracer itself failed (setup of
   // the child, waitpid); the sink's failures are reported in TraceOutcome::sink_status instead.
@@ -171,6 +174,9 @@ class Tracer final : public ChildRunner {
     uint64_t ask_ticket = 0;   // which answer it waits for
     int deny_errno = 0;        // denied: its exit stop sets -deny_errno
     RequestDecision decision;  // of the pending ask
+    // Context cache (PathResolver): a call that may change a root or cwd is between entry and exit.
+    bool context_change = false;
+    bool silent = false;  // a trapped chdir/fchdir: no event, only the exit stop
   };
 
   ThreadState* Find(pid_t tid);
@@ -180,6 +186,10 @@ class Tracer final : public ChildRunner {
   void Resume(pid_t tid, ThreadState* t, int sig);
 
   void OnSeccompStop(pid_t tid, ThreadState* t);
+  // A call of `t` that may change some thread's root or cwd starts (it is about to run) or ends:
+  // while any is in flight, PathResolver keeps no context (path_state.h).
+  void BeginContextChange(ThreadState* t);
+  void EndContextChange(ThreadState* t);
   // After decoding a seccomp stop: applies the entry action and resumes.
   void ContinueEntry(pid_t tid, ThreadState* t);
   // Asks the decider; true: go on with the call; false: the thread is denied or parked (handled).
@@ -228,6 +238,7 @@ class Tracer final : public ChildRunner {
   std::vector<ThreadState*> free_states_;
   TraceeMemory mem_;
   PathResolver paths_;
+  int context_changes_in_flight_ = 0;  // threads with ThreadState::context_change
   DecodeEnv env_;
   Event extra_;  // events made outside a call (proc.exit, clone-untraced)
   TraceOutcome outcome_;

@@ -67,7 +67,10 @@ RequestDecision LiveDecider::Decide(const Event& request) {
       break;
   }
   if (d.error) ++counts_.errors;
-  if (options_.record) options_.record(MakeDecisionEvent(scratch_, d, options_.mode));
+  if (options_.record) {
+    AppendDecisionEvent(scratch_, d, options_.mode, &decision_event_);
+    options_.record(decision_event_);
+  }
   return d;
 }
 

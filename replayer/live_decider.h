@@ -82,6 +82,7 @@ class LiveDecider final : public RequestDecider {
   DecisionCounts counts_;                           // guarded by mu_
   Event scratch_;                                   // guarded by mu_: the request being decided
   uint64_t next_seq_ = 0;                           // guarded by mu_: its sequence number
+  Event decision_event_;                            // guarded by mu_: its decision event (reused)
 };
 
 // The decision the engine's verdict `v` stands for, with the rule's id and description.

@@ -21,6 +21,13 @@
 #   recorded event the syscalls the tracer made and its ptrace stops (each stop ends with exactly one
 #   PTRACE_CONT, PTRACE_SYSCALL or PTRACE_LISTEN). Unlike wall times these counts do not depend on the
 #   machine's load. agenttrace's writer thread is not counted (about a hundred syscalls per run).
+#   With ENFORCE, `agenttrace run` is counted too, and then both agenttrace modes run R more times each
+#   (interleaved, no outer strace) for their own CPU time (workloads/cpu_self.c: getrusage of the
+#   agenttrace process alone, all its threads, none of the traced programs); the medians are printed
+#   with the tracer's extra system calls per file.open event. CPU time depends on the load far less than
+#   wall time (no waiting is counted), but cache and frequency effects remain: compare runs interleaved.
+#   BASELINE=BINARY (with COUNT and ENFORCE): another agenttrace build (e.g. the commit before a change)
+#   is counted and timed the same way, interleaved with the first, and printed on its own lines.
 # Needs: strace, zstd, cc, git. Builds nothing of agenttrace; compiles its two workload programs
 # (tests/bench/workloads/*.c) into a temporary directory. Uses only loopback networking; every run is
 # bounded by `timeout`; everything is removed at exit.
@@ -106,6 +113,7 @@ fi
 mkdir -p "$work/bin" "$work/home"
 cc -O2 -o "$work/bin/filestorm" "$here/workloads/filestorm.c"
 cc -O2 -o "$work/bin/tcpstorm" "$here/workloads/tcpstorm.c"
+[[ -z "${COUNT:-}" ]] || cc -O2 -shared -fPIC -o "$work/bin/cpu_self.so" "$here/workloads/cpu_self.c"
 
 # git must not read the machine's or the user's configuration.
 export GIT_CONFIG_NOSYSTEM=1 HOME="$work/home"
@@ -193,7 +201,7 @@ json_field() { sed -n "s/^ *\"$1\": *\([0-9.e+-]*\).*/\1/p" | head -n1; }
 
 # count_run MODE WORKLOAD: prints "events syscalls stops" and leaves the outer trace in $work/outer-MODE.txt
 count_run() {
-  local mode=$1 wl=$2 dir="$work/run-$2" cmd events outer="$work/outer-$1.txt"
+  local mode=$1 wl=$2 at=${3:-$at} dir="$work/run-$2" cmd events outer="$work/outer-$1.txt"
   prepare "$wl" "$dir"
   mapfile -d '' -t cmd < <(workload_cmd "$wl" "$dir")
   case "$mode" in
@@ -206,6 +214,12 @@ count_run() {
       (cd "$dir" && timeout "$run_timeout" strace -qq -o "$outer" "$at" record -q ${AT_RECORD_FLAGS:-} \
         --store "$work/store-$wl" -- "${cmd[@]}" >/dev/null) || die "$wl failed under agenttrace record"
       events=$("$at" stats --json --store "$work/store-$wl" | json_field events) ;;
+    enforce)
+      rm -rf "$work/store-run-$wl"
+      (cd "$dir" && timeout "$run_timeout" strace -qq -o "$outer" "$at" run ${AT_RECORD_FLAGS:-} --policy "$ENFORCE" \
+        --mode "${ENFORCE_MODE:-enforce}" --ask deny --store "$work/store-run-$wl" -- "${cmd[@]}" >/dev/null \
+        2>"$work/run-$wl.err") || die "$wl failed under agenttrace run: $(head -c 300 "$work/run-$wl.err")"
+      events=$("$at" stats --json --store "$work/store-run-$wl" | json_field events) ;;
   esac
   awk -v ev="$events" '/^[a-z_0-9]+\(/ { n++ } /^ptrace\(PTRACE_(CONT|SYSCALL|LISTEN),/ { s++ }
     END { print ev, n, s }' "$outer"
@@ -220,22 +234,79 @@ top_syscalls() {
     sort -k2,2gr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 } END { print "" }'
 }
 
+# cpu_run MODE WORKLOAD [BINARY]: prints "process_cpu_s tracer_thread_cpu_s" (user + system) of one
+# agenttrace run (of BINARY, default the one under test)
+cpu_run() {
+  local mode=$1 wl=$2 bin=${3:-$at} dir="$work/run-$2" cmd verb=(record -q) store="$work/store-$2" out="$work/cpu.txt"
+  prepare "$wl" "$dir"
+  mapfile -d '' -t cmd < <(workload_cmd "$wl" "$dir")
+  if [[ "$mode" == enforce ]]; then
+    verb=(run --policy "$ENFORCE" --mode "${ENFORCE_MODE:-enforce}" --ask deny)
+    store="$work/store-run-$wl"
+  fi
+  rm -rf "$store" "$out"
+  (cd "$dir" && timeout "$run_timeout" env LD_PRELOAD="$work/bin/cpu_self.so" AT_BENCH_CPU_OUT="$out" \
+    "$bin" "${verb[@]}" ${AT_RECORD_FLAGS:-} --store "$store" -- "${cmd[@]}" >/dev/null 2>"$work/run-$wl.err") ||
+    die "$wl failed under agenttrace $mode: $(head -c 300 "$work/run-$wl.err")"
+  awk '{ printf "%.4f %.4f\n", $1 + $2, $3 + $4 }' "$out"
+}
+
+# opens STORE: the file.open events of the store's only session
+opens() {
+  local id
+  id=$("$at" ls --store "$1" | awk 'NR > 1 && $1 ~ /^[0-9a-f-]+$/ { print $1 }' | tail -n1)
+  "$at" export --store "$1" "$id" | grep -c '"kind":"file.open"' || true
+}
+
 workloads=(${WORKLOADS:-files build git tcp})
 declare -A names=([files]="filestorm (2000 files)" [build]="cc -c x20" [git]="git (500 files)" [tcp]="2000 TCP conns")
 
+declare -A opens_of
 if [[ -n "${COUNT:-}" ]]; then
   echo "agenttrace recording benchmark, tracer work per recorded event (one run each); kernel $(uname -r)"
   echo "traced syscall set ($syscall_source): $(tr ',' '\n' <<<"$syscalls" | wc -l) syscalls${unknown[*]:+; not known to this strace, left out of its set: ${unknown[*]}}"
   echo
-  printf '%-24s %-10s %8s %9s %8s %8s %8s\n' workload tracer events syscalls sys/ev stops stops/ev
+  printf '%-24s %-15s %8s %9s %8s %8s %8s\n' workload tracer events syscalls sys/ev stops stops/ev
+  declare -A calls_of
   for wl in "${workloads[@]}"; do
-    for mode in strace agenttrace; do
-      read -r events calls stops < <(count_run "$mode" "$wl")
+    for mode in strace agenttrace ${ENFORCE:+enforce} ${BASELINE:+base-agenttrace base-enforce}; do
+      [[ -n "${ENFORCE:-}" || "$mode" != base-* ]] || continue
+      read -r events calls stops < <(count_run "${mode#base-}" "$wl" "$([[ $mode == base-* ]] && echo "$BASELINE")")
+      calls_of[$wl-$mode]=$calls
       awk -v name="${names[$wl]}" -v m="$mode" -v ev="$events" -v n="$calls" -v s="$stops" 'BEGIN {
-        printf "%-24s %-10s %8d %9d %8.2f %8d %8.2f\n", name, m, ev, n, n / ev, s, s / ev }'
-      echo "    per event: $(top_syscalls "$mode" "$events")"
+        printf "%-24s %-15s %8d %9d %8.2f %8d %8.2f\n", name, m, ev, n, n / ev, s, s / ev }'
+      echo "    per event: $(top_syscalls "${mode#base-}" "$events")"
     done
+    [[ -n "${ENFORCE:-}" ]] && opens_of[$wl]=$(opens "$work/store-run-$wl")
   done
+  if [[ -n "${ENFORCE:-}" ]]; then
+    echo
+    echo "agenttrace CPU seconds (user + system; median of $reps interleaved runs each), record vs run --policy" \
+      "$(basename "$ENFORCE"):"
+    printf '%-24s %9s %9s %7s | %9s %9s %7s | %7s %10s\n' workload record_s run_s run/rec tracer_rec tracer_run \
+      run/rec opens extra/open
+    for wl in "${workloads[@]}"; do
+      for mode in agenttrace enforce base-agenttrace base-enforce; do : >"$work/c-$mode"; done
+      for rep in $(seq 1 "$reps"); do
+        for mode in agenttrace enforce ${BASELINE:+base-agenttrace base-enforce}; do
+          cpu_run "${mode#base-}" "$wl" "$([[ $mode == base-* ]] && echo "$BASELINE")" >>"$work/c-$mode"
+        done
+      done
+      for prefix in "" ${BASELINE:+base-}; do
+        pr=$(awk '{ print $1 }' "$work/c-${prefix}agenttrace" | median)
+        pe=$(awk '{ print $1 }' "$work/c-${prefix}enforce" | median)
+        tr=$(awk '{ print $2 }' "$work/c-${prefix}agenttrace" | median)
+        te=$(awk '{ print $2 }' "$work/c-${prefix}enforce" | median)
+        awk -v name="${names[$wl]}${prefix:+ (baseline)}" -v pr="$pr" -v pe="$pe" -v tr="$tr" -v te="$te" \
+          -v o="${opens_of[$wl]}" -v cr="${calls_of[$wl-${prefix}agenttrace]}" -v ce="${calls_of[$wl-${prefix}enforce]}" 'BEGIN {
+          printf "%-24s %9.3f %9.3f %6.2fx | %9.3f %9.3f %6.2fx | %7d %10s\n", name, pr, pe, pe / pr, tr, te, te / tr, o,
+            (o >= 100 ? sprintf("%.2f", (ce - cr) / o) : "-") }'
+      done
+    done
+    echo
+    echo "record_s, run_s: the whole agenttrace process (tracer, writer and other threads; not the traced programs)."
+    echo "tracer_*: its main thread (the tracer) alone. extra/open: (run's tracer syscalls - record's) / file.open events."
+  fi
   echo
   echo "syscalls: made by the tracer's main thread over the whole run, start-up included (a few hundred)."
   echo "events: agenttrace stats; for strace, lines of its log (one per call, exit and signal)."

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -190,6 +192,87 @@ TEST(DecisionEventTest, MalformedDecisionIsCorruption) {
   EXPECT_EQ(ParseDecisionEvent(e).status().code(), StatusCode::kCorruption);
   e.json = "not json";
   EXPECT_EQ(ParseDecisionEvent(e).status().code(), StatusCode::kCorruption);
+}
+
+// The request is stored compact (no identity, times, raw syscall fields or environment names: the
+// annotation carries the first two, no policy reads the rest) and parses back whole.
+TEST(DecisionEventTest, RequestIsStoredCompactAndParsesBackWhole) {
+  Event req;
+  req.seq = 7;
+  req.kind = EventKind::kExec;
+  req.pid = 41;
+  req.tid = 42;
+  req.mono_ns = 1000;
+  req.wall_ns = 2000;
+  req.path = "/usr/bin/curl";
+  req.argv = {"curl", "https://example.invalid/\"q\""};
+  req.env_names = {"PATH", "HOME"};
+  req.secret_env_names = {"GITHUB_TOKEN"};
+  req.syscall_nr = 59;
+  req.arch = 0xc000003e;
+  req.args = {1, 2, 3, 4, 5, 6};
+  RequestDecision d;
+  d.verdict = RequestVerdict::kDeny;
+  d.rule = "no-curl";
+  d.reason = "network tools need review\n(\xe2\x9c\x93)";
+  Event e = MakeDecisionEvent(req, d, EnforceMode::kAudit);
+  EXPECT_EQ(e.pid, 41);
+  EXPECT_EQ(e.tid, 42);
+  EXPECT_EQ(e.mono_ns, 1000);
+  EXPECT_EQ(e.wall_ns, 2000);
+  for (const char* gone : {"\"ts_ns\"", "\"mono_ns\"", "\"pid\"", "\"tid\"", "\"env_names\"", "\"syscall_nr\"",
+                           "\"arch\"", "\"args\""}) {
+    EXPECT_EQ(e.json.find(gone), std::string::npos) << gone << " in " << e.json;
+  }
+  // The header's bytes are those nlohmann's dump() wrote before it was built by hand.
+  nlohmann::json header;
+  header["decision"] = "deny";
+  header["rule"] = d.rule;
+  header["mode"] = "audit";
+  header["reason"] = d.reason;
+  std::string dumped = header.dump();
+  dumped.pop_back();
+  EXPECT_EQ(e.json.substr(0, dumped.size()), dumped);
+
+  auto r = ParseDecisionEvent(e);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->decision.verdict, RequestVerdict::kDeny);
+  EXPECT_EQ(r->decision.rule, "no-curl");
+  EXPECT_EQ(r->decision.reason, d.reason);
+  EXPECT_EQ(r->mode, EnforceMode::kAudit);
+  EXPECT_EQ(r->request.seq, 7u);
+  EXPECT_EQ(r->request.kind, EventKind::kExec);
+  EXPECT_EQ(r->request.pid, 41);
+  EXPECT_EQ(r->request.tid, 42);
+  EXPECT_EQ(r->request.mono_ns, 1000);
+  EXPECT_EQ(r->request.wall_ns, 2000);
+  EXPECT_EQ(r->request.path, "/usr/bin/curl");
+  EXPECT_EQ(r->request.argv, req.argv);
+  EXPECT_EQ(r->request.secret_env_names, req.secret_env_names);  // secret.read actions come from these
+}
+
+// Sessions recorded before the compact form carry the whole request: its own fields win.
+TEST(DecisionEventTest, FullRequestOfOlderSessionsStillParses) {
+  Event e;
+  e.kind = EventKind::kAnnotation;
+  e.text = std::string(kDecisionText);
+  e.pid = 1;
+  e.tid = 1;
+  e.mono_ns = 5;
+  e.wall_ns = 6;
+  e.json = R"({"decision":"allow","mode":"enforce","rule":"sys","request":{"seq":3,"ts_ns":1796012136690272770,)"
+           R"("mono_ns":21028140627908,"pid":14073,"tid":14074,"kind":"file.open","result":0,"path":"/etc/ld.so.cache",)"
+           R"("flags":524288,"syscall_nr":257,"arch":3221225534,"args":[4294967196,139683768307889,524288,0,0,1]}})";
+  auto r = ParseDecisionEvent(e);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->decision.rule, "sys");
+  EXPECT_EQ(r->request.seq, 3u);
+  EXPECT_EQ(r->request.pid, 14073);
+  EXPECT_EQ(r->request.tid, 14074);
+  EXPECT_EQ(r->request.mono_ns, 21028140627908);
+  EXPECT_EQ(r->request.wall_ns, 1796012136690272770);
+  EXPECT_EQ(r->request.path, "/etc/ld.so.cache");
+  EXPECT_EQ(r->request.syscall_nr, 257u);
 }
 
 }  // namespace
