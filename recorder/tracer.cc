@@ -119,6 +119,12 @@ pid_t ProbeTgid(pid_t tid) {
   return ReadTgid(tid);
 }
 
+// exit and exit_group of the i386 and x32 ABIs.
+bool IsForeignExit(const SyscallCall& c) {
+  if (c.arch == AUDIT_ARCH_I386) return c.nr == 1 || c.nr == 252;
+  return c.arch == AUDIT_ARCH_X86_64 && (c.nr == (kX32SyscallBit | 60) || c.nr == (kX32SyscallBit | 231));
+}
+
 }  // namespace
 
 Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(options) {
@@ -423,6 +429,14 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
   if (c.arch != AUDIT_ARCH_X86_64 || (c.nr & kX32SyscallBit) != 0) {
     ev->kind = EventKind::kEscape;
     ev->text = "foreign-arch";
+    // Its number names another call in another table (i386 open is 5, x86_64's fstat), so no rule can
+    // be applied to it: enforce refuses it as a kernel without that ABI would, whatever the policy
+    // says of escapes. Only an exit goes through (a process must be able to end).
+    if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && !IsForeignExit(c)) {
+      t->decision = RequestDecision{RequestVerdict::kDeny, "", "a call of a foreign ABI", false};
+      ApplyDeny(tid, t, ENOSYS);
+      return;
+    }
   } else if ((c.info = LookupSyscall(c.nr)) == nullptr) {
     ev->kind = EventKind::kRaw;
     ev->text = "unknown";

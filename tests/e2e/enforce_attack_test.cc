@@ -1,0 +1,100 @@
+// `agenttrace run --mode enforce` against a hostile agent (tests/e2e/programs/attack.c): each test takes
+// a route around a denied action that once took effect (a fail-open path) and checks that the action is
+// now refused, that it had no effect, and what the session records. The policy allows by default, so
+// there is no Landlock backstop: the tracer alone must hold (docs/threat-model.md, "Request-time
+// enforcement").
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/gate_fixture.h"
+
+namespace agenttrace::e2e {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+const char* kPolicy = R"(version: 1
+default: allow
+secrets: ["~/.ssh/**", "${workspace}/.env"]
+rules:
+  - {id: no-secrets, decision: deny, class: secret.read}
+  - {id: no-ssh, decision: deny, class: [file.read, file.write, file.delete], paths: ["~/.ssh/**"]}
+  - {id: no-delete-outside, decision: deny, class: file.delete, not_paths: ["${workspace}/**", "${tmp}/**"]}
+  - {id: no-port-9999, decision: deny, class: net.connect, ports: ["9999"]}
+)";
+
+class EnforceAttackTest : public GateFixture {
+ protected:
+  void SetUp() override {
+    MakeDir("agenttrace-attack-test", kPolicy);
+    ws_ = dir_ + "/ws";
+    home_ = dir_ + "/home";
+    key_ = home_ + "/.ssh/id_rsa";
+    fs::create_directories(ws_);
+    fs::create_directories(home_ + "/.ssh");
+    fs::create_directories(dir_ + "/outside");
+    fs::create_directories(dir_ + "/tmp");
+    std::ofstream(key_) << "SECRET-KEY\n";
+    std::ofstream(ws_ + "/.env") << "ENV-SECRET\n";
+    std::ofstream(dir_ + "/outside/keep.txt") << "must survive\n";
+  }
+
+  // `agenttrace run --mode enforce` of the attack program with `attempts`, in the workspace.
+  CmdResult Attack(const std::string& attempts) {
+    return Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' TMPDIR='" + dir_ + "/tmp' CI=1 '" + AGENTTRACE_BIN +
+              "' run --store '" + store_ + "' --policy '" + policy_ + "' --mode enforce -- '" + ATTACK_BIN + "' " +
+              attempts);
+  }
+
+  // The events of the newest session.
+  std::vector<Json> LastSession() {
+    CmdResult ls = Sh(std::string("'") + AGENTTRACE_BIN + "' ls --store '" + store_ + "' --json");
+    Json list = Json::parse(ls.out, nullptr, false);
+    std::string id;
+    if (list.is_array() && !list.empty()) id = list.back()["id"];
+    if (list.is_object() && list.contains("sessions")) id = list["sessions"].back()["id"];
+    EXPECT_FALSE(id.empty()) << ls.out;
+    CmdResult ex = Sh(std::string("'") + AGENTTRACE_BIN + "' export --store '" + store_ + "' --format jsonl " + id);
+    std::vector<Json> events;
+    std::istringstream in(ex.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      Json j = Json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("kind")) events.push_back(j);
+    }
+    return events;
+  }
+
+  std::string ws_, home_, key_;
+};
+
+// `int $0x80` from a 64-bit process uses the i386 table, where 5 is open (x86_64's fstat). The
+// tracer cannot apply the policy's file rules to a call it cannot decode, and a policy that allows
+// by default allowed the "foreign-arch" escape: the open of the key went through.
+TEST_F(EnforceAttackTest, I386OpenOfADeniedFileIsRefused) {
+  CmdResult r = Attack("i386-read:" + key_ + " read:" + ws_ + "/../outside/keep.txt");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("i386-read:" + key_ + " -> errno 38"), std::string::npos) << r.out;  // ENOSYS
+  EXPECT_EQ(r.out.find("SECRET-KEY"), std::string::npos) << r.out;
+  // The program goes on and can still exit (its plain calls are decided as usual).
+  EXPECT_NE(r.out.find("keep.txt -> ok must survive"), std::string::npos) << r.out;
+  int escapes = 0;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "process.escape" && e.value("text", "") == "foreign-arch") {
+      EXPECT_EQ(e["result"], -38) << e.dump();
+      ++escapes;
+    }
+  }
+  EXPECT_EQ(escapes, 1);
+}
+
+}  // namespace
+}  // namespace agenttrace::e2e
