@@ -1,7 +1,10 @@
 #include "recorder/path_state.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -12,8 +15,22 @@
 #include <cstdio>
 #include <cstring>
 
+#include "format/unique_fd.h"
+
 namespace agenttrace {
 namespace {
+
+// The root directory of a procfs mount: where "self" and "thread-self" mean the caller.
+bool IsProcRoot(int fd) {
+  struct statfs fs;
+  struct stat st;
+  return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC && fstat(fd, &st) == 0 && st.st_ino == 1;
+}
+
+bool IsProcFile(int fd) {
+  struct statfs fs;
+  return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
 
 // Appends the components of `p` to *out (which is absolute, "/" or "/x/y").
 void AppendComponents(std::string_view p, std::string* out) {
@@ -284,6 +301,11 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
       close(base);
       return ok;
     }
+    if (errno == EXDEV || errno == ELOOP) {  // a /proc magic link on the way (RESOLVE_IN_ROOT refuses them)
+      ok = WalkByHand(tid, base, path, follow_last, out);
+      close(base);
+      return ok;
+    }
   }
   if (bare) {  // not there yet (a create): the lexical path is the kernel's
     close(base);
@@ -301,6 +323,11 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   how.resolve = resolve;
   // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
   int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+  if (dir < 0 && (errno == EXDEV || errno == ELOOP)) {
+    ok = WalkByHand(tid, base, path, follow_last, out);
+    close(base);
+    return ok;
+  }
   close(base);
   if (dir < 0) return false;
   if (whole) {
@@ -312,6 +339,70 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   }
   close(dir);
   return ok;
+}
+
+bool PathResolver::WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, std::string* out) {
+  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
+  UniqueFd root(open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  struct stat root_st;
+  if (!root.valid() || fstat(root.get(), &root_st) != 0) return false;
+  UniqueFd cur(fcntl(path.starts_with('/') ? root.get() : base, F_DUPFD_CLOEXEC, 0));
+  if (!cur.valid()) return false;
+  std::string todo(path);
+  size_t pos = 0;
+  int links = 0;
+  const std::string tid_name = std::to_string(tid);
+  while (true) {
+    pos = todo.find_first_not_of('/', pos);
+    if (pos == std::string::npos) break;
+    size_t end = todo.find('/', pos);
+    if (end == std::string::npos) end = todo.size();
+    std::string comp = todo.substr(pos, end - pos);
+    pos = end;
+    const bool last = todo.find_first_not_of('/', pos) == std::string::npos;
+    if (comp == ".") continue;
+    if (comp == "..") {
+      struct stat st;
+      if (fstat(cur.get(), &st) != 0) return false;
+      if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino) continue;  // ".." of the root is the root
+      cur = UniqueFd(openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!cur.valid()) return false;
+      continue;
+    }
+    // The tracee's own /proc entries, not the tracer's ("thread-self" is near enough: /proc/TID is the
+    // thread, with its process's descriptors).
+    if ((comp == "self" || comp == "thread-self") && IsProcRoot(cur.get())) comp = tid_name;
+    UniqueFd next(openat(cur.get(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) {
+      if (!last || errno != ENOENT || !OwnFdPath(cur.get(), out)) return false;
+      if (out->size() > 1) out->push_back('/');
+      out->append(comp);  // not there yet (a create)
+      return true;
+    }
+    struct stat st;
+    if (fstat(next.get(), &st) != 0) return false;
+    if (!S_ISLNK(st.st_mode) || (last && !follow_last)) {
+      cur = std::move(next);
+      continue;
+    }
+    if (++links > 40) return false;  // the kernel's own limit (ELOOP)
+    ssize_t n = readlinkat(next.get(), "", link_, sizeof(link_));
+    if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
+    std::string_view target(link_, static_cast<size_t>(n));
+    if (IsProcFile(next.get()) && (target[0] == '/' || target.find(':') != std::string_view::npos)) {
+      // A magic link (a descriptor, cwd, root, exe of a process): the kernel follows it to the object,
+      // which is the tracee's since "self" was replaced above.
+      cur = UniqueFd(openat(cur.get(), comp.c_str(), O_PATH | O_CLOEXEC));
+      if (!cur.valid()) return false;
+      continue;
+    }
+    // An ordinary symlink (also /proc's own "self/mounts"): its text replaces it in what is left.
+    todo = std::string(target) + "/" + todo.substr(pos);
+    pos = 0;
+    if (target[0] == '/') cur = UniqueFd(fcntl(root.get(), F_DUPFD_CLOEXEC, 0));
+    if (!cur.valid()) return false;
+  }
+  return OwnFdPath(cur.get(), out);
 }
 
 }  // namespace agenttrace

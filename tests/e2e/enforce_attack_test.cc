@@ -96,5 +96,37 @@ TEST_F(EnforceAttackTest, I386OpenOfADeniedFileIsRefused) {
   EXPECT_EQ(escapes, 1);
 }
 
+// /proc/self/cwd, /proc/self/root, /proc/self/fd/N are magic links to the agent's own objects. The
+// tracer's walk of the path read "self" as the tracer and gave up at the magic link (RESOLVE_IN_ROOT
+// refuses them), so the request was decided on the lexical /proc path, which the policy allows: the
+// read of the carved-out .env (and of the key) went through.
+TEST_F(EnforceAttackTest, ProcSelfMagicLinksAreDecidedOnTheAgentsObject) {
+  fs::create_symlink("/proc/self/cwd/.env", ws_ + "/envlink");
+  std::ofstream(ws_ + "/input.txt") << "plain input\n";
+  const std::vector<std::string> denied = {"/proc/self/cwd/.env", "envlink", "/proc/thread-self/cwd/.env",
+                                           "/proc/self/root" + key_};
+  std::string attempts;
+  for (const std::string& p : denied) attempts += " read:" + p;
+  CmdResult r = Attack(attempts + " read:/dev/stdin read:/proc/self/fd/0 < input.txt");
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const std::string& p : denied)
+    EXPECT_NE(r.out.find("read:" + p + " -> errno 13"), std::string::npos) << p << "\n" << r.out;
+  EXPECT_EQ(r.out.find("ENV-SECRET"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SECRET-KEY"), std::string::npos) << r.out;
+  // The agent's own descriptors reopened through /proc are its own, not the tracer's.
+  EXPECT_NE(r.out.find("read:/dev/stdin -> ok plain input"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("read:/proc/self/fd/0 -> ok plain input"), std::string::npos) << r.out;
+  int on_env = 0;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] != "annotation" || e.value("text", "") != "decision") continue;
+    Json d = Json::parse(e["json"].get<std::string>());
+    if (d["request"].value("resolved", "") == ws_ + "/.env") {
+      EXPECT_EQ(d["decision"], "deny") << d.dump();
+      ++on_env;
+    }
+  }
+  EXPECT_EQ(on_env, 3);
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e
