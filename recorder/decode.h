@@ -58,6 +58,9 @@ struct DecodeEnv {
   TraceeMemory* mem = nullptr;
   PathResolver* paths = nullptr;
   bool allow_io_uring = false;
+  // run --mode enforce: calls whose object cannot be known before they run (open_by_handle_at) are
+  // refused, since no rule could be applied to them.
+  bool refuse_undecidable = false;
   // Request-time enforcement decides an open at entry, so its `resolved` (the object the kernel will
   // walk to, symlinks followed) is computed there too; a successful open's fd path replaces it at exit.
   bool resolve_opens_at_entry = false;

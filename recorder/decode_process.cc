@@ -229,6 +229,12 @@ void EscapeEntry(const SyscallCall& c, DecodeEnv& env, Event* ev, EntryAction* a
       }
       ev->flags = a[1];
       break;
+    case Decoder::kOpenByHandle:
+      // open_by_handle_at(mount_fd, handle, flags): a file opened by inode, with no path to decide on
+      // before it runs.
+      ev->flags = a[2];
+      if (env.refuse_undecidable) act->deny_errno = EPERM;
+      break;
     default:
       break;
   }

@@ -132,6 +132,7 @@ Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(o
   env_.mem = &mem_;
   env_.paths = &paths_;
   env_.allow_io_uring = options_.allow_io_uring;
+  env_.refuse_undecidable = options_.decider != nullptr && options_.mode == EnforceMode::kEnforce;
   env_.resolve_opens_at_entry = options_.decider != nullptr;
 }
 

@@ -128,5 +128,23 @@ TEST_F(EnforceAttackTest, ProcSelfMagicLinksAreDecidedOnTheAgentsObject) {
   EXPECT_EQ(on_env, 3);
 }
 
+// open_by_handle_at opens a file by its inode (a handle name_to_handle_at gave), with no path: it was
+// not trapped at all, so the key was read under a policy that denies it. (It needs
+// CAP_DAC_READ_SEARCH; the suite runs as root in CI. Without it the kernel refuses with EPERM too.)
+TEST_F(EnforceAttackTest, OpenByHandleIsRefusedAndRecorded) {
+  CmdResult r = Attack("handle-read:" + key_);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("handle-read:" + key_ + " -> errno 1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SECRET-KEY"), std::string::npos) << r.out;
+  int escapes = 0;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "process.escape" && e.value("text", "") == "open_by_handle_at") {
+      EXPECT_EQ(e["result"], -1) << e.dump();
+      ++escapes;
+    }
+  }
+  EXPECT_EQ(escapes, 1);
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e
