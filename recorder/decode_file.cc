@@ -130,12 +130,16 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
     case Decoder::kLink:
       ev->kind = EventKind::kFileLink;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved2);  // the source: never followed
       PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
       KernelArg(c, env, AT_FDCWD, false, ev->path2, &ev->resolved);  // link, symlink: of the new name
       break;
     case Decoder::kLinkat:
       ev->kind = EventKind::kFileLink;
       PathArg(c, env, AsFd(a[0]), a[1], (a[4] & AT_EMPTY_PATH) != 0, &ev->path);
+      if ((a[4] & AT_EMPTY_PATH) == 0) {
+        KernelArg(c, env, AsFd(a[0]), (a[4] & AT_SYMLINK_FOLLOW) != 0, ev->path, &ev->resolved2);
+      }
       PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
       KernelArg(c, env, AsFd(a[2]), false, ev->path2, &ev->resolved);
       ev->flags = a[4];

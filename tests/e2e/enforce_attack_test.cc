@@ -146,5 +146,35 @@ TEST_F(EnforceAttackTest, OpenByHandleIsRefusedAndRecorded) {
   EXPECT_EQ(escapes, 1);
 }
 
+// A hard link is a second name for the same file: link(key, ws/k) was decided as a write of ws/k only,
+// and reading ws/k then read the key.
+TEST_F(EnforceAttackTest, HardLinkToADeniedFileIsRefused) {
+  fs::create_directory_symlink(home_ + "/.ssh", ws_ + "/keys");
+  CmdResult r = Attack("link-read:" + key_ + ":" + ws_ + "/k link-read:keys/id_rsa:" + ws_ + "/k2");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("link-read:" + key_ + ":" + ws_ + "/k -> errno 13"), std::string::npos) << r.out;
+  // The source through a symlinked directory is decided on the file the kernel links.
+  EXPECT_NE(r.out.find("link-read:keys/id_rsa:" + ws_ + "/k2 -> errno 13"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SECRET-KEY"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(ws_ + "/k"));
+  EXPECT_FALSE(fs::exists(ws_ + "/k2"));
+}
+
+// renameat2(RENAME_EXCHANGE) swaps two names: it was decided as a rename (source deleted, target
+// written), so swapping a workspace file with one outside it took the outside file into the workspace
+// (deletable there) under a policy that denies deleting outside the workspace.
+TEST_F(EnforceAttackTest, RenameExchangeWithAProtectedFileIsRefused) {
+  std::ofstream(ws_ + "/decoy") << "decoy\n";
+  CmdResult r = Attack("exchange:" + ws_ + "/decoy:" + dir_ + "/outside/keep.txt exchange:" + ws_ + "/decoy:" + key_);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("exchange:" + ws_ + "/decoy:" + dir_ + "/outside/keep.txt -> errno 13"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("exchange:" + ws_ + "/decoy:" + key_ + " -> errno 13"), std::string::npos) << r.out;
+  std::ifstream keep(dir_ + "/outside/keep.txt");
+  std::string line;
+  std::getline(keep, line);
+  EXPECT_EQ(line, "must survive");
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e
