@@ -52,6 +52,8 @@ struct EntryAction {
   uint64_t poke_addr = 0;
   uint64_t poke_value = 0;
   bool untraced_clone = false;  // the call asked for CLONE_UNTRACED: also record an escape
+  bool set_arg2 = false;        // replace argument 2 (sendmmsg: vlen cut to one destination)
+  uint64_t new_arg2 = 0;
 };
 
 struct DecodeEnv {

@@ -458,14 +458,15 @@ void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
   const EntryAction& act = t->action;
   const SyscallCall& c = t->call;
   Event* ev = &t->ev;
-  if (act.set_arg0 || act.deny_errno != 0) {
+  if (act.set_arg0 || act.set_arg2 || act.deny_errno != 0) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
       if (act.deny_errno != 0) {
         regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call ...
         regs.rax = static_cast<unsigned long long>(-static_cast<long long>(act.deny_errno));  // ... returning this
       } else {
-        regs.rdi = act.new_arg0;
+        if (act.set_arg0) regs.rdi = act.new_arg0;
+        if (act.set_arg2) regs.rdx = act.new_arg2;
       }
       (void)ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
     }

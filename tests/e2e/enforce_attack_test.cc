@@ -176,5 +176,19 @@ TEST_F(EnforceAttackTest, RenameExchangeWithAProtectedFileIsRefused) {
   EXPECT_EQ(line, "must survive");
 }
 
+// sendmmsg sends several datagrams, each to its own destination; only the first one's was decided, so
+// a datagram to a denied port rode along behind one to an allowed port.
+TEST_F(EnforceAttackTest, SendmmsgToASecondDeniedDestinationIsRefused) {
+  CmdResult r = Attack("sendmmsg:9998:9999");
+  EXPECT_EQ(r.status, 0) << r.out;
+  // The first datagram goes; the call is cut before the second, whose own call is denied.
+  EXPECT_NE(r.out.find("sendmmsg:9998:9999 -> errno 1 after 1 sent, got 0"), std::string::npos) << r.out;
+  std::vector<int> ports;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "net.send") ports.push_back(e.value("port", 0));
+  }
+  EXPECT_EQ(ports, (std::vector<int>{9998, 9999}));
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e
