@@ -72,8 +72,19 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
         ev->flags = how.flags;
         ev->mode = CreateMode(how.flags, how.mode);
       }
-      if (env.resolve_opens_at_entry) {
-        KernelArg(c, env, AsFd(a[0]), (ev->flags & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
+      // RESOLVE_IN_ROOT walks with dirfd as "/": "/x" and a symlink to "/x" name dirfd/x.
+      const bool in_root = (how.resolve & RESOLVE_IN_ROOT) != 0;
+      if (in_root && !env.scratch.empty() && env.scratch[0] == '/') {
+        env.scratch.erase(0, env.scratch.find_first_not_of('/') == std::string::npos
+                                 ? env.scratch.size()
+                                 : env.scratch.find_first_not_of('/'));
+        env.paths->Resolve(c.tid, AsFd(a[0]), env.scratch, true, &ev->path);
+      }
+      if (env.resolve_opens_at_entry && !ev->path.empty() &&
+          env.paths->KernelPath(c.tid, AsFd(a[0]), env.scratch, (ev->flags & O_NOFOLLOW) == 0, &env.scratch2,
+                                in_root) &&
+          env.scratch2 != ev->path) {
+        ev->resolved.assign(env.scratch2);
       }
       break;
     }

@@ -257,7 +257,8 @@ bool PathResolver::OwnFdPath(int fd, std::string* out) {
   return true;
 }
 
-bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out) {
+bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
+                              bool dirfd_is_root) {
   if (path.empty() || path.size() >= sizeof(link_)) return false;
   // Split off the last component (trailing slashes belong to it: "rmdir d/" removes d).
   size_t end = path.size();
@@ -269,7 +270,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   // can change the answer, and only when it is followed.
   const bool bare = slash == std::string_view::npos && !whole;
   if (bare && !follow_last) return false;
-  bool absolute = path[0] == '/';
+  bool absolute = path[0] == '/' && !dirfd_is_root;
   if (absolute) {
     std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
   } else if (dirfd == AT_FDCWD) {
@@ -283,7 +284,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   // unless the agent chroots (docs/threat-model.md). Absolute paths are walked relative to the
   // tracee's root (RESOLVE_IN_ROOT keeps ".." and absolute symlinks inside it, as the kernel does for
   // the tracee).
-  const uint64_t resolve = absolute ? RESOLVE_IN_ROOT : 0;
+  const uint64_t resolve = absolute || dirfd_is_root ? RESOLVE_IN_ROOT : 0;
   bool ok = false;
   if (!whole && follow_last) {
     // The whole path first, from the same base, so that the leaf's symlink is followed as the kernel
@@ -302,7 +303,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
       return ok;
     }
     if (errno == EXDEV || errno == ELOOP) {  // a /proc magic link on the way (RESOLVE_IN_ROOT refuses them)
-      ok = WalkByHand(tid, base, path, follow_last, out);
+      ok = WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
       close(base);
       return ok;
     }
@@ -324,7 +325,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
   int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
   if (dir < 0 && (errno == EXDEV || errno == ELOOP)) {
-    ok = WalkByHand(tid, base, path, follow_last, out);
+    ok = WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
     close(base);
     return ok;
   }
@@ -341,9 +342,10 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   return ok;
 }
 
-bool PathResolver::WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, std::string* out) {
+bool PathResolver::WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root,
+                              std::string* out) {
   std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
-  UniqueFd root(open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(base_is_root ? fcntl(base, F_DUPFD_CLOEXEC, 0) : open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC));
   struct stat root_st;
   if (!root.valid() || fstat(root.get(), &root_st) != 0) return false;
   UniqueFd cur(fcntl(path.starts_with('/') ? root.get() : base, F_DUPFD_CLOEXEC, 0));

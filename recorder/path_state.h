@@ -108,7 +108,10 @@ class PathResolver {
   // not followed, or does not exist yet). Costs a few syscalls of the tracer's own: with `follow_last`
   // and an existing leaf, open of the base, openat2 of the whole path, readlink, two closes; otherwise
   // the parent's openat2 too.
-  bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out);
+  // `dirfd_is_root`: the call walks with `dirfd` (or the cwd) as its root, as openat2's
+  // RESOLVE_IN_ROOT does: "/" and absolute symlinks mean that directory.
+  bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
+                  bool dirfd_is_root = false);
 
  private:
   // readlink of /proc/self/fd/FD into *out; false if it is not an absolute path of a live object.
@@ -117,7 +120,8 @@ class PathResolver {
   // on the way: one component at a time from `base` (or the tracee's root), "self" and "thread-self"
   // read as the tracee's, magic links followed by the kernel to the tracee's object, other symlinks
   // spliced in. /dev/stdin, /proc/self/cwd/x, /proc/PID/fd/N/.. name what they name for the tracee.
-  bool WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, std::string* out);
+  bool WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root,
+                  std::string* out);
 
   std::string base_;
   std::string dir_part_;  // KernelPath's scratch: the parent's path, then the whole path (no allocation per call)

@@ -190,5 +190,20 @@ TEST_F(EnforceAttackTest, SendmmsgToASecondDeniedDestinationIsRefused) {
   EXPECT_EQ(ports, (std::vector<int>{9998, 9999}));
 }
 
+// openat2 with RESOLVE_IN_ROOT walks with its dirfd as "/": the tracer read "/.env" (and a symlink to
+// "/.env") as the machine's /.env, which the policy allows, while the kernel opened the workspace's
+// carved-out .env.
+TEST_F(EnforceAttackTest, Openat2InRootIsDecidedOnTheFileUnderItsRoot) {
+  fs::create_symlink("/.env", ws_ + "/rooted");
+  std::ofstream(ws_ + "/plain.txt") << "plain\n";
+  CmdResult r =
+      Attack("inroot-read:" + ws_ + ":rooted inroot-read:" + ws_ + ":/.env inroot-read:" + ws_ + ":/plain.txt");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("inroot-read:" + ws_ + ":rooted -> errno 13"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("inroot-read:" + ws_ + ":/.env -> errno 13"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("inroot-read:" + ws_ + ":/plain.txt -> ok plain"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("ENV-SECRET"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e

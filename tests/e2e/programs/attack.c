@@ -8,6 +8,8 @@
  *   i386-read:ARG       the same open through `int $0x80` (the i386 ABI of a 64-bit process)
  *   link-read:SRC:DST   link(SRC, DST), then read DST
  *   exchange:A:B        renameat2(A, B, RENAME_EXCHANGE)
+ *   inroot-read:DIR:ARG openat2(open(DIR), ARG, O_RDONLY, RESOLVE_IN_ROOT): "/" and absolute symlinks
+ *                       mean DIR
  *   handle-read:ARG     name_to_handle_at(ARG), then open_by_handle_at (needs CAP_DAC_READ_SEARCH)
  *   fexec:ARG           open(ARG) for reading, then execveat(fd, "", AT_EMPTY_PATH) with argv "fexec"
  *   sendmmsg:P1:P2      sendmmsg of two UDP datagrams to 127.0.0.1:P1 and :P2 (what one call did not
@@ -17,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +95,21 @@ static void Exchange(const char* what, char* spec) {
     return;
   }
   printf("%s -> ok\n", what);
+}
+
+static void InRootRead(const char* what, char* spec) {
+  char* path = strchr(spec, ':');
+  if (path == NULL) exit(2);
+  *path++ = 0;
+  int dir = open(spec, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct open_how how = {.flags = O_RDONLY, .resolve = RESOLVE_IN_ROOT};
+  int fd = dir < 0 ? -1 : (int)syscall(SYS_openat2, dir, path, &how, sizeof how);
+  if (fd < 0) {
+    Fail(what);
+    return;
+  }
+  close(dir);
+  PrintFirstLine(what, fd);
 }
 
 static void HandleRead(const char* what, const char* path) {
@@ -192,6 +210,8 @@ int main(int argc, char** argv) {
       LinkRead(what, rest);
     } else if (strcmp(arg, "exchange") == 0) {
       Exchange(what, rest);
+    } else if (strcmp(arg, "inroot-read") == 0) {
+      InRootRead(what, rest);
     } else if (strcmp(arg, "handle-read") == 0) {
       HandleRead(what, rest);
     } else if (strcmp(arg, "fexec") == 0) {
