@@ -73,6 +73,10 @@ class EnforceAttackTest : public GateFixture {
     return events;
   }
 
+  void WritePolicyWithTrueDenied() {
+    std::ofstream(policy_, std::ios::app) << "  - {id: no-true, decision: deny, class: exec, paths: [\"**/true\"]}\n";
+  }
+
   std::string ws_, home_, key_;
 };
 
@@ -203,6 +207,31 @@ TEST_F(EnforceAttackTest, Openat2InRootIsDecidedOnTheFileUnderItsRoot) {
   EXPECT_NE(r.out.find("inroot-read:" + ws_ + ":/.env -> errno 13"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("inroot-read:" + ws_ + ":/plain.txt -> ok plain"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("ENV-SECRET"), std::string::npos) << r.out;
+}
+
+// An exec was decided on the path as written: a symlink to a denied program, or a script whose "#!"
+// names it (directly or through another script), ran the denied program.
+TEST_F(EnforceAttackTest, ExecOfADeniedProgramThroughASymlinkOrAScriptIsRefused) {
+  ASSERT_TRUE(fs::exists("/usr/bin/true"));
+  WritePolicyWithTrueDenied();
+  fs::create_symlink("/usr/bin/true", ws_ + "/t");
+  std::ofstream(ws_ + "/s1") << "#!/usr/bin/true\n";
+  std::ofstream(ws_ + "/s2") << "#! " << ws_ << "/s1 -x\n";
+  std::ofstream(ws_ + "/fine") << "#!/bin/sh\necho fine\n";
+  for (const char* f : {"s1", "s2", "fine"}) fs::permissions(ws_ + "/" + f, fs::perms::owner_all);
+  CmdResult r =
+      Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' CI=1 '" + AGENTTRACE_BIN + "' run --store '" + store_ +
+         "' --policy '" + policy_ + "' -- sh -c './t; echo t=$?; ./s1; echo s1=$?; ./s2; echo s2=$?; ./fine'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const char* f : {"t=126", "s1=126", "s2=126", "fine"})
+    EXPECT_NE(r.out.find(f), std::string::npos) << f << "\n" << r.out;
+  int denied = 0;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] != "annotation" || e.value("text", "") != "decision") continue;
+    Json d = Json::parse(e["json"].get<std::string>());
+    if (d["decision"] == "deny" && d["request"].value("resolved", "") == "/usr/bin/true") ++denied;
+  }
+  EXPECT_EQ(denied, 3);
 }
 
 }  // namespace
