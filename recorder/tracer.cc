@@ -450,8 +450,26 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     }
   }
   t->action = act;
+  if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && act.deny_errno == 0 &&
+      TampersOutsideTheTree(c)) {
+    t->decision = RequestDecision{RequestVerdict::kDeny, "", "tampering with a process outside the agent", false};
+    ApplyDeny(tid, t, EPERM);
+    return;
+  }
   if (options_.decider != nullptr && act.deny_errno == 0 && !act.drop && !DecideEntry(tid, t)) return;
   ContinueEntry(tid, t);
+}
+
+bool Tracer::TampersOutsideTheTree(const SyscallCall& c) {
+  if (c.info == nullptr || c.info->family != SyscallFamily::kEscape) return false;
+  // Inside the tree ptrace can do nothing (every process is already traced, by us), so it can only be
+  // aimed outside: at agenttrace itself, whose memory holds the policy. process_vm_readv/writev may
+  // legitimately serve sibling processes (MPI's shared-memory transports); beyond them, refused too.
+  if (c.nr == SYS_ptrace) return true;
+  if (c.nr == SYS_process_vm_readv || c.nr == SYS_process_vm_writev) {
+    return Find(static_cast<pid_t>(c.args[0])) == nullptr;
+  }
+  return false;
 }
 
 void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -47,11 +48,12 @@ class EnforceAttackTest : public GateFixture {
     std::ofstream(dir_ + "/outside/keep.txt") << "must survive\n";
   }
 
-  // `agenttrace run --mode enforce` of the attack program with `attempts`, in the workspace.
+  // `agenttrace run --mode enforce` of the attack program with `attempts`, in the workspace. A run that
+  // an attack hangs (the agent stopping agenttrace) is killed: its status is then 137.
   CmdResult Attack(const std::string& attempts) {
-    return Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' TMPDIR='" + dir_ + "/tmp' CI=1 '" + AGENTTRACE_BIN +
-              "' run --store '" + store_ + "' --policy '" + policy_ + "' --mode enforce -- '" + ATTACK_BIN + "' " +
-              attempts);
+    return Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' TMPDIR='" + dir_ + "/tmp' CI=1 timeout -s KILL 60 '" +
+              AGENTTRACE_BIN + "' run --store '" + store_ + "' --policy '" + policy_ + "' --mode enforce -- '" +
+              ATTACK_BIN + "' " + attempts);
   }
 
   // The events of the newest session.
@@ -232,6 +234,21 @@ TEST_F(EnforceAttackTest, ExecOfADeniedProgramThroughASymlinkOrAScriptIsRefused)
     if (d["decision"] == "deny" && d["request"].value("resolved", "") == "/usr/bin/true") ++denied;
   }
   EXPECT_EQ(denied, 3);
+}
+
+// ptrace and process_vm_readv are escapes the policy decides, and this one allows them: the agent
+// seized agenttrace itself (which then hung, stopped under its own agent's control; with PTRACE_POKE
+// it could rewrite the policy) and read its memory.
+TEST_F(EnforceAttackTest, PtraceAndMemoryReadsOfAgenttraceItselfAreRefused) {
+  CmdResult r = Attack("vmread-parent: ptrace-parent:");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("vmread-parent: -> errno 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ptrace-parent: -> errno 1"), std::string::npos) << r.out;
+  std::set<std::string> escapes;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "process.escape" && e["result"] == -1) escapes.insert(e.value("text", ""));
+  }
+  EXPECT_EQ(escapes, (std::set<std::string>{"ptrace", "process_vm_readv"}));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
  *   exchange:A:B        renameat2(A, B, RENAME_EXCHANGE)
  *   inroot-read:DIR:ARG openat2(open(DIR), ARG, O_RDONLY, RESOLVE_IN_ROOT): "/" and absolute symlinks
  *                       mean DIR
+ *   ptrace-parent:      PTRACE_SEIZE of the parent (agenttrace itself, when it runs this program)
+ *   vmread-parent:      process_vm_readv of 8 bytes of the parent's first mapping
  *   handle-read:ARG     name_to_handle_at(ARG), then open_by_handle_at (needs CAP_DAC_READ_SEARCH)
  *   fexec:ARG           open(ARG) for reading, then execveat(fd, "", AT_EMPTY_PATH) with argv "fexec"
  *   sendmmsg:P1:P2      sendmmsg of two UDP datagrams to 127.0.0.1:P1 and :P2 (what one call did not
@@ -26,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static void Fail(const char* what) { printf("%s -> errno %d\n", what, errno); }
@@ -110,6 +114,33 @@ static void InRootRead(const char* what, char* spec) {
   }
   close(dir);
   PrintFirstLine(what, fd);
+}
+
+static void PtraceParent(const char* what) {
+  if (ptrace(PTRACE_SEIZE, getppid(), NULL, NULL) != 0) {
+    Fail(what);
+    return;
+  }
+  printf("%s -> ok\n", what);
+}
+
+static void VmreadParent(const char* what) {
+  char maps[64];
+  snprintf(maps, sizeof maps, "/proc/%d/maps", (int)getppid());
+  FILE* f = fopen(maps, "r");
+  unsigned long start = 0;
+  if (f == NULL || fscanf(f, "%lx", &start) != 1) {
+    Fail(what);
+    return;
+  }
+  fclose(f);
+  char buf[8];
+  struct iovec local = {buf, sizeof buf}, remote = {(void*)start, sizeof buf};
+  if (process_vm_readv(getppid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof buf) {
+    Fail(what);
+    return;
+  }
+  printf("%s -> ok\n", what);
 }
 
 static void HandleRead(const char* what, const char* path) {
@@ -212,6 +243,10 @@ int main(int argc, char** argv) {
       Exchange(what, rest);
     } else if (strcmp(arg, "inroot-read") == 0) {
       InRootRead(what, rest);
+    } else if (strcmp(arg, "ptrace-parent") == 0) {
+      PtraceParent(what);
+    } else if (strcmp(arg, "vmread-parent") == 0) {
+      VmreadParent(what);
     } else if (strcmp(arg, "handle-read") == 0) {
       HandleRead(what, rest);
     } else if (strcmp(arg, "fexec") == 0) {
