@@ -251,5 +251,20 @@ TEST_F(EnforceAttackTest, PtraceAndMemoryReadsOfAgenttraceItselfAreRefused) {
   EXPECT_EQ(escapes, (std::set<std::string>{"ptrace", "process_vm_readv"}));
 }
 
+// Killing agenttrace must not leave the agent running untraced: PTRACE_O_EXITKILL takes every traced
+// process with it, a daemonised grandchild included, before either can write its file.
+TEST_F(EnforceAttackTest, KillingAgenttraceKillsTheWholeAgent) {
+  const std::string after = dir_ + "/outside/after";
+  const std::string daemon = dir_ + "/outside/daemon";
+  CmdResult r =
+      Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' CI=1 timeout -s KILL 60 '" + AGENTTRACE_BIN + "' run --store '" +
+         store_ + "' --policy '" + policy_ + "' -- sh -c '(setsid sh -c \"sleep 1; touch " + daemon +
+         "\" &); kill -9 $PPID; sleep 1; touch " + after + "'");
+  EXPECT_EQ(r.status, 137) << r.out;
+  ::sleep(2);
+  EXPECT_FALSE(fs::exists(after));
+  EXPECT_FALSE(fs::exists(daemon));
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e
