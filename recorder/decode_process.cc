@@ -49,8 +49,8 @@ void CollectPointers(DecodeEnv& env, pid_t tid, uint64_t addr, size_t max, std::
 // env.scratch. After a successful exec, /proc/PID/exe replaces it (the same object, unless raced).
 void ExecTarget(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t flags, Event* ev) {
   std::string target;
-  if (env.scratch.empty() || !env.paths->KernelPath(c.tid, dirfd, env.scratch, (flags & AT_SYMLINK_NOFOLLOW) == 0,
-                                                     &target)) {
+  if (env.scratch.empty() ||
+      !env.paths->KernelPath(c.tid, dirfd, env.scratch, (flags & AT_SYMLINK_NOFOLLOW) == 0, &target)) {
     target = ev->path;
   }
   for (int depth = 0; depth < 4; ++depth) {

@@ -117,11 +117,11 @@ class PathResolver {
   // readlink of /proc/self/fd/FD into *out; false if it is not an absolute path of a live object.
   bool OwnFdPath(int fd, std::string* out);
   // KernelPath's walk when the kernel's own (openat2 with RESOLVE_IN_ROOT) refuses a /proc magic link
-  // on the way: one component at a time from `base` (or the tracee's root), "self" and "thread-self"
+  // on the way: one component at a time from `base` (or the root: the tracee's, or `base` itself when
+  // `base_is_root`, as for RESOLVE_IN_ROOT), "self" and "thread-self"
   // read as the tracee's, magic links followed by the kernel to the tracee's object, other symlinks
   // spliced in. /dev/stdin, /proc/self/cwd/x, /proc/PID/fd/N/.. name what they name for the tracee.
-  bool WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root,
-                  std::string* out);
+  bool WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root, std::string* out);
 
   std::string base_;
   std::string dir_part_;  // KernelPath's scratch: the parent's path, then the whole path (no allocation per call)
