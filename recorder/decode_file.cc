@@ -2,6 +2,7 @@
 // chown, truncate. Paths are made absolute against the caller's cwd or dirfd at the time of the call.
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -236,6 +237,12 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       ev->kind = EventKind::kRaw;
       ev->text = c.info->name;
       break;
+  }
+  // A device node (mknod S_IFBLK/S_IFCHR, root only) opens a disk or memory beneath every path rule:
+  // reading /dev/sda through ws/disk reads every file. No rule names a device, so enforce refuses it.
+  if (env.refuse_undecidable && (c.info->decoder == Decoder::kMknod || c.info->decoder == Decoder::kMknodat) &&
+      (S_ISBLK(ev->mode) || S_ISCHR(ev->mode))) {
+    act.deny_errno = EPERM;
   }
   return act;
 }

@@ -251,6 +251,15 @@ TEST_F(EnforceAttackTest, PtraceAndMemoryReadsOfAgenttraceItselfAreRefused) {
   EXPECT_EQ(escapes, (std::set<std::string>{"ptrace", "process_vm_readv"}));
 }
 
+// A block device node made in the workspace (root only) reads the disk beneath every path rule; the
+// workspace allows creating files, so it was made.
+TEST_F(EnforceAttackTest, MknodOfADeviceIsRefused) {
+  CmdResult r = Attack("mknod-blk:" + ws_ + "/disk");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("mknod-blk:" + ws_ + "/disk -> errno 1"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(ws_ + "/disk"));
+}
+
 // Killing agenttrace must not leave the agent running untraced: PTRACE_O_EXITKILL takes every traced
 // process with it, a daemonised grandchild included, before either can write its file.
 TEST_F(EnforceAttackTest, KillingAgenttraceKillsTheWholeAgent) {

@@ -12,6 +12,7 @@
  *                       mean DIR
  *   ptrace-parent:      PTRACE_SEIZE of the parent (agenttrace itself, when it runs this program)
  *   vmread-parent:      process_vm_readv of 8 bytes of the parent's first mapping
+ *   mknod-blk:ARG       mknod(ARG, S_IFBLK, 7:0), a node of the first loop device
  *   handle-read:ARG     name_to_handle_at(ARG), then open_by_handle_at (needs CAP_DAC_READ_SEARCH)
  *   fexec:ARG           open(ARG) for reading, then execveat(fd, "", AT_EMPTY_PATH) with argv "fexec"
  *   sendmmsg:P1:P2      sendmmsg of two UDP datagrams to 127.0.0.1:P1 and :P2 (what one call did not
@@ -30,7 +31,9 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -143,6 +146,14 @@ static void VmreadParent(const char* what) {
   printf("%s -> ok\n", what);
 }
 
+static void MknodBlock(const char* what, const char* path) {
+  if (mknod(path, S_IFBLK | 0600, makedev(7, 0)) != 0) {
+    Fail(what);
+    return;
+  }
+  printf("%s -> ok\n", what);
+}
+
 static void HandleRead(const char* what, const char* path) {
   struct {
     struct file_handle h;
@@ -247,6 +258,8 @@ int main(int argc, char** argv) {
       PtraceParent(what);
     } else if (strcmp(arg, "vmread-parent") == 0) {
       VmreadParent(what);
+    } else if (strcmp(arg, "mknod-blk") == 0) {
+      MknodBlock(what, rest);
     } else if (strcmp(arg, "handle-read") == 0) {
       HandleRead(what, rest);
     } else if (strcmp(arg, "fexec") == 0) {
