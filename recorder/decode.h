@@ -52,12 +52,17 @@ struct EntryAction {
   uint64_t poke_addr = 0;
   uint64_t poke_value = 0;
   bool untraced_clone = false;  // the call asked for CLONE_UNTRACED: also record an escape
+  bool set_arg2 = false;        // replace argument 2 (sendmmsg: vlen cut to one destination)
+  uint64_t new_arg2 = 0;
 };
 
 struct DecodeEnv {
   TraceeMemory* mem = nullptr;
   PathResolver* paths = nullptr;
   bool allow_io_uring = false;
+  // run --mode enforce: calls whose object cannot be known before they run (open_by_handle_at) are
+  // refused, since no rule could be applied to them.
+  bool refuse_undecidable = false;
   // Request-time enforcement decides an open at entry, so its `resolved` (the object the kernel will
   // walk to, symlinks followed) is computed there too; a successful open's fd path replaces it at exit.
   bool resolve_opens_at_entry = false;

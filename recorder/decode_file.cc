@@ -2,6 +2,7 @@
 // chown, truncate. Paths are made absolute against the caller's cwd or dirfd at the time of the call.
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -72,8 +73,19 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
         ev->flags = how.flags;
         ev->mode = CreateMode(how.flags, how.mode);
       }
-      if (env.resolve_opens_at_entry) {
-        KernelArg(c, env, AsFd(a[0]), (ev->flags & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
+      // RESOLVE_IN_ROOT walks with dirfd as "/": "/x" and a symlink to "/x" name dirfd/x.
+      const bool in_root = (how.resolve & RESOLVE_IN_ROOT) != 0;
+      if (in_root && !env.scratch.empty() && env.scratch[0] == '/') {
+        env.scratch.erase(0, env.scratch.find_first_not_of('/') == std::string::npos
+                                 ? env.scratch.size()
+                                 : env.scratch.find_first_not_of('/'));
+        env.paths->Resolve(c.tid, AsFd(a[0]), env.scratch, true, &ev->path);
+      }
+      if (env.resolve_opens_at_entry && !ev->path.empty() &&
+          env.paths->KernelPath(c.tid, AsFd(a[0]), env.scratch, (ev->flags & O_NOFOLLOW) == 0, &env.scratch2,
+                                in_root) &&
+          env.scratch2 != ev->path) {
+        ev->resolved.assign(env.scratch2);
       }
       break;
     }
@@ -130,12 +142,16 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
     case Decoder::kLink:
       ev->kind = EventKind::kFileLink;
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, false, ev->path, &ev->resolved2);  // the source: never followed
       PathArg(c, env, AT_FDCWD, a[1], false, &ev->path2);
       KernelArg(c, env, AT_FDCWD, false, ev->path2, &ev->resolved);  // link, symlink: of the new name
       break;
     case Decoder::kLinkat:
       ev->kind = EventKind::kFileLink;
       PathArg(c, env, AsFd(a[0]), a[1], (a[4] & AT_EMPTY_PATH) != 0, &ev->path);
+      if ((a[4] & AT_EMPTY_PATH) == 0) {
+        KernelArg(c, env, AsFd(a[0]), (a[4] & AT_SYMLINK_FOLLOW) != 0, ev->path, &ev->resolved2);
+      }
       PathArg(c, env, AsFd(a[2]), a[3], false, &ev->path2);
       KernelArg(c, env, AsFd(a[2]), false, ev->path2, &ev->resolved);
       ev->flags = a[4];
@@ -221,6 +237,12 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       ev->kind = EventKind::kRaw;
       ev->text = c.info->name;
       break;
+  }
+  // A device node (mknod S_IFBLK/S_IFCHR, root only) opens a disk or memory beneath every path rule:
+  // reading /dev/sda through ws/disk reads every file. No rule names a device, so enforce refuses it.
+  if (env.refuse_undecidable && (c.info->decoder == Decoder::kMknod || c.info->decoder == Decoder::kMknodat) &&
+      (S_ISBLK(ev->mode) || S_ISCHR(ev->mode))) {
+    act.deny_errno = EPERM;
   }
   return act;
 }

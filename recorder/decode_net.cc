@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -209,23 +210,41 @@ EntryAction DecodeNetEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       // One event per call: the destination of the first message that has one (glibc's resolver
       // sends its A and AAAA queries to one server in one sendmmsg). `flags` holds vlen, the number
       // of messages the call offers; the result is how many were sent.
+      // A message to another destination than the first one's is left to the next call: vlen is cut
+      // to the messages before it (sendmmsg may send fewer than offered, and callers send the rest
+      // again), so every destination is recorded and decided, none rides along unseen.
       ev->kind = EventKind::kNetSend;
       const uint64_t vlen = a[2] & 0xFFFFFFFF;
       bool found = false;
-      for (uint64_t i = 0; i < vlen && i < 64 && !found; ++i) {
+      sockaddr_storage first{};
+      size_t first_len = 0;
+      uint64_t i = 0;
+      for (; i < vlen && i < 1024; ++i) {  // the kernel sends at most UIO_MAXIOV (1024) per call
         mmsghdr m{};
         if (!env.mem->Read(c.tid, a[1] + i * sizeof(mmsghdr), &m, sizeof(m))) break;
-        if (m.msg_hdr.msg_name != nullptr && m.msg_hdr.msg_namelen != 0) {
+        if (m.msg_hdr.msg_name == nullptr || m.msg_hdr.msg_namelen == 0) continue;  // the connected peer
+        sockaddr_storage addr{};
+        size_t len = std::min<size_t>(m.msg_hdr.msg_namelen, sizeof(addr));
+        if (!env.mem->Read(c.tid, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), &addr, len)) break;
+        if (!found) {
           SockaddrArg(c, env, reinterpret_cast<uint64_t>(m.msg_hdr.msg_name), m.msg_hdr.msg_namelen, ev);
+          first = addr;
+          first_len = len;
           found = true;
+        } else if (len != first_len || std::memcmp(&addr, &first, len) != 0) {
+          break;
         }
+      }
+      if (i > 0 && i < vlen) {
+        act.set_arg2 = true;
+        act.new_arg2 = i;
       }
       if (!found) {
         act.drop = true;  // connected socket: no destination to record
         act.want_exit = false;
         break;
       }
-      ev->flags = vlen;
+      ev->flags = act.set_arg2 ? act.new_arg2 : vlen;
       break;
     }
     default:

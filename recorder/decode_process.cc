@@ -4,6 +4,7 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,6 +43,38 @@ void CollectPointers(DecodeEnv& env, pid_t tid, uint64_t addr, size_t max, std::
   }
 }
 
+// What the kernel will run, for a decision at entry: the executable walked as the kernel walks it
+// (symlinks followed), and for a script the interpreter of its "#!" line, to the kernel's depth of 4
+// (BINPRM_MAX_RECURSION). Into ev->resolved when it differs from ev->path. Uses the raw path in
+// env.scratch. After a successful exec, /proc/PID/exe replaces it (the same object, unless raced).
+void ExecTarget(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t flags, Event* ev) {
+  std::string target;
+  if (env.scratch.empty() ||
+      !env.paths->KernelPath(c.tid, dirfd, env.scratch, (flags & AT_SYMLINK_NOFOLLOW) == 0, &target)) {
+    target = ev->path;
+  }
+  for (int depth = 0; depth < 4; ++depth) {
+    UniqueFd fd(open(target.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    struct stat st;
+    if (!fd.valid() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) break;
+    char buf[256];  // BINPRM_BUF_SIZE: what the kernel reads of the "#!" line
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
+    if (n < 3 || buf[0] != '#' || buf[1] != '!') break;
+    ssize_t i = 2;
+    while (i < n && (buf[i] == ' ' || buf[i] == '\t')) ++i;
+    ssize_t j = i;
+    while (j < n && buf[j] != ' ' && buf[j] != '\t' && buf[j] != '\n' && buf[j] != '\0') ++j;
+    if (j == i) break;
+    const std::string interp(buf + i, static_cast<size_t>(j - i));
+    std::string next;
+    if (!env.paths->KernelPath(c.tid, AT_FDCWD, interp, true, &next)) {
+      env.paths->Resolve(c.tid, AT_FDCWD, interp, false, &next);
+    }
+    target = std::move(next);
+  }
+  if (target != ev->path) ev->resolved = std::move(target);
+}
+
 void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_addr, uint64_t argv_addr,
                 uint64_t envp_addr, uint64_t flags, Event* ev) {
   ev->kind = EventKind::kExec;
@@ -52,6 +85,7 @@ void DecodeExec(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t path_a
   env.mem->Prefetch(c.tid, heads, std::size(heads));
   if (env.mem->ReadString(c.tid, path_addr, kMaxPathBytes, &env.scratch)) {
     env.paths->Resolve(c.tid, dirfd, env.scratch, (flags & AT_EMPTY_PATH) != 0, &ev->path);
+    if (env.resolve_opens_at_entry && !ev->path.empty()) ExecTarget(c, env, dirfd, flags, ev);
   }
   std::vector<uint64_t>& ptrs = env.pointers;
   ptrs.clear();
@@ -229,6 +263,12 @@ void EscapeEntry(const SyscallCall& c, DecodeEnv& env, Event* ev, EntryAction* a
       }
       ev->flags = a[1];
       break;
+    case Decoder::kOpenByHandle:
+      // open_by_handle_at(mount_fd, handle, flags): a file opened by inode, with no path to decide on
+      // before it runs.
+      ev->flags = a[2];
+      if (env.refuse_undecidable) act->deny_errno = EPERM;
+      break;
     default:
       break;
   }
@@ -293,6 +333,7 @@ void DecodeProcessExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Eve
         std::snprintf(proc, sizeof(proc), "/proc/%d/exe", c.pid);
         char buf[4096];
         ssize_t n = readlink(proc, buf, sizeof(buf));
+        ev->resolved.clear();  // the entry-time reading gives way to the kernel's fact
         if (n > 0 && n < static_cast<ssize_t>(sizeof(buf)) && std::string_view(buf, n) != ev->path) {
           ev->resolved.assign(buf, n);
         }

@@ -1,7 +1,10 @@
 #include "recorder/path_state.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -14,6 +17,18 @@
 
 namespace agenttrace {
 namespace {
+
+// The root directory of a procfs mount: where "self" and "thread-self" mean the caller.
+bool IsProcRoot(int fd) {
+  struct statfs fs;
+  struct stat st;
+  return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC && fstat(fd, &st) == 0 && st.st_ino == 1;
+}
+
+bool IsProcFile(int fd) {
+  struct statfs fs;
+  return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
 
 // Appends the components of `p` to *out (which is absolute, "/" or "/x/y").
 void AppendComponents(std::string_view p, std::string* out) {
@@ -274,7 +289,8 @@ int PathResolver::BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned) {
   return keep->get();
 }
 
-bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out) {
+bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
+                              bool dirfd_is_root) {
   if (path.empty() || path.size() >= sizeof(link_)) return false;
   // Split off the last component (trailing slashes belong to it: "rmdir d/" removes d).
   size_t end = path.size();
@@ -287,7 +303,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   // can change the answer, and only when it is followed.
   const bool bare = slash == std::string_view::npos && !whole;
   if (bare && !follow_last) return false;
-  bool absolute = path[0] == '/';
+  bool absolute = path[0] == '/' && !dirfd_is_root;
   UniqueFd owned_base;  // when the base is not a cached context
   int base = BaseFd(tid, dirfd, absolute, &owned_base);
   if (base < 0) return false;
@@ -295,7 +311,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   // unless the agent chroots (docs/threat-model.md). Absolute paths are walked relative to the
   // tracee's root (RESOLVE_IN_ROOT keeps ".." and absolute symlinks inside it, as the kernel does for
   // the tracee).
-  const uint64_t resolve = absolute ? RESOLVE_IN_ROOT : 0;
+  const uint64_t resolve = absolute || dirfd_is_root ? RESOLVE_IN_ROOT : 0;
   bool ok = false;
   if (!whole && follow_last) {
     // The whole path first, from the same base, so that the leaf's symlink is followed as the kernel
@@ -312,6 +328,9 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
       close(target);
       return ok;
     }
+    if (errno == EXDEV || errno == ELOOP) {  // a /proc magic link on the way (RESOLVE_IN_ROOT refuses them)
+      return WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
+    }
   }
   if (bare) return false;  // not there yet (a create): the lexical path is the kernel's
   if (whole) {
@@ -326,6 +345,9 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   how.resolve = resolve;
   // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
   int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+  if (dir < 0 && (errno == EXDEV || errno == ELOOP)) {
+    return WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
+  }
   if (dir < 0) return false;
   if (whole) {
     ok = OwnFdPath(dir, out);
@@ -336,6 +358,71 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   }
   close(dir);
   return ok;
+}
+
+bool PathResolver::WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root,
+                              std::string* out) {
+  std::snprintf(proc_path_, sizeof(proc_path_), "/proc/%d/root", tid);
+  UniqueFd root(base_is_root ? fcntl(base, F_DUPFD_CLOEXEC, 0) : open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  struct stat root_st;
+  if (!root.valid() || fstat(root.get(), &root_st) != 0) return false;
+  UniqueFd cur(fcntl(path.starts_with('/') ? root.get() : base, F_DUPFD_CLOEXEC, 0));
+  if (!cur.valid()) return false;
+  std::string todo(path);
+  size_t pos = 0;
+  int links = 0;
+  const std::string tid_name = std::to_string(tid);
+  while (true) {
+    pos = todo.find_first_not_of('/', pos);
+    if (pos == std::string::npos) break;
+    size_t end = todo.find('/', pos);
+    if (end == std::string::npos) end = todo.size();
+    std::string comp = todo.substr(pos, end - pos);
+    pos = end;
+    const bool last = todo.find_first_not_of('/', pos) == std::string::npos;
+    if (comp == ".") continue;
+    if (comp == "..") {
+      struct stat st;
+      if (fstat(cur.get(), &st) != 0) return false;
+      if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino) continue;  // ".." of the root is the root
+      cur = UniqueFd(openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!cur.valid()) return false;
+      continue;
+    }
+    // The tracee's own /proc entries, not the tracer's ("thread-self" is near enough: /proc/TID is the
+    // thread, with its process's descriptors).
+    if ((comp == "self" || comp == "thread-self") && IsProcRoot(cur.get())) comp = tid_name;
+    UniqueFd next(openat(cur.get(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) {
+      if (!last || errno != ENOENT || !OwnFdPath(cur.get(), out)) return false;
+      if (out->size() > 1) out->push_back('/');
+      out->append(comp);  // not there yet (a create)
+      return true;
+    }
+    struct stat st;
+    if (fstat(next.get(), &st) != 0) return false;
+    if (!S_ISLNK(st.st_mode) || (last && !follow_last)) {
+      cur = std::move(next);
+      continue;
+    }
+    if (++links > 40) return false;  // the kernel's own limit (ELOOP)
+    ssize_t n = readlinkat(next.get(), "", link_, sizeof(link_));
+    if (n <= 0 || n >= static_cast<ssize_t>(sizeof(link_))) return false;
+    std::string_view target(link_, static_cast<size_t>(n));
+    if (IsProcFile(next.get()) && (target[0] == '/' || target.find(':') != std::string_view::npos)) {
+      // A magic link (a descriptor, cwd, root, exe of a process): the kernel follows it to the object,
+      // which is the tracee's since "self" was replaced above.
+      cur = UniqueFd(openat(cur.get(), comp.c_str(), O_PATH | O_CLOEXEC));
+      if (!cur.valid()) return false;
+      continue;
+    }
+    // An ordinary symlink (also /proc's own "self/mounts"): its text replaces it in what is left.
+    todo = std::string(target) + "/" + todo.substr(pos);
+    pos = 0;
+    if (target[0] == '/') cur = UniqueFd(fcntl(root.get(), F_DUPFD_CLOEXEC, 0));
+    if (!cur.valid()) return false;
+  }
+  return OwnFdPath(cur.get(), out);
 }
 
 }  // namespace agenttrace

@@ -119,7 +119,10 @@ class PathResolver {
   // and an existing leaf, open of the base, openat2 of the whole path, readlink, two closes; otherwise
   // the parent's openat2 too. With the context cache, a root or cwd base is opened once per thread
   // (and after each change), which saves an open and a close per call.
-  bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out);
+  // `dirfd_is_root`: the call walks with `dirfd` (or the cwd) as its root, as openat2's
+  // RESOLVE_IN_ROOT does: "/" and absolute symlinks mean that directory.
+  bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
+                  bool dirfd_is_root = false);
 
   // The context cache (header comment): off by default. Turning it off forgets every context.
   void EnableContextCache(bool on);
@@ -140,6 +143,13 @@ class PathResolver {
  private:
   // readlink of /proc/self/fd/FD into *out; false if it is not an absolute path of a live object.
   bool OwnFdPath(int fd, std::string* out);
+  // KernelPath's walk when the kernel's own (openat2 with RESOLVE_IN_ROOT) refuses a /proc magic link
+  // on the way: one component at a time from `base` (or the root: the tracee's, or `base` itself when
+  // `base_is_root`, as for RESOLVE_IN_ROOT), "self" and "thread-self"
+  // read as the tracee's, magic links followed by the kernel to the tracee's object, other symlinks
+  // spliced in. /dev/stdin, /proc/self/cwd/x, /proc/PID/fd/N/.. name what they name for the tracee.
+  bool WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root, std::string* out);
+
   // The directory a walk by `tid` starts from: its root (absolute paths), cwd (AT_FDCWD) or `dirfd`.
   // A cached descriptor, or one opened into *owned; -1 if it cannot be opened.
   int BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned);

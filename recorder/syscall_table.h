@@ -34,7 +34,7 @@ enum class Decoder : uint8_t {
   kFchown, kFchownat, kTruncate, kFtruncate,
   kFork, kVfork, kClone, kClone3, kExecve, kExecveat,
   kConnect, kBind, kListen, kSendto, kSendmsg, kSendmmsg,
-  kIoUringSetup, kSeccomp, kPrctl, kEscapeGeneric,
+  kIoUringSetup, kSeccomp, kPrctl, kOpenByHandle, kEscapeGeneric,
 };
 
 struct SyscallInfo {

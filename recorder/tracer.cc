@@ -119,6 +119,12 @@ pid_t ProbeTgid(pid_t tid) {
   return ReadTgid(tid);
 }
 
+// exit and exit_group of the i386 and x32 ABIs.
+bool IsForeignExit(const SyscallCall& c) {
+  if (c.arch == AUDIT_ARCH_I386) return c.nr == 1 || c.nr == 252;
+  return c.arch == AUDIT_ARCH_X86_64 && (c.nr == (kX32SyscallBit | 60) || c.nr == (kX32SyscallBit | 231));
+}
+
 }  // namespace
 
 Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(options) {
@@ -126,6 +132,7 @@ Tracer::Tracer(EventSink* sink, TracerOptions options) : sink_(sink), options_(o
   env_.mem = &mem_;
   env_.paths = &paths_;
   env_.allow_io_uring = options_.allow_io_uring;
+  env_.refuse_undecidable = options_.decider != nullptr && options_.mode == EnforceMode::kEnforce;
   env_.resolve_opens_at_entry = options_.decider != nullptr;
 }
 
@@ -485,6 +492,14 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
   if (c.arch != AUDIT_ARCH_X86_64 || (c.nr & kX32SyscallBit) != 0) {
     ev->kind = EventKind::kEscape;
     ev->text = "foreign-arch";
+    // Its number names another call in another table (i386 open is 5, x86_64's fstat), so no rule can
+    // be applied to it: enforce refuses it as a kernel without that ABI would, whatever the policy
+    // says of escapes. Only an exit goes through (a process must be able to end).
+    if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && !IsForeignExit(c)) {
+      t->decision = RequestDecision{RequestVerdict::kDeny, "", "a call of a foreign ABI", false};
+      ApplyDeny(tid, t, ENOSYS);
+      return;
+    }
   } else if ((c.info = LookupSyscall(c.nr)) == nullptr) {
     ev->kind = EventKind::kRaw;
     ev->text = "unknown";
@@ -497,22 +512,41 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     }
   }
   t->action = act;
+  if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && act.deny_errno == 0 &&
+      TampersOutsideTheTree(c)) {
+    t->decision = RequestDecision{RequestVerdict::kDeny, "", "tampering with a process outside the agent", false};
+    ApplyDeny(tid, t, EPERM);
+    return;
+  }
   if (options_.decider != nullptr && act.deny_errno == 0 && !act.drop && !DecideEntry(tid, t)) return;
   ContinueEntry(tid, t);
+}
+
+bool Tracer::TampersOutsideTheTree(const SyscallCall& c) {
+  if (c.info == nullptr || c.info->family != SyscallFamily::kEscape) return false;
+  // Inside the tree ptrace can do nothing (every process is already traced, by us), so it can only be
+  // aimed outside: at agenttrace itself, whose memory holds the policy. process_vm_readv/writev may
+  // legitimately serve sibling processes (MPI's shared-memory transports); beyond them, refused too.
+  if (c.nr == SYS_ptrace) return true;
+  if (c.nr == SYS_process_vm_readv || c.nr == SYS_process_vm_writev) {
+    return Find(static_cast<pid_t>(c.args[0])) == nullptr;
+  }
+  return false;
 }
 
 void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
   const EntryAction& act = t->action;
   const SyscallCall& c = t->call;
   Event* ev = &t->ev;
-  if (act.set_arg0 || act.deny_errno != 0) {
+  if (act.set_arg0 || act.set_arg2 || act.deny_errno != 0) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
       if (act.deny_errno != 0) {
         regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call ...
         regs.rax = static_cast<unsigned long long>(-static_cast<long long>(act.deny_errno));  // ... returning this
       } else {
-        regs.rdi = act.new_arg0;
+        if (act.set_arg0) regs.rdi = act.new_arg0;
+        if (act.set_arg2) regs.rdx = act.new_arg2;
       }
       (void)ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
     }

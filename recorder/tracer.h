@@ -192,6 +192,9 @@ class Tracer final : public ChildRunner {
   void EndContextChange(ThreadState* t);
   // After decoding a seccomp stop: applies the entry action and resumes.
   void ContinueEntry(pid_t tid, ThreadState* t);
+  // run --mode enforce: ptrace, or process_vm_readv/writev of a process the tracer does not trace
+  // (agenttrace itself among them), which no policy may allow.
+  bool TampersOutsideTheTree(const SyscallCall& c);
   // Asks the decider; true: go on with the call; false: the thread is denied or parked (handled).
   bool DecideEntry(pid_t tid, ThreadState* t);
   // Skips the call and arranges its exit stop to return -err; kills the tree if that fails.

@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
 namespace agenttrace {
 
 std::string_view ActionClassName(ActionClass c) {
@@ -84,8 +88,21 @@ void DeriveBaseActions(const Event& e, std::vector<Action>* out) {
     case EventKind::kFileRename:  // resolved, resolved2: source and destination as the kernel walks them
       add(ActionClass::kFileDelete, e.path, e.resolved);
       add(ActionClass::kFileWrite, e.path2, e.resolved2);
+      // The content moves to a name the source's rules do not cover: reading it there is reading the
+      // source (mv ~/.ssh/id_rsa ws/k; cat ws/k).
+      add(ActionClass::kFileRead, e.path, e.resolved);
+      if ((e.flags & RENAME_EXCHANGE) != 0) {  // both names are replaced: each is deleted, written and read
+        add(ActionClass::kFileDelete, e.path2, e.resolved2);
+        add(ActionClass::kFileWrite, e.path, e.resolved);
+        add(ActionClass::kFileRead, e.path2, e.resolved2);
+      }
       break;
-    case EventKind::kFileLink:  // resolved: the new name as the kernel walks it
+    case EventKind::kFileLink:  // resolved: the new name as the kernel walks it; resolved2: the source
+      add(ActionClass::kFileWrite, e.path2, e.resolved);
+      // A second name for the same file: what it allows (reading, writing) is done to the source.
+      add(ActionClass::kFileRead, e.path, e.resolved2);
+      add(ActionClass::kFileWrite, e.path, e.resolved2);
+      break;
     case EventKind::kFileSymlink:
       add(ActionClass::kFileWrite, e.path2, e.resolved);
       break;

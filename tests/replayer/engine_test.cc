@@ -118,6 +118,29 @@ rules:
   EXPECT_EQ(h.Decide(Simple(EventKind::kProcExit, "")), "not-evaluated");
 }
 
+// A link or rename gives the source's content a name the source's rules do not cover; an exchange
+// swaps two files. (Each was a route around a deny under run --mode enforce.)
+TEST(EngineTest, LinkAndRenameSourcesAndExchangesAreDecidedOnEveryNameTouched) {
+  Harness h(R"(
+version: 1
+default: allow
+rules:
+  - {id: r, decision: deny, class: file.read, paths: ["/r/**"]}
+  - {id: w, decision: deny, class: file.write, paths: ["/w/**"]}
+  - {id: d, decision: deny, class: file.delete, paths: ["/d/**"]}
+)");
+  EXPECT_EQ(h.Decide(Simple(EventKind::kFileLink, "/r/key", "/x/k")), "deny:r");
+  EXPECT_EQ(h.Decide(Simple(EventKind::kFileLink, "/w/conf", "/x/k")), "deny:w");
+  EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/r/key", "/x/k")), "deny:r");
+  Event link_through = Simple(EventKind::kFileLink, "/x/keys/key", "/x/k");
+  link_through.resolved2 = "/r/key";  // the source as the kernel walks it
+  EXPECT_EQ(h.Decide(link_through), "deny:r");
+  Event exchange = Simple(EventKind::kFileRename, "/x/a", "/d/b");
+  EXPECT_EQ(h.Decide(exchange), "allow:default");  // a plain rename only writes its target
+  exchange.flags = 2;                              // RENAME_EXCHANGE: /d/b is removed from its place too
+  EXPECT_EQ(h.Decide(exchange), "deny:d");
+}
+
 TEST(EngineTest, FailedAttemptsCountUnlessTheOptionSaysNo) {
   const char* yaml = R"(
 version: 1
