@@ -3,7 +3,7 @@
 //
 // Exit status: the agent's own (128+n when killed by signal n); 124 when --timeout stopped it; 125 when
 // the recorder itself failed (store, ptrace or seccomp not available, or a store failure stopped the
-// agent), 126 when the command could not
+// agent or, under --on-store-failure stop, came after it exited), 126 when the command could not
 // be executed, 127 when it was not found (tools/exit_codes.h, docs/cli.md).
 #include "tools/cmd_record.h"
 
