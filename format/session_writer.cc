@@ -111,7 +111,8 @@ class SessionWriterImpl final : public SessionWriter {
     if (!st.ok()) {
       gap_carry_ = total;
       gap_carried_ = true;
-      return st;
+      // The count travels with the error: when no gap can be written, it is all the user is told.
+      return st.WithContext(std::to_string(total) + " event(s) lost, not recorded as a gap");
     }
     gap_carry_ = 0;
     gap_carried_ = false;

@@ -120,7 +120,8 @@ class SessionWriter {
   // appended since is lost), then appends a `gap` event (pid 0; size = those events + `lost`, the
   // events the caller knows never reached the writer; text = `why`; duration_ns = how long the loss
   // lasted) and commits it. Returns the number of events the gap counts; the writer is usable again.
-  // On failure the count is kept, and a later call records it with its own `lost`.
+  // On failure the count is kept, and a later call records it with its own `lost`; the error's
+  // message starts with the count ("N event(s) lost, not recorded as a gap: ...").
   virtual Result<uint64_t> RecordGap(uint64_t lost, std::string_view why, int64_t duration_ns) {
     (void)lost;
     (void)why;

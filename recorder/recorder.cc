@@ -19,6 +19,7 @@
 
 #include "format/signing.h"
 #include "format/store.h"
+#include "recorder/end_of_run.h"
 #include "recorder/event_socket.h"
 #include "recorder/fingerprint_key.h"
 #include "recorder/recording_sink.h"
@@ -284,39 +285,25 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
     out.cannot_execute = !out.not_found;
     out.message = std::string("cannot execute ") + o.command[0] + ": " + std::strerror(traced->exec_errno);
   }
-  out.store_failure = supervisor.store_failure();
-  const bool writer_failed = !out.store_failure.ok();
-  // Without a writer failure the sink can still refuse single events (over the per-event bound).
-  if (!writer_failed && !traced->sink_status.ok()) out.store_failure = traced->sink_status;
-  if (out.store_failure.ok()) {
-    AT_RETURN_IF_ERROR(finish(out.exit_code, out.signal));
-    return out;
-  }
-  // Events were lost: the session must not read as complete. Record the loss if anything can still
-  // be written, then finish it incomplete.
-  out.store_failure_ended_run = supervisor.store_failure_ended_run();
+  // Every producer has stopped: what is still queued is stored now, and a store failure in those
+  // last writes goes down the same path as one during the run (recorder/end_of_run.h).
   if (socket) socket->Stop();
-  if (!async->Flush().ok()) {
-    Result<uint64_t> gap = async->RecordGap("store failure: " + out.store_failure.message());
-    if (gap.ok()) {
-      out.events_lost += *gap;
-    } else {
-      out.gap_error = gap.status();
-    }
-  } else if (!writer_failed) {
-    Event gap;
-    gap.kind = EventKind::kGap;
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    gap.mono_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gap.wall_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-    gap.size = static_cast<int64_t>(traced->events_refused);
-    gap.text = "events refused by the writer: " + traced->sink_status.message();
-    out.gap_error = async->Append(gap);
-    if (out.gap_error.ok()) out.events_lost += traced->events_refused;
-  }
-  out.finish_error = async->FinishIncomplete(out.exit_code, out.signal);
+  EndOfRunFacts facts;
+  facts.exit_code = out.exit_code;
+  facts.signal = out.signal;
+  facts.policy = stop.on_store_failure;
+  facts.seen_failure = supervisor.store_failure();
+  facts.failure_ended_run = supervisor.store_failure_ended_run();
+  facts.refused_status = traced->sink_status;
+  facts.events_refused = traced->events_refused;
+  EndOfRun end = FinishRecording(*async, facts);
+  out.store_failure = end.store_failure;
+  out.store_failure_at_end = end.failure_at_end;
+  out.store_failure_ended_run = end.failure_ended_run;
+  out.store_failure_fails_recording = end.fails_recording;
+  out.events_lost += end.events_lost;
+  out.gap_error = end.gap_error;
+  out.finish_error = end.finish_error;
   return out;
 }
 

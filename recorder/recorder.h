@@ -79,8 +79,11 @@ struct RecordOutcome {
   // A store failure (docs/cli.md, --on-store-failure). The session then ends incomplete.
   Status store_failure;                  // the first one; OK if none
   bool store_failure_ended_run = false;  // the agent was killed because of it
+  bool store_failure_at_end = false;     // first seen storing the last events, after the agent exited
+  // The policy says the failure fails the recording (`record` exits 125; recorder/end_of_run.h).
+  bool store_failure_fails_recording = false;
   uint64_t events_lost = 0;              // counted by the gap events recorded
-  Status gap_error;                      // why the last gap could not be recorded (OK: it was)
+  Status gap_error;  // why the last gap could not be recorded (OK: it was); its message counts the events
   Status finish_error;                   // why the session could not be finished (it reads incomplete)
   // Enforcement (RecordOptions::enforce): what the tracer applied (TraceOutcome's fields).
   uint64_t denied = 0, denied_missing = 0, asks_allowed = 0, asks_denied = 0, would_deny = 0, would_ask = 0;

@@ -3,7 +3,7 @@
 //
 // Exit status: the agent's own (128+n when killed by signal n); 124 when --timeout stopped it; 125 when
 // the recorder itself failed (store, ptrace or seccomp not available, or a store failure stopped the
-// agent), 126 when the command could not
+// agent or, under --on-store-failure stop, came after it exited), 126 when the command could not
 // be executed, 127 when it was not found (tools/exit_codes.h, docs/cli.md).
 #include "tools/cmd_record.h"
 
@@ -199,14 +199,17 @@ int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::o
   if (!r->store_failure.ok()) {
     std::string what = "agenttrace: " + std::string(verb) + ": session " + r->session.ToString() +
                        " is incomplete: the store failed (" + r->store_failure.message() + ")";
-    if (r->gap_error.ok()) {
+    if (r->store_failure_at_end) what += " storing the last events, after the agent had exited";
+    if (r->gap_error.ok() && r->events_lost == 0 && !r->finish_error.ok()) {
+      what += "; every event was stored";
+    } else if (r->gap_error.ok()) {
       what += "; a gap event records " + std::to_string(r->events_lost) + " lost event(s)";
     } else {
       what += "; the loss could not be recorded as a gap (" + r->gap_error.message() + ")";
     }
     if (!r->finish_error.ok()) what += "; the session could not be finished (" + r->finish_error.message() + ")";
     std::fprintf(stderr, "%s\n", what.c_str());
-    if (r->store_failure_ended_run) return kExitRecordFailed;
+    if (r->store_failure_ended_run || r->store_failure_fails_recording) return kExitRecordFailed;
   }
   if (summary) summary(*r);
   if (r->enforcement_failed) return kExitRecordFailed;

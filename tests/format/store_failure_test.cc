@@ -145,6 +145,9 @@ TEST(StoreFailureTest, GapThatCannotBeWrittenKeepsItsCountForTheNextAttempt) {
   for (auto& c : huge) c = static_cast<char>('a' + rng() % 26);
   auto too_big = (*w)->RecordGap(2, huge, 0);
   ASSERT_FALSE(too_big.ok());
+  // The count is in the error: when no gap can be written, it is what the user is told.
+  EXPECT_THAT(too_big.status().message(),
+              HasSubstr(std::to_string(appended - committed + 2) + " event(s) lost, not recorded as a gap"));
   auto gap = (*w)->RecordGap(3, "second try", 0);
   ASSERT_TRUE(gap.ok()) << gap.status().ToString();
   EXPECT_EQ(*gap, appended - committed + 2 + 3);

@@ -1099,7 +1099,7 @@ TEST_F(StoreFailureTest, ContinueLetsTheAgentFinishAndRecordsTheLoss) {
   // About 5000 events fill a 128 KiB map; the agent makes some 18000. It forks a program for each
   // few dozen events, which the writer keeps up with: the failure is seen while the agent runs. (An
   // agent that makes them faster than the writer takes them can end before the writer reaches the
-  // failure; the recorder then exits 125 without a gap, --on-store-failure notwithstanding.)
+  // failure; it is then found storing the last events and handled alike: EndOfRunTest.*.)
   std::vector<std::string> flags = {"--on-store-failure", "continue", "--max-store-bytes", "128K"};
   StopRun r = RecordAndSignal(
       flags, "for i in $(seq 1 500); do cat /etc/hostname /none-$RANDOM$RANDOM 2>/dev/null >&2; done; exit 3", {});
