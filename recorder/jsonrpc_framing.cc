@@ -221,6 +221,19 @@ ClientMessageVerdict ClassifyClientMessage(std::string_view line, const McpTrack
     v.reason = std::move(reason);
     return v;
   };
+  if (line.find('\r') != std::string_view::npos) {
+    // Whitespace to JSON, but a line end to Python's universal newlines (the Python SDK's stdin): such
+    // a server would read the parts as separate messages.
+    refuse("carriage return inside the message (a server may split it into several)");
+    if (JsonNestingExceeds(line, kMaxJsonDepth)) return v;
+    std::string duplicate;
+    Json j = ParseNotingDuplicates(line, &duplicate);
+    if (j.is_object()) {
+      std::string id = AnswerId(j);
+      if (!id.empty()) v.answer_ids.push_back(std::move(id));
+    }
+    return v;
+  }
   if (JsonNestingExceeds(line, kMaxJsonDepth)) {
     return refuse("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }

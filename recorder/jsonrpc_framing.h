@@ -122,8 +122,8 @@ struct ClientMessageVerdict {
 // kMaxJsonDepth: a server's parser may still accept it), duplicate keys at any depth (parsers disagree
 // on which one counts), a tools/call that is not a request with "jsonrpc":"2.0", a string or integer
 // id and a string params.name (a notification, a float or null id: servers may still run it), a method
-// equal to tools/call but for case or surrounding whitespace, and a batch holding any of these or a
-// tools/call. Keys and strings are compared unescaped. On kDecide, `call` gets the tool.call the
+// equal to tools/call but for case or surrounding whitespace, a carriage return inside the line (a line
+// end to Python's universal newlines), and a batch holding any of these or a tools/call. Keys and strings are compared unescaped. On kDecide, `call` gets the tool.call the
 // tracker records (tool, json bounded and redacted as `options` say, request_id, direction kToServer;
 // no server, no times).
 ClientMessageVerdict ClassifyClientMessage(std::string_view line, const McpTrackerOptions& options, Event* call);

@@ -609,6 +609,15 @@ TEST(McpProxyTest, ToolCallSpellingsThatAServerStillReadsNeverReachItUndecided) 
        false},
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","arguments":{"p":)" + deep + "}}}",
        false},
+      // Python's SDK reads stdin with universal newlines: a lone \r ends a line there, not here.
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\r"
+       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap"}})"
+       "\r}",
+       true},
+      // Go's SDK decodes a stream of values: two messages on one line, or one over two lines.
+      {R"({"jsonrpc":"2.0","id":1,"method":"ping"} {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap"}})",
+       false},
+      {"{\"jsonrpc\":\"2.0\",\"id\":2,\n" R"("method":"tools/call","params":{"name":"zap"}})", false},
   };
   const std::string marker = R"({"jsonrpc":"2.0","id":99,"method":"ping"})";
   for (const Case& c : cases) {
