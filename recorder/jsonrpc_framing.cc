@@ -161,7 +161,20 @@ std::string AnswerId(const Json& m) {
   return Dump(*iit);
 }
 
+// True when a string anywhere in `j` (keys included) holds a NUL: a server that reads strings as C
+// strings (cJSON, strcmp, open(2)) sees only what comes before it, the policy the whole string.
+bool HoldsNul(const Json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (j.is_array()) return std::any_of(j.begin(), j.end(), [](const Json& e) { return HoldsNul(e); });
+  if (!j.is_object()) return false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().find('\0') != std::string::npos || HoldsNul(it.value())) return true;
+  }
+  return false;
+}
+
 bool LooksLikeToolsCall(std::string_view method) {
+  method = method.substr(0, method.find('\0'));  // what a C-string reader sees
   constexpr std::string_view kSpace = " \t\r\n\f\v";
   size_t b = method.find_first_not_of(kSpace);
   if (b == std::string_view::npos) return false;
@@ -205,6 +218,10 @@ ClientMessageAction Examine(const Json& m, std::string* reason) {
   auto nit = pit->find("name");
   if (nit == pit->end() || !nit->is_string()) {
     *reason = "tools/call whose params.name is not a string";
+    return ClientMessageAction::kRefuse;
+  }
+  if (HoldsNul(*pit)) {
+    *reason = "tools/call with a NUL character in its name or arguments (a C-string reader stops there)";
     return ClientMessageAction::kRefuse;
   }
   return ClientMessageAction::kDecide;

@@ -121,8 +121,9 @@ struct ClientMessageVerdict {
 // anything that cannot be parsed here (invalid JSON or UTF-8, lone surrogate escapes, deeper than
 // kMaxJsonDepth: a server's parser may still accept it), duplicate keys at any depth (parsers disagree
 // on which one counts), a tools/call that is not a request with "jsonrpc":"2.0", a string or integer
-// id and a string params.name (a notification, a float or null id: servers may still run it), a method
-// equal to tools/call but for case or surrounding whitespace, a carriage return inside the line (a line
+// id and a string params.name (a notification, a float or null id: servers may still run it), a
+// tools/call with a NUL in a string of its params, a method equal to tools/call but for case,
+// surrounding whitespace or what follows a NUL, a carriage return inside the line (a line
 // end to Python's universal newlines), and a batch holding any of these or a tools/call. Keys and strings are compared unescaped. On kDecide, `call` gets the tool.call the
 // tracker records (tool, json bounded and redacted as `options` say, request_id, direction kToServer;
 // no server, no times).

@@ -618,6 +618,9 @@ TEST(McpProxyTest, ToolCallSpellingsThatAServerStillReadsNeverReachItUndecided) 
       {R"({"jsonrpc":"2.0","id":1,"method":"ping"} {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap"}})",
        false},
       {"{\"jsonrpc\":\"2.0\",\"id\":2,\n" R"("method":"tools/call","params":{"name":"zap"}})", false},
+      // A server reading C strings (cJSON, strcmp) stops at a NUL.
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call\u0000x","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap\u0000echo"}})", true},
   };
   const std::string marker = R"({"jsonrpc":"2.0","id":99,"method":"ping"})";
   for (const Case& c : cases) {
