@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 namespace agenttrace {
 namespace {
@@ -122,25 +123,180 @@ static void FillToolCall(const Json& params, const McpTrackerOptions& options, E
   if (options.redact) options.redact(&e->json);
 }
 
-bool ToolCallFromRequest(std::string_view line, const McpTrackerOptions& options, Event* out) {
-  if (line.find("tools/call") == std::string_view::npos) return false;
-  if (JsonNestingExceeds(line, kMaxJsonDepth)) return false;
-  Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+namespace {
+
+// Parses `text`; `duplicate` gets the first key that occurs twice in one object, at any depth. Node's
+// JSON.parse and Python's json keep the last of two equal keys, nlohmann keeps the last, other parsers
+// keep the first or refuse: a message with one is read differently by different servers.
+Json ParseNotingDuplicates(std::string_view text, std::string* duplicate) {
+  std::vector<std::unordered_set<std::string>> open;  // keys of each open object
+  Json::parser_callback_t note = [&](int, Json::parse_event_t ev, Json& parsed) {
+    switch (ev) {
+      case Json::parse_event_t::object_start:
+        open.emplace_back();
+        break;
+      case Json::parse_event_t::object_end:
+        if (!open.empty()) open.pop_back();
+        break;
+      case Json::parse_event_t::key:
+        if (!open.empty() && parsed.is_string() && !open.back().insert(parsed.get<std::string>()).second &&
+            duplicate->empty()) {
+          *duplicate = parsed.get<std::string>();
+          if (duplicate->empty()) *duplicate = "\"\"";
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  return Json::parse(text.begin(), text.end(), note, /*allow_exceptions=*/false);
+}
+
+// The id to answer a refused request with: any number or string (a float id is answered as it came,
+// so that a client that reads 1.0 as 1 finds its answer); none for notifications, null or other ids.
+std::string AnswerId(const Json& m) {
+  auto iit = m.find("id");
+  if (iit == m.end() || !(iit->is_string() || iit->is_number())) return "";
+  return Dump(*iit);
+}
+
+// True when a string anywhere in `j` (keys included) holds a NUL: a server that reads strings as C
+// strings (cJSON, strcmp, open(2)) sees only what comes before it, the policy the whole string.
+bool HoldsNul(const Json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (j.is_array()) return std::any_of(j.begin(), j.end(), [](const Json& e) { return HoldsNul(e); });
   if (!j.is_object()) return false;
-  auto jv = j.find("jsonrpc");
-  auto mit = j.find("method");
-  auto iit = j.find("id");
-  if (jv == j.end() || *jv != "2.0" || mit == j.end() || *mit != "tools/call" || iit == j.end() ||
-      !(iit->is_string() || iit->is_number_integer())) {
-    return false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().find('\0') != std::string::npos || HoldsNul(it.value())) return true;
   }
-  static const Json kNoParams = Json::object();
-  auto pit = j.find("params");
-  out->Clear();
-  out->request_id = Dump(*iit);
-  out->direction = Direction::kToServer;
-  FillToolCall(pit != j.end() ? *pit : kNoParams, options, out);
-  return true;
+  return false;
+}
+
+bool LooksLikeToolsCall(std::string_view method) {
+  method = method.substr(0, method.find('\0'));  // what a C-string reader sees
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  size_t b = method.find_first_not_of(kSpace);
+  if (b == std::string_view::npos) return false;
+  method = method.substr(b, method.find_last_not_of(kSpace) - b + 1);
+  constexpr std::string_view kCall = "tools/call";
+  return method.size() == kCall.size() && std::equal(method.begin(), method.end(), kCall.begin(), [](char a, char c) {
+           return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == c;
+         });
+}
+
+// One message object (top level or batch element): forward, decide, or refuse with `reason`.
+ClientMessageAction Examine(const Json& m, std::string* reason) {
+  if (!m.is_object()) return ClientMessageAction::kForward;  // the server answers "invalid request"
+  auto mit = m.find("method");
+  if (mit == m.end() || !mit->is_string()) return ClientMessageAction::kForward;
+  const std::string& method = mit->get_ref<const std::string&>();
+  if (method != "tools/call") {
+    if (!LooksLikeToolsCall(method)) return ClientMessageAction::kForward;
+    *reason = "method " + Dump(*mit) + " differs from tools/call only by case or whitespace";
+    return ClientMessageAction::kRefuse;
+  }
+  auto jv = m.find("jsonrpc");
+  if (jv == m.end() || *jv != "2.0") {
+    *reason = "tools/call without \"jsonrpc\":\"2.0\"";
+    return ClientMessageAction::kRefuse;
+  }
+  auto iit = m.find("id");
+  if (iit == m.end()) {
+    *reason = "tools/call sent as a notification (no id)";
+    return ClientMessageAction::kRefuse;
+  }
+  if (!(iit->is_string() || iit->is_number_integer())) {
+    *reason = "tools/call whose id " + Dump(*iit) + " is not a string or an integer";
+    return ClientMessageAction::kRefuse;
+  }
+  auto pit = m.find("params");
+  if (pit == m.end() || !pit->is_object()) {
+    *reason = "tools/call without params";
+    return ClientMessageAction::kRefuse;
+  }
+  auto nit = pit->find("name");
+  if (nit == pit->end() || !nit->is_string()) {
+    *reason = "tools/call whose params.name is not a string";
+    return ClientMessageAction::kRefuse;
+  }
+  if (HoldsNul(*pit)) {
+    *reason = "tools/call with a NUL character in its name or arguments (a C-string reader stops there)";
+    return ClientMessageAction::kRefuse;
+  }
+  return ClientMessageAction::kDecide;
+}
+
+}  // namespace
+
+ClientMessageVerdict ClassifyClientMessage(std::string_view line, const McpTrackerOptions& options, Event* call) {
+  ClientMessageVerdict v;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return v;  // a blank keep-alive line
+  auto refuse = [&](std::string reason) {
+    v.action = ClientMessageAction::kRefuse;
+    v.reason = std::move(reason);
+    return v;
+  };
+  if (line.find('\r') != std::string_view::npos) {
+    // Whitespace to JSON, but a line end to Python's universal newlines (the Python SDK's stdin): such
+    // a server would read the parts as separate messages.
+    refuse("carriage return inside the message (a server may split it into several)");
+    if (JsonNestingExceeds(line, kMaxJsonDepth)) return v;
+    std::string duplicate;
+    Json j = ParseNotingDuplicates(line, &duplicate);
+    if (j.is_object()) {
+      std::string id = AnswerId(j);
+      if (!id.empty()) v.answer_ids.push_back(std::move(id));
+    }
+    return v;
+  }
+  if (JsonNestingExceeds(line, kMaxJsonDepth)) {
+    return refuse("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  std::string duplicate;
+  Json j = ParseNotingDuplicates(line, &duplicate);
+  if (j.is_discarded()) return refuse("not valid JSON in UTF-8 (a server's parser may still read it)");
+  if (!duplicate.empty()) {
+    if (j.is_object()) {
+      std::string id = AnswerId(j);
+      if (!id.empty()) v.answer_ids.push_back(std::move(id));
+    }
+    return refuse("duplicate key \"" + duplicate + "\" (parsers disagree on which one counts)");
+  }
+  if (j.is_array()) {
+    bool refused = false;
+    std::string reason;
+    for (const Json& m : j) {
+      std::string why;
+      ClientMessageAction a = Examine(m, &why);
+      if (a == ClientMessageAction::kForward || refused) continue;
+      refused = true;
+      reason = why;
+    }
+    if (!refused) return v;
+    for (const Json& m : j) {
+      if (!m.is_object() || !m.contains("method")) continue;
+      std::string id = AnswerId(m);
+      if (!id.empty()) v.answer_ids.push_back(std::move(id));
+    }
+    v.batch = true;
+    return refuse("JSON-RPC batch with a tools/call in it" + (reason.empty() ? "" : " (" + reason + ")") +
+                  "; each tools/call is decided alone: send it alone");
+  }
+  std::string reason;
+  v.action = Examine(j, &reason);
+  if (v.action == ClientMessageAction::kRefuse) {
+    std::string id = AnswerId(j);
+    if (!id.empty()) v.answer_ids.push_back(std::move(id));
+    v.reason = std::move(reason);
+  } else if (v.action == ClientMessageAction::kDecide) {
+    call->Clear();
+    call->request_id = Dump(j["id"]);
+    call->direction = Direction::kToServer;
+    FillToolCall(j["params"], options, call);
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -99,10 +99,35 @@ struct McpTrackerOptions {
   std::function<void(std::string*)> redact;
 };
 
-// When `line` is a JSON-RPC tools/call request (valid JSON, "jsonrpc":"2.0", a string or integer id),
-// fills `out` with the tool.call the tracker records for it (tool, json bounded and redacted as
-// `options` say, request_id, direction kToServer; no server, no times) and returns true.
-bool ToolCallFromRequest(std::string_view line, const McpTrackerOptions& options, Event* out);
+// What a proxy that decides tool calls does with one agent->server message. The proxy's reading must
+// be the server's: a message that some server could read as a tools/call, but that is not one plain
+// tools/call request here, is refused rather than forwarded undecided.
+enum class ClientMessageAction {
+  kForward,  // not a tools/call under any reading: forwarded as it is
+  kDecide,   // one well-formed tools/call request: decided before it is forwarded
+  kRefuse,   // cannot be decided as the server will read it: never forwarded
+};
+
+struct ClientMessageVerdict {
+  ClientMessageAction action = ClientMessageAction::kForward;
+  std::string reason;  // kRefuse: why, for the record and for the agent's error answer
+  // kRefuse: the ids (JSON text) of the requests to answer with an error; empty for notifications and
+  // for messages whose id cannot be read.
+  std::vector<std::string> answer_ids;
+  bool batch = false;  // kRefuse: a JSON-RPC batch (answered with an array)
+};
+
+// Classifies one agent->server line (without its newline; a trailing '\r' is ignored). Refused:
+// anything that cannot be parsed here (invalid JSON or UTF-8, lone surrogate escapes, deeper than
+// kMaxJsonDepth: a server's parser may still accept it), duplicate keys at any depth (parsers disagree
+// on which one counts), a tools/call that is not a request with "jsonrpc":"2.0", a string or integer
+// id and a string params.name (a notification, a float or null id: servers may still run it), a
+// tools/call with a NUL in a string of its params, a method equal to tools/call but for case,
+// surrounding whitespace or what follows a NUL, a carriage return inside the line (a line
+// end to Python's universal newlines), and a batch holding any of these or a tools/call. Keys and strings are compared unescaped. On kDecide, `call` gets the tool.call the
+// tracker records (tool, json bounded and redacted as `options` say, request_id, direction kToServer;
+// no server, no times).
+ClientMessageVerdict ClassifyClientMessage(std::string_view line, const McpTrackerOptions& options, Event* call);
 
 // Turns JSON-RPC lines into events. Every event gets server, direction, mono_ns/wall_ns as given;
 // seq and pid are left to the writer.

@@ -80,7 +80,7 @@ struct McpProxyResult {
   uint64_t bytes_to_server = 0;
   uint64_t bytes_to_agent = 0;
   Status sink_status;   // the first error the sink returned (recording stopped there), else OK
-  uint64_t denied = 0;  // tools/call requests answered with an error by the proxy
+  uint64_t denied = 0;  // tools/call requests (and messages that may be one) refused by the proxy
   uint64_t asked = 0;   // tools/call requests the policy asked about
   // Read and never delivered, recorded as one `gap` event: toward the server, any (the recording
   // holds requests the server never got); toward the agent, what remained when the proxy stopped

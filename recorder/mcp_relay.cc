@@ -247,6 +247,24 @@ std::string DenialLine(const DecisionItem& item) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
+// The JSON-RPC error(s) answering a refused message: one per request id, in an array for a batch.
+std::string RefusalLine(const ClientMessageVerdict& v) {
+  using Json = nlohmann::ordered_json;
+  Json answers = Json::array();
+  for (const std::string& id_text : v.answer_ids) {
+    Json id = Json::parse(id_text, nullptr, false);
+    if (id.is_discarded()) id = nullptr;
+    answers.push_back({{"jsonrpc", "2.0"},
+                       {"id", id},
+                       {"error",
+                        {{"code", kDeniedErrorCode},
+                         {"message", "agenttrace: message refused: " + v.reason},
+                         {"data", {{"decision", "refused"}, {"reason", v.reason}}}}}});
+  }
+  const Json& out = v.batch ? answers : answers[0];
+  return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
 // agent -> server.
 class UpRelay final : public LineSink {
  public:
@@ -366,17 +384,46 @@ class UpRelay final : public LineSink {
     if (newline) bytes.push_back('\n');
     o_.queue->PushBytes(Direction::kToServer, bytes, mono_ns_, wall_ns_);
     auto item = std::make_unique<DecisionItem>();
-    std::string_view body = line;
-    if (!body.empty() && body.back() == '\r') body.remove_suffix(1);
-    if (ToolCallFromRequest(body, o_.tracker, &item->call)) {
-      item->call.server = o_.server_name->Get();
-      item->call.mono_ns = mono_ns_;
-      item->call.wall_ns = wall_ns_;
-      item->bytes = std::move(bytes);
-      worker_->Submit(std::move(item));
+    ClientMessageVerdict v = ClassifyClientMessage(line, o_.tracker, &item->call);
+    switch (v.action) {
+      case ClientMessageAction::kForward:
+        Forward(bytes);
+        return;
+      case ClientMessageAction::kDecide:
+        item->call.server = o_.server_name->Get();
+        item->call.mono_ns = mono_ns_;
+        item->call.wall_ns = wall_ns_;
+        item->bytes = std::move(bytes);
+        worker_->Submit(std::move(item));
+        return;
+      case ClientMessageAction::kRefuse:
+        Refuse(line, bytes, v);
+        return;
+    }
+  }
+
+  // A message that could be a tools/call but cannot be decided as the server would read it: recorded
+  // as a protocol.error, answered when it has an id, never forwarded.
+  void Refuse(std::string_view line, std::string_view bytes, const ClientMessageVerdict& v) {
+    Event e;
+    e.kind = EventKind::kProtocolError;
+    e.direction = Direction::kToServer;
+    e.mono_ns = mono_ns_;
+    e.wall_ns = wall_ns_;
+    e.server = o_.server_name->Get();
+    e.text = v.reason + "; not forwarded: a message that may be a tool call and cannot be decided is refused";
+    e.json.assign(line.substr(0, std::min(line.size(), kProtocolErrorSnippetBytes)));
+    if (o_.tracker.redact) o_.tracker.redact(&e.json);
+    e.size = static_cast<int64_t>(line.size());
+    if (o_.mode == EnforceMode::kAudit) {  // recorded as it would have been refused; nothing blocked
+      e.text = v.reason + "; would have been refused (audit mode: forwarded)";
+      o_.queue->PushEvent(std::move(e));
+      Forward(bytes);
       return;
     }
-    Forward(bytes);
+    o_.queue->PushEvent(std::move(e));
+    ++stats_->denied;
+    if (!v.answer_ids.empty()) o_.injector->Add(RefusalLine(v));
   }
 
   void TakeDecisions() {

@@ -135,7 +135,7 @@ struct RelayStats {
   uint64_t undelivered_bytes = 0;
   uint64_t undelivered_messages = 0;
   uint64_t lost_bytes = 0;  // toward the agent after it closed its end: not a gap
-  uint64_t denied = 0;      // tools/call requests refused (agent->server only)
+  uint64_t denied = 0;      // tools/call requests and undecidable messages refused (agent->server only)
   uint64_t asked = 0;       // of which asks, or asks answered
 };
 

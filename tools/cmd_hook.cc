@@ -31,12 +31,18 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr int kSocketTimeoutMs = 10 * 60 * 1000;  // a human may be answering an ask
+// A framework that times its hook out runs the call (Claude Code: "a timed-out hook doesn't block the
+// tool call"; Gemini CLI: any exit other than 0 and 2 is a warning). So the hook gives up first and
+// denies: just below each framework's default hook timeout (600 s for Claude Code's command hooks and
+// for Codex, 60 s for Gemini CLI), since a human may be answering an ask.
+constexpr int kDefaultTimeoutSeconds = 570;
+constexpr int kDefaultGeminiTimeoutSeconds = 55;
 
 struct HookFlags {
   std::string agent;
   std::string policy;
   std::string socket;
+  int timeout_s = 0;  // 0: the framework's default (above)
 };
 
 enum class Framework { kClaudeCode, kCodex, kGemini };
@@ -105,7 +111,7 @@ Verdict DecideThroughSocket(const std::string& socket, const std::string& payloa
                             const HookFlags& f, const Event& call, const Json& payload) {
   auto client = EventSocketClient::Connect(socket);
   if (!client.ok()) return CannotDecide(client.status().message());
-  auto answer = (*client)->Decide(payload_line, resolve_ask, kSocketTimeoutMs);
+  auto answer = (*client)->Decide(payload_line, resolve_ask, f.timeout_s * 1000);
   if (!answer.ok()) return CannotDecide(answer.status().message());
   if (!answer->policy) {
     // A plain `record`: nothing is enforced by the session; --policy, if given, decides alone.
@@ -178,6 +184,10 @@ int RunHook(const HookFlags& f) {
                  f.agent.c_str());
     return kExitUsage;
   }
+  HookFlags flags = f;
+  if (flags.timeout_s <= 0) {
+    flags.timeout_s = fw == Framework::kGemini ? kDefaultGeminiTimeoutSeconds : kDefaultTimeoutSeconds;
+  }
   auto in = ReadAll(0, kMaxJsonLineBytes);
   if (!in.ok()) return Emit(fw, CannotDecide(in.status().message()));
   Status bounds = CheckJsonBounds(*in, "hook payload");
@@ -204,7 +214,7 @@ int RunHook(const HookFlags& f) {
   if (!socket.empty()) {
     // Codex and Gemini CLI cannot ask the user: the session's resolver answers instead, if it has one.
     const bool resolve_ask = fw != Framework::kClaudeCode;
-    return Emit(fw, DecideThroughSocket(socket, line, resolve_ask, f, *call, payload));
+    return Emit(fw, DecideThroughSocket(socket, line, resolve_ask, flags, *call, payload));
   }
   if (f.policy.empty()) {
     return Emit(
@@ -226,6 +236,10 @@ void RegisterHookCommands(Cli& cli) {
                   "the policy that decides outside a recording (inside `agenttrace run`, the run's policy "
                   "decides)");
   sub->add_option("--socket", f->socket, "event socket (default: $AGENTTRACE_SOCKET)");
+  sub->add_option("--timeout", f->timeout_s,
+                  "seconds to wait for the session's decision before denying; keep it below the framework's "
+                  "hook timeout, which runs the call (default: 570, gemini 55)")
+      ->check(CLI::Range(1, 24 * 3600));
   sub->callback([&cli, f] { cli.run = [f] { return RunHook(*f); }; });
 }
 

@@ -49,6 +49,21 @@ std::string DescribeProcesses(const std::vector<StoppedProcess>& procs) {
 }
 
 int RunRecordCommand(Cli& cli, const RecordFlags& f) {
+  // Fail closed: a policy nothing here would apply is refused, never silently ignored.
+  if (f.mcp_http && (!f.mcp_policy.empty() || std::getenv(kEnvDecides) != nullptr)) {
+    std::fprintf(stderr,
+                 "agenttrace: record --mcp-http: the HTTP proxy records tool calls and cannot decide them, so %s "
+                 "would let every tools/call through undecided; use an MCP server over stdio with `record --mcp "
+                 "--policy`, or a hook\n",
+                 f.mcp_policy.empty() ? "inside a run that decides tool calls it" : "with --policy it");
+    return kExitUsage;
+  }
+  if (!f.mcp && !f.mcp_policy.empty()) {
+    std::fprintf(stderr,
+                 "agenttrace: record --policy: only --mcp decides with a policy; to decide a command's system "
+                 "calls use `agenttrace run --policy P -- CMD`\n");
+    return kExitUsage;
+  }
   if (f.mcp_http) {
     if (!f.command.empty() || f.mcp || f.trace_server) {
       std::fprintf(stderr,

@@ -1,7 +1,8 @@
 // libFuzzer target for the JSON-RPC framing and MCP tracker (recorder/jsonrpc_framing.h).
 // Input: byte 0 chooses how the rest is cut into reads and the direction of each; the rest is the
 // stream. Checks: splitting is independent of how the stream is cut into reads, buffered bytes never
-// exceed the line maximum, and the tracker never crashes or exceeds its bounds on any input.
+// exceed the line maximum, the tracker never crashes or exceeds its bounds on any input, and nothing
+// the deciding proxy would forward undecided is recorded as a tool call.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -78,5 +79,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   down.Finish(t + 2, t + 2);
   tracker.Flush();
   AT_CHECK(tracker.pending_requests() <= kMaxPendingRequests);
+
+  // 3. The deciding proxy's classifier: whatever it decides is a tools/call with its own id; a
+  // message it forwards is one the tracker does not record as a tool call.
+  LineSplitter lines(kMax);
+  struct Classify final : LineSink {
+    McpTrackerOptions o;
+    void OnLine(std::string_view l) override { Check(l); }
+    void OnOversized(std::string_view, uint64_t, bool) override {}
+    void OnTrailingBytes(std::string_view b) override { Check(b); }
+    void Check(std::string_view l) {
+      Event call;
+      ClientMessageVerdict v = ClassifyClientMessage(l, o, &call);
+      if (v.action == ClientMessageAction::kDecide) {
+        AT_CHECK(call.kind == EventKind::kToolCall && !call.request_id.empty());
+      }
+      if (v.action == ClientMessageAction::kForward) {
+        struct NoToolCall final : EventSink {
+          Status Append(const Event& e) override {
+            AT_CHECK_MSG(e.kind != EventKind::kToolCall, "forwarded undecided, recorded as a tool call");
+            return Status::Ok();
+          }
+        } none;
+        McpTracker t(o, none);
+        t.OnLine(Direction::kToServer, l, 0, 0);
+        t.Flush();
+      }
+    }
+  } classify;
+  lines.Feed(stream, &classify);
+  lines.Finish(&classify);
   return 0;
 }

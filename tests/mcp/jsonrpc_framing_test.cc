@@ -425,5 +425,76 @@ TEST_F(TrackerTest, DeeplyNestedMessageIsRefusedBeforeParsing) {
   EXPECT_TRUE(JsonNestingExceeds("[[[[", 3));
 }
 
+// ---------------------------------------------------------------------------------------------------
+// ClassifyClientMessage: what a deciding proxy forwards, decides or refuses.
+
+TEST(ClassifyClientMessageTest, OrdinaryTrafficIsForwardedUntouched) {
+  McpTrackerOptions o;
+  Event call;
+  for (const char* line : {
+           R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})",
+           R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+           R"({"jsonrpc":"2.0","id":3,"result":{"roots":[]}})",
+           R"({"jsonrpc":"2.0","id":4,"method":"tools/list"})",
+           R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}])",
+           R"({"jsonrpc":"2.0","id":5,"method":"tools/callx","params":{"name":"zap"}})",
+           "",
+           "  \r",
+       }) {
+    SCOPED_TRACE(line);
+    EXPECT_EQ(ClassifyClientMessage(line, o, &call).action, ClientMessageAction::kForward);
+  }
+}
+
+TEST(ClassifyClientMessageTest, EscapedSpellingsAreDecidedOnTheUnescapedValues) {
+  McpTrackerOptions o;
+  Event call;
+  auto v = ClassifyClientMessage(
+      R"({"jsonrpc":"2.0","id":"a","method":"tools\/c\u0061ll","params":{"n\u0061me":"z\u0061p","arguments":{"p":"\/x"}}})"
+      "\r",
+      o, &call);
+  ASSERT_EQ(v.action, ClientMessageAction::kDecide) << v.reason;
+  EXPECT_EQ(call.kind, EventKind::kToolCall);
+  EXPECT_EQ(call.tool, "zap");
+  EXPECT_EQ(call.json, R"({"p":"/x"})");
+  EXPECT_EQ(call.request_id, R"("a")");
+  EXPECT_EQ(call.direction, Direction::kToServer);
+}
+
+TEST(ClassifyClientMessageTest, RefusalsSayWhyAndWhomToAnswer) {
+  McpTrackerOptions o;
+  Event call;
+  auto dup = ClassifyClientMessage(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"a","name":"b"}})",
+                                   o, &call);
+  EXPECT_EQ(dup.action, ClientMessageAction::kRefuse);
+  EXPECT_NE(dup.reason.find("duplicate key \"name\""), std::string::npos) << dup.reason;
+  EXPECT_EQ(dup.answer_ids, std::vector<std::string>{"7"});
+
+  auto note = ClassifyClientMessage(R"({"jsonrpc":"2.0","method":"tools/call","params":{"name":"a"}})", o, &call);
+  EXPECT_EQ(note.action, ClientMessageAction::kRefuse);
+  EXPECT_NE(note.reason.find("notification"), std::string::npos) << note.reason;
+  EXPECT_TRUE(note.answer_ids.empty());
+
+  auto fl =
+      ClassifyClientMessage(R"({"jsonrpc":"2.0","id":2.0,"method":"tools/call","params":{"name":"a"}})", o, &call);
+  EXPECT_EQ(fl.action, ClientMessageAction::kRefuse);
+  EXPECT_EQ(fl.answer_ids, std::vector<std::string>{"2.0"});
+
+  auto noname =
+      ClassifyClientMessage(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":5}})", o, &call);
+  EXPECT_EQ(noname.action, ClientMessageAction::kRefuse);
+
+  auto batch = ClassifyClientMessage(
+      R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":"b","method":"tools/call","params":{"name":"a"}},{"jsonrpc":"2.0","method":"notifications/x"}])",
+      o, &call);
+  EXPECT_EQ(batch.action, ClientMessageAction::kRefuse);
+  EXPECT_TRUE(batch.batch);
+  EXPECT_EQ(batch.answer_ids, (std::vector<std::string>{"1", R"("b")"}));
+
+  auto bad = ClassifyClientMessage("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\xc3\"}", o, &call);
+  EXPECT_EQ(bad.action, ClientMessageAction::kRefuse);
+  EXPECT_NE(bad.reason.find("not valid JSON"), std::string::npos) << bad.reason;
+}
+
 }  // namespace
 }  // namespace agenttrace

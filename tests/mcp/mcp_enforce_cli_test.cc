@@ -2,9 +2,13 @@
 // the official SDK client and the filesystem server from npm (a denied call never reaches the server),
 // and `agenttrace hook` with each framework's documented pre-tool-use payloads.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -427,6 +431,33 @@ rules:
   }
   EXPECT_EQ(tool_calls, 2);  // the hook's and the proxy's, each once
   EXPECT_EQ(denied_rules, (std::set<std::string>{"no-rm", "no-echo"}));
+}
+
+// A framework that times its hook out runs the call. A session that does not answer (here a socket
+// that is listened on but never accepted) must make the hook deny on its own, before the framework
+// gives up; --timeout sets how long it waits.
+TEST_F(HookCliTest, NoDecisionInTimeDeniesBeforeTheFrameworkGivesUp) {
+  std::string sock = (dir_.path() / "mute.sock").string();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  for (const char* fw : {"claude-code", "gemini"}) {
+    std::string payload = std::string(fw) == "gemini" ? GeminiPayload("read_file", {{"path", "/tmp/a"}})
+                                                      : ClaudePayload("Read", {{"file_path", "/tmp/a"}});
+    auto start = std::chrono::steady_clock::now();
+    RunResult r = RunShell("timeout 30 " + kBin + " hook " + fw + " --timeout 1 --socket " + Quote(sock), payload);
+    auto took = std::chrono::steady_clock::now() - start;
+    std::string why;
+    EXPECT_EQ(r.status, 0) << fw << ": " << r.err;
+    EXPECT_EQ(DecisionOf(fw, r, &why), "deny") << fw << ": " << r.out;
+    EXPECT_NE(why.find("cannot be decided"), std::string::npos) << why;
+    EXPECT_LT(took, std::chrono::seconds(15)) << fw;
+  }
+  ::close(fd);
 }
 
 }  // namespace

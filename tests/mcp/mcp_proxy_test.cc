@@ -581,5 +581,114 @@ TEST(McpProxyTest, AskAnsweredYesIsForwardedAndNoIsDenied) {
 }
 
 
+// A hostile agent's tools/call spellings that a server's parser (node's JSON.parse, Python's json, a
+// first-key-wins parser) can still read as a call of "zap". None may reach the server undecided: the
+// stand-in server echoes what it gets, so anything forwarded comes back. Each is decided (and denied)
+// or refused; a request with a usable id gets an error answer, a notification none.
+TEST(McpProxyTest, ToolCallSpellingsThatAServerStillReadsNeverReachItUndecided) {
+  const std::string deep = std::string(300, '[') + std::string(300, ']');
+  struct Case {
+    std::string line;
+    bool answered;  // an error answer carrying the request's id is expected
+  };
+  const std::vector<Case> cases = {
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"\u0074ools/call","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1e0,"method":"tools/call","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","method":"tools/call","params":{"name":"zap"}})", false},
+      {R"({"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"zap"}})", false},
+      {R"({"jsonrpc":"2.0","id":{"a":1},"method":"tools/call","params":{"name":"zap"}})", false},
+      {R"({"id":1,"method":"tools/call","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"Tools/Call","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":" tools/call","params":{"name":"zap"}})", true},
+      {R"([{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap"}}])", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","name":"echo"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","arguments":{"p":"\ud800"}}})", false},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"zap\",\"arguments\":{\"p\":\"\xff\"}}}",
+       false},
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","arguments":{"p":)" + deep + "}}}",
+       false},
+      // Python's SDK reads stdin with universal newlines: a lone \r ends a line there, not here.
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\r"
+       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap"}})"
+       "\r}",
+       true},
+      // Go's SDK decodes a stream of values: two messages on one line, or one over two lines.
+      {R"({"jsonrpc":"2.0","id":1,"method":"ping"} {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap"}})",
+       false},
+      {"{\"jsonrpc\":\"2.0\",\"id\":2,\n" R"("method":"tools/call","params":{"name":"zap"}})", false},
+      // A server reading C strings (cJSON, strcmp) stops at a NUL.
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call\u0000x","params":{"name":"zap"}})", true},
+      {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap\u0000echo"}})", true},
+  };
+  const std::string marker = R"({"jsonrpc":"2.0","id":99,"method":"ping"})";
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line.substr(0, 120));
+    FakeDecider decider;
+    McpProxyOptions o;
+    o.decider = &decider;
+    ProxyRun run({FAKE_MCP_SERVER, "echo"}, o);
+    run.Write(c.line + "\n" + marker + "\n");
+    run.CloseAgentStdin();
+    std::string out = run.ReadAll();
+    ASSERT_TRUE(run.Join().ok());
+    EXPECT_EQ(out.find(c.line), std::string::npos) << "forwarded undecided: " << out.substr(0, 300);
+    EXPECT_NE(out.find(marker), std::string::npos) << "what follows must still be forwarded";
+    for (const Event& d : decider.Seen()) {
+      EXPECT_EQ(d.tool, "zap");  // never decided on another reading
+    }
+    if (c.answered) {
+      EXPECT_NE(out.find("-32050"), std::string::npos) << out.substr(0, 300);
+    }
+  }
+}
+
+// Audit mode blocks nothing, not even a message it would refuse: it is recorded as such and forwarded.
+TEST(McpProxyTest, AuditModeRecordsAWouldBeRefusalAndForwards) {
+  FakeDecider decider;
+  McpProxyOptions o;
+  o.decider = &decider;
+  o.mode = EnforceMode::kAudit;
+  ProxyRun run({FAKE_MCP_SERVER, "echo"}, o);
+  const std::string line = R"([{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap"}}])";
+  run.Write(line + "\n");
+  run.CloseAgentStdin();
+  std::string out = run.ReadAll();
+  auto& r = run.Join();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(out, line + "\n");
+  EXPECT_EQ(r->denied, 0u);
+  bool recorded = false;
+  for (const Event& e : OfKind(run.Events(), EventKind::kProtocolError)) {
+    recorded = recorded || e.text.find("would have been refused") != std::string::npos;
+  }
+  EXPECT_TRUE(recorded);
+}
+
+// A refused batch is answered as a batch: one error per request in it, in an array.
+TEST(McpProxyTest, RefusedBatchIsAnsweredWithAnArrayOfErrors) {
+  FakeDecider decider;
+  McpProxyOptions o;
+  o.decider = &decider;
+  ProxyRun run({FAKE_MCP_SERVER, "echo"}, o);
+  run.Write(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo"}}])"
+            "\n");
+  run.CloseAgentStdin();
+  std::string out = run.ReadAll();
+  auto& r = run.Join();
+  ASSERT_TRUE(r.ok());
+  Json a = Json::parse(out, nullptr, false);
+  ASSERT_TRUE(a.is_array()) << out;
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0]["id"], 1);
+  EXPECT_EQ(a[1]["id"], 2);
+  EXPECT_EQ(a[1]["error"]["code"], -32050);
+  EXPECT_EQ(a[1]["error"]["data"]["decision"], "refused");
+  EXPECT_EQ(r->denied, 1u);
+  EXPECT_TRUE(decider.Seen().empty());
+}
+
 }  // namespace
 }  // namespace agenttrace
