@@ -175,6 +175,13 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
   RecordFlags record_flags = f.record;
   std::optional<PreparedLandlock> landlock;
   std::string landlock_why_not = f.no_landlock ? "--no-landlock: the tracer enforces alone" : "";
+  if (f.record.allow_io_uring && *mode == EnforceMode::kEnforce) {
+    // A ring's operations never pass a syscall stop: nothing in them could be decided (fail closed).
+    std::fprintf(stderr,
+                 "agenttrace: run: --allow-io-uring cannot be enforced: io_uring operations are neither seen nor "
+                 "decided; leave it off, or use --mode audit\n");
+    return kExitUsage;
+  }
   if (f.require_landlock && (*mode != EnforceMode::kEnforce || f.no_landlock)) {
     std::fprintf(stderr, "agenttrace: run: --require-landlock needs --mode enforce (and no --no-landlock)\n");
     return kExitUsage;

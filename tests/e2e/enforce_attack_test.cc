@@ -275,5 +275,21 @@ TEST_F(EnforceAttackTest, KillingAgenttraceKillsTheWholeAgent) {
   EXPECT_FALSE(fs::exists(daemon));
 }
 
+// io_uring operations never pass a syscall stop, so under enforce a ring would be an undecided path
+// to every file: `run --mode enforce` refuses --allow-io-uring rather than let rings through.
+TEST_F(EnforceAttackTest, AllowIoUringIsRefusedUnderEnforce) {
+  const std::string marker = dir_ + "/outside/ran";
+  CmdResult r = Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' CI=1 timeout -s KILL 60 '" + AGENTTRACE_BIN +
+                   "' run --allow-io-uring --store '" + store_ + "' --policy '" + policy_ + "' -- touch '" + marker +
+                   "' 2>&1");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("--allow-io-uring cannot be enforced"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(marker));  // the agent never started
+  CmdResult audit = Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' CI=1 timeout -s KILL 60 '" + AGENTTRACE_BIN +
+                       "' run --mode audit --allow-io-uring --store '" + store_ + "' --policy '" + policy_ +
+                       "' -- true 2>&1");
+  EXPECT_EQ(audit.status, 0) << audit.out;  // audit blocks nothing anyway
+}
+
 }  // namespace
 }  // namespace agenttrace::e2e
