@@ -322,12 +322,7 @@ class UpRelay final : public LineSink {
   void OnTrailingBytes(std::string_view bytes) override { Complete(bytes, false); }
   void OnOversized(std::string_view head, uint64_t size, bool complete) override {
     // Cannot be read whole, so cannot be decided: not forwarded.
-    Event e;
-    e.kind = EventKind::kProtocolError;
-    e.direction = Direction::kToServer;
-    e.mono_ns = mono_ns_;
-    e.wall_ns = wall_ns_;
-    e.server = o_.server_name->Get();
+    Event e = ProtocolError();
     e.text = "message of " + std::to_string(size) + " bytes exceeds the maximum" +
              (complete ? "" : " (stream ended before its newline)") +
              "; not forwarded: a message that cannot be read cannot be decided";
@@ -402,15 +397,21 @@ class UpRelay final : public LineSink {
     }
   }
 
-  // A message that could be a tools/call but cannot be decided as the server would read it: recorded
-  // as a protocol.error, answered when it has an id, never forwarded.
-  void Refuse(std::string_view line, std::string_view bytes, const ClientMessageVerdict& v) {
+  // A protocol.error about what the agent sent, at the time of the read it came in.
+  Event ProtocolError() const {
     Event e;
     e.kind = EventKind::kProtocolError;
     e.direction = Direction::kToServer;
     e.mono_ns = mono_ns_;
     e.wall_ns = wall_ns_;
     e.server = o_.server_name->Get();
+    return e;
+  }
+
+  // A message that could be a tools/call but cannot be decided as the server would read it: recorded
+  // as a protocol.error, answered when it has an id, never forwarded.
+  void Refuse(std::string_view line, std::string_view bytes, const ClientMessageVerdict& v) {
+    Event e = ProtocolError();
     e.text = v.reason + "; not forwarded: a message that may be a tool call and cannot be decided is refused";
     e.json.assign(line.substr(0, std::min(line.size(), kProtocolErrorSnippetBytes)));
     if (o_.tracker.redact) o_.tracker.redact(&e.json);

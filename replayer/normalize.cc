@@ -258,16 +258,20 @@ void TempRuns(std::string_view s, bool own, Out& o) {
   }
 }
 
+// Where the stem of a name ends: before an extension of 1-5 letters, which is kept apart (mkstemps
+// and tempfile suffixes), or at its end.
+size_t StemEnd(std::string_view c) {
+  size_t dot = c.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || c.size() - dot - 1 < 1 || c.size() - dot - 1 > 5) return c.size();
+  for (size_t k = dot + 1; k < c.size(); ++k) {
+    if (!IsAlpha(c[k])) return c.size();
+  }
+  return dot;
+}
+
 // One component of a temporary path (see TempRuns for `own`).
 void TempName(std::string_view c, bool own, Out& o) {
-  // An extension of 1-5 letters is kept apart (mkstemps and tempfile suffixes).
-  size_t stem_end = c.size();
-  size_t dot = c.rfind('.');
-  if (dot != std::string_view::npos && dot > 0 && c.size() - dot - 1 >= 1 && c.size() - dot - 1 <= 5) {
-    bool letters = true;
-    for (size_t k = dot + 1; k < c.size(); ++k) letters &= IsAlpha(c[k]);
-    if (letters) stem_end = dot;
-  }
+  const size_t stem_end = StemEnd(c);
   // Python: eight characters of [a-z0-9_] after "tmp" or a separator. The '_' would otherwise split
   // them into runs too short to look random.
   size_t tail = std::string_view::npos;
@@ -291,13 +295,7 @@ void TempName(std::string_view c, bool own, Out& o) {
 // (keep.ujnwyj too); otherwise (the stem of a derived name) the tail must also mix at least two of
 // digits, lower and upper case, since a real name may end that way (db.sqlite).
 void KeptName(std::string_view c, bool from_template, Out& o) {
-  size_t stem_end = c.size();
-  size_t dot = c.rfind('.');
-  if (dot != std::string_view::npos && dot > 0 && c.size() - dot - 1 >= 1 && c.size() - dot - 1 <= 5) {
-    bool letters = true;
-    for (size_t k = dot + 1; k < c.size(); ++k) letters &= IsAlpha(c[k]);
-    if (letters) stem_end = dot;
-  }
+  const size_t stem_end = StemEnd(c);
   // Python's tempfile (mkstemp, mkdtemp, NamedTemporaryFile with delete=False): "tmp" and eight
   // characters of [a-z0-9_], which may contain '_' and so not be one run.
   if (stem_end == 11 && c.substr(0, 3) == "tmp") {
