@@ -266,6 +266,24 @@ std::string RefusalLine(const ClientMessageVerdict& v) {
 }
 
 // agent -> server.
+// At the proxy's stop: what is still readable on `o.in_fd` (at most max_buffered_bytes, since a
+// grandchild may write for ever) is queued for the record, counted, and added to *undelivered.
+void DrainForTheRecord(const RelayOptions& o, Direction dir, RelayStats* stats, std::string* undelivered) {
+  std::vector<char> buf(kReadBytes);
+  size_t drained = 0;
+  while (drained < o.max_buffered_bytes) {
+    pollfd p{o.in_fd, POLLIN, 0};
+    if (RetryEintr([&] { return ::poll(&p, 1, 0); }) <= 0 || !(p.revents & POLLIN)) break;
+    ssize_t n = RetryEintr([&] { return ::read(o.in_fd, buf.data(), buf.size()); });
+    if (n <= 0) break;
+    std::string_view d(buf.data(), static_cast<size_t>(n));
+    o.queue->PushBytes(dir, d, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+    stats->bytes += d.size();
+    undelivered->append(d);
+    drained += d.size();
+  }
+}
+
 class UpRelay final : public LineSink {
  public:
   UpRelay(const RelayOptions& o, RelayStats* stats) : o_(o), stats_(stats), splitter_(o.max_message_bytes) {
@@ -451,19 +469,7 @@ class UpRelay final : public LineSink {
     if (worker_ != nullptr) {
       for (auto& item : worker_->TakeUndecided()) undelivered += item->bytes;
     }
-    std::vector<char> buf(kReadBytes);
-    size_t drained = 0;
-    while (drained < o_.max_buffered_bytes) {
-      pollfd p{o_.in_fd, POLLIN, 0};
-      if (RetryEintr([&] { return ::poll(&p, 1, 0); }) <= 0 || !(p.revents & POLLIN)) break;
-      ssize_t n = RetryEintr([&] { return ::read(o_.in_fd, buf.data(), buf.size()); });
-      if (n <= 0) break;
-      std::string_view d(buf.data(), static_cast<size_t>(n));
-      o_.queue->PushBytes(Direction::kToServer, d, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
-      stats_->bytes += d.size();
-      undelivered.append(d);
-      drained += d.size();
-    }
+    DrainForTheRecord(o_, Direction::kToServer, stats_, &undelivered);
     if (splitter_.buffered() > 0) {
       // A partial line that was held for its decision: recorded as it is (the recorder reports it).
       LineSplitter tail;
@@ -614,19 +620,7 @@ class DownRelay final : public LineSink {
     waiting_.clear();
     // What the server (or a grandchild holding its stdout) still wrote is recorded, not delivered;
     // bounded, since a grandchild may write for ever.
-    std::vector<char> buf(kReadBytes);
-    size_t drained = 0;
-    while (drained < o_.max_buffered_bytes) {
-      pollfd p{o_.in_fd, POLLIN, 0};
-      if (RetryEintr([&] { return ::poll(&p, 1, 0); }) <= 0 || !(p.revents & POLLIN)) break;
-      ssize_t n = RetryEintr([&] { return ::read(o_.in_fd, buf.data(), buf.size()); });
-      if (n <= 0) break;
-      std::string_view d(buf.data(), static_cast<size_t>(n));
-      stats_->bytes += d.size();
-      o_.queue->PushBytes(Direction::kToAgent, d, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
-      undelivered.append(d);
-      drained += d.size();
-    }
+    DrainForTheRecord(o_, Direction::kToAgent, stats_, &undelivered);
     if (deliver_) {
       stats_->undelivered_bytes += undelivered.size();
       stats_->undelivered_messages += CountMessages(undelivered);
