@@ -345,7 +345,8 @@ done
 if [[ -n "${ENFORCE:-}" ]]; then
   echo
   echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") ($(grep -c '^  - ' "$ENFORCE") rules; same repetitions, interleaved):"
-  printf '%-24s %9s %9s %9s %7s %8s %10s\n' workload native_s record_s run_s x run/rec decisions
+  printf '%-24s %9s %9s %9s %7s %8s %10s   %s\n' workload native_s record_s run_s x run/rec decisions \
+    'paired run/rec: median [quartiles]' 
   for wl in "${workloads[@]}"; do
     if grep -q failed "$work/t-enforce-$wl"; then
       printf '%-24s the workload failed under the policy: %s\n' "${names[$wl]}" \
@@ -354,9 +355,16 @@ if [[ -n "${ENFORCE:-}" ]]; then
     fi
     n=$(median <"$work/t-native-$wl"); a=$(median <"$work/t-agenttrace-$wl"); e=$(median <"$work/t-enforce-$wl")
     d=$(sed -n 's/.*run ([a-z]*): \([0-9]*\) decisions.*/\1/p' "$work/run-$wl.err" | head -n1)
-    awk -v name="${names[$wl]}" -v n="$n" -v a="$a" -v e="$e" -v d="${d:-?}" 'BEGIN {
-      printf "%-24s %9.3f %9.3f %9.3f %6.2fx %7.2fx %10s\n", name, n, a, e, e / n, e / a, d }'
+    # Each repetition runs record and run one after the other, so their ratio within a repetition
+    # cancels the load drift that moves whole repetitions; its median is the steadier estimate.
+    paired=$(paste "$work/t-agenttrace-$wl" "$work/t-enforce-$wl" | awk '{ printf "%.4f\n", $2 / $1 }' | sort -g |
+      awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        lo = v[int((NR - 1) / 4) + 1]; hi = v[NR - int((NR - 1) / 4)]
+        printf "%.2fx [%.2fx-%.2fx]", m, lo, hi }')
+    awk -v name="${names[$wl]}" -v n="$n" -v a="$a" -v e="$e" -v d="${d:-?}" -v p="$paired" 'BEGIN {
+      printf "%-24s %9.3f %9.3f %9.3f %6.2fx %7.2fx %10s   %s\n", name, n, a, e, e / n, e / a, d, p }'
   done
+  echo "paired: run/record within each repetition (the two run back to back), median and the quartiles' range."
 fi
 echo
 echo "x: ratio to native. B/event: agenttrace store bytes per recorded event (agenttrace stats --json),"
