@@ -43,6 +43,9 @@ struct HookFlags {
   std::string policy;
   std::string socket;
   int timeout_s = 0;  // 0: the framework's default (above)
+  // Answer an allow with no opinion: the framework's own permission rules and prompts still run, so
+  // the policy can only take authority away (an explicit "allow" skips Claude Code's prompt).
+  bool defer_allow = false;
 };
 
 enum class Framework { kClaudeCode, kCodex, kGemini };
@@ -136,8 +139,9 @@ Verdict DecideThroughSocket(const std::string& socket, const std::string& payloa
 // The framework's answer on stdout (exit 0). Sources: Claude Code, code.claude.com/docs/en/hooks
 // (PreToolUse); Codex, developers.openai.com/codex/hooks (PreToolUse: deny only); Gemini CLI,
 // github.com/google-gemini/gemini-cli docs/hooks/reference.md (BeforeTool: decision allow|deny).
-std::string Answer(Framework fw, Verdict v) {
+std::string Answer(Framework fw, Verdict v, bool defer_allow) {
   Json j = Json::object();
+  if (defer_allow && v.verdict == RequestVerdict::kAllow) return "{}";
   if (fw == Framework::kClaudeCode) {
     if (v.no_opinion) return "{}";
     j["hookSpecificOutput"] = {{"hookEventName", "PreToolUse"},
@@ -162,8 +166,8 @@ std::string Answer(Framework fw, Verdict v) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-int Emit(Framework fw, const Verdict& v) {
-  std::string out = Answer(fw, v);
+int Emit(Framework fw, bool defer_allow, const Verdict& v) {
+  std::string out = Answer(fw, v, defer_allow);
   if (v.verdict == RequestVerdict::kDeny && !v.no_opinion) std::fprintf(stderr, "%s\n", v.reason.c_str());
   out.push_back('\n');
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -189,17 +193,17 @@ int RunHook(const HookFlags& f) {
     flags.timeout_s = fw == Framework::kGemini ? kDefaultGeminiTimeoutSeconds : kDefaultTimeoutSeconds;
   }
   auto in = ReadAll(0, kMaxJsonLineBytes);
-  if (!in.ok()) return Emit(fw, CannotDecide(in.status().message()));
+  if (!in.ok()) return Emit(fw, f.defer_allow, CannotDecide(in.status().message()));
   Status bounds = CheckJsonBounds(*in, "hook payload");
-  if (!bounds.ok()) return Emit(fw, CannotDecide(bounds.message()));
+  if (!bounds.ok()) return Emit(fw, f.defer_allow, CannotDecide(bounds.message()));
   Json payload = Json::parse(*in, nullptr, false);
   if (payload.is_discarded() || !payload.is_object()) {
-    return Emit(fw, CannotDecide("stdin is not a JSON object (expected the framework's hook payload)"));
+    return Emit(fw, f.defer_allow, CannotDecide("stdin is not a JSON object (expected the framework's hook payload)"));
   }
   payload[kHookAgentField] = f.agent;
   const std::string line = payload.dump(-1, ' ', false, Json::error_handler_t::replace);
   auto call = EventFromHookPayload(line);
-  if (!call.ok()) return Emit(fw, CannotDecide(call.status().message()));
+  if (!call.ok()) return Emit(fw, f.defer_allow, CannotDecide(call.status().message()));
   std::string socket = f.socket.empty() ? Env(kEnvSocket) : f.socket;
   if (call->kind != EventKind::kToolCall) {
     // Not a pre-tool-use event: nothing to decide. Recorded as `emit --hook` would when recording.
@@ -214,13 +218,13 @@ int RunHook(const HookFlags& f) {
   if (!socket.empty()) {
     // Codex and Gemini CLI cannot ask the user: the session's resolver answers instead, if it has one.
     const bool resolve_ask = fw != Framework::kClaudeCode;
-    return Emit(fw, DecideThroughSocket(socket, line, resolve_ask, flags, *call, payload));
+    return Emit(fw, f.defer_allow, DecideThroughSocket(socket, line, resolve_ask, flags, *call, payload));
   }
   if (f.policy.empty()) {
     return Emit(
-        fw, CannotDecide("no --policy given and not inside a recording (" + std::string(kEnvSocket) + " is not set)"));
+        fw, f.defer_allow, CannotDecide("no --policy given and not inside a recording (" + std::string(kEnvSocket) + " is not set)"));
   }
-  return Emit(fw, DecideWithPolicy(f.policy, *call, payload));
+  return Emit(fw, f.defer_allow, DecideWithPolicy(f.policy, *call, payload));
 }
 
 }  // namespace
@@ -236,6 +240,9 @@ void RegisterHookCommands(Cli& cli) {
                   "the policy that decides outside a recording (inside `agenttrace run`, the run's policy "
                   "decides)");
   sub->add_option("--socket", f->socket, "event socket (default: $AGENTTRACE_SOCKET)");
+  sub->add_flag("--defer-allow", f->defer_allow,
+                "answer an allow with no opinion ({}), so that the framework's own permission rules and prompts "
+                "still apply and the policy only takes authority away");
   sub->add_option("--timeout", f->timeout_s,
                   "seconds to wait for the session's decision before denying; keep it below the framework's "
                   "hook timeout, which runs the call (default: 570, gemini 55)")

@@ -235,6 +235,27 @@ TEST_F(HookCliTest, ClaudeCodeAllowDenyAsk) {
   EXPECT_NE(why.find("ask-web"), std::string::npos) << why;
 }
 
+// --defer-allow: an allow is answered with no opinion, so the framework's own prompts still run; a deny
+// and an ask are answered as without it.
+TEST_F(HookCliTest, DeferAllowLeavesAnAllowToTheFrameworkAndKeepsDenyAndAsk) {
+  auto hook = [&](const std::string& framework, const std::string& payload) {
+    return RunShell(kBin + " hook " + framework + " --defer-allow --policy " + Quote(policy_), payload);
+  };
+  std::string why;
+  RunResult r = hook("claude-code", ClaudePayload("Bash", {{"command", "ls"}}));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(DecisionOf("claude-code", r, &why), "");
+  r = hook("claude-code", ClaudePayload("Bash", {{"command", "rm -rf build"}}));
+  EXPECT_EQ(DecisionOf("claude-code", r, &why), "deny");
+  EXPECT_NE(why.find("no-rm"), std::string::npos) << why;
+  r = hook("claude-code", ClaudePayload("WebFetch", {{"url", "https://example.com"}}));
+  EXPECT_EQ(DecisionOf("claude-code", r, &why), "ask");
+  r = hook("gemini", GeminiPayload("read_file", {{"path", "/tmp/a"}}));
+  EXPECT_EQ(DecisionOf("gemini", r, &why), "");
+  r = hook("gemini", GeminiPayload("run_shell_command", {{"command", "rm -rf /"}}));
+  EXPECT_EQ(DecisionOf("gemini", r, &why), "deny");
+}
+
 TEST_F(HookCliTest, CodexHasNoAskSoAskIsDenied) {
   std::string why;
   RunResult r = Hook("codex", policy_, CodexPayload("shell", {{"command", "rm -f x"}}));
