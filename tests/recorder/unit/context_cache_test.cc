@@ -7,11 +7,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -57,8 +59,58 @@ void* ThreadOpensTwice(void* p) {
   return nullptr;
 }
 
+// A thread of its own cwd (cloned without CLONE_FS) that exec's: the process goes on with its cwd
+// under the leader's tid.
+struct ExecArgs {
+  std::string b;
+  std::vector<std::string> env;
+  std::atomic<int> stage{0};  // 1: the thread opened f in b; 2: the leader opened f in a; -1: failed
+};
+
+int ThreadChdirsAndExecs(void* p) {
+  auto* s = static_cast<ExecArgs*>(p);
+  if (chdir(s->b.c_str()) != 0) {
+    s->stage = -1;
+    return 0;
+  }
+  OpenF();
+  s->stage = 1;
+  while (s->stage != 2) usleep(1000);
+  std::vector<char*> envp;
+  for (std::string& e : s->env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char self[] = "/proc/self/exe";
+  char* argv[] = {self, nullptr};
+  execve(self, argv, envp.data());
+  s->stage = -1;
+  return 0;
+}
+
 int RunHelper(const std::string& name, const std::string& dir) {
   const std::string a = dir + "/a", b = dir + "/b";
+  if (name == "open-f") return OpenF() ? 0 : 1;
+  if (name == "thread-exec") {
+    // The leader's and the thread's kept cwds differ (a, b); after the thread's exec the leader's tid
+    // names the process with the thread's cwd, so a kept descriptor of the leader must not be used.
+    if (chdir(a.c_str()) != 0) return 1;
+    static ExecArgs args;
+    args.b = b;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string v = *e;
+      if (v.starts_with(std::string(kHelperEnv) + "=")) v = std::string(kHelperEnv) + "=open-f";
+      args.env.push_back(v);
+    }
+    static char stack[256 * 1024];
+    if (clone(ThreadChdirsAndExecs, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
+              &args) < 0) {
+      return 1;
+    }
+    while (args.stage == 0) usleep(1000);
+    if (args.stage < 0 || !OpenF()) return 1;
+    args.stage = 2;
+    while (args.stage != -1) usleep(1000);  // the exec ends this thread
+    return 1;
+  }
   if (name == "chdir") {
     if (chdir(a.c_str()) != 0 || !OpenF() || chdir(b.c_str()) != 0 || !OpenF()) return 1;
     return 0;
@@ -239,6 +291,22 @@ TEST_F(ContextCacheTest, ChdirInAForkedChildIsSeen) {
   EXPECT_EQ(opens[0]->resolved, "");
   EXPECT_EQ(opens[1]->path, dir_ + "/b/f");
   EXPECT_EQ(opens[1]->resolved, dir_ + "/secret");
+}
+
+// A non-leader thread with a cwd of its own exec's: its tid becomes the leader's, and the new
+// program's open must be resolved in the thread's cwd (b), not in a descriptor kept for the leader's.
+TEST_F(ContextCacheTest, ExecByAThreadWithItsOwnCwdIsResolvedInItsCwd) {
+  KeepingDecider decider;
+  Result<TraceOutcome> out = Run("thread-exec", &decider, /*trap=*/true);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exit_code, 0);
+  std::vector<const Event*> opens = OpensOfF(decider);
+  ASSERT_EQ(opens.size(), 3u);
+  EXPECT_EQ(opens[0]->path, dir_ + "/b/f");  // the thread
+  EXPECT_EQ(opens[1]->path, dir_ + "/a/f");  // the leader
+  EXPECT_EQ(opens[2]->path, dir_ + "/b/f");  // the new program, under the leader's tid
+  EXPECT_EQ(opens[2]->resolved, dir_ + "/secret");
+  EXPECT_EQ(opens[2]->tid, opens[1]->tid);
 }
 
 // ... and the parent's chdir after the fork moves the parent only: the child's open is still in a.
