@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 namespace agenttrace {
 namespace {
@@ -258,20 +259,39 @@ void PathResolver::EnableContextCache(bool on) {
   contexts_.clear();
 }
 
+void PathResolver::InheritContexts(pid_t parent, pid_t child) {
+  if (!cache_contexts_ || change_in_flight_ || contexts_.size() >= kMaxCachedContexts) return;
+  auto from = contexts_.find(parent);
+  if (from == contexts_.end()) return;
+  Contexts copy = from->second;
+  if (copy.root != nullptr && !copy.root->valid()) copy.root.reset();
+  if (copy.cwd != nullptr && !copy.cwd->valid()) copy.cwd.reset();
+  contexts_.try_emplace(child, std::move(copy));
+}
+
 void PathResolver::SetContextChangeInFlight(bool in_flight) {
   change_in_flight_ = in_flight;
   contexts_.clear();
 }
 
-int PathResolver::BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned) {
+int PathResolver::BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned, bool* exact) {
   const bool contextual = absolute || dirfd == AT_FDCWD;  // a dirfd is the fd table's: not kept
+  *exact = false;
   UniqueFd* slot = nullptr;
+  Contexts* kept = nullptr;
   if (contextual && cache_contexts_ && !change_in_flight_) {
     auto it = contexts_.find(tid);
     if (it == contexts_.end() && contexts_.size() < kMaxCachedContexts) it = contexts_.try_emplace(tid).first;
     if (it != contexts_.end()) {
-      slot = absolute ? &it->second.root : &it->second.cwd;
-      if (slot->valid()) return slot->get();
+      kept = &it->second;
+      std::shared_ptr<UniqueFd>& held = absolute ? kept->root : kept->cwd;
+      // Never filled in place: the descriptor may be shared with a parent or child.
+      if (held == nullptr || !held->valid()) held = std::make_shared<UniqueFd>();
+      slot = held.get();
+      if (slot->valid()) {
+        *exact = ExactBase(tid, absolute, *kept);
+        return slot->get();
+      }
     }
   }
   if (absolute) {
@@ -284,9 +304,24 @@ int PathResolver::BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned) {
   UniqueFd fd(open(proc_path_, O_PATH | O_DIRECTORY | O_CLOEXEC));
   ++base_opens_;
   if (!fd.valid()) return -1;
-  UniqueFd* keep = slot != nullptr ? slot : owned;
-  *keep = std::move(fd);
-  return keep->get();
+  if (slot == nullptr) {
+    *owned = std::move(fd);
+    return owned->get();
+  }
+  // A root is the tracer's own "/" unless the agent chrooted (or lives in another mount namespace
+  // whose root is elsewhere): asked once per kept root, which only a trapped call can change.
+  if (absolute) kept->root_is_slash = OwnFdPath(fd.get(), &base_) && base_ == "/";
+  *slot = std::move(fd);
+  *exact = ExactBase(tid, absolute, *kept);
+  return slot->get();
+}
+
+bool PathResolver::ExactBase(pid_t tid, bool absolute, const Contexts& kept) {
+  if (absolute) return kept.root_is_slash;
+  // The cwd's path read at this stop (Resolve read it for the lexical path: cached) is the path of
+  // the kept descriptor's directory: the same object, since a change of cwd drops the descriptor.
+  static constexpr std::string_view kDeleted = " (deleted)";
+  return Cwd(tid, &base_) && !base_.empty() && base_[0] == '/' && !base_.ends_with(kDeleted);
 }
 
 bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
@@ -305,13 +340,24 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   if (bare && !follow_last) return false;
   bool absolute = path[0] == '/' && !dirfd_is_root;
   UniqueFd owned_base;  // when the base is not a cached context
-  int base = BaseFd(tid, dirfd, absolute, &owned_base);
+  bool exact_base = false;
+  int base = BaseFd(tid, dirfd, absolute, &owned_base, &exact_base);
   if (base < 0) return false;
   // Absolute symlinks met on a relative walk resolve in the tracer's root, which is the tracee's
   // unless the agent chroots (docs/threat-model.md). Absolute paths are walked relative to the
   // tracee's root (RESOLVE_IN_ROOT keeps ".." and absolute symlinks inside it, as the kernel does for
   // the tracee).
   const uint64_t resolve = absolute || dirfd_is_root ? RESOLVE_IN_ROOT : 0;
+  if (exact_base && !dirfd_is_root) {
+    // A path whose walk met a symlink lately goes straight to the full walk (a hint: whatever it
+    // says, the answer is the kernel's walk; only the number of calls depends on it).
+    const uint64_t key = std::hash<std::string_view>{}(path) ^ (follow_last ? 1 : 0);
+    uint64_t& hint = symlinked_[key % kSymlinkHints];
+    if (hint != key) {
+      if (LexicalIsExact(base, path, follow_last, whole, slash, resolve)) return false;
+      hint = key;  // the kernel's walk follows a symlink (or refuses a magic link): below
+    }
+  }
   bool ok = false;
   if (!whole && follow_last) {
     // The whole path first, from the same base, so that the leaf's symlink is followed as the kernel
@@ -322,6 +368,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
     open_how leaf{};
     leaf.flags = O_PATH | O_CLOEXEC;
     leaf.resolve = resolve;
+    ++lookups_;
     int target = static_cast<int>(syscall(SYS_openat2, base, dir_part_.c_str(), &leaf, sizeof(leaf)));
     if (target >= 0) {
       ok = OwnFdPath(target, out);
@@ -344,6 +391,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   how.resolve = resolve;
   // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
+  ++lookups_;
   int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
   if (dir < 0 && (errno == EXDEV || errno == ELOOP)) {
     return WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
@@ -358,6 +406,36 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   }
   close(dir);
   return ok;
+}
+
+bool PathResolver::LexicalIsExact(int base, std::string_view path, bool follow_last, bool whole, size_t slash,
+                                  uint64_t resolve) {
+  // What the kernel walks: the whole path when its last component is followed or is itself a
+  // directory to walk ("d/", "d/.."), else its parent.
+  if (whole || follow_last) {
+    dir_part_.assign(path);
+  } else {
+    dir_part_.assign(path.substr(0, slash == 0 ? 1 : slash));
+  }
+  size_t skip = dir_part_.find_first_not_of('/');
+  const char* rel = skip == std::string::npos ? "." : dir_part_.c_str() + skip;
+  // O_DIRECTORY: a walk that ends on a file fails (ENOTDIR) after it, so most lookups leave no
+  // descriptor to close.
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = resolve | RESOLVE_NO_SYMLINKS;
+  ++lookups_;
+  int fd = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+  if (fd >= 0) {
+    close(fd);
+    return true;
+  }
+  // ENOENT, ENOTDIR: the walk stopped at a component that is missing or not a directory (the leaf
+  // included: an existing file), every one before it a real directory. The kernel's walk with
+  // symlinks goes the same way: it fails before the parent (no parent: nothing to resolve), or ends
+  // on the leaf (exists or not) under a parent whose path is the lexical one. ELOOP (a symlink), EXDEV
+  // (a magic link) and anything else: the full walk decides.
+  return errno == ENOENT || errno == ENOTDIR;
 }
 
 bool PathResolver::WalkByHand(pid_t tid, int base, std::string_view path, bool follow_last, bool base_is_root,

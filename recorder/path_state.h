@@ -18,7 +18,11 @@
 // trapped (chdir and fchdir under SeccompFilterOptions::trap_cwd_changes; chroot, pivot_root, setns,
 // unshare, mount and umount2 always). The tracer forgets every thread's contexts at the entry and at
 // the exit of such a call, by any thread (threads and CLONE_FS children share a cwd; pivot_root moves
-// other processes' roots), and caches nothing while one is between the two.
+// other processes' roots), and caches nothing while one is between the two. A new thread or process
+// starts with its parent's descriptors (clone copies or shares the root and cwd), an exec keeps them.
+// No path, and no answer of KernelPath, is kept from one resolution to the next: only these
+// descriptors, and a hint of which paths met a symlink, which changes how many calls a resolution
+// makes, never its answer.
 //
 // Thread-safety: thread-compatible (each object keeps a scratch buffer); the tracer uses one of each.
 #ifndef AGENTTRACE_RECORDER_PATH_STATE_H_
@@ -119,6 +123,11 @@ class PathResolver {
   // and an existing leaf, open of the base, openat2 of the whole path, readlink, two closes; otherwise
   // the parent's openat2 too. With the context cache, a root or cwd base is opened once per thread
   // (and after each change), which saves an open and a close per call.
+  // With a kept root or cwd whose path is exact (the root is "/", the cwd's path is absolute and not
+  // deleted), the first try is one openat2 with RESOLVE_NO_SYMLINKS (and O_DIRECTORY, so that a file
+  // leaves no descriptor): when it meets no symlink, the lexical path is the kernel's (false), whether
+  // the object exists or not; only a path with a symlink on the way takes the full walk above (one
+  // call more, unless the path met one lately).
   // `dirfd_is_root`: the call walks with `dirfd` (or the cwd) as its root, as openat2's
   // RESOLVE_IN_ROOT does: "/" and absolute symlinks mean that directory.
   bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
@@ -132,10 +141,16 @@ class PathResolver {
   // Forgets the root and cwd descriptors of every thread, or of one (it died or exec'd).
   void ForgetContexts() { contexts_.clear(); }
   void ForgetContext(pid_t tid) { contexts_.erase(tid); }
+  // A new thread or process `child` of `parent` starts with its parent's root and cwd (clone copies
+  // or shares them): it gets the parent's kept descriptors, unless it already has its own or none
+  // may be kept now. The caller leaves out children in a new mount namespace.
+  void InheritContexts(pid_t parent, pid_t child);
   // Threads whose contexts are held (for tests).
   size_t cached_contexts() const { return contexts_.size(); }
   // Descriptors the tracer opened for KernelPath so far (for tests and benchmarks).
   uint64_t base_opens() const { return base_opens_; }
+  // openat2 calls KernelPath made so far (for tests and benchmarks).
+  uint64_t lookups() const { return lookups_; }
 
   // At most this many threads' contexts are held (two descriptors each); others open theirs per call.
   static constexpr size_t kMaxCachedContexts = 256;
@@ -152,16 +167,33 @@ class PathResolver {
 
   // The directory a walk by `tid` starts from: its root (absolute paths), cwd (AT_FDCWD) or `dirfd`.
   // A cached descriptor, or one opened into *owned; -1 if it cannot be opened.
-  int BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned);
+  // *exact: the base is a kept context whose path is known exactly (the root is "/", or the cwd's path
+  // read at this stop is absolute and not deleted), so a walk from it with no symlink ends where the
+  // lexical path does.
+  int BaseFd(pid_t tid, int dirfd, bool absolute, UniqueFd* owned, bool* exact);
 
+  // Shared: a child starts with its parent's root and cwd (InheritContexts).
   struct Contexts {
-    UniqueFd root;
-    UniqueFd cwd;
+    std::shared_ptr<UniqueFd> root;
+    std::shared_ptr<UniqueFd> cwd;
+    bool root_is_slash = false;  // readlink of `root` was "/" (set when root is opened)
   };
+  bool ExactBase(pid_t tid, bool absolute, const Contexts& kept);
+
+  // KernelPath's first try from an exact base: one openat2 with RESOLVE_NO_SYMLINKS of what the
+  // kernel will walk. True when no symlink is on the way, so that the lexical path is the kernel's
+  // (the walk from an exact base through real directories and ".." ends where the lexical path does,
+  // or fails where it does); false when the full walk must run.
+  bool LexicalIsExact(int base, std::string_view path, bool follow_last, bool whole, size_t slash, uint64_t resolve);
   std::unordered_map<pid_t, Contexts> contexts_;  // by tid
   bool cache_contexts_ = false;
   bool change_in_flight_ = false;
   uint64_t base_opens_ = 0;
+  uint64_t lookups_ = 0;
+  // Hashes of paths (with follow_last) whose symlink-free walk met a symlink, direct-mapped: the next
+  // resolution of the same path skips that try. Only a hint.
+  static constexpr size_t kSymlinkHints = 256;
+  uint64_t symlinked_[kSymlinkHints] = {};
 
   std::string base_;
   std::string dir_part_;  // KernelPath's scratch: the parent's path, then the whole path (no allocation per call)

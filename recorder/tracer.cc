@@ -627,12 +627,19 @@ void Tracer::OnNewTask(pid_t parent_tid, ThreadState* parent) {
     bool is_thread = parent->in_syscall && parent->ev.kind == EventKind::kProcSpawn && parent->ev.is_thread;
     pid_t child_pid = is_thread ? parent->pid : child;
     ThreadState* c = Find(child);
+    const bool unseen = c == nullptr;  // not resumed yet: it has made no call of its own
     if (c == nullptr) {
       c = Add(child, child_pid);
     } else {
       c->pid = child_pid;  // it reported its first stop before the parent's event
     }
     if (!is_thread) CountProcess(c);
+    // The child's root and cwd are its parent's (copied or shared) until it makes a call; a new mount
+    // namespace has its own mounts, so such a child opens its own.
+    if (unseen && parent->in_syscall && parent->ev.kind == EventKind::kProcSpawn &&
+        (parent->ev.flags & CLONE_NEWNS) == 0) {
+      paths_.InheritContexts(parent_tid, child);
+    }
     // The call has succeeded and its result is the child's pid: complete the spawn event here and
     // resume with PTRACE_CONT, which saves the parent's syscall-exit stop. (The pid is the one the
     // tracer sees, like every other pid on record; a parent in a nested pid namespace gets another.)
@@ -667,9 +674,12 @@ void Tracer::OnExec(pid_t tid, ThreadState** tp) {
   // Past this stop exec cannot fail (only kill the process): complete the exec event with result 0
   // now (/proc/PID/exe already names the new program) and skip the syscall-exit stop.
   ThreadState* t = *tp;
-  // exec keeps the root and cwd, but the tids may have moved (above): forget both.
-  paths_.ForgetContext(tid);
-  paths_.ForgetContext(static_cast<pid_t>(former));
+  // exec keeps the root and cwd; but when a non-leader thread exec'd, the tids moved (above): forget
+  // both.
+  if (static_cast<pid_t>(former) != tid) {
+    paths_.ForgetContext(tid);
+    paths_.ForgetContext(static_cast<pid_t>(former));
+  }
   if (t->in_syscall && t->ev.kind == EventKind::kExec) {
     mem_.Invalidate();  // the tracee ran since the last stop (the argv check reads /proc afresh)
     paths_.Invalidate();

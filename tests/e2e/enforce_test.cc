@@ -195,6 +195,50 @@ TEST_F(EnforceTest, SecretReadThroughASymlinkIsDenied) {
   EXPECT_EQ(denied, 4);
 }
 
+// Opens of files that do not exist are decided without walking their parent when no symlink is on
+// the way (PathResolver::KernelPath, recorder/path_state.h), so nothing may be carried from one open to the
+// next: the same missing name is opened under a real directory, under a symlink to ~/.ssh put in its
+// place, and under the real directory again; then the cwd itself is moved into ~/.ssh and a bare
+// missing name opened in it. Each decision must be the kernel's path at the time, and replay must
+// re-decide each the same.
+TEST_F(EnforceTest, MissingFilesAreDecidedOnTheKernelPathAsSymlinksAndDirectoriesMove) {
+  fs::create_directories(ws_ + "/sw");
+  fs::create_directories(ws_ + "/sub");
+  const std::string ssh = home_ + "/.ssh";
+  CmdResult r = Run(Probe() + " read:sw/id_missing mv:sw=sw.real ln:" + ssh + "=sw read:sw/id_missing" +
+                    " read:sw/nodir/id_missing mv:sw=sw.link mv:sw.real=sw read:sw/id_missing" + " cd:sub mv:" + ws_ +
+                    "/sub=" + ssh + "/sub read:id_missing read:./id_missing");
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const char* step : {"mv:sw=sw.real", "mv:sw=sw.link", "mv:sw.real=sw", "cd:sub"}) {
+    EXPECT_NE(r.out.find(std::string(step) + " -> ok"), std::string::npos) << step << "\n" << r.out;
+  }
+  // Every read names a file that does not exist: ENOENT, denied or not.
+  EXPECT_EQ(r.out.find("-> errno 13"), std::string::npos) << r.out;
+  std::vector<std::string> got;  // "decision path [resolved]" of each missing-file open, in order
+  for (const Json& d : Decisions(LastSession())) {
+    const Json& q = d["request"];
+    if (q.value("kind", "") != "file.open" || q.value("path", "").find("id_missing") == std::string::npos) continue;
+    std::string line = d["decision"].get<std::string>() + " " + q.value("path", "");
+    if (!q.value("resolved", "").empty()) line += " -> " + q.value("resolved", "");
+    got.push_back(line);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "allow " + ws_ + "/sw/id_missing",
+                     "deny " + ws_ + "/sw/id_missing -> " + ssh + "/id_missing",
+                     // A missing directory behind the symlink: no parent, decided on the lexical path.
+                     "allow " + ws_ + "/sw/nodir/id_missing",
+                     "allow " + ws_ + "/sw/id_missing",
+                     "deny " + ssh + "/sub/id_missing",
+                     "deny " + ssh + "/sub/id_missing",
+                 }))
+      << r.out;
+  Json rep = Replay("policy.yaml");
+  ASSERT_EQ(rep["sessions"].size(), 1u) << rep.dump();
+  const Json& rd = rep["sessions"][0]["request_decisions"];
+  EXPECT_GT(rd["recorded"].get<int>(), 5) << rd.dump();
+  EXPECT_EQ(rd["same"], rd["recorded"]) << rd.dump();
+}
+
 TEST_F(EnforceTest, RmOutsideTheWorkspaceFailsAndTheFileStays) {
   std::ofstream(ws_ + "/scratch.txt") << "x\n";
   CmdResult r = Run("sh -c \"rm -f '" + dir_ + "/outside/keep.txt'; echo rm=\\$?; rm scratch.txt; echo ws=\\$?\"");

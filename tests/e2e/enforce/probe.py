@@ -1,6 +1,6 @@
 # A tiny agent for the enforcement tests: each argument is one action, and the outcome of each is
 # printed as "ACTION TARGET -> ok" or "-> errno N", so the test compares what the agent itself saw.
-#   read:PATH  write:PATH  connect:HOST:PORT  exec:PATH
+#   read:PATH  write:PATH  connect:HOST:PORT  exec:PATH  cd:DIR  mv:FROM=TO  ln:TARGET=LINK (a symlink)
 import os
 import socket
 import sys
@@ -14,6 +14,14 @@ for arg in sys.argv[1:]:
         elif what == "write":
             with open(target, "w") as f:
                 f.write("x\n")
+        elif what == "cd":
+            os.chdir(target)
+        elif what == "mv":
+            src, _, dst = target.partition("=")
+            os.rename(src, dst)
+        elif what == "ln":
+            dest, _, link = target.partition("=")
+            os.symlink(dest, link)
         elif what == "connect":
             host, _, port = target.rpartition(":")
             s = socket.socket()

@@ -7,10 +7,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -56,8 +59,58 @@ void* ThreadOpensTwice(void* p) {
   return nullptr;
 }
 
+// A thread of its own cwd (cloned without CLONE_FS) that exec's: the process goes on with its cwd
+// under the leader's tid.
+struct ExecArgs {
+  std::string b;
+  std::vector<std::string> env;
+  std::atomic<int> stage{0};  // 1: the thread opened f in b; 2: the leader opened f in a; -1: failed
+};
+
+int ThreadChdirsAndExecs(void* p) {
+  auto* s = static_cast<ExecArgs*>(p);
+  if (chdir(s->b.c_str()) != 0) {
+    s->stage = -1;
+    return 0;
+  }
+  OpenF();
+  s->stage = 1;
+  while (s->stage != 2) usleep(1000);
+  std::vector<char*> envp;
+  for (std::string& e : s->env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char self[] = "/proc/self/exe";
+  char* argv[] = {self, nullptr};
+  execve(self, argv, envp.data());
+  s->stage = -1;
+  return 0;
+}
+
 int RunHelper(const std::string& name, const std::string& dir) {
   const std::string a = dir + "/a", b = dir + "/b";
+  if (name == "open-f") return OpenF() ? 0 : 1;
+  if (name == "thread-exec") {
+    // The leader's and the thread's kept cwds differ (a, b); after the thread's exec the leader's tid
+    // names the process with the thread's cwd, so a kept descriptor of the leader must not be used.
+    if (chdir(a.c_str()) != 0) return 1;
+    static ExecArgs args;
+    args.b = b;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string v = *e;
+      if (v.starts_with(std::string(kHelperEnv) + "=")) v = std::string(kHelperEnv) + "=open-f";
+      args.env.push_back(v);
+    }
+    static char stack[256 * 1024];
+    if (clone(ThreadChdirsAndExecs, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
+              &args) < 0) {
+      return 1;
+    }
+    while (args.stage == 0) usleep(1000);
+    if (args.stage < 0 || !OpenF()) return 1;
+    args.stage = 2;
+    while (args.stage != -1) usleep(1000);  // the exec ends this thread
+    return 1;
+  }
   if (name == "chdir") {
     if (chdir(a.c_str()) != 0 || !OpenF() || chdir(b.c_str()) != 0 || !OpenF()) return 1;
     return 0;
@@ -85,6 +138,26 @@ int RunHelper(const std::string& name, const std::string& dir) {
     pthread_mutex_unlock(&args.mu);
     pthread_join(t, nullptr);
     return args.ok ? 0 : 1;
+  }
+  if (name == "fork-chdir" || name == "fork-parent-chdir") {
+    // The child starts with its parent's kept descriptors (PathResolver::InheritContexts); a chdir
+    // by either one must still be seen by the one that moved, and not by the other.
+    if (chdir(a.c_str()) != 0 || !OpenF()) return 1;
+    int go[2];
+    if (pipe(go) != 0) return 1;
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    const bool child_moves = name == "fork-chdir";
+    if (pid == 0) {
+      char c;
+      if (!child_moves && read(go[0], &c, 1) != 1) _exit(1);  // after the parent's chdir and open
+      if (child_moves && chdir(b.c_str()) != 0) _exit(1);
+      _exit(OpenF() ? 0 : 1);
+    }
+    int status = 0;
+    if (!child_moves && (chdir(b.c_str()) != 0 || !OpenF() || write(go[1], "x", 1) != 1)) return 1;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+    return 0;
   }
   return 99;
 }
@@ -206,6 +279,166 @@ TEST_F(ContextCacheTest, TrappedChdirIsNeitherDecidedNorRecorded) {
   }
 }
 
+// A child process gets its parent's descriptors at the fork; the child's chdir must still name the
+// secret for its open.
+TEST_F(ContextCacheTest, ChdirInAForkedChildIsSeen) {
+  KeepingDecider decider;
+  Result<TraceOutcome> out = Run("fork-chdir", &decider, /*trap=*/true);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exit_code, 0);
+  std::vector<const Event*> opens = OpensOfF(decider);
+  ASSERT_EQ(opens.size(), 2u);
+  EXPECT_EQ(opens[0]->resolved, "");
+  EXPECT_EQ(opens[1]->path, dir_ + "/b/f");
+  EXPECT_EQ(opens[1]->resolved, dir_ + "/secret");
+}
+
+// A non-leader thread with a cwd of its own exec's: its tid becomes the leader's, and the new
+// program's open must be resolved in the thread's cwd (b), not in a descriptor kept for the leader's.
+TEST_F(ContextCacheTest, ExecByAThreadWithItsOwnCwdIsResolvedInItsCwd) {
+  KeepingDecider decider;
+  Result<TraceOutcome> out = Run("thread-exec", &decider, /*trap=*/true);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exit_code, 0);
+  std::vector<const Event*> opens = OpensOfF(decider);
+  ASSERT_EQ(opens.size(), 3u);
+  EXPECT_EQ(opens[0]->path, dir_ + "/b/f");  // the thread
+  EXPECT_EQ(opens[1]->path, dir_ + "/a/f");  // the leader
+  EXPECT_EQ(opens[2]->path, dir_ + "/b/f");  // the new program, under the leader's tid
+  EXPECT_EQ(opens[2]->resolved, dir_ + "/secret");
+  EXPECT_EQ(opens[2]->tid, opens[1]->tid);
+}
+
+// ... and the parent's chdir after the fork moves the parent only: the child's open is still in a.
+TEST_F(ContextCacheTest, ChdirOfTheParentAfterAForkIsNotTheChilds) {
+  KeepingDecider decider;
+  Result<TraceOutcome> out = Run("fork-parent-chdir", &decider, /*trap=*/true);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exit_code, 0);
+  std::vector<const Event*> opens = OpensOfF(decider);
+  ASSERT_EQ(opens.size(), 3u);
+  EXPECT_EQ(opens[1]->path, dir_ + "/b/f");
+  EXPECT_EQ(opens[1]->resolved, dir_ + "/secret");
+  EXPECT_EQ(opens[2]->path, dir_ + "/a/f");
+  EXPECT_EQ(opens[2]->resolved, "");
+  EXPECT_NE(opens[2]->pid, opens[1]->pid);
+}
+
+// With kept descriptors, a path with no symlink on the way is settled by one openat2
+// (RESOLVE_NO_SYMLINKS) whether it exists or not, and says "the lexical path is exact"; nothing is
+// carried to the next resolution, so a symlink put in place of a directory, or the cwd moved
+// elsewhere, is seen at once.
+TEST_F(ContextCacheTest, SymlinkFreeWalksTakeOneLookupAndSeeEverySwap) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  char cwd[PATH_MAX];
+  ASSERT_NE(getcwd(cwd, sizeof(cwd)), nullptr);
+  const std::string a = dir_ + "/a", vault = dir_ + "/vault";
+  ASSERT_EQ(mkdir((a + "/sw").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(vault.c_str(), 0700), 0);
+  ASSERT_EQ(chdir(a.c_str()), 0);
+  PathResolver r;
+  r.EnableContextCache(true);
+  std::string out = "untouched";
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "f", true, &out));  // opens the cwd's descriptor
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "/", true, &out));  // and the root's
+  uint64_t n = r.lookups();
+  // A missing file under a real directory, relative and absolute; an existing file; a missing
+  // parent; a missing leaf not followed (unlink): one lookup each, the lexical path exact.
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "sw/missing", true, &out));
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, a + "/sw/missing", true, &out));
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "nodir/missing", true, &out));
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "sw/missing", false, &out));
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "sw/../sw/.", true, &out));
+  EXPECT_EQ(r.lookups(), n + 6);
+  EXPECT_EQ(out, "untouched");
+
+  // sw becomes a symlink to the vault: the same names now resolve there, followed or not.
+  ASSERT_EQ(rename((a + "/sw").c_str(), (a + "/sw.real").c_str()), 0);
+  ASSERT_EQ(symlink(vault.c_str(), (a + "/sw").c_str()), 0);
+  r.Invalidate();
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "sw/missing", true, &out));
+  EXPECT_EQ(out, vault + "/missing");
+  out.clear();
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, a + "/sw/missing", true, &out));
+  EXPECT_EQ(out, vault + "/missing");
+  out.clear();
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "sw/missing", false, &out));
+  EXPECT_EQ(out, vault + "/missing");
+  // A missing directory behind the symlink: no parent, nothing to say (as before).
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "sw/nodir/missing", true, &out));
+
+  // And back to a real directory: the answer is the lexical path again.
+  ASSERT_EQ(rename((a + "/sw").c_str(), (a + "/sw.link").c_str()), 0);
+  ASSERT_EQ(rename((a + "/sw.real").c_str(), (a + "/sw").c_str()), 0);
+  r.Invalidate();
+  out = "untouched";
+  if (r.KernelPath(tid, AT_FDCWD, "sw/missing", true, &out)) {
+    EXPECT_EQ(out, a + "/sw/missing");
+  }
+
+  // The cwd itself moves into the vault (a rename, no chdir: the kept descriptor follows it). The
+  // path read at this stop says where it is; a symlink reached through ".." is still followed.
+  const std::string moved = vault + "/moved";
+  ASSERT_EQ(rename(a.c_str(), moved.c_str()), 0);
+  r.Invalidate();
+  std::string lexical;
+  r.Resolve(tid, AT_FDCWD, "missing", false, &lexical);
+  EXPECT_EQ(lexical, moved + "/missing");
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "missing", true, &out));
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "../../b/f", true, &out));
+  EXPECT_EQ(out, dir_ + "/secret");
+
+  ASSERT_EQ(rename(moved.c_str(), a.c_str()), 0);
+  ASSERT_EQ(chdir(cwd), 0);
+  unlink((a + "/sw.link").c_str());
+  rmdir((a + "/sw").c_str());
+  rmdir(vault.c_str());
+}
+
+void* WaitForRelease(void* p) {
+  auto* a = static_cast<ThreadArgs*>(p);
+  pthread_mutex_lock(&a->mu);
+  a->stage = static_cast<int>(syscall(SYS_gettid));
+  pthread_cond_broadcast(&a->cv);
+  while (a->stage != 0) pthread_cond_wait(&a->cv, &a->mu);
+  pthread_mutex_unlock(&a->mu);
+  return nullptr;
+}
+
+// A child gets its parent's kept descriptors: its first resolution opens nothing.
+TEST_F(ContextCacheTest, ResolverHandsItsContextsToAChild) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  ThreadArgs args;
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, nullptr, WaitForRelease, &args), 0);
+  pthread_mutex_lock(&args.mu);
+  while (args.stage == 0) pthread_cond_wait(&args.cv, &args.mu);
+  const pid_t child = args.stage;
+  pthread_mutex_unlock(&args.mu);
+  PathResolver r;
+  r.EnableContextCache(true);
+  std::string out;
+  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, dir_ + "/b/f", true, &out));
+  EXPECT_EQ(out, dir_ + "/secret");
+  EXPECT_EQ(r.base_opens(), 1u);
+  r.InheritContexts(tid, child);
+  r.ForgetContext(tid);  // the child's copy outlives the parent's
+  EXPECT_TRUE(r.KernelPath(child, AT_FDCWD, dir_ + "/b/f", true, &out));
+  EXPECT_EQ(out, dir_ + "/secret");
+  EXPECT_EQ(r.base_opens(), 1u);
+  EXPECT_EQ(r.cached_contexts(), 1u);
+  // Nothing is handed on while a change is in flight.
+  r.SetContextChangeInFlight(true);
+  r.InheritContexts(child, tid);
+  EXPECT_EQ(r.cached_contexts(), 0u);
+  pthread_mutex_lock(&args.mu);
+  args.stage = 0;
+  pthread_cond_broadcast(&args.cv);
+  pthread_mutex_unlock(&args.mu);
+  pthread_join(t, nullptr);
+}
+
 // Without a filter that traps cwd changes the tracer keeps no context (each resolution opens its
 // base), and still sees the change.
 TEST_F(ContextCacheTest, WithoutTrappedCwdChangesNothingIsCached) {
@@ -234,10 +467,13 @@ TEST_F(ContextCacheTest, ResolverKeepsContextsUntilTold) {
   EXPECT_EQ(r.base_opens(), 2u);
   EXPECT_EQ(r.cached_contexts(), 0u);
 
+  // On: a plain file reached without a symlink from a kept cwd is its lexical path (false: nothing
+  // to add; SymlinkFreeWalksTakeOneLookupAndSeeEverySwap).
   r.EnableContextCache(true);
-  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
-  EXPECT_EQ(out, dir_ + "/a/f");
-  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
+  out = "untouched";
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
+  EXPECT_EQ(out, "untouched");
   EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, dir_ + "/b/f", true, &out));  // the root, once
   EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, dir_ + "/b/f", true, &out));
   EXPECT_EQ(out, dir_ + "/secret");
@@ -254,9 +490,9 @@ TEST_F(ContextCacheTest, ResolverKeepsContextsUntilTold) {
 
   // The cwd moves: the tracer forgets at the chdir's stops; until then the kept descriptor is what
   // the cache answers (why chdir must be trapped).
+  // Here the walk from the stale descriptor finds a's plain file and calls b's symlink exact.
   ASSERT_EQ(chdir((dir_ + "/b").c_str()), 0);
-  EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
-  EXPECT_EQ(out, dir_ + "/a/f");
+  EXPECT_FALSE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
   r.ForgetContexts();
   EXPECT_TRUE(r.KernelPath(tid, AT_FDCWD, "./f", true, &out));
   EXPECT_EQ(out, dir_ + "/secret");
