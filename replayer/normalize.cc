@@ -218,8 +218,8 @@ void Anywhere(std::string_view s, Out& o, bool named_temp = false) {
   }
 }
 
-// Runs of a temporary name. `own`: the session created and removed it, so a run with a digit or of
-// 6+ characters is random, whole (mkstemp's six characters can all be lower-case letters; and a
+// Runs of a temporary name. `own`: the session generated the name (TempPaths::Generated) and removed
+// it, so a run with a digit or of 6+ characters is random, whole (mkstemp's six characters can all be lower-case letters; and a
 // template prefix glued to them, sedXXXXXX or gcc's ccXXXXXX, cannot be kept consistently: "cc9i55a0"
 // and an eight-character Python name look alike). Otherwise (a name below ${tmp} that stays) only
 // runs that look random are: 8+ characters, or 6+ mixing digits or cases; other numbers become N, so
