@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "format/decision_event.h"
+#include "format/mcp_refusal.h"
 #include "format/sys.h"
 #include "recorder/mcp_proxy.h"
 
@@ -342,8 +343,7 @@ class UpRelay final : public LineSink {
     // Cannot be read whole, so cannot be decided: not forwarded.
     Event e = ProtocolError();
     e.text = "message of " + std::to_string(size) + " bytes exceeds the maximum" +
-             (complete ? "" : " (stream ended before its newline)") +
-             "; not forwarded: a message that cannot be read cannot be decided";
+             (complete ? "" : " (stream ended before its newline)") + std::string(kRefusedOversizedSuffix);
     e.json.assign(head.substr(0, std::min(head.size(), kProtocolErrorSnippetBytes)));
     if (o_.tracker.redact) o_.tracker.redact(&e.json);
     e.size = static_cast<int64_t>(size);
@@ -430,12 +430,12 @@ class UpRelay final : public LineSink {
   // as a protocol.error, answered when it has an id, never forwarded.
   void Refuse(std::string_view line, std::string_view bytes, const ClientMessageVerdict& v) {
     Event e = ProtocolError();
-    e.text = v.reason + "; not forwarded: a message that may be a tool call and cannot be decided is refused";
+    e.text = v.reason + std::string(kRefusedUndecidableSuffix);
     e.json.assign(line.substr(0, std::min(line.size(), kProtocolErrorSnippetBytes)));
     if (o_.tracker.redact) o_.tracker.redact(&e.json);
     e.size = static_cast<int64_t>(line.size());
     if (o_.mode == EnforceMode::kAudit) {  // recorded as it would have been refused; nothing blocked
-      e.text = v.reason + "; would have been refused (audit mode: forwarded)";
+      e.text = v.reason + std::string(kWouldRefuseUndecidableSuffix);
       o_.queue->PushEvent(std::move(e));
       Forward(bytes);
       return;

@@ -153,8 +153,28 @@ class Out {
   bool glob_star_ = false;  // the glob ends with a `*` wildcard
 };
 
-// The rules that apply anywhere (see the header).
-void Anywhere(std::string_view s, Out& o) {
+// A run of letters and digits that only a generator writes: 8+ hex digits mixing digits and letters
+// (hashes, murmur slugs: 1a2b3c4d), or 6+ characters switching 3+ times between letters and digits
+// (base-36 counters and random strings: k3j5l2m1). Words stay (Makefile, README, config, deadbeef),
+// and so do names with a number in them (sha256sums, python311, ipv6addr: at most two switches);
+// a number alone gets the rule that applies anywhere (N), as where the file is not temporary.
+bool LooksGenerated(std::string_view run) {
+  if (run.size() < 6) return false;
+  bool hex = true, digit = false, letter = false;
+  int switches = 0;
+  for (size_t k = 0; k < run.size(); ++k) {
+    hex &= IsHex(run[k]);
+    digit |= IsDigit(run[k]);
+    letter |= IsAlpha(run[k]);
+    if (k > 0 && IsDigit(run[k]) != IsDigit(run[k - 1])) ++switches;
+  }
+  if (hex && digit && letter && run.size() >= 8) return true;
+  return digit && letter && switches >= 3;
+}
+
+// The rules that apply anywhere (see the header). `named_temp`: `s` names a temporary file whose
+// name was not generated (TempPaths::Generated), where runs that look generated become `*` too.
+void Anywhere(std::string_view s, Out& o, bool named_temp = false) {
   size_t i = 0;
   while (i < s.size()) {
     bool at_start = i == 0 || !IsAlnum(s[i - 1]);
@@ -185,7 +205,9 @@ void Anywhere(std::string_view s, Out& o) {
     size_t len = j - i;
     // The inode of a kernel object as /proc/PID/fd shows it: pipe:[246751], socket:[N].
     bool bracketed = i >= 2 && s[i - 1] == '[' && s[i - 2] == ':' && j < s.size() && s[j] == ']';
-    if (all_digit && (len >= 4 || bracketed)) {
+    if (named_temp && LooksGenerated(s.substr(i, len))) {
+      o.Placeholder("*");
+    } else if (all_digit && (len >= 4 || bracketed)) {
       o.Placeholder("N");
     } else if (all_hex && len >= 16) {
       o.Placeholder("<hex>");
@@ -196,8 +218,8 @@ void Anywhere(std::string_view s, Out& o) {
   }
 }
 
-// Runs of a temporary name. `own`: the session created and removed it, so a run with a digit or of
-// 6+ characters is random, whole (mkstemp's six characters can all be lower-case letters; and a
+// Runs of a temporary name. `own`: the session generated the name (TempPaths::Generated) and removed
+// it, so a run with a digit or of 6+ characters is random, whole (mkstemp's six characters can all be lower-case letters; and a
 // template prefix glued to them, sedXXXXXX or gcc's ccXXXXXX, cannot be kept consistently: "cc9i55a0"
 // and an eight-character Python name look alike). Otherwise (a name below ${tmp} that stays) only
 // runs that look random are: 8+ characters, or 6+ mixing digits or cases; other numbers become N, so
@@ -393,11 +415,20 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
-void TempPaths::Created(std::string_view path, bool from_template) {
+void TempPaths::Created(std::string_view path, bool from_template, bool generated) {
   if (path.empty()) return;
-  // Created again after its removal: the name holds a file at the end, it is not temporary.
-  if (auto it = temp_.find(path); it != temp_.end()) temp_.erase(it);
-  if (created_.size() < kMaxTracked) created_.emplace(path);
+  // Created again after its removal: the name holds a file at the end, it is not temporary. A name
+  // once generated stays so when it is used again (git makes .git/tXXXXXX exclusively, removes it
+  // and makes a symlink of that name to probe for symlinks).
+  if (auto it = temp_.find(path); it != temp_.end()) {
+    generated |= it->second;
+    temp_.erase(it);
+  }
+  if (auto it = created_.find(path); it != created_.end()) {
+    it->second |= generated;
+  } else if (created_.size() < kMaxTracked) {
+    created_.emplace(path, generated);
+  }
   if (from_template && template_.size() < kMaxTracked) template_.emplace(path);
 }
 
@@ -406,7 +437,7 @@ void TempPaths::Removed(std::string_view path) {
   auto it = created_.find(path);
   if (it == created_.end()) return;
   auto node = created_.extract(it);
-  if (temp_.size() < kMaxTracked) temp_.insert(std::move(node.value()));
+  if (temp_.size() < kMaxTracked) temp_.insert(std::move(node));
 }
 
 bool TempPaths::InCreatedDir(std::string_view path) const {
@@ -422,7 +453,7 @@ void TempPaths::Observe(const Event& e) {
     // the session made it up (git retries tmp_obj_XXXXXX after creating objects/XX/).
     if (e.kind == EventKind::kFileOpen && e.result == -ENOENT && (e.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) &&
         temp_.size() < kMaxTracked) {
-      temp_.emplace(e.path);
+      temp_.emplace(e.path, true);
     }
     return;
   }
@@ -430,26 +461,31 @@ void TempPaths::Observe(const Event& e) {
     case EventKind::kFileOpen:
       if ((e.flags & O_CREAT) != 0 && ((e.flags & O_EXCL) != 0 || InCreatedDir(e.path))) {
         // glibc's mkstemp family and Python's tempfile create with exactly 0600, mkdtemp with 0700
-        // (the mode asked for, before the umask).
-        Created(e.path, (e.flags & O_EXCL) != 0 && (e.mode & 07777) == 0600);
+        // (the mode asked for, before the umask). Any exclusive create is a generated name (git's
+        // tmp_obj_XXXXXX asks 0444, its packs_XXXXXX 0666); a plain one was named by its writer.
+        bool exclusive = (e.flags & O_EXCL) != 0;
+        Created(e.path, exclusive && (e.mode & 07777) == 0600, exclusive);
       }
       break;
     case EventKind::kFileCreate:
-      if (InCreatedDir(e.path)) Created(e.path, false);
+      if (InCreatedDir(e.path)) Created(e.path, false, false);
       break;
     case EventKind::kFileMkdir:
-      Created(e.path, (e.mode & 07777) == 0700);
+      // mkdtemp asks 0700; `mkdir build` asks 0777.
+      Created(e.path, (e.mode & 07777) == 0700, (e.mode & 07777) == 0700);
       break;
-    case EventKind::kFileLink:
+    case EventKind::kFileLink:  // sem_open publishes its exclusively made sem.XXXXXX under the name
+      Created(e.path2, false, true);
+      break;
     case EventKind::kFileSymlink:
-      Created(e.path2, false);
+      Created(e.path2, false, false);
       break;
     case EventKind::kFileRename:
       if ((e.flags & RENAME_EXCHANGE) != 0) break;
       Removed(e.path);
       // The new name is the old file's: an exclusive creation renamed into place (sed -i, git's
       // lock files) is an ordinary file under a chosen name.
-      if (InCreatedDir(e.path2)) Created(e.path2, false);
+      if (InCreatedDir(e.path2)) Created(e.path2, false, false);
       break;
     case EventKind::kFileDelete:
     case EventKind::kFileRmdir:
@@ -461,6 +497,11 @@ void TempPaths::Observe(const Event& e) {
 }
 
 bool TempPaths::Contains(std::string_view path) const { return temp_.find(path) != temp_.end(); }
+
+bool TempPaths::Generated(std::string_view path) const {
+  auto it = temp_.find(path);
+  return it != temp_.end() && it->second;
+}
 
 bool TempPaths::Covers(std::string_view path) const {
   if (temp_.empty()) return false;
@@ -506,10 +547,16 @@ NormalizedPath NormalizeVolatilePath(std::string_view path, const PathVars& vars
     } else if (GitFanout(norm, pos, comp)) {
       // Not `*`: objects/info and objects/pack are other things.
       o.Placeholder("<hex>", "[0-9a-f][0-9a-f]");
-    } else if (check_temps && temps->Contains(norm.substr(0, end))) {
+    } else if (check_temps && temps->Generated(norm.substr(0, end))) {
       if (!DerivedName(comp, o)) TempName(comp, true, o);
     } else if (var.is_tmp) {
+      // A named temporary file below ${tmp} too: as if it stayed, whether or not its directory was
+      // the session's own.
       TempName(comp, false, o);
+    } else if (check_temps && temps->Contains(norm.substr(0, end))) {
+      // Named: rendered as if it stayed (as it is in a run where its directory already existed), but
+      // for runs that look generated.
+      if (!DerivedName(comp, o)) Anywhere(comp, o, true);
     } else if (in_workspace && temps != nullptr && temps->KeptFromTemplate(norm.substr(0, end))) {
       KeptName(comp, true, o);
     } else {

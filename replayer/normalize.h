@@ -15,11 +15,17 @@
 //     -> <time>; runs of 16+ hex digits -> <hex>; runs of 4+ digits (pids, ports, epochs) -> N;
 //     digits in ":[...]" (pipe:[246751], socket:[N]) -> N; under /proc and /dev/pts every all-digit
 //     component -> N (/proc/9419/maps -> /proc/N/maps, /proc/N/task/N, /proc/N/fd/N).
-//   - The session's own temporary files (TempPaths: created, then deleted or renamed away): in each
+//   - The session's own temporary files (TempPaths: created, then deleted or renamed away) whose name
+//     a name generator picked (an exclusive create, a mkdir asking 0700, a link's new name): in each
 //     component naming one, every run of letters and digits that contains a digit or has 6+
 //     characters becomes `*`, as does the 8-character [a-z0-9_] tail Python's tempfile and
 //     multiprocessing put after "tmp" or a separator (tmp_obj_8lKMUl -> tmp_obj_*, sem.mp-awo_wt4v ->
 //     sem.mp-*, .tmp-16452-pack-<hex>.idx -> .tmp-*-pack-*.idx, sedvV8FQW -> *).
+//   - Other temporary files (a plain O_CREAT, creat, mknod or rename target inside a directory the
+//     session made, a mkdir asking another mode, a symlink): named as if they stayed, but for runs
+//     that only a generator writes, 8+ hex digits or 6+ characters switching 3+ times between
+//     letters and digits (w/Makefile stays, w/1a2b3c4d.tmp -> w/*.tmp): whether such a file counts as
+//     the session's own depends on whether its directory existed before the run.
 //   - Other names below ${tmp}: runs that look random (8+ characters, or 6+ mixing digits or cases)
 //     become `*`, other numbers N, and the Python rule applies.
 //   - Before those: git's object fan-out directories (two hex digits right below `objects/`) ->
@@ -40,6 +46,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "format/event.h"
@@ -55,6 +62,13 @@ namespace agenttrace {
 // link or symlink, or an open with O_CREAT, creat/mknod or the target of a rename inside a directory
 // the session created (a plain O_CREAT may reuse an existing file, which is not the session's own).
 // An exclusive create (O_CREAT|O_EXCL) that failed with ENOENT also counts: the name never existed.
+//
+// A created path is also classed by who picked its name. Generated: an exclusive create (what
+// mkstemp, Python's tempfile and git do, whatever the mode), a mkdir asking for mode 0700 (mkdtemp)
+// or the new name of a link (sem_open publishes its exclusively made file so). Named: the others (a
+// plain O_CREAT, creat/mknod or rename target inside a created directory, a mkdir asking another
+// mode, a symlink), which a program or a person named (w/Makefile, build/, out.txt). Only a
+// generated name is taken for random whole; a named one only where it looks generated.
 // At most kMaxTracked created paths, and as many temporary ones and template-made ones, are
 // remembered; beyond, names stay as they are, which can only lower stability, never hide a
 // difference.
@@ -67,6 +81,8 @@ class TempPaths {
   void Observe(const Event& e);
   // True when `path` (normalised, absolute) was created and later removed by the session.
   bool Contains(std::string_view path) const;
+  // True when `path` is temporary (Contains) and its name was generated (see above).
+  bool Generated(std::string_view path) const;
   // True when `path` or one of its parent directories is temporary.
   bool Covers(std::string_view path) const;
   // True when the session created `path` as mkstemp and mkdtemp do (an exclusive create with mode
@@ -81,12 +97,14 @@ class TempPaths {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
-  void Created(std::string_view path, bool from_template);
+  // Path -> whether its name was generated.
+  using Map = std::unordered_map<std::string, bool, Hash, std::equal_to<>>;
+  void Created(std::string_view path, bool from_template, bool generated);
   void Removed(std::string_view path);
   bool InCreatedDir(std::string_view path) const;
-  Set created_;   // created and still present
+  Map created_;   // created and still present
   Set template_;  // those created as mkstemp and mkdtemp do
-  Set temp_;      // created, then removed
+  Map temp_;      // created, then removed
 };
 
 struct NormalizedPath {

@@ -116,7 +116,8 @@ class Parser {
   }
 
   static bool ValidRuleId(const std::string& s) {
-    if (s.empty() || s.size() > 128 || s == "default") return false;
+    // "default" names the default decision and "refused" the proxy's refusals in reports.
+    if (s.empty() || s.size() > 128 || s == "default" || s == "refused") return false;
     if (!std::isalnum(static_cast<unsigned char>(s[0]))) return false;
     for (char c : s) {
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':' || c == '/')) {
@@ -347,7 +348,7 @@ class Parser {
     rule.id = Scalar(r["id"], "id");
     if (!ValidRuleId(rule.id)) {
       Fail(r["id"], "bad rule id \"" + rule.id +
-                        "\" (1-128 of letters, digits, _ . - : /, starting with a letter or digit; \"default\" is reserved)");
+                        "\" (1-128 of letters, digits, _ . - : /, starting with a letter or digit; \"default\" and \"refused\" are reserved)");
     }
     if (!r["decision"]) Fail(r, "rule \"" + rule.id + "\" needs a `decision` (allow, ask or deny)");
     rule.decision = ParseDecisionNode(r["decision"]);

@@ -16,6 +16,7 @@
 #include "replayer/engine.h"
 #include "replayer/live_decider.h"
 #include "replayer/profile.h"
+#include "replayer/refusal.h"
 
 namespace agenttrace {
 namespace {
@@ -101,7 +102,7 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
   }
   const ReplayOptions& opt = *shared.options;
   const auto& rules = shared.policy->rules;
-  std::vector<uint64_t> hits(rules.size() + 1, 0);  // last slot: default
+  std::vector<uint64_t> hits(rules.size() + 2, 0);  // last slots: default, refused
   // The profile comes from the events alone (not from the evaluator's actions, which depend on the
   // policy's secrets and evaluate_failed), so stability is the same under any policy.
   ProfileBuilder profile(vars);
@@ -135,12 +136,20 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     std::vector<std::string>* explain =
         opt.explain_seq.has_value() && *opt.explain_seq == e->seq ? &res->explain : nullptr;
     if (timeline && explain == nullptr) explain = timeline->ExplainSink();
-    const EventVerdict& v = ev.Evaluate(*e, explain);
+    // A message the deciding MCP proxy refused: a deny whatever the policy (replayer/refusal.h). The
+    // evaluator never sees it (it has no action; its state is the live decider's, which never did).
+    EventVerdict refusal;
+    const bool refused = RefusalVerdict(*e, &refusal);
+    if (refused && explain != nullptr) {
+      explain->push_back("refused by the MCP proxy at request time (" + e->text +
+                         "): a deny by \"refused\" whatever the policy");
+    }
+    const EventVerdict& v = refused ? refusal : ev.Evaluate(*e, explain);
     if (timeline) timeline->Add(*e, v, explain);
     profile.Add(*e);
     if (!v.evaluated) continue;
     ++res->evaluated;
-    ++hits[v.rule >= 0 ? static_cast<size_t>(v.rule) : rules.size()];
+    ++hits[v.rule >= 0 ? static_cast<size_t>(v.rule) : v.rule == kRefusedRule ? rules.size() + 1 : rules.size()];
     switch (v.decision) {
       case Decision::kAllow: ++res->allows; break;
       case Decision::kAsk: ++res->asks; break;
@@ -154,20 +163,40 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
         f.wall_ns = e->wall_ns;
         f.pid = e->pid;
         f.decision = v.decision;
-        f.rule_id = v.rule >= 0 ? rules[v.rule].id : "default";
+        f.rule_id = VerdictRuleId(rules, v.rule);
         f.cls = v.cls;
         f.irreversible = v.irreversible;
         f.what = DescribeEvent(*e);
-        for (const Action& a : ev.actions()) {
-          if (a.cls == v.cls) {
-            f.resource = ProfileEntry(a, vars);
-            break;
+        if (refused) {
+          f.resource = RefusalResource(*e);
+        } else {
+          for (const Action& a : ev.actions()) {
+            if (a.cls == v.cls) {
+              f.resource = ProfileEntry(a, vars);
+              break;
+            }
           }
         }
         res->findings.push_back(std::move(f));
       } else {
         ++res->findings_dropped;
       }
+    }
+    if (refused) {
+      // The proxy's refusal was its request-time decision (counted with its denials): replay must
+      // report the same one.
+      ++res->refused;
+      ++res->request_decisions;
+      if (v.decision == Decision::kDeny && v.rule == kRefusedRule) {
+        ++res->request_same;
+      } else if (res->request_mismatches.size() < opt.max_findings_per_session) {
+        res->request_mismatches.push_back({e->seq, "deny:" + std::string(kRefusedRuleId),
+                                           std::string(DecisionName(v.decision)) + ":" + VerdictRuleId(rules, v.rule),
+                                           DescribeEvent(*e)});
+      } else {
+        ++res->request_mismatches_dropped;
+      }
+      continue;
     }
     if (IsFailedAttempt(*e)) continue;
     for (const Action& a : ev.actions()) {
@@ -205,7 +234,10 @@ Status ReplayOne(Shared& shared, const SessionInput& in, SessionResult* res) {
     }
   }
   for (size_t r = 0; r < hits.size(); ++r) {
-    if (hits[r] > 0) res->rule_hits[r < rules.size() ? rules[r].id : "default"] = hits[r];
+    if (hits[r] > 0) {
+      res->rule_hits[r < rules.size() ? rules[r].id : r == rules.size() ? "default" : std::string(kRefusedRuleId)] =
+          hits[r];
+    }
   }
   // A read failure leaves the question open; the session already fails as unreadable.
   if (res->error.ok()) {

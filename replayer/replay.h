@@ -99,6 +99,9 @@ struct SessionResult {
   uint64_t request_same = 0;                         // ... replayed to the same decision and rule
   std::vector<DecisionMismatch> request_mismatches;  // the others (first max_findings_per_session)
   uint64_t request_mismatches_dropped = 0;
+  // Messages the deciding MCP proxy refused (replayer/refusal.h): each is also a deny by "refused", a
+  // finding and a request-time decision.
+  uint64_t refused = 0;
   // Whether the agent ran at all. A session with no events, or a syscall recording in which no exec
   // succeeded (command not found, not executable, recorder set-up failure), never ran: that is a
   // finding that blocks promotion, never a pass.

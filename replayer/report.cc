@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "replayer/refusal.h"
+
 namespace agenttrace {
 namespace {
 
@@ -182,6 +184,10 @@ std::string RenderText(const ReplayReport& r) {
       uint64_t differ = s.request_mismatches.size() + s.request_mismatches_dropped;
       o += "  request-time decisions: " + std::to_string(s.request_decisions) + " recorded, " +
            std::to_string(s.request_same) + " the same under this policy, " + std::to_string(differ) + " different\n";
+      if (s.refused > 0) {
+        o += "  of which refused by the MCP proxy (undecidable tool requests, denied by \"refused\"): " +
+             std::to_string(s.refused) + "\n";
+      }
       for (const DecisionMismatch& m : s.request_mismatches) {
         o += "  decision seq " + std::to_string(m.seq) + ": recorded " + m.recorded + ", replayed " + m.replayed +
              ": " + m.what + "\n";
@@ -302,6 +308,7 @@ std::string RenderJson(const ReplayReport& r) {
       }
       rd["different"] = ms;
       rd["different_dropped"] = s.request_mismatches_dropped;
+      if (s.refused > 0) rd["refused"] = s.refused;
       sj["request_decisions"] = rd;
     }
     sj["blast_radius"] = BlastJson(s.blast);
@@ -484,6 +491,16 @@ std::string RenderSarif(const ReplayReport& r) {
                        {"name", "default"},
                        {"shortDescription", Json{{"text", "no rule matched: the policy's default decision"}}},
                        {"defaultConfiguration", Json{{"level", level_of(r.default_decision)}}}});
+  bool any_refused = false;
+  for (const SessionResult& s : r.sessions) any_refused = any_refused || s.refused > 0;
+  if (any_refused) {  // the proxy's refusals (replayer/refusal.h) are reported under a rule of their own
+    index[std::string(kRefusedRuleId)] = rules.size();
+    rules.push_back(
+        Json{{"id", kRefusedRuleId},
+             {"name", kRefusedRuleId},
+             {"shortDescription", Json{{"text", "a message the MCP proxy could not decide as a tool call: refused"}}},
+             {"defaultConfiguration", Json{{"level", "error"}}}});
+  }
   Json results = Json::array();
   for (const SessionResult& s : r.sessions) {
     for (const Finding& f : s.findings) {

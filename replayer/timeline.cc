@@ -3,6 +3,7 @@
 #include "format/event_json.h"
 #include "format/event_text.h"
 #include "format/text_escape.h"
+#include "replayer/refusal.h"
 
 namespace agenttrace {
 namespace {
@@ -117,7 +118,7 @@ void TimelineBuilder::Add(const Event& e, const EventVerdict& v, const std::vect
   t.evaluated = v.evaluated;
   if (v.evaluated) {
     t.decision = v.decision;
-    t.rule = v.rule >= 0 && static_cast<size_t>(v.rule) < rules_->size() ? (*rules_)[v.rule].id : "default";
+    t.rule = VerdictRuleId(*rules_, v.rule);
     t.cls = v.cls;
     t.irreversible = v.irreversible;
   }

@@ -233,6 +233,37 @@ TEST_F(RealTasks, ScratchFilesWithRandomNamesInTheWorkspace) {
   EXPECT_FALSE(std::regex_search(policy, std::regex(R"(keep\.[A-Za-z0-9]{6}"|pyc\.[0-9])"))) << policy;
 }
 
+// Regression: a task that makes w/ (mkdir -p), writes w/Makefile, runs make there and removes it. The
+// first run makes w/; for runs 2 and 3 it is already there. Before, the first run's w/Makefile (a
+// file created and removed in a directory the session made) was taken for a random name (w/*) and
+// the three runs scored 0.97; the plain O_CREAT of a named file keeps its name, so the profiles are
+// the same whether the run made w/ or found it.
+TEST_F(RealTasks, MakefileInADirectoryOnlyTheFirstRunMakesIsStable) {
+  ASSERT_NO_FATAL_FAILURE(RequireTools({"make"}));
+  std::string store = dir_ + "/store";
+  ASSERT_NO_FATAL_FAILURE(Record(store, "make_in_subdir", "make_in_subdir", 1, 1));
+  for (int run : {2, 3}) fs::create_directories(dir_ + "/runs/make_in_subdir-" + std::to_string(run) + "/workspace/w");
+  ASSERT_NO_FATAL_FAILURE(Record(store, "make_in_subdir", "make_in_subdir", 2, 3));
+  std::string allow = dir_ + "/allow.yaml";
+  std::ofstream(allow) << "version: 1\ndefault: allow\n";
+  Json report;
+  int rc = Replay(store, "make_in_subdir", allow, "--min-stability 1.0", &report);
+  ASSERT_TRUE(report.is_object()) << last_output_;
+  const Json& label = report["labels"][0];
+  PrintDifferences(report);
+  ASSERT_EQ(report["sessions"].size(), 3u);
+  EXPECT_DOUBLE_EQ(label["stability"].get<double>(), 1.0) << label["unique_actions"].dump(1);
+  EXPECT_EQ(rc, 0) << last_output_;
+  for (const Json& s : report["sessions"]) {
+    EXPECT_EQ(s["profile"], report["sessions"][0]["profile"]);
+    std::set<std::string> profile;
+    for (const Json& p : s["profile"]) profile.insert(p.get<std::string>());
+    EXPECT_TRUE(profile.count("file.write ${workspace}/w/Makefile")) << s["profile"].dump(1);
+    EXPECT_TRUE(profile.count("file.delete ${workspace}/w/Makefile")) << s["profile"].dump(1);
+    EXPECT_FALSE(profile.count("file.write ${workspace}/w/*")) << s["profile"].dump(1);
+  }
+}
+
 // An agent that writes a file outside its workspace and contacts one more host on even runs.
 TEST_F(RealTasks, DriftingAgentStaysBelowTheGate) {
   ASSERT_NO_FATAL_FAILURE(RequireTools({"sed", "make", "cc"}));

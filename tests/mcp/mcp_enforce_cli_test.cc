@@ -454,6 +454,87 @@ rules:
   EXPECT_EQ(denied_rules, (std::set<std::string>{"no-rm", "no-echo"}));
 }
 
+// Regression: messages the proxy cannot decide as a tools/call (a duplicate key, a batch, a float id)
+// are refused under `run` and recorded as protocol.error events with no decision event. Replay with
+// the same policy ignored them, and the tracker's own reading of the duplicate-key call (the last
+// "name": echo) was allowed: the agent passed the gate as if it had sent nothing undecidable. Replay
+// now reports each refusal as the proxy decided it (a deny by "refused"), the gate fails on them,
+// and the request-time check counts them among the decisions replayed the same.
+TEST_F(EnforceCliTest, ToolRequestsRefusedUnderRunAreDenialsInReplay) {
+  TempDir dir, store;
+  const std::string d = dir.path().string();
+  std::ofstream(dir.path() / "policy.yaml") << R"(version: 1
+default: allow
+rules:
+  - id: no-zap
+    description: zapping is not allowed
+    decision: deny
+    class: tool.call
+    tools: ["zap"]
+promotion: {min_sessions: 1}
+)";
+  std::ofstream(dir.path() / "mcp.in")
+      << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" "\n"
+         R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n"
+         R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap","name":"echo"}})" "\n"
+         R"([{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"zap"}}])" "\n"
+         R"({"jsonrpc":"2.0","id":4.0,"method":"tools/call","params":{"name":"zap"}})" "\n";
+  std::string agent = kBin + " record --mcp -- " + FAKE_MCP_SERVER + " mcp <" + Quote(d + "/mcp.in") + " >" +
+                      Quote(d + "/mcp.out");
+  RunResult r = RunShell(kBin + " run --ask deny --store " + Quote(store.path()) + " --label hostile --policy " +
+                         Quote(d + "/policy.yaml") + " -- /bin/sh -c " + Quote(agent));
+  if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
+  }
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Under run: the three hostile spellings were refused (never reached the server), the plain echo
+  // answered by the server. Nothing else the agent did breaks the policy.
+  std::string out = Slurp(dir.path() / "mcp.out");
+  int refused_answers = 0;
+  for (size_t at = out.find("\"decision\":\"refused\""); at != std::string::npos;
+       at = out.find("\"decision\":\"refused\"", at + 1)) {
+    ++refused_answers;
+  }
+  EXPECT_EQ(refused_answers, 3) << out;
+  int refusals = 0, decisions = 0;
+  for (const Event& e : OnlySessionEvents(store.path())) {
+    refusals += e.kind == EventKind::kProtocolError && e.text.find("is refused") != std::string::npos;
+    decisions += IsDecisionEvent(e) ? 1 : 0;
+  }
+  ASSERT_EQ(refusals, 3);
+  ASSERT_GE(decisions, 2);  // the echo call and the run's syscalls
+
+  // Replay with the same policy: the same decision for every request, the refusals among them.
+  RunResult rep = RunShell(kBin + " replay --store " + Quote(store.path()) + " --label hostile --policy " +
+                           Quote(d + "/policy.yaml") + " --json " + Quote(d + "/report.json"));
+  EXPECT_EQ(rep.status, 1) << "an agent that sent undecidable tool calls must not be promotable:\n" << rep.out;
+  EXPECT_NE(rep.out.find("rule refused [tool.call]"), std::string::npos) << rep.out;
+  Json j = Json::parse(Slurp(dir.path() / "report.json"));
+  ASSERT_EQ(j["sessions"].size(), 1u);
+  const Json& s = j["sessions"][0];
+  const Json& rd = s["request_decisions"];
+  EXPECT_EQ(rd["refused"], 3) << rd.dump();
+  EXPECT_EQ(rd["recorded"].get<int>(), decisions + 3) << rd.dump();
+  EXPECT_EQ(rd["same"], rd["recorded"]) << rd.dump();
+  EXPECT_TRUE(rd["different"].empty()) << rd.dump();
+  int refused_findings = 0;
+  for (const Json& f : s["findings"]) {
+    if (f["rule"] == "refused") {
+      ++refused_findings;
+      EXPECT_EQ(f["decision"], "deny");
+      EXPECT_EQ(f["class"], "tool.call");
+    }
+  }
+  EXPECT_EQ(refused_findings, 3) << s["findings"].dump(1);
+  bool max_violations_failed = false;
+  for (const Json& c : j["labels"][0]["criteria"]) {
+    if (c["name"] == "max_violations") max_violations_failed = !c["ok"].get<bool>();
+  }
+  EXPECT_TRUE(max_violations_failed) << j["labels"][0].dump(1);
+  EXPECT_EQ(s["deny"], 3) << s["findings"].dump(1);
+  EXPECT_FALSE(j["labels"][0]["promotable"].get<bool>());
+}
+
 // A framework that times its hook out runs the call. A session that does not answer (here a socket
 // that is listened on but never accepted) must make the hook deny on its own, before the framework
 // gives up; --timeout sets how long it waits.

@@ -4,8 +4,10 @@
 #include <re2/re2.h>
 
 #include <random>
+#include <set>
 #include <string>
 
+#include "replayer/profile.h"
 #include "tests/replayer/test_util.h"
 
 namespace agenttrace {
@@ -300,6 +302,114 @@ TEST(NormalizeTest, KeptTemplateNamesSameFormWhateverTheRandomCharacters) {
       ASSERT_EQ(text, first) << name;
     }
   }
+}
+
+// Regression: a task that makes w/, writes w/Makefile, runs make and removes it. In the run that also
+// made w/ the plain O_CREAT of w/Makefile counted as the session's own temporary file and its 8
+// letters as random (w/*); in runs where w/ already existed it stayed w/Makefile, so the same task
+// scored a stability of 0.97. A name that a program or a person chose (a plain O_CREAT, creat, a
+// rename target, a mkdir asking 0777, a symlink) keeps its words; only runs that look generated go.
+TEST(NormalizeTest, NamedTemporaryFilesKeepOrdinaryNames) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"Makefile", "Makefile"},
+      {"README", "README"},
+      {"config.json", "config.json"},
+      {"main.c", "main.c"},
+      {"build.log", "build.log"},
+      {"CMakeLists.txt", "CMakeLists.txt"},
+      {"sha256sums", "sha256sums"},
+      {"python311.txt", "python311.txt"},
+      {"test_settings.py", "test_settings.py"},
+      {"deadbeef", "deadbeef"},
+      {"config.lock", "config.lock"},
+      {"run-1733000000.txt", "run-N.txt"},  // a number, as anywhere
+      // Runs that only a generator writes.
+      {"1a2b3c4d.tmp", "*.tmp"},
+      {"package.json.2f1e3d4c", "package.json.*"},
+      {"k3j5l2m1", "*"},
+      {"out-8f3e2a1b9c.json", "out-*.json"},
+  };
+  for (const auto& [name, want] : cases) {
+    SCOPED_TRACE(name);
+    const std::string path = "/home/u/proj/w/" + name;
+    TempPaths t;
+    t.Observe(Simple(EventKind::kFileMkdir, "/home/u/proj/w"));  // mode 0 here, 0777 from `mkdir`
+    t.Observe(Open(path, O_WRONLY | O_CREAT | O_TRUNC));
+    t.Observe(Simple(EventKind::kFileDelete, path));
+    t.Observe(Simple(EventKind::kFileRmdir, "/home/u/proj/w"));
+    ASSERT_TRUE(t.Contains(path));
+    EXPECT_FALSE(t.Generated(path));
+    EXPECT_EQ(Text(path, &t), "${workspace}/w/" + want);
+    // The rendering of an ordinary name is the one it gets where it is not temporary.
+    if (name == want) {
+      EXPECT_EQ(Text(path, &t), Text(path));
+    }
+  }
+  // Other named creations: creat, a rename target in a created directory, a symlink, `mkdir output`.
+  TempPaths t;
+  Event out_dir = Simple(EventKind::kFileMkdir, "/home/u/proj/output");
+  out_dir.mode = 0777;
+  t.Observe(out_dir);
+  t.Observe(Simple(EventKind::kFileCreate, "/home/u/proj/output/summary"));
+  t.Observe(Open("/home/u/proj/output/sedAb12Cd", O_WRONLY | O_CREAT | O_EXCL));
+  t.Observe(Simple(EventKind::kFileRename, "/home/u/proj/output/sedAb12Cd", "/home/u/proj/output/results"));
+  t.Observe(Simple(EventKind::kFileSymlink, "/home/u/proj/src", "/home/u/proj/current"));
+  for (const char* p :
+       {"/home/u/proj/output/summary", "/home/u/proj/output/results", "/home/u/proj/current", "/home/u/proj/output"}) {
+    t.Observe(Simple(EventKind::kFileDelete, p));
+  }
+  EXPECT_EQ(Text("/home/u/proj/output/summary", &t), "${workspace}/output/summary");
+  EXPECT_EQ(Text("/home/u/proj/output/results", &t), "${workspace}/output/results");
+  EXPECT_EQ(Text("/home/u/proj/current", &t), "${workspace}/current");
+  EXPECT_EQ(Text("/home/u/proj/output", &t), "${workspace}/output");
+  // The exclusively made name stays generated: sed's template.
+  EXPECT_TRUE(t.Generated("/home/u/proj/output/sedAb12Cd"));
+  EXPECT_EQ(Text("/home/u/proj/output/sedAb12Cd", &t), "${workspace}/output/*");
+  // A generated name made again by a named creation stays generated: git probes for symlinks with
+  // .git/tXXXXXX, made exclusively, removed, made again as a symlink and removed.
+  TempPaths g;
+  g.Observe(Open("/home/u/proj/.git/tFjroWo", O_RDWR | O_CREAT | O_EXCL));
+  g.Observe(Simple(EventKind::kFileDelete, "/home/u/proj/.git/tFjroWo"));
+  g.Observe(Simple(EventKind::kFileSymlink, "testing", "/home/u/proj/.git/tFjroWo"));
+  g.Observe(Simple(EventKind::kFileDelete, "/home/u/proj/.git/tFjroWo"));
+  EXPECT_TRUE(g.Generated("/home/u/proj/.git/tFjroWo"));
+  EXPECT_EQ(Text("/home/u/proj/.git/tFjroWo", &g), "${workspace}/.git/*");
+  // mkdtemp's directory (a mkdir asking 0700) is generated, whatever its letters.
+  TempPaths d;
+  Event mk = Simple(EventKind::kFileMkdir, "/home/u/proj/work.ujnwyjqx");
+  mk.mode = 0700;
+  d.Observe(mk);
+  d.Observe(Simple(EventKind::kFileRmdir, "/home/u/proj/work.ujnwyjqx"));
+  EXPECT_TRUE(d.Generated("/home/u/proj/work.ujnwyjqx"));
+  EXPECT_EQ(Text("/home/u/proj/work.ujnwyjqx", &d), "${workspace}/work.*");
+  // Below ${tmp} a named temporary file gets the rules of a name there that stays.
+  TempPaths tmp;
+  tmp.Observe(Simple(EventKind::kFileMkdir, "/tmp/job"));
+  tmp.Observe(Open("/tmp/job/Makefile", O_WRONLY | O_CREAT | O_TRUNC));
+  tmp.Observe(Simple(EventKind::kFileDelete, "/tmp/job/Makefile"));
+  EXPECT_EQ(Text("/tmp/job/Makefile", &tmp), Text("/tmp/job/Makefile"));
+}
+
+// The scenario above as profiles: run 1 makes w/, runs 2 and 3 find it there (mkdir fails with
+// EEXIST, so w/Makefile is not in a directory they made). All three profiles are the same.
+TEST(NormalizeTest, MakefileInADirectoryTheFirstRunMadeHasOneProfile) {
+  auto run = [](bool makes_dir) {
+    ProfileBuilder b(kVars);
+    Event mk = Simple(EventKind::kFileMkdir, "/home/u/proj/w");
+    mk.mode = 0777;
+    mk.result = makes_dir ? 0 : -EEXIST;
+    b.Add(mk);
+    b.Add(Open("/home/u/proj/w/Makefile", O_WRONLY | O_CREAT | O_TRUNC));
+    b.Add(Open("/home/u/proj/w/Makefile", O_RDONLY));
+    b.Add(Open("/home/u/proj/w/out.txt", O_WRONLY | O_CREAT | O_TRUNC));
+    b.Add(Simple(EventKind::kFileDelete, "/home/u/proj/w/Makefile"));
+    b.Add(Simple(EventKind::kFileDelete, "/home/u/proj/w/out.txt"));
+    return b.Finish();
+  };
+  std::set<std::string> first = run(true), later = run(false);
+  EXPECT_EQ(first, later);
+  EXPECT_DOUBLE_EQ(Jaccard(first, later), 1.0);
+  EXPECT_TRUE(first.count("file.write ${workspace}/w/Makefile")) << ::testing::PrintToString(first);
 }
 
 TEST(TempPathsTest, CreatedAndRemovedBySession) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/event_json.h"
+#include "format/mcp_refusal.h"
 
 #include "replayer/report.h"
 #include "tests/replayer/test_util.h"
@@ -668,6 +669,87 @@ TEST(ReplayTest, SessionsServedFromACassetteAreToldApart) {
   nlohmann::json j = nlohmann::json::parse(RenderJson(r));
   EXPECT_EQ(j["sessions"][0]["cassette"]["misses"], 2);
   EXPECT_FALSE(j["sessions"][1].contains("cassette"));
+}
+
+}  // namespace
+}  // namespace agenttrace
+
+namespace agenttrace {
+namespace {
+
+// A protocol.error as the deciding MCP proxy records a message it refused (recorder/mcp_relay.cc).
+Event Refusal(std::string_view reason, std::string_view suffix) {
+  Event e;
+  e.kind = EventKind::kProtocolError;
+  e.direction = Direction::kToServer;
+  e.server = "fake-mcp";
+  e.text = std::string(reason) + std::string(suffix);
+  e.json = R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","name":"zap"}})";
+  return e;
+}
+
+// Regression: a tools/call the proxy refused under `run` (duplicate keys, a batch, ...) left a
+// protocol.error and no decision event, and replay ignored it: with `default: allow` the session
+// passed as if the agent had sent nothing undecidable. Replay now reports each refusal as the proxy
+// decided it: a deny by "refused" whatever the policy, a finding, and a request-time decision that
+// replays the same; other protocol errors (a server's bad line) stay out of the verdict.
+TEST(ReplayTest, ToolRequestsTheProxyRefusedAreDenialsWhateverThePolicy) {
+  std::vector<Event> ev = {testing::ToolCall("echo", "{}", "fake-mcp"),
+                           Refusal("duplicate key \"name\" (parsers disagree on which one counts)",
+                                   kRefusedUndecidableSuffix),
+                           Refusal("JSON-RPC batch with a tools/call in it", kWouldRefuseUndecidableSuffix),
+                           Refusal("message of 20000000 bytes exceeds the maximum", kRefusedOversizedSuffix)};
+  Event server_error;
+  server_error.kind = EventKind::kProtocolError;
+  server_error.direction = Direction::kToAgent;
+  server_error.text = "invalid JSON";
+  ev.push_back(server_error);
+  Event agent_error = server_error;  // the recorder's parser, not a refusal
+  agent_error.direction = Direction::kToServer;
+  ev.push_back(agent_error);
+  Policy p = MustParse("version: 1\ndefault: allow\npromotion: {min_sessions: 1}\n");
+  ReplayReport r = DoReplay(p, {Input(1, "mcp", ev)});
+  ASSERT_EQ(r.sessions.size(), 1u);
+  const SessionResult& s = r.sessions[0];
+  EXPECT_EQ(s.denies, 3u);
+  EXPECT_EQ(s.allows, 1u);  // the plain call
+  EXPECT_EQ(s.refused, 3u);
+  EXPECT_EQ(s.request_decisions, 3u);
+  EXPECT_EQ(s.request_same, 3u);
+  EXPECT_TRUE(s.request_mismatches.empty());
+  ASSERT_EQ(s.findings.size(), 3u);
+  for (const Finding& f : s.findings) {
+    EXPECT_EQ(f.decision, Decision::kDeny);
+    EXPECT_EQ(f.rule_id, "refused");
+    EXPECT_EQ(f.cls, ActionClass::kToolCall);
+    EXPECT_EQ(f.resource, "tool.call fake-mcp/(refused message)");
+  }
+  EXPECT_NE(s.findings[0].what.find("duplicate key"), std::string::npos) << s.findings[0].what;
+  EXPECT_EQ(s.rule_hits.at("refused"), 3u);
+  EXPECT_FALSE(s.passed);
+  ASSERT_EQ(r.labels.size(), 1u);
+  EXPECT_FALSE(r.labels[0].promotable);
+  EXPECT_FALSE(r.promotable);
+  // The reports name them.
+  std::string text = RenderText(r);
+  EXPECT_NE(text.find("rule refused [tool.call]"), std::string::npos) << text;
+  EXPECT_NE(text.find("of which refused by the MCP proxy"), std::string::npos) << text;
+  nlohmann::json j = nlohmann::json::parse(RenderJson(r));
+  EXPECT_EQ(j["sessions"][0]["request_decisions"]["refused"], 3);
+  nlohmann::json sarif = nlohmann::json::parse(RenderSarif(r));
+  bool rule_listed = false;
+  for (const auto& rule : sarif["runs"][0]["tool"]["driver"]["rules"]) rule_listed |= rule["id"] == "refused";
+  EXPECT_TRUE(rule_listed);
+  // --explain on a refusal says why.
+  ReplayOptions opt;
+  opt.promotion = p.promotion;
+  opt.explain_seq = 1;
+  auto ex = RunReplay(p, {Input(1, "mcp", ev)}, opt);
+  ASSERT_TRUE(ex.ok());
+  ASSERT_FALSE(ex->sessions[0].explain.empty());
+  EXPECT_NE(ex->sessions[0].explain[0].find("refused by the MCP proxy"), std::string::npos);
+  // No policy rule can take the reserved id.
+  EXPECT_FALSE(ParsePolicy("version: 1\nrules:\n  - {id: refused, decision: allow}\n", "p.yaml").ok());
 }
 
 }  // namespace
