@@ -38,7 +38,8 @@ Result<std::unique_ptr<RE2>> CompileAnchored(const std::string& re) {
   return out;
 }
 
-Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, const PathVars& vars, GlobFlavor flavor) {
+Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, const PathVars& vars,
+                                          GlobFlavor flavor) {
   if (globs.empty()) return std::unique_ptr<RE2>();
   AT_ASSIGN_OR_RETURN(std::string re, JoinGlobs(globs, vars, flavor));
   return CompileAnchored(re);
@@ -175,9 +176,9 @@ class CompiledMatch {
   bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
   uint32_t class_bits() const { return class_mask_ == 0 ? ~0u : class_mask_; }
   bool has_paths() const { return paths_ != nullptr; }
-  bool has_args() const { return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) {
-                                    return u->has_args();
-                                  }); }
+  bool has_args() const {
+    return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) { return u->has_args(); });
+  }
   bool has_unless() const { return !unless_.empty(); }
   const std::string& paths_regex() const { return paths_regex_; }
 
@@ -251,7 +252,8 @@ class CompiledMatch {
       const Json* j = sc.Args();
       auto unknown = [&](const char* what) {
         if (unknown_args_match_) {
-          if (why) *why = std::string("args: the arguments are unknown (") + what + "): the condition holds (fail closed)";
+          if (why)
+            *why = std::string("args: the arguments are unknown (") + what + "): the condition holds (fail closed)";
           return true;
         }
         return no([&] { return std::string("args: the arguments are unknown (") + what + ")"; });
@@ -292,7 +294,8 @@ class CompiledMatch {
       if (!RE2::FullMatch(e.text, *text_)) return no([&] { return std::string("text: no glob matches " + e.text); });
     }
     if (const CompiledMatch* u = MatchingException(a, path, sc)) {
-      return no([&] { return std::string("unless: the event matches the exception at line " + u->spec_->pos.ToString()); });
+      return no(
+          [&] { return std::string("unless: the event matches the exception at line " + u->spec_->pos.ToString()); });
     }
     if (why) *why = "all conditions hold";
     return true;
@@ -338,8 +341,8 @@ class RuleIndex {
  public:
   struct PerClass {
     std::unique_ptr<RE2::Set> set;
-    std::vector<int> set_rule;     // set pattern index -> rule index
-    std::vector<int> nopath_rules; // ascending
+    std::vector<int> set_rule;      // set pattern index -> rule index
+    std::vector<int> nopath_rules;  // ascending
   };
   PerClass cls[kActionClassCount];
 };
@@ -480,14 +483,19 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
                          rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
     }
   }
-  const bool cacheable = explain == nullptr && !policy_->plain_unless_ && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
-                                                 a.cls == ActionClass::kFileDelete);
+  const bool cacheable = explain == nullptr && !policy_->plain_unless_;
+  const bool file_class =
+      a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite || a.cls == ActionClass::kFileDelete;
+  const bool net_class = a.cls == ActionClass::kNetConnect || a.cls == ActionClass::kNetListen;
   PathFacts* facts = nullptr;
   int slot = 0;
-  if (cacheable) {
+  if (cacheable && file_class) {
     facts = &Facts(path);
     slot = FileSlot(a.cls, IsFailedAttempt(*a.event));
     if (facts->known & (1u << slot)) return facts->outcome[slot];
+  }
+  if (cacheable && net_class) {
+    if (const Outcome* known = NetOutcome(a, path)) return *known;
   }
   hits_.clear();
   if (pc.set && !path.empty()) {
@@ -504,6 +512,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
     } else {
       r = np[j++];
     }
+    ++plain_rule_checks_;
     if (!policy_->rule_match_[r]->Matches(a, path, *scratch_, false, nullptr)) continue;
     Decision d = rules[r].decision;
     if (!out.matched || d > out.decision) {
@@ -517,7 +526,26 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
     facts->outcome[slot] = out;
     facts->known |= static_cast<uint8_t>(1u << slot);
   }
+  if (cacheable && net_class) {
+    if (net_outcomes_.size() >= kMaxCachedPaths) net_outcomes_.clear();
+    net_outcomes_.emplace(net_key_, out);  // net_key_ still holds this action's key (NetOutcome)
+  }
   return out;
+}
+
+const SessionEvaluator::Outcome* SessionEvaluator::NetOutcome(const Action& a, std::string_view path) {
+  // class, failed, port, the host's length, the host, the path: unambiguous whatever bytes they hold.
+  net_key_.clear();
+  net_key_.push_back(static_cast<char>(a.cls));
+  net_key_.push_back(IsFailedAttempt(*a.event) ? 'f' : 'a');
+  net_key_.push_back(static_cast<char>(a.port >> 8));
+  net_key_.push_back(static_cast<char>(a.port & 0xff));
+  const uint32_t host_size = static_cast<uint32_t>(a.host.size());
+  net_key_.append(reinterpret_cast<const char*>(&host_size), sizeof host_size);
+  net_key_.append(a.host);
+  net_key_.append(path);
+  auto it = net_outcomes_.find(std::string_view(net_key_));
+  return it == net_outcomes_.end() ? nullptr : &it->second;
 }
 
 SessionEvaluator::PathFacts& SessionEvaluator::Facts(std::string_view path) {
@@ -580,7 +608,7 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
         } else {
           int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(e.seq);
           int64_t width = spec.per == BudgetSpec::Per::kSeconds ? static_cast<int64_t>(spec.window) * 1000000000
-                                                                 : static_cast<int64_t>(spec.window);
+                                                                : static_cast<int64_t>(spec.window);
           while (!b.window.empty() && b.window.front() <= pos - width) b.window.pop_front();
           b.window.push_back(pos);
           if (b.window.size() > spec.max + 1) b.window.pop_front();
@@ -667,7 +695,8 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
         if (!s.resources[i].empty()) steps_hit += (steps_hit.empty() ? "" : ",") + std::to_string(i + 1);
       }
       explain->push_back("  sequence rule " + rule.id + " (" + std::string(DecisionName(rule.decision)) + ", line " +
-                         rule.pos.ToString() + "): " + (steps_hit.empty() ? "no step matches this event" : "matches step(s) " + steps_hit) +
+                         rule.pos.ToString() +
+                         "): " + (steps_hit.empty() ? "no step matches this event" : "matches step(s) " + steps_hit) +
                          (fired ? ": SEQUENCE COMPLETE" : ": not completed here"));
     }
   }

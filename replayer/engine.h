@@ -62,7 +62,7 @@ class CompiledPolicy {
 
   const Policy* policy_ = nullptr;
   PathVars vars_;
-  std::vector<std::unique_ptr<CompiledMatch>> rule_match_;  // per rule (plain and budget rules)
+  std::vector<std::unique_ptr<CompiledMatch>> rule_match_;              // per rule (plain and budget rules)
   std::vector<std::vector<std::unique_ptr<CompiledMatch>>> seq_steps_;  // per rule; empty unless sequence
   std::vector<std::unique_ptr<CompiledMatch>> irreversible_;
   std::unique_ptr<RuleIndex> index_;
@@ -92,8 +92,8 @@ class PolicyCache {
 
 // The verdict for one event. `rule` indexes policy().rules, or -1 for the default.
 struct EventVerdict {
-  bool evaluated = false;      // false: the event maps to no action class (or a failed attempt that is
-                               // not evaluated); the other fields are meaningless
+  bool evaluated = false;  // false: the event maps to no action class (or a failed attempt that is
+                           // not evaluated); the other fields are meaningless
   Decision decision = Decision::kAllow;
   int rule = -1;
   ActionClass cls = ActionClass::kFileRead;  // the action class the decision was made on
@@ -115,6 +115,10 @@ class SessionEvaluator {
   // Per-event inputs of matchers computed on demand (joined argv, parsed tool arguments).
   struct Scratch;
 
+  // Plain-rule matchers run so far (a rule checked on one path of one action counts once): what the
+  // per-path and per-address outcome caches save, for tests and benchmarks.
+  uint64_t plain_rule_checks() const { return plain_rule_checks_; }
+
  private:
   struct Outcome {
     bool matched = false;
@@ -131,7 +135,7 @@ class SessionEvaluator {
   std::vector<Action> actions_;
   std::vector<int> hits_;
   EventVerdict verdict_;
-  std::vector<std::unique_ptr<SeqState>> seq_;      // per stateful rule position
+  std::vector<std::unique_ptr<SeqState>> seq_;  // per stateful rule position
   std::vector<std::unique_ptr<BudgetState>> budget_;
   // Stateful rules that fired on the current event: (rule, action class).
   std::vector<std::pair<int, ActionClass>> fired_;
@@ -140,9 +144,9 @@ class SessionEvaluator {
   // each file action class on it, failed or not. These depend on nothing else, and sessions touch the
   // same paths again and again. One entry per path, so an event hashes its path once.
   struct PathFacts {
-    int8_t secret = -1;                // -1: not computed yet
-    uint8_t known = 0;                 // bit FileSlot(): outcome computed
-    std::array<Outcome, 6> outcome;    // by FileSlot(class, failed)
+    int8_t secret = -1;              // -1: not computed yet
+    uint8_t known = 0;               // bit FileSlot(): outcome computed
+    std::array<Outcome, 6> outcome;  // by FileSlot(class, failed)
   };
   static int FileSlot(ActionClass c, bool failed) { return static_cast<int>(c) * 2 + (failed ? 1 : 0); }
   // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths are held. The
@@ -165,6 +169,15 @@ class SessionEvaluator {
   size_t memo_next_ = 0;
   // Normalised copies of paths the producer left unnormalised; actions_ may point into them.
   std::array<std::string, 6> norm_;
+  // The plain-rule outcome of net.connect and net.listen actions, by class, failed, port, host and
+  // unix socket path: for these classes no matcher condition reads anything else (argv, tool,
+  // arguments, env and text conditions never hold for them; `unless` disables the cache as for
+  // paths). A request-time decider sees the same few addresses thousands of times, and each one
+  // would otherwise walk every host rule. Bounded like facts_.
+  const Outcome* NetOutcome(const Action& a, std::string_view path);
+  std::unordered_map<std::string, Outcome, KeyHash, std::equal_to<>> net_outcomes_;
+  std::string net_key_;  // reused buffer for the key being looked up
+  uint64_t plain_rule_checks_ = 0;
 };
 
 }  // namespace agenttrace
