@@ -38,8 +38,7 @@ Result<std::unique_ptr<RE2>> CompileAnchored(const std::string& re) {
   return out;
 }
 
-Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, const PathVars& vars,
-                                          GlobFlavor flavor) {
+Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, const PathVars& vars, GlobFlavor flavor) {
   if (globs.empty()) return std::unique_ptr<RE2>();
   AT_ASSIGN_OR_RETURN(std::string re, JoinGlobs(globs, vars, flavor));
   return CompileAnchored(re);
@@ -176,9 +175,9 @@ class CompiledMatch {
   bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
   uint32_t class_bits() const { return class_mask_ == 0 ? ~0u : class_mask_; }
   bool has_paths() const { return paths_ != nullptr; }
-  bool has_args() const {
-    return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) { return u->has_args(); });
-  }
+  bool has_args() const { return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) {
+                                    return u->has_args();
+                                  }); }
   bool has_unless() const { return !unless_.empty(); }
   const std::string& paths_regex() const { return paths_regex_; }
 
@@ -252,8 +251,7 @@ class CompiledMatch {
       const Json* j = sc.Args();
       auto unknown = [&](const char* what) {
         if (unknown_args_match_) {
-          if (why)
-            *why = std::string("args: the arguments are unknown (") + what + "): the condition holds (fail closed)";
+          if (why) *why = std::string("args: the arguments are unknown (") + what + "): the condition holds (fail closed)";
           return true;
         }
         return no([&] { return std::string("args: the arguments are unknown (") + what + ")"; });
@@ -294,8 +292,7 @@ class CompiledMatch {
       if (!RE2::FullMatch(e.text, *text_)) return no([&] { return std::string("text: no glob matches " + e.text); });
     }
     if (const CompiledMatch* u = MatchingException(a, path, sc)) {
-      return no(
-          [&] { return std::string("unless: the event matches the exception at line " + u->spec_->pos.ToString()); });
+      return no([&] { return std::string("unless: the event matches the exception at line " + u->spec_->pos.ToString()); });
     }
     if (why) *why = "all conditions hold";
     return true;
@@ -341,8 +338,8 @@ class RuleIndex {
  public:
   struct PerClass {
     std::unique_ptr<RE2::Set> set;
-    std::vector<int> set_rule;      // set pattern index -> rule index
-    std::vector<int> nopath_rules;  // ascending
+    std::vector<int> set_rule;     // set pattern index -> rule index
+    std::vector<int> nopath_rules; // ascending
   };
   PerClass cls[kActionClassCount];
 };
@@ -608,7 +605,7 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
         } else {
           int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(e.seq);
           int64_t width = spec.per == BudgetSpec::Per::kSeconds ? static_cast<int64_t>(spec.window) * 1000000000
-                                                                : static_cast<int64_t>(spec.window);
+                                                                 : static_cast<int64_t>(spec.window);
           while (!b.window.empty() && b.window.front() <= pos - width) b.window.pop_front();
           b.window.push_back(pos);
           if (b.window.size() > spec.max + 1) b.window.pop_front();
@@ -695,8 +692,7 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
         if (!s.resources[i].empty()) steps_hit += (steps_hit.empty() ? "" : ",") + std::to_string(i + 1);
       }
       explain->push_back("  sequence rule " + rule.id + " (" + std::string(DecisionName(rule.decision)) + ", line " +
-                         rule.pos.ToString() +
-                         "): " + (steps_hit.empty() ? "no step matches this event" : "matches step(s) " + steps_hit) +
+                         rule.pos.ToString() + "): " + (steps_hit.empty() ? "no step matches this event" : "matches step(s) " + steps_hit) +
                          (fired ? ": SEQUENCE COMPLETE" : ": not completed here"));
     }
   }

@@ -62,7 +62,7 @@ class CompiledPolicy {
 
   const Policy* policy_ = nullptr;
   PathVars vars_;
-  std::vector<std::unique_ptr<CompiledMatch>> rule_match_;              // per rule (plain and budget rules)
+  std::vector<std::unique_ptr<CompiledMatch>> rule_match_;  // per rule (plain and budget rules)
   std::vector<std::vector<std::unique_ptr<CompiledMatch>>> seq_steps_;  // per rule; empty unless sequence
   std::vector<std::unique_ptr<CompiledMatch>> irreversible_;
   std::unique_ptr<RuleIndex> index_;
@@ -92,8 +92,8 @@ class PolicyCache {
 
 // The verdict for one event. `rule` indexes policy().rules, or -1 for the default.
 struct EventVerdict {
-  bool evaluated = false;  // false: the event maps to no action class (or a failed attempt that is
-                           // not evaluated); the other fields are meaningless
+  bool evaluated = false;      // false: the event maps to no action class (or a failed attempt that is
+                               // not evaluated); the other fields are meaningless
   Decision decision = Decision::kAllow;
   int rule = -1;
   ActionClass cls = ActionClass::kFileRead;  // the action class the decision was made on
@@ -135,7 +135,7 @@ class SessionEvaluator {
   std::vector<Action> actions_;
   std::vector<int> hits_;
   EventVerdict verdict_;
-  std::vector<std::unique_ptr<SeqState>> seq_;  // per stateful rule position
+  std::vector<std::unique_ptr<SeqState>> seq_;      // per stateful rule position
   std::vector<std::unique_ptr<BudgetState>> budget_;
   // Stateful rules that fired on the current event: (rule, action class).
   std::vector<std::pair<int, ActionClass>> fired_;
@@ -144,9 +144,9 @@ class SessionEvaluator {
   // each file action class on it, failed or not. These depend on nothing else, and sessions touch the
   // same paths again and again. One entry per path, so an event hashes its path once.
   struct PathFacts {
-    int8_t secret = -1;              // -1: not computed yet
-    uint8_t known = 0;               // bit FileSlot(): outcome computed
-    std::array<Outcome, 6> outcome;  // by FileSlot(class, failed)
+    int8_t secret = -1;                // -1: not computed yet
+    uint8_t known = 0;                 // bit FileSlot(): outcome computed
+    std::array<Outcome, 6> outcome;    // by FileSlot(class, failed)
   };
   static int FileSlot(ActionClass c, bool failed) { return static_cast<int>(c) * 2 + (failed ? 1 : 0); }
   // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths are held. The

@@ -10,15 +10,17 @@
 //    and event mix, one request at a time, with (R=1) or without (R=0) building the "decision" event
 //    that is recorded; counters p50_us and p99_us of single decisions (clock_gettime around each).
 //  BM_DecideRecordPath/W/C: the whole per-request path the tracer pays under `agenttrace run`: the
-//    decision, its "decision" event, and handing that event to a real AsyncSessionWriter on a temporary
-//    store (tracer_us per request, timed around each; tracer_p50_us its median), plus the writer thread's CPU per
-//    request (writer_us: encoding, compression, LMDB commits). W=0 the event mix above, W=1 loopback connects
-//    (tcpstorm); C=1 evicts the caches before each request, as the tracer's sleep in wait4 does.
+//    decision, its "decision" event, and handing that event to a real AsyncSessionWriter on a
+//    temporary store (tracer_us per request, timed around each; tracer_p50_us its median), plus the
+//    writer thread's CPU per request (writer_us: encoding, compression, LMDB commits). W=0 the event
+//    mix above, W=1 loopback connects (tcpstorm); C=1 evicts the caches before each request, as the
+//    tracer's sleep in wait4 does.
 // Run: build-dir/tests/bench/bench_replay --benchmark_filter=...
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+
 #include <time.h>
 
 #include <algorithm>
@@ -42,45 +44,24 @@ std::string RealisticPolicy() {
   y += "lists:\n  allowed_hosts: [\"10.0.0.0/8:443\", \"127.0.0.1\", \"[::1]:8000-8999\"]\n  sys_paths:\n";
   for (int i = 0; i < 300; ++i) y += "    - \"/usr/share/pkg" + std::to_string(i) + "/**\"\n";
   y += "rules:\n";
-  y += "  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: [\"${workspace}/**\", "
-       "\"${tmp}/**\"]}\n";
-  y += "  - {id: sys, decision: allow, class: [file.read, exec], paths: [\"/usr/**\", \"/etc/**\", \"/lib/**\", "
-       "\"/proc/**\"]}\n";
+  y += "  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: [\"${workspace}/**\", \"${tmp}/**\"]}\n";
+  y += "  - {id: sys, decision: allow, class: [file.read, exec], paths: [\"/usr/**\", \"/etc/**\", \"/lib/**\", \"/proc/**\"]}\n";
   y += "  - {id: sys-list, decision: allow, class: file.read, paths: $sys_paths}\n";
   y += "  - {id: net, decision: allow, class: net.connect, hosts: $allowed_hosts}\n";
   y += "  - {id: secrets, decision: deny, class: secret.read}\n";
   for (int i = 0; i < 180; ++i) {
     std::string n = std::to_string(i);
     switch (i % 6) {
-      case 0:
-        y += "  - {id: deny-dir" + n + ", decision: deny, class: [file.read, file.write], paths: [\"/srv/data" + n +
-             "/**\", \"~/private" + n + "/**/*.{db,sqlite}\"]}\n";
-        break;
-      case 1:
-        y += "  - {id: ask-git" + n + ", decision: ask, class: file.write, paths: [\"${workspace}/.git/hooks" + n +
-             "/*\"]}\n";
-        break;
-      case 2:
-        y += "  - {id: exec" + n + ", decision: ask, class: exec, paths: [\"**/tool" + n + "\"], argv: [\"* --danger" +
-             n + "*\"]}\n";
-        break;
-      case 3:
-        y += "  - {id: host" + n + ", decision: deny, class: net.connect, hosts: [\"192.0." + std::to_string(i % 250) +
-             ".0/24\"]}\n";
-        break;
-      case 4:
-        y += "  - {id: tool" + n + ", decision: deny, class: tool.call, tools: [\"write_*" + n +
-             "\"], args: [{pointer: /path, glob: \"/etc/**\"}]}\n";
-        break;
-      case 5:
-        y += "  - {id: cfg" + n + ", decision: ask, class: file.write, paths: [\"${home}/.config/app" + n + "/**\"]}\n";
-        break;
+      case 0: y += "  - {id: deny-dir" + n + ", decision: deny, class: [file.read, file.write], paths: [\"/srv/data" + n + "/**\", \"~/private" + n + "/**/*.{db,sqlite}\"]}\n"; break;
+      case 1: y += "  - {id: ask-git" + n + ", decision: ask, class: file.write, paths: [\"${workspace}/.git/hooks" + n + "/*\"]}\n"; break;
+      case 2: y += "  - {id: exec" + n + ", decision: ask, class: exec, paths: [\"**/tool" + n + "\"], argv: [\"* --danger" + n + "*\"]}\n"; break;
+      case 3: y += "  - {id: host" + n + ", decision: deny, class: net.connect, hosts: [\"192.0." + std::to_string(i % 250) + ".0/24\"]}\n"; break;
+      case 4: y += "  - {id: tool" + n + ", decision: deny, class: tool.call, tools: [\"write_*" + n + "\"], args: [{pointer: /path, glob: \"/etc/**\"}]}\n"; break;
+      case 5: y += "  - {id: cfg" + n + ", decision: ask, class: file.write, paths: [\"${home}/.config/app" + n + "/**\"]}\n"; break;
     }
   }
-  y += "  - id: exfil\n    decision: deny\n    sequence:\n      steps: [{class: secret.read}, {class: net.connect, "
-       "not_hosts: $allowed_hosts}]\n      within: {events: 100}\n";
-  y += "  - id: write-run\n    decision: deny\n    sequence:\n      steps: [{class: file.write, paths: "
-       "[\"${tmp}/**\"]}, {class: exec}]\n      same_resource: true\n";
+  y += "  - id: exfil\n    decision: deny\n    sequence:\n      steps: [{class: secret.read}, {class: net.connect, not_hosts: $allowed_hosts}]\n      within: {events: 100}\n";
+  y += "  - id: write-run\n    decision: deny\n    sequence:\n      steps: [{class: file.write, paths: [\"${tmp}/**\"]}, {class: exec}]\n      same_resource: true\n";
   y += "  - {id: exec-budget, decision: ask, class: exec, budget: {max: 100000, per: {seconds: 60}}}\n";
   return y;
 }
@@ -88,14 +69,9 @@ std::string RealisticPolicy() {
 std::vector<Event> EventMix(size_t n) {
   std::vector<Event> out;
   out.reserve(n);
-  const char* reads[] = {"/usr/lib/python3.11/os.py",
-                         "/home/u/proj/src/module/file.py",
-                         "/etc/ld.so.cache",
-                         "/usr/share/pkg42/data/table.bin",
-                         "/home/u/proj/tests/test_parser.py",
-                         "/proc/self/status",
-                         "/lib/x86_64-linux-gnu/libc.so.6",
-                         "/home/u/proj/README.md"};
+  const char* reads[] = {"/usr/lib/python3.11/os.py", "/home/u/proj/src/module/file.py", "/etc/ld.so.cache",
+                         "/usr/share/pkg42/data/table.bin", "/home/u/proj/tests/test_parser.py",
+                         "/proc/self/status", "/lib/x86_64-linux-gnu/libc.so.6", "/home/u/proj/README.md"};
   for (size_t i = 0; i < n; ++i) {
     Event e;
     e.seq = i;
@@ -336,8 +312,7 @@ void BM_ReplayStore(benchmark::State& state) {
     state.SkipWithError(policy.status().ToString().c_str());
     return;
   }
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("agenttrace-bench-replay-" + std::to_string(::getpid()));
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("agenttrace-bench-replay-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::shared_ptr<Store> store;
   {

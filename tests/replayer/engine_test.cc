@@ -112,7 +112,7 @@ rules:
   EXPECT_EQ(h.Decide(Open("/w/a", O_RDONLY)), "allow:default");
   EXPECT_EQ(h.Decide(Simple(EventKind::kFileDelete, "/d/a")), "ask:d");
   EXPECT_EQ(h.Decide(Simple(EventKind::kFileRmdir, "/d/a")), "ask:d");
-  EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/d/a", "/x/b")), "ask:d");   // source deleted
+  EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/d/a", "/x/b")), "ask:d");  // source deleted
   EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/x/a", "/w/b")), "deny:w");  // target written
   EXPECT_EQ(h.Decide(Simple(EventKind::kFileLink, "/x/a", "/w/b")), "deny:w");
   EXPECT_EQ(h.Decide(Simple(EventKind::kFileSymlink, "/etc/passwd", "/w/b")), "deny:w");
@@ -487,9 +487,7 @@ rules:
 }
 
 TEST(EngineTest, EscapesAreEvaluated) {
-  Harness h(
-      "version: 1\ndefault: allow\nrules:\n  - {id: esc, decision: deny, class: process.escape, text: "
-      "[\"io_uring*\"]}\n");
+  Harness h("version: 1\ndefault: allow\nrules:\n  - {id: esc, decision: deny, class: process.escape, text: [\"io_uring*\"]}\n");
   Event e = Simple(EventKind::kEscape, "");
   e.text = "io_uring_setup";
   EXPECT_EQ(h.Decide(e), "deny:esc");
@@ -596,7 +594,7 @@ rules:
   EXPECT_EQ(h.Decide(Exec("/bin/a", {})), "allow:default");
   EXPECT_EQ(h.Decide(Open("/x")), "allow:default");  // not counted
   EXPECT_EQ(h.Decide(Exec("/bin/a", {})), "allow:default");
-  EXPECT_EQ(h.Decide(Exec("/bin/a", {})), "allow:default");     // the 3rd: still within budget
+  EXPECT_EQ(h.Decide(Exec("/bin/a", {})), "allow:default");  // the 3rd: still within budget
   EXPECT_EQ(h.Decide(Exec("/bin/a", {})), "deny:three-execs");  // the 4th
   EXPECT_EQ(h.Decide(Exec("/bin/a", {})), "deny:three-execs");
 }
@@ -615,10 +613,11 @@ rules:
   };
   EXPECT_EQ(h.Decide(at(1)), "allow:default");
   EXPECT_EQ(h.Decide(at(2)), "allow:default");
-  EXPECT_EQ(h.Decide(at(3)), "ask:rate");        // 3 events in the window (-7 s, 3 s]
+  EXPECT_EQ(h.Decide(at(3)), "ask:rate");       // 3 events in the window (-7 s, 3 s]
   EXPECT_EQ(h.Decide(at(12)), "allow:default");  // window (2 s, 12 s]: the events at 3 and 12
   EXPECT_EQ(h.Decide(at(13)), "allow:default");  // window (3 s, 13 s]: 12 and 13
   EXPECT_EQ(h.Decide(at(14)), "ask:rate");       // window (4 s, 14 s]: 12, 13 and 14
+
 }
 
 TEST(BudgetTest, SlidingWindowOfEvents) {
