@@ -480,14 +480,19 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
                          rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
     }
   }
-  const bool cacheable = explain == nullptr && !policy_->plain_unless_ && (a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite ||
-                                                 a.cls == ActionClass::kFileDelete);
+  const bool cacheable = explain == nullptr && !policy_->plain_unless_;
+  const bool file_class =
+      a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite || a.cls == ActionClass::kFileDelete;
+  const bool net_class = a.cls == ActionClass::kNetConnect || a.cls == ActionClass::kNetListen;
   PathFacts* facts = nullptr;
   int slot = 0;
-  if (cacheable) {
+  if (cacheable && file_class) {
     facts = &Facts(path);
     slot = FileSlot(a.cls, IsFailedAttempt(*a.event));
     if (facts->known & (1u << slot)) return facts->outcome[slot];
+  }
+  if (cacheable && net_class) {
+    if (const Outcome* known = NetOutcome(a, path)) return *known;
   }
   hits_.clear();
   if (pc.set && !path.empty()) {
@@ -504,6 +509,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
     } else {
       r = np[j++];
     }
+    ++plain_rule_checks_;
     if (!policy_->rule_match_[r]->Matches(a, path, *scratch_, false, nullptr)) continue;
     Decision d = rules[r].decision;
     if (!out.matched || d > out.decision) {
@@ -517,7 +523,26 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
     facts->outcome[slot] = out;
     facts->known |= static_cast<uint8_t>(1u << slot);
   }
+  if (cacheable && net_class) {
+    if (net_outcomes_.size() >= kMaxCachedPaths) net_outcomes_.clear();
+    net_outcomes_.emplace(net_key_, out);  // net_key_ still holds this action's key (NetOutcome)
+  }
   return out;
+}
+
+const SessionEvaluator::Outcome* SessionEvaluator::NetOutcome(const Action& a, std::string_view path) {
+  // class, failed, port, the host's length, the host, the path: unambiguous whatever bytes they hold.
+  net_key_.clear();
+  net_key_.push_back(static_cast<char>(a.cls));
+  net_key_.push_back(IsFailedAttempt(*a.event) ? 'f' : 'a');
+  net_key_.push_back(static_cast<char>(a.port >> 8));
+  net_key_.push_back(static_cast<char>(a.port & 0xff));
+  const uint32_t host_size = static_cast<uint32_t>(a.host.size());
+  net_key_.append(reinterpret_cast<const char*>(&host_size), sizeof host_size);
+  net_key_.append(a.host);
+  net_key_.append(path);
+  auto it = net_outcomes_.find(std::string_view(net_key_));
+  return it == net_outcomes_.end() ? nullptr : &it->second;
 }
 
 SessionEvaluator::PathFacts& SessionEvaluator::Facts(std::string_view path) {

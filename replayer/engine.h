@@ -115,6 +115,10 @@ class SessionEvaluator {
   // Per-event inputs of matchers computed on demand (joined argv, parsed tool arguments).
   struct Scratch;
 
+  // Plain-rule matchers run so far (a rule checked on one path of one action counts once): what the
+  // per-path and per-address outcome caches save, for tests and benchmarks.
+  uint64_t plain_rule_checks() const { return plain_rule_checks_; }
+
  private:
   struct Outcome {
     bool matched = false;
@@ -165,6 +169,15 @@ class SessionEvaluator {
   size_t memo_next_ = 0;
   // Normalised copies of paths the producer left unnormalised; actions_ may point into them.
   std::array<std::string, 6> norm_;
+  // The plain-rule outcome of net.connect and net.listen actions, by class, failed, port, host and
+  // unix socket path: for these classes no matcher condition reads anything else (argv, tool,
+  // arguments, env and text conditions never hold for them; `unless` disables the cache as for
+  // paths). A request-time decider sees the same few addresses thousands of times, and each one
+  // would otherwise walk every host rule. Bounded like facts_.
+  const Outcome* NetOutcome(const Action& a, std::string_view path);
+  std::unordered_map<std::string, Outcome, KeyHash, std::equal_to<>> net_outcomes_;
+  std::string net_key_;  // reused buffer for the key being looked up
+  uint64_t plain_rule_checks_ = 0;
 };
 
 }  // namespace agenttrace

@@ -9,6 +9,12 @@
 //  BM_DecideLatency/R: request-time decisions (`agenttrace run`): LiveDecider::Decide on the same policy
 //    and event mix, one request at a time, with (R=1) or without (R=0) building the "decision" event
 //    that is recorded; counters p50_us and p99_us of single decisions (clock_gettime around each).
+//  BM_DecideRecordPath/W/C: the whole per-request path the tracer pays under `agenttrace run`: the
+//    decision, its "decision" event, and handing that event to a real AsyncSessionWriter on a
+//    temporary store (tracer_us per request, timed around each; tracer_p50_us its median), plus the
+//    writer thread's CPU per request (writer_us: encoding, compression, LMDB commits). W=0 the event
+//    mix above, W=1 loopback connects (tcpstorm); C=1 evicts the caches before each request, as the
+//    tracer's sleep in wait4 does.
 // Run: build-dir/tests/bench/bench_replay --benchmark_filter=...
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -172,6 +178,124 @@ void BM_DecideLatency(benchmark::State& state) {
       record ? static_cast<double>(recorded_bytes) / static_cast<double>(state.iterations() * events.size()) : 0;
 }
 BENCHMARK(BM_DecideLatency)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Requests like tcpstorm's (tests/bench/workloads/tcpstorm.c): loopback connects to one port.
+std::vector<Event> LoopbackConnects(size_t n) {
+  std::vector<Event> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    Event& e = out[i];
+    e.seq = i;
+    e.mono_ns = static_cast<int64_t>(i) * 50000;
+    e.wall_ns = 1'700'000'000'000'000'000 + e.mono_ns;
+    e.pid = e.tid = 1000;
+    e.kind = EventKind::kNetConnect;
+    e.family = AF_INET;
+    e.syscall_nr = 42;  // connect(2) on x86-64, as the tracer fills it in
+    e.args = {4, 0x7ffc0000, 16, 0, 0, 0};
+    e.address = "127.0.0.1";
+    e.port = 40000;
+  }
+  return out;
+}
+
+void BM_DecideRecordPath(benchmark::State& state) {
+  static const std::string yaml = RealisticPolicy();
+  auto policy = ParsePolicy(yaml, "bench.yaml");
+  if (!policy.ok()) {
+    state.SkipWithError(policy.status().ToString().c_str());
+    return;
+  }
+  const bool connects = state.range(0) != 0;
+  const bool cold = state.range(1) != 0;
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("agenttrace-bench-decide-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto store = Store::Open(dir.string());
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return;
+  }
+  SessionInfo info;
+  info.cwd = "/home/u/proj";
+  info.home = "/home/u";
+  info.tmp = "/tmp";
+  auto session = (*store)->CreateSession(info);
+  if (!session.ok()) {
+    state.SkipWithError(session.status().ToString().c_str());
+    return;
+  }
+  auto writer = AsyncSessionWriter::Start(std::move(*session));
+  if (!writer.ok()) {
+    state.SkipWithError(writer.status().ToString().c_str());
+    return;
+  }
+  AsyncSessionWriter* sink = writer->get();
+  LiveDeciderOptions o;
+  // As tools/cmd_run.cc wires it: RecordingSink::AppendRedacted forwards to the writer.
+  o.record = [sink](const Event& e) { (void)sink->Append(e); };
+  auto decider = LiveDecider::Create(std::make_shared<const Policy>(std::move(*policy)),
+                                     PathVars{"/home/u/proj", "/home/u", "/tmp"}, std::move(o));
+  if (!decider.ok()) {
+    state.SkipWithError(decider.status().ToString().c_str());
+    return;
+  }
+  std::vector<Event> events = connects ? LoopbackConnects(1 << 12) : EventMix(1 << 12);
+  for (Event& e : events) e.result = 0;  // requests: the result is not known yet
+  // Cold: between two requests the tracer sleeps in wait4 while the kernel and the traced program run,
+  // which evicts its caches; writing a buffer larger than the last-level cache stands for that.
+  // 4 MiB: twice this VM's L2 (the L3 is shared and large; what the tracer loses between stops is
+  // mostly its L1 and L2).
+  std::vector<char> evict(cold ? 4u << 20 : 0);
+  auto cpu = [](clockid_t c) {
+    timespec ts;
+    clock_gettime(c, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  const double process0 = cpu(CLOCK_PROCESS_CPUTIME_ID), thread0 = cpu(CLOCK_THREAD_CPUTIME_ID);
+  uint64_t denies = 0;
+  double total_s = 0;
+  std::vector<double> lat;
+  lat.reserve(events.size() * 16);
+  for (auto _ : state) {
+    double iteration_s = 0;
+    for (const Event& e : events) {
+      for (size_t k = 0; k < evict.size(); k += 64) evict[k] = static_cast<char>(evict[k] + 1);
+      timespec a, b;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      const double s = static_cast<double>(b.tv_sec - a.tv_sec) + static_cast<double>(b.tv_nsec - a.tv_nsec) / 1e9;
+      iteration_s += s;
+      if (lat.size() < lat.capacity()) lat.push_back(s * 1e6);
+    }
+    state.SetIterationTime(iteration_s);
+    total_s += iteration_s;
+  }
+  if (Status st = sink->Finish(0, 0); !st.ok()) state.SkipWithError(st.ToString().c_str());
+  // The writer thread's CPU (the process's minus this thread's): encoding, compression, commits.
+  const double writer_s = (cpu(CLOCK_PROCESS_CPUTIME_ID) - process0) - (cpu(CLOCK_THREAD_CPUTIME_ID) - thread0);
+  benchmark::DoNotOptimize(denies);
+  const double n = static_cast<double>(state.iterations() * events.size());
+  state.SetItemsProcessed(static_cast<int64_t>(n));
+  // The median is what a request costs when the thread is not preempted (the machine is shared); the
+  // mean (manual time) includes preemptions.
+  std::sort(lat.begin(), lat.end());
+  state.counters["tracer_p50_us"] = lat.empty() ? 0.0 : lat[lat.size() / 2];
+  state.counters["tracer_us"] = total_s / n * 1e6;
+  state.counters["writer_us"] = writer_s / n * 1e6;
+  writer->reset();
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+// Args: requests (0: the mix of BM_EvaluateEvents, 1: loopback connects), caches (0: warm, 1: evicted
+// before each request).
+BENCHMARK(BM_DecideRecordPath)
+    ->Args({0, 0})
+    ->Args({0, 1})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 uint64_t EnvOr(const char* name, uint64_t def) {
   const char* v = std::getenv(name);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -245,6 +246,108 @@ rules:
   EXPECT_EQ(h.Decide(Open("/home/u/proj/final.txt", O_WRONLY | O_CREAT)), "deny:no-writes");
   EXPECT_EQ(h.Decide(Simple(EventKind::kFileRename, "/home/u/proj/other.txt", "/home/u/proj/final.txt")),
             "deny:no-writes");
+}
+
+// The plain-rule outcome of a net action is cached per class, failed, address, port and unix socket
+// path: a second connect to the same address checks no rule, and every key component that a matcher
+// can read gives its own entry.
+TEST(EngineTest, NetOutcomeIsCachedPerAddress) {
+  Harness h(R"(
+version: 1
+default: deny
+rules:
+  - {id: loopback, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1"]}
+  - {id: admin-port, decision: ask, class: net.connect, hosts: ["127.0.0.1:8443"]}
+  - {id: lan, decision: deny, class: net.connect, hosts: ["10.0.0.0/8"]}
+  - {id: refused, decision: ask, class: net.connect, hosts: ["10.0.0.0/8"], failed: true}
+  - {id: docker, decision: deny, class: net.connect, paths: ["/run/docker.sock"]}
+  - {id: sockets, decision: allow, class: net.connect, paths: ["/run/**"]}
+  - {id: web, decision: allow, class: net.connect, hosts: ["*.example.com"]}
+)");
+  EXPECT_EQ(h.Decide(Connect("127.0.0.1", 80)), "allow:loopback");
+  const uint64_t after_first = h.evaluator().plain_rule_checks();
+  EXPECT_GT(after_first, 0u);
+  EXPECT_EQ(h.Decide(Connect("127.0.0.1", 80)), "allow:loopback");
+  EXPECT_EQ(h.evaluator().plain_rule_checks(), after_first);  // answered from the cache
+
+  // Another port, failed or not, listen vs connect, another host: each decided afresh.
+  EXPECT_EQ(h.Decide(Connect("127.0.0.1", 8443)), "ask:admin-port");
+  EXPECT_EQ(h.Decide(Connect("127.0.0.1", 80)), "allow:loopback");
+  Event listen = Connect("127.0.0.1", 8443);
+  listen.kind = EventKind::kNetListen;
+  EXPECT_EQ(h.Decide(listen), "allow:loopback");
+  EXPECT_EQ(h.Decide(Connect("10.1.2.3", 22)), "deny:lan");
+  Event refused = Connect("10.1.2.3", 22);
+  refused.result = -ECONNREFUSED;
+  EXPECT_EQ(h.Decide(refused), "deny:lan");  // deny wins over the failed-only ask ...
+  Event refused_v6 = Connect("::1", 22, AF_INET6);
+  refused_v6.result = -ECONNREFUSED;
+  EXPECT_EQ(h.Decide(refused_v6), "deny:default");
+  EXPECT_EQ(h.Decide(Connect("10.1.2.3", 22)), "deny:lan");  // ... and the success is its own entry
+  EXPECT_EQ(h.Decide(Connect("api.example.com", 443)), "allow:web");
+  EXPECT_EQ(h.Decide(Connect("API.example.com", 443)), "allow:web");
+
+  Event docker = Connect("", 0, AF_UNIX);
+  docker.path = "/run/docker.sock";
+  Event other = Connect("", 0, AF_UNIX);
+  other.path = "/run/user.sock";
+  EXPECT_EQ(h.Decide(docker), "deny:docker");
+  EXPECT_EQ(h.Decide(other), "allow:sockets");
+  const uint64_t before_repeat = h.evaluator().plain_rule_checks();
+  EXPECT_EQ(h.Decide(docker), "deny:docker");
+  EXPECT_EQ(h.Decide(other), "allow:sockets");
+  EXPECT_EQ(h.Decide(refused), "deny:lan");
+  EXPECT_EQ(h.evaluator().plain_rule_checks(), before_repeat);
+}
+
+// The cache changes no decision: a stream of varied net requests, each repeated, is decided as an
+// evaluator that explains (and so never caches) decides it.
+TEST(EngineTest, NetOutcomeCacheAgreesWithUncachedEvaluation) {
+  const char* yaml = R"(
+version: 1
+default: ask
+rules:
+  - {id: lo, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1", "[::1]:8000-8999"]}
+  - {id: lan, decision: deny, class: net.connect, hosts: ["10.0.0.0/8"], ports: ["22", "3389"]}
+  - {id: lan-any, decision: ask, class: net.connect, hosts: ["10.0.0.0/8"]}
+  - {id: not-web, decision: deny, class: net.connect, not_hosts: ["*.example.com", "10.0.0.0/8", "127.0.0.1"]}
+  - {id: ok-fail, decision: allow, class: net.connect, failed: true}
+  - {id: sock, decision: deny, class: [net.connect, net.listen], paths: ["/tmp/**"]}
+)";
+  Harness cached(yaml);
+  Harness plain(yaml);
+  std::vector<Event> stream;
+  const char* hosts[] = {"127.0.0.1", "::1", "10.0.0.5", "10.200.1.1", "a.example.com", "8.8.8.8"};
+  for (int round = 0; round < 2; ++round) {
+    for (const char* host : hosts) {
+      for (uint16_t port : {22, 443, 8080}) {
+        for (bool failed : {false, true}) {
+          for (EventKind kind : {EventKind::kNetConnect, EventKind::kNetListen}) {
+            Event e =
+                Connect(host, port, std::string_view(host).find(':') != std::string_view::npos ? AF_INET6 : AF_INET);
+            e.kind = kind;
+            if (failed) e.result = -ECONNREFUSED;
+            stream.push_back(e);
+          }
+        }
+      }
+    }
+    for (const char* path : {"/tmp/x.sock", "/run/y.sock"}) {
+      Event e = Connect("", 0, AF_UNIX);
+      e.path = path;
+      stream.push_back(e);
+    }
+  }
+  for (const Event& e : stream) {
+    EventVerdict a = cached.Eval(e);
+    std::vector<std::string> explain;
+    EventVerdict b = plain.evaluator().Evaluate(e, &explain);
+    ASSERT_EQ(a.evaluated, b.evaluated) << DescribeEvent(e);
+    EXPECT_EQ(DecisionName(a.decision), DecisionName(b.decision)) << DescribeEvent(e);
+    EXPECT_EQ(a.rule, b.rule) << DescribeEvent(e);
+  }
+  // The second round was answered from the cache.
+  EXPECT_LT(cached.evaluator().plain_rule_checks(), plain.evaluator().plain_rule_checks());
 }
 
 // The example of docs/policy.md ("Secrets"), read from the documentation itself so that the two
