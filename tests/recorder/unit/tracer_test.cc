@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "format/request_decider.h"
 #include "tests/format/vector_sink.h"
 
 extern char** environ;
@@ -240,7 +241,6 @@ TEST(TracerTest, RecordsShellCommand) {
   rmdir(tmpl);
 }
 
-
 Recording RecordHelper(const std::string& name, TracerOptions opts = {}) {
   return Record({"/proc/self/exe"}, opts, std::string(kHelperEnv) + "=" + name);
 }
@@ -261,6 +261,104 @@ TEST(TracerTest, IoUringSetupIsRefusedAndRecorded) {
   ASSERT_EQ(esc.size(), 1u);
   EXPECT_EQ(esc[0]->result, -ENOSYS);
   EXPECT_EQ(esc[0]->syscall_nr, static_cast<uint32_t>(SYS_io_uring_setup));
+}
+
+// A decoder's refusal takes the checked path of a denial: the event is completed at the exit stop,
+// which confirms the result, and counts as a refusal, not as a policy denial.
+class AllowAll final : public RequestDecider {
+ public:
+  RequestDecision Decide(const Event&) override { return {RequestVerdict::kAllow, "default", "", false}; }
+};
+
+// Denies every open of one path (rule "no-hostname"), allows the rest.
+class DenyHostname final : public RequestDecider {
+ public:
+  RequestDecision Decide(const Event& e) override {
+    if (e.kind == EventKind::kFileOpen && e.path == "/etc/hostname") {
+      return {RequestVerdict::kDeny, "no-hostname", "", false};
+    }
+    return {RequestVerdict::kAllow, "default", "", false};
+  }
+};
+
+TEST(TracerTest, IoUringRefusalUnderRunIsARefusalNotADenial) {
+  AllowAll decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  Recording rec = RecordHelper("io_uring", opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0) << "io_uring_setup was not refused with ENOSYS";
+  EXPECT_EQ(rec.outcome->refused, 1u);
+  EXPECT_EQ(rec.outcome->denied, 0u);
+  EXPECT_FALSE(rec.outcome->enforcement_failed);
+  auto esc = Escapes(rec.events, "io_uring_setup");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->result, -ENOSYS);
+}
+
+// The register writes of a refusal fail (test-only fault injection): the agent must be killed in its
+// stop, never let through to a ring; the session says why. `record` then exits 125 (tools/).
+TEST(TracerTest, IoUringRefusalThatCannotBeAppliedKillsTheAgentUnderRecord) {
+  TracerOptions opts;
+  opts.test_fail_skip_writes = true;
+  Recording rec = RecordHelper("io_uring", opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL)
+      << "the agent ran on after an unapplied refusal (exit " << rec.outcome->exit_code << ")";
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  EXPECT_NE(rec.outcome->enforcement_failure.find("cannot skip"), std::string::npos)
+      << rec.outcome->enforcement_failure;
+  EXPECT_EQ(rec.outcome->refused, 0u);
+  ASSERT_EQ(rec.outcome->killed.size(), 1u);
+  const Event* failed = nullptr;
+  const Event* kill_note = nullptr;
+  for (const Event& e : rec.events) {
+    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") failed = &e;
+    if (e.kind == EventKind::kAnnotation && e.text == "recorder: kill") kill_note = &e;
+  }
+  ASSERT_NE(failed, nullptr);
+  EXPECT_NE(failed->json.find("refused by the recorder: io_uring_setup"), std::string::npos) << failed->json;
+  EXPECT_NE(failed->json.find("\"rule\":\"\""), std::string::npos) << failed->json;
+  ASSERT_NE(kill_note, nullptr);
+  EXPECT_NE(kill_note->json.find("a refusal could not be applied"), std::string::npos) << kill_note->json;
+  // The call itself is on record, closed at the thread's death: it never ran.
+  auto esc = Escapes(rec.events, "io_uring_setup");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->result, -EINTR);
+}
+
+TEST(TracerTest, SeccompListenerRefusalThatCannotBeAppliedKillsTheAgentUnderRun) {
+  AllowAll decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  opts.test_fail_skip_writes = true;
+  Recording rec = RecordHelper("listener", opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL);
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  int failed = 0;
+  for (const Event& e : rec.events) failed += e.kind == EventKind::kAnnotation && e.text == "decision.failed";
+  EXPECT_EQ(failed, 1);
+}
+
+TEST(TracerTest, PolicyDenialThatCannotBeAppliedKillsTheAgent) {
+  DenyHostname decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  opts.test_fail_skip_writes = true;
+  Recording rec = Record({"/bin/sh", "-c", "cat /etc/hostname; exit 0"}, opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL) << "exit " << rec.outcome->exit_code;
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  const Event* failed = nullptr;
+  for (const Event& e : rec.events) {
+    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") failed = &e;
+  }
+  ASSERT_NE(failed, nullptr);
+  EXPECT_NE(failed->json.find("\"rule\":\"no-hostname\""), std::string::npos) << failed->json;
+  const Event* open = FindOpen(rec.events, "/etc/hostname");
+  ASSERT_NE(open, nullptr);
+  EXPECT_EQ(open->result, -EINTR);  // never ran
 }
 
 TEST(TracerTest, SeccompListenerIsRefusedAndRecorded) {
