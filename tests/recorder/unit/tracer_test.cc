@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,7 +54,39 @@ void* ThreadExec(void*) {
   return nullptr;
 }
 
+// Every form of the metadata writes, in DIR (which holds a file f and a symlink l -> f).
+int MetadataHelper(const std::string& dir) {
+  if (chdir(dir.c_str()) != 0) return 1;
+  const timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+  const timeval tv[2] = {{1000000000, 0}, {1000000000, 0}};
+  int fd = open("f", O_RDONLY | O_CLOEXEC);
+  int path_fd = open("f", O_PATH | O_CLOEXEC);
+  if (fd < 0 || path_fd < 0) return 1;
+  struct {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+  } args = {reinterpret_cast<uintptr_t>("v"), 1, 0};
+  // Results are recorded whatever they are (a user xattr on a symlink is refused by the kernel).
+  syscall(SYS_utimensat, AT_FDCWD, "l", ts, AT_SYMLINK_NOFOLLOW);
+  syscall(SYS_utimensat, fd, nullptr, ts, 0);
+  syscall(SYS_utimensat, path_fd, "", ts, AT_EMPTY_PATH);
+  syscall(SYS_utimes, "l", tv);
+  syscall(SYS_utime, "f", nullptr);
+  syscall(SYS_futimesat, AT_FDCWD, "f", tv);
+  syscall(SYS_setxattr, "l", "user.a", "v", 1, 0);
+  syscall(SYS_lsetxattr, "l", "user.b", "v", 1, 0);
+  syscall(SYS_fsetxattr, fd, "user.c", "v", 1, 0);
+  syscall(SYS_removexattr, "f", "user.a");
+  syscall(SYS_lremovexattr, "l", "user.b");
+  syscall(SYS_fremovexattr, fd, "user.c");
+  syscall(463, AT_FDCWD, "l", 0, "user.d", &args, sizeof args);  // setxattrat (Linux 6.13)
+  syscall(466, AT_FDCWD, "f", 0, "user.d");                      // removexattrat
+  return 0;
+}
+
 int RunHelper(const std::string& name) {
+  if (name.starts_with("metadata:")) return MetadataHelper(name.substr(9));
   if (name == "thread-exec") {
     pthread_t t;
     if (pthread_create(&t, nullptr, ThreadExec, nullptr) != 0) return 1;
@@ -359,6 +392,63 @@ TEST(TracerTest, PolicyDenialThatCannotBeAppliedKillsTheAgent) {
   const Event* open = FindOpen(rec.events, "/etc/hostname");
   ASSERT_NE(open, nullptr);
   EXPECT_EQ(open->result, -EINTR);  // never ran
+}
+
+// Timestamps and extended attributes are file.chmod events with a kMeta* flag (and the attribute's
+// name in path2), on the path the call acts on: NULL and "" (AT_EMPTY_PATH) mean the descriptor's
+// file, the l* forms and AT_SYMLINK_NOFOLLOW do not follow the link, the others record where it leads.
+TEST(TracerTest, TimestampAndXattrWritesAreRecordedAsMetadataWrites) {
+  char tmpl[] = "/tmp/agenttrace-tracer-meta-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, f = dir + "/f", l = dir + "/l";
+  std::FILE* fp = std::fopen(f.c_str(), "w");
+  ASSERT_NE(fp, nullptr);
+  std::fclose(fp);
+  ASSERT_EQ(symlink("f", l.c_str()), 0);
+  Recording rec = RecordHelper("metadata:" + dir);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  constexpr uint64_t kNoFollow = AT_SYMLINK_NOFOLLOW;
+  struct Want {
+    const char* call;
+    uint64_t flags;
+    std::string path, resolved, name;
+    bool ok;  // the kernel accepted it (a user xattr on a symlink is refused)
+  };
+  const std::vector<Want> want = {
+      {"utimensat l NOFOLLOW", kMetaTimes | kNoFollow, l, "", "", true},
+      {"utimensat fd NULL", kMetaTimes, f, "", "", true},
+      {"utimensat fd AT_EMPTY_PATH", kMetaTimes | AT_EMPTY_PATH, f, "", "", true},
+      {"utimes l", kMetaTimes, l, f, "", true},
+      {"utime f", kMetaTimes, f, "", "", true},
+      {"futimesat f", kMetaTimes, f, "", "", true},
+      {"setxattr l", kMetaXattrSet, l, f, "user.a", true},
+      {"lsetxattr l", kMetaXattrSet | kNoFollow, l, "", "user.b", false},
+      {"fsetxattr fd", kMetaXattrSet, f, "", "user.c", true},
+      {"removexattr f", kMetaXattrRemove, f, "", "user.a", true},
+      {"lremovexattr l", kMetaXattrRemove | kNoFollow, l, "", "user.b", false},
+      {"fremovexattr fd", kMetaXattrRemove, f, "", "user.c", true},
+      {"setxattrat l", kMetaXattrSet, l, f, "user.d", true},
+      {"removexattrat f", kMetaXattrRemove, f, "", "user.d", true},
+  };
+  auto got = OfKind(rec.events, EventKind::kFileChmod);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(want[i].call);
+    EXPECT_EQ(got[i]->flags, want[i].flags);
+    EXPECT_EQ(got[i]->path, want[i].path);
+    EXPECT_EQ(got[i]->resolved, want[i].resolved);
+    EXPECT_EQ(got[i]->path2, want[i].name);
+    EXPECT_EQ(got[i]->mode, 0u);
+    if (want[i].ok) {
+      EXPECT_EQ(got[i]->result, 0);
+    } else {
+      EXPECT_LT(got[i]->result, 0);
+    }
+  }
+  unlink(l.c_str());
+  unlink(f.c_str());
+  rmdir(tmpl);
 }
 
 TEST(TracerTest, SeccompListenerIsRefusedAndRecorded) {
