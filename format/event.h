@@ -31,7 +31,7 @@ namespace agenttrace {
   X(kFileRename, 3, "file.rename")         /* path -> path2, flags (RENAME_*), result */    \
   X(kFileLink, 4, "file.link")             /* hard link: existing path -> new path2 */      \
   X(kFileSymlink, 5, "file.symlink")       /* path = link text, path2 = link created */     \
-  X(kFileChmod, 6, "file.chmod")           /* path, mode, result */                         \
+  X(kFileChmod, 6, "file.chmod")           /* path, mode, result; or times, xattrs (kMeta*) */ \
   X(kFileChown, 7, "file.chown")           /* path, uid, gid, result */                     \
   X(kFileTruncate, 8, "file.truncate")     /* path, size, result */                         \
   X(kFileMkdir, 9, "file.mkdir")           /* path, mode, result */                         \
@@ -62,6 +62,13 @@ enum class EventKind : uint16_t {
 };
 
 inline constexpr uint16_t kEventKindCount = 29;
+
+// file.chmod also records the other writes of a file's metadata; these bits of `flags`, above every
+// AT_* flag the call was given, say which (docs/format.md, "Metadata writes"). An extended
+// attribute's name is then in `path2`.
+inline constexpr uint64_t kMetaTimes = 1ull << 32;        // utime, utimes, futimesat, utimensat
+inline constexpr uint64_t kMetaXattrSet = 1ull << 33;     // setxattr, lsetxattr, fsetxattr, setxattrat
+inline constexpr uint64_t kMetaXattrRemove = 1ull << 34;  // removexattr, lremovexattr, fremovexattr, removexattrat
 
 // "file.open" for kFileOpen; "unknown" for a number outside the table.
 std::string_view EventKindName(EventKind kind);

@@ -160,6 +160,13 @@ void AppendEventText(const Event& e, size_t max_field, std::string* out) {
     }
     case EventKind::kFileChmod: {
       AppendEscaped(e.path, out);
+      if ((e.flags & (kMetaTimes | kMetaXattrSet | kMetaXattrRemove)) != 0) {
+        out->append((e.flags & kMetaTimes) != 0      ? " times"
+                    : (e.flags & kMetaXattrSet) != 0 ? " xattr set "
+                                                     : " xattr remove ");
+        AppendEscaped(e.path2, out);
+        break;
+      }
       char buf[32];
       std::snprintf(buf, sizeof buf, " mode %04o", e.mode);
       out->append(buf);

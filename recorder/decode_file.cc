@@ -1,8 +1,11 @@
 // Decoders of the file family: open/creat/mknod, unlink/rmdir, rename, link/symlink, mkdir, chmod,
-// chown, truncate. Paths are made absolute against the caller's cwd or dirfd at the time of the call.
+// chown, truncate, and the other metadata writes (utime*, *xattr*), recorded as file.chmod with
+// a kMeta* flag. Paths are made absolute against the caller's cwd or dirfd at the time of
+// the call.
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <cstring>
 
@@ -36,6 +39,18 @@ void KernelArg(const SyscallCall& c, DecodeEnv& env, int dirfd, bool follow_last
 
 void FdArg(const SyscallCall& c, DecodeEnv& env, uint64_t fd_arg, std::string* out) {
   if (!env.paths->FdPath(c.tid, AsFd(fd_arg), out)) out->clear();
+}
+
+// Longest extended attribute name (XATTR_NAME_MAX); a longer one is refused by the kernel (ERANGE).
+constexpr size_t kMaxXattrName = 255;
+
+// A metadata write other than chmod (format/event.h, kMeta*): `what` in flags, and for an extended
+// attribute its name in path2, so that a reviewer tells a timestamp from an ACL
+// (system.posix_acl_access) or a file capability (security.capability).
+void MetadataWrite(const SyscallCall& c, DecodeEnv& env, uint64_t what, uint64_t name_addr, Event* ev) {
+  ev->kind = EventKind::kFileChmod;
+  ev->flags |= what;
+  if (what != kMetaTimes && !env.mem->ReadString(c.tid, name_addr, kMaxXattrName, &ev->path2)) ev->path2.clear();
 }
 
 uint32_t CreateMode(uint64_t flags, uint64_t mode) {
@@ -232,6 +247,48 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       ev->kind = EventKind::kFileTruncate;
       FdArg(c, env, a[0], &ev->path);
       ev->size = static_cast<int64_t>(a[1]);
+      break;
+    case Decoder::kUtime:  // utime, utimes(path, times): follow the last symlink
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, true, ev->path, &ev->resolved);
+      MetadataWrite(c, env, kMetaTimes, 0, ev);
+      break;
+    case Decoder::kUtimensat: {
+      // utimensat(dirfd, path, times, flags), futimesat(dirfd, path, times): a NULL path means the
+      // descriptor itself (as futimens), and so does "" with AT_EMPTY_PATH.
+      const uint64_t flags = c.info->nr == SYS_utimensat ? (a[3] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) : 0;
+      if (a[1] == 0) {
+        FdArg(c, env, a[0], &ev->path);
+      } else {
+        PathArg(c, env, AsFd(a[0]), a[1], (flags & AT_EMPTY_PATH) != 0, &ev->path);
+        if (!env.scratch.empty()) {
+          KernelArg(c, env, AsFd(a[0]), (flags & AT_SYMLINK_NOFOLLOW) == 0, ev->path, &ev->resolved);
+        }
+      }
+      ev->flags = flags;
+      MetadataWrite(c, env, kMetaTimes, 0, ev);
+      break;
+    }
+    case Decoder::kXattr: {  // [l]setxattr, [l]removexattr(path, name, ...)
+      const bool nofollow = c.info->nr == SYS_lsetxattr || c.info->nr == SYS_lremovexattr;
+      const bool set = c.info->nr == SYS_setxattr || c.info->nr == SYS_lsetxattr;
+      PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
+      KernelArg(c, env, AT_FDCWD, !nofollow, ev->path, &ev->resolved);
+      if (nofollow) ev->flags = AT_SYMLINK_NOFOLLOW;
+      MetadataWrite(c, env, set ? kMetaXattrSet : kMetaXattrRemove, a[1], ev);
+      break;
+    }
+    case Decoder::kFxattr:  // fsetxattr, fremovexattr(fd, name, ...)
+      FdArg(c, env, a[0], &ev->path);
+      MetadataWrite(c, env, c.info->nr == SYS_fsetxattr ? kMetaXattrSet : kMetaXattrRemove, a[1], ev);
+      break;
+    case Decoder::kXattrat:  // setxattrat, removexattrat(dirfd, path, at_flags, name, ...)
+      PathArg(c, env, AsFd(a[0]), a[1], (a[2] & AT_EMPTY_PATH) != 0, &ev->path);
+      if (!env.scratch.empty()) {
+        KernelArg(c, env, AsFd(a[0]), (a[2] & AT_SYMLINK_NOFOLLOW) == 0, ev->path, &ev->resolved);
+      }
+      ev->flags = a[2] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
+      MetadataWrite(c, env, c.info->name[0] == 's' ? kMetaXattrSet : kMetaXattrRemove, a[3], ev);
       break;
     default:
       ev->kind = EventKind::kRaw;

@@ -273,6 +273,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   out.processes = traced->processes;
   out.killed = traced->killed;
   out.denied = traced->denied;
+  out.refused = traced->refused;
   out.asks_allowed = traced->asks_allowed;
   out.denied_missing = traced->denied_missing;
   out.asks_denied = traced->asks_denied;

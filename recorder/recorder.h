@@ -87,6 +87,7 @@ struct RecordOutcome {
   Status finish_error;                   // why the session could not be finished (it reads incomplete)
   // Enforcement (RecordOptions::enforce): what the tracer applied (TraceOutcome's fields).
   uint64_t denied = 0, denied_missing = 0, asks_allowed = 0, asks_denied = 0, would_deny = 0, would_ask = 0;
+  uint64_t refused = 0;  // refused whatever the policy (TraceOutcome::refused)
   bool enforcement_failed = false;
   std::string enforcement_failure;
 };

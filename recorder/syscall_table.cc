@@ -7,11 +7,18 @@
 namespace agenttrace {
 namespace {
 
-// Every number in the .def must be the system's number for that name. fchmodat2 (Linux 6.6) is newer
-// than some C libraries' headers (Debian 12's glibc 2.36): its number is the kernel's
+// Every number in the .def must be the system's number for that name. fchmodat2 (Linux 6.6),
+// setxattrat and removexattrat (6.13) are newer than some C libraries' headers (Debian 12's glibc
+// 2.36): their numbers are the kernel's
 // (arch/x86/entry/syscalls/syscall_64.tbl), checked against the headers where they know it.
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
+#endif
+#ifndef SYS_setxattrat  // Linux 6.13
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_removexattrat
+#define SYS_removexattrat 466
 #endif
 #define AT_SYSCALL(name, nr, family, flags, decoder) \
   static_assert(SYS_##name == (nr), "syscall_table.def: wrong number for " #name);

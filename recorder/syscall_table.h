@@ -31,7 +31,7 @@ enum SyscallFlag : uint32_t {
 enum class Decoder : uint8_t {
   kOpen, kOpenat, kOpenat2, kCreat, kMknod, kMknodat, kUnlink, kUnlinkat, kRmdir, kRename, kRenameat,
   kRenameat2, kLink, kLinkat, kSymlink, kSymlinkat, kMkdir, kMkdirat, kChmod, kFchmod, kFchmodat, kChown,
-  kFchown, kFchownat, kTruncate, kFtruncate,
+  kFchown, kFchownat, kTruncate, kFtruncate, kUtime, kUtimensat, kXattr, kFxattr, kXattrat,
   kFork, kVfork, kClone, kClone3, kExecve, kExecveat,
   kConnect, kBind, kListen, kSendto, kSendmsg, kSendmmsg,
   kIoUringSetup, kSeccomp, kPrctl, kOpenByHandle, kEscapeGeneric,

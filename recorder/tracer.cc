@@ -345,6 +345,7 @@ Tracer::ThreadState* Tracer::Add(pid_t tid, pid_t pid) {
   t->counted = false;
   t->parked = false;
   t->deny_errno = 0;
+  t->refusal = false;
   t->silent = false;
   t->context_change = false;
   threads_[tid] = t;
@@ -497,7 +498,7 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
     // says of escapes. Only an exit goes through (a process must be able to end).
     if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && !IsForeignExit(c)) {
       t->decision = RequestDecision{RequestVerdict::kDeny, "", "a call of a foreign ABI", false};
-      ApplyDeny(tid, t, ENOSYS);
+      ApplyDeny(tid, t, ENOSYS, /*refusal=*/true);
       return;
     }
   } else if ((c.info = LookupSyscall(c.nr)) == nullptr) {
@@ -515,7 +516,7 @@ void Tracer::OnSeccompStop(pid_t tid, ThreadState* t) {
   if (options_.decider != nullptr && options_.mode == EnforceMode::kEnforce && act.deny_errno == 0 &&
       TampersOutsideTheTree(c)) {
     t->decision = RequestDecision{RequestVerdict::kDeny, "", "tampering with a process outside the agent", false};
-    ApplyDeny(tid, t, EPERM);
+    ApplyDeny(tid, t, EPERM, /*refusal=*/true);
     return;
   }
   if (options_.decider != nullptr && act.deny_errno == 0 && !act.drop && !DecideEntry(tid, t)) return;
@@ -538,16 +539,19 @@ void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
   const EntryAction& act = t->action;
   const SyscallCall& c = t->call;
   Event* ev = &t->ev;
-  if (act.set_arg0 || act.set_arg2 || act.deny_errno != 0) {
+  if (act.deny_errno != 0) {
+    // A decoder's refusal protects the recording itself (io_uring would bypass it, a listener could
+    // answer for the kernel): it takes the checked path of a denial, in `record` as in `run`.
+    std::string what = ev->text.empty() ? std::string(c.info->name) : ev->text;
+    t->decision = RequestDecision{RequestVerdict::kDeny, "", "refused by the recorder: " + what, false};
+    ApplyDeny(tid, t, act.deny_errno, /*refusal=*/true);
+    return;
+  }
+  if (act.set_arg0 || act.set_arg2) {
     user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
-      if (act.deny_errno != 0) {
-        regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call ...
-        regs.rax = static_cast<unsigned long long>(-static_cast<long long>(act.deny_errno));  // ... returning this
-      } else {
-        if (act.set_arg0) regs.rdi = act.new_arg0;
-        if (act.set_arg2) regs.rdx = act.new_arg2;
-      }
+      if (act.set_arg0) regs.rdi = act.new_arg0;
+      if (act.set_arg2) regs.rdx = act.new_arg2;
       (void)ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
     }
   }
@@ -562,11 +566,7 @@ void Tracer::ContinueEntry(pid_t tid, ThreadState* t) {
     extra_.flags = ev->flags;
     Emit(extra_);
   }
-  if (act.deny_errno != 0) {
-    ev->result = -act.deny_errno;
-    Emit(*ev);
-    t->in_syscall = false;
-  } else if (act.drop) {
+  if (act.drop) {
     t->in_syscall = false;
   } else if (!act.want_exit) {
     Emit(*ev);
@@ -710,6 +710,7 @@ void Tracer::OnDeath(pid_t tid, ThreadState* t, int status) {
   t->silent = false;
   t->parked = false;
   t->deny_errno = 0;
+  t->refusal = false;
   if (tid == t->pid) {
     StartEvent(tid, t, &extra_);
     extra_.kind = EventKind::kProcExit;
@@ -913,11 +914,14 @@ bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
     ++outcome_.asks_denied;
   }
   t->decision = std::move(d);  // named by a decision.failed event if the denial cannot be applied
-  ApplyDeny(tid, t, DenyErrno(t->ev));
+  ApplyDeny(tid, t, DenyErrno(t->ev), /*refusal=*/false);
   return false;
 }
 
-void Tracer::ApplyDeny(pid_t tid, ThreadState* t, int err) {
+void Tracer::ApplyDeny(pid_t tid, ThreadState* t, int err, bool refusal) {
+  t->refusal = refusal;
+  // The call's event is closed at the thread's death if the skip fails (it never ran: -EINTR).
+  t->in_syscall = true;
   user_regs_struct regs;
   if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) {
     // ESRCH: the thread was killed in its stop (a sibling's exit_group, SIGKILL): the call can no
@@ -928,17 +932,27 @@ void Tracer::ApplyDeny(pid_t tid, ThreadState* t, int err) {
   regs.orig_rax = static_cast<unsigned long long>(-1);  // skip the call
   regs.rax = static_cast<unsigned long long>(-static_cast<long long>(err));
   user_regs_struct check;
-  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0 || ptrace(PTRACE_GETREGS, tid, nullptr, &check) != 0 ||
-      check.orig_rax != static_cast<unsigned long long>(-1)) {
+  bool written;
+  if (options_.test_fail_skip_writes) {
+    errno = EIO;
+    written = false;
+  } else {
+    written = ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0 && ptrace(PTRACE_GETREGS, tid, nullptr, &check) == 0 &&
+              check.orig_rax == static_cast<unsigned long long>(-1);
+  }
+  if (!written) {
     if (errno == ESRCH) return;
     FailEnforcement(tid, t, std::string("cannot skip the system call: ") + std::strerror(errno));
     return;
   }
   t->deny_errno = err;
-  t->in_syscall = true;
   t->ev.result = -err;
-  ++outcome_.denied;
-  if (err == ENOENT || err == ENOTDIR) ++outcome_.denied_missing;
+  if (refusal) {
+    ++outcome_.refused;
+  } else {
+    ++outcome_.denied;
+    if (err == ENOENT || err == ENOTDIR) ++outcome_.denied_missing;
+  }
   Resume(tid, t, 0);  // PTRACE_SYSCALL: the exit stop confirms the result
 }
 
@@ -962,9 +976,10 @@ void Tracer::FinishDenied(pid_t tid, ThreadState* t) {
 }
 
 void Tracer::FailEnforcement(pid_t tid, ThreadState* t, const std::string& why) {
-  Emit(MakeDecisionFailedEvent(t->ev, t->decision, why));
-  std::fprintf(stderr, "agenttrace: run: a denied call of process %d could not be blocked (%s): killing the agent\n",
-               t->pid, why.c_str());
+  // A refusal has no rule to name: the reason says what the recorder refused.
+  Emit(MakeDecisionFailedEvent(t->ev, t->decision, t->refusal ? t->decision.reason + " (" + why + ")" : why));
+  std::fprintf(stderr, "agenttrace: %s: a %s call of process %d could not be blocked (%s): killing the agent\n",
+               options_.decider != nullptr ? "run" : "record", t->refusal ? "refused" : "denied", t->pid, why.c_str());
   if (!outcome_.enforcement_failed) {
     outcome_.enforcement_failed = true;
     outcome_.enforcement_failure = why;
@@ -972,7 +987,8 @@ void Tracer::FailEnforcement(pid_t tid, ThreadState* t, const std::string& why) 
   (void)syscall(SYS_tgkill, t->pid, tid, SIGKILL);  // first the thread in its stop: the call never runs
   killing_ = true;
   std::vector<StoppedProcess> reached = SignalAll(SIGKILL, 0);
-  EmitControl("kill", SIGKILL, "a denial could not be applied: " + why, reached);
+  EmitControl("kill", SIGKILL, std::string(t->refusal ? "a refusal" : "a denial") + " could not be applied: " + why,
+              reached);
   outcome_.killed.insert(outcome_.killed.end(), reached.begin(), reached.end());
 }
 
@@ -989,7 +1005,7 @@ void Tracer::OnAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer) {
     ContinueEntry(tid, t);
   } else {
     ++outcome_.asks_denied;
-    ApplyDeny(tid, t, DenyErrno(t->ev));
+    ApplyDeny(tid, t, DenyErrno(t->ev), /*refusal=*/false);
   }
 }
 

@@ -26,6 +26,11 @@
 //     kernel's fact after the call (the call's event then carries the kernel's fact; decode.h).
 //   - io_uring_setup returns -ENOSYS unless TracerOptions::allow_io_uring; seccomp() with
 //     SECCOMP_FILTER_FLAG_NEW_LISTENER returns -EPERM (a user-notification listener could hide calls).
+//     These refusals (and the others a decoder sets, EntryAction::deny_errno) are applied like a
+//     policy denial, in `record` too: the skip is checked when it is written and again at the exit
+//     stop, which records the event with the result the agent got. A refusal that cannot be applied
+//     kills the whole tree, as a denial does ("decision.failed" with rule "", message on stderr):
+//     what the recorder refuses would otherwise escape the recording.
 //   - A call still pending when its thread dies is recorded with result -EINTR.
 //   - A call interrupted by a signal and restarted by the kernel is recorded at each attempt.
 //   - proc.exit is recorded once per process (thread group), with the leader's tid.
@@ -87,6 +92,11 @@ struct TracerOptions {
   AskResolver* ask = nullptr;
   EnforceMode mode = EnforceMode::kEnforce;
   size_t max_pending_asks = 64;  // more asks waiting at once are denied
+  // Test-only fault injection: every register write that skips a denied or refused call reports
+  // failure, as a failed PTRACE_SETREGS would, so that tests can reach the fail-closed path
+  // (FailEnforcement). It can only make the tracer kill the agent, never let a call through; tools/
+  // never sets it (no flag or variable reaches it).
+  bool test_fail_skip_writes = false;
 };
 
 struct SpawnSpec {
@@ -117,7 +127,10 @@ struct TraceOutcome {
   std::vector<StoppedProcess> signalled;  // processes RequestSignal reached
   std::vector<StoppedProcess> killed;     // processes RequestKill reached (SIGKILL)
   // Enforcement (TracerOptions::decider).
-  uint64_t denied = 0;  // calls denied (enforce), asks denied included
+  uint64_t denied = 0;  // calls denied by the policy (enforce), asks denied included
+  // Calls refused whatever the policy: by a decoder (io_uring_setup, seccomp listeners; under enforce
+  // open_by_handle_at and device mknod), and under enforce foreign-ABI calls and tampering outside the tree.
+  uint64_t refused = 0;
   uint64_t denied_missing = 0;  // of those: on a path that did not exist, answered ENOENT or ENOTDIR
   uint64_t asks_allowed = 0, asks_denied = 0;
   uint64_t would_deny = 0, would_ask = 0;  // audit: what enforce would have done
@@ -173,6 +186,7 @@ class Tracer final : public ChildRunner {
     bool parked = false;       // left in its seccomp stop while an ask is answered
     uint64_t ask_ticket = 0;   // which answer it waits for
     int deny_errno = 0;        // denied: its exit stop sets -deny_errno
+    bool refusal = false;      // the denial is the recorder's own, not the policy's
     RequestDecision decision;  // of the pending ask
     // Context cache (PathResolver): a call that may change a root or cwd is between entry and exit.
     bool context_change = false;
@@ -198,7 +212,8 @@ class Tracer final : public ChildRunner {
   // Asks the decider; true: go on with the call; false: the thread is denied or parked (handled).
   bool DecideEntry(pid_t tid, ThreadState* t);
   // Skips the call and arranges its exit stop to return -err; kills the tree if that fails.
-  void ApplyDeny(pid_t tid, ThreadState* t, int err);
+  // `refusal`: refused whatever the policy (counted in TraceOutcome::refused, not denied).
+  void ApplyDeny(pid_t tid, ThreadState* t, int err, bool refusal);
   void FinishDenied(pid_t tid, ThreadState* t);
   void FailEnforcement(pid_t tid, ThreadState* t, const std::string& why);
   void OnAnswer(pid_t tid, uint64_t ticket, const AskAnswer& answer);

@@ -233,13 +233,18 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
     reloader.Stop();
     if (f.record.quiet || !decider) return;
     DecisionCounts n = decider->counts();
+    // Calls refused whatever the policy (io_uring_setup, foreign ABIs, ...) are no decision of it: they
+    // are counted apart, so that "deny" and "blocked" keep meaning what the policy did.
+    std::string refused;
+    if (r.refused > 0) refused = "; " + std::to_string(r.refused) + " more refused whatever the policy";
     if (*mode == EnforceMode::kAudit) {
       std::fprintf(stderr,
                    "agenttrace: run (audit): %llu decisions: would deny %llu (syscalls %llu), would ask %llu "
-                   "(syscalls %llu), allow %llu; nothing was blocked\n",
+                   "(syscalls %llu), allow %llu; nothing was blocked by the policy%s\n",
                    static_cast<unsigned long long>(n.allow + n.ask + n.deny), static_cast<unsigned long long>(n.deny),
                    static_cast<unsigned long long>(r.would_deny), static_cast<unsigned long long>(n.ask),
-                   static_cast<unsigned long long>(r.would_ask), static_cast<unsigned long long>(n.allow));
+                   static_cast<unsigned long long>(r.would_ask), static_cast<unsigned long long>(n.allow),
+                   refused.c_str());
     } else {
       // Denied probes of paths that do not exist (execvp's PATH search) failed as they would have
       // without the policy; say how many of the blocked calls they are.
@@ -250,11 +255,11 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
       }
       std::fprintf(stderr,
                    "agenttrace: run (enforce): %llu decisions: deny %llu, ask %llu (allowed %llu, denied %llu), "
-                   "allow %llu; %llu system calls blocked%s\n",
+                   "allow %llu; %llu system calls blocked%s%s\n",
                    static_cast<unsigned long long>(n.allow + n.ask + n.deny), static_cast<unsigned long long>(n.deny),
                    static_cast<unsigned long long>(n.ask), static_cast<unsigned long long>(r.asks_allowed),
                    static_cast<unsigned long long>(r.asks_denied), static_cast<unsigned long long>(n.allow),
-                   static_cast<unsigned long long>(r.denied), missing.c_str());
+                   static_cast<unsigned long long>(r.denied), missing.c_str(), refused.c_str());
     }
     if (n.reloads > 0) {
       std::fprintf(stderr, "agenttrace: run: the policy was reloaded %llu time(s)\n",

@@ -4,9 +4,13 @@
 // there is no Landlock backstop: the tracer alone must hold (docs/threat-model.md, "Request-time
 // enforcement").
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -30,6 +34,7 @@ rules:
   - {id: no-ssh, decision: deny, class: [file.read, file.write, file.delete], paths: ["~/.ssh/**"]}
   - {id: no-delete-outside, decision: deny, class: file.delete, not_paths: ["${workspace}/**", "${tmp}/**"]}
   - {id: no-port-9999, decision: deny, class: net.connect, ports: ["9999"]}
+  - {id: pinned, decision: deny, class: file.write, paths: ["${workspace}/pinned.txt"]}
 )";
 
 class EnforceAttackTest : public GateFixture {
@@ -273,6 +278,108 @@ TEST_F(EnforceAttackTest, KillingAgenttraceKillsTheWholeAgent) {
   ::sleep(2);
   EXPECT_FALSE(fs::exists(after));
   EXPECT_FALSE(fs::exists(daemon));
+}
+
+// Timestamps and extended attributes were not trapped: under a policy that denies writing a file, the
+// agent set its mtime (touch -d) and its xattrs (a POSIX ACL is one) all the same. Each route, path and
+// descriptor forms, is now decided as a write of the file (file.chmod with the call in `text`).
+TEST_F(EnforceAttackTest, TimestampAndXattrWritesOfADeniedFileAreRefused) {
+  const std::string pinned = ws_ + "/pinned.txt", free = ws_ + "/free.txt";
+  std::ofstream(pinned) << "pinned\n";
+  std::ofstream(free) << "free\n";
+  auto mtime = [](const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<long>(st.st_mtime) : -1L;
+  };
+  auto xattr = [](const std::string& p) {
+    char buf[16] = {0};
+    ssize_t n = ::getxattr(p.c_str(), "user.agenttrace", buf, sizeof buf - 1);
+    return n < 0 ? std::string("<none>") : std::string(buf, static_cast<size_t>(n));
+  };
+  for (const std::string& p : {key_, pinned}) {
+    ASSERT_EQ(::setxattr(p.c_str(), "user.agenttrace", "keep", 4, 0), 0) << p << ": " << std::strerror(errno);
+  }
+  const long key_mtime = mtime(key_), pinned_mtime = mtime(pinned);
+  const std::vector<std::string> by_path = {"utimensat", "utimes", "setxattr", "removexattr", "setxattrat"};
+  const std::vector<std::string> by_fd = {"futimens", "fsetxattr"};
+  std::string attempts;
+  for (const std::string& k : by_path) attempts += " " + k + ":" + key_;
+  for (const std::string& k : by_path) attempts += " " + k + ":" + pinned;
+  for (const std::string& k : by_fd) attempts += " " + k + ":" + pinned;
+  for (const std::string& k : by_path) attempts += " " + k + ":" + free;
+  for (const std::string& k : by_fd) attempts += " " + k + ":" + free;
+  CmdResult r = Attack(attempts);
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const std::string& k : by_path) {
+    EXPECT_NE(r.out.find(k + ":" + key_ + " -> errno 13"), std::string::npos) << k << "\n" << r.out;
+    EXPECT_NE(r.out.find(k + ":" + pinned + " -> errno 13"), std::string::npos) << k << "\n" << r.out;
+    EXPECT_NE(r.out.find(k + ":" + free + " -> ok"), std::string::npos) << k << "\n" << r.out;
+  }
+  for (const std::string& k : by_fd) {
+    EXPECT_NE(r.out.find(k + ":" + pinned + " -> errno 13"), std::string::npos) << k << "\n" << r.out;
+    EXPECT_NE(r.out.find(k + ":" + free + " -> ok"), std::string::npos) << k << "\n" << r.out;
+  }
+  EXPECT_EQ(mtime(key_), key_mtime);
+  EXPECT_EQ(mtime(pinned), pinned_mtime);
+  EXPECT_EQ(xattr(key_), "keep");
+  EXPECT_EQ(xattr(pinned), "keep");
+  EXPECT_EQ(mtime(free), 1000000000L);
+  EXPECT_EQ(xattr(free), "x");
+  // Each denied call is on record as a file.chmod saying which metadata (flags above bit 32, the
+  // attribute's name in path2), with the result the agent got.
+  std::multiset<std::string> refused;
+  for (const Json& e : LastSession()) {
+    if (e["kind"] == "file.chmod" && e.value("result", 0) == -13) {
+      const uint64_t what = e.value("flags", uint64_t{0}) >> 32;
+      std::string name = e.value("path2", "");
+      refused.insert(std::to_string(what) + " " + (name.empty() ? "" : name + " ") + e.value("path", ""));
+    }
+  }
+  // 1: times, 2: xattr set, 4: xattr remove.
+  const std::map<std::string, std::string> meta = {{"utimensat", "1 "}, {"utimes", "1 "},
+                                                   {"setxattr", "2 user.agenttrace "},
+                                                   {"removexattr", "4 user.agenttrace "},
+                                                   {"setxattrat", "2 user.agenttrace "}, {"futimens", "1 "},
+                                                   {"fsetxattr", "2 user.agenttrace "}};
+  std::multiset<std::string> expected;
+  for (const std::string& k : by_path) expected.insert({meta.at(k) + key_, meta.at(k) + pinned});
+  for (const std::string& k : by_fd) expected.insert(meta.at(k) + pinned);
+  EXPECT_EQ(refused, expected);
+  // Replay under the same policy decides every one of them the same.
+  Sh(std::string("'") + AGENTTRACE_BIN + "' replay --store '" + store_ + "' --policy '" + policy_ + "' --json '" +
+     dir_ + "/report.json'");
+  std::ifstream in(dir_ + "/report.json");
+  Json report = Json::parse(in, nullptr, false);
+  ASSERT_TRUE(report.is_object());
+  const Json& rd = report["sessions"].back()["request_decisions"];
+  EXPECT_GT(rd["recorded"].get<int>(), 12);
+  EXPECT_EQ(rd["same"], rd["recorded"]) << rd.dump();
+  EXPECT_TRUE(rd["different"].empty()) << rd.dump();
+}
+
+// A real program: `touch -d` of a file the policy denies writing fails and leaves its mtime alone
+// (touch's own open for writing is denied first, then its utimensat of the path).
+TEST_F(EnforceAttackTest, TouchOfADeniedFileLeavesItsTimesAlone) {
+  struct stat before {};
+  ASSERT_EQ(::stat(key_.c_str(), &before), 0);
+  std::ofstream(ws_ + "/free.txt") << "free\n";
+  CmdResult r = Sh("cd '" + ws_ + "' && env HOME='" + home_ + "' CI=1 timeout -s KILL 60 '" + AGENTTRACE_BIN +
+                   "' run --store '" + store_ + "' --policy '" + policy_ + "' -- sh -c 'touch -d @1000000000 " +
+                   key_ + "; echo key=$?; touch -d @1000000000 free.txt; echo free=$?' 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("key=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("free=0"), std::string::npos) << r.out;
+  struct stat after {};
+  ASSERT_EQ(::stat(key_.c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtime, before.st_mtime);
+  ASSERT_EQ(::stat((ws_ + "/free.txt").c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtime, 1000000000);
+  int utimensat_denied = 0;
+  for (const Json& e : LastSession()) {
+    utimensat_denied += e["kind"] == "file.chmod" && e.value("flags", uint64_t{0}) == (uint64_t{1} << 32) &&
+                        e.value("path", "") == key_ && e.value("result", 0) == -13;
+  }
+  EXPECT_EQ(utimensat_denied, 1);
 }
 
 // io_uring operations never pass a syscall stop, so under enforce a ring would be an undecided path

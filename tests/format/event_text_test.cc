@@ -30,6 +30,25 @@ TEST(EventTextTest, SymlinkArrowPointsFromTheLinkToItsTextLikeLsL) {
   EXPECT_EQ(DescribeEvent(e), "file.rename /w/a -> /w/b");
 }
 
+// Timestamps and extended attributes are file.chmod events (format/event.h, kMeta*): they must not
+// read as a chmod to mode 0000.
+TEST(EventTextTest, MetadataWritesSayWhichMetadata) {
+  Event e;
+  e.kind = EventKind::kFileChmod;
+  e.path = "/w/f";
+  e.mode = 0600;
+  EXPECT_EQ(DescribeEvent(e), "file.chmod /w/f mode 0600");
+  e.mode = 0;
+  e.flags = kMetaTimes;
+  EXPECT_EQ(DescribeEvent(e), "file.chmod /w/f times");
+  e.flags = kMetaXattrSet;
+  e.path2 = "security.capability";
+  EXPECT_EQ(DescribeEvent(e), "file.chmod /w/f xattr set security.capability");
+  e.flags = kMetaXattrRemove | 0x100;
+  e.result = -EACCES;
+  EXPECT_EQ(DescribeEvent(e), "file.chmod /w/f xattr remove security.capability = -13 EACCES");
+}
+
 TEST(EventTextTest, DecisionsSayWhatWasDecidedOnWhat) {
   Event request;
   request.kind = EventKind::kFileOpen;

@@ -18,6 +18,13 @@
  *   sendmmsg:P1:P2      sendmmsg of two UDP datagrams to 127.0.0.1:P1 and :P2 (what one call did not
  *                       send is offered again); a socket of this program bound on P2 reports whether
  *                       its datagram arrived ("got N")
+ *   utimensat:ARG       utimensat(AT_FDCWD, ARG, {1e9 s, 1e9 s}, 0): mtime set to 2001-09-09
+ *   futimens:ARG        open(ARG, O_RDONLY), then utimensat(fd, NULL, ...): the descriptor's file
+ *   utimes:ARG          utimes(ARG, {1e9 s, 1e9 s})
+ *   setxattr:ARG        setxattr(ARG, "user.agenttrace", "x")
+ *   fsetxattr:ARG       open(ARG, O_RDONLY), then fsetxattr(fd, "user.agenttrace", "x")
+ *   setxattrat:ARG      setxattrat(AT_FDCWD, ARG, 0, "user.agenttrace", {"x"}) (Linux 6.13)
+ *   removexattr:ARG     removexattr(ARG, "user.agenttrace")
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,7 +41,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static void Fail(const char* what) { printf("%s -> errno %d\n", what, errno); }
@@ -234,6 +243,48 @@ static void Sendmmsg(const char* what, const char* spec) {
   }
 }
 
+static void Report(const char* what, long r) {
+  if (r != 0) {
+    Fail(what);
+  } else {
+    printf("%s -> ok\n", what);
+  }
+}
+
+/* Timestamps and extended attributes: metadata writes that change no content, mode or owner. */
+static void Metadata(const char* kind, const char* what, const char* path) {
+  const struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+  if (strcmp(kind, "utimensat") == 0) {
+    Report(what, syscall(SYS_utimensat, AT_FDCWD, path, ts, 0));
+  } else if (strcmp(kind, "utimes") == 0) {
+    const struct timeval tv[2] = {{1000000000, 0}, {1000000000, 0}};
+    Report(what, syscall(SYS_utimes, path, tv));
+  } else if (strcmp(kind, "setxattr") == 0) {
+    Report(what, setxattr(path, "user.agenttrace", "x", 1, 0));
+  } else if (strcmp(kind, "removexattr") == 0) {
+    Report(what, removexattr(path, "user.agenttrace"));
+  } else if (strcmp(kind, "setxattrat") == 0) {
+    struct {
+      uint64_t value;
+      uint32_t size;
+      uint32_t flags;
+    } args = {(uint64_t)(uintptr_t) "x", 1, 0};
+    Report(what, syscall(463, AT_FDCWD, path, 0, "user.agenttrace", &args, sizeof args));
+  } else {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+      Fail(what);
+      return;
+    }
+    if (strcmp(kind, "futimens") == 0) {
+      Report(what, syscall(SYS_utimensat, fd, NULL, ts, 0));
+    } else {
+      Report(what, fsetxattr(fd, "user.agenttrace", "x", 1, 0));
+    }
+    close(fd);
+  }
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   for (int i = 1; i < argc; ++i) {
@@ -266,6 +317,10 @@ int main(int argc, char** argv) {
       Fexec(what, rest);
     } else if (strcmp(arg, "sendmmsg") == 0) {
       Sendmmsg(what, rest);
+    } else if (strcmp(arg, "utimensat") == 0 || strcmp(arg, "futimens") == 0 || strcmp(arg, "utimes") == 0 ||
+               strcmp(arg, "setxattr") == 0 || strcmp(arg, "fsetxattr") == 0 || strcmp(arg, "setxattrat") == 0 ||
+               strcmp(arg, "removexattr") == 0) {
+      Metadata(arg, what, rest);
     } else {
       fprintf(stderr, "attack: unknown attempt %s\n", arg);
       return 2;

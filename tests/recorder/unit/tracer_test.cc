@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "format/request_decider.h"
 #include "tests/format/vector_sink.h"
 
 extern char** environ;
@@ -52,7 +54,39 @@ void* ThreadExec(void*) {
   return nullptr;
 }
 
+// Every form of the metadata writes, in DIR (which holds a file f and a symlink l -> f).
+int MetadataHelper(const std::string& dir) {
+  if (chdir(dir.c_str()) != 0) return 1;
+  const timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+  const timeval tv[2] = {{1000000000, 0}, {1000000000, 0}};
+  int fd = open("f", O_RDONLY | O_CLOEXEC);
+  int path_fd = open("f", O_PATH | O_CLOEXEC);
+  if (fd < 0 || path_fd < 0) return 1;
+  struct {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+  } args = {reinterpret_cast<uintptr_t>("v"), 1, 0};
+  // Results are recorded whatever they are (a user xattr on a symlink is refused by the kernel).
+  syscall(SYS_utimensat, AT_FDCWD, "l", ts, AT_SYMLINK_NOFOLLOW);
+  syscall(SYS_utimensat, fd, nullptr, ts, 0);
+  syscall(SYS_utimensat, path_fd, "", ts, AT_EMPTY_PATH);
+  syscall(SYS_utimes, "l", tv);
+  syscall(SYS_utime, "f", nullptr);
+  syscall(SYS_futimesat, AT_FDCWD, "f", tv);
+  syscall(SYS_setxattr, "l", "user.a", "v", 1, 0);
+  syscall(SYS_lsetxattr, "l", "user.b", "v", 1, 0);
+  syscall(SYS_fsetxattr, fd, "user.c", "v", 1, 0);
+  syscall(SYS_removexattr, "f", "user.a");
+  syscall(SYS_lremovexattr, "l", "user.b");
+  syscall(SYS_fremovexattr, fd, "user.c");
+  syscall(463, AT_FDCWD, "l", 0, "user.d", &args, sizeof args);  // setxattrat (Linux 6.13)
+  syscall(466, AT_FDCWD, "f", 0, "user.d");                      // removexattrat
+  return 0;
+}
+
 int RunHelper(const std::string& name) {
+  if (name.starts_with("metadata:")) return MetadataHelper(name.substr(9));
   if (name == "thread-exec") {
     pthread_t t;
     if (pthread_create(&t, nullptr, ThreadExec, nullptr) != 0) return 1;
@@ -240,7 +274,6 @@ TEST(TracerTest, RecordsShellCommand) {
   rmdir(tmpl);
 }
 
-
 Recording RecordHelper(const std::string& name, TracerOptions opts = {}) {
   return Record({"/proc/self/exe"}, opts, std::string(kHelperEnv) + "=" + name);
 }
@@ -261,6 +294,161 @@ TEST(TracerTest, IoUringSetupIsRefusedAndRecorded) {
   ASSERT_EQ(esc.size(), 1u);
   EXPECT_EQ(esc[0]->result, -ENOSYS);
   EXPECT_EQ(esc[0]->syscall_nr, static_cast<uint32_t>(SYS_io_uring_setup));
+}
+
+// A decoder's refusal takes the checked path of a denial: the event is completed at the exit stop,
+// which confirms the result, and counts as a refusal, not as a policy denial.
+class AllowAll final : public RequestDecider {
+ public:
+  RequestDecision Decide(const Event&) override { return {RequestVerdict::kAllow, "default", "", false}; }
+};
+
+// Denies every open of one path (rule "no-hostname"), allows the rest.
+class DenyHostname final : public RequestDecider {
+ public:
+  RequestDecision Decide(const Event& e) override {
+    if (e.kind == EventKind::kFileOpen && e.path == "/etc/hostname") {
+      return {RequestVerdict::kDeny, "no-hostname", "", false};
+    }
+    return {RequestVerdict::kAllow, "default", "", false};
+  }
+};
+
+TEST(TracerTest, IoUringRefusalUnderRunIsARefusalNotADenial) {
+  AllowAll decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  Recording rec = RecordHelper("io_uring", opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0) << "io_uring_setup was not refused with ENOSYS";
+  EXPECT_EQ(rec.outcome->refused, 1u);
+  EXPECT_EQ(rec.outcome->denied, 0u);
+  EXPECT_FALSE(rec.outcome->enforcement_failed);
+  auto esc = Escapes(rec.events, "io_uring_setup");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->result, -ENOSYS);
+}
+
+// The register writes of a refusal fail (test-only fault injection): the agent must be killed in its
+// stop, never let through to a ring; the session says why. `record` then exits 125 (tools/).
+TEST(TracerTest, IoUringRefusalThatCannotBeAppliedKillsTheAgentUnderRecord) {
+  TracerOptions opts;
+  opts.test_fail_skip_writes = true;
+  Recording rec = RecordHelper("io_uring", opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL)
+      << "the agent ran on after an unapplied refusal (exit " << rec.outcome->exit_code << ")";
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  EXPECT_NE(rec.outcome->enforcement_failure.find("cannot skip"), std::string::npos)
+      << rec.outcome->enforcement_failure;
+  EXPECT_EQ(rec.outcome->refused, 0u);
+  ASSERT_EQ(rec.outcome->killed.size(), 1u);
+  const Event* failed = nullptr;
+  const Event* kill_note = nullptr;
+  for (const Event& e : rec.events) {
+    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") failed = &e;
+    if (e.kind == EventKind::kAnnotation && e.text == "recorder: kill") kill_note = &e;
+  }
+  ASSERT_NE(failed, nullptr);
+  EXPECT_NE(failed->json.find("refused by the recorder: io_uring_setup"), std::string::npos) << failed->json;
+  EXPECT_NE(failed->json.find("\"rule\":\"\""), std::string::npos) << failed->json;
+  ASSERT_NE(kill_note, nullptr);
+  EXPECT_NE(kill_note->json.find("a refusal could not be applied"), std::string::npos) << kill_note->json;
+  // The call itself is on record, closed at the thread's death: it never ran.
+  auto esc = Escapes(rec.events, "io_uring_setup");
+  ASSERT_EQ(esc.size(), 1u);
+  EXPECT_EQ(esc[0]->result, -EINTR);
+}
+
+TEST(TracerTest, SeccompListenerRefusalThatCannotBeAppliedKillsTheAgentUnderRun) {
+  AllowAll decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  opts.test_fail_skip_writes = true;
+  Recording rec = RecordHelper("listener", opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL);
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  int failed = 0;
+  for (const Event& e : rec.events) failed += e.kind == EventKind::kAnnotation && e.text == "decision.failed";
+  EXPECT_EQ(failed, 1);
+}
+
+TEST(TracerTest, PolicyDenialThatCannotBeAppliedKillsTheAgent) {
+  DenyHostname decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  opts.test_fail_skip_writes = true;
+  Recording rec = Record({"/bin/sh", "-c", "cat /etc/hostname; exit 0"}, opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL) << "exit " << rec.outcome->exit_code;
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  const Event* failed = nullptr;
+  for (const Event& e : rec.events) {
+    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") failed = &e;
+  }
+  ASSERT_NE(failed, nullptr);
+  EXPECT_NE(failed->json.find("\"rule\":\"no-hostname\""), std::string::npos) << failed->json;
+  const Event* open = FindOpen(rec.events, "/etc/hostname");
+  ASSERT_NE(open, nullptr);
+  EXPECT_EQ(open->result, -EINTR);  // never ran
+}
+
+// Timestamps and extended attributes are file.chmod events with a kMeta* flag (and the attribute's
+// name in path2), on the path the call acts on: NULL and "" (AT_EMPTY_PATH) mean the descriptor's
+// file, the l* forms and AT_SYMLINK_NOFOLLOW do not follow the link, the others record where it leads.
+TEST(TracerTest, TimestampAndXattrWritesAreRecordedAsMetadataWrites) {
+  char tmpl[] = "/tmp/agenttrace-tracer-meta-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, f = dir + "/f", l = dir + "/l";
+  std::FILE* fp = std::fopen(f.c_str(), "w");
+  ASSERT_NE(fp, nullptr);
+  std::fclose(fp);
+  ASSERT_EQ(symlink("f", l.c_str()), 0);
+  Recording rec = RecordHelper("metadata:" + dir);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->exit_code, 0);
+  constexpr uint64_t kNoFollow = AT_SYMLINK_NOFOLLOW;
+  struct Want {
+    const char* call;
+    uint64_t flags;
+    std::string path, resolved, name;
+    bool ok;  // the kernel accepted it (a user xattr on a symlink is refused)
+  };
+  const std::vector<Want> want = {
+      {"utimensat l NOFOLLOW", kMetaTimes | kNoFollow, l, "", "", true},
+      {"utimensat fd NULL", kMetaTimes, f, "", "", true},
+      {"utimensat fd AT_EMPTY_PATH", kMetaTimes | AT_EMPTY_PATH, f, "", "", true},
+      {"utimes l", kMetaTimes, l, f, "", true},
+      {"utime f", kMetaTimes, f, "", "", true},
+      {"futimesat f", kMetaTimes, f, "", "", true},
+      {"setxattr l", kMetaXattrSet, l, f, "user.a", true},
+      {"lsetxattr l", kMetaXattrSet | kNoFollow, l, "", "user.b", false},
+      {"fsetxattr fd", kMetaXattrSet, f, "", "user.c", true},
+      {"removexattr f", kMetaXattrRemove, f, "", "user.a", true},
+      {"lremovexattr l", kMetaXattrRemove | kNoFollow, l, "", "user.b", false},
+      {"fremovexattr fd", kMetaXattrRemove, f, "", "user.c", true},
+      {"setxattrat l", kMetaXattrSet, l, f, "user.d", true},
+      {"removexattrat f", kMetaXattrRemove, f, "", "user.d", true},
+  };
+  auto got = OfKind(rec.events, EventKind::kFileChmod);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(want[i].call);
+    EXPECT_EQ(got[i]->flags, want[i].flags);
+    EXPECT_EQ(got[i]->path, want[i].path);
+    EXPECT_EQ(got[i]->resolved, want[i].resolved);
+    EXPECT_EQ(got[i]->path2, want[i].name);
+    EXPECT_EQ(got[i]->mode, 0u);
+    if (want[i].ok) {
+      EXPECT_EQ(got[i]->result, 0);
+    } else {
+      EXPECT_LT(got[i]->result, 0);
+    }
+  }
+  unlink(l.c_str());
+  unlink(f.c_str());
+  rmdir(tmpl);
 }
 
 TEST(TracerTest, SeccompListenerIsRefusedAndRecorded) {
