@@ -30,15 +30,8 @@ void AppendMicros(int64_t ns, std::string* out) {
   out->append(buf);
 }
 
-// Cuts escaped text to at most `max` bytes on a UTF-8 boundary, marking the cut with "...".
-std::string Cut(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
-  text.resize(n);
-  text.append("...");
-  return text;
-}
+// Escaped text cut to at most `max` bytes on a UTF-8 boundary, the cut marked with "...".
+std::string Cut(std::string_view text, size_t max) { return Utf8PrefixWithEllipsis(text, max); }
 
 }  // namespace
 

@@ -13,14 +13,6 @@
 namespace agenttrace {
 namespace {
 
-// Longest prefix of `s` of at most `max` bytes that does not split a UTF-8 sequence.
-std::string_view Utf8Prefix(std::string_view s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return s.substr(0, cut);
-}
-
 // Longest prefix of the escaped text `s` of at most `max` bytes that splits neither a UTF-8 sequence
 // nor an escape (`\\`, `\xNN`): a cut line still reads back to a prefix of the recorded bytes.
 size_t EscapedPrefixLength(std::string_view s, size_t max) {

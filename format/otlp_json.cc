@@ -42,15 +42,8 @@ void AppendHex(uint64_t v, std::string* out) {
   out->append(buf, 16);
 }
 
-// Escaped text cut to at most `max` bytes on a UTF-8 boundary.
-std::string Cut(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
-  text.resize(n);
-  text.append("...");
-  return text;
-}
+// Escaped text cut to at most `max` bytes on a UTF-8 boundary, the cut marked with "...".
+std::string Cut(std::string_view text, size_t max) { return Utf8PrefixWithEllipsis(text, max); }
 
 std::string Recorded(std::string_view bytes, size_t max = kMaxAttributeBytes) { return Cut(Escaped(bytes), max); }
 

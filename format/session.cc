@@ -90,4 +90,24 @@ std::string HashToHex(const Hash256& h) {
   return s;
 }
 
+void CopyRunFacts(const SessionInfo& from, SessionInfo* to) {
+  to->agent_name = from.agent_name;
+  to->agent_version = from.agent_version;
+  to->argv = from.argv;
+  to->cwd = from.cwd;
+  to->home = from.home;
+  to->tmp = from.tmp;
+  to->host = from.host;
+  to->user = from.user;
+  to->kernel = from.kernel;
+  to->arch = from.arch;
+  to->start_wall_ns = from.start_wall_ns;
+  to->end_wall_ns = from.end_wall_ns;
+  to->exit_code = from.exit_code;
+  to->exit_signal = from.exit_signal;
+  to->env_names = from.env_names;
+  to->secret_env_names = from.secret_env_names;
+  to->recorder = from.recorder;
+}
+
 }  // namespace agenttrace

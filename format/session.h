@@ -76,6 +76,12 @@ struct SessionInfo {
   bool operator==(const SessionInfo&) const = default;
 };
 
+// Copies what a recording says about the run it recorded (agent, argv, directories, host, kernel,
+// times, exit status, environment names, recorder) from `from` into `to`, for a writer that rewrites
+// a recorded session (import, import --join). Leaves alone what belongs to the copy: identity, label,
+// state, counts, sizes, hashes and signature.
+void CopyRunFacts(const SessionInfo& from, SessionInfo* to);
+
 }  // namespace agenttrace
 
 #endif  // AGENTTRACE_FORMAT_SESSION_H_

@@ -119,4 +119,18 @@ void AppendJsonQuoted(std::string_view utf8, std::string* out) {
   out->push_back('"');
 }
 
+std::string_view Utf8Prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
+std::string Utf8PrefixWithEllipsis(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  std::string out(Utf8Prefix(s, max));
+  out.append("...");
+  return out;
+}
+
 }  // namespace agenttrace

@@ -28,6 +28,12 @@ namespace agenttrace {
 // Whether `s` is well-formed UTF-8 (RFC 3629). Control characters are well-formed.
 bool IsValidUtf8(std::string_view s);
 
+// The longest prefix of `s` of at most `max` bytes that does not split a UTF-8 sequence (continuation
+// bytes at the cut are left out with the sequence they belong to). `s` need not be valid UTF-8.
+std::string_view Utf8Prefix(std::string_view s, size_t max);
+// `s` when it fits in `max` bytes, else Utf8Prefix(s, max) followed by "..." (at most max + 3 bytes).
+std::string Utf8PrefixWithEllipsis(std::string_view s, size_t max);
+
 // Appends the escaped form of `bytes` to *out.
 void AppendEscaped(std::string_view bytes, std::string* out);
 std::string Escaped(std::string_view bytes);

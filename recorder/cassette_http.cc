@@ -1,20 +1,14 @@
 #include "recorder/cassette_http.h"
 
 #include <httplib.h>
-#include <poll.h>
-#include <signal.h>
 #include <sodium.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "format/sys.h"
-#include "format/unique_fd.h"
+#include "recorder/http_listener.h"
 #include "recorder/server_signals.h"
 
 namespace agenttrace {
@@ -173,25 +167,12 @@ Result<StdioServeResult> RunHttpServe(const HttpServeOptions& options,
     res.status = 405;
     res.set_header("Allow", "POST, DELETE");
   });
-  int port = options.listen_port;
-  if (port == 0) {
-    port = server.bind_to_any_port(options.listen_host);
-  } else if (!server.bind_to_port(options.listen_host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    return Status::IOError("cannot listen on " + options.listen_host + ":" + std::to_string(options.listen_port));
-  }
-  std::thread listener([&] { server.listen_after_bind(); });
-  if (options.on_listening) options.on_listening(port);
-  for (;;) {
-    pollfd p[2] = {{signals.fd(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
-    int n = RetryEintr([&] { return ::poll(p, options.stop_fd >= 0 ? 2 : 1, -1); });
-    if (n < 0 || (p[0].revents & POLLIN)) break;
-    if (options.stop_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) break;
-  }
-  server.stop();
-  listener.join();
+  HttpListenOptions listen;
+  listen.host = options.listen_host;
+  listen.port = options.listen_port;
+  listen.on_listening = options.on_listening;
+  listen.stop_fd = options.stop_fd;
+  AT_RETURN_IF_ERROR(ServeHttpUntilStopped(&server, listen, signals).status());
   return serve.Result();
 }
 

@@ -1,10 +1,7 @@
 #include "recorder/mcp_http_proxy.h"
 
 #include <httplib.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,9 +19,8 @@
 #include <thread>
 
 #include "format/json_limits.h"
-#include "format/sys.h"
-#include "format/unique_fd.h"
 #include "recorder/first_failure_sink.h"
+#include "recorder/http_listener.h"
 #include "recorder/server_signals.h"
 #include "recorder/sse_splitter.h"
 
@@ -769,37 +765,20 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   server.Delete(".*", with_body);
   server.Delete(".*", plain);
 
-  int port = options.listen_port;
-  if (port == 0) {
-    port = server.bind_to_any_port(options.listen_host);
-  } else if (!server.bind_to_port(options.listen_host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
+  HttpListenOptions listen;
+  listen.host = options.listen_host;
+  listen.port = options.listen_port;
+  listen.on_listening = options.on_listening;
+  listen.stop_fd = options.stop_fd;
+  listen.before_stop = [&proxy] { proxy.Stop(); };
+  Result<int32_t> stop_signal = ServeHttpUntilStopped(&server, listen, signals);
+  if (!stop_signal.ok()) {
     stop_recorder();
-    return Status::IOError("cannot listen on " + options.listen_host + ":" + std::to_string(options.listen_port));
+    return stop_signal.status();
   }
-  std::thread listener([&] { server.listen_after_bind(); });
-  if (options.on_listening) options.on_listening(port);
-
-  for (;;) {
-    pollfd p[2] = {{signals.fd(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
-    int n = RetryEintr([&] { return ::poll(p, options.stop_fd >= 0 ? 2 : 1, -1); });
-    if (n < 0) break;
-    if (p[0].revents & POLLIN) {
-      signalfd_siginfo si;
-      if (::read(signals.fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        result.stop_signal = static_cast<int32_t>(si.ssi_signo);
-      }
-      break;
-    }
-    if (options.stop_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) break;
-  }
-  proxy.Stop();
-  server.stop();
-  listener.join();
   stop_recorder();
 
+  result.stop_signal = *stop_signal;
   result.server_name = server_name;
   result.events = recorded.appended();
   result.exchanges = proxy.exchanges();

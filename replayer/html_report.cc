@@ -3,45 +3,20 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
 #include "format/status.h"
+#include "replayer/report_json.h"
 
 namespace agenttrace {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = ReportJson;
 
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-template <typename C>
-Json Capped(const C& items, size_t max, uint64_t* dropped) {
-  Json a = Json::array();
-  for (const auto& x : items) {
-    if (a.size() == max) break;
-    a.push_back(x);
-  }
-  *dropped = items.size() - a.size();
-  return a;
-}
-
-Json BlastJson(const BlastRadius& b) {
-  Json j;
-  uint64_t d = 0;
-  auto add = [&](const char* name, const std::set<std::string>& s) {
-    j[name] = Capped(s, kHtmlMaxListItems, &d);
-    j[std::string(name) + "_dropped"] = d;
-  };
-  add("written_outside_workspace", b.written_outside_workspace);
-  add("hosts", b.hosts);
-  add("secrets", b.secrets);
-  add("side_effect_tools", b.side_effect_tools);
-  return j;
-}
 
 std::string DecisionText(bool evaluated, Decision d) { return evaluated ? std::string(DecisionName(d)) : ""; }
 
@@ -203,38 +178,14 @@ Result<std::vector<HtmlDiffPair>> ComputeHtmlDiffs(const ReplayReport& report, c
 }
 
 std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair>& diffs) {
-  Json j;
-  j["format"] = "agenttrace-html-report";
-  j["version"] = 1;
-  j["policy"] = r.policy_source;
-  j["promotable"] = r.promotable;
-  j["verdict"] = r.promotable ? "promotable" : "NOT promotable";
+  Json j = ReportHeadJson(r, "agenttrace-html-report", ReportFlavor::kHtml);
   j["limits"] = Json{{"timeline_bytes", kHtmlMaxTimelineBytes},
                      {"findings", kHtmlMaxFindings},
                      {"list_items", kHtmlMaxListItems},
                      {"diff_pairs", kHtmlMaxDiffPairs},
                      {"diff_list_items", kHtmlMaxDiffListItems}};
   Json labels = Json::array();
-  for (const LabelResult& L : r.labels) {
-    Json lj;
-    lj["label"] = L.label;
-    lj["promotable"] = L.promotable;
-    lj["sessions"] = L.sessions;
-    lj["passed"] = L.passed;
-    lj["pass_k"] = L.pass_k;
-    lj["stability"] = std::round(L.stability * 10000.0) / 10000.0;
-    lj["deny"] = L.denies;
-    lj["ask"] = L.asks;
-    lj["irreversible"] = L.irreversible;
-    Json crit = Json::array();
-    for (const Criterion& c : L.criteria) crit.push_back(Json{{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
-    lj["criteria"] = std::move(crit);
-    lj["blast_radius"] = BlastJson(L.blast);
-    uint64_t dropped = 0;
-    lj["unique_actions"] = Capped(L.unique_actions, kHtmlMaxListItems, &dropped);
-    lj["unique_actions_dropped"] = dropped;
-    labels.push_back(std::move(lj));
-  }
+  for (const LabelResult& L : r.labels) labels.push_back(LabelJson(r, L, ReportFlavor::kHtml));
   j["labels"] = std::move(labels);
   Json sessions = Json::array();
   Json findings = Json::array();
@@ -248,25 +199,8 @@ std::string HtmlReportData(const ReplayReport& r, const std::vector<HtmlDiffPair
   size_t timeline_bytes = 0;
   for (size_t i = 0; i < r.sessions.size(); ++i) {
     const SessionResult& s = r.sessions[i];
-    Json sj;
-    sj["id"] = s.info.id.ToString();
-    sj["label"] = s.info.label;
-    sj["agent"] = s.info.agent_name;
-    sj["origin"] = s.origin;
-    sj["state"] = s.error.ok() ? std::string(SessionStateName(s.info.state)) : "unreadable";
-    sj["error"] = s.error.ok() ? "" : s.error.ToString();
-    sj["passed"] = s.passed;
-    sj["agent_ran"] = s.agent_ran;
-    sj["not_run_reason"] = s.not_run_reason;
-    sj["outcome"] = OutcomeText(s.info);
-    sj["events"] = s.events;
-    sj["evaluated"] = s.evaluated;
-    sj["allow"] = s.allows;
-    sj["ask"] = s.asks;
-    sj["deny"] = s.denies;
-    sj["irreversible"] = s.irreversible;
-    sj["gaps"] = s.gaps;
-    sj["blast_radius"] = BlastJson(s.blast);
+    Json sj = SessionSummaryJson(s, ReportFlavor::kHtml);
+    sj["blast_radius"] = BlastRadiusJson(s.blast, ReportFlavor::kHtml);
     std::set<uint64_t> in_timeline;
     if (!s.timeline.collected) {
       sj["timeline"] = nullptr;

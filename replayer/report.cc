@@ -1,16 +1,15 @@
 #include "replayer/report.h"
 
-#include <cmath>
-#include <nlohmann/json.hpp>
+#include <cstdio>
+
+#include "replayer/report_json.h"
 
 #include "replayer/refusal.h"
 
 namespace agenttrace {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-double Round4(double v) { return std::round(v * 10000.0) / 10000.0; }
+using Json = ReportJson;
 
 std::string Fixed(double v) {
   char buf[32];
@@ -20,24 +19,10 @@ std::string Fixed(double v) {
 
 std::string LabelName(const std::string& l) { return l.empty() ? "(no label)" : l; }
 
-std::string StateText(const SessionResult& s) {
-  if (!s.error.ok()) return "unreadable";
-  return std::string(SessionStateName(s.info.state));
-}
-
 Json StringArray(const std::set<std::string>& s) {
   Json a = Json::array();
   for (const auto& x : s) a.push_back(x);
   return a;
-}
-
-Json BlastJson(const BlastRadius& b) {
-  Json j;
-  j["written_outside_workspace"] = StringArray(b.written_outside_workspace);
-  j["hosts"] = StringArray(b.hosts);
-  j["secrets"] = StringArray(b.secrets);
-  j["side_effect_tools"] = StringArray(b.side_effect_tools);
-  return j;
 }
 
 std::string Dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
@@ -206,12 +191,7 @@ std::string RenderText(const ReplayReport& r) {
 }
 
 std::string RenderJson(const ReplayReport& r) {
-  Json j;
-  j["format"] = "agenttrace-replay";
-  j["version"] = 1;
-  j["policy"] = r.policy_source;
-  j["promotable"] = r.promotable;
-  j["verdict"] = r.promotable ? "promotable" : "not promotable";
+  Json j = ReportHeadJson(r, "agenttrace-replay", ReportFlavor::kJson);
   Json pr;
   pr["min_sessions"] = r.promotion.min_sessions;
   pr["max_violations"] = r.promotion.max_violations;
@@ -232,52 +212,11 @@ std::string RenderJson(const ReplayReport& r) {
   tj["irreversible"] = t.irreversible;
   j["totals"] = tj;
   Json labels = Json::array();
-  for (const LabelResult& L : r.labels) {
-    Json lj;
-    lj["label"] = L.label;
-    lj["promotable"] = L.promotable;
-    Json ids = Json::array();
-    for (size_t i : L.sessions) ids.push_back(r.sessions[i].info.id.ToString());
-    lj["sessions"] = ids;
-    lj["passed"] = L.passed;
-    lj["pass_k"] = L.pass_k;
-    lj["stability"] = Round4(L.stability);
-    lj["deny"] = L.denies;
-    lj["ask"] = L.asks;
-    lj["irreversible"] = L.irreversible;
-    lj["incomplete"] = L.incomplete;
-    lj["not_run"] = L.not_run;
-    lj["task_failures"] = L.task_failures;
-    Json crit = Json::array();
-    for (const Criterion& c : L.criteria) crit.push_back(Json{{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
-    lj["criteria"] = crit;
-    lj["unique_actions"] = L.unique_actions;
-    lj["blast_radius"] = BlastJson(L.blast);
-    labels.push_back(lj);
-  }
+  for (const LabelResult& L : r.labels) labels.push_back(LabelJson(r, L, ReportFlavor::kJson));
   j["labels"] = labels;
   Json sessions = Json::array();
   for (const SessionResult& s : r.sessions) {
-    Json sj;
-    sj["id"] = s.info.id.ToString();
-    sj["label"] = s.info.label;
-    sj["origin"] = s.origin;
-    sj["state"] = StateText(s);
-    sj["error"] = s.error.ok() ? "" : s.error.ToString();
-    sj["passed"] = s.passed;
-    sj["agent_ran"] = s.agent_ran;
-    if (!s.agent_ran) sj["not_run_reason"] = s.not_run_reason;
-    sj["exit_code"] = s.info.exit_code;
-    sj["exit_signal"] = s.info.exit_signal;
-    sj["outcome"] = OutcomeText(s.info);
-    sj["task_succeeded"] = s.task_succeeded;
-    sj["events"] = s.events;
-    sj["evaluated"] = s.evaluated;
-    sj["allow"] = s.allows;
-    sj["ask"] = s.asks;
-    sj["deny"] = s.denies;
-    sj["irreversible"] = s.irreversible;
-    sj["gaps"] = s.gaps;
+    Json sj = SessionSummaryJson(s, ReportFlavor::kJson);
     if (s.cassette) sj["cassette"] = {{"served", true}, {"misses", s.cassette_misses}};
     Json hits = Json::object();
     for (const auto& [id, n] : s.rule_hits) hits[id] = n;
@@ -311,7 +250,7 @@ std::string RenderJson(const ReplayReport& r) {
       if (s.refused > 0) rd["refused"] = s.refused;
       sj["request_decisions"] = rd;
     }
-    sj["blast_radius"] = BlastJson(s.blast);
+    sj["blast_radius"] = BlastRadiusJson(s.blast, ReportFlavor::kJson);
     sj["profile"] = StringArray(s.profile);
     if (!s.explain.empty()) sj["explain"] = s.explain;
     sessions.push_back(sj);

@@ -25,13 +25,7 @@ bool IsStatefulNotAdvancedLine(std::string_view line) {
 }
 }  // namespace
 
-std::string CutUtf8(std::string_view s, size_t max) {
-  if (s.size() <= max) return std::string(s);
-  size_t n = max;
-  // Back off continuation bytes so that no sequence is split.
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
-}
+std::string CutUtf8(std::string_view s, size_t max) { return std::string(Utf8Prefix(s, max)); }
 
 TimelineBuilder::TimelineBuilder(const TimelineLimits& limits, const std::vector<Rule>* rules)
     : limits_(limits), rules_(rules) {

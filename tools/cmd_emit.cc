@@ -17,6 +17,7 @@
 #include "recorder/hook_payloads.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
+#include "tools/hook_input.h"
 
 namespace agenttrace {
 namespace {
@@ -33,27 +34,11 @@ int Fail(const std::string& msg) {
   return kExitUsage;
 }
 
-Result<std::string> ReadStdin(size_t max) {
-  std::string s;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(0, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno("read stdin", errno);
-    if (n == 0) break;
-    if (s.size() + static_cast<size_t>(n) > max) {
-      return Status::ResourceExhausted("hook payload on stdin is larger than " + std::to_string(max) + " bytes");
-    }
-    s.append(buf, static_cast<size_t>(n));
-  }
-  return s;
-}
-
 // The line to send: the hook payload (compacted, tagged with the agent) or an event.
 Result<std::string> BuildLine(const EmitOptions& o) {
   using Json = nlohmann::ordered_json;
   if (!o.hook.empty()) {
-    AT_ASSIGN_OR_RETURN(std::string in, ReadStdin(kMaxJsonLineBytes));
+    AT_ASSIGN_OR_RETURN(std::string in, ReadHookPayload(0, kMaxJsonLineBytes));
     AT_RETURN_IF_ERROR(CheckJsonBounds(in, "--hook: stdin"));
     Json j = Json::parse(in, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {

@@ -25,6 +25,7 @@
 #include "replayer/policy.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
+#include "tools/hook_input.h"
 
 namespace agenttrace {
 namespace {
@@ -60,22 +61,6 @@ struct Verdict {
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? v : "";
-}
-
-Result<std::string> ReadAll(int fd, size_t max) {
-  std::string s;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno("read stdin", errno);
-    if (n == 0) break;
-    if (s.size() + static_cast<size_t>(n) > max) {
-      return Status::ResourceExhausted("hook payload on stdin is larger than " + std::to_string(max) + " bytes");
-    }
-    s.append(buf, static_cast<size_t>(n));
-  }
-  return s;
 }
 
 std::string Describe(const RequestDecision& d) {
@@ -192,7 +177,7 @@ int RunHook(const HookFlags& f) {
   if (flags.timeout_s <= 0) {
     flags.timeout_s = fw == Framework::kGemini ? kDefaultGeminiTimeoutSeconds : kDefaultTimeoutSeconds;
   }
-  auto in = ReadAll(0, kMaxJsonLineBytes);
+  auto in = ReadHookPayload(0, kMaxJsonLineBytes);
   if (!in.ok()) return Emit(fw, f.defer_allow, CannotDecide(in.status().message()));
   Status bounds = CheckJsonBounds(*in, "hook payload");
   if (!bounds.ok()) return Emit(fw, f.defer_allow, CannotDecide(bounds.message()));

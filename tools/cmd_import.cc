@@ -104,23 +104,7 @@ int RunImport(const Cli& cli, const ImportOptions& opt) {
   // Restore the recorded facts the writer does not derive itself.
   writer->UpdateInfo([&](SessionInfo* s) {
     s->label = wanted.label;
-    s->agent_name = wanted.agent_name;
-    s->agent_version = wanted.agent_version;
-    s->argv = wanted.argv;
-    s->cwd = wanted.cwd;
-    s->home = wanted.home;
-    s->tmp = wanted.tmp;
-    s->host = wanted.host;
-    s->user = wanted.user;
-    s->kernel = wanted.kernel;
-    s->arch = wanted.arch;
-    s->start_wall_ns = wanted.start_wall_ns;
-    s->end_wall_ns = wanted.end_wall_ns;
-    s->exit_code = wanted.exit_code;
-    s->exit_signal = wanted.exit_signal;
-    s->env_names = wanted.env_names;
-    s->secret_env_names = wanted.secret_env_names;
-    s->recorder = wanted.recorder;
+    CopyRunFacts(wanted, s);
   });
   Status done =
       final_state == SessionState::kComplete ? writer->Finish(wanted.exit_code, wanted.exit_signal) : writer->Flush();

@@ -95,11 +95,7 @@ int RunReplayCommand(const Cli& cli, const ReplayArgs& a) {
   std::vector<SessionInput> inputs;
   std::shared_ptr<Store> store;
   const std::string* label = a.o_label->count() ? &a.label : nullptr;
-  if (int rc = SelectSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
-  if (inputs.empty()) {
-    std::fprintf(stderr, "agenttrace: no sessions selected%s\n", label ? (" with label " + *label).c_str() : "");
-    return kExitUsage;
-  }
+  if (int rc = SelectSomeSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
   ReplayOptions opt;
   opt.threads = a.threads;
   opt.promotion = pr;
@@ -175,11 +171,7 @@ int RunPolicySuggest(const Cli& cli, const SuggestArgs& a) {
     std::fprintf(stderr, "agenttrace: policy suggest needs --label L or sessions\n");
     return kExitUsage;
   }
-  if (int rc = SelectSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
-  if (inputs.empty()) {
-    std::fprintf(stderr, "agenttrace: no sessions selected%s\n", label ? (" with label " + *label).c_str() : "");
-    return kExitUsage;
-  }
+  if (int rc = SelectSomeSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
   std::stable_sort(inputs.begin(), inputs.end(),
                    [](const SessionInput& x, const SessionInput& y) { return x.info.id < y.info.id; });
   auto yaml = SuggestPolicy(inputs, a.label);

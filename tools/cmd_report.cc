@@ -32,11 +32,7 @@ int RunReportCommand(const Cli& cli, const ReportArgs& a) {
   std::vector<SessionInput> inputs;
   std::shared_ptr<Store> store;
   const std::string* label = a.o_label->count() ? &a.label : nullptr;
-  if (int rc = SelectSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
-  if (inputs.empty()) {
-    std::fprintf(stderr, "agenttrace: no sessions selected%s\n", label ? (" with label " + *label).c_str() : "");
-    return kExitUsage;
-  }
+  if (int rc = SelectSomeSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
   ReplayOptions opt;
   opt.threads = a.threads;
   opt.promotion = policy.promotion;

@@ -17,24 +17,18 @@ namespace agenttrace {
 int ExportChromeTrace(std::shared_ptr<Store> store, const SessionId& id, const std::string& policy_path,
                       const std::string& output) {
   const std::string context = "export";
-  std::map<uint64_t, ExportMark> marks;
-  if (!policy_path.empty()) {
-    if (int rc = CollectExportMarks(store, id, policy_path, &marks); rc != kExitOk) return rc;
-  }
-  auto info = store->GetSession(id);
-  if (!info.ok()) return ReportError(info.status(), context);
-  auto reader = store->OpenSession(id);
-  if (!reader.ok()) return ReportError(reader.status(), context);
+  ExportSession in;
+  if (int rc = OpenExportSession(store, id, policy_path, &in); rc != kExitOk) return rc;
   auto out = OutputFile::Open(output);
   if (!out.ok()) return ReportError(out.status(), context);
-  ChromeTraceWriter writer(*info, (*out)->buffer());
+  ChromeTraceWriter writer(in.info, (*out)->buffer());
   for (;;) {
-    auto next = (*reader)->Next();
+    auto next = in.reader->Next();
     if (!next.ok()) return ReportError(next.status(), context);  // a file output is removed
     const Event* e = *next;
     if (e == nullptr) break;
     writer.AddEvent(*e);
-    if (auto m = marks.find(e->seq); m != marks.end()) {
+    if (auto m = in.marks.find(e->seq); m != in.marks.end()) {
       writer.AddDecision(*e, DecisionName(m->second.decision), m->second.rule_id);
     }
     if (Status s = (*out)->MaybeFlush(); !s.ok()) return ReportError(s, context);

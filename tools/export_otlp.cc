@@ -156,14 +156,8 @@ int ExportOtlp(std::shared_ptr<Store> store, const SessionId& id, const std::str
     if (!p.ok()) return ReportError(p.status(), context);
     poster = std::move(*p);
   }
-  std::map<uint64_t, ExportMark> marks;
-  if (!policy_path.empty()) {
-    if (int rc = CollectExportMarks(store, id, policy_path, &marks); rc != kExitOk) return rc;
-  }
-  auto info = store->GetSession(id);
-  if (!info.ok()) return ReportError(info.status(), context);
-  auto reader = store->OpenSession(id);
-  if (!reader.ok()) return ReportError(reader.status(), context);
+  ExportSession in;
+  if (int rc = OpenExportSession(store, id, policy_path, &in); rc != kExitOk) return rc;
   std::unique_ptr<OutputFile> out;
   std::string lines;  // complete lines waiting to be POSTed
   if (!poster) {
@@ -172,7 +166,7 @@ int ExportOtlp(std::shared_ptr<Store> store, const SessionId& id, const std::str
     out = std::move(*o);
   }
   std::string* buffer = out ? out->buffer() : &lines;
-  OtlpTraceWriter writer(*info, buffer);
+  OtlpTraceWriter writer(in.info, buffer);
   auto drain = [&]() -> Status {
     if (out) return out->MaybeFlush();
     Status s = poster->PostLines(lines);
@@ -180,11 +174,11 @@ int ExportOtlp(std::shared_ptr<Store> store, const SessionId& id, const std::str
     return s;
   };
   for (;;) {
-    auto next = (*reader)->Next();
+    auto next = in.reader->Next();
     if (!next.ok()) return ReportError(next.status(), context);  // a file output is removed
     const Event* e = *next;
     if (e == nullptr) break;
-    if (auto m = marks.find(e->seq); m != marks.end()) {
+    if (auto m = in.marks.find(e->seq); m != in.marks.end()) {
       OtlpDecision d{DecisionName(m->second.decision), m->second.rule_id};
       writer.AddEvent(*e, &d);
     } else {

@@ -47,4 +47,18 @@ int CollectExportMarks(const std::shared_ptr<Store>& store, const SessionId& id,
   return kExitOk;
 }
 
+int OpenExportSession(const std::shared_ptr<Store>& store, const SessionId& id, const std::string& policy_path,
+                      ExportSession* out) {
+  if (!policy_path.empty()) {
+    if (int rc = CollectExportMarks(store, id, policy_path, &out->marks); rc != kExitOk) return rc;
+  }
+  auto info = store->GetSession(id);
+  if (!info.ok()) return ReportError(info.status(), "export");
+  auto reader = store->OpenSession(id);
+  if (!reader.ok()) return ReportError(reader.status(), "export");
+  out->info = std::move(*info);
+  out->reader = std::move(*reader);
+  return kExitOk;
+}
+
 }  // namespace agenttrace

@@ -24,6 +24,17 @@ struct ExportMark {
 int CollectExportMarks(const std::shared_ptr<Store>& store, const SessionId& id, const std::string& policy_path,
                        std::map<uint64_t, ExportMark>* marks);
 
+// What an export reads of session `id`: its record, a reader of its events and, when `policy_path` is
+// not empty, the policy's marks (CollectExportMarks).
+struct ExportSession {
+  SessionInfo info;
+  std::unique_ptr<SessionReader> reader;
+  std::map<uint64_t, ExportMark> marks;
+};
+// Returns the exit code (tools/exit_codes.h), having printed any error.
+int OpenExportSession(const std::shared_ptr<Store>& store, const SessionId& id, const std::string& policy_path,
+                      ExportSession* out);
+
 }  // namespace agenttrace
 
 #endif  // AGENTTRACE_TOOLS_EXPORT_POLICY_H_

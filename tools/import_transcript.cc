@@ -208,25 +208,7 @@ int ImportTranscript(const Cli& cli, const TranscriptImportOptions& opt) {
   while (next_added < added.size()) {
     if (Status s = out.Append(added[next_added++]); !s.ok()) return out.Fail(s, context);
   }
-  out.sink()->UpdateInfo([&](SessionInfo* s) {
-    s->start_wall_ns = wanted.start_wall_ns;
-    s->end_wall_ns = wanted.end_wall_ns;
-    s->exit_code = wanted.exit_code;
-    s->exit_signal = wanted.exit_signal;
-    s->agent_name = wanted.agent_name;
-    s->agent_version = wanted.agent_version;
-    s->argv = wanted.argv;
-    s->cwd = wanted.cwd;
-    s->home = wanted.home;
-    s->tmp = wanted.tmp;
-    s->host = wanted.host;
-    s->user = wanted.user;
-    s->kernel = wanted.kernel;
-    s->arch = wanted.arch;
-    s->env_names = wanted.env_names;
-    s->secret_env_names = wanted.secret_env_names;
-    s->recorder = wanted.recorder;
-  });
+  out.sink()->UpdateInfo([&](SessionInfo* s) { CopyRunFacts(wanted, s); });
   Status done = wanted.state == SessionState::kComplete
                     ? out.sink()->Finish(wanted.exit_code, wanted.exit_signal)
                     : out.sink()->FinishIncomplete(wanted.exit_code, wanted.exit_signal);

@@ -115,4 +115,14 @@ int SelectSessions(const Cli& cli, const std::vector<std::string>& args, const s
   return kExitOk;
 }
 
+int SelectSomeSessions(const Cli& cli, const std::vector<std::string>& args, const std::string* label,
+                       std::shared_ptr<Store>* store_out, std::vector<SessionInput>* inputs) {
+  if (int rc = SelectSessions(cli, args, label, store_out, inputs); rc != kExitOk) return rc;
+  if (inputs->empty()) {
+    std::fprintf(stderr, "agenttrace: no sessions selected%s\n", label ? (" with label " + *label).c_str() : "");
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
 }  // namespace agenttrace

@@ -27,6 +27,11 @@ bool WriteFile(const std::string& path, const std::string& data);
 int SelectSessions(const Cli& cli, const std::vector<std::string>& args, const std::string* label,
                    std::shared_ptr<Store>* store_out, std::vector<SessionInput>* inputs);
 
+// SelectSessions for a command that needs at least one session: selecting none is a usage error
+// ("no sessions selected [with label L]").
+int SelectSomeSessions(const Cli& cli, const std::vector<std::string>& args, const std::string* label,
+                       std::shared_ptr<Store>* store_out, std::vector<SessionInput>* inputs);
+
 }  // namespace agenttrace
 
 #endif  // AGENTTRACE_TOOLS_SELECT_H_

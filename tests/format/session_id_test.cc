@@ -42,5 +42,60 @@ TEST(SessionIdTest, RejectsMalformedText) {
   EXPECT_TRUE(SessionId::Parse("0190B5C4-8E1A-7ABC-9DEF-0123456789AB").ok());
 }
 
+// import and import --join rewrite a recorded session: the run's facts come across, the copy's own
+// identity, label, state, counts and hashes stay.
+TEST(SessionInfoTest, CopyRunFactsCopiesTheRunAndKeepsTheCopysOwnFields) {
+  SessionInfo from;
+  from.id = SessionId::NewV7();
+  from.label = "recorded-label";
+  from.agent_name = "agent";
+  from.agent_version = "1.2";
+  from.argv = {"agent", "--task", "x"};
+  from.cwd = "/w";
+  from.home = "/h";
+  from.tmp = "/t";
+  from.host = "host";
+  from.user = "user";
+  from.kernel = "6.1";
+  from.arch = "x86_64";
+  from.start_wall_ns = 11;
+  from.end_wall_ns = 22;
+  from.exit_code = 3;
+  from.exit_signal = 9;
+  from.state = SessionState::kComplete;
+  from.event_count = 5;
+  from.chunk_count = 6;
+  from.raw_bytes = 7;
+  from.stored_bytes = 8;
+  from.head_hash[0] = 1;
+  from.env_names = {"PATH", "TOKEN"};
+  from.secret_env_names = {"TOKEN"};
+  from.recorder = "ptrace";
+  from.head_signature = "sig";
+  from.signer_key = "key";
+
+  SessionInfo to;
+  to.id = SessionId::NewV7();
+  to.label = "copy-label";
+  to.state = SessionState::kRecording;
+  to.event_count = 50;
+  to.head_hash[0] = 2;
+  const SessionInfo before = to;
+  CopyRunFacts(from, &to);
+
+  SessionInfo want = from;
+  want.id = before.id;
+  want.label = before.label;
+  want.state = before.state;
+  want.event_count = before.event_count;
+  want.chunk_count = before.chunk_count;
+  want.raw_bytes = before.raw_bytes;
+  want.stored_bytes = before.stored_bytes;
+  want.head_hash = before.head_hash;
+  want.head_signature = before.head_signature;
+  want.signer_key = before.signer_key;
+  EXPECT_EQ(to, want);
+}
+
 }  // namespace
 }  // namespace agenttrace

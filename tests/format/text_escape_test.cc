@@ -56,5 +56,27 @@ TEST(TextEscapeTest, UnescapeRejectsMalformedEscapes) {
   EXPECT_EQ(*upper, "\xff");
 }
 
+// Cut lengths (chrome trace and OTLP names, event text, timeline records) never split a character.
+TEST(Utf8PrefixTest, NeverSplitsASequence) {
+  const std::string s = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";  // a, e-acute (2), euro (3), emoji (4)
+  EXPECT_EQ(Utf8Prefix(s, 100), s);
+  EXPECT_EQ(Utf8Prefix(s, s.size()), s);
+  EXPECT_EQ(Utf8Prefix(s, 0), "");
+  EXPECT_EQ(Utf8Prefix(s, 1), "a");
+  EXPECT_EQ(Utf8Prefix(s, 2), "a");
+  EXPECT_EQ(Utf8Prefix(s, 3), "a\xC3\xA9");
+  EXPECT_EQ(Utf8Prefix(s, 5), "a\xC3\xA9");
+  EXPECT_EQ(Utf8Prefix(s, 6), "a\xC3\xA9\xE2\x82\xAC");
+  EXPECT_EQ(Utf8Prefix(s, 9), "a\xC3\xA9\xE2\x82\xAC");
+  EXPECT_EQ(Utf8Prefix("\x80\x80\x80", 2), "");  // stray continuation bytes: nothing to keep whole
+}
+
+TEST(Utf8PrefixTest, WithEllipsisMarksOnlyACut) {
+  EXPECT_EQ(Utf8PrefixWithEllipsis("abc", 3), "abc");
+  EXPECT_EQ(Utf8PrefixWithEllipsis("abcd", 3), "abc...");
+  EXPECT_EQ(Utf8PrefixWithEllipsis("a\xC3\xA9", 2), "a...");
+  EXPECT_EQ(Utf8PrefixWithEllipsis("abc", 0), "...");
+}
+
 }  // namespace
 }  // namespace agenttrace

@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "format/event_json.h"
 #include "format/store.h"
 #include "tests/mcp/shell_run.h"
 #include "recorder/event_socket.h"
@@ -346,6 +347,15 @@ TEST_F(McpCliTest, EmitOutsideARecording) {
   RunResult gone = RunShell(kBin + " emit --socket /nonexistent/sock --kind annotation --text x");
   EXPECT_EQ(gone.status, 2);
   EXPECT_NE(gone.err.find("/nonexistent/sock"), std::string::npos);
+  // A hook payload over the JSON bound is refused before any socket is tried.
+  std::string big = R"({"hook_event_name":"PreToolUse","tool_name":"Bash"})";
+  big += std::string(kMaxJsonLineBytes + 1 - big.size(), ' ');
+  RunResult oversized = RunShell(kBin + " emit --socket /nonexistent/sock --hook claude-code", big);
+  EXPECT_EQ(oversized.status, 2);
+  EXPECT_NE(oversized.err.find("hook payload on stdin is larger than " + std::to_string(kMaxJsonLineBytes) + " bytes"),
+            std::string::npos)
+      << oversized.err;
+  EXPECT_EQ(oversized.err.find("/nonexistent/sock"), std::string::npos) << oversized.err;
 }
 
 // ---------------------------------------------------------------------------------------------

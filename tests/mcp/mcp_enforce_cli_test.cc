@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "format/decision_event.h"
+#include "format/event_json.h"
 #include "format/store.h"
 #include "tests/mcp/shell_run.h"
 #include "recorder/event_socket.h"
@@ -301,6 +302,18 @@ TEST_F(HookCliTest, AHookThatCannotDecideDenies) {
     EXPECT_EQ(DecisionOf(fw, garbage, &why), "deny") << fw;
   }
   EXPECT_EQ(Hook("cursor", policy_, ClaudePayload("Bash", {{"command", "ls"}})).status, 2);
+}
+
+// A payload over the JSON bound is not read past the bound, and the hook denies saying why.
+TEST_F(HookCliTest, AnOversizedPayloadIsDeniedNamingTheBound) {
+  std::string payload = ClaudePayload("Bash", {{"command", "ls"}});
+  payload += std::string(kMaxJsonLineBytes + 1 - payload.size(), ' ');
+  RunResult r = Hook("claude-code", policy_, payload);
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::string why;
+  EXPECT_EQ(DecisionOf("claude-code", r, &why), "deny") << r.out;
+  const std::string want = "hook payload on stdin is larger than " + std::to_string(kMaxJsonLineBytes) + " bytes";
+  EXPECT_NE(why.find(want), std::string::npos) << why;
 }
 
 // Inside a recording the hook records the call and the session decides it; a socket that answers

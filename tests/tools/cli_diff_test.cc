@@ -92,6 +92,21 @@ TEST_F(CliDiffTest, LabelsFromFilesAndFromTheStore) {
   EXPECT_EQ(by_id.exit_code, 0) << by_id.err;
 }
 
+// replay, report and policy suggest need a session: selecting none is a usage error that names the label.
+TEST_F(CliDiffTest, ReplayReportAndSuggestWithNoSessionSelectedAreUsageErrors) {
+  const std::string policy = Golden("diff-policy.yaml");
+  const std::string html = dir_ + "/none.html";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"replay", "--policy", policy, "--label", "nope", Golden("a.jsonl")},
+        std::vector<std::string>{"report", "--policy", policy, "--label", "nope", "-o", html, Golden("a.jsonl")},
+        std::vector<std::string>{"policy", "suggest", "--label", "nope", Golden("a.jsonl")}}) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("agenttrace: no sessions selected with label nope\n"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(html));
+}
+
 TEST_F(CliDiffTest, UsageCorruptAndBadPolicyExitCodes) {
   EXPECT_EQ(Run({"diff", Golden("a.jsonl")}).exit_code, 2);
   EXPECT_EQ(Run({"diff", "--label", "agent-v1", Golden("a.jsonl")}).exit_code, 2);
