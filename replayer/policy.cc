@@ -203,11 +203,9 @@ class Parser {
     switch (kind) {
       case PatternKind::kPathGlob:
       case PatternKind::kPlainGlob: {
-        auto re = GlobToRegex(p.text, DummyVars(),
-                              kind == PatternKind::kPathGlob ? GlobFlavor::kPath : GlobFlavor::kPlain);
-        if (!re.ok()) fail(re.status().message());
-        RE2 compiled(*re, RE2::Quiet);
-        if (!compiled.ok()) fail("glob \"" + p.text + "\" does not compile: " + compiled.error());
+        Status s = ValidateGlob(p.text, DummyVars(),
+                                kind == PatternKind::kPathGlob ? GlobFlavor::kPath : GlobFlavor::kPlain);
+        if (!s.ok()) fail(s.message());
         break;
       }
       case PatternKind::kRegex: {
