@@ -19,7 +19,11 @@ shift || true
 bins=("${@:-$root/build/tools/agenttrace}")
 die() { echo "bench_startup: $*" >&2; exit 1; }
 [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$n'"
-for b in "${bins[@]}"; do [[ -x "$b" ]] || die "no agenttrace binary at $b"; done
+for k in "${!bins[@]}"; do
+  b=${bins[$k]}
+  [[ -x "$b" ]] || die "no agenttrace binary at $b"
+  bins[$k]=$(cd "$(dirname "$b")" && pwd)/$(basename "$b")  # the runs start in the work directory
+done
 command -v cc >/dev/null || die "cc is required"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/agenttrace-startup.XXXXXX")
