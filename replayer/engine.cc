@@ -29,22 +29,35 @@ Result<std::string> JoinGlobs(const std::vector<PosString>& globs, const PathVar
   return re;
 }
 
-Result<std::unique_ptr<RE2>> CompileAnchored(const std::string& re) {
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  opts.set_max_mem(64 << 20);
-  auto out = std::make_unique<RE2>("^(?:" + re + ")$", opts);
-  if (!out->ok()) return Status::InvalidArgument("pattern does not compile: " + out->error());
-  return out;
-}
-
-Result<std::unique_ptr<RE2>> CompileGlobs(const std::vector<PosString>& globs, const PathVars& vars, GlobFlavor flavor) {
-  if (globs.empty()) return std::unique_ptr<RE2>();
-  AT_ASSIGN_OR_RETURN(std::string re, JoinGlobs(globs, vars, flavor));
-  return CompileAnchored(re);
-}
-
 }  // namespace
+
+// The regexes of one compilation, by pattern: matchers whose patterns are the same after ${...}
+// expansion (a list referenced by many rules, the same exclusion everywhere) share one RE2, which is
+// immutable and safe to use from many threads.
+class RegexPool {
+ public:
+  Result<std::shared_ptr<const RE2>> Anchored(const std::string& re) {
+    auto it = by_pattern_.find(re);
+    if (it != by_pattern_.end()) return it->second;
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_max_mem(64 << 20);
+    auto out = std::make_shared<const RE2>("^(?:" + re + ")$", opts);
+    if (!out->ok()) return Status::InvalidArgument("pattern does not compile: " + out->error());
+    by_pattern_.emplace(re, out);
+    return std::shared_ptr<const RE2>(std::move(out));
+  }
+  Result<std::shared_ptr<const RE2>> Globs(const std::vector<PosString>& globs, const PathVars& vars,
+                                           GlobFlavor flavor) {
+    if (globs.empty()) return std::shared_ptr<const RE2>();
+    AT_ASSIGN_OR_RETURN(std::string re, JoinGlobs(globs, vars, flavor));
+    return Anchored(re);
+  }
+  size_t size() const { return by_pattern_.size(); }
+
+ private:
+  std::unordered_map<std::string, std::shared_ptr<const RE2>> by_pattern_;
+};
 
 // Per-event lazily computed inputs of matchers.
 struct SessionEvaluator::Scratch {
@@ -117,28 +130,34 @@ class CompiledMatch {
   // bound, not JSON, nested too deep), `args` conditions hold. True for the matchers of deny and ask
   // rules and of irreversible entries, so that padding a call past the bound cannot slip it past them;
   // false for allow rules, which must see what they allow.
-  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars,
-                                                        bool unknown_args_match = false) {
+  //
+  // `paths_in_set`: the matcher is a plain rule's, whose path globs go into the RE2::Set of each class
+  // it applies to; the set answers them (BindPathSet), and no RE2 of their own is compiled.
+  static Result<std::unique_ptr<CompiledMatch>> Compile(const MatchSpec& s, const PathVars& vars, RegexPool& pool,
+                                                        bool unknown_args_match = false, bool paths_in_set = false) {
     auto m = std::unique_ptr<CompiledMatch>(new CompiledMatch());
     m->spec_ = &s;
     m->unknown_args_match_ = unknown_args_match;
     m->class_mask_ = s.class_mask;
     if (!s.paths.empty()) {
+      m->has_paths_ = true;
       AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(s.paths, vars, GlobFlavor::kPath));
-      AT_ASSIGN_OR_RETURN(m->paths_, CompileAnchored(m->paths_regex_));
+      if (!paths_in_set) {
+        AT_ASSIGN_OR_RETURN(m->paths_, pool.Anchored(m->paths_regex_));
+      }
     }
-    AT_ASSIGN_OR_RETURN(m->not_paths_, CompileGlobs(s.not_paths, vars, GlobFlavor::kPath));
-    AT_ASSIGN_OR_RETURN(m->argv_, CompileGlobs(s.argv, vars, GlobFlavor::kPlain));
-    AT_ASSIGN_OR_RETURN(m->tools_, CompileGlobs(s.tools, vars, GlobFlavor::kPlain));
-    AT_ASSIGN_OR_RETURN(m->servers_, CompileGlobs(s.servers, vars, GlobFlavor::kPlain));
-    AT_ASSIGN_OR_RETURN(m->env_, CompileGlobs(s.env, vars, GlobFlavor::kPlain));
-    AT_ASSIGN_OR_RETURN(m->not_env_, CompileGlobs(s.not_env, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->not_paths_, pool.Globs(s.not_paths, vars, GlobFlavor::kPath));
+    AT_ASSIGN_OR_RETURN(m->argv_, pool.Globs(s.argv, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->tools_, pool.Globs(s.tools, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->servers_, pool.Globs(s.servers, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->env_, pool.Globs(s.env, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->not_env_, pool.Globs(s.not_env, vars, GlobFlavor::kPlain));
     for (const MatchSpec& u : s.unless) {
-      auto cu = Compile(u, vars);
+      auto cu = Compile(u, vars, pool);
       if (!cu.ok()) return cu.status().WithContext("unless at line " + u.pos.ToString());
       m->unless_.push_back(std::move(*cu));
     }
-    AT_ASSIGN_OR_RETURN(m->text_, CompileGlobs(s.text, vars, GlobFlavor::kPlain));
+    AT_ASSIGN_OR_RETURN(m->text_, pool.Globs(s.text, vars, GlobFlavor::kPlain));
     for (const PosString& h : s.hosts) {
       AT_ASSIGN_OR_RETURN(HostPattern hp, HostPattern::Parse(h.text));
       m->hosts_.push_back(std::move(hp));
@@ -164,7 +183,7 @@ class CompiledMatch {
       } else {
         re = a.regex;
       }
-      AT_ASSIGN_OR_RETURN(arg.re, CompileAnchored(re));
+      AT_ASSIGN_OR_RETURN(arg.re, pool.Anchored(re));
       arg.text = a.glob.empty() ? "regex " + a.regex : "glob " + a.glob;
       arg.pointer_text = a.pointer;
       m->args_.push_back(std::move(arg));
@@ -174,12 +193,19 @@ class CompiledMatch {
 
   bool AppliesTo(ActionClass c) const { return class_mask_ == 0 || (class_mask_ & ClassBit(c)) != 0; }
   uint32_t class_bits() const { return class_mask_ == 0 ? ~0u : class_mask_; }
-  bool has_paths() const { return paths_ != nullptr; }
+  bool has_paths() const { return has_paths_; }
   bool has_args() const { return !args_.empty() || std::any_of(unless_.begin(), unless_.end(), [](const auto& u) {
                                     return u->has_args();
                                   }); }
   bool has_unless() const { return !unless_.empty(); }
   const std::string& paths_regex() const { return paths_regex_; }
+  // The set that holds this matcher's path globs as pattern `index` (compiled with paths_in_set).
+  void BindPathSet(const RE2::Set* set, int index) {
+    if (path_set_ == nullptr) {
+      path_set_ = set;
+      path_set_index_ = index;
+    }
+  }
 
   // Whether the action (with `path` standing for its path: the path as written or the resolved one)
   // meets every condition. `check_paths` false: the caller already knows `paths` matched. `why`, if
@@ -199,10 +225,9 @@ class CompiledMatch {
       if (failed != *spec_->failed)
         return no([&] { return std::string(failed ? "failed: the attempt failed" : "failed: the attempt succeeded"); });
     }
-    if (check_paths && paths_) {
+    if (check_paths && has_paths_) {
       if (path.empty()) return no([&] { return std::string("paths: the action has no path"); });
-      if (!RE2::FullMatch(path, *paths_))
-        return no([&] { return std::string("paths: no glob matches " + std::string(path)); });
+      if (!PathsMatch(path)) return no([&] { return std::string("paths: no glob matches " + std::string(path)); });
     }
     if (not_paths_ && !path.empty() && RE2::FullMatch(path, *not_paths_)) {
       return no([&] { return std::string("not_paths: " + std::string(path) + " is excluded"); });
@@ -302,10 +327,21 @@ class CompiledMatch {
   struct Arg {
     Json::json_pointer pointer;
     std::string pointer_text;
-    std::unique_ptr<RE2> re;
+    std::shared_ptr<const RE2> re;
     std::string text;
   };
   CompiledMatch() = default;
+
+  // Only explanations ask a plain rule's matcher about its paths (the set already chose the rules it
+  // is asked about otherwise), so the set's answer costs a vector here and spares an RE2 per rule at
+  // start-up. Both anchor the same pattern at both ends.
+  bool PathsMatch(std::string_view path) const {
+    if (paths_ != nullptr) return RE2::FullMatch(path, *paths_);
+    if (path_set_ == nullptr) return false;  // not reached: Compile binds every plain rule with paths
+    std::vector<int> hits;
+    path_set_->Match(path, &hits);
+    return std::find(hits.begin(), hits.end(), path_set_index_) != hits.end();
+  }
 
   // The first `unless` exception that some action of the event meets, or null. The action being decided
   // is checked on `path` only (the path the decision is about: a link named like an exception must not
@@ -325,8 +361,11 @@ class CompiledMatch {
   const MatchSpec* spec_ = nullptr;
   bool unknown_args_match_ = false;
   uint32_t class_mask_ = 0;
+  bool has_paths_ = false;
   std::string paths_regex_;
-  std::unique_ptr<RE2> paths_, not_paths_, argv_, tools_, servers_, env_, not_env_, text_;
+  const RE2::Set* path_set_ = nullptr;  // owned by the CompiledPolicy's RuleIndex
+  int path_set_index_ = -1;
+  std::shared_ptr<const RE2> paths_, not_paths_, argv_, tools_, servers_, env_, not_env_, text_;
   std::vector<std::unique_ptr<CompiledMatch>> unless_;
   std::vector<HostPattern> hosts_, not_hosts_;
   std::vector<PortRange> ports_;
@@ -351,6 +390,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
   cp->policy_ = &policy;
   cp->vars_ = vars;
   cp->index_ = std::make_unique<RuleIndex>();
+  RegexPool pool;
   for (int c = 0; c < kActionClassCount; ++c) {
     RE2::Options opts;
     opts.set_log_errors(false);
@@ -365,7 +405,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
     auto ctx = [&](const Status& s) { return s.WithContext(policy.source + ": rule \"" + rule.id + "\""); };
     if (rule.sequence) {
       for (const MatchSpec& step : rule.sequence->steps) {
-        auto m = CompiledMatch::Compile(step, vars, rule.decision != Decision::kAllow);
+        auto m = CompiledMatch::Compile(step, vars, pool, rule.decision != Decision::kAllow);
         if (!m.ok()) return ctx(m.status());
         cp->needs_tool_args_ = cp->needs_tool_args_ || (*m)->has_args();
         cp->seq_steps_[r].push_back(std::move(*m));
@@ -376,7 +416,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       cp->stateful_classes_.push_back(classes);
       continue;
     }
-    auto m = CompiledMatch::Compile(rule.match, vars, rule.decision != Decision::kAllow);
+    auto m = CompiledMatch::Compile(rule.match, vars, pool, rule.decision != Decision::kAllow, !rule.stateful());
     if (!m.ok()) return ctx(m.status());
     cp->rule_match_[r] = std::move(*m);
     if (rule.budget) {
@@ -394,6 +434,7 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
         int idx = pc.set->Add(cm.paths_regex(), &err);
         if (idx < 0) return ctx(Status::InvalidArgument("paths do not compile: " + err));
         pc.set_rule.push_back(static_cast<int>(r));
+        cp->rule_match_[r]->BindPathSet(pc.set.get(), idx);
       } else {
         pc.nopath_rules.push_back(static_cast<int>(r));
       }
@@ -407,18 +448,21 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       return Status::ResourceExhausted(policy.source + ": the path globs of class " +
                                        std::string(ActionClassName(static_cast<ActionClass>(c))) +
                                        " exceed the matcher's memory budget");
+    } else {
+      ++cp->regex_count_;
     }
   }
   for (const MatchSpec& irr : policy.irreversible) {
-    auto m = CompiledMatch::Compile(irr, vars, true);
+    auto m = CompiledMatch::Compile(irr, vars, pool, true);
     if (!m.ok()) return m.status().WithContext(policy.source + ": irreversible entry at line " + irr.pos.ToString());
     cp->irreversible_.push_back(std::move(*m));
   }
   if (!policy.secrets.empty()) {
-    auto s = CompileGlobs(policy.secrets, vars, GlobFlavor::kPath);
+    auto s = pool.Globs(policy.secrets, vars, GlobFlavor::kPath);
     if (!s.ok()) return s.status().WithContext(policy.source + ": secrets");
     cp->secrets_ = std::move(*s);
   }
+  cp->regex_count_ += pool.size();
   return std::shared_ptr<const CompiledPolicy>(std::move(cp));
 }
 

@@ -4,7 +4,8 @@
 //
 // Plain rules of each action class are compiled into one RE2::Set over their path globs, so an event
 // costs one DFA pass per action (plus checks of the few rules whose globs matched or that have no path
-// condition), independent of the number of path rules.
+// condition), independent of the number of path rules. Those globs get no RE2 of their own; the other
+// conditions' patterns get one RE2 per distinct pattern, shared by the matchers that use it.
 //
 // Decision for one action: the strongest decision of the matching rules (deny > ask > allow; among
 // equals the first rule in the file), else the policy's default. File actions with a symlink-resolved
@@ -55,6 +56,10 @@ class CompiledPolicy {
 
   const Policy& policy() const { return *policy_; }
   const PathVars& vars() const { return vars_; }
+  // How many regular expressions the compilation built: RE2 objects (one per distinct pattern, shared
+  // by the matchers that use it) plus one RE2::Set per action class with path rules. Plain rules'
+  // path globs live only in the sets.
+  size_t regex_count() const { return regex_count_; }
 
  private:
   friend class SessionEvaluator;
@@ -66,7 +71,8 @@ class CompiledPolicy {
   std::vector<std::vector<std::unique_ptr<CompiledMatch>>> seq_steps_;  // per rule; empty unless sequence
   std::vector<std::unique_ptr<CompiledMatch>> irreversible_;
   std::unique_ptr<RuleIndex> index_;
-  std::unique_ptr<re2::RE2> secrets_;
+  std::shared_ptr<const re2::RE2> secrets_;
+  size_t regex_count_ = 0;
   std::vector<int> stateful_rules_;
   // Per stateful rule position: the action classes any of its matchers (budget, or sequence steps)
   // can apply to. An event with none of them cannot advance or fire the rule.
@@ -83,10 +89,15 @@ class PolicyCache {
  public:
   explicit PolicyCache(const Policy* policy) : policy_(policy) {}
   Result<std::shared_ptr<const CompiledPolicy>> Get(const PathVars& vars);
+  // How many environments have been compiled.
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cache_.size();
+  }
 
  private:
   const Policy* policy_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<PathVars, std::shared_ptr<const CompiledPolicy>> cache_;
 };
 

@@ -69,8 +69,8 @@ struct Grant {
 
 class Builder {
  public:
-  Builder(const Policy& policy, const PathVars& vars, const ExistingAncestorFn& existing)
-      : policy_(policy), vars_(vars), existing_(existing) {}
+  Builder(const Policy& policy, const PathVars& vars, const ExistingAncestorFn& existing, PolicyCache* cache)
+      : policy_(policy), vars_(vars), existing_(existing), cache_(cache) {}
 
   Result<LandlockPlan> Build();
 
@@ -100,6 +100,7 @@ class Builder {
   std::map<std::string, uint64_t> grants_;
   size_t rule_ = 0;                                            // the allow rule being added
   std::map<std::string, std::map<size_t, uint64_t>> by_rule_;  // path -> rule -> rights it granted
+  PolicyCache* cache_;                                         // may be null
   std::shared_ptr<const CompiledPolicy> compiled_;             // for Replaceable
   std::map<std::string, bool> replaceable_;
   uint64_t unrestricted_ = 0;
@@ -321,7 +322,7 @@ Result<bool> Builder::Replaceable(const std::string& dir) {
   auto it = replaceable_.find(dir);
   if (it != replaceable_.end()) return it->second;
   if (compiled_ == nullptr) {
-    auto c = CompiledPolicy::Compile(policy_, vars_);
+    auto c = cache_ != nullptr ? cache_->Get(vars_) : CompiledPolicy::Compile(policy_, vars_);
     if (!c.ok()) return c.status();
     compiled_ = std::move(c).value();
   }
@@ -591,8 +592,9 @@ Result<GlobPrefix> LiteralGlobPrefix(std::string_view glob, const PathVars& vars
   return out;
 }
 
-Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars, const ExistingAncestorFn& existing) {
-  Builder b(policy, vars, existing);
+Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars, const ExistingAncestorFn& existing,
+                                  PolicyCache* cache) {
+  Builder b(policy, vars, existing, cache);
   return b.Build();
 }
 

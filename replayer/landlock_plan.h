@@ -96,9 +96,11 @@ Result<GlobPrefix> LiteralGlobPrefix(std::string_view glob, const PathVars& vars
 using ExistingAncestorFn = std::function<std::string(const std::string&)>;
 
 // Builds the plan of `policy` for a session with `vars`. InvalidArgument on a glob the policy parser
-// would have refused.
+// would have refused. The plan asks the engine whether directories are replaceable; with `cache`
+// (a cache of `policy`, may be null) it takes the compiled policy from there, so that `run` compiles
+// once for the plan and the decider when both see the same ${workspace}, ${home} and ${tmp}.
 Result<LandlockPlan> PlanLandlock(const Policy& policy, const PathVars& vars,
-                                  const ExistingAncestorFn& existing = nullptr);
+                                  const ExistingAncestorFn& existing = nullptr, PolicyCache* cache = nullptr);
 inline Result<LandlockPlan> PlanLandlock(const CompiledPolicy& compiled, const ExistingAncestorFn& existing = nullptr) {
   return PlanLandlock(compiled.policy(), compiled.vars(), existing);
 }

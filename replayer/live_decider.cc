@@ -34,6 +34,16 @@ Result<std::unique_ptr<LiveDecider>> LiveDecider::Create(std::shared_ptr<const P
       new LiveDecider(std::move(policy), std::move(compiled), vars, std::move(options)));
 }
 
+Result<std::unique_ptr<LiveDecider>> LiveDecider::Create(std::shared_ptr<const Policy> policy,
+                                                         std::shared_ptr<const CompiledPolicy> compiled,
+                                                         LiveDeciderOptions options) {
+  if (!policy || !compiled) return Status::InvalidArgument("no policy");
+  if (&compiled->policy() != policy.get()) return Status::InvalidArgument("the compiled policy is of another policy");
+  PathVars vars = compiled->vars();
+  return std::unique_ptr<LiveDecider>(
+      new LiveDecider(std::move(policy), std::move(compiled), vars, std::move(options)));
+}
+
 RequestDecision LiveDecider::Decide(const Event& request) {
   std::lock_guard lock(mu_);
   RequestDecision d;

@@ -54,6 +54,11 @@ class LiveDecider final : public RequestDecider {
   // identify the policy in events (file name, content digest).
   static Result<std::unique_ptr<LiveDecider>> Create(std::shared_ptr<const Policy> policy, const PathVars& vars,
                                                      LiveDeciderOptions options);
+  // The same with `policy` already compiled for the session's variables (compiled->vars()), e.g. by
+  // the PolicyCache that also served the Landlock plan; `compiled` must be of `policy`.
+  static Result<std::unique_ptr<LiveDecider>> Create(std::shared_ptr<const Policy> policy,
+                                                     std::shared_ptr<const CompiledPolicy> compiled,
+                                                     LiveDeciderOptions options);
 
   // Decides `request` (format/request_decider.h). A request that maps to no action class is allowed
   // with an empty rule and not recorded.

@@ -1,6 +1,7 @@
 #include "replayer/matchers.h"
 
 #include <arpa/inet.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <cctype>
@@ -117,6 +118,27 @@ Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, Glo
   }
   if (brace_depth != 0) return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unbalanced '{'");
   return out;
+}
+
+Status ValidateGlob(std::string_view glob, const PathVars& vars, GlobFlavor flavor) {
+  Result<std::string> re = GlobToRegex(glob, vars, flavor);
+  if (!re.ok()) return re.status();
+  // Outside classes every character becomes an escaped or plain ASCII literal, `.`, `[^/]`, a group or
+  // `|`: syntax RE2 always accepts, far below its memory budget at this length (the equivalence with
+  // compiling is tested on random globs in matchers_test.cc).
+  constexpr size_t kAlwaysCompilesBelow = 1024;
+  auto non_ascii = [](std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  };
+  bool may_fail = glob.size() >= kAlwaysCompilesBelow || re->size() >= 8 * kAlwaysCompilesBelow ||
+                  glob.find('[') != std::string_view::npos || non_ascii(glob) || non_ascii(vars.workspace) ||
+                  non_ascii(vars.home) || non_ascii(vars.tmp);
+  if (!may_fail) return Status::Ok();
+  RE2 compiled(*re, RE2::Quiet);
+  if (!compiled.ok()) {
+    return Status::InvalidArgument("glob \"" + std::string(glob) + "\" does not compile: " + compiled.error());
+  }
+  return Status::Ok();
 }
 
 std::string EscapeGlob(std::string_view literal) {

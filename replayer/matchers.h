@@ -47,6 +47,12 @@ enum class GlobFlavor {
 // a trailing backslash, an unknown ${variable} or nesting deeper than 16 braces.
 Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, GlobFlavor flavor);
 
+// Checks that `glob` translates (GlobToRegex with `vars`) into a pattern RE2 compiles with its
+// default options; InvalidArgument says why not. Only a character class, a byte outside ASCII (RE2
+// wants UTF-8) or a very long glob can produce a translation RE2 refuses: other globs are translated
+// and not compiled, since the compiled regex could not be used for another session's ${...} anyway.
+Status ValidateGlob(std::string_view glob, const PathVars& vars, GlobFlavor flavor);
+
 // Escapes the glob metacharacters of a literal string so that it matches itself.
 std::string EscapeGlob(std::string_view literal);
 

@@ -203,11 +203,9 @@ class Parser {
     switch (kind) {
       case PatternKind::kPathGlob:
       case PatternKind::kPlainGlob: {
-        auto re = GlobToRegex(p.text, DummyVars(),
-                              kind == PatternKind::kPathGlob ? GlobFlavor::kPath : GlobFlavor::kPlain);
-        if (!re.ok()) fail(re.status().message());
-        RE2 compiled(*re, RE2::Quiet);
-        if (!compiled.ok()) fail("glob \"" + p.text + "\" does not compile: " + compiled.error());
+        Status s = ValidateGlob(p.text, DummyVars(),
+                                kind == PatternKind::kPathGlob ? GlobFlavor::kPath : GlobFlavor::kPlain);
+        if (!s.ok()) fail(s.message());
         break;
       }
       case PatternKind::kRegex: {
@@ -264,10 +262,33 @@ class Parser {
     for (const PosString& p : it->second) out->push_back(p);
   }
 
+  // A mapping's optional keys. Looking a key up in a yaml-cpp mapping converts every key it passes,
+  // so rules and matchers look up only the few keys they have among the twenty they may have.
+  class Present {
+   public:
+    explicit Present(const YAML::Node& m) : m_(m) {
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        if (it->first.IsScalar()) keys_.push_back(it->first.Scalar());
+      }
+    }
+    // The value of `key`, or an undefined node (false) when the mapping does not have it.
+    YAML::Node operator()(const char* key) const {
+      for (const std::string& k : keys_) {
+        if (k == key) return m_[key];
+      }
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+
+   private:
+    const YAML::Node& m_;
+    std::vector<std::string> keys_;
+  };
+
   MatchSpec ParseMatch(const YAML::Node& m) {
     MatchSpec spec;
     spec.pos = PosOf(m);
-    if (YAML::Node c = m["class"]) {
+    const Present get(m);
+    if (YAML::Node c = get("class")) {
       std::vector<PosString> names = StringList(c, "class", PatternKind::kNone);
       for (const PosString& name : names) {
         auto cls = ParseActionClass(name.text);
@@ -279,19 +300,19 @@ class Parser {
         spec.class_mask |= ClassBit(*cls);
       }
     }
-    if (YAML::Node x = m["paths"]) spec.paths = StringList(x, "paths", PatternKind::kPathGlob);
-    if (YAML::Node x = m["not_paths"]) spec.not_paths = StringList(x, "not_paths", PatternKind::kPathGlob);
-    if (YAML::Node x = m["hosts"]) spec.hosts = StringList(x, "hosts", PatternKind::kHost);
-    if (YAML::Node x = m["not_hosts"]) spec.not_hosts = StringList(x, "not_hosts", PatternKind::kHost);
-    if (YAML::Node x = m["ports"]) spec.ports = StringList(x, "ports", PatternKind::kPort);
-    if (YAML::Node x = m["argv"]) spec.argv = StringList(x, "argv", PatternKind::kPlainGlob);
-    if (YAML::Node x = m["tools"]) spec.tools = StringList(x, "tools", PatternKind::kPlainGlob);
-    if (YAML::Node x = m["servers"]) spec.servers = StringList(x, "servers", PatternKind::kPlainGlob);
-    if (YAML::Node x = m["env"]) spec.env = StringList(x, "env", PatternKind::kPlainGlob);
-    if (YAML::Node x = m["not_env"]) spec.not_env = StringList(x, "not_env", PatternKind::kPlainGlob);
-    if (YAML::Node x = m["text"]) spec.text = StringList(x, "text", PatternKind::kPlainGlob);
-    if (YAML::Node x = m["failed"]) spec.failed = Bool(x, "failed");
-    if (YAML::Node x = m["args"]) {
+    if (YAML::Node x = get("paths")) spec.paths = StringList(x, "paths", PatternKind::kPathGlob);
+    if (YAML::Node x = get("not_paths")) spec.not_paths = StringList(x, "not_paths", PatternKind::kPathGlob);
+    if (YAML::Node x = get("hosts")) spec.hosts = StringList(x, "hosts", PatternKind::kHost);
+    if (YAML::Node x = get("not_hosts")) spec.not_hosts = StringList(x, "not_hosts", PatternKind::kHost);
+    if (YAML::Node x = get("ports")) spec.ports = StringList(x, "ports", PatternKind::kPort);
+    if (YAML::Node x = get("argv")) spec.argv = StringList(x, "argv", PatternKind::kPlainGlob);
+    if (YAML::Node x = get("tools")) spec.tools = StringList(x, "tools", PatternKind::kPlainGlob);
+    if (YAML::Node x = get("servers")) spec.servers = StringList(x, "servers", PatternKind::kPlainGlob);
+    if (YAML::Node x = get("env")) spec.env = StringList(x, "env", PatternKind::kPlainGlob);
+    if (YAML::Node x = get("not_env")) spec.not_env = StringList(x, "not_env", PatternKind::kPlainGlob);
+    if (YAML::Node x = get("text")) spec.text = StringList(x, "text", PatternKind::kPlainGlob);
+    if (YAML::Node x = get("failed")) spec.failed = Bool(x, "failed");
+    if (YAML::Node x = get("args")) {
       if (!x.IsSequence()) Fail(x, "`args` must be a sequence of {pointer, glob|regex}");
       for (const YAML::Node& a : x) {
         if (!a.IsMap()) Fail(a, "an args matcher must be a mapping {pointer, glob|regex}");
@@ -315,7 +336,7 @@ class Parser {
         spec.args.push_back(std::move(am));
       }
     }
-    if (YAML::Node x = m["unless"]) ParseUnless(x, &spec);
+    if (YAML::Node x = get("unless")) ParseUnless(x, &spec);
     return spec;
   }
 
@@ -339,9 +360,12 @@ class Parser {
 
   Rule ParseRule(const YAML::Node& r) {
     if (!r.IsMap()) Fail(r, "a rule must be a mapping");
-    std::set<std::string> keys = MatchKeys();
-    for (const char* k : {"id", "decision", "description", "irreversible", "sequence", "budget"}) keys.insert(k);
-    CheckKeys(r, keys, "rule");
+    static const std::set<std::string> kKeys = [] {
+      std::set<std::string> k = MatchKeys();
+      for (const char* x : {"id", "decision", "description", "irreversible", "sequence", "budget"}) k.insert(x);
+      return k;
+    }();
+    CheckKeys(r, kKeys, "rule");
     Rule rule;
     rule.pos = PosOf(r);
     if (!r["id"]) Fail(r, "a rule needs an `id`");
@@ -352,17 +376,18 @@ class Parser {
     }
     if (!r["decision"]) Fail(r, "rule \"" + rule.id + "\" needs a `decision` (allow, ask or deny)");
     rule.decision = ParseDecisionNode(r["decision"]);
-    if (YAML::Node d = r["description"]) rule.description = Scalar(d, "description");
-    if (YAML::Node i = r["irreversible"]) rule.irreversible = Bool(i, "irreversible");
+    const Present get(r);
+    if (YAML::Node d = get("description")) rule.description = Scalar(d, "description");
+    if (YAML::Node i = get("irreversible")) rule.irreversible = Bool(i, "irreversible");
     rule.match = ParseMatch(r);
-    if (YAML::Node s = r["sequence"]) {
+    if (YAML::Node s = get("sequence")) {
       for (const auto& k : MatchKeys()) {
         if (r[k]) Fail(r[k], "rule \"" + rule.id + "\": a sequence rule puts its conditions in its steps, not `" + k + "`");
       }
       if (r["budget"]) Fail(r["budget"], "rule \"" + rule.id + "\": a rule is either a sequence or a budget");
       rule.sequence = ParseSequence(s);
     }
-    if (YAML::Node b = r["budget"]) rule.budget = ParseBudget(b);
+    if (YAML::Node b = get("budget")) rule.budget = ParseBudget(b);
     return rule;
   }
 

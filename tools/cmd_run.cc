@@ -174,6 +174,9 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
   // The kernel backstop (enforce only: audit blocks nothing).
   RecordFlags record_flags = f.record;
   std::optional<PreparedLandlock> landlock;
+  // The plan and the decider compile the policy for the same directories when the session's are this
+  // process's (the usual case): once.
+  PolicyCache compiled(loaded->policy.get());
   std::string landlock_why_not = f.no_landlock ? "--no-landlock: the tracer enforces alone" : "";
   if (f.record.allow_io_uring && *mode == EnforceMode::kEnforce) {
     // A ring's operations never pass a syscall stop: nothing in them could be decided (fail closed).
@@ -188,7 +191,8 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
   }
   if (*mode == EnforceMode::kEnforce && !f.no_landlock) {
     int landlock_rc = kExitOk;
-    landlock = SetUpRunLandlock(*loaded->policy, PathVarsHere(), f.require_landlock, &landlock_rc, &landlock_why_not);
+    landlock = SetUpRunLandlock(*loaded->policy, PathVarsHere(), f.require_landlock, &landlock_rc, &landlock_why_not,
+                                &compiled);
     if (landlock_rc != kExitOk) return landlock_rc;
     if (landlock) {
       record_flags.landlock_ruleset_fd = landlock->ruleset.get();
@@ -213,8 +217,9 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
     LiveDeciderOptions lo;
     lo.mode = *mode;
     lo.record = std::move(record);
-    Result<std::unique_ptr<LiveDecider>> d =
-        LiveDecider::Create(loaded->policy, PathVars{info.cwd, info.home, info.tmp}, std::move(lo));
+    Result<std::shared_ptr<const CompiledPolicy>> cp = compiled.Get(PathVars{info.cwd, info.home, info.tmp});
+    Result<std::unique_ptr<LiveDecider>> d = cp.ok() ? LiveDecider::Create(loaded->policy, *cp, std::move(lo))
+                                                     : Result<std::unique_ptr<LiveDecider>>(cp.status());
     if (!d.ok()) {
       compile_failed = true;
       return Status::InvalidArgument(f.policy + ": " + d.status().message());

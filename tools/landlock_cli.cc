@@ -159,9 +159,9 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
 }
 
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code, std::string* why_not) {
+                                                 int* exit_code, std::string* why_not, PolicyCache* cache) {
   *exit_code = kExitOk;
-  auto lp = PlanLandlock(policy, vars, ExistingAncestor);
+  auto lp = PlanLandlock(policy, vars, ExistingAncestor, cache);
   if (!lp.ok()) {
     std::fprintf(stderr, "agenttrace: run: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
     *exit_code = kExitBadPolicy;

@@ -12,6 +12,7 @@
 
 #include "format/event.h"
 #include "recorder/landlock.h"
+#include "replayer/engine.h"
 #include "replayer/matchers.h"
 #include "replayer/policy.h"
 
@@ -29,8 +30,9 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
 // (no kernel part, or no Landlock: said on stderr, the tracer enforces alone; `*why_not` says why).
 // `*exit_code` is set to non-zero when the run must not start: --require-landlock without a usable
 // Landlock, or a failure to build the ruleset.
+// `cache` (of `policy`, may be null) serves the compiled policy the plan needs (PlanLandlock).
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code, std::string* why_not);
+                                                 int* exit_code, std::string* why_not, PolicyCache* cache = nullptr);
 
 // The "landlock" annotation of a run (docs/format.md, "Decision events"): whether the kernel backstop
 // was applied, and what it restricts, or why not.

@@ -15,7 +15,8 @@
 #   and the decisions it recorded. A workload that the policy breaks (a denied call makes it fail) is
 #   reported as such, not timed. ENFORCE=bench: a generated policy of 200 rules that allows the four
 #   workloads (default deny; the workspace, the system directories, loopback; 190 deny and ask rules
-#   on paths, hosts and programs the workloads never touch, plus a sequence and a budget).
+#   on paths, hosts and programs the workloads never touch, plus a sequence and a budget), written by
+#   bench_policy.sh.
 # COUNT=1: instead of timing, run each workload once under strace and once under agenttrace, each tracer
 #   itself under an outer `strace -o` that follows only the tracer's own (main) thread, and print per
 #   recorded event the syscalls the tracer made and its ptrace stops (each stop ends with exactly one
@@ -79,33 +80,7 @@ strace_syscalls=$(IFS=,; echo "${known[*]}")
 
 if [[ "${ENFORCE:-}" == bench ]]; then
   ENFORCE="$work/enforce-policy.yaml"
-  {
-    echo 'version: 1'
-    echo 'default: deny'
-    echo 'secrets: ["~/.ssh/**", "~/.aws/**", "**/.env"]'
-    echo 'rules:'
-    echo '  - {id: ws, decision: allow, class: [file.read, file.write, file.delete], paths: ["${workspace}/**", "${tmp}/**", "${home}/**"]}'
-    echo '  - {id: sys, decision: allow, class: [file.read, exec], paths: ["/usr/**", "/etc/**", "/lib/**", "/lib64/**", "/bin/**", "/proc/**", "/sys/**", "/dev/**"]}'
-    echo '  - {id: dev-write, decision: allow, class: file.write, paths: ["/dev/null", "/dev/tty"]}'
-    echo '  - {id: bench-bin, decision: allow, class: exec, paths: ["${tmp}/**"]}'
-    echo '  - {id: loopback, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1", "::1"]}'
-    # listen(2) names no address: at request time its event has none, so no host rule can match it.
-    echo '  - {id: listen, decision: allow, class: net.listen}'
-    echo '  - {id: no-secrets, decision: deny, class: secret.read}'
-    for i in $(seq 0 189); do
-      case $((i % 5)) in
-        0) echo "  - {id: deny-dir$i, decision: deny, class: [file.read, file.write], paths: [\"/srv/data$i/**\", \"~/private$i/**/*.{db,sqlite}\"]}" ;;
-        1) echo "  - {id: ask-hook$i, decision: ask, class: file.write, paths: [\"\${workspace}/.git/hooks$i/*\"]}" ;;
-        2) echo "  - {id: exec$i, decision: ask, class: exec, paths: [\"**/tool$i\"]}" ;;
-        3) echo "  - {id: host$i, decision: deny, class: net.connect, hosts: [\"192.0.$((i % 250)).0/24\"]}" ;;
-        4) echo "  - {id: cfg$i, decision: ask, class: file.write, paths: [\"\${home}/.config/app$i/**\"]}" ;;
-      esac
-    done
-    echo '  - id: exfil'
-    echo '    decision: deny'
-    echo '    sequence: {steps: [{class: secret.read}, {class: net.connect}], within: {events: 100}}'
-    echo '  - {id: exec-budget, decision: ask, class: exec, budget: {max: 100000}}'
-  } >"$ENFORCE"
+  "$here/bench_policy.sh" >"$ENFORCE"
   "$at" policy check "$ENFORCE" >/dev/null || die "the generated enforcement policy is invalid"
 fi
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <random>
+
 namespace agenttrace {
 namespace {
 
@@ -112,6 +114,53 @@ TEST(HostPatternTest, BadPatternsAreRejected) {
   for (std::string bad : {"", "10.0.0.0/33", "::1/129", "1.2.3.4:99999", "[::1", "a b", "10.0.0.0/8:9-1", "x/8"}) {
     EXPECT_FALSE(HostPattern::Parse(bad).ok()) << bad;
   }
+}
+
+// ValidateGlob compiles only the globs whose translation RE2 could refuse; on every other glob it must
+// agree with translating and compiling.
+bool CompilesWithRe2(const std::string& glob, const PathVars& vars, GlobFlavor f) {
+  auto re = GlobToRegex(glob, vars, f);
+  if (!re.ok()) return false;
+  RE2 compiled(*re, RE2::Quiet);
+  return compiled.ok();
+}
+
+TEST(ValidateGlobTest, AgreesWithCompilingOnRandomGlobs) {
+  const PathVars vars{"/workspace", "/home/user", "/tmp"};
+  const std::string alphabet = std::string("a0_/.*?{},[]!^-\\$~(|)+") + '\0' + "\x80\xc3\xa9\xff" + "z-{";
+  std::mt19937 rng(12);
+  int valid = 0, invalid = 0;
+  for (int n = 0; n < 30000; ++n) {
+    std::string g;
+    size_t len = rng() % 14;
+    for (size_t i = 0; i < len; ++i) g.push_back(alphabet[rng() % alphabet.size()]);
+    if (rng() % 8 == 0) g = "${workspace}/" + g;
+    for (GlobFlavor f : {GlobFlavor::kPath, GlobFlavor::kPlain}) {
+      bool want = CompilesWithRe2(g, vars, f);
+      Status got = ValidateGlob(g, vars, f);
+      ASSERT_EQ(got.ok(), want) << "glob \"" << g << "\": " << got.ToString();
+      (want ? valid : invalid)++;
+    }
+  }
+  // Both outcomes were exercised (bad ranges, invalid UTF-8, unbalanced braces, trailing backslashes).
+  EXPECT_GT(valid, 1000);
+  EXPECT_GT(invalid, 1000);
+}
+
+TEST(ValidateGlobTest, RefusesWhatRe2Refuses) {
+  const PathVars vars{"/workspace", "/home/user", "/tmp"};
+  EXPECT_FALSE(ValidateGlob("/a/[z-a]", vars, GlobFlavor::kPath).ok());  // reversed range
+  EXPECT_FALSE(ValidateGlob("/a/\xff", vars, GlobFlavor::kPath).ok());   // not UTF-8
+  EXPECT_TRUE(ValidateGlob("/a/caf\xc3\xa9/**", vars, GlobFlavor::kPath).ok());
+  EXPECT_FALSE(ValidateGlob("/a/{b", vars, GlobFlavor::kPath).ok());
+  // A session directory that is not UTF-8 is looked at too.
+  EXPECT_FALSE(ValidateGlob("${home}/x", PathVars{"/w", "/home/\xff", "/tmp"}, GlobFlavor::kPath).ok());
+  // Long globs are compiled: both a long literal and a long run of alternations.
+  std::string longer = "/" + std::string(5000, 'a');
+  EXPECT_EQ(ValidateGlob(longer, vars, GlobFlavor::kPath).ok(), CompilesWithRe2(longer, vars, GlobFlavor::kPath));
+  std::string alts;
+  for (int i = 0; i < 600; ++i) alts += "{a,?}";
+  EXPECT_EQ(ValidateGlob(alts, vars, GlobFlavor::kPath).ok(), CompilesWithRe2(alts, vars, GlobFlavor::kPath));
 }
 
 }  // namespace
