@@ -259,7 +259,7 @@ rules:
   - {id: loopback, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1"]}
   - {id: admin-port, decision: ask, class: net.connect, hosts: ["127.0.0.1:8443"]}
   - {id: lan, decision: deny, class: net.connect, hosts: ["10.0.0.0/8"]}
-  - {id: refused, decision: ask, class: net.connect, hosts: ["10.0.0.0/8"], failed: true}
+  - {id: failed-connect, decision: ask, class: net.connect, hosts: ["10.0.0.0/8"], failed: true}
   - {id: docker, decision: deny, class: net.connect, paths: ["/run/docker.sock"]}
   - {id: sockets, decision: allow, class: net.connect, paths: ["/run/**"]}
   - {id: web, decision: allow, class: net.connect, hosts: ["*.example.com"]}
