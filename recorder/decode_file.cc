@@ -29,10 +29,12 @@ void PathArg(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t addr, boo
 // After PathArg: when the path as the kernel will walk it (symlinked directories, ".." across a
 // symlink) names another object than the lexical path, records that one in *resolved. Uses the raw
 // string PathArg left in env.scratch.
+// `must_exist`: as PathResolver::KernelPath's (an open without O_CREAT).
 void KernelArg(const SyscallCall& c, DecodeEnv& env, int dirfd, bool follow_last, const std::string& lexical,
-               std::string* resolved) {
+               std::string* resolved, bool must_exist = false) {
   if (lexical.empty()) return;
-  if (env.paths->KernelPath(c.tid, dirfd, env.scratch, follow_last, &env.scratch2) && env.scratch2 != lexical) {
+  if (env.paths->KernelPath(c.tid, dirfd, env.scratch, follow_last, &env.scratch2, false, must_exist) &&
+      env.scratch2 != lexical) {
     resolved->assign(env.scratch2);
   }
 }
@@ -68,7 +70,9 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
       ev->flags = a[1];
       ev->mode = CreateMode(a[1], a[2]);
-      if (env.resolve_opens_at_entry) KernelArg(c, env, AT_FDCWD, (a[1] & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
+      if (env.resolve_opens_at_entry) {
+        KernelArg(c, env, AT_FDCWD, (a[1] & O_NOFOLLOW) == 0, ev->path, &ev->resolved, (a[1] & O_CREAT) == 0);
+      }
       break;
     case Decoder::kOpenat:
       ev->kind = EventKind::kFileOpen;
@@ -76,7 +80,7 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       ev->flags = a[2];
       ev->mode = CreateMode(a[2], a[3]);
       if (env.resolve_opens_at_entry) {
-        KernelArg(c, env, AsFd(a[0]), (a[2] & O_NOFOLLOW) == 0, ev->path, &ev->resolved);
+        KernelArg(c, env, AsFd(a[0]), (a[2] & O_NOFOLLOW) == 0, ev->path, &ev->resolved, (a[2] & O_CREAT) == 0);
       }
       break;
     case Decoder::kOpenat2: {
@@ -98,7 +102,7 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       }
       if (env.resolve_opens_at_entry && !ev->path.empty() &&
           env.paths->KernelPath(c.tid, AsFd(a[0]), env.scratch, (ev->flags & O_NOFOLLOW) == 0, &env.scratch2,
-                                in_root) &&
+                                in_root, (ev->flags & O_CREAT) == 0) &&
           env.scratch2 != ev->path) {
         ev->resolved.assign(env.scratch2);
       }

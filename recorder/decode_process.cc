@@ -50,7 +50,8 @@ void CollectPointers(DecodeEnv& env, pid_t tid, uint64_t addr, size_t max, std::
 void ExecTarget(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t flags, Event* ev) {
   std::string target;
   if (env.scratch.empty() ||
-      !env.paths->KernelPath(c.tid, dirfd, env.scratch, (flags & AT_SYMLINK_NOFOLLOW) == 0, &target)) {
+      !env.paths->KernelPath(c.tid, dirfd, env.scratch, (flags & AT_SYMLINK_NOFOLLOW) == 0, &target, false,
+                             /*must_exist=*/true)) {
     target = ev->path;
   }
   for (int depth = 0; depth < 4; ++depth) {
@@ -67,7 +68,7 @@ void ExecTarget(const SyscallCall& c, DecodeEnv& env, int dirfd, uint64_t flags,
     if (j == i) break;
     const std::string interp(buf + i, static_cast<size_t>(j - i));
     std::string next;
-    if (!env.paths->KernelPath(c.tid, AT_FDCWD, interp, true, &next)) {
+    if (!env.paths->KernelPath(c.tid, AT_FDCWD, interp, true, &next, false, /*must_exist=*/true)) {
       env.paths->Resolve(c.tid, AT_FDCWD, interp, false, &next);
     }
     target = std::move(next);

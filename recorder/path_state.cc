@@ -325,7 +325,7 @@ bool PathResolver::ExactBase(pid_t tid, bool absolute, const Contexts& kept) {
 }
 
 bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
-                              bool dirfd_is_root) {
+                              bool dirfd_is_root, bool must_exist) {
   if (path.empty() || path.size() >= sizeof(link_)) return false;
   // Split off the last component (trailing slashes belong to it: "rmdir d/" removes d).
   size_t end = path.size();
@@ -378,6 +378,7 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
     if (errno == EXDEV || errno == ELOOP) {  // a /proc magic link on the way (RESOLVE_IN_ROOT refuses them)
       return WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
     }
+    if (must_exist && (errno == ENOENT || errno == ENOTDIR)) return false;  // it will fail: lexical
   }
   if (bare) return false;  // not there yet (a create): the lexical path is the kernel's
   if (whole) {

@@ -130,8 +130,12 @@ class PathResolver {
   // call more, unless the path met one lately).
   // `dirfd_is_root`: the call walks with `dirfd` (or the cwd) as its root, as openat2's
   // RESOLVE_IN_ROOT does: "/" and absolute symlinks mean that directory.
+  // `must_exist` (with `follow_last`): the call fails unless the object exists (an open without
+  // O_CREAT, an exec). When it does not, false: the call will fail with ENOENT, and the lexical path
+  // is what a recording (which resolves only what a call opened) knows of it, so that a policy
+  // suggested from recordings decides the attempt as `run` does (docs/threat-model.md).
   bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
-                  bool dirfd_is_root = false);
+                  bool dirfd_is_root = false, bool must_exist = false);
 
   // The context cache (header comment): off by default. Turning it off forgets every context.
   void EnableContextCache(bool on);

@@ -201,33 +201,44 @@ TEST_F(EnforceTest, SecretReadThroughASymlinkIsDenied) {
 // place, and under the real directory again; then the cwd itself is moved into ~/.ssh and a bare
 // missing name opened in it. Each decision must be the kernel's path at the time, and replay must
 // re-decide each the same.
-TEST_F(EnforceTest, MissingFilesAreDecidedOnTheKernelPathAsSymlinksAndDirectoriesMove) {
+// A file that does not exist is decided on its lexical path, as replay decides a recording of the
+// same attempt (a recording resolves only what a call opened); one that exists is decided on where
+// the kernel's walk leads, whatever symlink or directory moved in between.
+TEST_F(EnforceTest, MissingFilesAreDecidedOnTheLexicalPathExistingOnesOnTheKernelPath) {
   fs::create_directories(ws_ + "/sw");
   fs::create_directories(ws_ + "/sub");
   const std::string ssh = home_ + "/.ssh";
-  CmdResult r = Run(Probe() + " read:sw/id_missing mv:sw=sw.real ln:" + ssh + "=sw read:sw/id_missing" +
+  CmdResult r = Run(Probe() + " read:sw/id_missing mv:sw=sw.real ln:" + ssh + "=sw read:sw/id_missing read:sw/id_rsa" +
                     " read:sw/nodir/id_missing mv:sw=sw.link mv:sw.real=sw read:sw/id_missing" + " cd:sub mv:" + ws_ +
                     "/sub=" + ssh + "/sub read:id_missing read:./id_missing");
   EXPECT_EQ(r.status, 0) << r.out;
   for (const char* step : {"mv:sw=sw.real", "mv:sw=sw.link", "mv:sw.real=sw", "cd:sub"}) {
     EXPECT_NE(r.out.find(std::string(step) + " -> ok"), std::string::npos) << step << "\n" << r.out;
   }
-  // Every read names a file that does not exist: ENOENT, denied or not.
-  EXPECT_EQ(r.out.find("-> errno 13"), std::string::npos) << r.out;
-  std::vector<std::string> got;  // "decision path [resolved]" of each missing-file open, in order
+  // The one existing file behind the symlink is refused; every other read names a missing file: ENOENT.
+  EXPECT_NE(r.out.find("read:sw/id_rsa -> errno 13"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("id_missing -> errno 13"), std::string::npos) << r.out;
+  std::vector<std::string> got;  // "decision path [resolved]" of each open under test, in order
   for (const Json& d : Decisions(LastSession())) {
     const Json& q = d["request"];
-    if (q.value("kind", "") != "file.open" || q.value("path", "").find("id_missing") == std::string::npos) continue;
-    std::string line = d["decision"].get<std::string>() + " " + q.value("path", "");
+    const std::string path = q.value("path", "");
+    if (q.value("kind", "") != "file.open" ||
+        (path.find("id_missing") == std::string::npos && path.find("/sw/id_rsa") == std::string::npos)) {
+      continue;
+    }
+    std::string line = d["decision"].get<std::string>() + " " + path;
     if (!q.value("resolved", "").empty()) line += " -> " + q.value("resolved", "");
     got.push_back(line);
   }
   EXPECT_EQ(got, (std::vector<std::string>{
                      "allow " + ws_ + "/sw/id_missing",
-                     "deny " + ws_ + "/sw/id_missing -> " + ssh + "/id_missing",
-                     // A missing directory behind the symlink: no parent, decided on the lexical path.
+                     // Behind the symlink to ~/.ssh: missing, so lexical (it fails with ENOENT) ...
+                     "allow " + ws_ + "/sw/id_missing",
+                     // ... existing, so where the walk leads.
+                     "deny " + ws_ + "/sw/id_rsa -> " + ssh + "/id_rsa",
                      "allow " + ws_ + "/sw/nodir/id_missing",
                      "allow " + ws_ + "/sw/id_missing",
+                     // The cwd moved into ~/.ssh: the lexical path itself is there.
                      "deny " + ssh + "/sub/id_missing",
                      "deny " + ssh + "/sub/id_missing",
                  }))
@@ -237,6 +248,37 @@ TEST_F(EnforceTest, MissingFilesAreDecidedOnTheKernelPathAsSymlinksAndDirectorie
   const Json& rd = rep["sessions"][0]["request_decisions"];
   EXPECT_GT(rd["recorded"].get<int>(), 5) << rd.dump();
   EXPECT_EQ(rd["same"], rd["recorded"]) << rd.dump();
+}
+
+// What CI promoted is what production enforces: the same attempts, recorded by `record` and decided
+// live by `run`, get the same findings from the same policy. Before, `run` resolved a missing file's
+// or program's directory through a symlink (an exec's PATH search through /usr/local/cuda ->
+// cuda-13.0) where the recording had only the lexical path, so a policy suggested from clean
+// recordings denied those attempts in production.
+TEST_F(EnforceTest, FailedAttemptsThroughASymlinkGetTheSameFindingsRecordedAndEnforced) {
+  fs::create_symlink(dir_ + "/outside", ws_ + "/lnk");
+  WritePolicy("outside.yaml", "version: 1\ndefault: allow\nrules:\n"
+                              "  - {id: not-outside, decision: deny, class: [file.read, exec], paths: [\"" +
+                                  dir_ + "/outside/**\"]}\n");
+  const std::string agent = Probe() + " read:lnk/missing.txt exec:lnk/prog-missing read:lnk/keep.txt";
+  CmdResult rec = Sh(Env() + Bin() + " record -q --store '" + store_ + "' -- " + agent);
+  EXPECT_NE(rec.out.find("read:lnk/keep.txt -> ok"), std::string::npos) << rec.out;
+  CmdResult run = Run(agent, "enforce", "outside.yaml");
+  EXPECT_NE(run.out.find("read:lnk/missing.txt -> errno 2"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("exec:lnk/prog-missing -> errno 2"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("read:lnk/keep.txt -> errno 13"), std::string::npos) << run.out;
+  Json rep = Replay("outside.yaml");
+  ASSERT_EQ(rep["sessions"].size(), 2u) << rep.dump();
+  std::vector<std::set<std::string>> findings;
+  for (const Json& s : rep["sessions"]) {
+    std::set<std::string> f;
+    for (const Json& x : s["findings"]) {
+      f.insert(x.value("decision", "") + " " + x.value("rule", "") + " " + x.value("resource", ""));
+    }
+    findings.push_back(f);
+  }
+  EXPECT_EQ(findings[0], findings[1]) << rep.dump();
+  EXPECT_EQ(findings[1].size(), 1u) << rep.dump();  // the read of keep.txt, in both
 }
 
 TEST_F(EnforceTest, RmOutsideTheWorkspaceFailsAndTheFileStays) {
