@@ -381,19 +381,8 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
     if (must_exist && (errno == ENOENT || errno == ENOTDIR)) return false;  // it will fail: lexical
   }
   if (bare) return false;  // not there yet (a create): the lexical path is the kernel's
-  if (whole) {
-    dir_part_.assign(path);
-  } else {
-    dir_part_.assign(path.substr(0, slash == 0 ? 1 : slash));
-  }
-  size_t skip = dir_part_.find_first_not_of('/');
-  const char* rel = skip == std::string::npos ? "." : dir_part_.c_str() + skip;
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = resolve;
   // The parent directory, walked by the kernel (the leaf does not exist yet, or is not followed).
-  ++lookups_;
-  int dir = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+  int dir = OpenWalkedDir(base, whole ? path : path.substr(0, slash == 0 ? 1 : slash), resolve);
   if (dir < 0 && (errno == EXDEV || errno == ELOOP)) {
     return WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
   }
@@ -409,24 +398,24 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
   return ok;
 }
 
+int PathResolver::OpenWalkedDir(int base, std::string_view dir, uint64_t resolve) {
+  dir_part_.assign(dir);
+  size_t skip = dir_part_.find_first_not_of('/');
+  const char* rel = skip == std::string::npos ? "." : dir_part_.c_str() + skip;
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = resolve;
+  ++lookups_;
+  return static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+}
+
 bool PathResolver::LexicalIsExact(int base, std::string_view path, bool follow_last, bool whole, size_t slash,
                                   uint64_t resolve) {
   // What the kernel walks: the whole path when its last component is followed or is itself a
-  // directory to walk ("d/", "d/.."), else its parent.
-  if (whole || follow_last) {
-    dir_part_.assign(path);
-  } else {
-    dir_part_.assign(path.substr(0, slash == 0 ? 1 : slash));
-  }
-  size_t skip = dir_part_.find_first_not_of('/');
-  const char* rel = skip == std::string::npos ? "." : dir_part_.c_str() + skip;
-  // O_DIRECTORY: a walk that ends on a file fails (ENOTDIR) after it, so most lookups leave no
-  // descriptor to close.
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = resolve | RESOLVE_NO_SYMLINKS;
-  ++lookups_;
-  int fd = static_cast<int>(syscall(SYS_openat2, base, rel, &how, sizeof(how)));
+  // directory to walk ("d/", "d/.."), else its parent. O_DIRECTORY: a walk that ends on a file fails
+  // (ENOTDIR) after it, so most lookups leave no descriptor to close.
+  int fd = OpenWalkedDir(base, whole || follow_last ? path : path.substr(0, slash == 0 ? 1 : slash),
+                         resolve | RESOLVE_NO_SYMLINKS);
   if (fd >= 0) {
     close(fd);
     return true;

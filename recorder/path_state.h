@@ -200,6 +200,8 @@ class PathResolver {
   uint64_t symlinked_[kSymlinkHints] = {};
 
   std::string base_;
+  // openat2(O_PATH | O_DIRECTORY) of `dir` (leading slashes dropped: from `base`), counted in lookups_.
+  int OpenWalkedDir(int base, std::string_view dir, uint64_t resolve);
   std::string dir_part_;  // KernelPath's scratch: the parent's path, then the whole path (no allocation per call)
   std::string cwd_;       // the cwd of cwd_tid_ (0: none) at this stop
   pid_t cwd_tid_ = 0;
