@@ -73,7 +73,8 @@ const std::vector<std::string>& DefaultSecretGlobs() {
   return kGlobs;
 }
 
-Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, const std::string& label) {
+Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, const std::string& label,
+                                  std::vector<std::string>* irreversible) {
   // A policy with only the secrets list: used to derive actions exactly as replay will.
   Policy base;
   base.source = "suggest";
@@ -130,6 +131,20 @@ Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, con
   o += "version: 1\ndefault: deny\n";
   o += "secrets:\n";
   for (const std::string& g : DefaultSecretGlobs()) o += "  - " + Quote(g) + "\n";
+  std::set<std::string> lasting;  // deletes the irreversible rule below will flag
+  if (auto deletes = paths.find(ActionClass::kFileDelete); deletes != paths.end()) {
+    for (const std::string& g : deletes->second) {
+      if (g.rfind("${workspace}", 0) != 0 && g.rfind("${tmp}", 0) != 0 && temp_deletes.count(g) == 0) {
+        lasting.insert(g);
+      }
+    }
+  }
+  if (!lasting.empty()) {
+    o += "# These sessions deleted files outside ${workspace} and ${tmp}: irreversible below, so the gate\n"
+         "# refuses to promote them until you decide (exempt a path in not_paths, or allow_irreversible):\n";
+    for (const std::string& g : lasting) o += "#   " + Quote(g) + "\n";
+  }
+  if (irreversible != nullptr) irreversible->assign(lasting.begin(), lasting.end());
   o += "irreversible:\n";
   o += "  - {class: file.delete, not_paths: [\"${workspace}/**\", \"${tmp}/**\"";
   // Deleting a file the session itself created is not irreversible (Python's /dev/shm/sem.*).

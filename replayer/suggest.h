@@ -26,7 +26,11 @@ const std::vector<std::string>& DefaultSecretGlobs();
 // Reads every session of `sessions` (in order) and returns the policy as YAML text. A read failure
 // of a session fails the whole suggestion (a policy must not be derived from partial evidence
 // silently).
-Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, const std::string& label);
+// `irreversible`, when given, receives the globs of what the sessions deleted outside ${workspace},
+// ${tmp} and their own temporary files: irreversible under the suggested policy, so the gate refuses
+// to promote these very sessions until someone decides (the policy says so in a comment too).
+Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, const std::string& label,
+                                  std::vector<std::string>* irreversible = nullptr);
 
 }  // namespace agenttrace
 

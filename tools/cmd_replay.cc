@@ -174,8 +174,16 @@ int RunPolicySuggest(const Cli& cli, const SuggestArgs& a) {
   if (int rc = SelectSomeSessions(cli, a.sessions, label, &store, &inputs); rc != kExitOk) return rc;
   std::stable_sort(inputs.begin(), inputs.end(),
                    [](const SessionInput& x, const SessionInput& y) { return x.info.id < y.info.id; });
-  auto yaml = SuggestPolicy(inputs, a.label);
+  std::vector<std::string> irreversible;
+  auto yaml = SuggestPolicy(inputs, a.label, &irreversible);
   if (!yaml.ok()) return ReportError(yaml.status(), "policy suggest");
+  if (!irreversible.empty()) {
+    std::fprintf(stderr,
+                 "agenttrace: policy suggest: these sessions deleted %zu path(s) outside the workspace and ${tmp} "
+                 "(e.g. %s): irreversible under the suggested policy, so the gate will not promote them until you "
+                 "decide (see the comment above `irreversible:`)\n",
+                 irreversible.size(), irreversible.front().c_str());
+  }
   if (a.output.empty()) {
     std::fwrite(yaml->data(), 1, yaml->size(), stdout);
     return kExitOk;

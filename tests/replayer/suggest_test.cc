@@ -144,6 +144,34 @@ TEST(SuggestTest, FreshRunOfTheSameTaskPasses) {
   EXPECT_EQ(r2->sessions[0].denies, 2u);
 }
 
+// npm rotates its logs in ~/.npm/_logs: a delete outside the workspace that the gate flags as
+// irreversible. The suggestion says so, in the policy and to its caller, instead of handing over a
+// policy that refuses the very sessions it came from without a word.
+TEST(SuggestTest, DeletesOutsideTheWorkspaceAreNamedAsIrreversible) {
+  std::vector<SessionInput> v;
+  v.push_back(Session(1, "/home/u/proj",
+                      {Simple(EventKind::kFileDelete, "/home/u/.npm/_logs/old-debug-0.log"),
+                       Simple(EventKind::kFileDelete, "/home/u/proj/build.log"),
+                       Simple(EventKind::kFileDelete, "/tmp/scratch.txt")}));
+  std::vector<std::string> irreversible;
+  auto yaml = SuggestPolicy(v, "npm", &irreversible);
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  ASSERT_TRUE(ParsePolicy(*yaml, "suggested.yaml").ok()) << *yaml;
+  EXPECT_EQ(irreversible, (std::vector<std::string>{"${home}/.npm/_logs/old-debug-0.log"})) << *yaml;
+  size_t note = yaml->find("# These sessions deleted files outside");
+  ASSERT_NE(note, std::string::npos) << *yaml;
+  EXPECT_LT(note, yaml->find("irreversible:\n")) << *yaml;
+  EXPECT_NE(yaml->find("#   \"${home}/.npm/_logs/old-debug-0.log\""), std::string::npos) << *yaml;
+
+  // Only workspace and ${tmp} deletes: nothing to say.
+  v.clear();
+  v.push_back(Session(2, "/home/u/proj", {Simple(EventKind::kFileDelete, "/home/u/proj/build.log")}));
+  yaml = SuggestPolicy(v, "npm", &irreversible);
+  ASSERT_TRUE(yaml.ok());
+  EXPECT_TRUE(irreversible.empty());
+  EXPECT_EQ(yaml->find("# These sessions deleted"), std::string::npos) << *yaml;
+}
+
 TEST(SuggestTest, EmptySessionsGiveAValidDenyAllPolicy) {
   std::vector<SessionInput> v;
   v.push_back(Session(1, "/w", {}));
