@@ -229,16 +229,20 @@ TEST(NormalizeTest, KeptNamesFromATemplate) {
   EXPECT_FALSE(t.KeptFromTemplate("/home/u/proj/final.txt"));
 }
 
+// The alphabets of mkstemp's XXXXXX and of Python's tempfile names.
+const std::string kMkstemp = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const std::string kPython = "abcdefghijklmnopqrstuvwxyz0123456789_";
+
+std::string RandomName(std::mt19937& rng, const std::string& alphabet, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
+  return s;
+}
+
 // Property: names made from one template with different random characters normalise alike.
 TEST(NormalizeTest, SameTemplateSameFormWhateverTheRandomCharacters) {
   std::mt19937 rng(12345);
-  const std::string kMkstemp = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  const std::string kPython = "abcdefghijklmnopqrstuvwxyz0123456789_";
-  auto random = [&](const std::string& alphabet, int n) {
-    std::string s;
-    for (int i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
-    return s;
-  };
+  auto random = [&](const std::string& alphabet, int n) { return RandomName(rng, alphabet, n); };
   struct Template {
     std::string before, alphabet, after;
     int n;
@@ -270,13 +274,7 @@ TEST(NormalizeTest, SameTemplateSameFormWhateverTheRandomCharacters) {
 // The same property for names made from a template and kept in the workspace.
 TEST(NormalizeTest, KeptTemplateNamesSameFormWhateverTheRandomCharacters) {
   std::mt19937 rng(54321);
-  const std::string kMkstemp = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  const std::string kPython = "abcdefghijklmnopqrstuvwxyz0123456789_";
-  auto random = [&](const std::string& alphabet, int n) {
-    std::string s;
-    for (int i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
-    return s;
-  };
+  auto random = [&](const std::string& alphabet, int n) { return RandomName(rng, alphabet, n); };
   struct Template {
     std::string before, alphabet, suffix;  // suffix: part of the name
     int n;
