@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/e2e/gate_fixture.h"
+#include "tests/e2e/event_lines.h"
 
 namespace agenttrace::e2e {
 namespace {
@@ -70,14 +71,7 @@ class EnforceAttackTest : public GateFixture {
     if (list.is_object() && list.contains("sessions")) id = list["sessions"].back()["id"];
     EXPECT_FALSE(id.empty()) << ls.out;
     CmdResult ex = Sh(std::string("'") + AGENTTRACE_BIN + "' export --store '" + store_ + "' --format jsonl " + id);
-    std::vector<Json> events;
-    std::istringstream in(ex.out);
-    std::string line;
-    while (std::getline(in, line)) {
-      Json j = Json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("kind")) events.push_back(j);
-    }
-    return events;
+    return e2e::EventsOfJsonLines(ex.out);
   }
 
   void WritePolicyWithTrueDenied() {

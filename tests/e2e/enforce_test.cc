@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/e2e/event_lines.h"
+
 namespace {
 
 using Json = nlohmann::json;
@@ -111,14 +113,7 @@ class EnforceTest : public ::testing::Test {
     if (list.is_object() && list.contains("sessions")) id = list["sessions"].back()["id"];
     EXPECT_FALSE(id.empty()) << ls.out;
     CmdResult ex = Sh(Bin() + " export --store '" + store_ + "' --format jsonl " + id);
-    std::vector<Json> events;
-    std::istringstream in(ex.out);
-    std::string line;
-    while (std::getline(in, line)) {
-      Json j = Json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("kind")) events.push_back(j);
-    }
-    return events;
+    return agenttrace::e2e::EventsOfJsonLines(ex.out);
   }
   // Decision events of `events`: (decision, rule, request).
   static std::vector<Json> Decisions(const std::vector<Json>& events) {
