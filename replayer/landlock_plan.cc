@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 namespace agenttrace {
 namespace {
@@ -97,6 +99,7 @@ class Builder {
   const PathVars& vars_;
   const ExistingAncestorFn& existing_;
   std::map<std::string, std::string> widened_;  // missing path -> the ancestor used instead
+  std::unordered_map<std::string, std::string> existing_at_;  // path -> existing_(path), asked once
   std::map<std::string, uint64_t> grants_;
   size_t rule_ = 0;                                            // the allow rule being added
   std::map<std::string, std::map<size_t, uint64_t>> by_rule_;  // path -> rule -> rights it granted
@@ -118,7 +121,10 @@ Result<std::vector<Grant>> Builder::Grants(const std::vector<PosString>& globs) 
     if (p->relative) continue;
     Grant grant{p->path, p->exact ? Parent(p->path) : p->path};
     if (existing_) {
-      std::string at = existing_(p->path);
+      // Many globs share a prefix (${workspace}, ${home}/.ssh...): ask the file system once per path.
+      auto known = existing_at_.find(p->path);
+      if (known == existing_at_.end()) known = existing_at_.emplace(p->path, existing_(p->path)).first;
+      const std::string& at = known->second;
       if (at != p->path) {
         // Whatever appears there later is beneath `at`, its entries included.
         widened_.emplace(p->path, at);
