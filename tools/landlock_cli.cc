@@ -159,11 +159,12 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
 }
 
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code, std::string* why_not, PolicyCache* cache) {
+                                                 int* exit_code, std::string* why_not, PolicyCache* cache,
+                                                 std::vector<std::string>* said) {
   *exit_code = kExitOk;
   auto lp = PlanLandlock(policy, vars, ExistingAncestor, cache);
   if (!lp.ok()) {
-    std::fprintf(stderr, "agenttrace: run: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
+    said->push_back("agenttrace: run: " + policy.source + ": " + lp.status().message());
     *exit_code = kExitBadPolicy;
     return std::nullopt;
   }
@@ -171,36 +172,35 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
     std::string why = lp->no_kernel_part.empty() ? "no right of the policy can be restricted" : lp->no_kernel_part;
     *why_not = why;
     if (require) {
-      std::fprintf(stderr, "agenttrace: run: --require-landlock: the policy has no kernel part (%s)\n", why.c_str());
+      said->push_back("agenttrace: run: --require-landlock: the policy has no kernel part (" + why + ")");
       *exit_code = kExitUsage;
     } else {
-      std::fprintf(stderr, "agenttrace: run: no Landlock backstop: %s; the tracer enforces alone\n", why.c_str());
+      said->push_back("agenttrace: run: no Landlock backstop: " + why + "; the tracer enforces alone");
     }
     return std::nullopt;
   }
   for (const std::string& line : DescribeWidenings(policy, lp->widenings, true)) {
-    std::fprintf(stderr, "agenttrace: run: warning: Landlock: %s\n", line.c_str());
+    said->push_back("agenttrace: run: warning: Landlock: " + line);
   }
   auto prepared = PrepareLandlock(lp->plan);
   if (!prepared.ok()) {
     bool missing = prepared.status().code() == StatusCode::kUnsupported;
     *why_not = prepared.status().message();
     if (missing && !require) {
-      std::fprintf(stderr,
-                   "agenttrace: run: warning: %s; the tracer enforces alone (paths read from the agent's memory can "
-                   "race: docs/threat-model.md); --require-landlock refuses to run without it\n",
-                   prepared.status().message().c_str());
+      said->push_back("agenttrace: run: warning: " + prepared.status().message() +
+                      "; the tracer enforces alone (paths read from the agent's memory can race: "
+                      "docs/threat-model.md); --require-landlock refuses to run without it");
       return std::nullopt;
     }
-    std::fprintf(stderr, "agenttrace: run: %s%s\n", require && missing ? "--require-landlock: " : "",
-                 prepared.status().message().c_str());
+    said->push_back(std::string("agenttrace: run: ") + (require && missing ? "--require-landlock: " : "") +
+                    prepared.status().message());
     *exit_code = kExitRecordFailed;
     return std::nullopt;
   }
   if (!prepared->ruleset.valid()) {
     *why_not = "Landlock ABI " + std::to_string(prepared->abi) + " can apply nothing of the policy's kernel part";
-    std::fprintf(stderr, "agenttrace: run: Landlock ABI %d can apply nothing of the policy's kernel part%s\n",
-                 prepared->abi, require ? "" : "; the tracer enforces alone");
+    said->push_back("agenttrace: run: Landlock ABI " + std::to_string(prepared->abi) +
+                    " can apply nothing of the policy's kernel part" + (require ? "" : "; the tracer enforces alone"));
     if (require) *exit_code = kExitRecordFailed;
     return std::nullopt;
   }
