@@ -59,6 +59,67 @@ uint32_t CreateMode(uint64_t flags, uint64_t mode) {
   return (flags & (O_CREAT | __O_TMPFILE)) ? static_cast<uint32_t>(mode & 07777) : 0;
 }
 
+// openat2's path into *out, the raw string left in env.scratch as PathArg leaves it; RESOLVE_IN_ROOT
+// walks with dirfd as "/": "/x" and a symlink to "/x" name dirfd/x. Returns whether it is in_root.
+bool Openat2Path(const SyscallCall& c, DecodeEnv& env, std::string* out) {
+  const auto& a = c.args;
+  PathArg(c, env, AsFd(a[0]), a[1], false, out);
+  open_how how{};
+  size_t size = a[3] < sizeof(how) ? a[3] : sizeof(how);
+  const bool in_root = env.mem->Read(c.tid, a[2], &how, size) && (how.resolve & RESOLVE_IN_ROOT) != 0;
+  if (in_root && !env.scratch.empty() && env.scratch[0] == '/') {
+    size_t from = env.scratch.find_first_not_of('/');
+    env.scratch.erase(0, from == std::string::npos ? env.scratch.size() : from);
+    env.paths->Resolve(c.tid, AsFd(a[0]), env.scratch, true, out);
+  }
+  return in_root;
+}
+
+// The object an open of ev->path (its raw string in env.scratch, ev->flags set) reaches, into
+// ev->resolved when it is not the lexical path: `run` asks at entry for every open; `record` asks
+// after an open that failed on an existing object (ResolveFailedOpen), so that both know the same.
+// `in_root`: an openat2 with RESOLVE_IN_ROOT (Openat2Path).
+void ResolveOpen(const SyscallCall& c, DecodeEnv& env, Event* ev, bool in_root = false) {
+  const bool follow = (ev->flags & O_NOFOLLOW) == 0, must_exist = (ev->flags & O_CREAT) == 0;
+  if (c.info->decoder == Decoder::kOpenat2) {
+    if (!ev->path.empty() && env.paths->KernelPath(c.tid, AsFd(c.args[0]), env.scratch, follow, &env.scratch2,
+                                                   in_root, must_exist) &&
+        env.scratch2 != ev->path) {
+      ev->resolved.assign(env.scratch2);
+    }
+    return;
+  }
+  KernelArg(c, env, c.info->decoder == Decoder::kOpen ? AT_FDCWD : AsFd(c.args[0]), follow, ev->path, &ev->resolved,
+            must_exist);
+}
+
+// `record` resolves an open only from the descriptor it returns. One that failed on an object that
+// exists (EACCES, EISDIR, ELOOP, EEXIST...) gets the kernel's path now, as `run` decided it at entry:
+// otherwise a policy suggested from clean recordings saw only the lexical path (the allowed side of a
+// symlinked directory) and `run` denied the same attempt. ENOENT and ENOTDIR: nothing is there, and
+// both keep the lexical path (PathResolver::KernelPath's `must_exist`). The path is read again: the
+// call is over, so the object is what it failed on unless the agent changed it meanwhile.
+void ResolveFailedOpen(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev) {
+  if (env.resolve_opens_at_entry || result >= 0 || result == -ENOENT || result == -ENOTDIR || ev->path.empty()) return;
+  std::string lexical;
+  bool in_root = false;
+  switch (c.info->decoder) {
+    case Decoder::kOpen:
+      PathArg(c, env, AT_FDCWD, c.args[0], false, &lexical);
+      break;
+    case Decoder::kOpenat:
+      PathArg(c, env, AsFd(c.args[0]), c.args[1], false, &lexical);
+      break;
+    case Decoder::kOpenat2:
+      in_root = Openat2Path(c, env, &lexical);
+      break;
+    default:
+      return;
+  }
+  if (lexical != ev->path) return;  // the buffer changed since entry: keep what the entry read
+  ResolveOpen(c, env, ev, in_root);
+}
+
 }  // namespace
 
 EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
@@ -70,42 +131,25 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       PathArg(c, env, AT_FDCWD, a[0], false, &ev->path);
       ev->flags = a[1];
       ev->mode = CreateMode(a[1], a[2]);
-      if (env.resolve_opens_at_entry) {
-        KernelArg(c, env, AT_FDCWD, (a[1] & O_NOFOLLOW) == 0, ev->path, &ev->resolved, (a[1] & O_CREAT) == 0);
-      }
+      if (env.resolve_opens_at_entry) ResolveOpen(c, env, ev);
       break;
     case Decoder::kOpenat:
       ev->kind = EventKind::kFileOpen;
       PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
       ev->flags = a[2];
       ev->mode = CreateMode(a[2], a[3]);
-      if (env.resolve_opens_at_entry) {
-        KernelArg(c, env, AsFd(a[0]), (a[2] & O_NOFOLLOW) == 0, ev->path, &ev->resolved, (a[2] & O_CREAT) == 0);
-      }
+      if (env.resolve_opens_at_entry) ResolveOpen(c, env, ev);
       break;
     case Decoder::kOpenat2: {
       ev->kind = EventKind::kFileOpen;
-      PathArg(c, env, AsFd(a[0]), a[1], false, &ev->path);
+      const bool in_root = Openat2Path(c, env, &ev->path);
       open_how how{};
       size_t size = a[3] < sizeof(how) ? a[3] : sizeof(how);
       if (env.mem->Read(c.tid, a[2], &how, size)) {
         ev->flags = how.flags;
         ev->mode = CreateMode(how.flags, how.mode);
       }
-      // RESOLVE_IN_ROOT walks with dirfd as "/": "/x" and a symlink to "/x" name dirfd/x.
-      const bool in_root = (how.resolve & RESOLVE_IN_ROOT) != 0;
-      if (in_root && !env.scratch.empty() && env.scratch[0] == '/') {
-        env.scratch.erase(0, env.scratch.find_first_not_of('/') == std::string::npos
-                                 ? env.scratch.size()
-                                 : env.scratch.find_first_not_of('/'));
-        env.paths->Resolve(c.tid, AsFd(a[0]), env.scratch, true, &ev->path);
-      }
-      if (env.resolve_opens_at_entry && !ev->path.empty() &&
-          env.paths->KernelPath(c.tid, AsFd(a[0]), env.scratch, (ev->flags & O_NOFOLLOW) == 0, &env.scratch2,
-                                in_root, (ev->flags & O_CREAT) == 0) &&
-          env.scratch2 != ev->path) {
-        ev->resolved.assign(env.scratch2);
-      }
+      if (env.resolve_opens_at_entry) ResolveOpen(c, env, ev, in_root);
       break;
     }
     case Decoder::kCreat:
@@ -309,7 +353,11 @@ EntryAction DecodeFileEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
 }
 
 void DecodeFileExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* ev) {
-  if ((c.info->flags & kFdResult) == 0 || result < 0) return;
+  if ((c.info->flags & kFdResult) == 0) return;
+  if (result < 0) {
+    ResolveFailedOpen(c, result, env, ev);
+    return;
+  }
   // The kernel's view of what was opened (symlinks followed): taken after the fact, so it is immune
   // to the tracee rewriting its path buffer between our read and the kernel's.
   if (env.paths->FdPath(c.tid, static_cast<int>(result), &env.scratch2)) {

@@ -387,6 +387,14 @@ bool PathResolver::KernelPath(pid_t tid, int dirfd, std::string_view path, bool 
     return WalkByHand(tid, base, path, follow_last, dirfd_is_root, out);
   }
   if (dir < 0) return false;
+  struct stat st;
+  if (must_exist && !whole && !follow_last && fstatat(dir, std::string(last).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+      (errno == ENOENT || errno == ENOTDIR)) {
+    // The leaf itself (not followed) is not there: the call fails with ENOENT, decided on the lexical
+    // path as a recording knows it (the same rule as the followed case above).
+    close(dir);
+    return false;
+  }
   if (whole) {
     ok = OwnFdPath(dir, out);
   } else if (OwnFdPath(dir, out)) {

@@ -130,10 +130,11 @@ class PathResolver {
   // call more, unless the path met one lately).
   // `dirfd_is_root`: the call walks with `dirfd` (or the cwd) as its root, as openat2's
   // RESOLVE_IN_ROOT does: "/" and absolute symlinks mean that directory.
-  // `must_exist` (with `follow_last`): the call fails unless the object exists (an open without
-  // O_CREAT, an exec). When it does not, false: the call will fail with ENOENT, and the lexical path
-  // is what a recording (which resolves only what a call opened) knows of it, so that a policy
-  // suggested from recordings decides the attempt as `run` does (docs/threat-model.md).
+  // `must_exist`: the call fails unless the object exists (an open without O_CREAT, an exec): with
+  // `follow_last` the object the leaf leads to, without it the leaf itself (O_NOFOLLOW). When it does
+  // not, false: the call will fail with ENOENT, and the lexical path is what a recording (which
+  // resolves only what a call opened, or an open that failed on an existing object) knows of it, so
+  // that a policy suggested from recordings decides the attempt as `run` does (docs/threat-model.md).
   bool KernelPath(pid_t tid, int dirfd, std::string_view path, bool follow_last, std::string* out,
                   bool dirfd_is_root = false, bool must_exist = false);
 

@@ -276,6 +276,39 @@ TEST_F(EnforceTest, FailedAttemptsThroughASymlinkGetTheSameFindingsRecordedAndEn
   EXPECT_EQ(findings[1].size(), 1u) << rep.dump();  // the read of keep.txt, in both
 }
 
+// The same for attempts that fail on an object that exists (a write to a directory: EISDIR; an
+// O_NOFOLLOW read of a symlink: ELOOP), which `record` resolved only when a descriptor came back,
+// and for an O_NOFOLLOW read of a missing file, which `run` resolved through the symlinked directory.
+TEST_F(EnforceTest, AttemptsThatFailOnAnExistingObjectGetTheSameFindingsRecordedAndEnforced) {
+  fs::create_symlink(dir_ + "/outside", ws_ + "/lnk");
+  fs::create_directories(dir_ + "/outside/sub");
+  fs::create_symlink("keep.txt", dir_ + "/outside/alias");
+  WritePolicy("outside.yaml", "version: 1\ndefault: allow\nrules:\n"
+                              "  - {id: not-outside, decision: deny, class: [file.read, file.write], paths: [\"" +
+                                  dir_ + "/outside/**\"]}\n");
+  const std::string agent = Probe() + " write:lnk/sub readnf:lnk/alias readnf:lnk/missing.txt";
+  CmdResult rec = Sh(Env() + Bin() + " record -q --store '" + store_ + "' -- " + agent);
+  EXPECT_NE(rec.out.find("write:lnk/sub -> errno 21"), std::string::npos) << rec.out;
+  EXPECT_NE(rec.out.find("readnf:lnk/alias -> errno 40"), std::string::npos) << rec.out;
+  EXPECT_NE(rec.out.find("readnf:lnk/missing.txt -> errno 2"), std::string::npos) << rec.out;
+  CmdResult run = Run(agent, "enforce", "outside.yaml");
+  EXPECT_NE(run.out.find("write:lnk/sub -> errno 13"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("readnf:lnk/alias -> errno 13"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("readnf:lnk/missing.txt -> errno 2"), std::string::npos) << run.out;
+  Json rep = Replay("outside.yaml");
+  ASSERT_EQ(rep["sessions"].size(), 2u) << rep.dump();
+  std::vector<std::set<std::string>> findings;
+  for (const Json& s : rep["sessions"]) {
+    std::set<std::string> f;
+    for (const Json& x : s["findings"]) {
+      f.insert(x.value("decision", "") + " " + x.value("rule", "") + " " + x.value("resource", ""));
+    }
+    findings.push_back(f);
+  }
+  EXPECT_EQ(findings[0], findings[1]) << rep.dump();
+  EXPECT_EQ(findings[0].size(), 2u) << rep.dump();  // the directory and the symlink; not the missing file
+}
+
 TEST_F(EnforceTest, RmOutsideTheWorkspaceFailsAndTheFileStays) {
   std::ofstream(ws_ + "/scratch.txt") << "x\n";
   CmdResult r = Run("sh -c \"rm -f '" + dir_ + "/outside/keep.txt'; echo rm=\\$?; rm scratch.txt; echo ws=\\$?\"");

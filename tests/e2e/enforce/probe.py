@@ -1,6 +1,7 @@
 # A tiny agent for the enforcement tests: each argument is one action, and the outcome of each is
 # printed as "ACTION TARGET -> ok" or "-> errno N", so the test compares what the agent itself saw.
 #   read:PATH  write:PATH  connect:HOST:PORT  exec:PATH  cd:DIR  mv:FROM=TO  ln:TARGET=LINK (a symlink)
+#   readnf:PATH (a read that does not follow a symlink in the last component: O_NOFOLLOW)
 import os
 import socket
 import sys
@@ -11,6 +12,8 @@ for arg in sys.argv[1:]:
         if what == "read":
             with open(target, "rb") as f:
                 f.read()
+        elif what == "readnf":
+            os.close(os.open(target, os.O_RDONLY | os.O_NOFOLLOW))
         elif what == "write":
             with open(target, "w") as f:
                 f.write("x\n")
