@@ -936,6 +936,8 @@ void Tracer::ApplyDeny(pid_t tid, ThreadState* t, int err, bool refusal) {
   if (options_.test_fail_skip_writes) {
     errno = EIO;
     written = false;
+  } else if (options_.test_skip_not_held) {
+    written = true;  // and the call stays in place: FinishDenied must see that it ran
   } else {
     written = ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0 && ptrace(PTRACE_GETREGS, tid, nullptr, &check) == 0 &&
               check.orig_rax == static_cast<unsigned long long>(-1);

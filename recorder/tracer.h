@@ -97,6 +97,10 @@ struct TracerOptions {
   // (FailEnforcement). It can only make the tracer kill the agent, never let a call through; tools/
   // never sets it (no flag or variable reaches it).
   bool test_fail_skip_writes = false;
+  // Test-only fault injection: the register writes that skip a denied call report success but leave
+  // the call in place, as a kernel that ignored the skip would, so that tests reach the check at the
+  // exit stop (FinishDenied), which must kill the agent. tools/ never sets it either.
+  bool test_skip_not_held = false;
 };
 
 struct SpawnSpec {

@@ -394,6 +394,33 @@ TEST(TracerTest, PolicyDenialThatCannotBeAppliedKillsTheAgent) {
   EXPECT_EQ(open->result, -EINTR);  // never ran
 }
 
+// The skip was written and read back, yet the call ran (test-only fault: a kernel that ignored it).
+// The exit stop sees a result that is not the denial's: the agent is killed there, before it can use
+// what the call gave it, and the session says so.
+TEST(TracerTest, DenialWhoseSkipDidNotHoldKillsTheAgentAtTheExitStop) {
+  DenyHostname decider;
+  TracerOptions opts;
+  opts.decider = &decider;
+  opts.test_skip_not_held = true;
+  Recording rec = Record({"/bin/sh", "-c", "cat /etc/hostname; /bin/true; exit 0"}, opts);
+  ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
+  EXPECT_EQ(rec.outcome->signal, SIGKILL) << "exit " << rec.outcome->exit_code;
+  EXPECT_TRUE(rec.outcome->enforcement_failed);
+  EXPECT_NE(rec.outcome->enforcement_failure.find("the denied call was not skipped (result "), std::string::npos)
+      << rec.outcome->enforcement_failure;
+  const Event* failed = nullptr;
+  for (const Event& e : rec.events) {
+    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") failed = &e;
+    // Nothing after the open: the shell never went on to its next command.
+    EXPECT_FALSE(e.kind == EventKind::kExec && e.path == "/bin/true") << "the agent ran on after the failed denial";
+  }
+  ASSERT_NE(failed, nullptr);
+  EXPECT_NE(failed->json.find("\"rule\":\"no-hostname\""), std::string::npos) << failed->json;
+  const Event* open = FindOpen(rec.events, "/etc/hostname");
+  ASSERT_NE(open, nullptr);
+  EXPECT_EQ(open->result, -EACCES);  // what the agent was to see
+}
+
 // Timestamps and extended attributes are file.chmod events with a kMeta* flag (and the attribute's
 // name in path2), on the path the call acts on: NULL and "" (AT_EMPTY_PATH) mean the descriptor's
 // file, the l* forms and AT_SYMLINK_NOFOLLOW do not follow the link, the others record where it leads.
