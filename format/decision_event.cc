@@ -98,9 +98,9 @@ void AppendDecisionEvent(const Event& request, const RequestDecision& decision, 
     e->mono_ns = Now(CLOCK_MONOTONIC);
     e->wall_ns = Now(CLOCK_REALTIME);
   }
-  // Built by hand on the tracer's hot path, with the keys in the order nlohmann's dump() gave them
-  // (sorted), so that the bytes are those of earlier versions. The request goes in its compact form:
-  // its pid, tid and times are the annotation's own (ParseDecisionEvent puts them back).
+  // Built by hand on a hot path (the writer thread of `agenttrace run`, once per decided request), with the keys in the
+  // order nlohmann's dump() gave them (sorted), so that the bytes are those of earlier versions. The request goes in
+  // its compact form: its pid, tid and times are the annotation's own (ParseDecisionEvent puts them back).
   std::string& j = e->json;
   j.assign("{\"decision\":");
   AppendDumpString(RequestVerdictName(decision.verdict), &j);
@@ -113,6 +113,16 @@ void AppendDecisionEvent(const Event& request, const RequestDecision& decision, 
   j += ",\"request\":";
   AppendRequestJson(request, &j);
   j += '}';
+}
+
+void DecisionRecorder::Record(const Event& request, const RequestDecision& d, EnforceMode mode, Event* scratch) const {
+  if (decision) {
+    decision(request, d, mode);
+    return;
+  }
+  if (!event) return;
+  AppendDecisionEvent(request, d, mode, scratch);
+  event(*scratch);
 }
 
 bool IsDecisionEvent(const Event& e) { return e.kind == EventKind::kAnnotation && e.text == kDecisionText; }

@@ -2,8 +2,9 @@
 // events"). They are annotations with a fixed `text` and a JSON object in `json`, so a session
 // recorded under `run` needs no new event kind and older readers show them as notes:
 //
-//   "decision"          one per decided request, appended while the decider's lock is held, so their
-//                       order in the session is the order in which the live evaluator saw the requests.
+//   "decision"          one per decided request, queued while the decider's lock is held, so their
+//                       order in the session is the order in which the live evaluator saw the requests
+//                       (under `run` the writer thread builds them: DecisionRecorder below).
 //                       json: {"decision","error"?,"mode","reason"?,"rule","request":{event as known
 //                       at request time, in the JSON-lines form without ts_ns, mono_ns, pid, tid,
 //                       env_names, syscall_nr, arch and args (AppendRequestJson): the annotation's own pid,
@@ -22,9 +23,12 @@
 #ifndef AGENTTRACE_FORMAT_DECISION_EVENT_H_
 #define AGENTTRACE_FORMAT_DECISION_EVENT_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "format/event.h"
 #include "format/request_decider.h"
@@ -51,6 +55,37 @@ std::optional<RequestVerdict> ParseRequestVerdict(std::string_view name);
 Event MakeDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode);
 // The same into *out, reusing its strings' capacity (the per-request path of the live decider).
 void AppendDecisionEvent(const Event& request, const RequestDecision& decision, EnforceMode mode, Event* out);
+
+// Where a live decider records its events (LiveDeciderOptions::record, EnforceOptions::start). `event`
+// takes any event (a reload; the caller's own "enforcement"). `decision`, when set, takes each decision
+// as its parts, so that the receiver can build the "decision" event later and off the deciding thread
+// (AsyncSessionWriter::AppendDecision builds it on the writer thread, in queue order: the agent waits
+// in its stop while the tracer decides); unset, Record builds the event and gives it to `event`. Both
+// are called with the decider's lock held and must not call back into the decider.
+struct DecisionRecorder {
+  using EventFn = std::function<void(const Event&)>;
+  using DecisionFn = std::function<void(const Event& request, const RequestDecision& decision, EnforceMode mode)>;
+
+  DecisionRecorder() = default;
+  DecisionRecorder(EventFn event_fn, DecisionFn decision_fn)
+      : event(std::move(event_fn)), decision(std::move(decision_fn)) {}
+  // A plain event callback: decisions reach it built. Implicit, so that `record = [](const Event&){...}`
+  // keeps working for the recorders that need nothing more.
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, DecisionRecorder> &&
+                                                    std::is_invocable_v<F&, const Event&>>>
+  DecisionRecorder(F event_fn) : event(std::move(event_fn)) {}  // NOLINT(google-explicit-constructor)
+
+  explicit operator bool() const { return event || decision; }
+  void operator()(const Event& e) const {
+    if (event) event(e);
+  }
+  // Records the decision on `request`: through `decision` when set; else built into `*scratch` (reused
+  // by the caller) with AppendDecisionEvent and given to `event`.
+  void Record(const Event& request, const RequestDecision& d, EnforceMode mode, Event* scratch) const;
+
+  EventFn event;
+  DecisionFn decision;
+};
 
 struct DecisionRecord {
   RequestDecision decision;

@@ -33,6 +33,10 @@ class RequestDecider {
   // no result yet; for a tool: the tool.call). Called once per request, in the order the requests
   // happen in the session; stateful rules (sequences, budgets) advance here. Thread-safe.
   virtual RequestDecision Decide(const Event& request) = 0;
+  // The same into `*out`, which the caller reuses from request to request so that its strings keep
+  // their capacity: the tracer's per-request path, where a malloc per decision is measurable
+  // (docs/benchmarks.md). Every field of `*out` is overwritten. The default calls Decide.
+  virtual void DecideInto(const Event& request, RequestDecision* out) { *out = Decide(request); }
 };
 
 // Answers an `ask`: a fixed answer, a human at the terminal, or a program. May block for as long

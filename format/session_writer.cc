@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "format/chunk_codec.h"
@@ -34,6 +35,11 @@ uint64_t EventCapacityBytes(const Event& e) {
 
 int64_t NowWallNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t NowMonoNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -99,9 +105,7 @@ class SessionWriterImpl final : public SessionWriter {
     Event gap;
     gap.kind = EventKind::kGap;
     gap.wall_ns = NowWallNs();
-    gap.mono_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count();
+    gap.mono_ns = NowMonoNs();
     gap.size = static_cast<int64_t>(total);
     gap.text = std::string(why);
     gap.duration_ns = duration_ns;
@@ -241,6 +245,8 @@ class SessionWriterImpl final : public SessionWriter {
 // Producers copy events into `pending_` (Event objects are reused, so their strings keep capacity);
 // the thread swaps `pending_` with `batch_`, appends the batch to the SessionWriter without holding
 // `mu_`, and flushes when the oldest uncommitted event is commit_interval_ms old or a flush is due.
+// A decision is queued as its request and verdict, and its event is built by the thread when it
+// reaches it in the batch: the same bytes in the same place as if the producer had built it.
 class AsyncSessionWriterImpl final : public AsyncSessionWriter {
  public:
   static constexpr size_t kBatch = 1024;        // wake the thread when this many events wait
@@ -262,7 +268,44 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
   Status Append(const Event& event) override {
     const uint64_t bytes = EventStringBytes(event);
     if (bytes > kMaxEventDecodedBytes) return OversizedEvent(bytes);
-    const uint64_t cost = bytes + sizeof(Event);
+    return Enqueue(bytes + sizeof(Queued), [&](Queued& q) {
+      q.event = event;  // copy-assignment reuses the strings' capacity
+      q.decision = false;
+    });
+  }
+
+  Status AppendDecision(const Event& request, const RequestDecision& decision, EnforceMode mode) override {
+    // What the queue holds until the thread formats it: the request's strings and the decision's.
+    const uint64_t cost = EventStringBytes(request) + decision.rule.size() + decision.reason.size() + sizeof(Queued);
+    // A request without times is stamped when decided, not when written (as AppendDecisionEvent does).
+    std::optional<Event> stamped;
+    const Event* req = &request;
+    if (request.mono_ns == 0) {
+      stamped = request;
+      stamped->mono_ns = NowMonoNs();
+      stamped->wall_ns = NowWallNs();
+      req = &*stamped;
+    }
+    return Enqueue(cost, [&](Queued& q) {
+      q.event = *req;
+      q.decision = true;
+      q.verdict = decision;
+      q.mode = mode;
+    });
+  }
+
+ private:
+  // One queued item: an event, or a decision whose event the thread builds.
+  struct Queued {
+    Event event;            // the event; for a decision, the request decided
+    bool decision = false;  // store the decision event of `event`, not `event`
+    EnforceMode mode = EnforceMode::kEnforce;
+    RequestDecision verdict;
+  };
+
+  // Waits for room (count and byte bounds), then fills the next slot with `fill` under mu_.
+  template <typename Fill>
+  Status Enqueue(uint64_t cost, const Fill& fill) {
     std::unique_lock lock(mu_);
     // Bounded by count and by bytes; an event alone in the queue is always taken, so that one larger
     // than the byte bound does not wait forever.
@@ -276,17 +319,15 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
     }
     if (stop_ || exited_) return Status::InvalidArgument("session " + id_.ToString() + " is finished");
     if (pending_n_ == 0) pending_since_ = Clock::now();
-    if (pending_n_ < pending_.size()) {
-      pending_[pending_n_] = event;  // copy-assignment reuses the strings' capacity
-    } else {
-      pending_.push_back(event);
-    }
+    if (pending_n_ == pending_.size()) pending_.emplace_back();
+    fill(pending_[pending_n_]);
     ++pending_n_;
     pending_bytes_ += cost;
     if (thread_waiting_ && (pending_n_ == 1 || pending_n_ == kBatch)) work_cv_.notify_one();
     return Status::Ok();
   }
 
+ public:
   void UpdateInfo(const std::function<void(SessionInfo*)>& fn) override {
     std::lock_guard lock(writer_mu_);
     writer_->UpdateInfo(fn);
@@ -366,9 +407,12 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
 
   // Reused events keep their strings' capacity; drop it where it is large, or 2 x kMaxPending slots
   // could each hold on to a once-large event long after the byte bound let it through.
-  static void DropLargeCapacity(std::vector<Event>& events, size_t n) {
+  static void DropLargeCapacity(std::vector<Queued>& items, size_t n) {
     for (size_t i = 0; i < n; ++i) {
-      if (EventCapacityBytes(events[i]) > kKeepCapacityBytes) events[i] = Event();
+      Queued& q = items[i];
+      if (EventCapacityBytes(q.event) + q.verdict.rule.capacity() + q.verdict.reason.capacity() > kKeepCapacityBytes) {
+        q = Queued();
+      }
     }
   }
 
@@ -408,9 +452,18 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
       {
         std::lock_guard wl(writer_mu_);
         for (; handed < n && st.ok(); ++handed) {
-          auto r = writer_->Append(batch_[handed]);
+          const Queued& q = batch_[handed];
+          const Event* e = &q.event;
+          if (q.decision) {
+            AppendDecisionEvent(q.event, q.verdict, q.mode, &decision_);
+            // Refused as Append refuses an oversized event: not stored, the writer goes on.
+            if (EventStringBytes(decision_) > kMaxEventDecodedBytes) continue;
+            e = &decision_;
+          }
+          auto r = writer_->Append(*e);
           if (!r.ok()) st = r.status();
         }
+        if (EventCapacityBytes(decision_) > kKeepCapacityBytes) decision_ = Event();
         if (st.ok() && flush) st = writer_->Flush();
       }
       DropLargeCapacity(batch_, n);
@@ -446,10 +499,11 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
   const Clock::duration interval_;
   const uint64_t max_pending_bytes_;
   std::mutex writer_mu_;  // serialises the thread's use of writer_ with UpdateInfo and Finish
+  Event decision_;        // guarded by writer_mu_: the decision event being built (reused)
 
   std::mutex mu_;  // guards everything below
   std::condition_variable work_cv_, space_cv_, done_cv_;
-  std::vector<Event> pending_, batch_;
+  std::vector<Queued> pending_, batch_;
   size_t pending_n_ = 0;
   uint64_t pending_bytes_ = 0;         // EventStringBytes + sizeof(Event) of the pending events
   Clock::time_point pending_since_{};  // when pending_ last became non-empty
@@ -470,6 +524,10 @@ class AsyncSessionWriterImpl final : public AsyncSessionWriter {
 };
 
 }  // namespace
+
+Status AsyncSessionWriter::AppendDecision(const Event& request, const RequestDecision& decision, EnforceMode mode) {
+  return Append(MakeDecisionEvent(request, decision, mode));
+}
 
 std::unique_ptr<SessionWriter> NewSessionWriter(std::shared_ptr<StoreCore> core, SessionInfo info,
                                                 const WriterOptions& options, UniqueFd lock) {

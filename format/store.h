@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "format/decision_event.h"
 #include "format/event.h"
 #include "format/event_sink.h"
 #include "format/event_source.h"
@@ -148,6 +149,16 @@ class AsyncSessionWriter : public EventSink {
   // Queues a copy of `event`. Returns the first error the writer thread met, if any (the event is then
   // not stored), or InvalidArgument for an event over kMaxEventDecodedBytes (the writer goes on).
   Status Append(const Event& event) override = 0;
+  // Queues the "decision" event of `request` (format/decision_event.h), taking copies of `request` and
+  // `decision`: the session holds exactly what Append(MakeDecisionEvent(request, decision, mode)) at
+  // this point would have stored, in the same place among the other events, but the JSON is built by
+  // the writer thread, off the producer's path (the tracer decides while the agent waits in its stop).
+  // The item counts towards the queue's bounds like an event, and a store failure refuses and counts
+  // it like one. A decision event over the per-event bound is not stored, as Append would refuse it;
+  // the writer thread finds that out, so the call returns OK (the default: InvalidArgument). Nothing
+  // is redacted here: `request` must be redacted already. The default builds the event in the
+  // caller's thread and Appends it.
+  virtual Status AppendDecision(const Event& request, const RequestDecision& decision, EnforceMode mode);
   virtual void UpdateInfo(const std::function<void(SessionInfo*)>& fn) = 0;
   // Waits until every event appended before the call is committed (a durability point, e.g. before
   // reporting progress to another process). Returns the first error the writer thread met.

@@ -44,10 +44,18 @@ class RedactingDecider final : public RequestDecider {
  public:
   RedactingDecider(RequestDecider* inner, const SecretScanner* secrets) : inner_(inner), secrets_(secrets) {}
   RequestDecision Decide(const Event& request) override {
-    if (request.argv.empty() && request.json.empty() && request.text.empty()) return inner_->Decide(request);
+    RequestDecision d;
+    DecideInto(request, &d);
+    return d;
+  }
+  void DecideInto(const Event& request, RequestDecision* out) override {
+    if (request.argv.empty() && request.json.empty() && request.text.empty()) {
+      inner_->DecideInto(request, out);
+      return;
+    }
     Event copy = request;
     RedactEvent(*secrets_, &copy);
-    return inner_->Decide(copy);
+    inner_->DecideInto(copy, out);
   }
 
  private:
@@ -183,7 +191,14 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   std::unique_ptr<RedactingDecider> redacting;
   if (o.enforce.has_value()) {
     RecordingSink* rec = async.get();
-    Result<RequestDecider*> decider = o.enforce->start(session_info, [rec](const Event& e) { (void)rec->AppendRedacted(e); });
+    // The requests reach the decider redacted (RedactingDecider below), and so the decisions' requests
+    // are queued without a second scan; the writer thread builds their events. A failing store is
+    // reported through the writer's failure callback.
+    DecisionRecorder record([rec](const Event& e) { (void)rec->AppendRedacted(e); },
+                            [rec](const Event& request, const RequestDecision& d, EnforceMode mode) {
+                              (void)rec->AppendRedactedDecision(request, d, mode);
+                            });
+    Result<RequestDecider*> decider = o.enforce->start(session_info, std::move(record));
     if (!decider.ok()) {
       (void)async->Finish(125, 0);
       return decider.status();

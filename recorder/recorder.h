@@ -32,12 +32,14 @@ class SigningKey;
 // Request-time enforcement of a recording (`agenttrace run`; TracerOptions::decider says how the
 // tracer applies decisions).
 struct EnforceOptions {
-  // Called once the session exists, before the agent starts, with the session's record and a function
-  // that appends an event to the session (thread-safe; not redacted again: it is for events built from
-  // the redacted requests the decider gets, and from the policy). Returns the decider
-  // for the run; it must stay valid until RunRecord returns. Its requests reach it redacted as the
-  // recorded events are, so that the decisions on record are the decisions made.
-  std::function<Result<RequestDecider*>(const SessionInfo& info, std::function<void(const Event&)> record)> start;
+  // Called once the session exists, before the agent starts, with the session's record and where to
+  // record (thread-safe; not redacted again: it is for events built from the redacted requests the
+  // decider gets, and from the policy). `record.decision` queues a decision whose event the session's
+  // writer thread builds (AsyncSessionWriter::AppendDecision); give `record` whole to the decider
+  // (LiveDeciderOptions::record). Returns the decider for the run; it must stay valid until RunRecord
+  // returns. Its requests reach it redacted as the recorded events are, so that the decisions on
+  // record are the decisions made.
+  std::function<Result<RequestDecider*>(const SessionInfo& info, DecisionRecorder record)> start;
   AskResolver* ask = nullptr;  // null: asks are denied
   EnforceMode mode = EnforceMode::kEnforce;
   // ExecAskResolver needs its helper children reaped by the tracer: RunRecord sets this.

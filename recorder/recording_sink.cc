@@ -81,6 +81,13 @@ Status RecordingSink::Append(const Event& event) {
   return inner_->Append(copy);
 }
 
+Status RecordingSink::AppendDecision(const Event& request, const RequestDecision& decision, EnforceMode mode) {
+  if (!HasRedactableField(request)) return inner_->AppendDecision(request, decision, mode);
+  Event copy = request;
+  RedactEvent(*secrets_, &copy);
+  return inner_->AppendDecision(copy, decision, mode);
+}
+
 void RecordingSink::UpdateInfo(const std::function<void(SessionInfo*)>& fn) {
   const SecretScanner* secrets = secrets_;
   inner_->UpdateInfo([&fn, secrets](SessionInfo* info) {

@@ -57,6 +57,15 @@ class RecordingSink final : public AsyncSessionWriter {
   // was decided). Redacting their JSON again would cost more than the decision and would touch the
   // request's paths, which events never have redacted.
   Status AppendRedacted(const Event& event) { return inner_->Append(event); }
+  // Queues the decision on `request` (AsyncSessionWriter::AppendDecision), redacting a copy of the
+  // request first when it has a field to redact: the decision event's JSON is built from the request's
+  // fields and the policy's rule and reason, so a redacted request gives a redacted event.
+  Status AppendDecision(const Event& request, const RequestDecision& decision, EnforceMode mode) override;
+  // The same for a request already redacted with RedactEvent (`agenttrace run` decides on the redacted
+  // request: recorder.cc's RedactingDecider), without scanning it again on the agent's critical path.
+  Status AppendRedactedDecision(const Event& request, const RequestDecision& decision, EnforceMode mode) {
+    return inner_->AppendDecision(request, decision, mode);
+  }
   // Applies `fn`, then redacts the command line it may have set.
   void UpdateInfo(const std::function<void(SessionInfo*)>& fn) override;
   Status Flush() override { return inner_->Flush(); }

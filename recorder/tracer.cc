@@ -893,7 +893,8 @@ int DenyErrno(const Event& ev) {
 }  // namespace
 
 bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
-  RequestDecision d = options_.decider->Decide(t->ev);
+  options_.decider->DecideInto(t->ev, &decision_);
+  const RequestDecision& d = decision_;
   if (d.verdict == RequestVerdict::kAllow) return true;
   if (options_.mode == EnforceMode::kAudit) {
     ++(d.verdict == RequestVerdict::kDeny ? outcome_.would_deny : outcome_.would_ask);
@@ -906,14 +907,14 @@ bool Tracer::DecideEntry(pid_t tid, ThreadState* t) {
       t->parked = true;
       t->ask_ticket = ticket;
       t->in_syscall = true;  // a death while parked closes the call (OnDeath)
-      t->decision = std::move(d);
+      t->decision = d;
       return false;  // left in its stop until OnAnswer
     }
     AskAnswer refused{false, ask_worker_ ? "deny (too many asks pending)" : "deny (no ask resolver)"};
     Emit(MakeAnswerEvent(t->ev, d, options_.mode, refused));
     ++outcome_.asks_denied;
   }
-  t->decision = std::move(d);  // named by a decision.failed event if the denial cannot be applied
+  t->decision = d;  // named by a decision.failed event if the denial cannot be applied
   ApplyDeny(tid, t, DenyErrno(t->ev), /*refusal=*/false);
   return false;
 }

@@ -274,6 +274,9 @@ class Tracer final : public ChildRunner {
 
   std::unique_ptr<AskWorker> ask_worker_;  // while Run() runs, with a decider and a resolver
   uint64_t next_ticket_ = 0;
+  // The decision being taken (DecideEntry), reused so that its strings keep their capacity: most
+  // requests are allowed, and their rule and reason are then not needed beyond the call.
+  RequestDecision decision_;
   std::mutex helpers_mu_;
   std::condition_variable helpers_cv_;
   std::unordered_map<pid_t, std::optional<int>> helpers_;  // guarded by helpers_mu_: pid -> wait status

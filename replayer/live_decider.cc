@@ -6,16 +6,22 @@ namespace agenttrace {
 
 RequestDecision ToRequestDecision(const Policy& policy, const EventVerdict& v) {
   RequestDecision d;
-  d.verdict = static_cast<RequestVerdict>(static_cast<uint8_t>(v.decision));
+  ToRequestDecision(policy, v, &d);
+  return d;
+}
+
+void ToRequestDecision(const Policy& policy, const EventVerdict& v, RequestDecision* d) {
+  d->verdict = static_cast<RequestVerdict>(static_cast<uint8_t>(v.decision));
+  d->error = false;
+  // assign() keeps the strings' capacity: no allocation per request once *d has seen the longest.
   if (v.rule >= 0 && static_cast<size_t>(v.rule) < policy.rules.size()) {
     const Rule& r = policy.rules[static_cast<size_t>(v.rule)];
-    d.rule = r.id;
-    d.reason = r.description;
+    d->rule.assign(r.id);
+    d->reason.assign(r.description);
   } else {
-    d.rule = "default";
-    d.reason = "no rule matched: the policy's default";
+    d->rule.assign("default");
+    d->reason.assign("no rule matched: the policy's default");
   }
-  return d;
 }
 
 LiveDecider::LiveDecider(std::shared_ptr<const Policy> policy, std::shared_ptr<const CompiledPolicy> compiled,
@@ -45,8 +51,14 @@ Result<std::unique_ptr<LiveDecider>> LiveDecider::Create(std::shared_ptr<const P
 }
 
 RequestDecision LiveDecider::Decide(const Event& request) {
-  std::lock_guard lock(mu_);
   RequestDecision d;
+  DecideInto(request, &d);
+  return d;
+}
+
+void LiveDecider::DecideInto(const Event& request, RequestDecision* out) {
+  std::lock_guard lock(mu_);
+  RequestDecision& d = *out;
   // Requests get their own dense sequence numbers: the session's are assigned later by the writer, and
   // `within: {events: N}` and per-events budgets count decided requests (docs/policy.md).
   scratch_ = request;
@@ -55,10 +67,12 @@ RequestDecision LiveDecider::Decide(const Event& request) {
     const EventVerdict& v = evaluator_->Evaluate(scratch_);
     if (!v.evaluated) {
       d.verdict = RequestVerdict::kAllow;
-      d.reason = "not evaluated: the request maps to no action class";
-      return d;
+      d.rule.clear();
+      d.reason.assign("not evaluated: the request maps to no action class");
+      d.error = false;
+      return;
     }
-    d = ToRequestDecision(*policy_, v);
+    ToRequestDecision(*policy_, v, &d);
   } catch (const std::exception& e) {
     d = RequestDecision{};
     d.verdict = RequestVerdict::kDeny;
@@ -77,11 +91,8 @@ RequestDecision LiveDecider::Decide(const Event& request) {
       break;
   }
   if (d.error) ++counts_.errors;
-  if (options_.record) {
-    AppendDecisionEvent(scratch_, d, options_.mode, &decision_event_);
-    options_.record(decision_event_);
-  }
-  return d;
+  // Under `agenttrace run` the writer thread builds the decision event (DecisionRecorder::decision).
+  options_.record.Record(scratch_, d, options_.mode, &decision_event_);
 }
 
 Status LiveDecider::Reload(std::shared_ptr<const Policy> policy, const std::string& name, const std::string& digest) {

@@ -36,9 +36,11 @@ namespace agenttrace {
 
 struct LiveDeciderOptions {
   EnforceMode mode = EnforceMode::kEnforce;  // only written into the decision events
-  // Records one event (decision, reload). Called with the decider's lock held: it must not call back
-  // into the decider. May be empty (nothing is recorded).
-  std::function<void(const Event&)> record;
+  // Records the decisions and reloads (format/decision_event.h). Called with the decider's lock held:
+  // it must not call back into the decider. May be empty (nothing is recorded). A plain
+  // `[](const Event&)` callback gets every event built; one with `decision` set gets the decisions as
+  // their parts and builds their events itself (`agenttrace run`: on the session's writer thread).
+  DecisionRecorder record;
 };
 
 // Decisions made so far, by verdict (evaluated requests only).
@@ -63,6 +65,8 @@ class LiveDecider final : public RequestDecider {
   // Decides `request` (format/request_decider.h). A request that maps to no action class is allowed
   // with an empty rule and not recorded.
   RequestDecision Decide(const Event& request) override;
+  // The same into the caller's reused *out (format/request_decider.h): no allocation per request.
+  void DecideInto(const Event& request, RequestDecision* out) override;
 
   // Replaces the policy for later requests and records a "policy.reload" event. On a compile failure
   // the old policy stays, the refusal is recorded and the error returned.
@@ -87,11 +91,13 @@ class LiveDecider final : public RequestDecider {
   DecisionCounts counts_;                           // guarded by mu_
   Event scratch_;                                   // guarded by mu_: the request being decided
   uint64_t next_seq_ = 0;                           // guarded by mu_: its sequence number
-  Event decision_event_;                            // guarded by mu_: its decision event (reused)
+  Event decision_event_;                            // guarded by mu_: its decision event, when built here (reused)
 };
 
 // The decision the engine's verdict `v` stands for, with the rule's id and description.
 RequestDecision ToRequestDecision(const Policy& policy, const EventVerdict& v);
+// The same into *d, overwriting every field and reusing its strings' capacity.
+void ToRequestDecision(const Policy& policy, const EventVerdict& v, RequestDecision* d);
 
 }  // namespace agenttrace
 

@@ -262,7 +262,7 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
   e.mode = *mode;
   e.ask = resolver->get();
   bool compile_failed = false;
-  e.start = [&](const SessionInfo& info, std::function<void(const Event&)> record) -> Result<RequestDecider*> {
+  e.start = [&](const SessionInfo& info, DecisionRecorder record) -> Result<RequestDecider*> {
     record(MakeEnforcementEvent(*mode, f.policy, loaded->digest));
     if (*mode == EnforceMode::kEnforce) record(MakeLandlockEvent(prep.landlock, prep.landlock_why_not));
     LiveDeciderOptions lo;

@@ -10,12 +10,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "format/decision_event.h"
+#include "format/event_json.h"
 #include "tests/e2e/event_lines.h"
 
 namespace {
@@ -596,6 +599,45 @@ TEST_F(EnforceTest, DecisionRequestsAreRedacted) {
   CmdResult ex = Sh(Bin() + " export --store '" + store_ + "' --format jsonl " + id);
   EXPECT_EQ(ex.out.find(token), std::string::npos) << "the token leaked into the session";
   EXPECT_NE(ex.out.find("--token"), std::string::npos);
+}
+
+// The decision events of a real run are built on the session's writer thread: each must hold the
+// bytes MakeDecisionEvent gives for its request and decision (as when the tracer built them), and
+// sit before the recorded event of the call it decided.
+TEST_F(EnforceTest, DecisionEventsHoldTheBytesOfMakeDecisionEventBeforeTheirCalls) {
+  std::ofstream(ws_ + "/ordered.txt") << "x\n";
+  CmdResult r = Run(Probe() + " read:" + ws_ + "/ordered.txt read:" + home_ + "/.ssh/id_rsa");
+  EXPECT_EQ(r.status, 0) << r.out;
+  CmdResult ls = Sh(Bin() + " ls --store '" + store_ + "' --json");
+  std::string id = Json::parse(ls.out).back()["id"];
+  CmdResult ex = Sh(Bin() + " export --store '" + store_ + "' --format jsonl " + id);
+  std::vector<agenttrace::Event> events;
+  std::istringstream lines(ex.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto e = agenttrace::EventFromJson(line);
+    if (e.ok()) events.push_back(std::move(*e));
+  }
+  size_t decisions = 0;
+  std::map<std::string, size_t> decided_at, opened_at;  // path -> first index
+  for (size_t i = 0; i < events.size(); ++i) {
+    const agenttrace::Event& e = events[i];
+    if (e.kind == agenttrace::EventKind::kFileOpen) opened_at.emplace(e.path, i);
+    if (!agenttrace::IsDecisionEvent(e)) continue;
+    ++decisions;
+    auto d = agenttrace::ParseDecisionEvent(e);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    agenttrace::Event rebuilt = agenttrace::MakeDecisionEvent(d->request, d->decision, d->mode);
+    EXPECT_EQ(rebuilt.json, e.json);
+    EXPECT_EQ(rebuilt.mono_ns, e.mono_ns);
+    EXPECT_EQ(rebuilt.pid, e.pid);
+    if (d->request.kind == agenttrace::EventKind::kFileOpen) decided_at.emplace(d->request.path, i);
+  }
+  EXPECT_GT(decisions, 2u);
+  for (const std::string& path : {ws_ + "/ordered.txt", home_ + "/.ssh/id_rsa"}) {
+    ASSERT_EQ(decided_at.count(path), 1u) << path;
+    ASSERT_EQ(opened_at.count(path), 1u) << path;
+    EXPECT_LT(decided_at[path], opened_at[path]) << path;
+  }
 }
 
 TEST_F(EnforceTest, InvalidPolicyExitsFour) {

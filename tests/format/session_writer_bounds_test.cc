@@ -90,6 +90,43 @@ TEST(AsyncWriterBoundsTest, ProducersBlockAtThePendingByteBoundAndNothingIsDropp
   EXPECT_EQ(stalled->appended(), static_cast<uint64_t>(kEvents));  // blocked, never dropped
 }
 
+// Decisions are queued as their requests (AppendDecision) and count towards the byte bound as events
+// do: a producer of large requests stops near the bound too.
+TEST(AsyncWriterBoundsTest, QueuedDecisionsCountTowardsThePendingByteBound) {
+  auto owned = std::make_unique<StalledWriter>();
+  StalledWriter* stalled = owned.get();
+  WriterOptions wo;
+  wo.async_max_pending_bytes = 1u << 20;
+  auto async = AsyncSessionWriter::Start(std::move(owned), wo);
+  ASSERT_TRUE(async.ok());
+  constexpr int kEvents = 100;
+  constexpr size_t kEventBytes = 64u << 10;
+  std::atomic<int> accepted{0};
+  std::thread producer([&] {
+    Event request;
+    request.kind = EventKind::kToolCall;
+    request.mono_ns = 1;
+    request.json.assign(kEventBytes, 'a');
+    const RequestDecision d{RequestVerdict::kAllow, "tools", "", false};
+    for (int i = 0; i < kEvents; ++i) {
+      AT_CHECK((*async)->AppendDecision(request, d, EnforceMode::kEnforce).ok());
+      ++accepted;
+    }
+  });
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       accepted.load() == 0 && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int held = accepted.load();
+  EXPECT_GE(held, 1);
+  EXPECT_LE(held, 2 * static_cast<int>((1u << 20) / kEventBytes) + 2) << "the queue grew past its byte bound";
+  stalled->Release();
+  producer.join();
+  ASSERT_TRUE((*async)->Finish(0, 0).ok());
+  EXPECT_EQ(stalled->appended(), static_cast<uint64_t>(kEvents));  // blocked, never dropped
+}
+
 TEST(AsyncWriterBoundsTest, AnEventAboveTheByteBoundAloneIsStillTaken) {
   auto owned = std::make_unique<StalledWriter>();
   StalledWriter* stalled = owned.get();

@@ -467,6 +467,46 @@ rules:
   EXPECT_EQ(denied_rules, (std::set<std::string>{"no-rm", "no-echo"}));
 }
 
+// Under `run` the decision events are built on the session's writer thread from the requests the
+// decider got: a token in a hook's tool input and in a nested proxy's tools/call arguments (the
+// request's json) must reach neither those events nor any other.
+TEST_F(EnforceCliTest, UnderRunSecretsInToolRequestsNeverReachTheStore) {
+  TempDir dir, store;
+  std::ofstream(dir.path() / "policy.yaml") << "version: 1\ndefault: allow\nrules:\n"
+                                               "  - {id: no-rm, decision: deny, class: tool.call, tools: [\"rm\"]}\n";
+  // Assembled from pieces so that no complete token sits in the source.
+  const std::string token = std::string("ghp_") + "RunToolToken0123456789abcdefGHIJKLMN";
+  std::ofstream(dir.path() / "payload.json")
+      << ClaudePayload("Bash", {{"command", "curl -H 'Authorization: Bearer " + token + "' https://x"}});
+  std::ofstream(dir.path() / "mcp.in")
+      << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})" << '\n'
+      << R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"token":")" << token
+      << R"("}}})" << '\n';
+  const std::string d = dir.path().string();
+  std::string agent = kBin + " hook claude-code <" + Quote(d + "/payload.json") + " >" + Quote(d + "/hook.out") + "; " +
+                      kBin + " record --mcp -- " + FAKE_MCP_SERVER + " mcp <" + Quote(d + "/mcp.in") + " >" +
+                      Quote(d + "/mcp.out");
+  RunResult r = RunShell(kBin + " run --ask deny --store " + Quote(store.path()) + " --policy " +
+                         Quote(d + "/policy.yaml") + " -- /bin/sh -c " + Quote(agent));
+  if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
+  }
+  ASSERT_EQ(r.status, 0) << r.err;
+  int tool_decisions = 0;
+  for (const Event& e : OnlySessionEvents(store.path())) {
+    std::string all = e.json + e.text + e.path;
+    for (const std::string& a : e.argv) all += a;
+    EXPECT_EQ(all.find(token), std::string::npos) << "the token leaked: " << all;
+    if (!IsDecisionEvent(e)) continue;
+    auto dec = ParseDecisionEvent(e);
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    if (dec->request.kind != EventKind::kToolCall) continue;
+    ++tool_decisions;
+    EXPECT_NE(dec->request.json.find("<secret:fp:"), std::string::npos) << dec->request.json;
+  }
+  EXPECT_EQ(tool_decisions, 2);  // the hook's and the proxy's
+}
+
 // Regression: messages the proxy cannot decide as a tools/call (a duplicate key, a batch, a float id)
 // are refused under `run` and recorded as protocol.error events with no decision event. Replay with
 // the same policy ignored them, and the tracker's own reading of the duplicate-key call (the last

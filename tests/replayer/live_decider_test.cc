@@ -182,6 +182,74 @@ TEST(LiveDeciderTest, RefusedReloadIsRecordedAndKeepsThePolicy) {
   EXPECT_EQ(d->Decide(Open("/home/u/proj/main.c", O_RDONLY, 0)).rule, "ws");
 }
 
+// `agenttrace run` records decisions as their parts (DecisionRecorder::decision) so that the writer
+// thread builds their events: the parts must build exactly the events a plain callback gets, and
+// everything else (reloads) still arrives built.
+TEST(LiveDeciderTest, DecisionCallbackGetsThePartsOfTheEventsAPlainCallbackGets) {
+  Recorded plain;
+  auto a = Make(kPolicy, plain.Options(EnforceMode::kAudit));
+  std::vector<Event> built;
+  int parts = 0;
+  LiveDeciderOptions o;
+  o.mode = EnforceMode::kAudit;
+  o.record = DecisionRecorder([&](const Event& e) { built.push_back(e); },
+                              [&](const Event& request, const RequestDecision& d, EnforceMode mode) {
+                                ++parts;
+                                built.push_back(MakeDecisionEvent(request, d, mode));
+                              });
+  auto b = Make(kPolicy, std::move(o));
+  Event spawn;
+  spawn.kind = EventKind::kProcSpawn;
+  std::vector<Event> requests = {Open("/home/u/proj/main.c", O_RDONLY, 0),
+                                 Open("/etc/shadow", O_RDONLY, 0),
+                                 spawn,
+                                 ToolCall("read_secret", "{}"),
+                                 Connect("93.184.216.34", 443),
+                                 Open("/home/u/proj/.env", O_RDONLY, 0)};
+  for (size_t i = 0; i < requests.size(); ++i) {
+    requests[i].mono_ns = requests[i].wall_ns = static_cast<int64_t>(i) + 1;  // not stamped when decided
+  }
+  for (const Event& r : requests) {
+    EXPECT_EQ(a->Decide(r).verdict, b->Decide(r).verdict);
+  }
+  ASSERT_TRUE(b->Reload(std::make_shared<const Policy>(MustParse(kPolicy)), "p.yaml", "d").ok());
+  ASSERT_TRUE(a->Reload(std::make_shared<const Policy>(MustParse(kPolicy)), "p.yaml", "d").ok());
+  EXPECT_EQ(parts, 5);  // the spawn maps to no action class: not recorded
+  ASSERT_EQ(built.size(), plain.events.size());
+  for (size_t i = 0; i < built.size(); ++i) {
+    Event want = plain.events[i], got = built[i];
+    if (IsReloadEvent(want)) {  // stamped with the time of the reload
+      EXPECT_TRUE(IsReloadEvent(got));
+      EXPECT_EQ(got.json, want.json);
+      continue;
+    }
+    EXPECT_EQ(got, want) << i;
+  }
+}
+
+// DecideInto overwrites every field of the caller's reused decision: nothing of an earlier decision
+// (a deny's rule and reason, an error) survives into the next one.
+TEST(LiveDeciderTest, DecideIntoOverwritesEveryFieldOfTheReusedDecision) {
+  Recorded ra, rb;
+  auto a = Make(kPolicy, ra.Options());
+  auto b = Make(kPolicy, rb.Options());
+  Event spawn;
+  spawn.kind = EventKind::kProcSpawn;
+  RequestDecision reused{RequestVerdict::kDeny, "stale-rule", "stale reason", true};
+  std::vector<Event> requests = {Open("/etc/shadow", O_RDONLY, 0), spawn, Open("/home/u/proj/.env", O_RDONLY, 0),
+                                 Open("/home/u/proj/main.c", O_RDONLY, 0), spawn};
+  for (Event& r : requests) r.mono_ns = r.wall_ns = 1;
+  for (const Event& r : requests) {
+    RequestDecision fresh = a->Decide(r);
+    b->DecideInto(r, &reused);
+    EXPECT_EQ(reused.verdict, fresh.verdict);
+    EXPECT_EQ(reused.rule, fresh.rule);
+    EXPECT_EQ(reused.reason, fresh.reason);
+    EXPECT_EQ(reused.error, fresh.error);
+  }
+  EXPECT_EQ(ra.events, rb.events);
+}
+
 TEST(DecisionEventTest, MalformedDecisionIsCorruption) {
   Event e;
   e.kind = EventKind::kAnnotation;

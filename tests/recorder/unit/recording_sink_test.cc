@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "format/decision_event.h"
 #include "format/store.h"
 
 namespace agenttrace {
@@ -104,6 +105,58 @@ TEST_F(RecordingSinkTest, EveryEventAndTheRecordAreRedactedOnTheWayIn) {
   EXPECT_EQ(events[1].json, "{\"url\":\"https://x\",\"headers\":{\"Authorization\":\"Bearer " + tok + "\"}}");
   EXPECT_EQ(events[2].text, "connected with " + pw);
   EXPECT_EQ(events[3].path, "/etc/ssl/ca.pem");  // paths are kept: policies match them
+}
+
+// Decisions queued as their parts (AppendDecision, built on the writer thread) are redacted on the
+// way in as every event is: the request's argv, json and text, which the decision event's JSON holds.
+// AppendRedactedDecision, for requests `agenttrace run` redacted before deciding, stores the same.
+TEST_F(RecordingSinkTest, DecisionRequestsAreRedactedOnTheWayIn) {
+  Event exec;
+  exec.kind = EventKind::kExec;
+  exec.mono_ns = 10;
+  exec.path = "/usr/bin/mysql";
+  exec.argv = {"mysql", "-pTr0ub4dor3x", "--token", kToken};
+  Event tool;
+  tool.kind = EventKind::kToolCall;
+  tool.mono_ns = 11;
+  tool.tool = "http";
+  tool.json = "{\"url\":\"https://x\",\"headers\":{\"Authorization\":\"Bearer " + kToken + "\"}}";
+  tool.text = "connected with Tr0ub4dor3x";
+  const RequestDecision deny{RequestVerdict::kDeny, "no-db", "databases are off limits", false};
+
+  auto sink = RecordingSink::Create(*store_, SessionInfo{}, scanner_.get());
+  ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+  auto pre = RecordingSink::Create(*store_, SessionInfo{}, scanner_.get());
+  ASSERT_TRUE(pre.ok()) << pre.status().ToString();
+  for (const Event* e : {&exec, &tool}) {
+    ASSERT_TRUE((*sink)->AppendDecision(*e, deny, EnforceMode::kEnforce).ok());
+    Event redacted = *e;
+    RedactEvent(*scanner_, &redacted);
+    ASSERT_TRUE((*pre)->AppendRedactedDecision(redacted, deny, EnforceMode::kEnforce).ok());
+  }
+  ASSERT_TRUE((*sink)->Finish(0, 0).ok());
+  ASSERT_TRUE((*pre)->Finish(0, 0).ok());
+
+  SessionInfo info;
+  std::vector<Event> events = ReadBack((*sink)->id(), &info);
+  std::vector<Event> pre_events = ReadBack((*pre)->id(), &info);
+  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(pre_events.size(), 2u);
+  const std::string pw = scanner_->Fingerprint("Tr0ub4dor3x"), tok = scanner_->Fingerprint(kToken);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i], pre_events[i]) << i;
+    const std::string all = events[i].json + events[i].text;
+    EXPECT_EQ(all.find("Tr0ub4dor3x"), std::string::npos) << all;
+    EXPECT_EQ(all.find(kToken), std::string::npos) << all;
+  }
+  auto e0 = ParseDecisionEvent(events[0]);
+  ASSERT_TRUE(e0.ok()) << e0.status().ToString();
+  EXPECT_EQ(e0->request.argv, (std::vector<std::string>{"mysql", "-p" + pw, "--token", tok}));
+  EXPECT_EQ(e0->request.path, "/usr/bin/mysql");
+  auto e1 = ParseDecisionEvent(events[1]);
+  ASSERT_TRUE(e1.ok()) << e1.status().ToString();
+  EXPECT_EQ(e1->request.json, "{\"url\":\"https://x\",\"headers\":{\"Authorization\":\"Bearer " + tok + "\"}}");
+  EXPECT_EQ(e1->request.text, "connected with " + pw);
 }
 
 }  // namespace
