@@ -590,20 +590,19 @@ const SessionEvaluator::Outcome* SessionEvaluator::NetOutcome(const Action& a, s
 }
 
 SessionEvaluator::PathFacts& SessionEvaluator::Facts(std::string_view path) {
+  const uint64_t gen = facts_.generation();
   for (const Memo& m : memo_) {
-    if (m.facts != nullptr && m.data == path.data() && m.size == path.size()) return *m.facts;
-  }
-  auto it = facts_.find(path);
-  if (it == facts_.end()) {
-    if (facts_.size() >= kMaxCachedPaths) {
-      facts_.clear();
-      memo_ = {};
+    if (m.data == path.data() && m.data != nullptr && m.size == path.size() && m.generation == gen) {
+      return facts_.at(m.index);
     }
-    it = facts_.emplace(std::string(path), PathFacts()).first;
   }
-  memo_[memo_next_] = {path.data(), path.size(), &it->second};
-  memo_next_ ^= 1;
-  return it->second;
+  size_t index = facts_.Index(path);
+  // The scratch entry of an over-long path is shared by every such path: not remembered.
+  if (index != PathMap<PathFacts>::kScratch) {
+    memo_[memo_next_] = {path.data(), path.size(), index, facts_.generation()};
+    memo_next_ ^= 1;
+  }
+  return facts_.at(index);
 }
 
 bool SessionEvaluator::StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources) {

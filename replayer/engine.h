@@ -37,6 +37,7 @@
 #include "format/status.h"
 #include "replayer/action.h"
 #include "replayer/matchers.h"
+#include "replayer/path_map.h"
 #include "replayer/policy.h"
 
 namespace re2 {
@@ -160,21 +161,24 @@ class SessionEvaluator {
     std::array<Outcome, 6> outcome;    // by FileSlot(class, failed)
   };
   static int FileSlot(ActionClass c, bool failed) { return static_cast<int>(c) * 2 + (failed ? 1 : 0); }
-  // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths are held. The
-  // reference is valid until the next call.
+  // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths paths or
+  // kMaxCachedPathBytes bytes of them are held. The reference is valid until the next call.
   PathFacts& Facts(std::string_view path);
   static constexpr size_t kMaxCachedPaths = 1u << 16;
+  static constexpr size_t kMaxCachedPathBytes = 8u << 20;
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  std::unordered_map<std::string, PathFacts, KeyHash, std::equal_to<>> facts_;
+  // Most paths of a request-time session are seen once: the map stores them without an allocation.
+  PathMap<PathFacts> facts_{kMaxCachedPaths, kMaxCachedPathBytes};
   // The last two paths looked up during the current event (path as written and resolved): their
   // views point into the event, so they are forgotten when the next event starts.
   struct Memo {
     const char* data = nullptr;
     size_t size = 0;
-    PathFacts* facts = nullptr;
+    size_t index = 0;       // in facts_
+    uint64_t generation = 0;  // facts_.generation() when `index` was taken; data null: unused
   };
   std::array<Memo, 2> memo_{};
   size_t memo_next_ = 0;

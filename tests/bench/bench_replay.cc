@@ -9,6 +9,9 @@
 //  BM_DecideLatency/R: request-time decisions (`agenttrace run`): LiveDecider::Decide on the same policy
 //    and event mix, one request at a time, with (R=1) or without (R=0) building the "decision" event
 //    that is recorded; counters p50_us and p99_us of single decisions (clock_gettime around each).
+//  BM_DecideLatencyDistinct/C: LiveDecider::Decide without recording on requests whose paths the
+//    session has not seen (a git-like mix), so the evaluator's per-path caches never hit; C=1 evicts
+//    the CPU caches before each request. Counters p50_us, p99_us, mean_us.
 //  BM_DecideRecordPath/W/C: the whole per-request path the tracer pays under `agenttrace run`: the
 //    decision, its "decision" event, and handing that event to a real AsyncSessionWriter on a
 //    temporary store (tracer_us per request, timed around each; tracer_p50_us its median), plus the
@@ -24,6 +27,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -178,6 +182,102 @@ void BM_DecideLatency(benchmark::State& state) {
       record ? static_cast<double>(recorded_bytes) / static_cast<double>(state.iterations() * events.size()) : 0;
 }
 BENCHMARK(BM_DecideLatency)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Requests like git's on a repository (the profile of `run` that BM_DecideLatencyDistinct stands for):
+// nearly every path is new to the session (objects, index, refs, work-tree files), with a few
+// system reads, writes, deletes, execs and connects between them. `n` above the evaluator's path
+// cache (2^16) keeps every path unseen when the events are replayed in a loop.
+std::vector<Event> DistinctPaths(size_t n) {
+  std::vector<Event> out(n);
+  char hex[48];
+  for (size_t i = 0; i < n; ++i) {
+    Event& e = out[i];
+    e.seq = i;
+    e.mono_ns = static_cast<int64_t>(i) * 50000;
+    e.pid = e.tid = 1000 + static_cast<int>(i % 3);
+    const uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
+    snprintf(hex, sizeof hex, "%02x/%016llx%016llx", static_cast<unsigned>(h >> 56), static_cast<unsigned long long>(h),
+             static_cast<unsigned long long>(h * 31 + i));
+    e.kind = EventKind::kFileOpen;
+    e.flags = O_RDONLY;
+    switch (i % 20) {
+      case 0:
+        e.flags = O_WRONLY | O_CREAT | O_EXCL;
+        e.path = "/home/u/proj/.git/objects/" + std::string(hex);
+        break;
+      case 1:
+        e.kind = EventKind::kFileDelete;
+        e.path = "/home/u/proj/.git/objects/tmp_obj_" + std::to_string(i);
+        break;
+      case 2:
+        e.path = "/usr/lib/git-core/templates/file" + std::to_string(i);
+        break;
+      case 3:
+        e.path = "/home/u/proj/src/dir" + std::to_string(i % 97) + "/file" + std::to_string(i) + ".c";
+        break;
+      case 4:
+        e.kind = EventKind::kExec;
+        e.path = "/usr/bin/git";
+        e.argv = {"git", "cat-file", "-p", std::string(hex, 2)};
+        break;
+      case 5:
+        e.path = "/home/u/proj/.git/refs/heads/branch" + std::to_string(i);
+        break;
+      default:
+        e.path = "/home/u/proj/.git/objects/" + std::string(hex);
+        break;
+    }
+  }
+  return out;
+}
+
+// Request-time decisions on paths the session has not seen (DistinctPaths), without recording:
+// the evaluator's own cost when its per-path caches cannot help. C=1 evicts the CPU caches before each
+// request, as the tracer's sleep in wait4 does. Counters as BM_DecideLatency's.
+void BM_DecideLatencyDistinct(benchmark::State& state) {
+  static const std::string yaml = RealisticPolicy();
+  auto policy = ParsePolicy(yaml, "bench.yaml");
+  if (!policy.ok()) {
+    state.SkipWithError(policy.status().ToString().c_str());
+    return;
+  }
+  const bool cold = state.range(0) != 0;
+  auto decider = LiveDecider::Create(std::make_shared<const Policy>(std::move(*policy)),
+                                     PathVars{"/home/u/proj", "/home/u", "/tmp"}, LiveDeciderOptions{});
+  if (!decider.ok()) {
+    state.SkipWithError(decider.status().ToString().c_str());
+    return;
+  }
+  std::vector<Event> events = DistinctPaths((1 << 17) + 7);
+  std::vector<char> evict(cold ? 4u << 20 : 0);
+  std::vector<double> lat;
+  lat.reserve(1 << 18);
+  uint64_t denies = 0;
+  size_t next = 0;
+  for (auto _ : state) {
+    // 4096 requests per iteration, continuing through the (larger) event list: every path stays new.
+    for (int k = 0; k < 4096; ++k) {
+      const Event& e = events[next];
+      next = next + 1 == events.size() ? 0 : next + 1;
+      for (size_t b = 0; b < evict.size(); b += 64) evict[b] = static_cast<char>(evict[b] + 1);
+      timespec a, b;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      if (lat.size() < lat.capacity()) lat.push_back((b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3);
+    }
+  }
+  benchmark::DoNotOptimize(denies);
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[static_cast<size_t>(p * (lat.size() - 1))]; };
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 4096));
+  state.counters["p50_us"] = pct(0.50);
+  state.counters["p99_us"] = pct(0.99);
+  double sum = 0;
+  for (double v : lat) sum += v;
+  state.counters["mean_us"] = lat.empty() ? 0.0 : sum / static_cast<double>(lat.size());
+}
+BENCHMARK(BM_DecideLatencyDistinct)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 // Requests like tcpstorm's (tests/bench/workloads/tcpstorm.c): loopback connects to one port.
 std::vector<Event> LoopbackConnects(size_t n) {
