@@ -114,12 +114,19 @@ struct EventVerdict {
 
 class SessionEvaluator {
  public:
-  explicit SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy);
+  // `shortcuts` false: no per-path or per-address cache, memo or shared set pass; every event is
+  // decided from scratch (slower). The reference that tests hold the shortcuts against.
+  explicit SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy, bool shortcuts = true);
   ~SessionEvaluator();
 
   // Evaluates the next event of the session (events must come in recorded order). If `explain` is
   // non-null, appends one line per rule considered and why it matched or not.
-  const EventVerdict& Evaluate(const Event& event, std::vector<std::string>* explain = nullptr);
+  const EventVerdict& Evaluate(const Event& event, std::vector<std::string>* explain = nullptr) {
+    return EvaluateNumbered(event, event.seq, explain);
+  }
+  // The same with `seq` standing for event.seq (what `within: {events: N}` and per-events budgets
+  // count): a request-time decider numbers requests itself and need not copy the event to do so.
+  const EventVerdict& EvaluateNumbered(const Event& event, uint64_t seq, std::vector<std::string>* explain = nullptr);
   // The actions of the last evaluated event (valid until the next Evaluate; views into that event).
   const std::vector<Action>& actions() const { return actions_; }
   const CompiledPolicy& policy() const { return *policy_; }
@@ -138,12 +145,13 @@ class SessionEvaluator {
     int rule = -1;
   };
   Outcome EvalPlain(const Action& a, std::string_view path, std::vector<std::string>* explain);
-  void EvalStateful(const Event& e, std::vector<std::string>* explain);
+  void EvalStateful(const Event& e, uint64_t seq, std::vector<std::string>* explain);
   bool StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources);
   struct SeqState;
   struct BudgetState;
 
   std::shared_ptr<const CompiledPolicy> policy_;
+  const bool shortcuts_;
   std::vector<Action> actions_;
   std::vector<int> hits_;
   EventVerdict verdict_;
@@ -190,6 +198,18 @@ class SessionEvaluator {
   // paths). A request-time decider sees the same few addresses thousands of times, and each one
   // would otherwise walk every host rule. Bounded like facts_.
   const Outcome* NetOutcome(const Action& a, std::string_view path);
+  // One pass of class file.read's set (which also holds the secrets) over a path of the current
+  // event: the secrets check and the file.read rules of that path share it. The last two paths, by
+  // view, as memo_.
+  struct SetPass {
+    const char* data = nullptr;  // null: unused
+    size_t size = 0;
+    int8_t secret = -1;          // -1: the set failed; ask the secrets' own RE2
+    std::vector<int> rules;      // the file.read rules whose globs match, ascending
+  };
+  const SetPass& ReadSetPass(std::string_view path);
+  std::array<SetPass, 2> set_pass_;
+  size_t set_pass_next_ = 0;
   std::unordered_map<std::string, Outcome, KeyHash, std::equal_to<>> net_outcomes_;
   std::string net_key_;  // reused buffer for the key being looked up
   uint64_t plain_rule_checks_ = 0;

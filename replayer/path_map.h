@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "format/status.h"
+
 namespace agenttrace {
 
 template <typename V, typename Hash = std::hash<std::string_view>>
@@ -65,8 +67,13 @@ class PathMap {
     if (inserted) *inserted = true;
     return entries_.size() - 1;
   }
-  // The value at `index` (from Index). The reference is valid until the next Index that inserts.
-  V& at(size_t index) { return index == kScratch ? scratch_ : entries_[index].value; }
+  // The value at `index` (from Index). The reference is valid until the next Index that inserts. An
+  // index kept across a clear is a bug: checked, since it could otherwise read a forgotten entry.
+  V& at(size_t index) {
+    if (index == kScratch) return scratch_;
+    AT_CHECK_MSG(index < entries_.size(), "stale PathMap index " + std::to_string(index));
+    return entries_[index].value;
+  }
   // at(Index(key, inserted)).
   V& FindOrInsert(std::string_view key, bool* inserted = nullptr) { return at(Index(key, inserted)); }
 

@@ -183,55 +183,52 @@ void BM_DecideLatency(benchmark::State& state) {
 }
 BENCHMARK(BM_DecideLatency)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
-// Requests like git's on a repository (the profile of `run` that BM_DecideLatencyDistinct stands for):
-// nearly every path is new to the session (objects, index, refs, work-tree files), with a few
-// system reads, writes, deletes, execs and connects between them. `n` above the evaluator's path
-// cache (2^16) keeps every path unseen when the events are replayed in a loop.
-std::vector<Event> DistinctPaths(size_t n) {
-  std::vector<Event> out(n);
+// Request number `i` of a git-like run on a repository (the profile of `run` that
+// BM_DecideLatencyDistinct stands for), written into *e (its strings' capacity reused, as the tracer
+// reuses its request): nearly every path is new to the session (objects, refs, work-tree files), with
+// system reads, writes, deletes and execs between them.
+void DistinctPathRequest(uint64_t i, Event* e) {
   char hex[48];
-  for (size_t i = 0; i < n; ++i) {
-    Event& e = out[i];
-    e.seq = i;
-    e.mono_ns = static_cast<int64_t>(i) * 50000;
-    e.pid = e.tid = 1000 + static_cast<int>(i % 3);
-    const uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
-    snprintf(hex, sizeof hex, "%02x/%016llx%016llx", static_cast<unsigned>(h >> 56), static_cast<unsigned long long>(h),
-             static_cast<unsigned long long>(h * 31 + i));
-    e.kind = EventKind::kFileOpen;
-    e.flags = O_RDONLY;
-    switch (i % 20) {
-      case 0:
-        e.flags = O_WRONLY | O_CREAT | O_EXCL;
-        e.path = "/home/u/proj/.git/objects/" + std::string(hex);
-        break;
-      case 1:
-        e.kind = EventKind::kFileDelete;
-        e.path = "/home/u/proj/.git/objects/tmp_obj_" + std::to_string(i);
-        break;
-      case 2:
-        e.path = "/usr/lib/git-core/templates/file" + std::to_string(i);
-        break;
-      case 3:
-        e.path = "/home/u/proj/src/dir" + std::to_string(i % 97) + "/file" + std::to_string(i) + ".c";
-        break;
-      case 4:
-        e.kind = EventKind::kExec;
-        e.path = "/usr/bin/git";
-        e.argv = {"git", "cat-file", "-p", std::string(hex, 2)};
-        break;
-      case 5:
-        e.path = "/home/u/proj/.git/refs/heads/branch" + std::to_string(i);
-        break;
-      default:
-        e.path = "/home/u/proj/.git/objects/" + std::string(hex);
-        break;
-    }
+  const uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
+  snprintf(hex, sizeof hex, "%02x/%016llx%016llx", static_cast<unsigned>(h >> 56), static_cast<unsigned long long>(h),
+           static_cast<unsigned long long>(h * 31 + i));
+  e->seq = i;
+  e->mono_ns = static_cast<int64_t>(i) * 50000;
+  e->pid = e->tid = 1000 + static_cast<int>(i % 3);
+  e->kind = EventKind::kFileOpen;
+  e->flags = O_RDONLY;
+  e->result = 0;
+  e->argv.clear();
+  switch (i % 20) {
+    case 0:
+      e->flags = O_WRONLY | O_CREAT | O_EXCL;
+      e->path.assign("/home/u/proj/.git/objects/").append(hex);
+      break;
+    case 1:
+      e->kind = EventKind::kFileDelete;
+      e->path.assign("/home/u/proj/.git/objects/tmp_obj_").append(std::to_string(i));
+      break;
+    case 2:
+      e->path.assign("/usr/lib/git-core/templates/file").append(std::to_string(i));
+      break;
+    case 3:
+      e->path.assign("/home/u/proj/src/dir").append(std::to_string(i % 97)).append("/file").append(std::to_string(i));
+      break;
+    case 4:
+      e->kind = EventKind::kExec;
+      e->path.assign("/usr/bin/git");
+      e->argv = {"git", "cat-file", "-p", std::string(hex, 2)};
+      break;
+    case 5:
+      e->path.assign("/home/u/proj/.git/refs/heads/branch").append(std::to_string(i));
+      break;
+    default:
+      e->path.assign("/home/u/proj/.git/objects/").append(hex);
+      break;
   }
-  return out;
 }
 
-// Request-time decisions on paths the session has not seen (DistinctPaths), without recording:
+// Request-time decisions on paths the session has not seen (DistinctPathRequest), without recording:
 // the evaluator's own cost when its per-path caches cannot help. C=1 evicts the CPU caches before each
 // request, as the tracer's sleep in wait4 does. Counters as BM_DecideLatency's.
 void BM_DecideLatencyDistinct(benchmark::State& state) {
@@ -248,18 +245,17 @@ void BM_DecideLatencyDistinct(benchmark::State& state) {
     state.SkipWithError(decider.status().ToString().c_str());
     return;
   }
-  std::vector<Event> events = DistinctPaths((1 << 17) + 7);
   std::vector<char> evict(cold ? 4u << 20 : 0);
   std::vector<double> lat;
   lat.reserve(1 << 18);
   uint64_t denies = 0;
-  size_t next = 0;
+  uint64_t next = 0;  // never repeats a path: the evaluator's caches cannot help
+  Event e;
   for (auto _ : state) {
-    // 4096 requests per iteration, continuing through the (larger) event list: every path stays new.
     for (int k = 0; k < 4096; ++k) {
-      const Event& e = events[next];
-      next = next + 1 == events.size() ? 0 : next + 1;
+      // The tracer sleeps (the caches go cold), then builds the request it decides (that is hot).
       for (size_t b = 0; b < evict.size(); b += 64) evict[b] = static_cast<char>(evict[b] + 1);
+      DistinctPathRequest(next++, &e);
       timespec a, b;
       clock_gettime(CLOCK_MONOTONIC, &a);
       denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;

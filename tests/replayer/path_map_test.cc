@@ -81,8 +81,8 @@ void CheckAgainstModel(size_t max_entries, size_t max_bytes, uint32_t seed) {
 
 TEST(PathMapTest, AgreesWithAMapThatClearsWhenFull) {
   for (uint32_t seed = 1; seed <= 4; ++seed) {
-    CheckAgainstModel<std::hash<std::string_view>>(200, 1 << 20, seed);   // the entry bound binds
-    CheckAgainstModel<std::hash<std::string_view>>(100000, 300, seed);    // the byte bound binds
+    CheckAgainstModel<std::hash<std::string_view>>(200, 1 << 20, seed);  // the entry bound binds
+    CheckAgainstModel<std::hash<std::string_view>>(100000, 300, seed);   // the byte bound binds
   }
 }
 
@@ -107,6 +107,15 @@ TEST(PathMapTest, IndexesSurviveInsertsUntilAClear) {
   bool inserted = false;
   EXPECT_EQ(map.FindOrInsert("/a", &inserted), 0);
   EXPECT_TRUE(inserted);
+}
+
+TEST(PathMapDeathTest, AnIndexKeptAcrossAClearIsRefused) {
+  PathMap<int> map(1000, 1 << 20);
+  map.Index("/a");
+  const size_t b = map.Index("/b");
+  map.Clear();
+  map.Index("/c");
+  EXPECT_DEATH(map.at(b), "stale PathMap index");
 }
 
 TEST(PathMapTest, AKeyOverTheByteBoundIsNeverStored) {
