@@ -5,7 +5,13 @@
 // Plain rules of each action class are compiled into one RE2::Set over their path globs, so an event
 // costs one DFA pass per action (plus checks of the few rules whose globs matched or that have no path
 // condition), independent of the number of path rules. Those globs get no RE2 of their own; the other
-// conditions' patterns get one RE2 per distinct pattern, shared by the matchers that use it.
+// conditions' patterns get one RE2 per distinct pattern, shared by the matchers that use it. The
+// policy's secrets are one more pattern of the file.read set, so a read of a path new to the session
+// is one pass for both questions (secret? which rules?).
+//
+// Per session, what is known of a path (secret or not, the plain-rule outcome per file class) and the
+// outcome per network address are cached, bounded; a SessionEvaluator built with `shortcuts` false
+// computes everything from scratch, and tests hold the two to the same decisions.
 //
 // Decision for one action: the strongest decision of the matching rules (deny > ask > allow; among
 // equals the first rule in the file), else the policy's default. File actions with a symlink-resolved
