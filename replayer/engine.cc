@@ -666,7 +666,7 @@ bool SessionEvaluator::StepMatches(const CompiledMatch& m, std::vector<std::stri
   return !resources->empty();
 }
 
-void SessionEvaluator::EvalStateful(const Event& e, uint64_t seq, std::vector<std::string>* explain) {
+void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* explain) {
   fired_.clear();
   const auto& rules = policy_->policy().rules;
   const int64_t now = EventTime(e);
@@ -695,7 +695,7 @@ void SessionEvaluator::EvalStateful(const Event& e, uint64_t seq, std::vector<st
         if (spec.per == BudgetSpec::Per::kSession) {
           in_window = ++b.count;
         } else {
-          int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(seq);
+          int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(Seq(e));
           int64_t width = spec.per == BudgetSpec::Per::kSeconds ? static_cast<int64_t>(spec.window) * 1000000000
                                                                  : static_cast<int64_t>(spec.window);
           while (!b.window.empty() && b.window.front() <= pos - width) b.window.pop_front();
@@ -725,7 +725,7 @@ void SessionEvaluator::EvalStateful(const Event& e, uint64_t seq, std::vector<st
     bool fired = false;
     ActionClass fired_cls = ActionClass::kFileRead;
     auto in_window = [&](const SeqState::Partial& p) {
-      return (spec.within_events == 0 || seq - p.seq <= spec.within_events) &&
+      return (spec.within_events == 0 || Seq(e) - p.seq <= spec.within_events) &&
              (spec.within_ns == 0 || now - p.t <= spec.within_ns);
     };
     if (any) {
@@ -761,9 +761,9 @@ void SessionEvaluator::EvalStateful(const Event& e, uint64_t seq, std::vector<st
         auto& first = s.partial[0];
         auto it = first.find(key);
         if (it == first.end()) {
-          first.emplace(std::string(key), SeqState::Partial{seq, now});
+          first.emplace(std::string(key), SeqState::Partial{Seq(e), now});
         } else {
-          it->second = {seq, now};
+          it->second = {Seq(e), now};
         }
       }
       // Bound memory: drop expired partials, then the oldest, beyond 4096 keys per step.
@@ -790,7 +790,7 @@ void SessionEvaluator::EvalStateful(const Event& e, uint64_t seq, std::vector<st
   }
 }
 
-const EventVerdict& SessionEvaluator::EvaluateNumbered(const Event& e, uint64_t seq, std::vector<std::string>* explain) {
+const EventVerdict& SessionEvaluator::EvaluateImpl(const Event& e, std::vector<std::string>* explain) {
   verdict_ = EventVerdict();
   const CompiledPolicy& cp = *policy_;
   const Policy& pol = cp.policy();
@@ -835,7 +835,7 @@ const EventVerdict& SessionEvaluator::EvaluateNumbered(const Event& e, uint64_t 
   }
   bool failed = IsFailedAttempt(e);
   if (explain) {
-    explain->push_back("event " + std::to_string(seq) + ": " + DescribeEvent(e));
+    explain->push_back("event " + std::to_string(Seq(e)) + ": " + DescribeEvent(e));
     if (actions_.empty()) explain->push_back("  maps to no action class: not evaluated");
   }
   if (actions_.empty()) return verdict_;
@@ -872,7 +872,7 @@ const EventVerdict& SessionEvaluator::EvaluateNumbered(const Event& e, uint64_t 
     consider(o.decision, o.rule, a.cls);
   }
   if (!cp.stateful_rules_.empty()) {
-    EvalStateful(e, seq, explain);
+    EvalStateful(e, explain);
     for (const auto& [r, cls] : fired_) consider(pol.rules[r].decision, r, cls);
   }
   verdict_.evaluated = true;

@@ -128,11 +128,16 @@ class SessionEvaluator {
   // Evaluates the next event of the session (events must come in recorded order). If `explain` is
   // non-null, appends one line per rule considered and why it matched or not.
   const EventVerdict& Evaluate(const Event& event, std::vector<std::string>* explain = nullptr) {
-    return EvaluateNumbered(event, event.seq, explain);
+    given_seq_set_ = false;
+    return EvaluateImpl(event, explain);
   }
   // The same with `seq` standing for event.seq (what `within: {events: N}` and per-events budgets
   // count): a request-time decider numbers requests itself and need not copy the event to do so.
-  const EventVerdict& EvaluateNumbered(const Event& event, uint64_t seq, std::vector<std::string>* explain = nullptr);
+  const EventVerdict& EvaluateNumbered(const Event& event, uint64_t seq, std::vector<std::string>* explain = nullptr) {
+    given_seq_set_ = true;
+    given_seq_ = seq;
+    return EvaluateImpl(event, explain);
+  }
   // The actions of the last evaluated event (valid until the next Evaluate; views into that event).
   const std::vector<Action>& actions() const { return actions_; }
   const CompiledPolicy& policy() const { return *policy_; }
@@ -150,14 +155,20 @@ class SessionEvaluator {
     Decision decision = Decision::kAllow;
     int rule = -1;
   };
+  const EventVerdict& EvaluateImpl(const Event& e, std::vector<std::string>* explain);
+  // The current event's sequence number. Read only where a rule needs it: replaying a large stream,
+  // the line of the event that holds seq is often not otherwise loaded.
+  uint64_t Seq(const Event& e) const { return given_seq_set_ ? given_seq_ : e.seq; }
   Outcome EvalPlain(const Action& a, std::string_view path, std::vector<std::string>* explain);
-  void EvalStateful(const Event& e, uint64_t seq, std::vector<std::string>* explain);
+  void EvalStateful(const Event& e, std::vector<std::string>* explain);
   bool StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources);
   struct SeqState;
   struct BudgetState;
 
   std::shared_ptr<const CompiledPolicy> policy_;
   const bool shortcuts_;
+  bool given_seq_set_ = false;  // EvaluateNumbered: given_seq_ stands for the event's seq
+  uint64_t given_seq_ = 0;
   std::vector<Action> actions_;
   std::vector<int> hits_;
   EventVerdict verdict_;
