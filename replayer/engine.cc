@@ -379,9 +379,24 @@ class RuleIndex {
     std::unique_ptr<RE2::Set> set;
     std::vector<int> set_rule;     // set pattern index -> rule index
     std::vector<int> nopath_rules; // ascending
+    // file.read only: the set pattern that is the policy's secrets (after every rule's), or -1. A
+    // path new to the session is read once by the set for both questions (secret? which rules?).
+    int secret_index = -1;
   };
   PerClass cls[kActionClassCount];
 };
+
+namespace {
+
+// The set's matching pattern indexes -> the rules they stand for, ascending (the secrets' pattern
+// is no rule's).
+void SetHitsToRules(const RuleIndex::PerClass& pc, std::vector<int>* hits) {
+  hits->erase(std::remove(hits->begin(), hits->end(), pc.secret_index), hits->end());
+  for (int& h : *hits) h = pc.set_rule[h];
+  std::sort(hits->begin(), hits->end());
+}
+
+}  // namespace
 
 CompiledPolicy::~CompiledPolicy() = default;
 
@@ -440,6 +455,16 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       }
     }
   }
+  if (!policy.secrets.empty()) {
+    RuleIndex::PerClass& pc = cp->index_->cls[static_cast<int>(ActionClass::kFileRead)];
+    if (!pc.set_rule.empty()) {
+      auto re = JoinGlobs(policy.secrets, vars, GlobFlavor::kPath);
+      if (!re.ok()) return re.status().WithContext(policy.source + ": secrets");
+      std::string err;
+      pc.secret_index = pc.set->Add(*re, &err);
+      if (pc.secret_index < 0) return Status::InvalidArgument(policy.source + ": secrets do not compile: " + err);
+    }
+  }
   for (int c = 0; c < kActionClassCount; ++c) {
     RuleIndex::PerClass& pc = cp->index_->cls[c];
     if (pc.set_rule.empty()) {
@@ -492,8 +517,8 @@ struct SessionEvaluator::BudgetState {
   std::deque<int64_t> window;  // times or seqs of counted events in the sliding window (newest max+1)
 };
 
-SessionEvaluator::SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy)
-    : policy_(std::move(policy)), scratch_(std::make_unique<Scratch>()) {
+SessionEvaluator::SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy, bool shortcuts)
+    : policy_(std::move(policy)), shortcuts_(shortcuts), scratch_(std::make_unique<Scratch>()) {
   scratch_->actions = &actions_;
   for (int r : policy_->stateful_rules_) {
     const Rule& rule = policy_->policy().rules[r];
@@ -524,7 +549,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
                          rules[r].pos.ToString() + "): " + (ok ? "MATCH" : "no match") + ": " + why);
     }
   }
-  const bool cacheable = explain == nullptr && !policy_->plain_unless_;
+  const bool cacheable = shortcuts_ && explain == nullptr && !policy_->plain_unless_;
   const bool file_class =
       a.cls == ActionClass::kFileRead || a.cls == ActionClass::kFileWrite || a.cls == ActionClass::kFileDelete;
   const bool net_class = a.cls == ActionClass::kNetConnect || a.cls == ActionClass::kNetListen;
@@ -540,9 +565,12 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
   }
   hits_.clear();
   if (pc.set && !path.empty()) {
-    pc.set->Match(path, &hits_);
-    for (int& h : hits_) h = pc.set_rule[h];
-    std::sort(hits_.begin(), hits_.end());
+    if (shortcuts_ && pc.secret_index >= 0) {
+      hits_ = ReadSetPass(path).rules;  // the pass the secrets check made, if it made one
+    } else {
+      pc.set->Match(path, &hits_);
+      SetHitsToRules(pc, &hits_);
+    }
   }
   size_t i = 0, j = 0;
   const std::vector<int>& np = pc.nopath_rules;
@@ -574,6 +602,27 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
   return out;
 }
 
+const SessionEvaluator::SetPass& SessionEvaluator::ReadSetPass(std::string_view path) {
+  for (const SetPass& p : set_pass_) {
+    if (p.data != nullptr && p.data == path.data() && p.size == path.size()) return p;
+  }
+  SetPass& p = set_pass_[set_pass_next_];
+  set_pass_next_ ^= 1;
+  const RuleIndex::PerClass& pc = policy_->index_->cls[static_cast<int>(ActionClass::kFileRead)];
+  RE2::Set::ErrorInfo err{};
+  p.rules.clear();
+  pc.set->Match(path, &p.rules, &err);
+  if (err.kind == RE2::Set::kNoError) {
+    p.secret = std::find(p.rules.begin(), p.rules.end(), pc.secret_index) != p.rules.end() ? 1 : 0;
+  } else {
+    p.secret = -1;  // the set gave up (its DFA's memory budget): the secrets' own RE2 decides
+  }
+  SetHitsToRules(pc, &p.rules);
+  p.data = path.data();
+  p.size = path.size();
+  return p;
+}
+
 const SessionEvaluator::Outcome* SessionEvaluator::NetOutcome(const Action& a, std::string_view path) {
   // class, failed, port, the host's length, the host, the path: unambiguous whatever bytes they hold.
   net_key_.clear();
@@ -590,20 +639,19 @@ const SessionEvaluator::Outcome* SessionEvaluator::NetOutcome(const Action& a, s
 }
 
 SessionEvaluator::PathFacts& SessionEvaluator::Facts(std::string_view path) {
+  const uint64_t gen = facts_.generation();
   for (const Memo& m : memo_) {
-    if (m.facts != nullptr && m.data == path.data() && m.size == path.size()) return *m.facts;
-  }
-  auto it = facts_.find(path);
-  if (it == facts_.end()) {
-    if (facts_.size() >= kMaxCachedPaths) {
-      facts_.clear();
-      memo_ = {};
+    if (m.data == path.data() && m.data != nullptr && m.size == path.size() && m.generation == gen) {
+      return facts_.at(m.index);
     }
-    it = facts_.emplace(std::string(path), PathFacts()).first;
   }
-  memo_[memo_next_] = {path.data(), path.size(), &it->second};
-  memo_next_ ^= 1;
-  return it->second;
+  size_t index = facts_.Index(path);
+  // The scratch entry of an over-long path is shared by every such path: not remembered.
+  if (index != PathMap<PathFacts>::kScratch) {
+    memo_[memo_next_] = {path.data(), path.size(), index, facts_.generation()};
+    memo_next_ ^= 1;
+  }
+  return facts_.at(index);
 }
 
 bool SessionEvaluator::StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources) {
@@ -627,7 +675,7 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
   for (size_t k = 0; k < policy_->stateful_rules_.size(); ++k) {
     // No matcher of the rule applies to any action of the event: nothing to count, advance or fire
     // (still walked when explaining, to say so).
-    if (explain == nullptr && (policy_->stateful_classes_[k] & event_classes) == 0) continue;
+    if (shortcuts_ && explain == nullptr && (policy_->stateful_classes_[k] & event_classes) == 0) continue;
     int r = policy_->stateful_rules_[k];
     const Rule& rule = rules[r];
     if (rule.budget) {
@@ -647,7 +695,7 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
         if (spec.per == BudgetSpec::Per::kSession) {
           in_window = ++b.count;
         } else {
-          int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(e.seq);
+          int64_t pos = spec.per == BudgetSpec::Per::kSeconds ? now : static_cast<int64_t>(Seq(e));
           int64_t width = spec.per == BudgetSpec::Per::kSeconds ? static_cast<int64_t>(spec.window) * 1000000000
                                                                  : static_cast<int64_t>(spec.window);
           while (!b.window.empty() && b.window.front() <= pos - width) b.window.pop_front();
@@ -677,7 +725,7 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
     bool fired = false;
     ActionClass fired_cls = ActionClass::kFileRead;
     auto in_window = [&](const SeqState::Partial& p) {
-      return (spec.within_events == 0 || e.seq - p.seq <= spec.within_events) &&
+      return (spec.within_events == 0 || Seq(e) - p.seq <= spec.within_events) &&
              (spec.within_ns == 0 || now - p.t <= spec.within_ns);
     };
     if (any) {
@@ -713,9 +761,9 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
         auto& first = s.partial[0];
         auto it = first.find(key);
         if (it == first.end()) {
-          first.emplace(std::string(key), SeqState::Partial{e.seq, now});
+          first.emplace(std::string(key), SeqState::Partial{Seq(e), now});
         } else {
-          it->second = {e.seq, now};
+          it->second = {Seq(e), now};
         }
       }
       // Bound memory: drop expired partials, then the oldest, beyond 4096 keys per step.
@@ -742,12 +790,13 @@ void SessionEvaluator::EvalStateful(const Event& e, std::vector<std::string>* ex
   }
 }
 
-const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::string>* explain) {
+const EventVerdict& SessionEvaluator::EvaluateImpl(const Event& e, std::vector<std::string>* explain) {
   verdict_ = EventVerdict();
   const CompiledPolicy& cp = *policy_;
   const Policy& pol = cp.policy();
   scratch_->Reset(&e);
   memo_ = {};
+  for (SetPass& p : set_pass_) p.data = nullptr;
   DeriveBaseActions(e, &actions_);
   // Defensive normalisation of paths the producer left with "." / ".." / "//" (matchers.h says how it
   // relates to the recorder's normaliser).
@@ -761,11 +810,17 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
     }
   }
   if (const RE2* secrets = cp.secrets_.get()) {
-    // Memoised per path with the plain-rule outcomes.
-    auto is_secret = [this, secrets](std::string_view p) {
+    // Memoised per path with the plain-rule outcomes. Where file.read's set holds the secrets, its
+    // pass answers (and is kept for the file.read rules of the same path).
+    const bool in_set = cp.index_->cls[static_cast<int>(ActionClass::kFileRead)].secret_index >= 0;
+    auto is_secret = [this, secrets, in_set](std::string_view p) {
       if (p.empty()) return false;
+      if (!shortcuts_) return RE2::FullMatch(p, *secrets);
       PathFacts& f = Facts(p);
-      if (f.secret < 0) f.secret = RE2::FullMatch(p, *secrets) ? 1 : 0;
+      if (f.secret < 0) {
+        int8_t s = in_set ? ReadSetPass(p).secret : -1;
+        f.secret = s >= 0 ? s : (RE2::FullMatch(p, *secrets) ? 1 : 0);
+      }
       return f.secret == 1;
     };
     for (size_t i = 0, n = actions_.size(); i < n; ++i) {
@@ -780,7 +835,7 @@ const EventVerdict& SessionEvaluator::Evaluate(const Event& e, std::vector<std::
   }
   bool failed = IsFailedAttempt(e);
   if (explain) {
-    explain->push_back("event " + std::to_string(e.seq) + ": " + DescribeEvent(e));
+    explain->push_back("event " + std::to_string(Seq(e)) + ": " + DescribeEvent(e));
     if (actions_.empty()) explain->push_back("  maps to no action class: not evaluated");
   }
   if (actions_.empty()) return verdict_;

@@ -5,7 +5,13 @@
 // Plain rules of each action class are compiled into one RE2::Set over their path globs, so an event
 // costs one DFA pass per action (plus checks of the few rules whose globs matched or that have no path
 // condition), independent of the number of path rules. Those globs get no RE2 of their own; the other
-// conditions' patterns get one RE2 per distinct pattern, shared by the matchers that use it.
+// conditions' patterns get one RE2 per distinct pattern, shared by the matchers that use it. The
+// policy's secrets are one more pattern of the file.read set, so a read of a path new to the session
+// is one pass for both questions (secret? which rules?).
+//
+// Per session, what is known of a path (secret or not, the plain-rule outcome per file class) and the
+// outcome per network address are cached, bounded; a SessionEvaluator built with `shortcuts` false
+// computes everything from scratch, and tests hold the two to the same decisions.
 //
 // Decision for one action: the strongest decision of the matching rules (deny > ask > allow; among
 // equals the first rule in the file), else the policy's default. File actions with a symlink-resolved
@@ -37,6 +43,7 @@
 #include "format/status.h"
 #include "replayer/action.h"
 #include "replayer/matchers.h"
+#include "replayer/path_map.h"
 #include "replayer/policy.h"
 
 namespace re2 {
@@ -113,12 +120,24 @@ struct EventVerdict {
 
 class SessionEvaluator {
  public:
-  explicit SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy);
+  // `shortcuts` false: no per-path or per-address cache, memo or shared set pass; every event is
+  // decided from scratch (slower). The reference that tests hold the shortcuts against.
+  explicit SessionEvaluator(std::shared_ptr<const CompiledPolicy> policy, bool shortcuts = true);
   ~SessionEvaluator();
 
   // Evaluates the next event of the session (events must come in recorded order). If `explain` is
   // non-null, appends one line per rule considered and why it matched or not.
-  const EventVerdict& Evaluate(const Event& event, std::vector<std::string>* explain = nullptr);
+  const EventVerdict& Evaluate(const Event& event, std::vector<std::string>* explain = nullptr) {
+    given_seq_set_ = false;
+    return EvaluateImpl(event, explain);
+  }
+  // The same with `seq` standing for event.seq (what `within: {events: N}` and per-events budgets
+  // count): a request-time decider numbers requests itself and need not copy the event to do so.
+  const EventVerdict& EvaluateNumbered(const Event& event, uint64_t seq, std::vector<std::string>* explain = nullptr) {
+    given_seq_set_ = true;
+    given_seq_ = seq;
+    return EvaluateImpl(event, explain);
+  }
   // The actions of the last evaluated event (valid until the next Evaluate; views into that event).
   const std::vector<Action>& actions() const { return actions_; }
   const CompiledPolicy& policy() const { return *policy_; }
@@ -136,6 +155,10 @@ class SessionEvaluator {
     Decision decision = Decision::kAllow;
     int rule = -1;
   };
+  const EventVerdict& EvaluateImpl(const Event& e, std::vector<std::string>* explain);
+  // The current event's sequence number. Read only where a rule needs it: replaying a large stream,
+  // the line of the event that holds seq is often not otherwise loaded.
+  uint64_t Seq(const Event& e) const { return given_seq_set_ ? given_seq_ : e.seq; }
   Outcome EvalPlain(const Action& a, std::string_view path, std::vector<std::string>* explain);
   void EvalStateful(const Event& e, std::vector<std::string>* explain);
   bool StepMatches(const CompiledMatch& m, std::vector<std::string_view>* resources);
@@ -143,6 +166,9 @@ class SessionEvaluator {
   struct BudgetState;
 
   std::shared_ptr<const CompiledPolicy> policy_;
+  const bool shortcuts_;
+  bool given_seq_set_ = false;  // EvaluateNumbered: given_seq_ stands for the event's seq
+  uint64_t given_seq_ = 0;
   std::vector<Action> actions_;
   std::vector<int> hits_;
   EventVerdict verdict_;
@@ -160,21 +186,24 @@ class SessionEvaluator {
     std::array<Outcome, 6> outcome;    // by FileSlot(class, failed)
   };
   static int FileSlot(ActionClass c, bool failed) { return static_cast<int>(c) * 2 + (failed ? 1 : 0); }
-  // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths are held. The
-  // reference is valid until the next call.
+  // The entry of `path`, created if missing. Bounded: cleared when kMaxCachedPaths paths or
+  // kMaxCachedPathBytes bytes of them are held. The reference is valid until the next call.
   PathFacts& Facts(std::string_view path);
   static constexpr size_t kMaxCachedPaths = 1u << 16;
+  static constexpr size_t kMaxCachedPathBytes = 8u << 20;
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  std::unordered_map<std::string, PathFacts, KeyHash, std::equal_to<>> facts_;
+  // Most paths of a request-time session are seen once: the map stores them without an allocation.
+  PathMap<PathFacts> facts_{kMaxCachedPaths, kMaxCachedPathBytes};
   // The last two paths looked up during the current event (path as written and resolved): their
   // views point into the event, so they are forgotten when the next event starts.
   struct Memo {
     const char* data = nullptr;
     size_t size = 0;
-    PathFacts* facts = nullptr;
+    size_t index = 0;       // in facts_
+    uint64_t generation = 0;  // facts_.generation() when `index` was taken; data null: unused
   };
   std::array<Memo, 2> memo_{};
   size_t memo_next_ = 0;
@@ -186,6 +215,18 @@ class SessionEvaluator {
   // paths). A request-time decider sees the same few addresses thousands of times, and each one
   // would otherwise walk every host rule. Bounded like facts_.
   const Outcome* NetOutcome(const Action& a, std::string_view path);
+  // One pass of class file.read's set (which also holds the secrets) over a path of the current
+  // event: the secrets check and the file.read rules of that path share it. The last two paths, by
+  // view, as memo_.
+  struct SetPass {
+    const char* data = nullptr;  // null: unused
+    size_t size = 0;
+    int8_t secret = -1;          // -1: the set failed; ask the secrets' own RE2
+    std::vector<int> rules;      // the file.read rules whose globs match, ascending
+  };
+  const SetPass& ReadSetPass(std::string_view path);
+  std::array<SetPass, 2> set_pass_;
+  size_t set_pass_next_ = 0;
   std::unordered_map<std::string, Outcome, KeyHash, std::equal_to<>> net_outcomes_;
   std::string net_key_;  // reused buffer for the key being looked up
   uint64_t plain_rule_checks_ = 0;

@@ -61,10 +61,15 @@ void LiveDecider::DecideInto(const Event& request, RequestDecision* out) {
   RequestDecision& d = *out;
   // Requests get their own dense sequence numbers: the session's are assigned later by the writer, and
   // `within: {events: N}` and per-events budgets count decided requests (docs/policy.md).
-  scratch_ = request;
-  scratch_.seq = next_seq_++;
+  // The evaluator takes the number beside the request; only the decision event, which carries it,
+  // needs a numbered copy of the request.
+  const uint64_t seq = next_seq_++;
+  if (options_.record) {
+    scratch_ = request;
+    scratch_.seq = seq;
+  }
   try {
-    const EventVerdict& v = evaluator_->Evaluate(scratch_);
+    const EventVerdict& v = evaluator_->EvaluateNumbered(request, seq);
     if (!v.evaluated) {
       d.verdict = RequestVerdict::kAllow;
       d.rule.clear();

@@ -89,7 +89,7 @@ class LiveDecider final : public RequestDecider {
   std::shared_ptr<const CompiledPolicy> compiled_;  // guarded by mu_
   std::unique_ptr<SessionEvaluator> evaluator_;     // guarded by mu_
   DecisionCounts counts_;                           // guarded by mu_
-  Event scratch_;                                   // guarded by mu_: the request being decided
+  Event scratch_;                                   // guarded by mu_: the request being recorded, numbered
   uint64_t next_seq_ = 0;                           // guarded by mu_: its sequence number
   Event decision_event_;                            // guarded by mu_: its decision event, when built here (reused)
 };

@@ -9,6 +9,9 @@
 //  BM_DecideLatency/R: request-time decisions (`agenttrace run`): LiveDecider::Decide on the same policy
 //    and event mix, one request at a time, with (R=1) or without (R=0) building the "decision" event
 //    that is recorded; counters p50_us and p99_us of single decisions (clock_gettime around each).
+//  BM_DecideLatencyDistinct/C: LiveDecider::Decide without recording on requests whose paths the
+//    session has not seen (a git-like mix), so the evaluator's per-path caches never hit; C=1 evicts
+//    the CPU caches before each request. Counters p50_us, p99_us, mean_us.
 //  BM_DecideRecordPath/W/C: the whole per-request path the tracer pays under `agenttrace run`: the
 //    decision, its "decision" event, and handing that event to a real AsyncSessionWriter on a
 //    temporary store (tracer_us per request, timed around each; tracer_p50_us its median), plus the
@@ -24,6 +27,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -178,6 +182,98 @@ void BM_DecideLatency(benchmark::State& state) {
       record ? static_cast<double>(recorded_bytes) / static_cast<double>(state.iterations() * events.size()) : 0;
 }
 BENCHMARK(BM_DecideLatency)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Request number `i` of a git-like run on a repository (the profile of `run` that
+// BM_DecideLatencyDistinct stands for), written into *e (its strings' capacity reused, as the tracer
+// reuses its request): nearly every path is new to the session (objects, refs, work-tree files), with
+// system reads, writes, deletes and execs between them.
+void DistinctPathRequest(uint64_t i, Event* e) {
+  char hex[48];
+  const uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
+  snprintf(hex, sizeof hex, "%02x/%016llx%016llx", static_cast<unsigned>(h >> 56), static_cast<unsigned long long>(h),
+           static_cast<unsigned long long>(h * 31 + i));
+  e->seq = i;
+  e->mono_ns = static_cast<int64_t>(i) * 50000;
+  e->pid = e->tid = 1000 + static_cast<int>(i % 3);
+  e->kind = EventKind::kFileOpen;
+  e->flags = O_RDONLY;
+  e->result = 0;
+  e->argv.clear();
+  switch (i % 20) {
+    case 0:
+      e->flags = O_WRONLY | O_CREAT | O_EXCL;
+      e->path.assign("/home/u/proj/.git/objects/").append(hex);
+      break;
+    case 1:
+      e->kind = EventKind::kFileDelete;
+      e->path.assign("/home/u/proj/.git/objects/tmp_obj_").append(std::to_string(i));
+      break;
+    case 2:
+      e->path.assign("/usr/lib/git-core/templates/file").append(std::to_string(i));
+      break;
+    case 3:
+      e->path.assign("/home/u/proj/src/dir").append(std::to_string(i % 97)).append("/file").append(std::to_string(i));
+      break;
+    case 4:
+      e->kind = EventKind::kExec;
+      e->path.assign("/usr/bin/git");
+      e->argv = {"git", "cat-file", "-p", std::string(hex, 2)};
+      break;
+    case 5:
+      e->path.assign("/home/u/proj/.git/refs/heads/branch").append(std::to_string(i));
+      break;
+    default:
+      e->path.assign("/home/u/proj/.git/objects/").append(hex);
+      break;
+  }
+}
+
+// Request-time decisions on paths the session has not seen (DistinctPathRequest), without recording:
+// the evaluator's own cost when its per-path caches cannot help. C=1 evicts the CPU caches before each
+// request, as the tracer's sleep in wait4 does. Counters as BM_DecideLatency's.
+void BM_DecideLatencyDistinct(benchmark::State& state) {
+  static const std::string yaml = RealisticPolicy();
+  auto policy = ParsePolicy(yaml, "bench.yaml");
+  if (!policy.ok()) {
+    state.SkipWithError(policy.status().ToString().c_str());
+    return;
+  }
+  const bool cold = state.range(0) != 0;
+  auto decider = LiveDecider::Create(std::make_shared<const Policy>(std::move(*policy)),
+                                     PathVars{"/home/u/proj", "/home/u", "/tmp"}, LiveDeciderOptions{});
+  if (!decider.ok()) {
+    state.SkipWithError(decider.status().ToString().c_str());
+    return;
+  }
+  std::vector<char> evict(cold ? 4u << 20 : 0);
+  std::vector<double> lat;
+  lat.reserve(1 << 18);
+  uint64_t denies = 0;
+  uint64_t next = 0;  // never repeats a path: the evaluator's caches cannot help
+  Event e;
+  for (auto _ : state) {
+    for (int k = 0; k < 4096; ++k) {
+      // The tracer sleeps (the caches go cold), then builds the request it decides (that is hot).
+      for (size_t b = 0; b < evict.size(); b += 64) evict[b] = static_cast<char>(evict[b] + 1);
+      DistinctPathRequest(next++, &e);
+      timespec a, b;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      if (lat.size() < lat.capacity()) lat.push_back((b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3);
+    }
+  }
+  benchmark::DoNotOptimize(denies);
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[static_cast<size_t>(p * (lat.size() - 1))]; };
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 4096));
+  state.counters["p50_us"] = pct(0.50);
+  state.counters["p99_us"] = pct(0.99);
+  double sum = 0;
+  for (double v : lat) sum += v;
+  state.counters["mean_us"] = lat.empty() ? 0.0 : sum / static_cast<double>(lat.size());
+}
+BENCHMARK(BM_DecideLatencyDistinct)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 // Requests like tcpstorm's (tests/bench/workloads/tcpstorm.c): loopback connects to one port.
 std::vector<Event> LoopbackConnects(size_t n) {

@@ -343,5 +343,32 @@ TEST(DecisionEventTest, FullRequestOfOlderSessionsStillParses) {
   EXPECT_EQ(r->request.syscall_nr, 257u);
 }
 
+// The decider numbers requests itself, whatever number a producer left in the request and whether or
+// not decisions are recorded: `within: {events: N}` counts decided requests.
+TEST(LiveDeciderTest, WithinEventsCountsDecidedRequestsEvenUnrecorded) {
+  const char* yaml = R"(
+version: 1
+default: allow
+rules:
+  - id: exfil
+    decision: deny
+    sequence:
+      steps: [{class: tool.call, tools: ["read_secret"]}, {class: net.connect}]
+      within: {events: 2}
+)";
+  for (int gap : {1, 3}) {
+    auto d = LiveDecider::Create(std::make_shared<const Policy>(MustParse(yaml)), TestVars(), LiveDeciderOptions{});
+    ASSERT_TRUE(d.ok());
+    Event secret = ToolCall("read_secret", "{}");
+    Event other = Open("/home/u/proj/a");
+    Event connect = Connect("10.0.0.1", 443);
+    secret.seq = other.seq = connect.seq = 7;  // stale numbers, all alike
+    (*d)->Decide(secret);
+    for (int i = 1; i < gap; ++i) (*d)->Decide(other);
+    RequestDecision r = (*d)->Decide(connect);
+    EXPECT_EQ(r.verdict, gap <= 2 ? RequestVerdict::kDeny : RequestVerdict::kAllow) << "gap " << gap;
+  }
+}
+
 }  // namespace
 }  // namespace agenttrace
