@@ -164,10 +164,6 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   RecordingOrigin origin{o.label, o.agent_name, o.agent_version, "ptrace", o.command};
   WriterOptions wopts;
   wopts.sign_key = o.sign_key;
-  int landlock_ruleset_fd = o.landlock_ruleset_fd;
-  if (o.enforce.has_value() && o.enforce->prepare) {
-    AT_ASSIGN_OR_RETURN(landlock_ruleset_fd, o.enforce->prepare());
-  }
   const SessionInfo session_info = NewSessionInfo(origin, scanner);
   AT_ASSIGN_OR_RETURN(std::unique_ptr<RecordingSink> async,
                       RecordingSink::Create(*store, session_info, &scanner, wopts));
@@ -239,7 +235,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   Tracer tracer(async.get(), topts);
   if (o.enforce.has_value() && o.enforce->set_children) o.enforce->set_children(&tracer);
   SpawnSpec spec{o.command, agent_env, stop_signals.original_mask()};
-  spec.landlock_ruleset_fd = landlock_ruleset_fd;
+  spec.landlock_ruleset_fd = o.landlock_ruleset_fd;
 
   auto finish = [&](int code, int sig) {
     if (socket) socket->Stop();

@@ -46,11 +46,6 @@ struct EnforceOptions {
   std::function<void(ChildRunner*)> set_children;
   // SIGHUP calls this (on the supervisor's thread) instead of stopping the recording.
   std::function<void()> on_hangup;
-  // If set, called once after the recorder's own set-up (store, secret scanner, seccomp filter) and
-  // before the session exists, so that the caller can prepare the policy meanwhile on another thread
-  // (tools/cmd_run.cc). Returns the Landlock ruleset for the agent (as RecordOptions::landlock_ruleset_fd,
-  // which it replaces; -1: none), or an error that ends the recording before any session is created.
-  std::function<Result<int>()> prepare;
 };
 
 struct RecordOptions {

@@ -200,8 +200,7 @@ int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::o
   o.enforce = std::move(enforce);
   Result<RecordOutcome> r = RunRecord(o);
   if (!r.ok()) {
-    // An empty message: whoever failed (EnforceOptions::prepare) has said why already.
-    if (!r.status().message().empty()) std::fprintf(stderr, "agenttrace: %s: %s\n", verb, r.status().message().c_str());
+    std::fprintf(stderr, "agenttrace: %s: %s\n", verb, r.status().message().c_str());
     return kExitRecordFailed;
   }
   if (r->not_found || r->cannot_execute) {

@@ -47,8 +47,7 @@ void AddCommonRecordFlags(CLI::App* sub, RecordFlags* f);
 // Records `f.command` under the syscall recorder (with `enforce`: under a policy, for `run`), prints
 // what `record` prints (prefixed "agenttrace: VERB: "), calls `summary` (if set) with the outcome, and
 // returns the exit status: the agent's; 124, 125, 126, 127 as documented for `record`; 125 also when
-// a denial could not be applied (the agent was killed). A recorder error with an empty message is not
-// printed: the caller's EnforceOptions::prepare said why already.
+// a denial could not be applied (the agent was killed).
 int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::optional<EnforceOptions> enforce,
                         const std::function<void(const RecordOutcome&)>& summary);
 

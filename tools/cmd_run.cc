@@ -4,8 +4,6 @@
 // seccomp stop; this file wires the two, the ask resolver (recorder/ask.h) and policy reloads.
 // docs/cli.md ("run") documents options and exit codes.
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +14,6 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,56 +150,6 @@ class Reloader {
   std::thread thread_;
 };
 
-// What `run` needs of the policy before the agent starts: the parsed file, the Landlock backstop
-// (enforce), and the compilation the decider uses. YAML parsing, the plan and the compilation took
-// about 10 ms at every start (docs/benchmarks.md, "Start-up cost of `run`"); they run on a second thread
-// while the recorder opens the store and builds its secret scanner and seccomp filter, and the recorder
-// waits for them before the session exists (EnforceOptions::prepare).
-class PolicyPreparation {
- public:
-  PolicyPreparation(const RunFlags& f, EnforceMode mode) {
-    // The thread leaves every signal to the recorder's threads (its supervisor handles the stop signals).
-    sigset_t all, before;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &before);
-    thread_ = std::thread([this, &f, mode] { Prepare(f, mode); });
-    pthread_sigmask(SIG_SETMASK, &before, nullptr);
-  }
-  ~PolicyPreparation() { Wait(); }
-  PolicyPreparation(const PolicyPreparation&) = delete;
-  PolicyPreparation& operator=(const PolicyPreparation&) = delete;
-
-  // Every member below is read only after Wait().
-  void Wait() {
-    if (thread_.joinable()) thread_.join();
-  }
-
-  std::optional<Result<LoadedPolicy>> loaded;
-  std::unique_ptr<PolicyCache> compiled;  // of loaded's policy
-  std::optional<PreparedLandlock> landlock;
-  int landlock_rc = kExitOk;
-  std::string landlock_why_not;
-  std::vector<std::string> said;  // lines for stderr, in order
-
- private:
-  void Prepare(const RunFlags& f, EnforceMode mode) {
-    loaded = LoadPolicy(f.policy);
-    if (!loaded->ok()) return;
-    compiled = std::make_unique<PolicyCache>((*loaded)->policy.get());
-    if (f.no_landlock) landlock_why_not = "--no-landlock: the tracer enforces alone";
-    // The plan and the decider compile the policy for the same directories when the session's are
-    // this process's (the usual case): once.
-    if (mode == EnforceMode::kEnforce && !f.no_landlock) {
-      landlock = SetUpRunLandlock(*(*loaded)->policy, PathVarsHere(), f.require_landlock, &landlock_rc,
-                                  &landlock_why_not, compiled.get(), &said);
-    } else {
-      (void)compiled->Get(PathVarsHere());  // ahead of the decider; a failure is reported when it asks
-    }
-  }
-
-  std::thread thread_;
-};
-
 int RunRunCommand(Cli& cli, const RunFlags& f) {
   if (f.record.command.empty()) {
     std::fprintf(stderr, "agenttrace: run: no command given (usage: agenttrace run --policy P -- CMD ARGS...)\n");
@@ -218,6 +165,19 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
   ExecAskResolver* exec = nullptr;
   Result<std::unique_ptr<AskResolver>> resolver = MakeResolver(f.ask, *ask_timeout, &exec);
   if (!resolver.ok()) return ReportError(resolver.status(), "run");
+  Result<LoadedPolicy> loaded = LoadPolicy(f.policy);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "agenttrace: run: %s\n", loaded.status().message().c_str());
+    return loaded.status().code() == StatusCode::kInvalidArgument ? kExitBadPolicy : kExitUsage;
+  }
+
+  // The kernel backstop (enforce only: audit blocks nothing).
+  RecordFlags record_flags = f.record;
+  std::optional<PreparedLandlock> landlock;
+  // The plan and the decider compile the policy for the same directories when the session's are this
+  // process's (the usual case): once.
+  PolicyCache compiled(loaded->policy.get());
+  std::string landlock_why_not = f.no_landlock ? "--no-landlock: the tracer enforces alone" : "";
   if (f.record.allow_io_uring && *mode == EnforceMode::kEnforce) {
     // A ring's operations never pass a syscall stop: nothing in them could be decided (fail closed).
     std::fprintf(stderr,
@@ -229,46 +189,35 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
     std::fprintf(stderr, "agenttrace: run: --require-landlock needs --mode enforce (and no --no-landlock)\n");
     return kExitUsage;
   }
+  if (*mode == EnforceMode::kEnforce && !f.no_landlock) {
+    int landlock_rc = kExitOk;
+    landlock = SetUpRunLandlock(*loaded->policy, PathVarsHere(), f.require_landlock, &landlock_rc, &landlock_why_not,
+                                &compiled);
+    if (landlock_rc != kExitOk) return landlock_rc;
+    if (landlock) {
+      record_flags.landlock_ruleset_fd = landlock->ruleset.get();
+      if (!f.record.quiet) {
+        std::fprintf(stderr,
+                     "agenttrace: run: Landlock ABI %d backs the policy (%zu hierarchies; `policy check "
+                     "--enforce` shows which rules the kernel enforces)\n",
+                     landlock->abi, landlock->path_rules);
+      }
+    }
+  }
 
-  // Read, plan and compile the policy while the recorder opens the store; it waits before the session
-  // exists (EnforceOptions::prepare), so that a policy that fails still leaves no session.
-  PolicyPreparation prep(f, *mode);
-  int prepare_rc = kExitOk;
-  const LoadedPolicy* loaded = nullptr;
-  EnforceOptions e;
-  e.prepare = [&]() -> Result<int> {
-    prep.Wait();
-    for (const std::string& line : prep.said) std::fprintf(stderr, "%s\n", line.c_str());
-    if (!prep.loaded->ok()) {
-      const Status& st = prep.loaded->status();
-      prepare_rc = st.code() == StatusCode::kInvalidArgument ? kExitBadPolicy : kExitUsage;
-      return st;
-    }
-    loaded = &prep.loaded->value();
-    if (prep.landlock_rc != kExitOk) {
-      prepare_rc = prep.landlock_rc;
-      return Status::InvalidArgument("");  // said above
-    }
-    if (prep.landlock && !f.record.quiet) {
-      std::fprintf(stderr,
-                   "agenttrace: run: Landlock ABI %d backs the policy (%zu hierarchies; `policy check "
-                   "--enforce` shows which rules the kernel enforces)\n",
-                   prep.landlock->abi, prep.landlock->path_rules);
-    }
-    return prep.landlock ? prep.landlock->ruleset.get() : -1;
-  };
   std::unique_ptr<LiveDecider> decider;
   Reloader reloader(f.policy);
+  EnforceOptions e;
   e.mode = *mode;
   e.ask = resolver->get();
   bool compile_failed = false;
   e.start = [&](const SessionInfo& info, DecisionRecorder record) -> Result<RequestDecider*> {
     record(MakeEnforcementEvent(*mode, f.policy, loaded->digest));
-    if (*mode == EnforceMode::kEnforce) record(MakeLandlockEvent(prep.landlock, prep.landlock_why_not));
+    if (*mode == EnforceMode::kEnforce) record(MakeLandlockEvent(landlock, landlock_why_not));
     LiveDeciderOptions lo;
     lo.mode = *mode;
     lo.record = std::move(record);
-    Result<std::shared_ptr<const CompiledPolicy>> cp = prep.compiled->Get(PathVars{info.cwd, info.home, info.tmp});
+    Result<std::shared_ptr<const CompiledPolicy>> cp = compiled.Get(PathVars{info.cwd, info.home, info.tmp});
     Result<std::unique_ptr<LiveDecider>> d = cp.ok() ? LiveDecider::Create(loaded->policy, *cp, std::move(lo))
                                                      : Result<std::unique_ptr<LiveDecider>>(cp.status());
     if (!d.ok()) {
@@ -322,9 +271,8 @@ int RunRunCommand(Cli& cli, const RunFlags& f) {
                    static_cast<unsigned long long>(n.reloads));
     }
   };
-  int rc = RunSyscallRecording(cli, f.record, "run", std::move(e), summary);
+  int rc = RunSyscallRecording(cli, record_flags, "run", std::move(e), summary);
   reloader.Stop();
-  if (prepare_rc != kExitOk) return prepare_rc;
   if (compile_failed) return kExitBadPolicy;
   return rc;
 }

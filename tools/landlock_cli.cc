@@ -159,12 +159,11 @@ int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FI
 }
 
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code, std::string* why_not, PolicyCache* cache,
-                                                 std::vector<std::string>* said) {
+                                                 int* exit_code, std::string* why_not, PolicyCache* cache) {
   *exit_code = kExitOk;
   auto lp = PlanLandlock(policy, vars, ExistingAncestor, cache);
   if (!lp.ok()) {
-    said->push_back("agenttrace: run: " + policy.source + ": " + lp.status().message());
+    std::fprintf(stderr, "agenttrace: run: %s: %s\n", policy.source.c_str(), lp.status().message().c_str());
     *exit_code = kExitBadPolicy;
     return std::nullopt;
   }
@@ -172,35 +171,36 @@ std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const Pat
     std::string why = lp->no_kernel_part.empty() ? "no right of the policy can be restricted" : lp->no_kernel_part;
     *why_not = why;
     if (require) {
-      said->push_back("agenttrace: run: --require-landlock: the policy has no kernel part (" + why + ")");
+      std::fprintf(stderr, "agenttrace: run: --require-landlock: the policy has no kernel part (%s)\n", why.c_str());
       *exit_code = kExitUsage;
     } else {
-      said->push_back("agenttrace: run: no Landlock backstop: " + why + "; the tracer enforces alone");
+      std::fprintf(stderr, "agenttrace: run: no Landlock backstop: %s; the tracer enforces alone\n", why.c_str());
     }
     return std::nullopt;
   }
   for (const std::string& line : DescribeWidenings(policy, lp->widenings, true)) {
-    said->push_back("agenttrace: run: warning: Landlock: " + line);
+    std::fprintf(stderr, "agenttrace: run: warning: Landlock: %s\n", line.c_str());
   }
   auto prepared = PrepareLandlock(lp->plan);
   if (!prepared.ok()) {
     bool missing = prepared.status().code() == StatusCode::kUnsupported;
     *why_not = prepared.status().message();
     if (missing && !require) {
-      said->push_back("agenttrace: run: warning: " + prepared.status().message() +
-                      "; the tracer enforces alone (paths read from the agent's memory can race: "
-                      "docs/threat-model.md); --require-landlock refuses to run without it");
+      std::fprintf(stderr,
+                   "agenttrace: run: warning: %s; the tracer enforces alone (paths read from the agent's memory can "
+                   "race: docs/threat-model.md); --require-landlock refuses to run without it\n",
+                   prepared.status().message().c_str());
       return std::nullopt;
     }
-    said->push_back(std::string("agenttrace: run: ") + (require && missing ? "--require-landlock: " : "") +
-                    prepared.status().message());
+    std::fprintf(stderr, "agenttrace: run: %s%s\n", require && missing ? "--require-landlock: " : "",
+                 prepared.status().message().c_str());
     *exit_code = kExitRecordFailed;
     return std::nullopt;
   }
   if (!prepared->ruleset.valid()) {
     *why_not = "Landlock ABI " + std::to_string(prepared->abi) + " can apply nothing of the policy's kernel part";
-    said->push_back("agenttrace: run: Landlock ABI " + std::to_string(prepared->abi) +
-                    " can apply nothing of the policy's kernel part" + (require ? "" : "; the tracer enforces alone"));
+    std::fprintf(stderr, "agenttrace: run: Landlock ABI %d can apply nothing of the policy's kernel part%s\n",
+                 prepared->abi, require ? "" : "; the tracer enforces alone");
     if (require) *exit_code = kExitRecordFailed;
     return std::nullopt;
   }

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "format/event.h"
 #include "recorder/landlock.h"
@@ -28,15 +27,12 @@ PathVars PathVarsHere();
 int PrintLandlockEnforcement(const Policy& policy, const PathVars& vars, std::FILE* out);
 
 // For `run --mode enforce`: the prepared ruleset of `policy`, or nullopt when there is none to apply
-// (no kernel part, or no Landlock: the tracer enforces alone; `*why_not` says why).
+// (no kernel part, or no Landlock: said on stderr, the tracer enforces alone; `*why_not` says why).
 // `*exit_code` is set to non-zero when the run must not start: --require-landlock without a usable
 // Landlock, or a failure to build the ruleset.
 // `cache` (of `policy`, may be null) serves the compiled policy the plan needs (PlanLandlock).
-// The lines for stderr (warnings, and the reason a run must not start) are appended to `*said`, not
-// printed: `run` prepares on a second thread and prints them where its output used to have them.
 std::optional<PreparedLandlock> SetUpRunLandlock(const Policy& policy, const PathVars& vars, bool require,
-                                                 int* exit_code, std::string* why_not, PolicyCache* cache,
-                                                 std::vector<std::string>* said);
+                                                 int* exit_code, std::string* why_not, PolicyCache* cache = nullptr);
 
 // The "landlock" annotation of a run (docs/format.md, "Decision events"): whether the kernel backstop
 // was applied, and what it restricts, or why not.
