@@ -353,6 +353,45 @@ TEST_F(RunLandlockTest, RequireLandlockNeedsAKernelPartAndEnforceMode) {
   EXPECT_EQ(audit.exit_code, 2) << audit.err;
 }
 
+// A policy that cannot be used ends the run before the agent starts and before any session exists,
+// says why exactly once, and exits with its own status.
+TEST_F(RunLandlockTest, APolicyThatCannotBeUsedLeavesNoSessionAndSaysWhyOnce) {
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto sessions = [&] {
+    testing::RunResult ls = RunCli(AGENTTRACE_BIN, {"ls", "--store", store_}, dir_);
+    return std::regex_search(ls.out, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-"));
+  };
+  std::string marker = dir_ + "/ran";
+  std::string bad = dir_ + "/bad.yaml";
+  std::ofstream(bad) << "version: 1\nrules:\n  - {id: x, decision: maybe, class: file.read}\n";
+  testing::RunResult invalid =
+      RunCli(AGENTTRACE_BIN, {"run", "--store", store_, "--policy", bad, "--", "/usr/bin/touch", marker}, dir_);
+  EXPECT_EQ(invalid.exit_code, 4) << invalid.err;
+  EXPECT_EQ(count(invalid.err, "decision must be allow, ask or deny"), 1u) << invalid.err;
+  EXPECT_EQ(invalid.err.find("agenttrace: run: " + bad + ":3:"), 0u) << invalid.err;
+
+  testing::RunResult missing = RunCli(
+      AGENTTRACE_BIN, {"run", "--store", store_, "--policy", dir_ + "/none.yaml", "--", "/usr/bin/touch", marker}, dir_);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_EQ(count(missing.err, "none.yaml"), 1u) << missing.err;
+
+  std::string allow_policy = dir_ + "/allow.yaml";
+  std::ofstream(allow_policy) << "version: 1\ndefault: allow\nrules: []\n";
+  testing::RunResult no_kernel_part = RunCli(
+      AGENTTRACE_BIN,
+      {"run", "--store", store_, "--policy", allow_policy, "--require-landlock", "--", "/usr/bin/touch", marker}, dir_);
+  EXPECT_EQ(no_kernel_part.exit_code, 2) << no_kernel_part.err;
+  EXPECT_EQ(count(no_kernel_part.err, "the policy has no kernel part"), 1u) << no_kernel_part.err;
+  EXPECT_EQ(count(no_kernel_part.err, "\n"), 1u) << no_kernel_part.err;  // that line alone
+
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the agent ran under a policy that could not be used";
+  EXPECT_FALSE(sessions()) << "a run whose policy could not be used left a session";
+}
+
 TEST_F(RunLandlockTest, AuditModeAppliesNoLandlock) {
   testing::RunResult r = RunCli(
       AGENTTRACE_BIN,
