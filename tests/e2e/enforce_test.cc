@@ -248,6 +248,19 @@ TEST_F(EnforceTest, MissingFilesAreDecidedOnTheLexicalPathExistingOnesOnTheKerne
   EXPECT_EQ(rd["same"], rd["recorded"]) << rd.dump();
 }
 
+// Each replayed session's findings, as "decision rule resource".
+std::vector<std::set<std::string>> FindingsPerSession(const Json& rep) {
+  std::vector<std::set<std::string>> findings;
+  for (const Json& s : rep["sessions"]) {
+    std::set<std::string> f;
+    for (const Json& x : s["findings"]) {
+      f.insert(x.value("decision", "") + " " + x.value("rule", "") + " " + x.value("resource", ""));
+    }
+    findings.push_back(f);
+  }
+  return findings;
+}
+
 // What CI promoted is what production enforces: the same attempts, recorded by `record` and decided
 // live by `run`, get the same findings from the same policy. Before, `run` resolved a missing file's
 // or program's directory through a symlink (an exec's PATH search through /usr/local/cuda ->
@@ -267,14 +280,7 @@ TEST_F(EnforceTest, FailedAttemptsThroughASymlinkGetTheSameFindingsRecordedAndEn
   EXPECT_NE(run.out.find("read:lnk/keep.txt -> errno 13"), std::string::npos) << run.out;
   Json rep = Replay("outside.yaml");
   ASSERT_EQ(rep["sessions"].size(), 2u) << rep.dump();
-  std::vector<std::set<std::string>> findings;
-  for (const Json& s : rep["sessions"]) {
-    std::set<std::string> f;
-    for (const Json& x : s["findings"]) {
-      f.insert(x.value("decision", "") + " " + x.value("rule", "") + " " + x.value("resource", ""));
-    }
-    findings.push_back(f);
-  }
+  std::vector<std::set<std::string>> findings = FindingsPerSession(rep);
   EXPECT_EQ(findings[0], findings[1]) << rep.dump();
   EXPECT_EQ(findings[1].size(), 1u) << rep.dump();  // the read of keep.txt, in both
 }
@@ -300,14 +306,7 @@ TEST_F(EnforceTest, AttemptsThatFailOnAnExistingObjectGetTheSameFindingsRecorded
   EXPECT_NE(run.out.find("readnf:lnk/missing.txt -> errno 2"), std::string::npos) << run.out;
   Json rep = Replay("outside.yaml");
   ASSERT_EQ(rep["sessions"].size(), 2u) << rep.dump();
-  std::vector<std::set<std::string>> findings;
-  for (const Json& s : rep["sessions"]) {
-    std::set<std::string> f;
-    for (const Json& x : s["findings"]) {
-      f.insert(x.value("decision", "") + " " + x.value("rule", "") + " " + x.value("resource", ""));
-    }
-    findings.push_back(f);
-  }
+  std::vector<std::set<std::string>> findings = FindingsPerSession(rep);
   EXPECT_EQ(findings[0], findings[1]) << rep.dump();
   EXPECT_EQ(findings[0].size(), 2u) << rep.dump();  // the directory and the symlink; not the missing file
 }
