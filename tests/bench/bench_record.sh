@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recording overhead: runs each workload natively, under strace (seccomp-bpf, the same syscall set
-# agenttrace traps) and under `agenttrace record`, in alternation, R times each; prints median wall
+# agenttrace traps) and under `agenttrace record`, in alternation (the order reversed every other repetition), R times each; prints median wall
 # times, ratios to native and agenttrace/strace, and the size of what each tracer wrote per event.
 #
 # Usage: tests/bench/bench_record.sh [AGENTTRACE_BINARY] [REPETITIONS]
@@ -297,7 +297,12 @@ printf '%-24s %9s %9s %7s %9s %7s %8s | %8s %8s %8s | %9s %8s\n' workload native
 for wl in "${workloads[@]}"; do
   : >"$work/t-native" ; : >"$work/t-strace" ; : >"$work/t-agenttrace" ; : >"$work/t-enforce"
   for rep in $(seq 1 "$reps"); do
-    for mode in native strace agenttrace ${ENFORCE:+enforce}; do
+    # The order is reversed every other repetition, so that no mode always runs right after the
+    # others: each run leaves the file system (inodes freed within the last 30 s, which a journal-less
+    # ext4 scans past when it allocates) and the caches in a state the next one inherits.
+    order=(native strace agenttrace ${ENFORCE:+enforce})
+    (( rep % 2 == 0 )) && order=($(printf '%s\n' "${order[@]}" | tac))
+    for mode in "${order[@]}"; do
       run_mode "$mode" "$wl" "$rep" >>"$work/t-$mode"
     done
   done
