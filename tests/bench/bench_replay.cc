@@ -138,6 +138,21 @@ void BM_EvaluateEvents(benchmark::State& state) {
 }
 BENCHMARK(BM_EvaluateEvents)->Unit(benchmark::kMillisecond);
 
+// Seconds `f` takes, on the monotonic clock (one request's latency).
+template <typename F>
+double Timed(F&& f) {
+  timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  f();
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return static_cast<double>(b.tv_sec - a.tv_sec) + static_cast<double>(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+// The p-quantile of `sorted` (0 when empty).
+double Quantile(const std::vector<double>& sorted, double p) {
+  return sorted.empty() ? 0.0 : sorted[static_cast<size_t>(p * static_cast<double>(sorted.size() - 1))];
+}
+
 void BM_DecideLatency(benchmark::State& state) {
   static const std::string yaml = RealisticPolicy();
   auto policy = ParsePolicy(yaml, "bench.yaml");
@@ -163,20 +178,16 @@ void BM_DecideLatency(benchmark::State& state) {
   uint64_t denies = 0;
   for (auto _ : state) {
     for (const Event& e : events) {
-      timespec a, b;
-      clock_gettime(CLOCK_MONOTONIC, &a);
-      denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;
-      clock_gettime(CLOCK_MONOTONIC, &b);
-      if (lat.size() < lat.capacity()) lat.push_back((b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3);
+      const double sec = Timed([&] { denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny; });
+      if (lat.size() < lat.capacity()) lat.push_back(sec * 1e6);
     }
   }
   benchmark::DoNotOptimize(denies);
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[static_cast<size_t>(p * (lat.size() - 1))]; };
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
-  state.counters["p999_us"] = pct(0.999);
+  state.counters["p50_us"] = Quantile(lat, 0.50);
+  state.counters["p99_us"] = Quantile(lat, 0.99);
+  state.counters["p999_us"] = Quantile(lat, 0.999);
   state.counters["rules"] = rules;
   state.counters["bytes_per_decision"] =
       record ? static_cast<double>(recorded_bytes) / static_cast<double>(state.iterations() * events.size()) : 0;
@@ -256,19 +267,15 @@ void BM_DecideLatencyDistinct(benchmark::State& state) {
       // The tracer sleeps (the caches go cold), then builds the request it decides (that is hot).
       for (size_t b = 0; b < evict.size(); b += 64) evict[b] = static_cast<char>(evict[b] + 1);
       DistinctPathRequest(next++, &e);
-      timespec a, b;
-      clock_gettime(CLOCK_MONOTONIC, &a);
-      denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny;
-      clock_gettime(CLOCK_MONOTONIC, &b);
-      if (lat.size() < lat.capacity()) lat.push_back((b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3);
+      const double sec = Timed([&] { denies += (*decider)->Decide(e).verdict == RequestVerdict::kDeny; });
+      if (lat.size() < lat.capacity()) lat.push_back(sec * 1e6);
     }
   }
   benchmark::DoNotOptimize(denies);
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[static_cast<size_t>(p * (lat.size() - 1))]; };
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 4096));
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
+  state.counters["p50_us"] = Quantile(lat, 0.50);
+  state.counters["p99_us"] = Quantile(lat, 0.99);
   double sum = 0;
   for (double v : lat) sum += v;
   state.counters["mean_us"] = lat.empty() ? 0.0 : sum / static_cast<double>(lat.size());
@@ -361,12 +368,10 @@ void BM_DecideRecordPath(benchmark::State& state) {
     double iteration_s = 0;
     for (const Event& e : events) {
       for (size_t k = 0; k < evict.size(); k += 64) evict[k] = static_cast<char>(evict[k] + 1);
-      timespec a, b;
-      clock_gettime(CLOCK_MONOTONIC, &a);
-      (*decider)->DecideInto(e, &d);
-      denies += d.verdict == RequestVerdict::kDeny;
-      clock_gettime(CLOCK_MONOTONIC, &b);
-      const double s = static_cast<double>(b.tv_sec - a.tv_sec) + static_cast<double>(b.tv_nsec - a.tv_nsec) / 1e9;
+      const double s = Timed([&] {
+        (*decider)->DecideInto(e, &d);
+        denies += d.verdict == RequestVerdict::kDeny;
+      });
       iteration_s += s;
       if (lat.size() < lat.capacity()) lat.push_back(s * 1e6);
     }
@@ -382,10 +387,10 @@ void BM_DecideRecordPath(benchmark::State& state) {
   // The median is what a request costs when the thread is not preempted (the machine is shared); the
   // mean (manual time) includes preemptions.
   std::sort(lat.begin(), lat.end());
-  state.counters["tracer_p50_us"] = lat.empty() ? 0.0 : lat[lat.size() / 2];
+  state.counters["tracer_p50_us"] = Quantile(lat, 0.50);
   // The tail: preemptions, and waits for a writer that falls behind (requests here come back to back,
   // with none of the tracer's stops between them to give the writer thread time).
-  state.counters["tracer_p99_us"] = lat.empty() ? 0.0 : lat[lat.size() * 99 / 100];
+  state.counters["tracer_p99_us"] = Quantile(lat, 0.99);
   state.counters["tracer_us"] = total_s / n * 1e6;
   state.counters["writer_us"] = writer_s / n * 1e6;
   writer->reset();
