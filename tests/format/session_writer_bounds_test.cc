@@ -8,6 +8,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -52,7 +54,10 @@ class StalledWriter final : public SessionWriter {
   SessionInfo info_;
 };
 
-TEST(AsyncWriterBoundsTest, ProducersBlockAtThePendingByteBoundAndNothingIsDropped) {
+// With the writer stalled, a producer appending 100 items of 64 KiB through `append` stops near the
+// 1 MiB byte bound: one batch inside the writer and at most 1 MiB pending (16 items). Counting items
+// alone, all 100 would be queued. Once released, every item is written: blocked, never dropped.
+void ExpectProducerStopsNearTheByteBound(const std::function<Status(AsyncSessionWriter&, const Event&)>& append) {
   auto owned = std::make_unique<StalledWriter>();
   StalledWriter* stalled = owned.get();
   WriterOptions wo;
@@ -65,16 +70,15 @@ TEST(AsyncWriterBoundsTest, ProducersBlockAtThePendingByteBoundAndNothingIsDropp
   std::thread producer([&] {
     Event e;
     e.kind = EventKind::kToolCall;
+    e.mono_ns = 1;
     e.json.assign(kEventBytes, 'a');
     for (int i = 0; i < kEvents; ++i) {
-      AT_CHECK((*async)->Append(e).ok());
+      AT_CHECK(append(**async, e).ok());
       ++accepted;
     }
   });
-  // With the writer stalled, the producer stops near the bound: one batch inside the writer and at
-  // most 1 MiB pending (16 events of 64 KiB). Counting events alone, all 100 would be queued. The
-  // producer is seen to have started first (a loaded machine may start its thread late), then given
-  // time to run into the bound.
+  // The producer is seen to have started first (a loaded machine may start its thread late), then
+  // given time to run into the bound.
   for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
        accepted.load() == 0 && std::chrono::steady_clock::now() < end;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -87,44 +91,19 @@ TEST(AsyncWriterBoundsTest, ProducersBlockAtThePendingByteBoundAndNothingIsDropp
   stalled->Release();
   producer.join();
   ASSERT_TRUE((*async)->Finish(0, 0).ok());
-  EXPECT_EQ(stalled->appended(), static_cast<uint64_t>(kEvents));  // blocked, never dropped
+  EXPECT_EQ(stalled->appended(), static_cast<uint64_t>(kEvents));
+}
+
+TEST(AsyncWriterBoundsTest, ProducersBlockAtThePendingByteBoundAndNothingIsDropped) {
+  ExpectProducerStopsNearTheByteBound([](AsyncSessionWriter& w, const Event& e) { return w.Append(e); });
 }
 
 // Decisions are queued as their requests (AppendDecision) and count towards the byte bound as events
 // do: a producer of large requests stops near the bound too.
 TEST(AsyncWriterBoundsTest, QueuedDecisionsCountTowardsThePendingByteBound) {
-  auto owned = std::make_unique<StalledWriter>();
-  StalledWriter* stalled = owned.get();
-  WriterOptions wo;
-  wo.async_max_pending_bytes = 1u << 20;
-  auto async = AsyncSessionWriter::Start(std::move(owned), wo);
-  ASSERT_TRUE(async.ok());
-  constexpr int kEvents = 100;
-  constexpr size_t kEventBytes = 64u << 10;
-  std::atomic<int> accepted{0};
-  std::thread producer([&] {
-    Event request;
-    request.kind = EventKind::kToolCall;
-    request.mono_ns = 1;
-    request.json.assign(kEventBytes, 'a');
-    const RequestDecision d{RequestVerdict::kAllow, "tools", "", false};
-    for (int i = 0; i < kEvents; ++i) {
-      AT_CHECK((*async)->AppendDecision(request, d, EnforceMode::kEnforce).ok());
-      ++accepted;
-    }
-  });
-  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-       accepted.load() == 0 && std::chrono::steady_clock::now() < end;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  int held = accepted.load();
-  EXPECT_GE(held, 1);
-  EXPECT_LE(held, 2 * static_cast<int>((1u << 20) / kEventBytes) + 2) << "the queue grew past its byte bound";
-  stalled->Release();
-  producer.join();
-  ASSERT_TRUE((*async)->Finish(0, 0).ok());
-  EXPECT_EQ(stalled->appended(), static_cast<uint64_t>(kEvents));  // blocked, never dropped
+  const RequestDecision d{RequestVerdict::kAllow, "tools", "", false};
+  ExpectProducerStopsNearTheByteBound(
+      [&d](AsyncSessionWriter& w, const Event& request) { return w.AppendDecision(request, d, EnforceMode::kEnforce); });
 }
 
 TEST(AsyncWriterBoundsTest, AnEventAboveTheByteBoundAloneIsStillTaken) {
