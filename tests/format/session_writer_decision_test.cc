@@ -13,6 +13,7 @@
 #include "format/decision_event.h"
 #include "format/event_json.h"
 #include "format/store.h"
+#include "tests/format/read_session.h"
 #include "tests/format/temp_dir.h"
 
 namespace agenttrace {
@@ -20,19 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::TempDir;
-
-std::vector<Event> ReadAll(Store& store, const SessionId& id) {
-  std::vector<Event> out;
-  auto reader = store.OpenSession(id);
-  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-  if (!reader.ok()) return out;
-  for (;;) {
-    auto e = (*reader)->Next();
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    if (!e.ok() || *e == nullptr) return out;
-    out.push_back(**e);
-  }
-}
 
 std::unique_ptr<AsyncSessionWriter> StartAsync(Store& store, const WriterOptions& options = {}) {
   auto w = store.CreateSession(SessionInfo{}, options);
@@ -131,8 +119,8 @@ TEST(AsyncWriterDecisionTest, QueuedDecisionsAreStoredAsMakeDecisionEventBuildsT
   }
   ASSERT_TRUE(built->Finish(0, 0).ok());
   ASSERT_TRUE(deferred->Finish(0, 0).ok());
-  std::vector<Event> want = ReadAll(**store, built->id());
-  std::vector<Event> got = ReadAll(**store, deferred->id());
+  std::vector<Event> want = ReadSessionEvents(**store, built->id());
+  std::vector<Event> got = ReadSessionEvents(**store, deferred->id());
   ASSERT_EQ(want.size(), Steps().size());
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
@@ -173,7 +161,7 @@ TEST(AsyncWriterDecisionTest, RequestWithoutTimesIsStampedWhenQueued) {
   });
   ASSERT_TRUE(queued.ok());
   ASSERT_TRUE(async->Finish(0, 0).ok());
-  std::vector<Event> back = ReadAll(**store, async->id());
+  std::vector<Event> back = ReadSessionEvents(**store, async->id());
   ASSERT_EQ(back.size(), 1u);
   EXPECT_GE(back[0].mono_ns, before);
   EXPECT_LE(back[0].mono_ns, req.mono_ns);
@@ -203,7 +191,7 @@ TEST(AsyncWriterDecisionTest, DecisionOverThePerEventBoundIsNotStoredAndTheWrite
   after.text = "after";
   ASSERT_TRUE(async->Append(after).ok());
   ASSERT_TRUE(async->Finish(0, 0).ok());
-  std::vector<Event> back = ReadAll(**store, async->id());
+  std::vector<Event> back = ReadSessionEvents(**store, async->id());
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].text, "after");
 }
@@ -242,7 +230,7 @@ TEST(AsyncWriterDecisionTest, DecisionsAreRefusedAndCountedAfterAStoreFailure) {
   EXPECT_EQ(*gap, offered - committed);
   ASSERT_TRUE(async->AppendDecision(req, d, EnforceMode::kEnforce).ok());
   ASSERT_TRUE(async->FinishIncomplete(0, 0).ok());
-  std::vector<Event> back = ReadAll(**store, async->id());
+  std::vector<Event> back = ReadSessionEvents(**store, async->id());
   ASSERT_EQ(back.size(), committed + 2);
   EXPECT_EQ(back[committed].kind, EventKind::kGap);
   EXPECT_TRUE(IsDecisionEvent(back.back()));

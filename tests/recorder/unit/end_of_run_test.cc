@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "format/store.h"
+#include "tests/format/read_session.h"
 #include "tests/format/temp_dir.h"
 
 namespace agenttrace {
@@ -66,18 +67,7 @@ class EndOfRunTest : public ::testing::Test {
     ASSERT_TRUE(writer_->Append(big).ok());  // queued: the writer has not tried it yet
   }
 
-  std::vector<Event> ReadBack() {
-    std::vector<Event> out;
-    auto reader = store_->OpenSession(id_);
-    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-    if (!reader.ok()) return out;
-    for (;;) {
-      auto e = (*reader)->Next();
-      EXPECT_TRUE(e.ok()) << e.status().ToString();
-      if (!e.ok() || *e == nullptr) return out;
-      out.push_back(**e);
-    }
-  }
+  std::vector<Event> ReadBack() { return ReadSessionEvents(*store_, id_); }
 
   // The session after a store failure at the end: every committed event kept, then one gap counting
   // exactly the queued events; incomplete, with the agent's exit status.

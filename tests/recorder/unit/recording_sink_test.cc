@@ -9,6 +9,7 @@
 
 #include "format/decision_event.h"
 #include "format/store.h"
+#include "tests/format/read_session.h"
 
 namespace agenttrace {
 namespace {
@@ -38,20 +39,7 @@ class RecordingSinkTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  std::vector<Event> ReadBack(const SessionId& id, SessionInfo* info) {
-    std::vector<Event> out;
-    auto reader = store_->OpenSession(id);
-    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-    if (!reader.ok()) return out;
-    *info = (*reader)->info();
-    for (;;) {
-      auto next = (*reader)->Next();
-      EXPECT_TRUE(next.ok()) << next.status().ToString();
-      if (!next.ok() || *next == nullptr) break;
-      out.push_back(**next);
-    }
-    return out;
-  }
+  std::vector<Event> ReadBack(const SessionId& id, SessionInfo* info) { return ReadSessionEvents(*store_, id, info); }
 
   std::string dir_;
   std::unique_ptr<Store> store_;
