@@ -50,6 +50,7 @@ class SessionWriterImpl final : public SessionWriter {
         info_(std::move(info)),
         encoder_(options),
         sign_key_(options.sign_key),
+        seal_tail_at_(options.seal_tail_at_commit_bytes),
         lock_(std::move(lock)) {}
 
   ~SessionWriterImpl() override {
@@ -176,11 +177,14 @@ class SessionWriterImpl final : public SessionWriter {
   // number, replacing the version an earlier commit wrote there, with the session record in the same
   // transaction. With `seal` the chunk is final and the next event starts a new chunk. Rewriting the
   // tail instead of sealing at every commit keeps chunks large (they compress far better) while
-  // every commit is still durable; a sealed chunk is never written again.
+  // every commit is still durable; a sealed chunk is never written again. A tail whose message has
+  // reached seal_tail_at_ is sealed by any commit: re-encoding it at every commit until a bound of
+  // the encoder sealed it cost more than its growth (up to 1 MiB per commit for a few KiB of events).
   Status CommitTail(bool seal) {
     ChunkHeader h;
     Status st = encoder_.Encode(chunk_first_seq_, sealed_head_, &chunk_, &h);
     if (!st.ok()) return Failed(st);
+    if (seal_tail_at_ != 0 && h.raw_size >= seal_tail_at_) seal = true;
     if (sealed_chunks_ >= 0xFFFFFFFFull) return Failed(Status::ResourceExhausted("too many chunks"));
     SessionInfo next = info_;
     next.event_count = sealed_events_ + h.event_count;
@@ -225,6 +229,7 @@ class SessionWriterImpl final : public SessionWriter {
   SessionInfo info_;  // as committed, plus UpdateInfo changes while info_dirty_
   ChunkEncoder encoder_;
   std::shared_ptr<const SigningKey> sign_key_;  // signs the head at Finish when set
+  const uint32_t seal_tail_at_;                  // WriterOptions::seal_tail_at_commit_bytes
   UniqueFd lock_;
   std::string chunk_;  // reused buffer for the encoded chunk
   uint64_t next_seq_ = 0;

@@ -58,6 +58,10 @@ struct WriterOptions {
   uint32_t chunk_max_raw_bytes = 1u << 20;       // seal a chunk at this many uncompressed bytes ...
   uint32_t chunk_max_events = 65536;             // ... or this many events, whichever comes first ...
   uint64_t chunk_max_decoded_bytes = 64ull << 20;  // ... or when its events' strings total this many
+  // A commit seals the open tail chunk once its message is this large (0: only the bounds above
+  // seal). Each commit re-encodes the whole tail; this bounds that work per commit, at a cost in
+  // compression that is small at this size (docs/format.md, "Chunk size and the open tail chunk").
+  uint32_t seal_tail_at_commit_bytes = 256u << 10;
   int zstd_level = 3;
   int64_t commit_interval_ms = 200;              // AsyncSessionWriter: max time an event waits uncommitted
   uint64_t async_max_pending_bytes = 64ull << 20;  // AsyncSessionWriter: producers wait beyond this

@@ -367,6 +367,71 @@ TEST(StoreTest, TailChunkIsRewrittenUntilFullThenSealed) {
   }
 }
 
+// A commit seals the open tail once its message reaches WriterOptions::seal_tail_at_commit_bytes,
+// and keeps rewriting it below that size.
+TEST(StoreTest, ACommitSealsTheTailOnceItReachesTheSealSize) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<Event> events = Mix(102);
+  // The raw size of the first 100 events as one chunk.
+  WriterOptions never;
+  never.seal_tail_at_commit_bytes = 0;
+  auto probe = store->CreateSession(SessionInfo{}, never);
+  ASSERT_TRUE(probe.ok());
+  for (size_t i = 0; i < 100; ++i) ASSERT_TRUE((*probe)->Append(events[i]).ok());
+  ASSERT_TRUE((*probe)->Flush().ok());
+  const uint64_t raw100 = (*probe)->info().raw_bytes;
+  for (size_t i = 100; i < 102; ++i) {
+    ASSERT_TRUE((*probe)->Append(events[i]).ok());
+    ASSERT_TRUE((*probe)->Flush().ok());
+  }
+  EXPECT_EQ((*probe)->info().chunk_count, 1u);  // 0: every commit rewrote the one tail
+  ASSERT_TRUE((*probe)->Finish(0, 0).ok());
+
+  for (const uint64_t at : {raw100, raw100 + 1}) {
+    SCOPED_TRACE("seal at " + std::to_string(at));
+    WriterOptions opt;
+    opt.seal_tail_at_commit_bytes = static_cast<uint32_t>(at);
+    auto w = store->CreateSession(SessionInfo{}, opt);
+    ASSERT_TRUE(w.ok());
+    for (size_t i = 0; i < 99; ++i) ASSERT_TRUE((*w)->Append(events[i]).ok());
+    ASSERT_TRUE((*w)->Flush().ok());
+    ASSERT_LT((*w)->info().raw_bytes, at);
+    ASSERT_TRUE((*w)->Append(events[99]).ok());
+    ASSERT_TRUE((*w)->Flush().ok());  // rewrites the tail: still one chunk, now of 100 events
+    EXPECT_EQ((*w)->info().chunk_count, 1u);
+    EXPECT_EQ((*w)->info().raw_bytes, raw100);
+    ASSERT_TRUE((*w)->Append(events[100]).ok());
+    ASSERT_TRUE((*w)->Flush().ok());
+    // Sealed at the size: event 100 opened a second chunk. One byte short of it: the tail was rewritten
+    // (and, past the size now, sealed).
+    EXPECT_EQ((*w)->info().chunk_count, at == raw100 ? 2u : 1u);
+    ASSERT_TRUE((*w)->Append(events[101]).ok());
+    ASSERT_TRUE((*w)->Finish(0, 0).ok());
+    SessionId id = (*w)->info().id;
+    auto v = store->Verify(id);
+    ASSERT_TRUE(v.ok());
+    EXPECT_TRUE(v->ok) << v->problem;
+    EXPECT_EQ(v->chunks_checked, 2u);
+    // The first chunk ends where the seal happened: after event 99, or (one byte short) after 100,
+    // whose commit found the 101-event tail past the size.
+    auto reader = store->OpenSession(id);
+    ASSERT_TRUE(reader.ok());
+    std::vector<uint64_t> chunk_of;
+    for (;;) {
+      auto e = (*reader)->Next();
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      if (*e == nullptr) break;
+      ASSERT_EQ(**e, events[chunk_of.size()]);
+      chunk_of.push_back((*reader)->current_chunk());
+    }
+    ASSERT_EQ(chunk_of.size(), 102u);
+    EXPECT_EQ(chunk_of[99], 0u);
+    EXPECT_EQ(chunk_of[100], at == raw100 ? 1u : 0u);
+    EXPECT_EQ(chunk_of[101], 1u);
+  }
+}
+
 TEST(StoreTest, ReaderOfALiveSessionFollowsTheTailAcrossASeal) {
   TempDir dir;
   auto store = OpenStore(dir.path());
