@@ -12,7 +12,8 @@
 #   last store and strace log to DIR/store-WORKLOAD and DIR/strace-WORKLOAD.log, for inspection).
 # ENFORCE=POLICY: also run each workload under `agenttrace run --mode ${ENFORCE_MODE:-enforce} --ask deny
 #   --policy POLICY` in the same alternation, and print its median, its ratio to native and to record,
-#   and the decisions it recorded. A workload that the policy breaks (a denied call makes it fail) is
+#   the median of run/record within each repetition with its quartiles and a distribution-free 95%
+#   confidence interval (R >= 6), and the decisions it recorded. A workload that the policy breaks (a denied call makes it fail) is
 #   reported as such, not timed. ENFORCE=bench: a generated policy of 200 rules that allows the four
 #   workloads (default deny; the workspace, the system directories, loopback; 190 deny and ask rules
 #   on paths, hosts and programs the workloads never touch, plus a sequence and a budget), written by
@@ -326,7 +327,7 @@ if [[ -n "${ENFORCE:-}" ]]; then
   echo
   echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") ($(grep -c '^  - ' "$ENFORCE") rules; same repetitions, interleaved):"
   printf '%-24s %9s %9s %9s %7s %8s %10s   %s\n' workload native_s record_s run_s x run/rec decisions \
-    'paired run/rec: median [quartiles]' 
+    'paired run/rec: median [quartiles] 95% CI' 
   for wl in "${workloads[@]}"; do
     if grep -q failed "$work/t-enforce-$wl"; then
       printf '%-24s the workload failed under the policy: %s\n' "${names[$wl]}" \
@@ -337,14 +338,20 @@ if [[ -n "${ENFORCE:-}" ]]; then
     d=$(sed -n 's/.*run ([a-z]*): \([0-9]*\) decisions.*/\1/p' "$work/run-$wl.err" | head -n1)
     # Each repetition runs record and run one after the other, so their ratio within a repetition
     # cancels the load drift that moves whole repetitions; its median is the steadier estimate.
+    # The 95% interval of that median is distribution-free: the k-th smallest and k-th largest ratio,
+    # k the largest rank with P(Binomial(n, 1/2) < k) <= 2.5% (n >= 6; coverage >= 95%).
     paired=$(paste "$work/t-agenttrace-$wl" "$work/t-enforce-$wl" | awk '{ printf "%.4f\n", $2 / $1 }' | sort -g |
       awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
         lo = v[int((NR - 1) / 4) + 1]; hi = v[NR - int((NR - 1) / 4)]
-        printf "%.2fx [%.2fx-%.2fx]", m, lo, hi }')
+        k = 0; p = 0.5 ^ NR; cum = p
+        for (i = 1; i <= NR && cum <= 0.025; i++) { k = i; p = p * (NR - i + 1) / i; cum += p }
+        ci = k > 0 ? sprintf("%.2fx-%.2fx", v[k], v[NR - k + 1]) : "n/a (R < 6)"
+        printf "%.2fx [%.2fx-%.2fx] %s", m, lo, hi, ci }')
     awk -v name="${names[$wl]}" -v n="$n" -v a="$a" -v e="$e" -v d="${d:-?}" -v p="$paired" 'BEGIN {
       printf "%-24s %9.3f %9.3f %9.3f %6.2fx %7.2fx %10s   %s\n", name, n, a, e, e / n, e / a, d, p }'
   done
-  echo "paired: run/record within each repetition (the two run back to back), median and the quartiles' range."
+  echo "paired: run/record within each repetition (the two run back to back), median, the quartiles' range, and a"
+  echo "distribution-free 95% confidence interval of the median (order statistics; needs R >= 6)."
 fi
 echo
 echo "x: ratio to native. B/event: agenttrace store bytes per recorded event (agenttrace stats --json),"
