@@ -584,20 +584,28 @@ TEST_F(McpHttpCliTest, BadOptionsAreUsageErrors) {
   EXPECT_EQ(RunShell(kBin + " record --mcp-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:1/ -- cat").status, 2);
 }
 
-// The HTTP proxy records and decides nothing: a policy it was given, or the deciding run it sits in,
-// would be silently ignored and every tools/call let through. It refuses to start instead (before,
-// it listened and forwarded undecided). So does a syscall recording given --policy (only --mcp reads it).
-TEST_F(McpHttpCliTest, APolicyItCannotEnforceIsRefusedNotIgnored) {
+// The HTTP proxy decides with --policy as `record --mcp` does (tests/mcp/mcp_http_enforce_test.cc):
+// its decision flags are checked before it listens, with `record --mcp`'s exit codes (it used to
+// refuse --policy altogether). A syscall recording given --policy is still refused (only the proxies
+// read it).
+TEST_F(McpHttpCliTest, ItsDecisionFlagsAreCheckedBeforeItListens) {
   fs::path policy = dir_.path() / "p.yaml";
   std::ofstream(policy) << "version: 1\ndefault: deny\n";
+  fs::path bad = dir_.path() / "bad.yaml";
+  std::ofstream(bad) << "version: 1\ndefault: perhaps\n";
   const std::string listen = " --listen 127.0.0.1:0 --upstream http://127.0.0.1:1/ ";
-  RunResult r = RunShell("timeout 10 " + kBin + " record --mcp-http --policy " + Quote(policy.string()) + listen);
+  RunResult r = RunShell("timeout 10 " + kBin + " record --mcp-http --policy " + Quote(policy.string()) +
+                         " --mode block" + listen);
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_NE(r.err.find("cannot decide"), std::string::npos) << r.err;
-  r = RunShell("AGENTTRACE_DECIDES=1 AGENTTRACE_SOCKET=" + Quote((dir_.path() / "none.sock").string()) +
-               " timeout 10 " + kBin + " record --mcp-http" + listen);
+  EXPECT_NE(r.err.find("--mode"), std::string::npos) << r.err;
+  r = RunShell("timeout 10 " + kBin + " record --mcp-http --policy " + Quote(policy.string()) + " --ask maybe" +
+               listen);
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_NE(r.err.find("cannot decide"), std::string::npos) << r.err;
+  r = RunShell("timeout 10 " + kBin + " record --mcp-http --policy " + Quote((dir_.path() / "none.yaml").string()) +
+               listen);
+  EXPECT_EQ(r.status, 2) << r.err;
+  r = RunShell("timeout 10 " + kBin + " record --mcp-http --policy " + Quote(bad.string()) + listen);
+  EXPECT_EQ(r.status, 4) << r.err;
   r = RunShell("cd " + Quote(dir_.path().string()) + " && timeout 10 " + kBin + " record --policy " +
                Quote(policy.string()) + " -- true");
   EXPECT_EQ(r.status, 2) << r.err;
