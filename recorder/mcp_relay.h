@@ -38,8 +38,6 @@
 namespace agenttrace::mcp_relay {
 
 inline constexpr size_t kReadBytes = 256u << 10;
-// The JSON-RPC error code of a tools/call the policy refused (recorder/mcp_decision.h).
-inline constexpr int kDeniedErrorCode = kMcpDeniedErrorCode;
 
 int64_t NowNs(int clock);
 void Signal(int efd);

@@ -25,6 +25,7 @@
 #include "replayer/policy.h"
 #include "tests/format/vector_sink.h"
 #include "tests/mcp/fake_decider.h"
+#include "tests/mcp/fake_mcp_answer.h"
 #include "tests/mcp/stdio_proxy_run.h"
 
 #ifndef FAKE_MCP_SERVER
@@ -36,8 +37,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-// An MCP server over HTTP that answers like fake_mcp_server's "mcp" mode (same name, same results),
-// one application/json answer per POST, 202 for notifications, and keeps every body it got.
+// An MCP server over HTTP that answers as fake_mcp_server's "mcp" mode does (FakeMcpAnswer), one
+// application/json answer per POST, 202 for anything else, and keeps every body it got.
 class Upstream {
  public:
   Upstream() {
@@ -46,27 +47,12 @@ class Upstream {
         std::lock_guard<std::mutex> lock(mu_);
         bodies_.push_back(req.body);
       }
-      Json m = Json::parse(req.body, nullptr, false);
-      if (!m.is_object() || !m.contains("id")) {
+      auto answer = FakeMcpAnswer(req.body);
+      if (!answer.has_value()) {  // a notification, an answer, a batch: accepted, nothing to say
         res.status = 202;
         return;
       }
-      Json r = {{"jsonrpc", "2.0"}, {"id", m["id"]}};
-      std::string method = m.value("method", "");
-      if (method == "initialize") {
-        r["result"] = {{"protocolVersion", "2025-11-25"},
-                       {"capabilities", {{"tools", Json::object()}}},
-                       {"serverInfo", {{"name", "fake-mcp"}, {"version", "1.0"}}}};
-      } else if (method == "tools/call") {
-        std::string name = m["params"].value("name", "");
-        Json args = m["params"].value("arguments", Json::object());
-        bool fail = name != "echo";
-        r["result"] = {{"content", {{{"type", "text"}, {"text", fail ? "unknown tool " + name : args.dump()}}}},
-                       {"isError", fail}};
-      } else {
-        r["error"] = {{"code", -32601}, {"message", "Method not found"}};
-      }
-      res.set_content(r.dump(), "application/json");
+      res.set_content(*answer, "application/json");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
