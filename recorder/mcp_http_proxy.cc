@@ -21,6 +21,7 @@
 #include "format/json_limits.h"
 #include "recorder/first_failure_sink.h"
 #include "recorder/http_listener.h"
+#include "recorder/mcp_http_gate.h"
 #include "recorder/server_signals.h"
 #include "recorder/sse_splitter.h"
 
@@ -43,13 +44,14 @@ std::string Lower(std::string_view s) {
 
 // What the exchanges hand to the recorder thread: complete messages, never raw stream bytes.
 struct Record {
-  enum class Type { kMessage, kOversized, kError } type = Type::kMessage;
+  enum class Type { kMessage, kOversized, kError, kEvent } type = Type::kMessage;
   Direction dir = Direction::kNone;
   std::string bytes;  // the message; the head of an oversized one; the offending bytes of an error
   uint64_t size = 0;  // oversized: the full size
   std::string what;   // error: what happened
   int64_t mono_ns = 0;
   int64_t wall_ns = 0;
+  std::unique_ptr<Event> event;  // kEvent: an event of the proxy's own, recorded as it is
 };
 
 // Bounded like the stdio proxy's queue: producers wait when the recorder is kMaxQueuedBytes behind,
@@ -111,6 +113,14 @@ void PushError(RecordQueue* q, Direction dir, std::string what, std::string_view
   q->Push(std::move(r));
 }
 
+void PushEvent(RecordQueue* q, Event e) {
+  Record r = Stamped(Record::Type::kEvent, e.direction);
+  if (e.mono_ns == 0) e.mono_ns = r.mono_ns;
+  if (e.wall_ns == 0) e.wall_ns = r.wall_ns;
+  r.event = std::make_unique<Event>(std::move(e));
+  q->Push(std::move(r));
+}
+
 // Feeds one recorded HTTP body to the tracker: a JSON-RPC message, or a batch (allowed by the
 // 2025-03-26 revision of Streamable HTTP) recorded message by message.
 void FeedMessage(McpTracker* tracker, Direction dir, const std::string& body, int64_t mono, int64_t wall) {
@@ -132,7 +142,7 @@ void FeedMessage(McpTracker* tracker, Direction dir, const std::string& body, in
 // Observes one response body as it streams by and queues the messages it carries.
 class BodyObserver final : public SseEventSink {
  public:
-  BodyObserver(RecordQueue* q, size_t max) : q_(q), max_(max), sse_(max) {}
+  BodyObserver(RecordQueue* q, size_t max, McpHttpGate* gate) : q_(q), max_(max), gate_(gate), sse_(max) {}
 
   void Start(const httplib::Response& r) {
     std::string type = Lower(r.get_header_value("Content-Type"));
@@ -180,6 +190,7 @@ class BodyObserver final : public SseEventSink {
         PushMessage(q_, Direction::kToAgent, std::string_view(body_).substr(0, kProtocolErrorSnippetBytes), received_,
                     true);
       } else if (!body_.empty()) {
+        if (gate_ != nullptr) gate_->OnServerMessage(body_);
         PushMessage(q_, Direction::kToAgent, body_, received_, false);
       }
     } else if (mode_ == Mode::kOther && ok && received_ > 0) {
@@ -198,6 +209,7 @@ class BodyObserver final : public SseEventSink {
   void OnEvent(const SseEvent& e) override {
     std::string_view d = e.data;
     if (d.find_first_not_of(" \t\r\n") == std::string_view::npos && !e.oversized) return;  // priming event
+    if (gate_ != nullptr && !e.oversized) gate_->OnServerMessage(d);
     PushMessage(q_, Direction::kToAgent, d, e.data_size, e.oversized);
   }
 
@@ -205,6 +217,7 @@ class BodyObserver final : public SseEventSink {
   enum class Mode { kSse, kJson, kOther, kIgnore };
   RecordQueue* q_;
   size_t max_;
+  McpHttpGate* gate_;  // may be null
   SseSplitter sse_;
   Mode mode_ = Mode::kOther;
   int status_ = 0;
@@ -293,7 +306,8 @@ class ConnectionThreads final : public httplib::TaskQueue {
 
 class Proxy {
  public:
-  Proxy(const McpHttpProxyOptions& o, UpstreamUrl url, RecordQueue* q) : o_(o), url_(std::move(url)), q_(q) {}
+  Proxy(const McpHttpProxyOptions& o, UpstreamUrl url, RecordQueue* q, McpHttpGate* gate)
+      : o_(o), url_(std::move(url)), q_(q), gate_(gate) {}
 
   void Handle(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader);
 
@@ -325,6 +339,7 @@ class Proxy {
   const McpHttpProxyOptions& o_;
   const UpstreamUrl url_;
   RecordQueue* q_;
+  McpHttpGate* gate_;  // null: nothing is decided
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> active_{0};
   std::atomic<uint64_t> exchanges_{0}, refused_{0};
@@ -371,7 +386,7 @@ void Proxy::Refuse(httplib::Response& res, int status, const std::string& what) 
 }
 
 void Proxy::RunUpstream(const std::shared_ptr<Exchange>& x, httplib::Request up, const std::string& method) {
-  BodyObserver observer(q_, o_.max_message_bytes);
+  BodyObserver observer(q_, o_.max_message_bytes, gate_);
   up.response_handler = [&](const httplib::Response& r) {
     observer.Start(r);
     std::lock_guard<std::mutex> lock(x->mu);
@@ -512,7 +527,19 @@ void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const ht
     Refuse(res, 400, "request body unreadable");
     return;
   }
-  if (!body.empty()) PushMessage(q_, Direction::kToServer, body, body.size(), false);
+  auto record_request = [&] {
+    if (!body.empty()) PushMessage(q_, Direction::kToServer, body, body.size(), false);
+  };
+  if (gate_ == nullptr || body.empty()) {
+    record_request();
+  } else if (auto answer = gate_->Check(body, record_request, [this](Event e) { PushEvent(q_, std::move(e)); })) {
+    // Denied or refused: the upstream never hears of it.
+    --active_;
+    if (answer->is_response) PushMessage(q_, Direction::kToAgent, answer->body, answer->body.size(), false);
+    res.status = answer->status;
+    res.set_content(answer->body, "application/json");
+    return;
+  }
 
   httplib::Request up;
   up.method = req.method;
@@ -700,11 +727,11 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   RecordQueue queue;
   FirstFailureSink recorded(sink);  // the recorder thread's until it is joined
   std::string server_name;
+  McpTrackerOptions topts;
+  topts.max_result_bytes = options.max_result_bytes;
+  topts.fallback_server_name = url.host;
+  topts.redact = options.redact;
   std::thread recorder([&] {
-    McpTrackerOptions topts;
-    topts.max_result_bytes = options.max_result_bytes;
-    topts.fallback_server_name = url.host;
-    topts.redact = options.redact;
     McpTracker tracker(topts, recorded);
     Record r;
     while (queue.Pop(&r)) {
@@ -714,6 +741,10 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
           break;
         case Record::Type::kOversized:
           tracker.OnOversized(r.dir, r.bytes, r.size, true, r.mono_ns, r.wall_ns);
+          break;
+        case Record::Type::kEvent:
+          if (r.event->server.empty()) r.event->server = tracker.server_name();
+          (void)recorded.Append(*r.event);  // a failure stops recording, never relaying
           break;
         case Record::Type::kError: {
           // Through the tracker's own error path, so that redaction and naming apply alike.
@@ -743,11 +774,20 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
     recorder.join();
   };
 
-  Proxy proxy(options, url, &queue);
+  std::unique_ptr<McpHttpGate> gate;
+  if (options.decider != nullptr) {
+    McpHttpGateOptions g;
+    g.decider = options.decider;
+    g.ask = options.ask;
+    g.mode = options.mode;
+    g.tracker = topts;
+    gate = std::make_unique<McpHttpGate>(std::move(g));
+  }
+  Proxy proxy(options, url, &queue, gate.get());
   httplib::Server server;
   const size_t max_connections = options.max_streams * 2 + 16;
   server.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
-  server.set_tcp_nodelay(true);  // a relayed event goes out at once, not after a delayed ACK
+  server.set_tcp_nodelay(true);      // a relayed event goes out at once, not after a delayed ACK
   server.set_keep_alive_timeout(2);  // also bounds how long stopping waits for idle connections
   server.set_keep_alive_max_count(1000);
   server.set_read_timeout(std::chrono::seconds(30));
@@ -783,6 +823,8 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   result.events = recorded.appended();
   result.exchanges = proxy.exchanges();
   result.refused = proxy.refused();
+  result.denied = gate != nullptr ? gate->denied() : 0;
+  result.asked = gate != nullptr ? gate->asked() : 0;
   result.sink_status = recorded.status();
   return result;
 }

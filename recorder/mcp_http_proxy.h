@@ -17,6 +17,12 @@
 // never changed. Headers are not recorded (Authorization, cookies and Mcp-Session-Id never reach the
 // store). HTTP-level failures are protocol.error events whose text starts with "http: ".
 //
+// Request-time decisions: with a decider, each request body that is a `tools/call` is decided before
+// it is forwarded, and one that may be a call but cannot be decided is refused; a denied or refused
+// request never reaches the upstream and is answered by the proxy (recorder/mcp_http_gate.h). The
+// decider records its decision; the proxy records the call, its answer, and who answered an ask, as
+// the stdio proxy does (recorder/mcp_proxy.h), so that replay reads both alike.
+//
 // Bounds: a request body above max_message_bytes is refused with 413 (the server never sees it); a
 // response message above it is forwarded intact and recorded as a protocol.error with its size and
 // head; at most max_streams exchanges are in flight (503 beyond), each with its own thread and at most
@@ -33,7 +39,9 @@
 #include <functional>
 #include <string>
 
+#include "format/decision_event.h"
 #include "format/event_sink.h"
+#include "format/request_decider.h"
 #include "format/status.h"
 #include "recorder/jsonrpc_framing.h"
 #include "recorder/mcp_proxy.h"
@@ -58,6 +66,11 @@ struct McpHttpProxyOptions {
   std::function<void(int port)> on_listening;
   // When >= 0, readable means "stop" (in addition to SIGTERM/SIGINT/SIGHUP); for tests.
   int stop_fd = -1;
+  // Decides each tools/call before it is forwarded; null: everything is forwarded. Must outlive the
+  // proxy. Called from the connection threads (RequestDecider is thread-safe).
+  RequestDecider* decider = nullptr;
+  AskResolver* ask = nullptr;  // answers asks; null: an ask is denied, and the answer says so
+  EnforceMode mode = EnforceMode::kEnforce;
 };
 
 struct McpHttpProxyResult {
@@ -65,6 +78,8 @@ struct McpHttpProxyResult {
   uint64_t events = 0;
   uint64_t exchanges = 0;   // HTTP requests handled
   uint64_t refused = 0;     // answered 413/502/503 by the proxy itself
+  uint64_t denied = 0;      // tools/call requests denied and messages refused by the decision gate
+  uint64_t asked = 0;       // tools/call requests the policy asked about
   int32_t stop_signal = 0;  // the signal that stopped the proxy, 0 when stop_fd did
   Status sink_status;       // the first error the sink returned (recording stopped there), else OK
 };

@@ -11,8 +11,6 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
-#include <exception>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "format/decision_event.h"
@@ -88,13 +86,8 @@ class PendingBytes {
 };
 
 // One tools/call waiting for its decision.
-struct DecisionItem {
+struct DecisionItem : ToolCallDecision {
   std::string bytes;  // the request line as read (with its newline, if it had one)
-  Event call;
-  RequestDecision decision;
-  AskAnswer answer;
-  bool asked = false;
-  bool allowed = false;
 };
 
 // Decides tools/call requests in request order on its own thread, so that a slow decider (a human
@@ -170,40 +163,7 @@ class DecisionWorker {
     bool exited = false;
   };
 
-  static void Decide(State& s, DecisionItem& item) {
-    try {
-      item.decision = s.decider->Decide(item.call);
-    } catch (const std::exception& e) {
-      item.decision = RequestDecision{};
-      item.decision.error = true;
-      item.decision.reason = std::string("the policy could not decide: ") + e.what();
-    }
-    if (s.mode == EnforceMode::kAudit) {  // recorded as it would have been enforced; nothing blocked
-      item.allowed = true;
-      return;
-    }
-    switch (item.decision.verdict) {
-      case RequestVerdict::kAllow:
-        item.allowed = true;
-        break;
-      case RequestVerdict::kDeny:
-        item.allowed = false;
-        break;
-      case RequestVerdict::kAsk:
-        item.asked = true;
-        if (s.ask == nullptr) {
-          item.answer = AskAnswer{false, "nobody (no ask resolver here: denied)"};
-        } else {
-          try {
-            item.answer = s.ask->Ask(item.call, item.decision);
-          } catch (const std::exception& e) {
-            item.answer = AskAnswer{false, std::string("ask failed: ") + e.what()};
-          }
-        }
-        item.allowed = item.answer.allow;
-        break;
-    }
-  }
+  static void Decide(State& s, DecisionItem& item) { DecideToolCall(s.decider, s.ask, s.mode, &item); }
 
   static void Loop(State& s) {
     for (;;) {
@@ -231,40 +191,6 @@ class DecisionWorker {
   std::thread thread_;
   size_t outstanding_ = 0;
 };
-
-// The JSON-RPC error answering a refused tools/call (same id), naming the rule and its reason.
-std::string DenialLine(const DecisionItem& item) {
-  using Json = nlohmann::ordered_json;
-  Json id = Json::parse(item.call.request_id, nullptr, false);
-  if (id.is_discarded()) id = item.call.request_id;
-  const RequestDecision& d = item.decision;
-  std::string msg = "agenttrace: tools/call \"" + item.call.tool + "\" denied";
-  if (!d.rule.empty()) msg += " by rule " + d.rule;
-  if (item.asked) msg += " (ask answered by " + item.answer.who + ")";
-  if (!d.reason.empty()) msg += ": " + d.reason;
-  Json data = {{"decision", RequestVerdictName(d.verdict)}, {"rule", d.rule}, {"reason", d.reason}};
-  if (item.asked) data["asked"] = item.answer.who;
-  Json j = {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", kDeniedErrorCode}, {"message", msg}, {"data", data}}}};
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
-}
-
-// The JSON-RPC error(s) answering a refused message: one per request id, in an array for a batch.
-std::string RefusalLine(const ClientMessageVerdict& v) {
-  using Json = nlohmann::ordered_json;
-  Json answers = Json::array();
-  for (const std::string& id_text : v.answer_ids) {
-    Json id = Json::parse(id_text, nullptr, false);
-    if (id.is_discarded()) id = nullptr;
-    answers.push_back({{"jsonrpc", "2.0"},
-                       {"id", id},
-                       {"error",
-                        {{"code", kDeniedErrorCode},
-                         {"message", "agenttrace: message refused: " + v.reason},
-                         {"data", {{"decision", "refused"}, {"reason", v.reason}}}}}});
-  }
-  const Json& out = v.batch ? answers : answers[0];
-  return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
-}
 
 // agent -> server.
 // At the proxy's stop: what is still readable on `o.in_fd` (at most max_buffered_bytes, since a
@@ -429,20 +355,17 @@ class UpRelay final : public LineSink {
   // A message that could be a tools/call but cannot be decided as the server would read it: recorded
   // as a protocol.error, answered when it has an id, never forwarded.
   void Refuse(std::string_view line, std::string_view bytes, const ClientMessageVerdict& v) {
-    Event e = ProtocolError();
-    e.text = v.reason + std::string(kRefusedUndecidableSuffix);
-    e.json.assign(line.substr(0, std::min(line.size(), kProtocolErrorSnippetBytes)));
-    if (o_.tracker.redact) o_.tracker.redact(&e.json);
-    e.size = static_cast<int64_t>(line.size());
+    Event e = RefusalEvent(v, line, o_.mode, o_.tracker.redact);
+    e.mono_ns = mono_ns_;
+    e.wall_ns = wall_ns_;
+    e.server = o_.server_name->Get();
+    o_.queue->PushEvent(std::move(e));
     if (o_.mode == EnforceMode::kAudit) {  // recorded as it would have been refused; nothing blocked
-      e.text = v.reason + std::string(kWouldRefuseUndecidableSuffix);
-      o_.queue->PushEvent(std::move(e));
       Forward(bytes);
       return;
     }
-    o_.queue->PushEvent(std::move(e));
     ++stats_->denied;
-    if (!v.answer_ids.empty()) o_.injector->Add(RefusalLine(v));
+    if (!v.answer_ids.empty()) o_.injector->Add(RefusalAnswer(v) + "\n");
   }
 
   void TakeDecisions() {
@@ -456,7 +379,7 @@ class UpRelay final : public LineSink {
         Forward(item->bytes);
       } else {
         ++stats_->denied;
-        o_.injector->Add(DenialLine(*item));
+        o_.injector->Add(DenialAnswer(*item) + "\n");
       }
     }
   }
@@ -543,18 +466,7 @@ class DownRelay final : public LineSink {
 
   // The initialize answer's serverInfo.name, for decisions (LineSink of the sniffing splitter).
   void OnLine(std::string_view line) override {
-    if (line.find("\"serverInfo\"") == std::string_view::npos) return;
-    using Json = nlohmann::json;
-    Json j = Json::parse(line.begin(), line.end(), nullptr, false);
-    if (!j.is_object()) return;
-    auto r = j.find("result");
-    if (r == j.end() || !r->is_object()) return;
-    auto si = r->find("serverInfo");
-    if (si == r->end() || !si->is_object()) return;
-    auto n = si->find("name");
-    if (n != si->end() && n->is_string() && !n->get_ref<const std::string&>().empty()) {
-      o_.server_name->Set(n->get<std::string>());
-    }
+    if (auto name = ServerInfoName(line)) o_.server_name->Set(std::move(*name));
   }
   void OnOversized(std::string_view, uint64_t, bool) override {}
   void OnTrailingBytes(std::string_view) override {}

@@ -33,12 +33,11 @@
 #include "format/request_decider.h"
 #include "format/unique_fd.h"
 #include "recorder/jsonrpc_framing.h"
+#include "recorder/mcp_decision.h"
 
 namespace agenttrace::mcp_relay {
 
 inline constexpr size_t kReadBytes = 256u << 10;
-// The JSON-RPC error code of a tools/call the policy refused (implementation-defined server range).
-inline constexpr int kDeniedErrorCode = -32050;
 
 int64_t NowNs(int clock);
 void Signal(int efd);
@@ -91,27 +90,8 @@ class Output {
   bool nonblocking_ = false;
 };
 
-// The server's name as the agent-bound loop learns it from the initialize answer, for decisions
-// taken by the other loop before the recorder thread has seen it. Thread-safe.
-class ServerName {
- public:
-  explicit ServerName(std::string fallback) : name_(std::move(fallback)) {}
-  std::string Get() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return name_;
-  }
-  void Set(std::string n) {
-    std::lock_guard<std::mutex> lock(mu_);
-    name_ = std::move(n);
-    known_ = true;
-  }
-  bool known() const { return known_.load(); }
-
- private:
-  std::mutex mu_;
-  std::string name_;
-  std::atomic<bool> known_{false};
-};
+// The server's name as the agent-bound loop learns it from the initialize answer.
+using ServerName = McpServerName;
 
 // Lines (each ending in '\n') the agent-bound loop must send to the agent between the server's lines.
 // Thread-safe; fd() is readable while lines wait.

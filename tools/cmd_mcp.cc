@@ -8,7 +8,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 
 #include "format/decision_event.h"
 #include "format/event_sink.h"
@@ -21,11 +20,11 @@
 #include "recorder/nested_event_sink.h"
 #include "recorder/recording_sink.h"
 #include "recorder/secrets.h"
-#include "recorder/socket_decider.h"
 #include "replayer/live_decider.h"
 #include "replayer/policy.h"
 #include "tools/cmd_record.h"
 #include "tools/exit_codes.h"
+#include "tools/mcp_deciders.h"
 
 extern char** environ;
 
@@ -48,94 +47,16 @@ int ProxyFailed(const Status& st) {
 // than dropping events (back-pressure), and any event it could not deliver is said on stderr and
 // recorded as a gap (recorder/nested_event_sink.h).
 constexpr int64_t kNestedShutdownWaitMs = 10000;
-// How long one nested decision may take (the session may be asking a human) before it is denied.
-constexpr int kNestedDecisionTimeoutMs = 10 * 60 * 1000;
-
-// The proxy's events on their way to the enclosing recording, which reserves kDecisionAnswerText for
-// its own answers: a nested proxy's answer annotation is renamed, so that the two are never confused.
-class NestedAnswerRenamer final : public EventSink {
- public:
-  explicit NestedAnswerRenamer(EventSink* inner) : inner_(inner) {}
-  Status Append(const Event& e) override {
-    if (e.kind == EventKind::kAnnotation && e.text == kDecisionAnswerText) {
-      Event mine = e;
-      mine.text = "nested-proxy " + mine.text;
-      return inner_->Append(mine);
-    }
-    return inner_->Append(e);
-  }
-
- private:
-  EventSink* inner_;
-};
-
-// A local decider's events (decisions) sent to the enclosing recording on their own connection.
-class SocketEventRecorder {
- public:
-  explicit SocketEventRecorder(std::string path) : path_(std::move(path)) {}
-  void Record(const Event& e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (client_ == nullptr) {
-      auto c = EventSocketClient::Connect(path_);
-      if (!c.ok()) {
-        std::fprintf(stderr, "agenttrace: record --mcp: a decision was not recorded: %s\n",
-                     c.status().message().c_str());
-        return;
-      }
-      client_ = std::move(*c);
-    }
-    // The recording reserves the decision texts for its own decider: these are the proxy's.
-    Event mine = e;
-    mine.text = "nested-proxy " + mine.text;
-    Status st = client_->SendEvent(mine);
-    if (!st.ok()) {
-      std::fprintf(stderr, "agenttrace: record --mcp: a decision was not recorded: %s\n", st.message().c_str());
-      if (st.code() != StatusCode::kInvalidArgument) client_.reset();
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::string path_;
-  std::unique_ptr<EventSocketClient> client_;
-};
 
 int RunNested(const std::string& socket, McpProxyOptions po, const McpRecordOptions& o) {
-  // One session, one state: a recording that decides (`agenttrace run` sets AGENTTRACE_DECIDES) has
-  // every tools/call decided by its own live decider. Otherwise --policy, if given, decides here and
-  // its decisions join the recording.
-  std::unique_ptr<SocketDecider> session_decider;
-  std::unique_ptr<LiveDecider> local_decider;
-  SocketEventRecorder decision_recorder(socket);
-  if (!Env(kEnvDecides).empty()) {
-    if (!o.policy.empty()) {
-      std::fprintf(stderr, "agenttrace: record --mcp: the enclosing run's policy decides; --policy %s is not used\n",
-                   o.policy.c_str());
-    }
-    session_decider = std::make_unique<SocketDecider>(socket, kNestedDecisionTimeoutMs);
-    po.decider = session_decider.get();
-  } else if (!o.policy.empty()) {
-    auto p = LoadPolicyFile(o.policy);
-    if (!p.ok()) {
-      std::fprintf(stderr, "agenttrace: record --mcp: %s\n", p.status().message().c_str());
-      return p.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
-    }
-    LiveDeciderOptions lo;
-    lo.record = [&decision_recorder](const Event& e) { decision_recorder.Record(e); };
-    char cwd[4096];
-    PathVars vars{::getcwd(cwd, sizeof cwd) != nullptr ? cwd : "/", Env("HOME"),
-                  Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR")};
-    auto d = LiveDecider::Create(std::make_shared<const Policy>(std::move(*p)), vars, std::move(lo));
-    if (!d.ok()) {
-      std::fprintf(stderr, "agenttrace: record --mcp: policy %s: %s\n", o.policy.c_str(), d.status().message().c_str());
-      return kExitBadPolicy;
-    }
-    local_decider = std::move(*d);
-    po.decider = local_decider.get();
-    po.mode = ParseEnforceMode(o.mode).value_or(EnforceMode::kEnforce);
+  // Static: a decision still in progress at shutdown is abandoned, not joined (McpProxyOptions).
+  static NestedDeciders deciders;
+  if (int rc = SetUpNestedDeciders("record --mcp", socket, {o.policy, o.mode, o.ask}, &deciders); rc != kExitOk) {
+    return rc;
   }
-  static FixedAskResolver nested_ask(o.ask == "allow");
-  po.ask = &nested_ask;
+  po.decider = deciders.decider;
+  po.mode = deciders.mode;
+  po.ask = deciders.ask;
   auto client = EventSocketClient::Connect(socket);
   if (!client.ok()) {
     std::fprintf(stderr, "agenttrace: record --mcp: %s=%s: %s\n", kEnvSocket, socket.c_str(),
@@ -178,22 +99,11 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
 
   std::string socket = Env(kEnvSocket);
   if (!socket.empty()) return RunNested(socket, std::move(po), o);
-  if (o.mode != "enforce" && o.mode != "audit") {
-    std::fprintf(stderr, "agenttrace: record --mcp --mode: '%s' is not one of enforce, audit\n", o.mode.c_str());
-    return kExitUsage;
-  }
-  if (o.ask != "deny" && o.ask != "allow") {
-    std::fprintf(stderr, "agenttrace: record --mcp --ask: '%s' is not one of deny, allow\n", o.ask.c_str());
-    return kExitUsage;
-  }
+  const ProxyDecisionFlags flags{o.policy, o.mode, o.ask};
+  if (int rc = CheckProxyDecisionFlags("record --mcp", flags); rc != kExitOk) return rc;
   std::shared_ptr<const Policy> policy;
   if (!o.policy.empty()) {
-    auto p = LoadPolicyFile(o.policy);
-    if (!p.ok()) {
-      std::fprintf(stderr, "agenttrace: record --mcp: %s\n", p.status().message().c_str());
-      return p.status().code() == StatusCode::kIOError ? kExitUsage : kExitBadPolicy;
-    }
-    policy = std::make_shared<const Policy>(std::move(*p));
+    if (int rc = LoadProxyPolicy("record --mcp", o.policy, &policy); rc != kExitOk) return rc;
   }
 
   // The server inherits our environment: not the location of the recorder's signing key (already
@@ -225,21 +135,13 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   std::unique_ptr<LiveDecider> decider;
   FixedAskResolver ask(o.ask == "allow");
   if (policy != nullptr) {
-    const EnforceMode mode = *ParseEnforceMode(o.mode);
-    LiveDeciderOptions lo;
-    lo.mode = mode;
-    lo.record = [sink](const Event& e) { (void)sink->Append(e); };  // a failing store is reported at Finish
-    (void)sink->Append(MakeEnforcementEvent(mode, o.policy, ""));
-    auto d = LiveDecider::Create(policy, vars, std::move(lo));
-    if (!d.ok()) {
-      std::fprintf(stderr, "agenttrace: record --mcp: policy %s: %s\n", o.policy.c_str(), d.status().message().c_str());
-      (void)sink->Finish(kExitBadPolicy, 0);
-      return kExitBadPolicy;
+    if (int rc = CreateStandaloneDecider("record --mcp", policy, flags, vars, sink, &decider); rc != kExitOk) {
+      (void)sink->Finish(rc, 0);
+      return rc;
     }
-    decider = std::move(*d);
     po.decider = decider.get();
     po.ask = &ask;
-    po.mode = mode;
+    po.mode = *ParseEnforceMode(o.mode);
   }
 
   auto result = RunMcpProxy(po, *sink);

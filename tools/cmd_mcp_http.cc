@@ -1,6 +1,8 @@
 // `agenttrace record --mcp-http`: the MCP Streamable HTTP proxy as a command (recorder/mcp_http_proxy.h).
 // Standalone it records into its own session of the store; under `agenttrace record -- AGENT`
-// ($AGENTTRACE_SOCKET set) its events join that recording, as `record --mcp` does.
+// ($AGENTTRACE_SOCKET set) its events join that recording, as `record --mcp` does. Tool calls are
+// decided as `record --mcp` decides them (tools/mcp_deciders.h): with --policy, or inside a run that
+// decides, by the run's own decider.
 #include <cstdio>
 #include <cstdlib>
 
@@ -14,6 +16,7 @@
 #include "recorder/secrets.h"
 #include "tools/cmd_record.h"
 #include "tools/exit_codes.h"
+#include "tools/mcp_deciders.h"
 
 extern char** environ;
 
@@ -21,6 +24,7 @@ namespace agenttrace {
 namespace {
 
 constexpr int64_t kNestedShutdownWaitMs = 10000;
+constexpr char kVerb[] = "record --mcp-http";
 
 int Failed(const Status& st) {
   std::fprintf(stderr, "agenttrace: record --mcp-http: %s\n", st.message().c_str());
@@ -71,22 +75,35 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   po.max_streams = o.max_streams;
   po.ca_file = o.ca_file;
   po.on_listening = [&po](int port) { SayListening(po, port); };
+  const ProxyDecisionFlags flags{o.policy, o.mode, o.ask};
+  if (int rc = CheckProxyDecisionFlags(kVerb, flags); rc != kExitOk) return rc;
 
   std::string socket;
   if (const char* s = std::getenv(kEnvSocket); s != nullptr) socket = s;
   if (!socket.empty()) {
+    // Static: the deciders outlive any connection thread still deciding at the stop.
+    static NestedDeciders deciders;
+    if (int rc = SetUpNestedDeciders(kVerb, socket, flags, &deciders); rc != kExitOk) return rc;
+    po.decider = deciders.decider;
+    po.mode = deciders.mode;
+    po.ask = deciders.ask;
     auto client = EventSocketClient::Connect(socket);
     if (!client.ok()) return Failed(client.status().WithContext(std::string(kEnvSocket) + "=" + socket));
     NestedSinkOptions so;
     so.warn = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
     NestedEventSink sink(socket, std::move(*client), so);
-    auto result = RunMcpHttpProxy(po, sink);
+    NestedAnswerRenamer renamer(&sink);
+    auto result = RunMcpHttpProxy(po, renamer);
     sink.StopWaitingAfter(kNestedShutdownWaitMs);
     sink.Finish();
     if (!result.ok()) return Failed(result.status());
     return kExitOk;
   }
 
+  std::shared_ptr<const Policy> policy;
+  if (!o.policy.empty()) {
+    if (int rc = LoadProxyPolicy(kVerb, o.policy, &policy); rc != kExitOk) return rc;
+  }
   std::string dir = StoreDir(cli);
   auto store = Store::Open(dir);
   if (!store.ok()) return Failed(store.status().WithContext("store " + dir));
@@ -98,10 +115,24 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   RecordingOrigin origin{o.label, o.agent, o.agent_version, "mcp-http", {"--upstream", o.upstream}};
   WriterOptions wopts;
   wopts.sign_key = o.sign_key;
-  auto async = RecordingSink::Create(**store, NewSessionInfo(origin, scanner), &scanner, wopts);
+  SessionInfo session_info = NewSessionInfo(origin, scanner);
+  const PathVars vars{session_info.cwd, session_info.home, session_info.tmp};  // as replay will use them
+  auto async = RecordingSink::Create(**store, std::move(session_info), &scanner, wopts);
   if (!async.ok()) return Failed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
+  // Static: the decider outlives any connection thread still deciding at the stop.
+  static std::unique_ptr<LiveDecider> decider;
+  static FixedAskResolver ask(o.ask == "allow");
+  if (policy != nullptr) {
+    if (int rc = CreateStandaloneDecider(kVerb, policy, flags, vars, sink, &decider); rc != kExitOk) {
+      (void)sink->Finish(rc, 0);
+      return rc;
+    }
+    po.decider = decider.get();
+    po.ask = &ask;
+    po.mode = *ParseEnforceMode(o.mode);
+  }
 
   auto result = RunMcpHttpProxy(po, *sink);
   if (!result.ok()) {
@@ -119,10 +150,12 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
     return kExitRecordFailed;
   }
   std::fprintf(stderr,
-               "agenttrace: recorded MCP HTTP session %s (%s, %llu events, %llu requests, %llu refused) in %s\n",
+               "agenttrace: recorded MCP HTTP session %s (%s, %llu events, %llu requests, %llu refused, %llu denied) "
+               "in %s\n",
                sink->id().ToString().c_str(), result->server_name.c_str(),
                static_cast<unsigned long long>(result->events), static_cast<unsigned long long>(result->exchanges),
-               static_cast<unsigned long long>(result->refused), dir.c_str());
+               static_cast<unsigned long long>(result->refused), static_cast<unsigned long long>(result->denied),
+               dir.c_str());
   return result->sink_status.ok() ? kExitOk : kExitRecordFailed;
 }
 

@@ -50,18 +50,11 @@ std::string DescribeProcesses(const std::vector<StoppedProcess>& procs) {
 
 int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   // Fail closed: a policy nothing here would apply is refused, never silently ignored.
-  if (f.mcp_http && (!f.mcp_policy.empty() || std::getenv(kEnvDecides) != nullptr)) {
-    std::fprintf(stderr,
-                 "agenttrace: record --mcp-http: the HTTP proxy records tool calls and cannot decide them, so %s "
-                 "would let every tools/call through undecided; use an MCP server over stdio with `record --mcp "
-                 "--policy`, or a hook\n",
-                 f.mcp_policy.empty() ? "inside a run that decides tool calls it" : "with --policy it");
-    return kExitUsage;
-  }
-  if (!f.mcp && !f.mcp_policy.empty()) {
-    std::fprintf(stderr,
-                 "agenttrace: record --policy: only --mcp decides with a policy; to decide a command's system "
-                 "calls use `agenttrace run --policy P -- CMD`\n");
+  if (!f.mcp && !f.mcp_http && !f.mcp_policy.empty()) {
+    std::fprintf(
+        stderr,
+        "agenttrace: record --policy: only --mcp and --mcp-http decide with a policy; to decide a command's system "
+        "calls use `agenttrace run --policy P -- CMD`\n");
     return kExitUsage;
   }
   if (f.mcp_http) {
@@ -81,6 +74,9 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     m.max_message_bytes = f.max_message_bytes;
     m.max_streams = f.max_streams;
     m.ca_file = f.ca_file;
+    m.policy = f.mcp_policy;
+    m.mode = f.mcp_mode;
+    m.ask = f.mcp_ask;
     if (std::getenv(kEnvSocket) == nullptr) {
       auto k = LoadSignKey(f);
       if (!k.ok()) {
@@ -108,8 +104,9 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
   }
   if (f.mcp && f.trace_server && !f.mcp_policy.empty() && std::getenv(kEnvSocket) == nullptr) {
     // The proxy would join a plain recording, whose (absent) policy decides nested proxies.
-    std::fprintf(stderr, "agenttrace: record --mcp --trace-server --policy: not supported together; run the proxy "
-                         "under the policy instead: agenttrace run --policy P -- agenttrace record --mcp -- SERVER\n");
+    std::fprintf(stderr,
+                 "agenttrace: record --mcp --trace-server --policy: not supported together; run the proxy "
+                 "under the policy instead: agenttrace run --policy P -- agenttrace record --mcp -- SERVER\n");
     return kExitUsage;
   }
   if (f.mcp && f.trace_server && std::getenv(kEnvSocket) == nullptr) {
@@ -128,7 +125,7 @@ int RunRecordCommand(Cli& cli, const RecordFlags& f) {
     outer.trace_server = false;
     outer.quiet = true;  // the MCP client reads our stderr as the server's
     outer.command = {std::string(self, static_cast<size_t>(n)), "record", "--mcp", "--max-result-bytes",
-                     std::to_string(f.max_result_bytes), "--"};
+                     std::to_string(f.max_result_bytes),        "--"};
     outer.command.insert(outer.command.end(), f.command.begin(), f.command.end());
     return RunRecordCommand(cli, outer);
   }
@@ -272,8 +269,9 @@ void AddCommonRecordFlags(CLI::App* sub, RecordFlags* f) {
 void RegisterRecordCommands(Cli& cli) {
   auto flags = std::make_shared<RecordFlags>();
   CLI::App* sub = cli.app.add_subcommand(
-      "record", "run a command and record what it and all its descendants do (or, with --mcp, proxy an MCP "
-                "server and record its tool calls)");
+      "record",
+      "run a command and record what it and all its descendants do (or, with --mcp, proxy an MCP "
+      "server and record its tool calls)");
   AddStoreOption(sub, cli);
   AddCommonRecordFlags(sub, flags.get());
   sub->add_flag("--mcp", flags->mcp, "the command is an MCP stdio server: proxy it and record its tool calls");
@@ -300,11 +298,12 @@ void RegisterRecordCommands(Cli& cli) {
   sub->add_option("--max-result-bytes", flags->max_result_bytes,
                   "with --mcp: larger tool results are stored as size + hash");
   sub->add_option("--policy", flags->mcp_policy,
-                  "with --mcp: decide each tools/call with this policy before it reaches the server (a denied "
-                  "call is answered with a JSON-RPC error); nested in a run, the run decides");
-  sub->add_option("--mode", flags->mcp_mode, "with --mcp --policy: enforce, or audit (record, block nothing)")
+                  "with --mcp or --mcp-http: decide each tools/call with this policy before it reaches the server "
+                  "(a denied call is answered with a JSON-RPC error); nested in a run, the run decides");
+  sub->add_option("--mode", flags->mcp_mode,
+                  "with --mcp/--mcp-http --policy: enforce, or audit (record, block nothing)")
       ->capture_default_str();
-  sub->add_option("--ask", flags->mcp_ask, "with --mcp --policy: who answers an ask: deny or allow")
+  sub->add_option("--ask", flags->mcp_ask, "with --mcp/--mcp-http --policy: who answers an ask: deny or allow")
       ->capture_default_str();
   // Not required by the parser: --mcp-http takes none; RunRecordCommand says what is missing.
   sub->add_option("command", flags->command, "the command to record, after --");

@@ -56,7 +56,7 @@ struct McpRecordOptions {
   std::string label, agent, agent_version;
   bool trace_server = false;
   std::vector<std::string> command;
-  uint64_t max_result_bytes = 64u << 10;  // --max-result-bytes: larger results are stored as size + hash
+  uint64_t max_result_bytes = 64u << 10;       // --max-result-bytes: larger results are stored as size + hash
   std::shared_ptr<const SigningKey> sign_key;  // --sign-key / $AGENTTRACE_SIGN_KEY: signs the session head
   // --policy/--mode/--ask: decide each tools/call before it is forwarded (standalone; nested, the
   // enclosing session's decider always decides).
@@ -75,11 +75,17 @@ struct McpHttpRecordOptions {
   uint64_t max_streams = 64;
   std::string ca_file;
   std::shared_ptr<const SigningKey> sign_key;
+  // --policy/--mode/--ask, as for `record --mcp` (standalone; nested, a run's decider decides).
+  std::string policy;
+  std::string mode = "enforce";
+  std::string ask = "deny";
 };
 
 // Runs the MCP Streamable HTTP proxy until SIGINT/SIGTERM/SIGHUP and records the JSON-RPC messages
-// (into a new session, or into the enclosing recording when $AGENTTRACE_SOCKET is set). Returns 0
-// after a clean stop, kExitUsage for bad options, kExitRecordFailed when it cannot listen or record.
+// (into a new session, or into the enclosing recording when $AGENTTRACE_SOCKET is set), deciding each
+// tools/call as `record --mcp` does (tools/mcp_deciders.h). Returns 0 after a clean stop, kExitUsage
+// for bad options or an unreadable policy, kExitBadPolicy for an invalid one, kExitRecordFailed when
+// it cannot listen or record.
 int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o);
 
 // Runs the MCP stdio proxy for the server `o.command` and records its tool events (into a new session,

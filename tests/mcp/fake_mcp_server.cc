@@ -14,8 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include "tests/mcp/fake_mcp_answer.h"
 
 namespace {
 
@@ -34,31 +35,10 @@ int Echo() {
 }
 
 int Mcp() {
-  using Json = nlohmann::ordered_json;
   std::string line;
   while (std::getline(std::cin, line)) {
-    Json m = Json::parse(line, nullptr, false);
-    if (m.is_discarded() || !m.contains("id") || !m.contains("method")) continue;
-    Json r = {{"jsonrpc", "2.0"}, {"id", m["id"]}};
-    std::string method = m["method"];
-    if (method == "initialize") {
-      r["result"] = {{"protocolVersion", "2025-11-25"},
-                     {"capabilities", {{"tools", Json::object()}}},
-                     {"serverInfo", {{"name", "fake-mcp"}, {"version", "1.0"}}}};
-    } else if (method == "tools/list") {
-      r["result"] = {{"tools",
-                      {{{"name", "echo"}, {"description", "echoes"}, {"inputSchema", {{"type", "object"}}}},
-                       {{"name", "fail"}, {"description", "fails"}, {"inputSchema", {{"type", "object"}}}}}}};
-    } else if (method == "tools/call") {
-      std::string name = m["params"].value("name", "");
-      Json args = m["params"].value("arguments", Json::object());
-      bool fail = name != "echo";
-      r["result"] = {{"content", {{{"type", "text"}, {"text", fail ? "unknown tool " + name : args.dump()}}}},
-                     {"isError", fail}};
-    } else {
-      r["error"] = {{"code", -32601}, {"message", "Method not found"}};
-    }
-    std::cout << r.dump() << "\n" << std::flush;
+    auto r = agenttrace::FakeMcpAnswer(line);
+    if (r.has_value()) std::cout << *r << "\n" << std::flush;
   }
   return 0;
 }
@@ -74,7 +54,8 @@ int main(int argc, char** argv) {
   if (mode == "hold" || mode == "stubborn") {
     if (mode == "stubborn") signal(SIGTERM, SIG_IGN);
     static const char kReadyLine[] =
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"ready\"}}\n";
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+        "message\",\"params\":{\"level\":\"info\",\"data\":\"ready\"}}\n";
     if (write(1, kReadyLine, sizeof kReadyLine - 1) < 0) return 3;
     for (;;) pause();
   }

@@ -2,10 +2,6 @@
 // of tool events, and the lifetime rules (who closes, who is signalled, which status is returned).
 #include "recorder/mcp_proxy.h"
 
-#include "format/decision_event.h"
-#include "format/request_decider.h"
-#include "tests/format/vector_sink.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,11 +9,17 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <nlohmann/json.hpp>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
+
+#include "format/decision_event.h"
+#include "format/request_decider.h"
+#include "tests/format/vector_sink.h"
+#include "tests/mcp/fake_decider.h"
+#include "tests/mcp/stdio_proxy_run.h"
 
 namespace agenttrace {
 namespace {
@@ -25,74 +27,6 @@ namespace {
 #ifndef FAKE_MCP_SERVER
 #error "FAKE_MCP_SERVER must be defined by the build"
 #endif
-
-// The agent's side of a proxy run in a thread of this process.
-class ProxyRun {
- public:
-  explicit ProxyRun(std::vector<std::string> command, McpProxyOptions o = {}) {
-    int a[2], b[2];
-    AT_CHECK(pipe2(a, O_CLOEXEC) == 0);
-    AT_CHECK(pipe2(b, O_CLOEXEC) == 0);
-    to_proxy_ = a[1];
-    from_proxy_ = b[0];
-    proxy_in_ = a[0];
-    proxy_out_ = b[1];
-    o.command = std::move(command);
-    o.agent_in_fd = proxy_in_;
-    o.agent_out_fd = proxy_out_;
-    thread_ = std::thread([this, o] {
-      result_ = RunMcpProxy(o, sink_);
-    });
-  }
-  ~ProxyRun() {
-    CloseAgentStdin();
-    if (thread_.joinable()) thread_.join();
-    ::close(from_proxy_);
-    ::close(proxy_in_);
-    ::close(proxy_out_);
-  }
-  void Write(std::string_view s) {
-    while (!s.empty()) {
-      ssize_t n = ::write(to_proxy_, s.data(), s.size());
-      ASSERT_GT(n, 0);
-      s.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  void CloseAgentStdin() {
-    if (to_proxy_ >= 0) ::close(to_proxy_);
-    to_proxy_ = -1;
-  }
-  // Reads until `n` bytes arrived or EOF.
-  std::string Read(size_t n) {
-    std::string out;
-    char buf[65536];
-    while (out.size() < n) {
-      ssize_t r = ::read(from_proxy_, buf, std::min(sizeof buf, n - out.size()));
-      if (r <= 0) break;
-      out.append(buf, static_cast<size_t>(r));
-    }
-    return out;
-  }
-  std::string ReadLine() {
-    std::string out;
-    char c;
-    while (::read(from_proxy_, &c, 1) == 1 && c != '\n') out.push_back(c);
-    return out;
-  }
-  // Reads until EOF.
-  std::string ReadAll() { return Read(SIZE_MAX); }
-  Result<McpProxyResult>& Join() {
-    thread_.join();
-    return result_;
-  }
-  std::vector<Event> Events() { return sink_.Events(); }
-
- private:
-  int to_proxy_ = -1, from_proxy_ = -1, proxy_in_ = -1, proxy_out_ = -1;
-  std::thread thread_;
-  VectorEventSink sink_;
-  Result<McpProxyResult> result_ = Status::Internal("not run");
-};
 
 std::vector<Event> OfKind(const std::vector<Event>& ev, EventKind k) {
   std::vector<Event> out;
@@ -106,7 +40,8 @@ TEST(McpProxyTest, ForwardsBytesUnchangedIncludingPartialLinesInvalidJsonAndLarg
   std::string big = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"w","arguments":{"d":")" +
                     std::string(5u << 20, 'b') + "\"}}}\n";
   std::vector<std::string> pieces = {
-      "{\"jsonrpc\":\"2.0\",\"id\":0,\"met", "hod\":\"ping\"}\n",  // split line
+      "{\"jsonrpc\":\"2.0\",\"id\":0,\"met",
+      "hod\":\"ping\"}\n",  // split line
       "not json at all\n",
       "{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\n{\"jsonrpc\":\"2.0\",\"method\":\"b\"}\n",  // two in one write
       "{\"s\":\"raw \xe2\x80\xa8 U+2028 and \xff bytes\"}\n",
@@ -141,14 +76,21 @@ TEST(McpProxyTest, ForwardsBytesUnchangedIncludingPartialLinesInvalidJsonAndLarg
 
 TEST(McpProxyTest, RecordsAnMcpSession) {
   ProxyRun run({FAKE_MCP_SERVER, "mcp"});
-  run.Write(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})" "\n");
+  run.Write(
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})"
+      "\n");
   EXPECT_NE(run.ReadLine().find("fake-mcp"), std::string::npos);
-  run.Write(R"({"jsonrpc":"2.0","method":"notifications/initialized"})" "\n");
-  run.Write(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})" "\n");
+  run.Write(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+            "\n");
+  run.Write(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})"
+            "\n");
   EXPECT_NE(run.ReadLine().find("\"tools\""), std::string::npos);
-  run.Write(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"x":1}}})" "\n");
-  run.Write(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"zap","arguments":{}}})" "\n");
-  run.Write(R"({"jsonrpc":"2.0","id":4,"method":"resources/list"})" "\n");
+  run.Write(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"x":1}}})"
+            "\n");
+  run.Write(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"zap","arguments":{}}})"
+            "\n");
+  run.Write(R"({"jsonrpc":"2.0","id":4,"method":"resources/list"})"
+            "\n");
   for (int i = 0; i < 3; ++i) run.ReadLine();
   run.CloseAgentStdin();
   auto& r = run.Join();
@@ -248,7 +190,6 @@ TEST(McpProxyTest, FailingSinkStopsRecordingButNotForwarding) {
   ::close(b[1]);
 }
 
-
 // An agent that stops reading (and never closes its read end) while the server writes more than the
 // pipes hold: the agent-bound write used to block for ever, so the proxy's shutdown, which joins that
 // thread, hung after the server was terminated. Now the proxy returns 1 s after the server's end,
@@ -309,7 +250,6 @@ void AgentStopsReading(bool agent_reads_a_socket) {
 TEST(McpProxyTest, AgentThatStopsReadingAPipeDoesNotHoldTheShutdown) { AgentStopsReading(false); }
 TEST(McpProxyTest, AgentThatStopsReadingASocketDoesNotHoldTheShutdown) { AgentStopsReading(true); }
 
-
 // docs/threat-model.md, #11: the agent stops reading *and* still has requests to send, while the
 // server, blocked writing its answers, stops reading them. Each waited for the other, and the proxy
 // never reached the end of the agent's input, so its shutdown hung for ever. Now the proxy reads ahead
@@ -327,7 +267,7 @@ StallOutcome RunStalled(size_t agent_bytes, size_t max_buffered, bool prefill) {
   StallOutcome out;
   McpProxyOptions o;
   o.command = {"cat", "/dev/zero"};  // writes for ever, never reads its stdin
-  o.term_after_ms = 1000;  // time for the server to start writing, even on a loaded machine
+  o.term_after_ms = 1000;            // time for the server to start writing, even on a loaded machine
   o.kill_after_ms = 1500;
   o.max_buffered_bytes = max_buffered;
   int a[2], b[2];
@@ -414,51 +354,13 @@ TEST(McpProxyTest, AgentThatClosesWithMoreUnsentThanTheBufferBoundDoesNotHang) {
 // ---------------------------------------------------------------------------------------------------
 // Request-time decisions
 
-// Denies tool "zap", asks about "ask", allows the rest; remembers what it was asked.
-class FakeDecider final : public RequestDecider {
- public:
-  RequestDecision Decide(const Event& e) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    seen.push_back(e);
-    RequestDecision d;
-    if (e.tool == "zap") {
-      d.verdict = RequestVerdict::kDeny;
-      d.rule = "no-zap";
-      d.reason = "zapping is not allowed";
-    } else if (e.tool == "ask") {
-      d.verdict = RequestVerdict::kAsk;
-      d.rule = "ask-first";
-      d.reason = "a human must agree";
-    } else {
-      d.verdict = RequestVerdict::kAllow;
-      d.rule = "default";
-    }
-    return d;
-  }
-  std::vector<Event> Seen() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return seen;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<Event> seen;
-};
-
-class FixedAsk final : public AskResolver {
- public:
-  explicit FixedAsk(bool allow) : allow_(allow) {}
-  AskAnswer Ask(const Event&, const RequestDecision&) override { return {allow_, allow_ ? "allow" : "deny"}; }
-
- private:
-  bool allow_;
-};
-
 using Json = nlohmann::json;
 
 // Sends initialize and the given tools/call requests (ids 10, 11, ...), reads one answer per request.
 std::map<int, Json> CallTools(ProxyRun& run, const std::vector<std::string>& tools) {
-  run.Write(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})" "\n");
+  run.Write(
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})"
+      "\n");
   std::map<int, Json> answers;
   Json init = Json::parse(run.ReadLine());
   answers[0] = init;
@@ -530,7 +432,7 @@ TEST(McpProxyTest, AuditModeBlocksNothing) {
   run.CloseAgentStdin();
   auto& r = run.Join();
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(decider.Seen().size(), 2u);  // decided (and recorded by the decider) ...
+  EXPECT_EQ(decider.Seen().size(), 2u);                               // decided (and recorded by the decider) ...
   EXPECT_TRUE(answers[10].contains("result")) << answers[10].dump();  // ... but forwarded
   EXPECT_TRUE(answers[11].contains("result")) << answers[11].dump();
   EXPECT_EQ(r->denied, 0u);
@@ -580,7 +482,6 @@ TEST(McpProxyTest, AskAnsweredYesIsForwardedAndNoIsDenied) {
   }
 }
 
-
 // A hostile agent's tools/call spellings that a server's parser (node's JSON.parse, Python's json, a
 // first-key-wins parser) can still read as a call of "zap". None may reach the server undecided: the
 // stand-in server echoes what it gets, so anything forwarded comes back. Each is decided (and denied)
@@ -606,7 +507,8 @@ TEST(McpProxyTest, ToolCallSpellingsThatAServerStillReadsNeverReachItUndecided) 
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","name":"echo"}})", true},
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping","params":{"name":"zap"}})", true},
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","arguments":{"p":"\ud800"}}})", false},
-      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"zap\",\"arguments\":{\"p\":\"\xff\"}}}",
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/"
+       "call\",\"params\":{\"name\":\"zap\",\"arguments\":{\"p\":\"\xff\"}}}",
        false},
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap","arguments":{"p":)" + deep + "}}}",
        false},
@@ -618,7 +520,9 @@ TEST(McpProxyTest, ToolCallSpellingsThatAServerStillReadsNeverReachItUndecided) 
       // Go's SDK decodes a stream of values: two messages on one line, or one over two lines.
       {R"({"jsonrpc":"2.0","id":1,"method":"ping"} {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"zap"}})",
        false},
-      {"{\"jsonrpc\":\"2.0\",\"id\":2,\n" R"("method":"tools/call","params":{"name":"zap"}})", false},
+      {"{\"jsonrpc\":\"2.0\",\"id\":2,\n"
+       R"("method":"tools/call","params":{"name":"zap"}})",
+       false},
       // A server reading C strings (cJSON, strcmp) stops at a NUL.
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call\u0000x","params":{"name":"zap"}})", true},
       {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"zap\u0000echo"}})", true},
@@ -673,8 +577,9 @@ TEST(McpProxyTest, RefusedBatchIsAnsweredWithAnArrayOfErrors) {
   McpProxyOptions o;
   o.decider = &decider;
   ProxyRun run({FAKE_MCP_SERVER, "echo"}, o);
-  run.Write(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo"}}])"
-            "\n");
+  run.Write(
+      R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo"}}])"
+      "\n");
   run.CloseAgentStdin();
   std::string out = run.ReadAll();
   auto& r = run.Join();

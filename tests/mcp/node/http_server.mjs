@@ -5,6 +5,8 @@
 // interrupt, the server closes that stream after the second one: the client resumes it with
 // Last-Event-ID and receives the rest from the event store); echo {text}; fail (a tool error).
 //
+// Each tools/call received is logged on stderr as "received tools/call NAME".
+//
 // Usage: node http_server.mjs [PORT]   (0 or absent: any free port)
 // With TLS_CERT and TLS_KEY set (PEM files), it speaks HTTPS.
 import http from "node:http";
@@ -59,6 +61,10 @@ const handler = async (req, res) => {
     }
     if (req.method === "GET" && req.headers["last-event-id"]) process.stderr.write("resumed a stream with Last-Event-ID\n");
     const body = req.method === "POST" ? await readJson(req) : undefined;
+    // What reached the server, for tests that check a call never did.
+    for (const m of Array.isArray(body) ? body : [body]) {
+      if (m?.method === "tools/call") process.stderr.write(`received tools/call ${m.params?.name}\n`);
+    }
     const sid = req.headers["mcp-session-id"];
     let transport = sid ? transports.get(sid) : undefined;
     if (!transport) {
