@@ -8,6 +8,7 @@
 // unreadable) answers deny, says why on stderr, and exits 0 so that the framework reads the JSON
 // deny (Claude Code and Codex run a call whose hook exited with another non-zero code than 2). Exit 2
 // only for a usage error (an unknown framework), which Claude Code and Gemini CLI also treat as block.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -151,14 +152,51 @@ std::string Answer(Framework fw, Verdict v, bool defer_allow) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// Set once an answer is on its way to stdout: nothing may write a second one.
+volatile sig_atomic_t g_answered = 0;
+
 int Emit(Framework fw, bool defer_allow, const Verdict& v) {
   std::string out = Answer(fw, v, defer_allow);
   if (v.verdict == RequestVerdict::kDeny && !v.no_opinion) std::fprintf(stderr, "%s\n", v.reason.c_str());
   out.push_back('\n');
+  g_answered = 1;
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
   return kExitOk;
 }
+
+// A hook that dies answers nothing, and Claude Code and Codex then run the call (an exit other than 0
+// and 2 is a "non-blocking error"). So a fatal signal still answers deny: the answer is built before
+// anything can fail, and the handler only writes it (write and _exit are async-signal-safe), on a
+// stack of its own so that a stack overflow gets there too. SIGKILL (the framework's own timeout, the
+// OOM killer) cannot be caught: --timeout keeps the hook ahead of the framework's.
+std::string g_crash_answer;
+alignas(16) char g_crash_stack[64 * 1024];
+
+void DenyOnFatalSignal(int) {
+  if (!g_answered) {
+    g_answered = 1;
+    static const char kWhy[] = "agenttrace: the hook failed (a fatal signal) before deciding the tool call: denied\n";
+    (void)!write(STDERR_FILENO, kWhy, sizeof kWhy - 1);
+    (void)!write(STDOUT_FILENO, g_crash_answer.data(), g_crash_answer.size());
+  }
+  _exit(kExitOk);
+}
+
+void InstallDenyOnCrash(Framework fw) {
+  g_crash_answer = Answer(fw, CannotDecide("the hook failed with a fatal signal"), false) + "\n";
+  stack_t ss{};
+  ss.ss_sp = g_crash_stack;
+  ss.ss_size = sizeof g_crash_stack;
+  (void)sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = DenyOnFatalSignal;
+  sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) (void)sigaction(sig, &sa, nullptr);
+}
+
+int DecideHook(Framework fw, const HookFlags& f);
 
 int RunHook(const HookFlags& f) {
   Framework fw;
@@ -173,6 +211,21 @@ int RunHook(const HookFlags& f) {
                  f.agent.c_str());
     return kExitUsage;
   }
+  InstallDenyOnCrash(fw);
+  // An exception is a failure to decide like any other: deny, never the internal-error exit that a
+  // framework would read as "run the call".
+  try {
+    return DecideHook(fw, f);
+  } catch (const std::exception& e) {
+    if (g_answered) return kExitOk;
+    return Emit(fw, false, CannotDecide(std::string("internal error: ") + e.what()));
+  } catch (...) {
+    if (g_answered) return kExitOk;
+    return Emit(fw, false, CannotDecide("internal error"));
+  }
+}
+
+int DecideHook(Framework fw, const HookFlags& f) {
   HookFlags flags = f;
   if (flags.timeout_s <= 0) {
     flags.timeout_s = fw == Framework::kGemini ? kDefaultGeminiTimeoutSeconds : kDefaultTimeoutSeconds;
@@ -197,6 +250,7 @@ int RunHook(const HookFlags& f) {
       Status st = client.ok() ? (*client)->SendLine(line) : client.status();
       if (!st.ok()) std::fprintf(stderr, "agenttrace hook: not recorded: %s\n", st.message().c_str());
     }
+    g_answered = 1;
     std::fwrite("{}\n", 1, 3, stdout);
     return kExitOk;
   }

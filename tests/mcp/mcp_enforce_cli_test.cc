@@ -2,6 +2,8 @@
 // the official SDK client and the filesystem server from npm (a denied call never reaches the server),
 // and `agenttrace hook` with each framework's documented pre-tool-use payloads.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "format/decision_event.h"
 #include "format/event_json.h"
@@ -611,6 +614,56 @@ TEST_F(HookCliTest, NoDecisionInTimeDeniesBeforeTheFrameworkGivesUp) {
     EXPECT_EQ(DecisionOf(fw, r, &why), "deny") << fw << ": " << r.out;
     EXPECT_NE(why.find("cannot be decided"), std::string::npos) << why;
     EXPECT_LT(took, std::chrono::seconds(15)) << fw;
+  }
+  ::close(fd);
+}
+
+// A hook that dies answers nothing, and Claude Code and Codex then run the call. A fatal signal while
+// it waits for the session's decision must still leave the framework a deny to read, with exit 0.
+TEST_F(HookCliTest, AFatalSignalWhileDecidingStillAnswersDeny) {
+  std::string sock = (dir_.path() / "slow.sock").string();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  for (const char* fw : {"claude-code", "codex", "gemini"}) {
+    SCOPED_TRACE(fw);
+    const std::string name = fw;
+    std::string payload = name == "gemini"  ? GeminiPayload("read_file", {{"path", "/tmp/a"}})
+                          : name == "codex" ? CodexPayload("shell", {{"command", "ls"}})
+                                            : ClaudePayload("Read", {{"file_path", "/tmp/a"}});
+    RunResult r;
+    std::thread hook(
+        [&] { r = RunShell("timeout 60 " + kBin + " hook " + name + " --timeout 50 --socket " + Quote(sock), payload); });
+    // The hook connects and sends its request: it is now waiting for the decision.
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 30000), 1);
+    int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    ASSERT_GE(conn, 0);
+    ucred who{};
+    socklen_t len = sizeof who;
+    ASSERT_EQ(::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &who, &len), 0);
+    char c = 0;
+    while (::read(conn, &c, 1) == 1 && c != '\n') {
+    }
+    ASSERT_EQ(c, '\n');
+    ASSERT_EQ(::kill(who.pid, SIGSEGV), 0);
+    hook.join();
+    ::close(conn);
+    EXPECT_EQ(r.status, 0) << r.err;
+    if (name == "codex") {
+      Json j = Json::parse(r.out, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << r.out;
+      EXPECT_EQ(j["hookSpecificOutput"]["permissionDecision"], "deny") << r.out;
+    } else {
+      std::string why;
+      EXPECT_EQ(DecisionOf(name, r, &why), "deny") << r.out;
+      EXPECT_NE(why.find("fatal signal"), std::string::npos) << why;
+    }
+    EXPECT_NE(r.err.find("fatal signal"), std::string::npos) << r.err;
   }
   ::close(fd);
 }
