@@ -1,3 +1,4 @@
+#include "format/clock.h"
 #include "format/decision_event.h"
 
 #include <time.h>
@@ -9,12 +10,6 @@
 
 namespace agenttrace {
 namespace {
-
-int64_t Now(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
@@ -29,8 +24,8 @@ Event Annotation(std::string_view text, const Event* like) {
     e.wall_ns = like->wall_ns;
   }
   if (e.mono_ns == 0) {
-    e.mono_ns = Now(CLOCK_MONOTONIC);
-    e.wall_ns = Now(CLOCK_REALTIME);
+    e.mono_ns = ClockNs(CLOCK_MONOTONIC);
+    e.wall_ns = ClockNs(CLOCK_REALTIME);
   }
   return e;
 }
@@ -95,8 +90,8 @@ void AppendDecisionEvent(const Event& request, const RequestDecision& decision, 
   e->mono_ns = request.mono_ns;
   e->wall_ns = request.wall_ns;
   if (e->mono_ns == 0) {
-    e->mono_ns = Now(CLOCK_MONOTONIC);
-    e->wall_ns = Now(CLOCK_REALTIME);
+    e->mono_ns = ClockNs(CLOCK_MONOTONIC);
+    e->wall_ns = ClockNs(CLOCK_REALTIME);
   }
   // Built by hand on a hot path (the writer thread of `agenttrace run`, once per decided request), with the keys in the
   // order nlohmann's dump() gave them (sorted), so that the bytes are those of earlier versions. The request goes in
@@ -178,8 +173,8 @@ Event MakeAnswerEvent(const Event& request, const RequestDecision& decision, Enf
 
 Event MakeDecisionFailedEvent(const Event& request, const RequestDecision& decision, std::string_view reason) {
   Event e = Annotation(kDecisionFailedText, &request);
-  e.mono_ns = Now(CLOCK_MONOTONIC);
-  e.wall_ns = Now(CLOCK_REALTIME);
+  e.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  e.wall_ns = ClockNs(CLOCK_REALTIME);
   nlohmann::json j;
   j["reason"] = reason;
   j["rule"] = decision.rule;

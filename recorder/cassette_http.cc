@@ -1,4 +1,5 @@
 #include "recorder/cassette_http.h"
+#include "format/clock.h"
 
 #include <httplib.h>
 #include <sodium.h>
@@ -15,12 +16,6 @@ namespace agenttrace {
 namespace {
 
 constexpr size_t kMaxNotes = 100;
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::string NewSessionId() {
   unsigned char b[16];
@@ -70,7 +65,7 @@ class HttpServer {
       if (it == sessions_.end()) return Plain(res, 404, "Session not found");
       player = it->second.get();
     }
-    if (recorder_ != nullptr) recorder_->OnClientLine(req.body, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+    if (recorder_ != nullptr) recorder_->OnClientLine(req.body, ClockNs(CLOCK_MONOTONIC), ClockNs(CLOCK_REALTIME));
     PlayerStep step = player->OnClientMessage(req.body);
     if (recorder_ != nullptr) recorder_->OnStep(step);
     if (!new_sid.empty()) res.set_header("Mcp-Session-Id", new_sid);

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "format/clock.h"
 #include "format/sys.h"
 
 extern char** environ;
@@ -34,12 +35,6 @@ constexpr size_t kMaxNotes = 100;
 // client descheduled on a loaded machine, short enough that a client which does not read until it
 // has sent something else only sees a delay.
 constexpr int64_t kDrainWaitNs = 2'000'000'000;
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 Status WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -78,12 +73,12 @@ int64_t Unread(int fd) {
 // is no poll event for "the reader emptied it", so this polls, starting at 20 us and backing off to
 // 1 ms. Returns whether the client took it all (true also when the fd cannot tell).
 bool WaitUntilClientRead(int fd, int64_t max_ns) {
-  const int64_t deadline = NowNs(CLOCK_MONOTONIC) + max_ns;
+  const int64_t deadline = ClockNs(CLOCK_MONOTONIC) + max_ns;
   int64_t pause_ns = 20'000;
   for (;;) {
     int64_t unread = Unread(fd);
     if (unread <= 0) return true;
-    if (NowNs(CLOCK_MONOTONIC) >= deadline) return false;
+    if (ClockNs(CLOCK_MONOTONIC) >= deadline) return false;
     timespec ts{0, static_cast<long>(pause_ns)};
     RetryEintr([&] { return ::nanosleep(&ts, &ts); });
     pause_ns = std::min<int64_t>(pause_ns * 2, 1'000'000);
@@ -104,7 +99,7 @@ void ServedRecorder::OnClientLine(std::string_view line, int64_t mono_ns, int64_
 
 void ServedRecorder::OnStep(const PlayerStep& step) {
   for (const std::string& r : step.replies) {
-    tracker_.OnLine(Direction::kToAgent, r, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+    tracker_.OnLine(Direction::kToAgent, r, ClockNs(CLOCK_MONOTONIC), ClockNs(CLOCK_REALTIME));
   }
   if (!step.request) return;
   Json a = {
@@ -118,8 +113,8 @@ void ServedRecorder::OnStep(const PlayerStep& step) {
 void ServedRecorder::Annotate(std::string_view text, std::string json) {
   Event e;
   e.kind = EventKind::kAnnotation;
-  e.mono_ns = NowNs(CLOCK_MONOTONIC);
-  e.wall_ns = NowNs(CLOCK_REALTIME);
+  e.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  e.wall_ns = ClockNs(CLOCK_REALTIME);
   e.text.assign(text);
   e.json = std::move(json);
   e.server = tracker_.server_name();
@@ -293,7 +288,7 @@ class ServeLines final : public LineSink {
   ServeLines(const StdioServeOptions& o, CassettePlayer& p, RecordQueue* r, StdioServeResult* res)
       : options_(o), player_(p), recorder_(r), result_(res) {}
   void OnLine(std::string_view line) override {
-    const int64_t mono = NowNs(CLOCK_MONOTONIC), wall = NowNs(CLOCK_REALTIME);
+    const int64_t mono = ClockNs(CLOCK_MONOTONIC), wall = ClockNs(CLOCK_REALTIME);
     PlayerStep step = player_.OnClientMessage(line);
     std::string out;
     for (size_t i = 0; i < step.replies.size(); ++i) {

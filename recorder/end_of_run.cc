@@ -4,18 +4,10 @@
 
 #include <string>
 
+#include "format/clock.h"
 #include "format/event.h"
 
 namespace agenttrace {
-namespace {
-
-int64_t ClockNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 EndOfRun FinishRecording(AsyncSessionWriter& writer, const EndOfRunFacts& f) {
   EndOfRun out;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "format/clock.h"
 #include "format/event_json.h"
 #include "format/sys.h"
 #include "recorder/hook_payloads.h"
@@ -33,12 +34,6 @@ namespace {
 constexpr size_t kMaxConnections = 64;  // each may buffer up to one maximal line
 constexpr size_t kMaxPendingOutput = 1u << 20;  // a client that never reads its answers is dropped
 constexpr size_t kReadChunk = 64u << 10;
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // Kinds another process may add to a recording. Syscall kinds come only from the tracer: accepting
 // them here would let the traced agent forge its own audit trail.
@@ -227,8 +222,8 @@ void ServerImpl::RecordError(Connection* c, std::string_view what, std::string_v
   Event& e = scratch_;
   e.Clear();
   e.kind = EventKind::kProtocolError;
-  e.mono_ns = NowNs(CLOCK_MONOTONIC);
-  e.wall_ns = NowNs(CLOCK_REALTIME);
+  e.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  e.wall_ns = ClockNs(CLOCK_REALTIME);
   e.pid = c->peer_pid;
   e.tid = c->peer_pid;
   e.server = "event-socket";
@@ -279,8 +274,8 @@ bool ServerImpl::ParseRequest(Connection* c, std::string_view line, Event* out) 
     return false;
   }
   e.seq = 0;
-  e.mono_ns = NowNs(CLOCK_MONOTONIC);
-  e.wall_ns = NowNs(CLOCK_REALTIME);
+  e.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  e.wall_ns = ClockNs(CLOCK_REALTIME);
   e.pid = c->peer_pid;
   e.tid = c->peer_pid;
   if (!hook) {

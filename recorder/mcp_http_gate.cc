@@ -4,18 +4,10 @@
 
 #include <utility>
 
+#include "format/clock.h"
 #include "format/status.h"
 
 namespace agenttrace {
-namespace {
-
-int64_t Now(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 McpHttpGate::McpHttpGate(McpHttpGateOptions options)
     : o_(std::move(options)), server_name_(o_.tracker.fallback_server_name) {
@@ -55,8 +47,8 @@ std::optional<McpHttpGateAnswer> McpHttpGate::Check(std::string_view body, const
       break;
   }
   d.call.server = server_name_.Get();
-  d.call.mono_ns = Now(CLOCK_MONOTONIC);
-  d.call.wall_ns = Now(CLOCK_REALTIME);
+  d.call.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  d.call.wall_ns = ClockNs(CLOCK_REALTIME);
   {
     // Recorded and decided in one order (see the header).
     std::lock_guard<std::mutex> lock(order_mu_);

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "format/clock.h"
 #include "format/json_limits.h"
 #include "recorder/first_failure_sink.h"
 #include "recorder/http_listener.h"
@@ -29,12 +30,6 @@ namespace agenttrace {
 namespace {
 
 constexpr auto kClientCheckInterval = std::chrono::milliseconds(250);
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -94,8 +89,8 @@ Record Stamped(Record::Type type, Direction dir) {
   Record r;
   r.type = type;
   r.dir = dir;
-  r.mono_ns = NowNs(CLOCK_MONOTONIC);
-  r.wall_ns = NowNs(CLOCK_REALTIME);
+  r.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  r.wall_ns = ClockNs(CLOCK_REALTIME);
   return r;
 }
 

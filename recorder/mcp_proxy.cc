@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 
+#include "format/clock.h"
 #include "format/sys.h"
 #include "format/unique_fd.h"
 #include "recorder/first_failure_sink.h"
@@ -29,7 +30,6 @@
 namespace agenttrace {
 namespace {
 
-using mcp_relay::NowNs;
 using mcp_relay::Signal;
 
 constexpr int64_t kDrainAfterExitMs = 1000;  // grandchildren may hold the server's stdout open
@@ -231,7 +231,7 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, EventSink& si
   bool exited = false;
   int64_t eof_at_ms = -1;
   bool termed = false, killed = false;
-  auto now_ms = [] { return NowNs(CLOCK_MONOTONIC) / 1000000; };
+  auto now_ms = [] { return ClockNs(CLOCK_MONOTONIC) / 1000000; };
   while (!exited) {
     int timeout = 200;  // also re-checks waitpid, in case SIGCHLD was consumed elsewhere
     if (eof_at_ms >= 0) {
@@ -291,8 +291,8 @@ Result<McpProxyResult> RunMcpProxy(const McpProxyOptions& options, EventSink& si
     // record of the exchange, so it says so (and the session is not `complete`).
     Event gap;
     gap.kind = EventKind::kGap;
-    gap.mono_ns = NowNs(CLOCK_MONOTONIC);
-    gap.wall_ns = NowNs(CLOCK_REALTIME);
+    gap.mono_ns = ClockNs(CLOCK_MONOTONIC);
+    gap.wall_ns = ClockNs(CLOCK_REALTIME);
     gap.server = server_name;
     gap.size = 0;
     gap.text = "MCP proxy: " + std::to_string(result.undelivered_messages) +

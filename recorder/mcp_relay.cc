@@ -13,18 +13,13 @@
 #include <ctime>
 #include <thread>
 
+#include "format/clock.h"
 #include "format/decision_event.h"
 #include "format/mcp_refusal.h"
 #include "format/sys.h"
 #include "recorder/mcp_proxy.h"
 
 namespace agenttrace::mcp_relay {
-
-int64_t NowNs(int clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 void Signal(int efd) {
   uint64_t one = 1;
@@ -204,7 +199,7 @@ void DrainForTheRecord(const RelayOptions& o, Direction dir, RelayStats* stats, 
     ssize_t n = RetryEintr([&] { return ::read(o.in_fd, buf.data(), buf.size()); });
     if (n <= 0) break;
     std::string_view d(buf.data(), static_cast<size_t>(n));
-    o.queue->PushBytes(dir, d, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+    o.queue->PushBytes(dir, d, ClockNs(CLOCK_MONOTONIC), ClockNs(CLOCK_REALTIME));
     stats->bytes += d.size();
     undelivered->append(d);
     drained += d.size();
@@ -307,8 +302,8 @@ class UpRelay final : public LineSink {
 
   void OnRead(std::string_view data) {
     stats_->bytes += data.size();
-    mono_ns_ = NowNs(CLOCK_MONOTONIC);
-    wall_ns_ = NowNs(CLOCK_REALTIME);
+    mono_ns_ = ClockNs(CLOCK_MONOTONIC);
+    wall_ns_ = ClockNs(CLOCK_REALTIME);
     if (o_.decider == nullptr) {
       // The copy is queued before the bytes go out, so the queue order is causal.
       o_.queue->PushBytes(Direction::kToServer, data, mono_ns_, wall_ns_);
@@ -403,7 +398,7 @@ class UpRelay final : public LineSink {
         void OnTrailingBytes(std::string_view b) override { s.append(b); }
       } keep;
       splitter_.Finish(&keep);
-      o_.queue->PushBytes(Direction::kToServer, keep.s, NowNs(CLOCK_MONOTONIC), NowNs(CLOCK_REALTIME));
+      o_.queue->PushBytes(Direction::kToServer, keep.s, ClockNs(CLOCK_MONOTONIC), ClockNs(CLOCK_REALTIME));
       undelivered += keep.s;
     }
     Undelivered(undelivered);
@@ -491,16 +486,16 @@ class DownRelay final : public LineSink {
   }
 
   void FlushWaiting() {
-    mono_ns_ = NowNs(CLOCK_MONOTONIC);
-    wall_ns_ = NowNs(CLOCK_REALTIME);
+    mono_ns_ = ClockNs(CLOCK_MONOTONIC);
+    wall_ns_ = ClockNs(CLOCK_REALTIME);
     for (const std::string& l : waiting_) Append(l);
     waiting_.clear();
   }
 
   void OnRead(std::string_view d) {
     stats_->bytes += d.size();
-    mono_ns_ = NowNs(CLOCK_MONOTONIC);
-    wall_ns_ = NowNs(CLOCK_REALTIME);
+    mono_ns_ = ClockNs(CLOCK_MONOTONIC);
+    wall_ns_ = ClockNs(CLOCK_REALTIME);
     if (o_.decider != nullptr && !o_.server_name->known() && sniffed_ < kSniffBytes) {
       sniffed_ += d.size();
       sniff_.Feed(d, this);
@@ -601,8 +596,8 @@ void ChunkQueue::PushEof(Direction dir) {
   Chunk c;
   c.dir = dir;
   c.eof = true;
-  c.mono_ns = NowNs(CLOCK_MONOTONIC);
-  c.wall_ns = NowNs(CLOCK_REALTIME);
+  c.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  c.wall_ns = ClockNs(CLOCK_REALTIME);
   Push(std::move(c));
 }
 

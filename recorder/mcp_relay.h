@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "format/clock.h"
 #include "format/decision_event.h"
 #include "format/event.h"
 #include "format/request_decider.h"
@@ -39,7 +40,6 @@ namespace agenttrace::mcp_relay {
 
 inline constexpr size_t kReadBytes = 256u << 10;
 
-int64_t NowNs(int clock);
 void Signal(int efd);
 
 // A copy of forwarded bytes (or an event made by the proxy itself) on its way to the recorder thread.

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "format/clock.h"
 #include "format/sys.h"
 #include "recorder/landlock.h"
 
@@ -40,12 +41,6 @@ struct ChildFailure {
 };
 constexpr int kStageSetup = 1;
 constexpr int kStageExec = 2;
-
-int64_t Now(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::string GetEnv(const std::vector<std::string>& env, std::string_view name) {
   for (const std::string& e : env) {
@@ -207,8 +202,8 @@ void Tracer::EmitControl(const char* action, int sig, const std::string& reason,
   for (const StoppedProcess& p : procs) list.push_back({{"pid", p.pid}, {"comm", p.comm}});
   j["processes"] = std::move(list);
   extra_.Clear();
-  extra_.mono_ns = Now(CLOCK_MONOTONIC);
-  extra_.wall_ns = Now(CLOCK_REALTIME);
+  extra_.mono_ns = ClockNs(CLOCK_MONOTONIC);
+  extra_.wall_ns = ClockNs(CLOCK_REALTIME);
   extra_.kind = EventKind::kAnnotation;
   extra_.text = std::string("recorder: ") + action;
   extra_.json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -395,9 +390,9 @@ void Tracer::StartEvent(pid_t tid, ThreadState* t, Event* ev) {
   // Wall time is the monotonic clock plus an offset re-sampled every 100 ms: two clock reads per
   // event would put their jitter (tens of ns) into every event's stored wall time, where it is pure
   // noise that costs bytes; a step of the wall clock shows within 100 ms.
-  ev->mono_ns = Now(CLOCK_MONOTONIC);
+  ev->mono_ns = ClockNs(CLOCK_MONOTONIC);
   if (ev->mono_ns - wall_offset_sampled_ns_ >= 100'000'000 || wall_offset_sampled_ns_ == 0) {
-    wall_offset_ns_ = Now(CLOCK_REALTIME) - ev->mono_ns;
+    wall_offset_ns_ = ClockNs(CLOCK_REALTIME) - ev->mono_ns;
     wall_offset_sampled_ns_ = ev->mono_ns;
   }
   ev->wall_ns = ev->mono_ns + wall_offset_ns_;
