@@ -591,18 +591,27 @@ promotion: {min_sessions: 1}
   EXPECT_FALSE(j["labels"][0]["promotable"].get<bool>());
 }
 
+// A Unix socket listening at `path` that nobody serves (connections wait in its backlog), or -1.
+int ListenUnix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 8) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // A framework that times its hook out runs the call. A session that does not answer (here a socket
 // that is listened on but never accepted) must make the hook deny on its own, before the framework
 // gives up; --timeout sets how long it waits.
 TEST_F(HookCliTest, NoDecisionInTimeDeniesBeforeTheFrameworkGivesUp) {
   std::string sock = (dir_.path() / "mute.sock").string();
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ListenUnix(sock);
   ASSERT_GE(fd, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
   for (const char* fw : {"claude-code", "gemini"}) {
     std::string payload = std::string(fw) == "gemini" ? GeminiPayload("read_file", {{"path", "/tmp/a"}})
                                                       : ClaudePayload("Read", {{"file_path", "/tmp/a"}});
@@ -622,13 +631,8 @@ TEST_F(HookCliTest, NoDecisionInTimeDeniesBeforeTheFrameworkGivesUp) {
 // it waits for the session's decision must still leave the framework a deny to read, with exit 0.
 TEST_F(HookCliTest, AFatalSignalWhileDecidingStillAnswersDeny) {
   std::string sock = (dir_.path() / "slow.sock").string();
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ListenUnix(sock);
   ASSERT_GE(fd, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
   for (const char* fw : {"claude-code", "codex", "gemini"}) {
     SCOPED_TRACE(fw);
     const std::string name = fw;
