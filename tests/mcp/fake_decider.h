@@ -3,7 +3,11 @@
 #ifndef AGENTTRACE_TESTS_MCP_FAKE_DECIDER_H_
 #define AGENTTRACE_TESTS_MCP_FAKE_DECIDER_H_
 
+#include <gtest/gtest.h>
+
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "format/event.h"
@@ -50,6 +54,28 @@ class FixedAsk final : public AskResolver {
  private:
   bool allow_;
 };
+
+// The answer a proxy gives a tools/call that FakeDecider denied: a JSON-RPC error naming the rule
+// and its reason, never a result.
+inline void ExpectZapDenial(const nlohmann::json& answer) {
+  ASSERT_TRUE(answer.contains("error")) << answer.dump();
+  EXPECT_FALSE(answer.contains("result"));
+  EXPECT_EQ(answer["error"]["code"], -32050);
+  std::string msg = answer["error"]["message"];
+  EXPECT_NE(msg.find("no-zap"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("zapping is not allowed"), std::string::npos) << msg;
+  EXPECT_EQ(answer["error"]["data"]["rule"], "no-zap");
+}
+
+// What FakeDecider was asked about the denied call `zap` with arguments {"n":1} and id 11: the call
+// as the recorder records it, named after the server's initialize answer ("fake-mcp").
+inline void ExpectSawZapCall(const Event& e) {
+  EXPECT_EQ(e.kind, EventKind::kToolCall);
+  EXPECT_EQ(e.tool, "zap");
+  EXPECT_EQ(e.json, R"({"n":1})");
+  EXPECT_EQ(e.request_id, "11");
+  EXPECT_EQ(e.server, "fake-mcp");
+}
 
 }  // namespace agenttrace
 

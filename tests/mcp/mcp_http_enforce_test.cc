@@ -176,21 +176,12 @@ TEST(McpHttpEnforceTest, DeniedToolCallIsAnsweredByTheProxyAndNeverReachesTheUps
   ASSERT_TRUE(j.is_object()) << denied.body;
   EXPECT_EQ(j["jsonrpc"], "2.0");
   EXPECT_EQ(j["id"], 11);
-  EXPECT_FALSE(j.contains("result"));
-  EXPECT_EQ(j["error"]["code"], -32050);
-  std::string msg = j["error"]["message"];
-  EXPECT_NE(msg.find("no-zap"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("zapping is not allowed"), std::string::npos) << msg;
-  EXPECT_EQ(j["error"]["data"]["rule"], "no-zap");
+  ExpectZapDenial(j);
   EXPECT_EQ(r->denied, 1u);
   // The decider saw each call as the recorder records it, named after the server's initialize answer.
   auto seen = decider.Seen();
   ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[1].kind, EventKind::kToolCall);
-  EXPECT_EQ(seen[1].tool, "zap");
-  EXPECT_EQ(seen[1].json, R"({"n":1})");
-  EXPECT_EQ(seen[1].request_id, "11");
-  EXPECT_EQ(seen[1].server, "fake-mcp");
+  ExpectSawZapCall(seen[1]);
   // The session: both calls, and the error the client got as the denied call's result.
   auto ev = sink.Events();
   auto calls = OfKind(ev, EventKind::kToolCall);

@@ -390,23 +390,12 @@ TEST(McpProxyTest, DeniedToolCallIsAnsweredByTheProxyAndNeverReachesTheServer) {
   EXPECT_EQ(answers[12]["result"]["content"][0]["text"], R"({"n":2})");
   // The denied one is answered by the proxy: a JSON-RPC error with the same id, naming the rule. Had
   // it been forwarded, the fake would have answered a result ("unknown tool zap").
-  const Json& denied = answers[11];
-  ASSERT_TRUE(denied.contains("error")) << denied.dump();
-  EXPECT_FALSE(denied.contains("result"));
-  EXPECT_EQ(denied["error"]["code"], -32050);
-  std::string msg = denied["error"]["message"];
-  EXPECT_NE(msg.find("no-zap"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("zapping is not allowed"), std::string::npos) << msg;
-  EXPECT_EQ(denied["error"]["data"]["rule"], "no-zap");
+  ExpectZapDenial(answers[11]);
   EXPECT_EQ(r->denied, 1u);
   // The decider saw each call as the recorder records it, with the server's own name.
   auto seen = decider.Seen();
   ASSERT_EQ(seen.size(), 3u);
-  EXPECT_EQ(seen[1].kind, EventKind::kToolCall);
-  EXPECT_EQ(seen[1].tool, "zap");
-  EXPECT_EQ(seen[1].json, R"({"n":1})");
-  EXPECT_EQ(seen[1].request_id, "11");
-  EXPECT_EQ(seen[1].server, "fake-mcp");
+  ExpectSawZapCall(seen[1]);
   // The session holds the call and the error the agent got (the decision is the decider's to record).
   auto ev = run.Events();
   auto calls = OfKind(ev, EventKind::kToolCall);
