@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "format/event_json.h"
@@ -30,6 +31,21 @@ Result<std::string> JoinGlobs(const std::vector<PosString>& globs, const PathVar
 }
 
 }  // namespace
+
+// The patterns of `set` that match all of `path`, ascending in *hits. A compiled RE2::Set does not run
+// out of memory while matching: Prog::CompileSet builds its DFA up front, which refuses to exist
+// without room for 20 states of the program's largest, and a set's search resets that cache when it
+// fills instead of giving up. An error here is therefore another RE2 or a bug, and the request cannot
+// be decided: the exception makes the live decider deny (error set) and replay stop with an internal
+// error, never a rule silently unmatched.
+void MatchSet(const RE2::Set& set, std::string_view path, std::vector<int>* hits) {
+  RE2::Set::ErrorInfo err{};
+  if (!set.Match(path, hits, &err) && err.kind != RE2::Set::kNoError) {
+    throw std::runtime_error("the policy's path patterns could not be matched against a path of " +
+                             std::to_string(path.size()) + " bytes (RE2::Set error " +
+                             std::to_string(static_cast<int>(err.kind)) + ")");
+  }
+}
 
 // The regexes of one compilation, by pattern: matchers whose patterns are the same after ${...}
 // expansion (a list referenced by many rules, the same exclusion everywhere) share one RE2, which is
@@ -339,7 +355,7 @@ class CompiledMatch {
     if (paths_ != nullptr) return RE2::FullMatch(path, *paths_);
     if (path_set_ == nullptr) return false;  // not reached: Compile binds every plain rule with paths
     std::vector<int> hits;
-    path_set_->Match(path, &hits);
+    MatchSet(*path_set_, path, &hits);
     return std::find(hits.begin(), hits.end(), path_set_index_) != hits.end();
   }
 
@@ -568,7 +584,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
     if (shortcuts_ && pc.secret_index >= 0) {
       hits_ = ReadSetPass(path).rules;  // the pass the secrets check made, if it made one
     } else {
-      pc.set->Match(path, &hits_);
+      MatchSet(*pc.set, path, &hits_);
       SetHitsToRules(pc, &hits_);
     }
   }
@@ -609,14 +625,8 @@ const SessionEvaluator::SetPass& SessionEvaluator::ReadSetPass(std::string_view 
   SetPass& p = set_pass_[set_pass_next_];
   set_pass_next_ ^= 1;
   const RuleIndex::PerClass& pc = policy_->index_->cls[static_cast<int>(ActionClass::kFileRead)];
-  RE2::Set::ErrorInfo err{};
-  p.rules.clear();
-  pc.set->Match(path, &p.rules, &err);
-  if (err.kind == RE2::Set::kNoError) {
-    p.secret = std::find(p.rules.begin(), p.rules.end(), pc.secret_index) != p.rules.end() ? 1 : 0;
-  } else {
-    p.secret = -1;  // the set gave up (its DFA's memory budget): the secrets' own RE2 decides
-  }
+  MatchSet(*pc.set, path, &p.rules);
+  p.secret = std::find(p.rules.begin(), p.rules.end(), pc.secret_index) != p.rules.end() ? 1 : 0;
   SetHitsToRules(pc, &p.rules);
   p.data = path.data();
   p.size = path.size();
@@ -818,8 +828,7 @@ const EventVerdict& SessionEvaluator::EvaluateImpl(const Event& e, std::vector<s
       if (!shortcuts_) return RE2::FullMatch(p, *secrets);
       PathFacts& f = Facts(p);
       if (f.secret < 0) {
-        int8_t s = in_set ? ReadSetPass(p).secret : -1;
-        f.secret = s >= 0 ? s : (RE2::FullMatch(p, *secrets) ? 1 : 0);
+        f.secret = in_set ? ReadSetPass(p).secret : (RE2::FullMatch(p, *secrets) ? 1 : 0);
       }
       return f.secret == 1;
     };

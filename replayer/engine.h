@@ -221,7 +221,7 @@ class SessionEvaluator {
   struct SetPass {
     const char* data = nullptr;  // null: unused
     size_t size = 0;
-    int8_t secret = -1;          // -1: the set failed; ask the secrets' own RE2
+    int8_t secret = -1;          // whether the secrets' pattern matched (1) or not (0)
     std::vector<int> rules;      // the file.read rules whose globs match, ascending
   };
   const SetPass& ReadSetPass(std::string_view path);
