@@ -227,6 +227,7 @@ Result<RecordOutcome> RunRecord(const RecordOptions& o) {
   topts.allow_io_uring = o.allow_io_uring;
   topts.cpu_pin = o.cpu_pin;
   topts.pin_tracer = o.pin_tracer;
+  if (!o.spin) topts.spin_ns = 0;
   if (redacting) {
     topts.decider = redacting.get();
     topts.ask = o.enforce->ask;

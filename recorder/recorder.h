@@ -57,6 +57,7 @@ struct RecordOptions {
   bool allow_io_uring = false;       // let io_uring_setup through (the attempt is still recorded)
   bool cpu_pin = false;              // tracer and agent on one CPU
   bool pin_tracer = true;            // the tracer thread on one CPU, the agent anywhere
+  bool spin = true;                  // poll for the next stop before sleeping (TracerOptions::spin_ns)
   StopOptions stop;                  // --kill-after, --timeout, --on-store-failure
   uint64_t max_store_bytes = 0;      // the store's LMDB map never grows past this; 0: the default bound
   std::shared_ptr<const SigningKey> sign_key;  // when set, the completed session's head is signed

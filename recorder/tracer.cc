@@ -287,6 +287,12 @@ Status Tracer::Start(const SpawnSpec& spec, const SeccompProgram& filter) {
   }
   go_read.reset();
   err_write.reset();
+  {
+    // Polling holds the tracer's CPU: worth it only where the agent can run on another one.
+    cpu_set_t mask;
+    const bool one_cpu = sched_getaffinity(0, sizeof mask, &mask) == 0 && CPU_COUNT(&mask) < 2;
+    spin_ = AdaptiveSpin(options_.cpu_pin || one_cpu ? 0 : options_.spin_ns);
+  }
   if (options_.pin_tracer && !options_.cpu_pin) {
     // After the fork, so that the agent keeps the recorder's whole CPU mask. A tracee that stops wakes
     // the tracer on the tracer's CPU, and the tracee the tracer resumes tends to be woken there too
@@ -757,6 +763,23 @@ class WakeSignal {
 
 }  // namespace
 
+pid_t Tracer::PollForStop(int* status) {
+  const int64_t budget = spin_.Next();
+  if (budget <= 0) return 0;
+  const int64_t start = ClockNs(CLOCK_MONOTONIC);
+  for (;;) {
+    pid_t tid = waitpid(-1, status, __WALL | WNOHANG);
+    if (tid > 0) spin_.Caught();
+    if (tid != 0) return tid;
+    if (RequestsPending()) return 0;  // taken up before sleeping; not a miss
+    if (ClockNs(CLOCK_MONOTONIC) - start > budget) {
+      spin_.Missed();
+      return 0;
+    }
+    for (int i = 0; i < 32; ++i) __builtin_ia32_pause();  // a few hundred ns between polls
+  }
+}
+
 Result<TraceOutcome> Tracer::Run() {
   WakeSignal wake;
   // Destroyed after clear_tid: once Run() no longer takes requests, the worker's last answers (the
@@ -782,7 +805,11 @@ Result<TraceOutcome> Tracer::Run() {
   while (true) {
     if (RequestsPending()) TakeRequests();
     int status = 0;
-    pid_t tid = waitpid(-1, &status, __WALL);
+    pid_t tid = PollForStop(&status);
+    if (tid == 0) {
+      if (RequestsPending()) continue;
+      tid = waitpid(-1, &status, __WALL);
+    }
     if (tid < 0) {
       if (errno == EINTR) continue;
       if (errno == ECHILD) break;  // every traced process (and any other child) is gone

@@ -67,6 +67,7 @@
 #include "format/request_decider.h"
 #include "format/status.h"
 #include "format/unique_fd.h"
+#include "recorder/adaptive_spin.h"
 #include "recorder/ask.h"
 #include "recorder/decode.h"
 #include "recorder/seccomp_filter.h"
@@ -80,6 +81,10 @@ struct TracerOptions {
   // Keep the tracer thread (only) on the CPU it starts on; the agent may run anywhere. The scheduler
   // then tends to wake a stopped tracee's tracer, and the tracee it resumes, on one CPU.
   bool pin_tracer = true;
+  // Poll for the next stop for up to this long before sleeping in waitpid, where that has been paying
+  // (recorder/adaptive_spin.h); 0: always sleep. Off under cpu_pin and with a single CPU, where the
+  // poll would hold the CPU the tracee needs.
+  int64_t spin_ns = 60'000;
   // Request-time enforcement (`agenttrace run`): at every seccomp stop the event as known at entry
   // (no result yet; an open's `resolved` computed at entry) is decided by `decider`, which must
   // outlive Run(). Under kEnforce a deny skips the call (syscall number -1 at the seccomp stop) and
@@ -249,6 +254,10 @@ class Tracer final : public ChildRunner {
     AskAnswer ans;
   };
 
+  // Polls for the next stop for up to the spin budget (spin_): its tid with *status, 0 if none came
+  // (or a request is pending), -1 with errno as waitpid.
+  pid_t PollForStop(int* status);
+
   EventSink* sink_;
   TracerOptions options_;
   std::atomic<pid_t> main_pid_{0};
@@ -265,6 +274,7 @@ class Tracer final : public ChildRunner {
   Event extra_;  // events made outside a call (proc.exit, clone-untraced)
   TraceOutcome outcome_;
   bool killing_ = false;  // RequestKill was taken up: new tasks are killed on sight
+  AdaptiveSpin spin_{0};  // set by Start (TracerOptions::spin_ns)
 
   mutable std::mutex requests_mu_;
   std::vector<Request> requests_;    // guarded by requests_mu_

@@ -168,6 +168,7 @@ int RunSyscallRecording(Cli& cli, const RecordFlags& f, const char* verb, std::o
   o.allow_io_uring = f.allow_io_uring;
   o.cpu_pin = f.cpu_pin;
   o.pin_tracer = !f.no_pin_tracer;
+  o.spin = !f.no_spin;
   o.sign_key = sign_key;
   o.max_store_bytes = f.max_store_bytes;
   o.landlock_ruleset_fd = f.landlock_ruleset_fd;
@@ -245,6 +246,9 @@ void AddCommonRecordFlags(CLI::App* sub, RecordFlags* f) {
   sub->add_flag("--no-pin-tracer", f->no_pin_tracer,
                 "let the tracer thread run on any CPU (by default it stays on the CPU it starts on; the "
                 "agent is never restricted unless --cpu-pin)");
+  sub->add_flag("--no-spin", f->no_spin,
+                "let the tracer always sleep until the next ptrace stop (by default it first polls for up to "
+                "60 us where that has been catching stops)");
   sub->add_option("--sign-key", f->sign_key,
                   "sign the completed session's head with this Ed25519 private key file (from `agenttrace key "
                   "generate`; default: $AGENTTRACE_SIGN_KEY)");

@@ -29,6 +29,7 @@ struct RecordFlags {
   bool allow_io_uring = false;
   bool cpu_pin = false;
   bool no_pin_tracer = false;
+  bool no_spin = false;
   bool quiet = false;
   uint64_t max_result_bytes = 64u << 10;
   std::string sign_key;

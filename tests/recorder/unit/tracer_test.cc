@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -284,6 +285,42 @@ std::vector<const Event*> Escapes(const std::vector<Event>& evs, const std::stri
     if (e.kind == EventKind::kEscape && e.text == text) out.push_back(&e);
   }
   return out;
+}
+
+// Polling for the next stop (TracerOptions::spin_ns, recorder/adaptive_spin.h) changes when the
+// tracer notices a stop, never what it records: one process's calls come out the same either way.
+TEST(TracerTest, PollingForStopsRecordsWhatSleepingRecords) {
+  char tmpl[] = "/tmp/agenttrace-tracer-spin-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  // One shell process, builtins only: its calls have one order.
+  std::string script = "cd " + dir + " && i=0; while [ $i -lt 200 ]; do echo $i > f$i; read x < f$i; i=$((i+1)); done";
+  auto shape = [](const std::vector<Event>& evs) {
+    std::vector<std::string> out;
+    for (const Event& e : evs) {
+      if (e.kind == EventKind::kProcExit) continue;  // its timing fields aside, compared below
+      out.push_back(std::string(EventKindName(e.kind)) + " " + e.path + " " + std::to_string(e.flags) + " " +
+                    std::to_string(e.result));
+    }
+    return out;
+  };
+  TracerOptions sleeping;
+  sleeping.spin_ns = 0;
+  TracerOptions polling;
+  polling.spin_ns = 60'000;
+  Recording a = Record({"/bin/sh", "-c", script}, sleeping);
+  Recording b = Record({"/bin/sh", "-c", script}, polling);
+  ASSERT_TRUE(a.outcome.ok()) << a.outcome.status().ToString();
+  ASSERT_TRUE(b.outcome.ok()) << b.outcome.status().ToString();
+  EXPECT_EQ(a.outcome->exit_code, 0);
+  EXPECT_EQ(b.outcome->exit_code, 0);
+  std::vector<std::string> sa = shape(a.events), sb = shape(b.events);
+  EXPECT_EQ(sa, sb);
+  int opens = 0;
+  for (const Event& e : b.events) opens += e.kind == EventKind::kFileOpen && e.path.starts_with(dir + "/f");
+  EXPECT_EQ(opens, 400);
+  EXPECT_EQ(OfKind(a.events, EventKind::kProcExit).size(), OfKind(b.events, EventKind::kProcExit).size());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TracerTest, IoUringSetupIsRefusedAndRecorded) {
