@@ -414,6 +414,17 @@ rules:
   EXPECT_EQ((*decider)->counts().deny, 1u);
 }
 
+// Under `agenttrace run --policy DIR/policy.yaml`: a Claude Code hook fed DIR/payload.json (answer in
+// DIR/hook.out), then a nested `record --mcp` of the fake server fed DIR/mcp.in (answers in
+// DIR/mcp.out).
+RunResult RunHookAndNestedProxy(const std::string& store, const std::string& d) {
+  std::string agent = kBin + " hook claude-code <" + Quote(d + "/payload.json") + " >" + Quote(d + "/hook.out") + "; " +
+                      kBin + " record --mcp -- " + FAKE_MCP_SERVER + " mcp <" + Quote(d + "/mcp.in") + " >" +
+                      Quote(d + "/mcp.out");
+  return RunShell(kBin + " run --ask deny --store " + Quote(store) + " --policy " + Quote(d + "/policy.yaml") +
+                  " -- /bin/sh -c " + Quote(agent));
+}
+
 // Under `agenttrace run`, a hook and a nested proxy are decided by the run's own live decider through
 // its event socket: the same session records their tool calls and the decisions.
 TEST_F(EnforceCliTest, UnderRunHooksAndNestedProxiesAreDecidedByTheRun) {
@@ -439,11 +450,7 @@ rules:
          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})" "\n";
   const std::string d = dir.path().string();
   // The hook is given no --policy: the run decides.
-  std::string agent = kBin + " hook claude-code <" + Quote(d + "/payload.json") + " >" + Quote(d + "/hook.out") +
-                      "; " + kBin + " record --mcp -- " + FAKE_MCP_SERVER + " mcp <" + Quote(d + "/mcp.in") + " >" +
-                      Quote(d + "/mcp.out");
-  RunResult r = RunShell(kBin + " run --ask deny --store " + Quote(store.path()) + " --policy " +
-                         Quote(d + "/policy.yaml") + " -- /bin/sh -c " + Quote(agent));
+  RunResult r = RunHookAndNestedProxy(store.path(), d);
   if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
     GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
   }
@@ -486,11 +493,7 @@ TEST_F(EnforceCliTest, UnderRunSecretsInToolRequestsNeverReachTheStore) {
       << R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"token":")" << token
       << R"("}}})" << '\n';
   const std::string d = dir.path().string();
-  std::string agent = kBin + " hook claude-code <" + Quote(d + "/payload.json") + " >" + Quote(d + "/hook.out") + "; " +
-                      kBin + " record --mcp -- " + FAKE_MCP_SERVER + " mcp <" + Quote(d + "/mcp.in") + " >" +
-                      Quote(d + "/mcp.out");
-  RunResult r = RunShell(kBin + " run --ask deny --store " + Quote(store.path()) + " --policy " +
-                         Quote(d + "/policy.yaml") + " -- /bin/sh -c " + Quote(agent));
+  RunResult r = RunHookAndNestedProxy(store.path(), d);
   if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
     GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
   }

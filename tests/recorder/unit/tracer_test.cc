@@ -212,6 +212,15 @@ const Event* FindOpen(const std::vector<Event>& evs, const std::string& path) {
   return nullptr;
 }
 
+// The session's "decision.failed" annotations: a denial or refusal that could not be applied.
+std::vector<const Event*> DecisionFailures(const std::vector<Event>& evs) {
+  std::vector<const Event*> out;
+  for (const Event& e : evs) {
+    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") out.push_back(&e);
+  }
+  return out;
+}
+
 TEST(TracerTest, RecordsShellCommand) {
   char tmpl[] = "/tmp/agenttrace-tracer-test-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -406,9 +415,7 @@ TEST(TracerTest, SeccompListenerRefusalThatCannotBeAppliedKillsTheAgentUnderRun)
   ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
   EXPECT_EQ(rec.outcome->signal, SIGKILL);
   EXPECT_TRUE(rec.outcome->enforcement_failed);
-  int failed = 0;
-  for (const Event& e : rec.events) failed += e.kind == EventKind::kAnnotation && e.text == "decision.failed";
-  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(DecisionFailures(rec.events).size(), 1u);
 }
 
 TEST(TracerTest, PolicyDenialThatCannotBeAppliedKillsTheAgent) {
@@ -420,11 +427,9 @@ TEST(TracerTest, PolicyDenialThatCannotBeAppliedKillsTheAgent) {
   ASSERT_TRUE(rec.outcome.ok()) << rec.outcome.status().ToString();
   EXPECT_EQ(rec.outcome->signal, SIGKILL) << "exit " << rec.outcome->exit_code;
   EXPECT_TRUE(rec.outcome->enforcement_failed);
-  const Event* failed = nullptr;
-  for (const Event& e : rec.events) {
-    if (e.kind == EventKind::kAnnotation && e.text == "decision.failed") failed = &e;
-  }
-  ASSERT_NE(failed, nullptr);
+  auto failures = DecisionFailures(rec.events);
+  ASSERT_FALSE(failures.empty());
+  const Event* failed = failures.back();
   EXPECT_NE(failed->json.find("\"rule\":\"no-hostname\""), std::string::npos) << failed->json;
   const Event* open = FindOpen(rec.events, "/etc/hostname");
   ASSERT_NE(open, nullptr);
