@@ -47,21 +47,32 @@ TEST(AdaptiveSpinTest, StopsPollingWhenPollsRunOutThenOnlyProbes) {
   EXPECT_EQ(s.score(), -AdaptiveSpin::kMaxScore);  // bounded: a later run of caught stops wins it back
 }
 
-TEST(AdaptiveSpinTest, ALongRunOfMissesIsForgivenByAsManyCaughtProbes) {
+TEST(AdaptiveSpinTest, OneCaughtProbeResumesPollingAfterALongRunOfMisses) {
   AdaptiveSpin s(kBudget);
   PollsGrantedWhileMissing(s, 10'000);
   ASSERT_EQ(s.score(), -AdaptiveSpin::kMaxScore);
-  // Stops come quickly again: each probe catches one, and after kMaxScore of them polling resumes.
-  int probes = 0;
-  for (int i = 0; i < 100'000 && s.score() < 0; ++i) {
-    if (s.Next() > 0) {
-      ++probes;
-      s.Caught();
-    }
+  // Stops come quickly again: the first probe catches one, and every wait after it polls.
+  int waits = 0;
+  while (s.Next() == 0) ASSERT_LT(++waits, static_cast<int>(AdaptiveSpin::kProbeEvery)) << "no probe";
+  s.Caught();
+  EXPECT_EQ(s.score(), 1);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(s.Next(), kBudget) << i;
+    s.Caught();
   }
-  EXPECT_EQ(probes, AdaptiveSpin::kMaxScore);
-  EXPECT_EQ(s.score(), 0);
-  EXPECT_EQ(s.Next(), kBudget);
+}
+
+TEST(AdaptiveSpinTest, AProbeCaughtByLuckCostsTwoBudgetsAtMost) {
+  // A tracee that computes between calls: the one probe in kProbeEvery that happens to catch a stop
+  // turns polling on, and the polls that then run out turn it off again after two.
+  AdaptiveSpin s(kBudget);
+  PollsGrantedWhileMissing(s, 1000);
+  ASSERT_LT(s.score(), 0);
+  while (s.Next() == 0) {
+  }
+  s.Caught();
+  EXPECT_EQ(PollsGrantedWhileMissing(s, static_cast<int>(AdaptiveSpin::kProbeEvery) - 1), 2);
+  EXPECT_LT(s.score(), 0);
 }
 
 TEST(AdaptiveSpinTest, EvenlyMixedOutcomesKeepPolling) {
