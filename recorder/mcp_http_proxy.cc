@@ -306,9 +306,11 @@ class Proxy {
 
   void Handle(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader);
 
-  // Ends every exchange in flight (their client connections are closed).
+  // Ends every exchange in flight (their client connections are closed) and gives up on the tool
+  // calls still being decided (they are answered "stopped", never forwarded).
   void Stop() {
     stopping_ = true;
+    if (gate_ != nullptr) gate_->Stop();
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& x : live_) {
       {
@@ -528,7 +530,7 @@ void Proxy::Handle(const httplib::Request& req, httplib::Response& res, const ht
   if (gate_ == nullptr || body.empty()) {
     record_request();
   } else if (auto answer = gate_->Check(body, record_request, [this](Event e) { PushEvent(q_, std::move(e)); })) {
-    // Denied or refused: the upstream never hears of it.
+    // Denied, refused, or given up on at the stop: the upstream never hears of it.
     --active_;
     if (answer->is_response) PushMessage(q_, Direction::kToAgent, answer->body, answer->body.size(), false);
     res.status = answer->status;
@@ -807,6 +809,9 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   listen.stop_fd = options.stop_fd;
   listen.before_stop = [&proxy] { proxy.Stop(); };
   Result<int32_t> stop_signal = ServeHttpUntilStopped(&server, listen, signals);
+  // Every connection thread has returned. A decision in progress gets a bounded wait: what a decider
+  // records within it joins the session; one still deciding afterwards is left to finish alone.
+  if (gate != nullptr) gate->Shutdown();
   if (!stop_signal.ok()) {
     stop_recorder();
     return stop_signal.status();
@@ -820,6 +825,7 @@ Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, E
   result.refused = proxy.refused();
   result.denied = gate != nullptr ? gate->denied() : 0;
   result.asked = gate != nullptr ? gate->asked() : 0;
+  result.stopped = gate != nullptr ? gate->stopped() : 0;
   result.sink_status = recorded.status();
   return result;
 }

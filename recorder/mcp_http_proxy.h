@@ -21,7 +21,9 @@
 // it is forwarded, and one that may be a call but cannot be decided is refused; a denied or refused
 // request never reaches the upstream and is answered by the proxy (recorder/mcp_http_gate.h). The
 // decider records its decision; the proxy records the call, its answer, and who answered an ask, as
-// the stdio proxy does (recorder/mcp_proxy.h), so that replay reads both alike.
+// the stdio proxy does (recorder/mcp_proxy.h), so that replay reads both alike. A decision in
+// progress never holds the stop: its call is answered with a "stopped" error and never forwarded,
+// and the stop waits at most 2 s for the decision before leaving it to finish alone.
 //
 // Bounds: a request body above max_message_bytes is refused with 413 (the server never sees it); a
 // response message above it is forwarded intact and recorded as a protocol.error with its size and
@@ -66,8 +68,9 @@ struct McpHttpProxyOptions {
   std::function<void(int port)> on_listening;
   // When >= 0, readable means "stop" (in addition to SIGTERM/SIGINT/SIGHUP); for tests.
   int stop_fd = -1;
-  // Decides each tools/call before it is forwarded; null: everything is forwarded. Must outlive the
-  // proxy. Called from the connection threads (RequestDecider is thread-safe).
+  // Decides each tools/call before it is forwarded; null: everything is forwarded. Called from the
+  // gate's decision thread. The decider and `ask` must stay valid until the process ends: a decision
+  // still in progress at the stop is abandoned after 2 s, not joined (recorder/mcp_http_gate.h).
   RequestDecider* decider = nullptr;
   AskResolver* ask = nullptr;  // answers asks; null: an ask is denied, and the answer says so
   EnforceMode mode = EnforceMode::kEnforce;
@@ -80,6 +83,7 @@ struct McpHttpProxyResult {
   uint64_t refused = 0;     // answered 413/502/503 by the proxy itself
   uint64_t denied = 0;      // tools/call requests denied and messages refused by the decision gate
   uint64_t asked = 0;       // tools/call requests the policy asked about
+  uint64_t stopped = 0;     // tools/call requests still being decided at the stop: answered, never forwarded
   int32_t stop_signal = 0;  // the signal that stopped the proxy, 0 when stop_fd did
   Status sink_status;       // the first error the sink returned (recording stopped there), else OK
 };
@@ -96,8 +100,9 @@ struct UpstreamUrl {
 Result<UpstreamUrl> ParseUpstreamUrl(const std::string& url);
 
 // Serves until SIGTERM, SIGINT or SIGHUP (or stop_fd), then stops accepting, ends the streams in
-// flight, records what they carried and returns. Errors: InvalidArgument for a bad upstream URL,
-// IOError when the listening socket cannot be bound.
+// flight, answers the tool calls still being decided ("stopped"), records what they carried and
+// returns. Errors: InvalidArgument for a bad upstream URL, IOError when the listening socket cannot
+// be bound.
 // `sink` receives the events on the recorder thread; its first non-OK Append stops recording.
 Result<McpHttpProxyResult> RunMcpHttpProxy(const McpHttpProxyOptions& options, EventSink& sink);
 

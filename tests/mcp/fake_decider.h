@@ -1,10 +1,14 @@
 // Deciders for tests of the MCP proxies (stdio and Streamable HTTP): FakeDecider denies tool "zap",
-// asks about "ask" and allows the rest; FixedAsk answers every ask the same. Thread-safe.
+// asks about "ask" and allows the rest; FixedAsk answers every ask the same; HeldDecider holds its
+// decisions until the test releases them. Thread-safe.
 #ifndef AGENTTRACE_TESTS_MCP_FAKE_DECIDER_H_
 #define AGENTTRACE_TESTS_MCP_FAKE_DECIDER_H_
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -53,6 +57,67 @@ class FixedAsk final : public AskResolver {
 
  private:
   bool allow_;
+};
+
+// A decision that takes as long as the test wants (a human answering an ask, the enclosing run's
+// decider): FakeDecider's, except that a call of tool "slow" is held in Decide and every ask in Ask
+// until Release(), then allowed. A hold also ends after `safety`, so that a proxy that waits for it
+// fails a test by its time rather than hanging it. Proxies may abandon a held decision, so make one
+// with KeepForTheProcess (they require their decider to stay valid until the process ends).
+class HeldDecider final : public RequestDecider, public AskResolver {
+ public:
+  explicit HeldDecider(std::chrono::milliseconds safety) : safety_(safety) {}
+
+  static HeldDecider& KeepForTheProcess(std::chrono::milliseconds safety) {
+    static std::mutex mu;
+    static std::vector<std::unique_ptr<HeldDecider>>* kept = new std::vector<std::unique_ptr<HeldDecider>>;
+    std::lock_guard<std::mutex> lock(mu);
+    kept->push_back(std::make_unique<HeldDecider>(safety));
+    return *kept->back();
+  }
+
+  RequestDecision Decide(const Event& e) override {
+    if (e.tool != "slow") return fake_.Decide(e);
+    Hold();
+    RequestDecision d;
+    d.verdict = RequestVerdict::kAllow;
+    d.rule = "slow-but-fine";
+    return d;
+  }
+  AskAnswer Ask(const Event&, const RequestDecision&) override {
+    Hold();
+    return {true, "held"};
+  }
+
+  // Whether `n` decisions were held (or have returned) within `timeout`.
+  bool WaitHeld(int n, std::chrono::milliseconds timeout) { return WaitCount(&held_, n, timeout); }
+  bool WaitReturned(int n, std::chrono::milliseconds timeout) { return WaitCount(&returned_, n, timeout); }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  void Hold() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++held_;
+    cv_.notify_all();
+    cv_.wait_for(lock, safety_, [&] { return released_; });
+    ++returned_;
+    cv_.notify_all();
+  }
+  bool WaitCount(const int* count, int n, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return *count >= n; });
+  }
+
+  const std::chrono::milliseconds safety_;
+  FakeDecider fake_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int held_ = 0, returned_ = 0;
+  bool released_ = false;
 };
 
 // The answer a proxy gives a tools/call that FakeDecider denied: a JSON-RPC error naming the rule

@@ -1,13 +1,16 @@
 // Request-time decisions in the MCP Streamable HTTP proxy (recorder/mcp_http_proxy.h,
 // recorder/mcp_http_gate.h), against an upstream in this process that counts what reaches it: a
 // denied tools/call is answered by the proxy and never forwarded, an allowed one is, audit mode
-// forwards everything, undecidable messages (a batch holding a call, odd spellings) are refused, and
-// the session records a decided call exactly as the stdio proxy records it.
+// forwards everything, undecidable messages (a batch holding a call, odd spellings) are refused, the
+// session records a decided call exactly as the stdio proxy records it, and a decision in progress
+// never holds the proxy's stop.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -358,6 +361,98 @@ TEST(McpHttpEnforceTest, AnAskNobodyAnswersAndADeciderFailureDeny) {
     EXPECT_NE(a.body.find(d == &decider ? "nobody" : "evaluator broke"), std::string::npos) << a.body;
   }
   EXPECT_EQ(up.Bodies().size(), 0u);
+}
+
+// Whether `pred` holds within `timeout` (polled).
+bool Within(std::chrono::milliseconds timeout, const std::function<bool()>& pred) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// A decision in progress at the stop (a human answering an ask, the enclosing run's decider asking
+// one) must not hold the stop: its call, and one queued behind it, are answered with the "stopped"
+// error and never forwarded, in audit mode too; the stop returns after at most the 2 s it waits for
+// the decision; when the decision then comes back allow, nothing is forwarded or recorded.
+TEST(McpHttpEnforceTest, StopDoesNotWaitForADecisionInProgressAndNeverForwardsItsCall) {
+  using std::chrono::milliseconds;
+  // Far above the bound of the stop: a proxy that waits for the held decision fails on time.
+  constexpr milliseconds kHeld(20000);
+  constexpr milliseconds kStopBound(6000);  // 2 s wait, and room for a loaded or sanitized build
+  struct Case {
+    const char* name;
+    EnforceMode mode;
+    std::string tool;  // held in Decide ("slow") or in Ask ("ask")
+  };
+  for (const Case& c : {Case{"held decider", EnforceMode::kEnforce, "slow"},
+                        Case{"held ask", EnforceMode::kEnforce, "ask"}, Case{"audit", EnforceMode::kAudit, "slow"}}) {
+    SCOPED_TRACE(c.name);
+    HeldDecider& held = HeldDecider::KeepForTheProcess(kHeld);
+    Upstream up;
+    VectorEventSink sink;
+    McpHttpProxyOptions o;
+    o.decider = &held;
+    o.ask = &held;
+    o.mode = c.mode;
+    HttpProxyRun run(up.url(), o, &sink);
+    ASSERT_EQ(run.Post(kInitialize).status, 200);
+    auto first = std::async(std::launch::async, [&] { return run.Post(Call(21, c.tool, 1)); });
+    ASSERT_TRUE(held.WaitHeld(1, milliseconds(10000)));
+    // Decisions are taken one at a time: this one waits behind the held one (recorded, then queued).
+    auto second = std::async(std::launch::async, [&] { return run.Post(Call(22, "echo", 2)); });
+    ASSERT_TRUE(Within(milliseconds(10000), [&] {
+      for (const Event& e : OfKind(sink.Events(), EventKind::kToolCall))
+        if (e.request_id == "22") return true;
+      return false;
+    }));
+
+    auto t0 = std::chrono::steady_clock::now();
+    auto& r = run.Stop();
+    auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_LT(took, kStopBound) << "the stop waited for the decision in progress";
+    EXPECT_EQ(r->stopped, 2u);
+    EXPECT_EQ(r->denied, 0u);
+    EXPECT_EQ(r->asked, 0u);
+
+    // Each client got the JSON-RPC error for its id, before its connection closed.
+    for (auto* f : {&first, &second}) {
+      ASSERT_EQ(f->wait_for(milliseconds(10000)), std::future_status::ready);
+      Answer a = f->get();
+      EXPECT_EQ(a.status, 200);
+      EXPECT_EQ(a.content_type, "application/json");
+      Json j = a.json();
+      ASSERT_TRUE(j.is_object()) << a.body;
+      EXPECT_EQ(j["id"], f == &first ? 21 : 22);
+      EXPECT_FALSE(j.contains("result")) << a.body;
+      EXPECT_EQ(j["error"]["code"], -32050);
+      EXPECT_EQ(j["error"]["data"]["decision"], "stopped");
+      EXPECT_NE(j["error"]["message"].get<std::string>().find("the proxy stopped"), std::string::npos) << a.body;
+    }
+    EXPECT_EQ(up.Bodies().size(), 1u) << "only initialize may reach the upstream";
+
+    // Recorded as a denied call is: the call, and the error the client got as its result; no answer
+    // to the ask (none came in time).
+    auto ev = sink.Events();
+    auto calls = OfKind(ev, EventKind::kToolCall);
+    ASSERT_EQ(calls.size(), 2u);
+    auto results = OfKind(ev, EventKind::kToolResult);
+    ASSERT_EQ(results.size(), 2u);
+    for (const Event& e : results) {
+      EXPECT_TRUE(e.is_error);
+      EXPECT_NE(e.json.find("stopped"), std::string::npos) << e.json;
+    }
+    for (const Event& e : OfKind(ev, EventKind::kAnnotation)) EXPECT_NE(e.text, kDecisionAnswerText);
+
+    // The held decision comes back allow after the stop: it is discarded.
+    held.Release();
+    ASSERT_TRUE(held.WaitReturned(1, milliseconds(10000)));
+    EXPECT_FALSE(Within(milliseconds(300), [&] { return up.Bodies().size() > 1; }));
+    EXPECT_EQ(sink.Events().size(), ev.size());
+  }
 }
 
 // Kind, tool, request id and error flag of each event about a tool call, decisions included.
