@@ -56,6 +56,15 @@ void SayListening(const McpHttpProxyOptions& po, int port) {
   std::fflush(stderr);
 }
 
+// Calls the stop gave up on are never forwarded; whoever reads the summary should know they exist.
+void SayStopped(const McpHttpProxyResult& r) {
+  if (r.stopped == 0) return;
+  std::fprintf(stderr,
+               "agenttrace: record --mcp-http: %llu tool call(s) still being decided at the stop were answered "
+               "with an error and not forwarded\n",
+               static_cast<unsigned long long>(r.stopped));
+}
+
 }  // namespace
 
 int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
@@ -81,8 +90,8 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   std::string socket;
   if (const char* s = std::getenv(kEnvSocket); s != nullptr) socket = s;
   if (!socket.empty()) {
-    // Static: the deciders outlive any connection thread still deciding at the stop.
-    static NestedDeciders deciders;
+    // Never destroyed: a decision abandoned at the stop may still be running when the process exits.
+    static NestedDeciders& deciders = *new NestedDeciders;
     if (int rc = SetUpNestedDeciders(kVerb, socket, flags, &deciders); rc != kExitOk) return rc;
     po.decider = deciders.decider;
     po.mode = deciders.mode;
@@ -97,6 +106,7 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
     sink.StopWaitingAfter(kNestedShutdownWaitMs);
     sink.Finish();
     if (!result.ok()) return Failed(result.status());
+    SayStopped(*result);
     return kExitOk;
   }
 
@@ -121,20 +131,29 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   if (!async.ok()) return Failed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
-  // Static: the decider outlives any connection thread still deciding at the stop.
-  static std::unique_ptr<LiveDecider> decider;
-  static FixedAskResolver ask(o.ask == "allow");
+  // The decider, its resolver and the session as the decider sees it are never destroyed: a decision
+  // abandoned at the stop may still be running when the process exits, and come back after the
+  // session is finished (its record is then refused).
+  SessionUntilClosed* decisions = nullptr;
   if (policy != nullptr) {
-    if (int rc = CreateStandaloneDecider(kVerb, policy, flags, vars, sink, &decider); rc != kExitOk) {
+    decisions = new SessionUntilClosed(sink);
+    std::unique_ptr<LiveDecider> decider;
+    if (int rc = CreateStandaloneDecider(kVerb, policy, flags, vars, decisions, &decider); rc != kExitOk) {
+      delete decisions;  // nothing records into it
       (void)sink->Finish(rc, 0);
       return rc;
     }
-    po.decider = decider.get();
-    po.ask = &ask;
+    static LiveDecider* kept_decider;
+    static FixedAskResolver* kept_ask;
+    kept_decider = decider.release();
+    kept_ask = new FixedAskResolver(o.ask == "allow");
+    po.decider = kept_decider;
+    po.ask = kept_ask;
     po.mode = *ParseEnforceMode(o.mode);
   }
 
   auto result = RunMcpHttpProxy(po, *sink);
+  if (decisions != nullptr) decisions->Close();
   if (!result.ok()) {
     int rc = Failed(result.status());
     (void)sink->Finish(rc, 0);
@@ -156,6 +175,7 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
                static_cast<unsigned long long>(result->events), static_cast<unsigned long long>(result->exchanges),
                static_cast<unsigned long long>(result->refused), static_cast<unsigned long long>(result->denied),
                dir.c_str());
+  SayStopped(*result);
   return result->sink_status.ok() ? kExitOk : kExitRecordFailed;
 }
 

@@ -72,6 +72,17 @@ void SocketEventRecorder::Record(const Event& e) {
   }
 }
 
+Status SessionUntilClosed::Append(const Event& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (session_ == nullptr) return Status::IOError("the session is finished: a late decision is not recorded");
+  return session_->Append(e);
+}
+
+void SessionUntilClosed::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  session_ = nullptr;
+}
+
 int SetUpNestedDeciders(const std::string& verb, const std::string& socket, const ProxyDecisionFlags& f,
                         NestedDeciders* out) {
   if (int rc = CheckProxyDecisionFlags(verb, f); rc != kExitOk) return rc;

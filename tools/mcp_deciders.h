@@ -63,6 +63,22 @@ class SocketEventRecorder {
   std::unique_ptr<EventSocketClient> client_;
 };
 
+// The session as a standalone proxy's decider sees it: a decision abandoned at the proxy's stop may
+// come back after the session is finished and its writer freed; Close() (before the session is
+// finished) makes every later Append refuse instead. It must live as long as the decider that
+// records into it: until the process ends.
+class SessionUntilClosed final : public EventSink {
+ public:
+  explicit SessionUntilClosed(EventSink* session) : session_(session) {}
+  Status Append(const Event& e) override;
+  // Waits for an Append in progress.
+  void Close();
+
+ private:
+  std::mutex mu_;
+  EventSink* session_;  // guarded by mu_; null once closed
+};
+
 // What decides a nested proxy's tool calls (none: `decider` is null).
 struct NestedDeciders {
   RequestDecider* decider = nullptr;

@@ -759,5 +759,62 @@ TEST_F(McpHttpCliTest, UnderRunTheNestedHttpProxyIsDecidedByTheRunAndReplayAgree
   EXPECT_TRUE(rd["different"].empty()) << rd.dump();
 }
 
+// Under `agenttrace run`, a tools/call the run puts to a human (here an `--ask exec:` program that
+// takes 12 s) must not hold the nested proxy's stop: SIGTERM answers the SDK client with the
+// "stopped" error, the server never receives the call, and the proxy exits 0 within the 2 s it waits
+// for the decision. It used to wait for the answer (12 s here, up to the run's ask timeout).
+TEST_F(McpHttpCliTest, UnderRunTheProxyStopsWithoutWaitingForAnAskInProgress) {
+  const fs::path d = dir_.path();
+  std::ofstream(d / "policy.yaml") << R"(version: 1
+default: allow
+rules:
+  - {id: ask-count, description: a human must agree, decision: ask, class: tool.call, tools: ["count"]}
+)";
+  Background server({"node", (kNodeDir / "http_server.mjs").string()}, d, "server");
+  std::string sport = server.WaitFor(kListening, 1);
+  ASSERT_FALSE(sport.empty()) << server.err();
+  const std::string asked = (d / "asked").string();
+  // The agent: starts the proxy and the SDK client, waits until the ask is being answered, stops the
+  // proxy and writes its exit status and how long the stop took (ms) to stop.out.
+  std::ofstream(d / "agent.sh") << kBin
+                                << " record --mcp-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:" << sport
+                                << "/mcp 2> " << Quote((d / "proxy.err").string()) << " &\n"
+                                << "P=$!\nPORT=\n"
+                                << "for i in $(seq 1 1200); do\n"
+                                << "  PORT=$(sed -n 's/.*listening on http:\\/\\/127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' "
+                                << Quote((d / "proxy.err").string()) << ")\n"
+                                << "  [ -n \"$PORT\" ] && break\n  sleep 0.1\ndone\n"
+                                << "node " << Quote((kNodeDir / "http_deny_client.mjs").string())
+                                << " http://127.0.0.1:$PORT/mcp " << Quote(R"([["count",{"n":2}]])") << " > "
+                                << Quote((d / "client.out").string()) << " &\nC=$!\n"
+                                << "for i in $(seq 1 1200); do [ -e " << Quote(asked)
+                                << " ] && break; sleep 0.05; done\n"
+                                << "T0=$(date +%s%N)\nkill -TERM $P\nwait $P\nRC=$?\nT1=$(date +%s%N)\n"
+                                << "echo \"$RC $(( (T1 - T0) / 1000000 ))\" > " << Quote((d / "stop.out").string())
+                                << "\nwait $C\nexit 0\n";
+  const std::string store = (d / "store").string();
+  RunResult r = RunShell(kBin + " run --ask-timeout 60s --ask " + Quote("exec:touch " + Quote(asked) + "; sleep 12") +
+                         " --store " + Quote(store) + " --label http-ask --policy " +
+                         Quote((d / "policy.yaml").string()) + " -- /bin/sh " + Quote((d / "agent.sh").string()));
+  if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
+  }
+  ASSERT_TRUE(fs::exists(asked)) << "the ask was never put to the program\n" << r.err << Slurp(d / "proxy.err");
+  int rc = -1, ms = -1;
+  std::istringstream(Slurp(d / "stop.out")) >> rc >> ms;
+  EXPECT_EQ(rc, 0) << Slurp(d / "proxy.err");
+  EXPECT_GE(ms, 0);
+  EXPECT_LT(ms, 8000) << "the proxy's stop waited for the ask";
+  EXPECT_NE(Slurp(d / "proxy.err").find("1 tool call(s) still being decided at the stop"), std::string::npos)
+      << Slurp(d / "proxy.err");
+  auto outcomes = DenyClientOutcomes(Slurp(d / "client.out"));
+  ASSERT_EQ(outcomes.count("count"), 1u) << Slurp(d / "client.out");
+  ASSERT_TRUE(outcomes["count"].contains("error")) << outcomes["count"].dump();
+  EXPECT_EQ(outcomes["count"]["error"]["code"], -32050);
+  EXPECT_NE(outcomes["count"]["error"]["message"].get<std::string>().find("the proxy stopped"), std::string::npos)
+      << outcomes["count"].dump();
+  EXPECT_EQ(server.err().find("received tools/call count"), std::string::npos) << server.err();
+}
+
 }  // namespace
 }  // namespace agenttrace
