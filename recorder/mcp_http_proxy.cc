@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -144,6 +145,10 @@ class BodyObserver final : public SseEventSink {
     std::string coding = Lower(r.get_header_value("Content-Encoding"));
     status_ = r.status;
     content_type_ = r.get_header_value("Content-Type");
+    const std::string length = r.get_header_value("Content-Length");
+    char* end = nullptr;
+    unsigned long long v = length.empty() ? 0 : std::strtoull(length.c_str(), &end, 10);
+    content_length_ = !length.empty() && end != nullptr && *end == '\0' ? std::optional<uint64_t>(v) : std::nullopt;
     if (!coding.empty() && coding != "identity") {
       mode_ = Mode::kIgnore;
       PushError(q_, Direction::kToAgent, "response body with Content-Encoding \"" + coding + "\" not recorded");
@@ -165,6 +170,11 @@ class BodyObserver final : public SseEventSink {
       case Mode::kJson:
       case Mode::kOther:
         if (body_.size() < max_) body_.append(data, std::min(n, max_ - body_.size()));
+        // The last bytes of a JSON answer are recorded before the client can see them, as SSE events
+        // are: a client that sends its next request as soon as it has this answer must not find that
+        // request before this answer in the record. Without a Content-Length the end is known only
+        // when the upstream request returns (Finish).
+        if (mode_ == Mode::kJson && content_length_ && received_ == *content_length_) RecordJson();
         break;
       case Mode::kIgnore:
         break;
@@ -181,13 +191,7 @@ class BodyObserver final : public SseEventSink {
                   "event stream ended inside an event (" + std::to_string(pending) + " bytes not recorded)");
       }
     } else if (mode_ == Mode::kJson && ok) {
-      if (received_ > max_) {
-        PushMessage(q_, Direction::kToAgent, std::string_view(body_).substr(0, kProtocolErrorSnippetBytes), received_,
-                    true);
-      } else if (!body_.empty()) {
-        if (gate_ != nullptr) gate_->OnServerMessage(body_);
-        PushMessage(q_, Direction::kToAgent, body_, received_, false);
-      }
+      RecordJson();
     } else if (mode_ == Mode::kOther && ok && received_ > 0) {
       PushError(q_, Direction::kToAgent,
                 "HTTP " + std::to_string(status_) + " body of type \"" + content_type_ + "\" (" +
@@ -198,6 +202,19 @@ class BodyObserver final : public SseEventSink {
       PushError(q_, Direction::kToAgent,
                 "upstream response broken off after " + std::to_string(received_) + " body bytes: " + error,
                 std::string_view(body_).substr(0, kProtocolErrorSnippetBytes));
+    }
+  }
+
+  // Queues the JSON answer for the record, once.
+  void RecordJson() {
+    if (json_recorded_) return;
+    json_recorded_ = true;
+    if (received_ > max_) {
+      PushMessage(q_, Direction::kToAgent, std::string_view(body_).substr(0, kProtocolErrorSnippetBytes), received_,
+                  true);
+    } else if (!body_.empty()) {
+      if (gate_ != nullptr) gate_->OnServerMessage(body_);
+      PushMessage(q_, Direction::kToAgent, body_, received_, false);
     }
   }
 
@@ -219,6 +236,8 @@ class BodyObserver final : public SseEventSink {
   std::string content_type_;
   std::string body_;
   uint64_t received_ = 0;
+  std::optional<uint64_t> content_length_;  // of the upstream's answer, when it declared one
+  bool json_recorded_ = false;
 };
 
 bool IsHopByHop(const std::string& lower) {
@@ -406,6 +425,9 @@ void Proxy::RunUpstream(const std::shared_ptr<Exchange>& x, httplib::Request up,
   httplib::Response r;
   httplib::Error err = httplib::Error::Success;
   bool ok = x->client->send(up, r, err);
+  if (o_.test_delay_after_upstream_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(o_.test_delay_after_upstream_ms));
+  }
   bool cancelled;
   {
     std::lock_guard<std::mutex> lock(x->mu);

@@ -74,6 +74,10 @@ struct McpHttpProxyOptions {
   RequestDecider* decider = nullptr;
   AskResolver* ask = nullptr;  // answers asks; null: an ask is denied, and the answer says so
   EnforceMode mode = EnforceMode::kEnforce;
+  // Test-only: each upstream exchange waits this long after the upstream's answer has been read and
+  // before its end is handled, which widens a race a test must be able to lose (the record of an
+  // answer against the client's next request). tools/ never sets it.
+  int test_delay_after_upstream_ms = 0;
 };
 
 struct McpHttpProxyResult {

@@ -198,6 +198,44 @@ TEST(McpHttpEnforceTest, DeniedToolCallIsAnsweredByTheProxyAndNeverReachesTheUps
   EXPECT_TRUE(OfKind(ev, EventKind::kProtocolError).empty());
 }
 
+// A client that sends its next call as soon as it has an answer finds that answer before its next
+// call in the record: the proxy queues the upstream's JSON answer (Content-Length) for the record
+// before the client can have its last byte. Before, it was queued once the upstream request had
+// returned, and a denied call sent at once could be recorded with its error ahead of the answer
+// (seen once in a loaded test run); the proxy's test delay after each upstream exchange makes that
+// window wide enough to lose every time.
+TEST(McpHttpEnforceTest, ASequentialClientsAnswersAreRecordedBeforeItsNextCall) {
+  Upstream up;
+  FakeDecider decider;
+  VectorEventSink sink;
+  McpHttpProxyOptions o;
+  o.decider = &decider;
+  o.test_delay_after_upstream_ms = 50;
+  HttpProxyRun run(up.url(), o, &sink);
+  ASSERT_EQ(run.Post(kInitialize).status, 200);
+  constexpr int kPairs = 10;
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_EQ(run.Post(Call(100 + 2 * i, "echo", i)).status, 200);
+    ASSERT_EQ(run.Post(Call(101 + 2 * i, "zap", i)).status, 200);
+  }
+  auto& r = run.Stop();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->denied, static_cast<uint64_t>(kPairs));
+  // In the record: call, its result, call, its result, ... in the order the client sent them.
+  std::vector<std::string> order;
+  for (const Event& e : sink.Events()) {
+    if (e.kind == EventKind::kToolCall) order.push_back("call " + e.tool);
+    if (e.kind == EventKind::kToolResult) order.push_back(std::string(e.is_error ? "error " : "result ") + e.tool);
+  }
+  ASSERT_EQ(order.size(), 4u * kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_EQ(order[4 * i], "call echo") << i;
+    ASSERT_EQ(order[4 * i + 1], "result echo") << i;
+    ASSERT_EQ(order[4 * i + 2], "call zap") << i;
+    ASSERT_EQ(order[4 * i + 3], "error zap") << i;
+  }
+}
+
 TEST(McpHttpEnforceTest, AuditModeForwardsAWouldBeDenialAndRecordsIt) {
   Upstream up;
   auto policy = ParsePolicy(R"(version: 1
