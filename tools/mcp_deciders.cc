@@ -84,8 +84,9 @@ void SessionUntilClosed::Close() {
 }
 
 int SetUpNestedDeciders(const std::string& verb, const std::string& socket, const ProxyDecisionFlags& f,
-                        NestedDeciders* out) {
+                        const NestedDeciders** kept) {
   if (int rc = CheckProxyDecisionFlags(verb, f); rc != kExitOk) return rc;
+  auto out = std::make_unique<NestedDeciders>();
   // One session, one state: a recording that decides has every tools/call decided by its own live
   // decider. Otherwise --policy, if given, decides here and its decisions join the recording.
   if (!Env(kEnvDecides).empty()) {
@@ -117,6 +118,7 @@ int SetUpNestedDeciders(const std::string& verb, const std::string& socket, cons
   }
   out->fixed_ask = std::make_unique<FixedAskResolver>(f.ask == "allow");
   out->ask = out->fixed_ask.get();
+  *kept = out.release();  // never destroyed (see the header)
   return kExitOk;
 }
 
@@ -134,6 +136,22 @@ int CreateStandaloneDecider(const std::string& verb, std::shared_ptr<const Polic
     return kExitBadPolicy;
   }
   *out = std::move(*d);
+  return kExitOk;
+}
+
+int SetUpStandaloneDeciders(const std::string& verb, std::shared_ptr<const Policy> policy, const ProxyDecisionFlags& f,
+                            const PathVars& vars, EventSink* session, StandaloneDeciders* out) {
+  auto decisions = std::make_unique<SessionUntilClosed>(session);
+  std::unique_ptr<LiveDecider> decider;
+  if (int rc = CreateStandaloneDecider(verb, std::move(policy), f, vars, decisions.get(), &decider); rc != kExitOk) {
+    return rc;
+  }
+  // Never destroyed (see the header): a decision abandoned at the stop may still be using them when
+  // the process exits.
+  out->decider = decider.release();
+  out->ask = new FixedAskResolver(f.ask == "allow");
+  out->mode = *ParseEnforceMode(f.mode);
+  out->session = decisions.release();
   return kExitOk;
 }
 
