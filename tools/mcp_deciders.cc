@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "tools/exit_codes.h"
 
@@ -16,6 +19,17 @@ constexpr int kNestedDecisionTimeoutMs = 10 * 60 * 1000;
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? v : "";
+}
+
+// What is never destroyed on purpose stays reachable from static storage, so that a leak checker
+// (the sanitizer build's) does not report it; the lists themselves are never destroyed either.
+template <typename T>
+T* KeepUntilExit(std::unique_ptr<T> p) {
+  static auto* mu = new std::mutex;
+  static auto* kept = new std::vector<const void*>;
+  std::lock_guard<std::mutex> lock(*mu);
+  kept->push_back(p.get());
+  return p.release();
 }
 
 }  // namespace
@@ -118,7 +132,7 @@ int SetUpNestedDeciders(const std::string& verb, const std::string& socket, cons
   }
   out->fixed_ask = std::make_unique<FixedAskResolver>(f.ask == "allow");
   out->ask = out->fixed_ask.get();
-  *kept = out.release();  // never destroyed (see the header)
+  *kept = KeepUntilExit(std::move(out));  // never destroyed (see the header)
   return kExitOk;
 }
 
@@ -148,10 +162,10 @@ int SetUpStandaloneDeciders(const std::string& verb, std::shared_ptr<const Polic
   }
   // Never destroyed (see the header): a decision abandoned at the stop may still be using them when
   // the process exits.
-  out->decider = decider.release();
-  out->ask = new FixedAskResolver(f.ask == "allow");
+  out->decider = KeepUntilExit(std::move(decider));
+  out->ask = KeepUntilExit(std::make_unique<FixedAskResolver>(f.ask == "allow"));
   out->mode = *ParseEnforceMode(f.mode);
-  out->session = decisions.release();
+  out->session = KeepUntilExit(std::move(decisions));
   return kExitOk;
 }
 
