@@ -49,14 +49,15 @@ int ProxyFailed(const Status& st) {
 constexpr int64_t kNestedShutdownWaitMs = 10000;
 
 int RunNested(const std::string& socket, McpProxyOptions po, const McpRecordOptions& o) {
-  // Static: a decision still in progress at shutdown is abandoned, not joined (McpProxyOptions).
-  static NestedDeciders deciders;
+  // Never destroyed (SetUpNestedDeciders): a decision still in progress at the stop is abandoned, not
+  // joined (McpProxyOptions::decider), and may outlive this function and static destruction.
+  const NestedDeciders* deciders = nullptr;
   if (int rc = SetUpNestedDeciders("record --mcp", socket, {o.policy, o.mode, o.ask}, &deciders); rc != kExitOk) {
     return rc;
   }
-  po.decider = deciders.decider;
-  po.mode = deciders.mode;
-  po.ask = deciders.ask;
+  po.decider = deciders->decider;
+  po.mode = deciders->mode;
+  po.ask = deciders->ask;
   auto client = EventSocketClient::Connect(socket);
   if (!client.ok()) {
     std::fprintf(stderr, "agenttrace: record --mcp: %s=%s: %s\n", kEnvSocket, socket.c_str(),
@@ -132,19 +133,23 @@ int RunMcpRecord(Cli& cli, const McpRecordOptions& o) {
   if (!async.ok()) return ProxyFailed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
-  std::unique_ptr<LiveDecider> decider;
-  FixedAskResolver ask(o.ask == "allow");
+  // A decision abandoned at the stop (McpProxyOptions::decider) may outlive this function: the
+  // decider and its resolver are never destroyed, and it records through deciders.session, closed
+  // before the session is finished, so that a late decision is refused rather than written into a
+  // finished (then freed) session writer (SetUpStandaloneDeciders).
+  StandaloneDeciders deciders;
   if (policy != nullptr) {
-    if (int rc = CreateStandaloneDecider("record --mcp", policy, flags, vars, sink, &decider); rc != kExitOk) {
+    if (int rc = SetUpStandaloneDeciders("record --mcp", policy, flags, vars, sink, &deciders); rc != kExitOk) {
       (void)sink->Finish(rc, 0);
       return rc;
     }
-    po.decider = decider.get();
-    po.ask = &ask;
-    po.mode = *ParseEnforceMode(o.mode);
+    po.decider = deciders.decider;
+    po.ask = deciders.ask;
+    po.mode = deciders.mode;
   }
 
   auto result = RunMcpProxy(po, *sink);
+  if (deciders.session != nullptr) deciders.session->Close();
   if (!result.ok()) {
     int rc = ProxyFailed(result.status());
     (void)sink->Finish(rc, 0);

@@ -90,12 +90,11 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   std::string socket;
   if (const char* s = std::getenv(kEnvSocket); s != nullptr) socket = s;
   if (!socket.empty()) {
-    // Never destroyed: a decision abandoned at the stop may still be running when the process exits.
-    static NestedDeciders& deciders = *new NestedDeciders;
+    const NestedDeciders* deciders = nullptr;  // never destroyed (SetUpNestedDeciders)
     if (int rc = SetUpNestedDeciders(kVerb, socket, flags, &deciders); rc != kExitOk) return rc;
-    po.decider = deciders.decider;
-    po.mode = deciders.mode;
-    po.ask = deciders.ask;
+    po.decider = deciders->decider;
+    po.mode = deciders->mode;
+    po.ask = deciders->ask;
     auto client = EventSocketClient::Connect(socket);
     if (!client.ok()) return Failed(client.status().WithContext(std::string(kEnvSocket) + "=" + socket));
     NestedSinkOptions so;
@@ -131,29 +130,21 @@ int RunMcpHttpRecord(Cli& cli, const McpHttpRecordOptions& o) {
   if (!async.ok()) return Failed(async.status().WithContext("store " + dir));
   AsyncSessionWriter* sink = async->get();
   po.redact = [&scanner](std::string* s) { scanner.Redact(s); };
-  // The decider, its resolver and the session as the decider sees it are never destroyed: a decision
-  // abandoned at the stop may still be running when the process exits, and come back after the
-  // session is finished (its record is then refused).
-  SessionUntilClosed* decisions = nullptr;
+  // A decision abandoned at the stop may come back after the session is finished: the decider
+  // records through deciders.session, closed before then (SetUpStandaloneDeciders).
+  StandaloneDeciders deciders;
   if (policy != nullptr) {
-    decisions = new SessionUntilClosed(sink);
-    std::unique_ptr<LiveDecider> decider;
-    if (int rc = CreateStandaloneDecider(kVerb, policy, flags, vars, decisions, &decider); rc != kExitOk) {
-      delete decisions;  // nothing records into it
+    if (int rc = SetUpStandaloneDeciders(kVerb, policy, flags, vars, sink, &deciders); rc != kExitOk) {
       (void)sink->Finish(rc, 0);
       return rc;
     }
-    static LiveDecider* kept_decider;
-    static FixedAskResolver* kept_ask;
-    kept_decider = decider.release();
-    kept_ask = new FixedAskResolver(o.ask == "allow");
-    po.decider = kept_decider;
-    po.ask = kept_ask;
-    po.mode = *ParseEnforceMode(o.mode);
+    po.decider = deciders.decider;
+    po.ask = deciders.ask;
+    po.mode = deciders.mode;
   }
 
   auto result = RunMcpHttpProxy(po, *sink);
-  if (decisions != nullptr) decisions->Close();
+  if (deciders.session != nullptr) deciders.session->Close();
   if (!result.ok()) {
     int rc = Failed(result.status());
     (void)sink->Finish(rc, 0);

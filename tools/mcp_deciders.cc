@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "tools/exit_codes.h"
 
@@ -16,6 +19,17 @@ constexpr int kNestedDecisionTimeoutMs = 10 * 60 * 1000;
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? v : "";
+}
+
+// What is never destroyed on purpose stays reachable from static storage, so that a leak checker
+// (the sanitizer build's) does not report it; the lists themselves are never destroyed either.
+template <typename T>
+T* KeepUntilExit(std::unique_ptr<T> p) {
+  static auto* mu = new std::mutex;
+  static auto* kept = new std::vector<const void*>;
+  std::lock_guard<std::mutex> lock(*mu);
+  kept->push_back(p.get());
+  return p.release();
 }
 
 }  // namespace
@@ -84,8 +98,9 @@ void SessionUntilClosed::Close() {
 }
 
 int SetUpNestedDeciders(const std::string& verb, const std::string& socket, const ProxyDecisionFlags& f,
-                        NestedDeciders* out) {
+                        const NestedDeciders** kept) {
   if (int rc = CheckProxyDecisionFlags(verb, f); rc != kExitOk) return rc;
+  auto out = std::make_unique<NestedDeciders>();
   // One session, one state: a recording that decides has every tools/call decided by its own live
   // decider. Otherwise --policy, if given, decides here and its decisions join the recording.
   if (!Env(kEnvDecides).empty()) {
@@ -117,6 +132,7 @@ int SetUpNestedDeciders(const std::string& verb, const std::string& socket, cons
   }
   out->fixed_ask = std::make_unique<FixedAskResolver>(f.ask == "allow");
   out->ask = out->fixed_ask.get();
+  *kept = KeepUntilExit(std::move(out));  // never destroyed (see the header)
   return kExitOk;
 }
 
@@ -134,6 +150,22 @@ int CreateStandaloneDecider(const std::string& verb, std::shared_ptr<const Polic
     return kExitBadPolicy;
   }
   *out = std::move(*d);
+  return kExitOk;
+}
+
+int SetUpStandaloneDeciders(const std::string& verb, std::shared_ptr<const Policy> policy, const ProxyDecisionFlags& f,
+                            const PathVars& vars, EventSink* session, StandaloneDeciders* out) {
+  auto decisions = std::make_unique<SessionUntilClosed>(session);
+  std::unique_ptr<LiveDecider> decider;
+  if (int rc = CreateStandaloneDecider(verb, std::move(policy), f, vars, decisions.get(), &decider); rc != kExitOk) {
+    return rc;
+  }
+  // Never destroyed (see the header): a decision abandoned at the stop may still be using them when
+  // the process exits.
+  out->decider = KeepUntilExit(std::move(decider));
+  out->ask = KeepUntilExit(std::make_unique<FixedAskResolver>(f.ask == "allow"));
+  out->mode = *ParseEnforceMode(f.mode);
+  out->session = KeepUntilExit(std::move(decisions));
   return kExitOk;
 }
 

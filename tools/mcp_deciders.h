@@ -91,15 +91,35 @@ struct NestedDeciders {
 };
 
 // Sets up the deciders of a proxy nested in the recording at event socket `socket` (see above).
-// Returns kExitOk, or the exit code (said on stderr).
+// Returns kExitOk with *out set, or the exit code (said on stderr). *out is never destroyed: the
+// proxies leave a decision still in progress at their stop to finish alone (McpProxyOptions::decider,
+// McpHttpProxyOptions::decider), so what it uses must live until the process ends, static
+// destruction at exit included.
 int SetUpNestedDeciders(const std::string& verb, const std::string& socket, const ProxyDecisionFlags& f,
-                        NestedDeciders* out);
+                        const NestedDeciders** out);
 
 // A standalone proxy's local decider for `policy` (from --policy `f.policy`), recording into `sink`,
 // which first gets the session's enforcement annotation. Returns kExitOk, or kExitBadPolicy (said on
 // stderr).
 int CreateStandaloneDecider(const std::string& verb, std::shared_ptr<const Policy> policy, const ProxyDecisionFlags& f,
                             const PathVars& vars, EventSink* sink, std::unique_ptr<LiveDecider>* out);
+
+// What decides a standalone proxy's tool calls with --policy.
+struct StandaloneDeciders {
+  RequestDecider* decider = nullptr;
+  AskResolver* ask = nullptr;  // --ask: a fixed answer
+  EnforceMode mode = EnforceMode::kEnforce;
+  // The session as the decider records into it: Close() it once the proxy has returned, before the
+  // session is finished, so that a decision abandoned at the stop and coming back late is refused
+  // rather than written into a finished (then freed) session writer.
+  SessionUntilClosed* session = nullptr;
+};
+
+// Sets up a standalone proxy's deciders for `policy`, recording into `session` (through
+// out->session). Returns kExitOk with *out set, or kExitBadPolicy (said on stderr; nothing is kept).
+// What *out points to is never destroyed, for the same reason as SetUpNestedDeciders's.
+int SetUpStandaloneDeciders(const std::string& verb, std::shared_ptr<const Policy> policy, const ProxyDecisionFlags& f,
+                            const PathVars& vars, EventSink* session, StandaloneDeciders* out);
 
 }  // namespace agenttrace
 

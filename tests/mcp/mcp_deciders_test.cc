@@ -1,4 +1,4 @@
-// The standalone HTTP proxy's decider records into the session through SessionUntilClosed
+// A standalone proxy's decider (record --mcp and record --mcp-http) records into the session through SessionUntilClosed
 // (tools/mcp_deciders.h): a decision abandoned at the proxy's stop may come back after the session
 // is finished, and must then be refused, never written into a finished (or freed) session writer.
 #include "tools/mcp_deciders.h"
@@ -26,21 +26,24 @@ Event ZapCall() {
   return e;
 }
 
-TEST(SessionUntilClosedTest, ADecisionThatComesBackAfterCloseIsRefusedNotRecorded) {
+std::shared_ptr<const Policy> NoZap() {
   auto policy = ParsePolicy(R"(version: 1
 default: allow
 rules:
   - {id: no-zap, description: zapping is not allowed, decision: deny, class: tool.call, tools: ["zap"]}
 )",
                             "test");
-  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  AT_CHECK(policy.ok());
+  return std::make_shared<const Policy>(std::move(*policy));
+}
+
+TEST(SessionUntilClosedTest, ADecisionThatComesBackAfterCloseIsRefusedNotRecorded) {
   VectorEventSink session;
   SessionUntilClosed decisions(&session);
   std::unique_ptr<LiveDecider> decider;
-  ASSERT_EQ(
-      CreateStandaloneDecider("test", std::make_shared<const Policy>(std::move(*policy)),
-                              {"policy.yaml", "enforce", "deny"}, PathVars{"/w", "/h", "/tmp"}, &decisions, &decider),
-      kExitOk);
+  ASSERT_EQ(CreateStandaloneDecider("test", NoZap(), {"policy.yaml", "enforce", "deny"}, PathVars{"/w", "/h", "/tmp"},
+                                    &decisions, &decider),
+            kExitOk);
   // Open: the enforcement annotation and each decision reach the session.
   EXPECT_EQ(decider->Decide(ZapCall()).verdict, RequestVerdict::kDeny);
   auto before = session.Events();
@@ -52,6 +55,27 @@ rules:
   EXPECT_EQ(decider->Decide(ZapCall()).verdict, RequestVerdict::kDeny);
   EXPECT_EQ(session.Events().size(), before.size());
   EXPECT_FALSE(decisions.Append(ZapCall()).ok());
+}
+
+// What both standalone proxies hand to the proxy: the decider records through a SessionUntilClosed,
+// so a decision that comes back once it is closed (the proxy returned, the session is being
+// finished) reaches the decider, which still exists, and not the session.
+TEST(SetUpStandaloneDecidersTest, ItsDecisionsStopReachingTheSessionOnceClosed) {
+  VectorEventSink session;
+  StandaloneDeciders d;
+  ASSERT_EQ(SetUpStandaloneDeciders("test", NoZap(), {"policy.yaml", "enforce", "allow"}, PathVars{"/w", "/h", "/tmp"},
+                                    &session, &d),
+            kExitOk);
+  ASSERT_NE(d.decider, nullptr);
+  ASSERT_NE(d.ask, nullptr);
+  ASSERT_NE(d.session, nullptr);
+  EXPECT_EQ(d.mode, EnforceMode::kEnforce);
+  EXPECT_EQ(d.decider->Decide(ZapCall()).verdict, RequestVerdict::kDeny);
+  const size_t open = session.Events().size();
+  ASSERT_EQ(open, 2u);  // the enforcement annotation and the decision
+  d.session->Close();
+  EXPECT_EQ(d.decider->Decide(ZapCall()).verdict, RequestVerdict::kDeny);
+  EXPECT_EQ(session.Events().size(), open);
 }
 
 }  // namespace

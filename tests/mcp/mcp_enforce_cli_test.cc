@@ -594,6 +594,81 @@ promotion: {min_sessions: 1}
   EXPECT_FALSE(j["labels"][0]["promotable"].get<bool>());
 }
 
+// Under `agenttrace run`, a tools/call the run puts to a human (here an `--ask exec:` program that
+// takes 12 s) is still being decided when the agent closes the nested stdio proxy's stdin. The proxy
+// leaves that decision behind after its 2 s bound (McpProxyOptions::decider): it must exit promptly
+// with the server's status, the server never gets the call, and what the abandoned decision uses
+// (the nested deciders) must outlive the proxy's return and its static destruction. The proxy's
+// stderr is checked for a sanitizer report (a build with -DAGENTTRACE_SANITIZE=ON).
+TEST_F(EnforceCliTest, UnderRunTheStdioProxyStopsWithoutWaitingForAnAskInProgress) {
+  TempDir dir, store;
+  const fs::path d = dir.path();
+  std::ofstream(d / "policy.yaml") << R"(version: 1
+default: allow
+rules:
+  - {id: ask-echo, description: a human must agree, decision: ask, class: tool.call, tools: ["echo"]}
+)";
+  const std::string asked = (d / "asked").string(), in = (d / "in").string();
+  // The agent: starts the proxy on a FIFO, sends initialize and the call, waits until the ask is
+  // being answered, closes the proxy's stdin and writes its exit status and how long it took to
+  // stop (ms) to stop.out.
+  std::ofstream(d / "agent.sh")
+      << "mkfifo " << Quote(in) << "\n"
+      << kBin << " record --mcp -- " << FAKE_MCP_SERVER << " mcp < " << Quote(in) << " > "
+      << Quote((d / "mcp.out").string()) << " 2> " << Quote((d / "proxy.err").string()) << " &\n"
+      << "P=$!\nexec 3> " << Quote(in) << "\n"
+      << "printf '%s\\n' " << Quote(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})") << " "
+      << Quote(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":"v"}}})")
+      << " >&3\n"
+      << "for i in $(seq 1 1200); do [ -e " << Quote(asked) << " ] && break; sleep 0.05; done\n"
+      << "T0=$(date +%s%N)\nexec 3>&-\nwait $P\nRC=$?\nT1=$(date +%s%N)\n"
+      << "echo \"$RC $(( (T1 - T0) / 1000000 ))\" > " << Quote((d / "stop.out").string()) << "\n";
+  RunResult r = RunShell(kBin + " run --ask-timeout 60s --ask " + Quote("exec:touch " + Quote(asked) + "; sleep 12") +
+                         " --store " + Quote(store.path()) + " --label stdio-ask --policy " +
+                         Quote((d / "policy.yaml").string()) + " -- /bin/sh " + Quote((d / "agent.sh").string()));
+  if (r.status == 125 && r.err.find("ptrace") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: ptrace is not permitted here; `run` was NOT tested: " << r.err;
+  }
+  const std::string proxy_err = Slurp(d / "proxy.err");
+  ASSERT_TRUE(fs::exists(asked)) << "the ask was never put to the program\n" << r.err << proxy_err;
+  int rc = -1, ms = -1;
+  std::istringstream(Slurp(d / "stop.out")) >> rc >> ms;
+  // The server's status: the relay keeps the server's stdin open while a call is being decided (it
+  // may yet be forwarded), so the server is ended by the 2 s rule (SIGTERM).
+  EXPECT_EQ(rc, 128 + SIGTERM) << proxy_err;
+  EXPECT_GE(ms, 0);
+  EXPECT_LT(ms, 8000) << "the proxy's stop waited for the ask";
+  EXPECT_EQ(proxy_err.find("Sanitizer"), std::string::npos) << proxy_err;
+  EXPECT_EQ(proxy_err.find("runtime error"), std::string::npos) << proxy_err;
+  // The server answered initialize and never got the call.
+  std::set<int> answered;
+  std::istringstream os(Slurp(d / "mcp.out"));
+  for (std::string l; std::getline(os, l);) {
+    Json j = Json::parse(l, nullptr, false);
+    if (j.is_object() && j.contains("id")) answered.insert(j["id"].get<int>());
+  }
+  EXPECT_EQ(answered, (std::set<int>{0})) << Slurp(d / "mcp.out");
+  // The run's session is complete, holds the call (recorded by the proxy), no result for it, and
+  // nothing recorded after its end.
+  SessionInfo info;
+  {
+    auto st = Store::Open(store.path(), StoreOptions{.read_only = true});  // closed before it is read again
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    auto sessions = (*st)->ListSessions();
+    ASSERT_TRUE(sessions.ok() && sessions->size() == 1u);
+    info = (*sessions)[0];
+  }
+  EXPECT_EQ(info.state, SessionState::kComplete) << r.err;
+  int calls = 0, results = 0;
+  for (const Event& e : OnlySessionEvents(store.path())) {
+    calls += e.kind == EventKind::kToolCall && e.tool == "echo";
+    results += e.kind == EventKind::kToolResult;
+    EXPECT_LE(e.wall_ns, info.end_wall_ns) << EventKindName(e.kind) << " " << e.text;
+  }
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(results, 0);
+}
+
 // A Unix socket listening at `path` that nobody serves (connections wait in its backlog), or -1.
 int ListenUnix(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
