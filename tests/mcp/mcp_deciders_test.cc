@@ -10,6 +10,7 @@
 #include "format/decision_event.h"
 #include "replayer/policy.h"
 #include "tests/format/vector_sink.h"
+#include "tests/mcp/no_zap_policy.h"
 #include "tools/exit_codes.h"
 
 namespace agenttrace {
@@ -26,22 +27,11 @@ Event ZapCall() {
   return e;
 }
 
-std::shared_ptr<const Policy> NoZap() {
-  auto policy = ParsePolicy(R"(version: 1
-default: allow
-rules:
-  - {id: no-zap, description: zapping is not allowed, decision: deny, class: tool.call, tools: ["zap"]}
-)",
-                            "test");
-  AT_CHECK(policy.ok());
-  return std::make_shared<const Policy>(std::move(*policy));
-}
-
 TEST(SessionUntilClosedTest, ADecisionThatComesBackAfterCloseIsRefusedNotRecorded) {
   VectorEventSink session;
   SessionUntilClosed decisions(&session);
   std::unique_ptr<LiveDecider> decider;
-  ASSERT_EQ(CreateStandaloneDecider("test", NoZap(), {"policy.yaml", "enforce", "deny"}, PathVars{"/w", "/h", "/tmp"},
+  ASSERT_EQ(CreateStandaloneDecider("test", NoZapPolicy(), {"policy.yaml", "enforce", "deny"}, PathVars{"/w", "/h", "/tmp"},
                                     &decisions, &decider),
             kExitOk);
   // Open: the enforcement annotation and each decision reach the session.
@@ -63,7 +53,7 @@ TEST(SessionUntilClosedTest, ADecisionThatComesBackAfterCloseIsRefusedNotRecorde
 TEST(SetUpStandaloneDecidersTest, ItsDecisionsStopReachingTheSessionOnceClosed) {
   VectorEventSink session;
   StandaloneDeciders d;
-  ASSERT_EQ(SetUpStandaloneDeciders("test", NoZap(), {"policy.yaml", "enforce", "allow"}, PathVars{"/w", "/h", "/tmp"},
+  ASSERT_EQ(SetUpStandaloneDeciders("test", NoZapPolicy(), {"policy.yaml", "enforce", "allow"}, PathVars{"/w", "/h", "/tmp"},
                                     &session, &d),
             kExitOk);
   ASSERT_NE(d.decider, nullptr);

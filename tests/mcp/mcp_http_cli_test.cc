@@ -625,6 +625,17 @@ rules:
 promotion: {min_sessions: 1}
 )";
 
+// The start of an agent script that runs `record --mcp-http` in the background towards the upstream
+// on `upstream_port` (stderr in d/proxy.err), with its pid in $P, and waits until it listens, with
+// its port in $PORT.
+std::string StartProxyScript(const fs::path& d, const std::string& upstream_port) {
+  const std::string err = Quote((d / "proxy.err").string());
+  return kBin + " record --mcp-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:" + upstream_port + "/mcp 2> " +
+         err + " &\nP=$!\nPORT=\nfor i in $(seq 1 1200); do\n" +
+         "  PORT=$(sed -n 's/.*listening on http:\\/\\/127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' " + err +
+         ")\n  [ -n \"$PORT\" ] && break\n  sleep 0.1\ndone\n";
+}
+
 // The outcome lines of http_deny_client.mjs, by tool.
 std::map<std::string, nlohmann::json> DenyClientOutcomes(const std::string& out) {
   std::map<std::string, nlohmann::json> by_tool;
@@ -703,14 +714,7 @@ TEST_F(McpHttpCliTest, UnderRunTheNestedHttpProxyIsDecidedByTheRunAndReplayAgree
   std::string sport = server.WaitFor(kListening, 1);
   ASSERT_FALSE(sport.empty()) << server.err();
   // The agent: starts the proxy, waits for its port, runs the SDK client through it, stops the proxy.
-  std::ofstream(d / "agent.sh") << kBin
-                                << " record --mcp-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:" << sport
-                                << "/mcp 2> " << Quote((d / "proxy.err").string()) << " &\n"
-                                << "P=$!\nPORT=\n"
-                                << "for i in $(seq 1 1200); do\n"
-                                << "  PORT=$(sed -n 's/.*listening on http:\\/\\/127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' "
-                                << Quote((d / "proxy.err").string()) << ")\n"
-                                << "  [ -n \"$PORT\" ] && break\n  sleep 0.1\ndone\n"
+  std::ofstream(d / "agent.sh") << StartProxyScript(d, sport)
                                 << "node " << Quote((kNodeDir / "http_deny_client.mjs").string())
                                 << " http://127.0.0.1:$PORT/mcp "
                                 << Quote(R"([["count",{"n":2}],["echo",{"text":"allowed"}]])") << " > "
@@ -776,14 +780,7 @@ rules:
   const std::string asked = (d / "asked").string();
   // The agent: starts the proxy and the SDK client, waits until the ask is being answered, stops the
   // proxy and writes its exit status and how long the stop took (ms) to stop.out.
-  std::ofstream(d / "agent.sh") << kBin
-                                << " record --mcp-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:" << sport
-                                << "/mcp 2> " << Quote((d / "proxy.err").string()) << " &\n"
-                                << "P=$!\nPORT=\n"
-                                << "for i in $(seq 1 1200); do\n"
-                                << "  PORT=$(sed -n 's/.*listening on http:\\/\\/127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' "
-                                << Quote((d / "proxy.err").string()) << ")\n"
-                                << "  [ -n \"$PORT\" ] && break\n  sleep 0.1\ndone\n"
+  std::ofstream(d / "agent.sh") << StartProxyScript(d, sport)
                                 << "node " << Quote((kNodeDir / "http_deny_client.mjs").string())
                                 << " http://127.0.0.1:$PORT/mcp " << Quote(R"([["count",{"n":2}]])") << " > "
                                 << Quote((d / "client.out").string()) << " &\nC=$!\n"

@@ -29,6 +29,7 @@
 #include "tests/format/vector_sink.h"
 #include "tests/mcp/fake_decider.h"
 #include "tests/mcp/fake_mcp_answer.h"
+#include "tests/mcp/no_zap_policy.h"
 #include "tests/mcp/stdio_proxy_run.h"
 
 #ifndef FAKE_MCP_SERVER
@@ -59,6 +60,9 @@ class Upstream {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the thread listens does nothing, and the join in the destructor would then wait
+    // for ever (a test that never reaches the upstream hung so under load).
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~Upstream() {
     server_.stop();
@@ -238,18 +242,11 @@ TEST(McpHttpEnforceTest, ASequentialClientsAnswersAreRecordedBeforeItsNextCall) 
 
 TEST(McpHttpEnforceTest, AuditModeForwardsAWouldBeDenialAndRecordsIt) {
   Upstream up;
-  auto policy = ParsePolicy(R"(version: 1
-default: allow
-rules:
-  - {id: no-zap, description: zapping is not allowed, decision: deny, class: tool.call, tools: ["zap"]}
-)",
-                            "test");
-  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
   VectorEventSink sink;
   LiveDeciderOptions lo;
   lo.mode = EnforceMode::kAudit;
   lo.record = [&sink](const Event& e) { (void)sink.Append(e); };
-  auto decider = LiveDecider::Create(std::make_shared<const Policy>(std::move(*policy)), PathVars{"/w", "/h", "/tmp"},
+  auto decider = LiveDecider::Create(NoZapPolicy(), PathVars{"/w", "/h", "/tmp"},
                                      std::move(lo));
   ASSERT_TRUE(decider.ok()) << decider.status().ToString();
   McpHttpProxyOptions o;
@@ -514,16 +511,9 @@ std::vector<std::tuple<std::string, std::string, std::string, bool>> ToolCallRec
 // same decision events (recorded by the decider), the same results, the denial's error among them.
 TEST(McpHttpEnforceTest, ADecidedCallIsRecordedAsTheStdioProxyRecordsIt) {
   auto make_decider = [](VectorEventSink* sink) {
-    auto policy = ParsePolicy(R"(version: 1
-default: allow
-rules:
-  - {id: no-zap, description: zapping is not allowed, decision: deny, class: tool.call, tools: ["zap"]}
-)",
-                              "test");
-    AT_CHECK(policy.ok());
     LiveDeciderOptions lo;
     lo.record = [sink](const Event& e) { (void)sink->Append(e); };
-    auto d = LiveDecider::Create(std::make_shared<const Policy>(std::move(*policy)), PathVars{"/w", "/h", "/tmp"},
+    auto d = LiveDecider::Create(NoZapPolicy(), PathVars{"/w", "/h", "/tmp"},
                                  std::move(lo));
     AT_CHECK(d.ok());
     return std::move(*d);
