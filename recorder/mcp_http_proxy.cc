@@ -173,7 +173,7 @@ class BodyObserver final : public SseEventSink {
         // The last bytes of a JSON answer are recorded before the client can see them, as SSE events
         // are: a client that sends its next request as soon as it has this answer must not find that
         // request before this answer in the record. Without a Content-Length the end is known only
-        // when the upstream request returns (Finish).
+        // when the upstream request returns (Finish), and the client's chunked copy ends after that.
         if (mode_ == Mode::kJson && content_length_ && received_ == *content_length_) RecordJson();
         break;
       case Mode::kIgnore:
