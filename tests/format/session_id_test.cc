@@ -18,14 +18,29 @@ TEST(SessionIdTest, V7RoundTripsThroughCanonicalText) {
   EXPECT_EQ(*parsed, id);
 }
 
+// One millisecond later: 1 added to the 48-bit big-endian timestamp, carried into the higher bytes.
+SessionId OneMillisecondLater(SessionId id) {
+  for (int i = 5; i >= 0; --i) {
+    if (++id.bytes[i] != 0) break;
+  }
+  return id;
+}
+
 TEST(SessionIdTest, EncodesCurrentTimeAndSortsByIt) {
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
   SessionId a = SessionId::NewV7();
   EXPECT_LE(std::abs(a.UnixMillis() - now_ms), 1000);
-  SessionId b = a;
-  b.bytes[5]++;  // one millisecond later
+  SessionId b = OneMillisecondLater(a);
+  EXPECT_EQ(b.UnixMillis(), a.UnixMillis() + 1);
   EXPECT_LT(a, b);
+
+  // A low timestamp byte of 0xff (one fresh id in 256) carries; it must still sort later.
+  SessionId c = a;
+  c.bytes[5] = 0xff;
+  SessionId d = OneMillisecondLater(c);
+  EXPECT_EQ(d.UnixMillis(), c.UnixMillis() + 1);
+  EXPECT_LT(c, d);
 }
 
 TEST(SessionIdTest, ManyIdsAreDistinct) {
