@@ -40,14 +40,15 @@ UniqueFd DupTraceeFd(pid_t pid, int fd) {
   return UniqueFd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
 }
 
-// The address a listening socket is bound to, by getsockname on a duplicate of its descriptor.
-void ListenAddress(const SyscallCall& c, int fd, Event* ev) {
+// The address socket `fd` of the tracee is bound to, by getsockname on a duplicate of its descriptor:
+// the kernel's object, not tracee memory. False (and *ev untouched) when it cannot be read.
+bool SocketAddress(const SyscallCall& c, int fd, Event* ev) {
   UniqueFd sock = DupTraceeFd(c.pid, fd);
-  if (!sock.valid()) return;
+  if (!sock.valid()) return false;
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
-  DecodeSockaddr(&ss, len < sizeof(ss) ? len : sizeof(ss), ev);
+  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+  return DecodeSockaddr(&ss, len < sizeof(ss) ? len : sizeof(ss), ev);
 }
 
 // "127.0.0.1:80", "[::1]:80".
@@ -122,6 +123,47 @@ void CheckConnectPeer(const SyscallCall& c, int64_t result, DecodeEnv& env, Even
   ev->port = peer.port;
 }
 
+// listen(2) names no address, so its entry reads the one the socket is bound to (SocketAddress): the
+// request is decided on it and the event records it, so that replay and `policy suggest` see what
+// enforcement decided. After the call the socket is read again. A socket that was unbound at entry
+// (inet port 0) was bound by the kernel to an ephemeral port of the same address: the event keeps the
+// port 0 that was decided. Any other difference means that another thread put another socket behind
+// the descriptor in between (dup2): the event carries the kernel's fact and a toctou note.
+void CheckListenAddress(const SyscallCall& c, DecodeEnv& env, Event* ev) {
+  Event& now = env.peer;
+  now.family = 0;
+  now.address.clear();
+  now.path.clear();
+  now.port = 0;
+  if (!SocketAddress(c, static_cast<int>(static_cast<int32_t>(c.args[0])), &now)) return;
+  const bool unread = ev->family == 0;
+  const bool inet = now.family == AF_INET || now.family == AF_INET6;
+  const bool autobound = inet && ev->family == now.family && ev->port == 0 && ev->address == now.address;
+  if (autobound || (!unread && ev->family == now.family && ev->address == now.address && ev->port == now.port &&
+                    ev->path == now.path)) {
+    return;
+  }
+  if (!unread) {
+    auto describe = [](const Event& e, std::string* out) {
+      if (e.family == AF_INET || e.family == AF_INET6) {
+        AppendEndpoint(e.family, e.address, e.port, out);
+      } else if (e.family == AF_UNIX) {
+        *out += e.path.empty() ? "an unnamed unix socket" : e.path;
+      } else {
+        *out += "a socket of family " + std::to_string(e.family);
+      }
+    };
+    env.toctou = "toctou: listen socket changed from ";
+    describe(*ev, &env.toctou);
+    env.toctou += " to ";
+    describe(now, &env.toctou);
+  }
+  ev->family = now.family;
+  ev->address = now.address;
+  ev->port = now.port;
+  ev->path = now.path;
+}
+
 }  // namespace
 
 bool DecodeSockaddr(const void* addr, size_t len, Event* ev) {
@@ -183,6 +225,7 @@ EntryAction DecodeNetEntry(const SyscallCall& c, DecodeEnv& env, Event* ev) {
       break;
     case Decoder::kListen:
       ev->kind = EventKind::kNetListen;
+      (void)SocketAddress(c, static_cast<int>(static_cast<int32_t>(a[0])), ev);  // CheckListenAddress
       break;
     case Decoder::kSendto:
       ev->kind = EventKind::kNetSend;
@@ -261,7 +304,7 @@ void DecodeNetExit(const SyscallCall& c, int64_t result, DecodeEnv& env, Event* 
       CheckConnectPeer(c, result, env, ev);
       break;
     case Decoder::kListen:
-      if (result == 0) ListenAddress(c, static_cast<int>(static_cast<int32_t>(c.args[0])), ev);
+      if (result == 0) CheckListenAddress(c, env, ev);
       break;
     case Decoder::kSendto:
     case Decoder::kSendmsg:

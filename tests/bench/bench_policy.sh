@@ -15,7 +15,7 @@ echo '  - {id: sys, decision: allow, class: [file.read, exec], paths: ["/usr/**"
 echo '  - {id: dev-write, decision: allow, class: file.write, paths: ["/dev/null", "/dev/tty"]}'
 echo '  - {id: bench-bin, decision: allow, class: exec, paths: ["${tmp}/**"]}'
 echo '  - {id: loopback, decision: allow, class: [net.connect, net.listen], hosts: ["127.0.0.1", "::1"]}'
-# listen(2) names no address: at request time its event has none, so no host rule can match it.
+# Servers on any address (the workloads' own listen on loopback, which the rule above allows too).
 echo '  - {id: listen, decision: allow, class: net.listen}'
 echo '  - {id: no-secrets, decision: deny, class: secret.read}'
 for i in $(seq 0 189); do

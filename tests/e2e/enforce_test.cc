@@ -639,6 +639,88 @@ TEST_F(EnforceTest, DecisionEventsHoldTheBytesOfMakeDecisionEventBeforeTheirCall
   }
 }
 
+// A loopback server in Python: bind to 127.0.0.1 port 0, listen, serve one connection; then listen on
+// a socket never bound (the kernel binds it to an ephemeral port of 0.0.0.0). Prints each step's
+// outcome, "listen -> errno N" for a refused listen.
+const char* kServerTask = R"(import errno, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+try:
+    s.listen(1)
+except OSError as e:
+    print("listen -> errno", e.errno)
+    raise SystemExit(1)
+c = socket.create_connection(s.getsockname())
+a, _ = s.accept()
+c.sendall(b"x")
+assert a.recv(1) == b"x"
+u = socket.socket()
+u.listen(1)
+print("served")
+)";
+
+// What CI promoted is what production enforces: a policy that `policy suggest` wrote from recordings
+// of a task and that `replay` promoted lets the same task run under `run --mode enforce`, and replay
+// of that run re-decides it the same. listen(2) names no address: its request carries the socket's
+// own, read at entry, as the recorded event does (before, a suggested `net.listen` rule with hosts
+// was promoted and then denied every listen).
+TEST_F(EnforceTest, ASuggestedAndPromotedPolicyLetsTheSameServerTaskRun) {
+  std::ofstream(ws_ + "/server.py") << kServerTask;
+  const std::string task = "env PYTHONDONTWRITEBYTECODE=1 python3 -I server.py";
+  const std::string rec_store = dir_ + "/recorded";
+  for (int i = 0; i < 3; ++i) {
+    CmdResult r = Sh(Env() + Bin() + " record -q --store '" + rec_store + "' --label server -- " + task);
+    ASSERT_EQ(r.status, 0) << r.out;
+  }
+  CmdResult suggest =
+      Sh(Bin() + " policy suggest --store '" + rec_store + "' --label server -o '" + dir_ + "/suggested.yaml'");
+  ASSERT_EQ(suggest.status, 0) << suggest.out;
+  const std::string suggested = Slurp(dir_ + "/suggested.yaml");
+  EXPECT_NE(suggested.find("127.0.0.1:"), std::string::npos) << suggested;
+  CmdResult gate =
+      Sh(Env() + Bin() + " replay --store '" + rec_store + "' --label server --policy '" + dir_ + "/suggested.yaml'");
+  ASSERT_EQ(gate.status, 0) << gate.out << suggested;
+
+  CmdResult r = Run(task + " 2>&1", "enforce", "suggested.yaml", "--ask deny");
+  EXPECT_EQ(r.status, 0) << r.out << suggested;
+  EXPECT_NE(r.out.find("served"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 0 system calls blocked"), std::string::npos) << r.out;
+  std::vector<Json> events = LastSession();
+  std::vector<std::string> listens;
+  for (const Json& e : events) {
+    if (e["kind"] == "net.listen") listens.push_back(e.value("address", "") + ":" + std::to_string(e.value("port", 0)));
+  }
+  ASSERT_EQ(listens.size(), 2u) << r.out;
+  EXPECT_EQ(listens[0].rfind("127.0.0.1:", 0), 0u) << listens[0];
+  EXPECT_NE(listens[0], "127.0.0.1:0");
+  EXPECT_EQ(listens[1], "0.0.0.0:0");  // never bound: decided and recorded as the kernel's port to choose
+  std::set<std::string> listen_requests;
+  for (const Json& d : Decisions(events)) {
+    if (d["request"]["kind"] == "net.listen") {
+      listen_requests.insert(d["request"].value("address", "") + ":" + std::to_string(d["request"].value("port", 0)));
+    }
+  }
+  EXPECT_EQ(listen_requests, (std::set<std::string>{listens[0], listens[1]}));
+  Json rep = Replay("suggested.yaml");
+  ASSERT_EQ(rep["sessions"].size(), 1u) << rep.dump();
+  EXPECT_EQ(rep["sessions"][0]["request_decisions"]["same"], rep["sessions"][0]["request_decisions"]["recorded"]);
+}
+
+// A listen is decided on the address its socket is bound to.
+TEST_F(EnforceTest, ListenIsDecidedOnTheSocketsAddress) {
+  std::ofstream(ws_ + "/server.py") << kServerTask;
+  WritePolicy("no-high-ports.yaml", R"(version: 1
+default: allow
+rules:
+  - {id: no-ephemeral-servers, decision: deny, class: net.listen, hosts: ["127.0.0.1:1024-65535"]}
+)");
+  CmdResult r = Run("python3 -I server.py 2>&1", "enforce", "no-high-ports.yaml", "--ask deny");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("listen -> errno 1\n"), std::string::npos) << r.out;  // EPERM
+  std::set<std::string> blocking = Blocking(Decisions(LastSession()));
+  EXPECT_EQ(blocking, (std::set<std::string>{"deny no-ephemeral-servers net.listen "})) << r.out;
+}
+
 TEST_F(EnforceTest, InvalidPolicyExitsFour) {
   WritePolicy("bad.yaml", "version: 1\nrules: [\n");
   CmdResult r = Run("true", "enforce", "bad.yaml");
