@@ -6,7 +6,10 @@
 //   - the policy `agenttrace policy suggest` writes from the 4 runs passes them, and their stability
 //     is at least 0.99 (`agenttrace replay --min-stability 0.99` exits 0);
 //   - stability is the same under a policy with another `secrets:` list;
-//   - a 5th, fresh run passes the policy suggested from the 4 (exit 0: no deny, nothing irreversible).
+//   - a 5th, fresh run passes the policy suggested from the 4 (exit 0: no deny, nothing irreversible);
+//   - a 6th run under `agenttrace run --mode enforce` with that policy succeeds, nothing in it is
+//     denied, and its replay re-decides every decision the same: what the gate promoted is what
+//     enforcement lets run.
 // An agent that really does something different on some runs (an extra file outside its workspace
 // and an extra host on even runs) stays below 0.99.
 //
@@ -71,11 +74,14 @@ class RealTasks : public ::testing::Test {
     }
   }
 
-  void Record(const std::string& store, const std::string& label, const std::string& task, int first, int last) {
+  // Runs FIRST..LAST of `task` under `agenttrace record`, or under `agenttrace run` with `policy`.
+  void Record(const std::string& store, const std::string& label, const std::string& task, int first, int last,
+              const std::string& policy = "") {
     std::string out;
     int rc =
         Sh("bash " + Quote(kTasks + "/record_runs.sh") + " " + Quote(kAgenttrace) + " " + Quote(store) + " " + label +
-               " " + task + " " + std::to_string(first) + " " + std::to_string(last) + " " + Quote(dir_ + "/runs"),
+               " " + task + " " + std::to_string(first) + " " + std::to_string(last) + " " + Quote(dir_ + "/runs") +
+               (policy.empty() ? "" : " " + Quote(policy)),
            &out);
     ASSERT_EQ(rc, 0) << out;
   }
@@ -154,6 +160,20 @@ class RealTasks : public ::testing::Test {
     EXPECT_EQ(rc, 0) << "a fresh run is not promotable under the suggested policy:\n" << last_output_;
     EXPECT_EQ(fresh_report["totals"]["deny"], 0) << last_output_;
     EXPECT_EQ(fresh_report["totals"]["irreversible"], 0) << last_output_;
+
+    // A 6th run under enforcement with the suggested policy: the task succeeds (record_runs fails on
+    // a non-zero exit), nothing was denied, and replay re-decides each of its decisions the same.
+    std::string enforced = dir_ + "/enforced";
+    ASSERT_NO_FATAL_FAILURE(Record(enforced, task, task, 6, 6, policy));
+    Json enforced_report;
+    rc = Replay(enforced, task, policy, "--min-sessions 1", &enforced_report);
+    ASSERT_TRUE(enforced_report.is_object()) << last_output_;
+    EXPECT_EQ(rc, 0) << "the run under enforcement is not promotable under its own policy:\n" << last_output_;
+    EXPECT_EQ(enforced_report["totals"]["deny"], 0) << last_output_;
+    ASSERT_EQ(enforced_report["sessions"].size(), 1u);
+    const Json& decided = enforced_report["sessions"][0]["request_decisions"];
+    EXPECT_GT(decided["recorded"].get<int>(), 0) << decided.dump();
+    EXPECT_EQ(decided["same"], decided["recorded"]) << decided.dump();
   }
 
   std::string dir_;
