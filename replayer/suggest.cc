@@ -54,6 +54,31 @@ bool ExemptTempDelete(std::string_view glob) {
   return depth >= 3;
 }
 
+// More than this many paths of one class directly in one directory are allowed as `DIR/*`. Such a
+// list is beyond review, and `run` parses and compiles every entry before the agent starts: a task
+// writing 2,000 files by name gave a 10,000-line policy that took 100 ms to load.
+constexpr size_t kMaxSiblings = 32;
+
+// Replaces each set of more than kMaxSiblings globs naming entries of the same directory (no `/`
+// after it, not `**`) with `DIR/*`, which matches those entries and no deeper ones. The root is
+// never widened to `/*`. Globs in `keep` stay as they are.
+void CollapseSiblings(std::set<std::string>* globs, const std::set<std::string>& keep) {
+  std::map<std::string, std::vector<std::string>> by_dir;
+  for (const std::string& g : *globs) {
+    if (keep.count(g) != 0) continue;
+    size_t slash = g.rfind('/');
+    if (slash == std::string::npos || slash == 0) continue;
+    std::string_view name = std::string_view(g).substr(slash + 1);
+    if (name.empty() || name == "**" || name == "*") continue;
+    by_dir[g.substr(0, slash)].push_back(g);
+  }
+  for (const auto& [dir, members] : by_dir) {
+    if (members.size() <= kMaxSiblings) continue;
+    for (const std::string& m : members) globs->erase(m);
+    globs->insert(dir + "/*");
+  }
+}
+
 std::string HostEntry(std::string_view address, uint16_t port) {
   std::string host = address.find(':') != std::string_view::npos ? "[" + std::string(address) + "]" : std::string(address);
   return host + ":" + (port >= 32768 ? std::string("32768-65535") : std::to_string(port));
@@ -123,6 +148,12 @@ Result<std::string> SuggestPolicy(const std::vector<SessionInput>& sessions, con
       }
       paths[cls].insert(std::move(glob));
     }
+  }
+  // Secrets stay exact (GeneralizePath), and so do deletes of the sessions' own temporary files, which
+  // are exempt from `irreversible:` one by one (a `DIR/*` would exempt deleting anything there).
+  for (auto& [cls, globs] : paths) {
+    if (cls == ActionClass::kSecretRead) continue;
+    CollapseSiblings(&globs, cls == ActionClass::kFileDelete ? temp_deletes : std::set<std::string>{});
   }
   std::string o;
   o += "# Suggested by `agenttrace policy suggest --label " + label + "` from " + std::to_string(sessions.size()) +

@@ -227,6 +227,43 @@ TEST(SuggestTest, SecretPathsAreNeverWidened) {
   for (const Finding& f : r->sessions[0].findings) EXPECT_EQ(f.decision, Decision::kDeny) << f.what;
 }
 
+// More than 32 paths of one class in one directory are allowed as DIR/*: the list stays reviewable
+// and `run` does not parse thousands of entries at start-up. Secrets are never collapsed.
+TEST(SuggestTest, ManyFilesOfOneDirectoryBecomeOneGlobButSecretsStayExact) {
+  std::vector<Event> events;
+  for (int i = 0; i < 40; ++i) {
+    events.push_back(Open("/home/u/proj/out/f" + std::to_string(i) + ".txt", O_WRONLY | O_CREAT));
+    events.push_back(Open("/home/u/.ssh/k" + std::to_string(i)));
+  }
+  for (int i = 0; i < 3; ++i) events.push_back(Open("/home/u/proj/few/g" + std::to_string(i), O_WRONLY | O_CREAT));
+  std::vector<SessionInput> k;
+  k.push_back(Session(1, "/home/u/proj", events));
+  auto yaml = SuggestPolicy(k, "task");
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto policy = ParsePolicy(*yaml, "suggested.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString() << "\n" << *yaml;
+  EXPECT_NE(yaml->find("\"${workspace}/out/*\""), std::string::npos) << *yaml;
+  EXPECT_EQ(yaml->find("\"${workspace}/out/f1.txt\""), std::string::npos) << *yaml;
+  EXPECT_NE(yaml->find("\"${workspace}/few/g0\""), std::string::npos) << *yaml;  // 3: below the limit
+  EXPECT_NE(yaml->find("\"${home}/.ssh/k39\""), std::string::npos) << *yaml;
+
+  ReplayOptions opt;
+  opt.threads = 1;
+  opt.promotion = policy->promotion;
+  auto own = RunReplay(*policy, k, opt);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->sessions[0].denies, 0u);
+  // Another file of out/ is allowed; deeper ones, another file of few/ and another key are not.
+  std::vector<SessionInput> other;
+  other.push_back(Session(2, "/home/u/proj",
+                          {Open("/home/u/proj/out/new.txt", O_WRONLY | O_CREAT),
+                           Open("/home/u/proj/out/sub/deep.txt", O_WRONLY | O_CREAT),
+                           Open("/home/u/proj/few/other", O_WRONLY | O_CREAT), Open("/home/u/.ssh/k40")}));
+  auto r = RunReplay(*policy, std::move(other), opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sessions[0].denies, 3u);
+}
+
 // Issue #10: `**/*.pem` among the suggested secrets made every read of a public CA bundle a secret.read.
 TEST(SuggestTest, PublicCertificatesAreNotSecretsRegression) {
   std::string yaml = "version: 1\ndefault: allow\nsecrets:\n";
