@@ -17,7 +17,9 @@
 #   reported as such, not timed. ENFORCE=bench: a generated policy of 200 rules that allows the four
 #   workloads (default deny; the workspace, the system directories, loopback; 190 deny and ask rules
 #   on paths, hosts and programs the workloads never touch, plus a sequence and a budget), written by
-#   bench_policy.sh.
+#   bench_policy.sh. ENFORCE=candidate: each workload's production candidate, made as the product makes
+#   one: the workload recorded CANDIDATE_RUNS times (default 3, untimed) under `record --label`, its
+#   policy written by `policy suggest --label`, and promoted by `replay` (exit 0) before it is timed.
 # COUNT=1: instead of timing, run each workload once under strace and once under agenttrace, each tracer
 #   itself under an outer `strace -o` that follows only the tracer's own (main) thread, and print per
 #   recorded event the syscalls the tracer made and its ptrace stops (each stop ends with exactly one
@@ -79,11 +81,17 @@ for name in ${syscalls//,/ }; do
 done
 strace_syscalls=$(IFS=,; echo "${known[*]}")
 
+candidate=""
 if [[ "${ENFORCE:-}" == bench ]]; then
   ENFORCE="$work/enforce-policy.yaml"
   "$here/bench_policy.sh" >"$ENFORCE"
   "$at" policy check "$ENFORCE" >/dev/null || die "the generated enforcement policy is invalid"
+elif [[ "${ENFORCE:-}" == candidate ]]; then
+  candidate=1
+  ENFORCE="$work/candidate-WORKLOAD.yaml"  # per workload: policy_of
 fi
+# The policy `run` enforces on WORKLOAD.
+policy_of() { [[ -n "$candidate" ]] && echo "$work/candidate-$1.yaml" || echo "$ENFORCE"; }
 
 # --- Workloads. prepare_X makes a fresh working directory (untimed); run_X is what is measured. ---
 mkdir -p "$work/bin" "$work/home"
@@ -161,7 +169,7 @@ run_mode() {
         die "$wl failed under agenttrace record" ;;
     enforce)
       rm -rf "$work/store-run-$wl"
-      if ! (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" run ${AT_RECORD_FLAGS:-} --policy "$ENFORCE" \
+      if ! (cd "$dir" && timeout "$run_timeout" "${pin[@]}" "$at" run ${AT_RECORD_FLAGS:-} --policy "$(policy_of "$wl")" \
             --mode "${ENFORCE_MODE:-enforce}" --ask deny --store "$work/store-run-$wl" -- "${cmd[@]}" \
             >/dev/null 2>"$work/run-$wl.err"); then
         echo "failed"
@@ -192,7 +200,7 @@ count_run() {
       events=$("$at" stats --json --store "$work/store-$wl" | json_field events) ;;
     enforce)
       rm -rf "$work/store-run-$wl"
-      (cd "$dir" && timeout "$run_timeout" strace -qq -o "$outer" "$at" run ${AT_RECORD_FLAGS:-} --policy "$ENFORCE" \
+      (cd "$dir" && timeout "$run_timeout" strace -qq -o "$outer" "$at" run ${AT_RECORD_FLAGS:-} --policy "$(policy_of "$wl")" \
         --mode "${ENFORCE_MODE:-enforce}" --ask deny --store "$work/store-run-$wl" -- "${cmd[@]}" >/dev/null \
         2>"$work/run-$wl.err") || die "$wl failed under agenttrace run: $(head -c 300 "$work/run-$wl.err")"
       events=$("$at" stats --json --store "$work/store-run-$wl" | json_field events) ;;
@@ -217,7 +225,7 @@ cpu_run() {
   prepare "$wl" "$dir"
   mapfile -d '' -t cmd < <(workload_cmd "$wl" "$dir")
   if [[ "$mode" == enforce ]]; then
-    verb=(run --policy "$ENFORCE" --mode "${ENFORCE_MODE:-enforce}" --ask deny)
+    verb=(run --policy "$(policy_of "$wl")" --mode "${ENFORCE_MODE:-enforce}" --ask deny)
     store="$work/store-run-$wl"
   fi
   rm -rf "$store" "$out"
@@ -236,6 +244,24 @@ opens() {
 
 workloads=(${WORKLOADS:-files build git tcp})
 declare -A names=([files]="filestorm (2000 files)" [build]="cc -c x20" [git]="git (500 files)" [tcp]="2000 TCP conns")
+
+# ENFORCE=candidate: record, suggest and promote each workload's policy (untimed).
+if [[ -n "$candidate" ]]; then
+  for wl in "${workloads[@]}"; do
+    store="$work/store-candidate-$wl" dir="$work/run-$wl"
+    rm -rf "$store"
+    for i in $(seq 1 "${CANDIDATE_RUNS:-3}"); do
+      prepare "$wl" "$dir"
+      mapfile -d '' -t cmd < <(workload_cmd "$wl" "$dir")
+      (cd "$dir" && timeout "$run_timeout" "$at" record -q --label "bench-$wl" --store "$store" -- "${cmd[@]}" \
+        >/dev/null) || die "$wl failed under agenttrace record (candidate run $i)"
+    done
+    "$at" policy suggest --store "$store" --label "bench-$wl" -o "$(policy_of "$wl")" ||
+      die "policy suggest failed for $wl"
+    "$at" replay --store "$store" --label "bench-$wl" --policy "$(policy_of "$wl")" >"$work/gate-$wl.txt" 2>&1 ||
+      die "the suggested policy of $wl is not promotable: $(tail -n 5 "$work/gate-$wl.txt")"
+  done
+fi
 
 declare -A opens_of
 if [[ -n "${COUNT:-}" ]]; then
@@ -325,7 +351,13 @@ for wl in "${workloads[@]}"; do
 done
 if [[ -n "${ENFORCE:-}" ]]; then
   echo
-  echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") ($(grep -c '^  - ' "$ENFORCE") rules; same repetitions, interleaved):"
+  if [[ -n "$candidate" ]]; then
+    echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy (each workload's production candidate: suggested from" \
+      "${CANDIDATE_RUNS:-3} recordings, promoted by replay; same repetitions, interleaved):"
+    echo "  rules: $(for wl in "${workloads[@]}"; do printf '%s %s; ' "$wl" "$(grep -c '^  - id:' "$(policy_of "$wl")")"; done)"
+  else
+    echo "agenttrace run --mode ${ENFORCE_MODE:-enforce} --policy $(basename "$ENFORCE") ($(grep -c '^  - ' "$ENFORCE") rules; same repetitions, interleaved):"
+  fi
   printf '%-24s %9s %9s %9s %7s %8s %10s   %s\n' workload native_s record_s run_s x run/rec decisions \
     'paired run/rec: median [quartiles] 95% CI' 
   for wl in "${workloads[@]}"; do
