@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <stdexcept>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "format/event_json.h"
@@ -157,9 +159,23 @@ class CompiledMatch {
     m->class_mask_ = s.class_mask;
     if (!s.paths.empty()) {
       m->has_paths_ = true;
-      AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(s.paths, vars, GlobFlavor::kPath));
       if (!paths_in_set) {
+        AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(s.paths, vars, GlobFlavor::kPath));
         AT_ASSIGN_OR_RETURN(m->paths_, pool.Anchored(m->paths_regex_));
+      } else {
+        // Globs without a wildcard are looked up by hash (RuleIndex::PerClass::literal_rules); the
+        // others go into the class's set.
+        std::vector<PosString> patterns;
+        for (const PosString& g : s.paths) {
+          if (std::optional<std::string> lit = GlobAsLiteral(g.text, vars)) {
+            m->literal_paths_.push_back(std::move(*lit));
+          } else {
+            patterns.push_back(g);
+          }
+        }
+        if (!patterns.empty()) {
+          AT_ASSIGN_OR_RETURN(m->paths_regex_, JoinGlobs(patterns, vars, GlobFlavor::kPath));
+        }
       }
     }
     AT_ASSIGN_OR_RETURN(m->not_paths_, pool.Globs(s.not_paths, vars, GlobFlavor::kPath));
@@ -214,7 +230,10 @@ class CompiledMatch {
                                     return u->has_args();
                                   }); }
   bool has_unless() const { return !unless_.empty(); }
+  // With paths_in_set: the regex of the globs with a wildcard (empty when all are literal), and the
+  // paths the others name.
   const std::string& paths_regex() const { return paths_regex_; }
+  const std::vector<std::string>& literal_paths() const { return literal_paths_; }
   // The set that holds this matcher's path globs as pattern `index` (compiled with paths_in_set).
   void BindPathSet(const RE2::Set* set, int index) {
     if (path_set_ == nullptr) {
@@ -353,7 +372,8 @@ class CompiledMatch {
   // start-up. Both anchor the same pattern at both ends.
   bool PathsMatch(std::string_view path) const {
     if (paths_ != nullptr) return RE2::FullMatch(path, *paths_);
-    if (path_set_ == nullptr) return false;  // not reached: Compile binds every plain rule with paths
+    if (std::find(literal_paths_.begin(), literal_paths_.end(), path) != literal_paths_.end()) return true;
+    if (path_set_ == nullptr) return false;  // only literal paths
     std::vector<int> hits;
     MatchSet(*path_set_, path, &hits);
     return std::find(hits.begin(), hits.end(), path_set_index_) != hits.end();
@@ -379,6 +399,7 @@ class CompiledMatch {
   uint32_t class_mask_ = 0;
   bool has_paths_ = false;
   std::string paths_regex_;
+  std::vector<std::string> literal_paths_;
   const RE2::Set* path_set_ = nullptr;  // owned by the CompiledPolicy's RuleIndex
   int path_set_index_ = -1;
   std::shared_ptr<const RE2> paths_, not_paths_, argv_, tools_, servers_, env_, not_env_, text_;
@@ -391,10 +412,17 @@ class CompiledMatch {
 // Plain rules by action class: one RE2::Set over the path globs, plus the rules without paths.
 class RuleIndex {
  public:
+  struct StringViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
   struct PerClass {
     std::unique_ptr<RE2::Set> set;
     std::vector<int> set_rule;     // set pattern index -> rule index
     std::vector<int> nopath_rules; // ascending
+    // Paths that rules name without a wildcard -> those rules, ascending: a hash lookup, where the
+    // set's DFA would build new states for each new path through a long list of names.
+    std::unordered_map<std::string, std::vector<int>, StringViewHash, std::equal_to<>> literal_rules;
     // file.read only: the set pattern that is the policy's secrets (after every rule's), or -1. A
     // path new to the session is read once by the set for both questions (secret? which rules?).
     int secret_index = -1;
@@ -410,6 +438,18 @@ void SetHitsToRules(const RuleIndex::PerClass& pc, std::vector<int>* hits) {
   hits->erase(std::remove(hits->begin(), hits->end(), pc.secret_index), hits->end());
   for (int& h : *hits) h = pc.set_rule[h];
   std::sort(hits->begin(), hits->end());
+}
+
+// Adds the rules that name `path` literally to the ascending *rules, which stay ascending and
+// without duplicates.
+void AddLiteralRules(const RuleIndex::PerClass& pc, std::string_view path, std::vector<int>* rules) {
+  if (pc.literal_rules.empty()) return;
+  auto it = pc.literal_rules.find(path);
+  if (it == pc.literal_rules.end()) return;
+  const size_t before = rules->size();
+  rules->insert(rules->end(), it->second.begin(), it->second.end());
+  std::inplace_merge(rules->begin(), rules->begin() + static_cast<std::ptrdiff_t>(before), rules->end());
+  rules->erase(std::unique(rules->begin(), rules->end()), rules->end());
 }
 
 }  // namespace
@@ -461,11 +501,17 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Compile(const Poli
       if (!cm.AppliesTo(static_cast<ActionClass>(c))) continue;
       RuleIndex::PerClass& pc = cp->index_->cls[c];
       if (cm.has_paths()) {
-        std::string err;
-        int idx = pc.set->Add(cm.paths_regex(), &err);
-        if (idx < 0) return ctx(Status::InvalidArgument("paths do not compile: " + err));
-        pc.set_rule.push_back(static_cast<int>(r));
-        cp->rule_match_[r]->BindPathSet(pc.set.get(), idx);
+        for (const std::string& lit : cm.literal_paths()) {
+          std::vector<int>& v = pc.literal_rules[lit];
+          if (v.empty() || v.back() != static_cast<int>(r)) v.push_back(static_cast<int>(r));
+        }
+        if (!cm.paths_regex().empty()) {
+          std::string err;
+          int idx = pc.set->Add(cm.paths_regex(), &err);
+          if (idx < 0) return ctx(Status::InvalidArgument("paths do not compile: " + err));
+          pc.set_rule.push_back(static_cast<int>(r));
+          cp->rule_match_[r]->BindPathSet(pc.set.get(), idx);
+        }
       } else {
         pc.nopath_rules.push_back(static_cast<int>(r));
       }
@@ -588,6 +634,7 @@ SessionEvaluator::Outcome SessionEvaluator::EvalPlain(const Action& a, std::stri
       SetHitsToRules(pc, &hits_);
     }
   }
+  if (!path.empty()) AddLiteralRules(pc, path, &hits_);
   size_t i = 0, j = 0;
   const std::vector<int>& np = pc.nopath_rules;
   while (i < hits_.size() || j < np.size()) {

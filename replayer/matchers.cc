@@ -120,6 +120,45 @@ Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, Glo
   return out;
 }
 
+std::optional<std::string> GlobAsLiteral(std::string_view glob, const PathVars& vars) {
+  std::string out;
+  size_t i = 0;
+  if (glob == "~" || glob.substr(0, 2) == "~/") {
+    out = vars.home;
+    i = 1;
+  }
+  while (i < glob.size()) {
+    char c = glob[i];
+    if (c == '*' || c == '?' || c == '[' || c == '{') return std::nullopt;
+    if (c == '\\') {
+      if (i + 1 >= glob.size()) return std::nullopt;
+      out.push_back(glob[i + 1]);
+      i += 2;
+    } else if (c == '$' && i + 1 < glob.size() && glob[i + 1] == '{') {
+      size_t end = glob.find('}', i);
+      if (end == std::string_view::npos) return std::nullopt;
+      std::string_view name = glob.substr(i + 2, end - i - 2);
+      if (name == "workspace") {
+        out += vars.workspace;
+      } else if (name == "home") {
+        out += vars.home;
+      } else if (name == "tmp") {
+        out += vars.tmp;
+      } else {
+        return std::nullopt;
+      }
+      i = end + 1;
+    } else {
+      out.push_back(c);
+      ++i;
+    }
+  }
+  for (char c : out) {
+    if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+  }
+  return out;
+}
+
 Status ValidateGlob(std::string_view glob, const PathVars& vars, GlobFlavor flavor) {
   Result<std::string> re = GlobToRegex(glob, vars, flavor);
   if (!re.ok()) return re.status();

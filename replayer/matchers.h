@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,13 @@ enum class GlobFlavor {
 // Translates a glob into an (unanchored) RE2 pattern. InvalidArgument on unbalanced braces/brackets,
 // a trailing backslash, an unknown ${variable} or nesting deeper than 16 braces.
 Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, GlobFlavor flavor);
+
+// The one string a path glob (GlobFlavor::kPath) matches when it has no wildcard (`*`, `?`, `[...]`,
+// `{...}`): its `~`, ${variables} and `\` escapes expanded. Nullopt for a glob with a wildcard, one
+// GlobToRegex refuses, or one whose expansion has a byte outside ASCII (left to RE2, as UTF-8). The
+// engine looks such paths up by hash instead of adding them to its RE2::Set, whose lazily built DFA
+// costs microseconds for every new path through a long list of literal names.
+std::optional<std::string> GlobAsLiteral(std::string_view glob, const PathVars& vars);
 
 // Checks that `glob` translates (GlobToRegex with `vars`) into a pattern RE2 compiles with its
 // default options; InvalidArgument says why not. Only a character class, a byte outside ASCII (RE2

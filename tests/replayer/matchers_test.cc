@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <optional>
 #include <random>
+#include <vector>
 
 namespace agenttrace {
 namespace {
@@ -123,6 +125,52 @@ bool CompilesWithRe2(const std::string& glob, const PathVars& vars, GlobFlavor f
   if (!re.ok()) return false;
   RE2 compiled(*re, RE2::Quiet);
   return compiled.ok();
+}
+
+// The engine looks a glob without a wildcard up by hash: the string GlobAsLiteral gives must be the
+// only one its regex matches. Random globs over the characters that matter (escapes, variables, `~`,
+// braces' `,` and `}` outside braces, wildcards), against random strings and the literal's
+// neighbours.
+TEST(GlobAsLiteralTest, IsTheOneStringTheRegexMatchesOnRandomGlobs) {
+  const PathVars vars{"/home/u/proj", "/home/u", "/tmp"};
+  const std::vector<std::string> atoms = {"a", "b", "/", ".", ",", "}", "\\*", "\\a", "\\\\", "$", "${workspace}",
+                                          "${home}", "${tmp}", "*", "?", "[ab]", "{a,b}", "**/", "-", "~"};
+  std::mt19937 rng(7);
+  int literals = 0;
+  for (int n = 0; n < 3000; ++n) {
+    std::string glob = n % 7 == 0 ? "~/" : "";
+    for (int k = std::uniform_int_distribution<int>(1, 6)(rng); k > 0; --k) {
+      glob += atoms[std::uniform_int_distribution<size_t>(0, atoms.size() - 1)(rng)];
+    }
+    auto re = GlobToRegex(glob, vars, GlobFlavor::kPath);
+    std::optional<std::string> lit = GlobAsLiteral(glob, vars);
+    if (!re.ok()) {
+      EXPECT_FALSE(lit.has_value()) << glob;
+      continue;
+    }
+    RE2 compiled(*re);
+    ASSERT_TRUE(compiled.ok()) << glob << " -> " << *re;
+    bool wildcard = false;
+    for (size_t i = 0; i < glob.size(); ++i) {
+      if (glob[i] == '\\') {
+        ++i;
+      } else if (glob[i] == '$' && i + 1 < glob.size() && glob[i + 1] == '{') {
+        i = glob.find('}', i);  // a ${variable} (GlobToRegex refused an unterminated one)
+      } else if (glob[i] == '*' || glob[i] == '?' || glob[i] == '[' || glob[i] == '{') {
+        wildcard = true;
+      }
+    }
+    EXPECT_EQ(lit.has_value(), !wildcard) << glob;
+    if (!lit) continue;
+    ++literals;
+    EXPECT_TRUE(RE2::FullMatch(*lit, compiled)) << glob << " -> " << *lit;
+    for (const std::string& other : {*lit + "a", *lit + "/", lit->substr(0, lit->size() > 0 ? lit->size() - 1 : 0),
+                                     "a" + *lit, std::string("*")}) {
+      if (other == *lit) continue;
+      EXPECT_FALSE(RE2::FullMatch(other, compiled)) << glob << " matches " << other << " besides " << *lit;
+    }
+  }
+  EXPECT_GT(literals, 300);
 }
 
 TEST(ValidateGlobTest, AgreesWithCompilingOnRandomGlobs) {
