@@ -535,43 +535,8 @@ std::string_view EnforcementName(Enforcement e) {
 
 Result<GlobPrefix> LiteralGlobPrefix(std::string_view glob, const PathVars& vars) {
   GlobPrefix out;
-  std::string lit;
-  size_t i = 0;
-  if (glob == "~" || glob.substr(0, 2) == "~/") {
-    lit = vars.home;
-    i = 1;
-  }
   bool wild = false;
-  while (i < glob.size() && !wild) {
-    char c = glob[i];
-    if (c == '\\') {
-      if (i + 1 >= glob.size()) return Status::InvalidArgument("glob \"" + std::string(glob) + "\" ends with '\\'");
-      lit += glob[i + 1];
-      i += 2;
-    } else if (c == '$' && i + 1 < glob.size() && glob[i + 1] == '{') {
-      size_t end = glob.find('}', i);
-      if (end == std::string_view::npos) {
-        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unterminated ${");
-      }
-      std::string_view name = glob.substr(i + 2, end - i - 2);
-      if (name == "workspace") {
-        lit += vars.workspace;
-      } else if (name == "home") {
-        lit += vars.home;
-      } else if (name == "tmp") {
-        lit += vars.tmp;
-      } else {
-        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unknown variable ${" + std::string(name) +
-                                       "}");
-      }
-      i = end + 1;
-    } else if (c == '*' || c == '?' || c == '[' || c == '{') {
-      wild = true;
-    } else {
-      lit += c;
-      ++i;
-    }
-  }
+  AT_ASSIGN_OR_RETURN(std::string lit, GlobLiteralPrefix(glob, vars, &wild));
   if (lit.empty() && wild) {
     out.path = "/";
     return out;

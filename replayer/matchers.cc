@@ -120,43 +120,57 @@ Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, Glo
   return out;
 }
 
-std::optional<std::string> GlobAsLiteral(std::string_view glob, const PathVars& vars) {
-  std::string out;
+Result<std::string> GlobLiteralPrefix(std::string_view glob, const PathVars& vars, bool* wildcard) {
+  std::string lit;
   size_t i = 0;
   if (glob == "~" || glob.substr(0, 2) == "~/") {
-    out = vars.home;
+    lit = vars.home;
     i = 1;
   }
+  *wildcard = false;
   while (i < glob.size()) {
     char c = glob[i];
-    if (c == '*' || c == '?' || c == '[' || c == '{') return std::nullopt;
+    if (c == '*' || c == '?' || c == '[' || c == '{') {
+      *wildcard = true;
+      break;
+    }
     if (c == '\\') {
-      if (i + 1 >= glob.size()) return std::nullopt;
-      out.push_back(glob[i + 1]);
+      if (i + 1 >= glob.size()) return Status::InvalidArgument("glob \"" + std::string(glob) + "\" ends with '\\'");
+      lit += glob[i + 1];
       i += 2;
     } else if (c == '$' && i + 1 < glob.size() && glob[i + 1] == '{') {
       size_t end = glob.find('}', i);
-      if (end == std::string_view::npos) return std::nullopt;
+      if (end == std::string_view::npos) {
+        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unterminated ${");
+      }
       std::string_view name = glob.substr(i + 2, end - i - 2);
       if (name == "workspace") {
-        out += vars.workspace;
+        lit += vars.workspace;
       } else if (name == "home") {
-        out += vars.home;
+        lit += vars.home;
       } else if (name == "tmp") {
-        out += vars.tmp;
+        lit += vars.tmp;
       } else {
-        return std::nullopt;
+        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unknown variable ${" + std::string(name) +
+                                       "}");
       }
       i = end + 1;
     } else {
-      out.push_back(c);
+      lit += c;
       ++i;
     }
   }
-  for (char c : out) {
+  return lit;
+}
+
+std::optional<std::string> GlobAsLiteral(std::string_view glob, const PathVars& vars) {
+  bool wildcard = false;
+  Result<std::string> lit = GlobLiteralPrefix(glob, vars, &wildcard);
+  if (!lit.ok() || wildcard) return std::nullopt;
+  for (char c : *lit) {
     if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
   }
-  return out;
+  return std::move(lit).value();
 }
 
 Status ValidateGlob(std::string_view glob, const PathVars& vars, GlobFlavor flavor) {

@@ -48,6 +48,11 @@ enum class GlobFlavor {
 // a trailing backslash, an unknown ${variable} or nesting deeper than 16 braces.
 Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, GlobFlavor flavor);
 
+// The literal start of a path glob, up to its first wildcard (`*`, `?`, `[...]`, `{...}`): its `~`,
+// ${variables} and `\` escapes expanded. *wildcard says whether a wildcard follows. InvalidArgument on
+// a trailing `\`, an unterminated `${` or an unknown variable.
+Result<std::string> GlobLiteralPrefix(std::string_view glob, const PathVars& vars, bool* wildcard);
+
 // The one string a path glob (GlobFlavor::kPath) matches when it has no wildcard (`*`, `?`, `[...]`,
 // `{...}`): its `~`, ${variables} and `\` escapes expanded. Nullopt for a glob with a wildcard, one
 // GlobToRegex refuses, or one whose expansion has a byte outside ASCII (left to RE2, as UTF-8). The
