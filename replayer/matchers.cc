@@ -24,6 +24,22 @@ void AppendRegexLiteral(std::string_view s, std::string* out) {
   }
 }
 
+// The value of the ${variable} that starts at glob[*i] ("${"), with *i moved past its '}'.
+// InvalidArgument on an unterminated `${` or an unknown name.
+Result<std::string_view> ExpandVariable(std::string_view glob, size_t* i, const PathVars& vars) {
+  size_t end = glob.find('}', *i);
+  if (end == std::string_view::npos) {
+    return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unterminated ${");
+  }
+  std::string_view name = glob.substr(*i + 2, end - *i - 2);
+  *i = end + 1;
+  if (name == "workspace") return std::string_view(vars.workspace);
+  if (name == "home") return std::string_view(vars.home);
+  if (name == "tmp") return std::string_view(vars.tmp);
+  return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unknown variable ${" + std::string(name) +
+                                 "} (known: ${workspace}, ${home}, ${tmp})");
+}
+
 }  // namespace
 
 Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, GlobFlavor flavor) {
@@ -44,24 +60,8 @@ Result<std::string> GlobToRegex(std::string_view glob, const PathVars& vars, Glo
       AppendRegexLiteral(glob.substr(i + 1, 1), &out);
       i += 2;
     } else if (c == '$' && i + 1 < glob.size() && glob[i + 1] == '{') {
-      size_t end = glob.find('}', i);
-      if (end == std::string_view::npos) {
-        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unterminated ${");
-      }
-      std::string_view name = glob.substr(i + 2, end - i - 2);
-      const std::string* value = nullptr;
-      if (name == "workspace")
-        value = &vars.workspace;
-      else if (name == "home")
-        value = &vars.home;
-      else if (name == "tmp")
-        value = &vars.tmp;
-      if (value == nullptr) {
-        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unknown variable ${" + std::string(name) +
-                                       "} (known: ${workspace}, ${home}, ${tmp})");
-      }
-      AppendRegexLiteral(*value, &out);
-      i = end + 1;
+      AT_ASSIGN_OR_RETURN(std::string_view value, ExpandVariable(glob, &i, vars));
+      AppendRegexLiteral(value, &out);
     } else if (c == '*') {
       if (i + 1 < glob.size() && glob[i + 1] == '*') {
         i += 2;
@@ -139,22 +139,8 @@ Result<std::string> GlobLiteralPrefix(std::string_view glob, const PathVars& var
       lit += glob[i + 1];
       i += 2;
     } else if (c == '$' && i + 1 < glob.size() && glob[i + 1] == '{') {
-      size_t end = glob.find('}', i);
-      if (end == std::string_view::npos) {
-        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unterminated ${");
-      }
-      std::string_view name = glob.substr(i + 2, end - i - 2);
-      if (name == "workspace") {
-        lit += vars.workspace;
-      } else if (name == "home") {
-        lit += vars.home;
-      } else if (name == "tmp") {
-        lit += vars.tmp;
-      } else {
-        return Status::InvalidArgument("glob \"" + std::string(glob) + "\": unknown variable ${" + std::string(name) +
-                                       "}");
-      }
-      i = end + 1;
+      AT_ASSIGN_OR_RETURN(std::string_view value, ExpandVariable(glob, &i, vars));
+      lit += value;
     } else {
       lit += c;
       ++i;
