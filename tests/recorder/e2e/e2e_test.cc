@@ -802,6 +802,48 @@ TEST_F(RecordTest, ConnectAddressRewrittenByAnotherThreadRecordsThePeerAndAnEsca
   EXPECT_GE(caught, 1u) << "no race won in " << runs << " runs of " << kTries << " connects";
 }
 
+// A second thread swaps the socket behind listen's descriptor (dup2) between two bound loopback
+// sockets while the main thread listens on it. Every stored net.listen names one of the two, and
+// each disagreement between the tracer's reading at entry (what `run` decides on) and after the call
+// is a "toctou" process.escape right after its listen, naming both, the stored one last.
+TEST_F(RecordTest, ListenSocketSwappedByAnotherThreadRecordsAnEscape) {
+  constexpr size_t kTries = 200;
+  size_t caught = 0, runs = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kRaceBudget;
+  while (caught == 0 && std::chrono::steady_clock::now() < deadline) {
+    ++runs;
+    fs::remove_all(store_);
+    RunResult r = Record({Program("e2e_race_listen"), std::to_string(kTries)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("PORTS ([0-9]+) ([0-9]+)"))) << r.out;
+    const std::set<std::string> ports = {m[1].str(), m[2].str()};
+    ASSERT_NE(r.out.find("LISTENED " + std::to_string(kTries)), std::string::npos) << r.out;
+    Session s = Export();
+    size_t listens = 0;
+    for (size_t i = 0; i < s.events.size(); ++i) {
+      const Json& e = s.events[i];
+      const std::string kind = e.value("kind", "");
+      if (kind == "net.listen") {
+        ++listens;
+        EXPECT_EQ(e.value("address", ""), "127.0.0.1") << e.dump();
+        EXPECT_EQ(ports.count(FieldText(e, "port")), 1u) << e.dump();
+      }
+      if (kind != "process.escape" || e.value("text", "").rfind("toctou: listen", 0) != 0) continue;
+      ++caught;
+      ASSERT_GT(i, 0u);
+      const Json& call = s.events[i - 1];
+      EXPECT_EQ(call.value("kind", ""), "net.listen") << e.dump();
+      EXPECT_EQ(call.value("tid", 0), e.value("tid", -1)) << e.dump();
+      const std::string to = FieldText(call, "port");
+      const std::string from = *ports.begin() == to ? *ports.rbegin() : *ports.begin();
+      EXPECT_EQ(e.value("text", ""), "toctou: listen socket changed from 127.0.0.1:" + from + " to 127.0.0.1:" + to);
+    }
+    EXPECT_EQ(listens, kTries) << s.EventsOfKind("net.listen");
+  }
+  EXPECT_GE(caught, 1u) << "no race won in " << runs << " runs of " << kTries << " listens";
+}
+
 // A second thread flips a byte of an argv entry while the main thread execs. The stored exec carries
 // the argv the new image really received (it prints it), and each disagreement is a "toctou"
 // process.escape right after its exec, naming the entry (not its values, which may be secrets).
