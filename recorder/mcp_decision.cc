@@ -59,9 +59,16 @@ void DecideToolCall(RequestDecider* decider, AskResolver* ask, EnforceMode mode,
   }
 }
 
+// The JSON-RPC error answering tools/call `call` (its id as the request had it).
+std::string ToolCallError(const Event& call, const std::string& message, const Json& data) {
+  Json id = Json::parse(call.request_id, nullptr, false);
+  if (id.is_discarded()) id = call.request_id;
+  return Dump({{"jsonrpc", "2.0"},
+               {"id", id},
+               {"error", {{"code", kMcpDeniedErrorCode}, {"message", message}, {"data", data}}}});
+}
+
 std::string DenialAnswer(const ToolCallDecision& d) {
-  Json id = Json::parse(d.call.request_id, nullptr, false);
-  if (id.is_discarded()) id = d.call.request_id;
   const RequestDecision& r = d.decision;
   std::string msg = "agenttrace: tools/call \"" + d.call.tool + "\" denied";
   if (!r.rule.empty()) msg += " by rule " + r.rule;
@@ -69,8 +76,12 @@ std::string DenialAnswer(const ToolCallDecision& d) {
   if (!r.reason.empty()) msg += ": " + r.reason;
   Json data = {{"decision", RequestVerdictName(r.verdict)}, {"rule", r.rule}, {"reason", r.reason}};
   if (d.asked) data["asked"] = d.answer.who;
-  return Dump(
-      {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", kMcpDeniedErrorCode}, {"message", msg}, {"data", data}}}});
+  return ToolCallError(d.call, msg, data);
+}
+
+std::string StoppedAnswer(const Event& call, std::string_view reason) {
+  Json data = {{"decision", "stopped"}, {"reason", reason}};
+  return ToolCallError(call, "agenttrace: tools/call \"" + call.tool + "\" not forwarded: " + std::string(reason), data);
 }
 
 std::string RefusalAnswer(const ClientMessageVerdict& v) {

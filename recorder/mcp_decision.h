@@ -11,6 +11,7 @@
 #define AGENTTRACE_RECORDER_MCP_DECISION_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,14 @@ void DecideToolCall(RequestDecider* decider, AskResolver* ask, EnforceMode mode,
 // kMcpDeniedErrorCode, a message naming the rule, who answered an ask and the rule's reason, and the
 // same in `data`.
 std::string DenialAnswer(const ToolCallDecision& d);
+
+// The JSON-RPC error answering a call a proxy gave up on at its stop, undecided or not yet answered:
+// like a denial's (code kMcpDeniedErrorCode), with data.decision "stopped", `reason` and no rule.
+std::string StoppedAnswer(const Event& call, std::string_view reason);
+
+// How long a proxy's stop waits for a decision in progress (an ask put to a human, say) before it
+// leaves the decision to finish on its own thread.
+inline constexpr std::chrono::milliseconds kDecisionStopWait{2000};
 
 // The JSON-RPC error(s) (no newline) answering a refused message: one per v.answer_ids, an array for
 // a batch. Precondition: v.answer_ids is not empty.

@@ -4,7 +4,6 @@
 
 #include <condition_variable>
 #include <deque>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "format/clock.h"
@@ -14,19 +13,6 @@ namespace agenttrace {
 namespace {
 
 constexpr char kStoppedReason[] = "the proxy stopped while the call was being decided";
-
-// The answer to a call the gate gave up on at the stop: an error like a denial's, so that clients
-// that show denials show this too, but with no rule (nothing decided it).
-std::string StoppedAnswer(const Event& call) {
-  using Json = nlohmann::ordered_json;
-  Json id = Json::parse(call.request_id, nullptr, false);
-  if (id.is_discarded()) id = call.request_id;
-  std::string msg = "agenttrace: tools/call \"" + call.tool + "\" not forwarded: " + kStoppedReason;
-  Json data = {{"decision", "stopped"}, {"reason", kStoppedReason}};
-  Json answer = {
-      {"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", kMcpDeniedErrorCode}, {"message", msg}, {"data", data}}}};
-  return answer.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
 
 }  // namespace
 
@@ -174,7 +160,7 @@ std::optional<McpHttpGateAnswer> McpHttpGate::Check(std::string_view body, const
     if (!stopped) return std::nullopt;
   }
   ++stopped_;
-  return McpHttpGateAnswer{200, StoppedAnswer(call), true};
+  return McpHttpGateAnswer{200, StoppedAnswer(call, kStoppedReason), true};
 }
 
 }  // namespace agenttrace

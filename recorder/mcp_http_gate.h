@@ -52,9 +52,6 @@
 
 namespace agenttrace {
 
-// How long Shutdown waits for a decision in progress at the stop (as the stdio proxy does).
-inline constexpr std::chrono::milliseconds kDecisionStopWait{2000};
-
 struct McpHttpGateOptions {
   // Required. The decider and the resolver must stay valid until the process ends: a decision in
   // progress at the stop is abandoned, not joined.

@@ -135,7 +135,7 @@ class DecisionWorker {
       state_->cv.notify_all();
     }
     std::unique_lock<std::mutex> lock(state_->mu);
-    if (state_->exit_cv.wait_for(lock, std::chrono::seconds(2), [&] { return state_->exited; })) {
+    if (state_->exit_cv.wait_for(lock, kDecisionStopWait, [&] { return state_->exited; })) {
       lock.unlock();
       thread_.join();
     } else {
